@@ -1,0 +1,46 @@
+"""optimlab: exact first-order optimizers for PyTorch and a lab to run, compare, sweep,
+benchmark and draw them.
+
+Layers (see ARCHITECTURE in the repository): ``optimlab.optim`` (the algorithms),
+``optimlab.keras`` (Keras-numerics constructors), ``optimlab.schedules`` and
+``optimlab.stopping``, ``optimlab.functions`` (test functions and the formula parser),
+``optimlab.problems`` (training problems), ``optimlab.runner`` / ``optimlab.training`` /
+``optimlab.sweeps`` / ``optimlab.bench`` (runs produce :class:`optimlab.record.Trace`
+records), ``optimlab.viz`` and ``optimlab.report`` (pictures and HTML), ``optimlab.cli``.
+
+The most used entry points are importable from the top level, lazily so that
+``import optimlab`` stays cheap: ``run``, ``compare``, ``Trace``, ``Trainer``,
+``History``, ``compare_training``, ``sweep``, ``logspace``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__version__ = "0.1.0"
+
+_LAZY = {
+    "Trace": "optimlab.record",
+    "run": "optimlab.runner",
+    "compare": "optimlab.runner",
+    "Trainer": "optimlab.training",
+    "History": "optimlab.training",
+    "compare_training": "optimlab.training",
+    "sweep": "optimlab.sweeps",
+    "logspace": "optimlab.sweeps",
+}
+
+__all__ = ["__version__", *_LAZY]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'optimlab' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

@@ -1,0 +1,366 @@
+"""The base class every optimlab optimizer derives from.
+
+What lives here, once, for every method:
+
+* validation of hyperparameters with errors that name the argument, the value and
+  the allowed range (:func:`check_range`);
+* hyperparameters that are tensors and broadcast against the parameter (the *runs
+  dimension*): a parameter of shape ``(R, ...)`` with ``lr`` of shape ``(R, 1, ...)``
+  is R independent runs in one computation;
+* the gradient pipeline shared by all methods, in this order:
+  ``maximize`` (negate), Keras clipping (``clipvalue``, ``clipnorm``,
+  ``global_clipnorm``), weight decay (L2 added to the gradient, or decoupled
+  ``θ ← θ(1 − lr·wd)``), inverse-time decay of the learning rate
+  ``lr_t = lr / (1 + lr_decay·(t − 1))`` (torch's Adagrad ``lr_decay``, Keras 2's
+  ``decay``);
+* the policy for non-finite gradients (``nonfinite``), checked for every
+  parameter *before* any state changes;
+* a fast path through torch's own fused kernels where the arithmetic is the same.
+
+A subclass writes only its update rule in :meth:`Optimizer._update`, one readable
+function per method, on one parameter tensor.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from numbers import Number
+from typing import Any, Callable, Iterable
+
+import torch
+from torch import Tensor
+
+__all__ = ["Optimizer", "check_range", "check_choice", "HParam"]
+
+HParam = "float | Tensor"
+
+NONFINITE_POLICIES = ("raise", "skip", "ignore")
+
+
+# ----------------------------------------------------------------------------- checks
+def _describe(value: Any) -> str:
+    if isinstance(value, Tensor):
+        if value.numel() == 1:
+            return repr(value.item())
+        return f"a tensor of shape {tuple(value.shape)}"
+    return repr(value)
+
+
+def check_range(name: str, value: Any, lo: float | None = None, hi: float | None = None,
+                lo_open: bool = False, hi_open: bool = False) -> None:
+    """Raise ``ValueError`` naming ``name`` unless every element of ``value`` lies in the range.
+
+    ``value`` may be a Python number or a tensor (all its elements are checked).
+    """
+    if isinstance(value, bool) or not isinstance(value, (Number, Tensor)):
+        raise ValueError(f"{name} must be a number or a tensor of numbers, got {value!r}")
+    t = value.detach() if isinstance(value, Tensor) else torch.tensor(float(value))
+    if t.is_complex() or not torch.isfinite(t).all():
+        raise ValueError(f"{name} must be finite, got {_describe(value)}")
+    bad = torch.zeros_like(t, dtype=torch.bool)
+    if lo is not None:
+        bad |= (t <= lo) if lo_open else (t < lo)
+    if hi is not None:
+        bad |= (t >= hi) if hi_open else (t > hi)
+    if bad.any():
+        left = "" if lo is None else ("(" if lo_open else "[") + f"{lo:g}"
+        right = "" if hi is None else f"{hi:g}" + (")" if hi_open else "]")
+        if lo is None:
+            rng = f"at most {hi:g}" if not hi_open else f"below {hi:g}"
+        elif hi is None:
+            rng = f">= {lo:g}" if not lo_open else f"> {lo:g}"
+        else:
+            rng = f"in {left}, {right}"
+        first = t[bad].flatten()[0].item()
+        where = "" if t.numel() == 1 else f" (element {first!r} of {_describe(value)})"
+        raise ValueError(f"{name} must be {rng}, got {_describe(value) if t.numel() == 1 else first!r}{where}")
+
+
+def check_choice(name: str, value: Any, choices: Iterable[Any]) -> None:
+    choices = tuple(choices)
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}; got {value!r}")
+
+
+# -------------------------------------------------------------- arithmetic helpers
+# In-place updates that take a Python number fast (torch's `alpha=`/`value=`
+# arguments) and a tensor hyperparameter by broadcasting. A formula is written once
+# with these and works for both.
+def add_(t: Tensor, x: Tensor, alpha: Any = 1.0) -> Tensor:
+    """t += alpha * x"""
+    if isinstance(alpha, Tensor):
+        return t.add_(x * alpha)
+    return t.add_(x, alpha=alpha)
+
+
+def addcmul_(t: Tensor, a: Tensor, b: Tensor, value: Any = 1.0) -> Tensor:
+    """t += value * a * b"""
+    if isinstance(value, Tensor):
+        return t.addcmul_(a * value, b)
+    return t.addcmul_(a, b, value=value)
+
+
+def addcdiv_(t: Tensor, a: Tensor, b: Tensor, value: Any = 1.0) -> Tensor:
+    """t += value * a / b"""
+    if isinstance(value, Tensor):
+        return t.addcdiv_(a * value, b)
+    return t.addcdiv_(a, b, value=value)
+
+
+def mul_(t: Tensor, x: Any) -> Tensor:
+    return t.mul_(x)
+
+
+def sqrt(x: Any) -> Any:
+    """Square root of a Python number or a tensor."""
+    return x.sqrt() if isinstance(x, Tensor) else math.sqrt(x)
+
+
+def is_tensor_hparam(v: Any) -> bool:
+    return isinstance(v, Tensor)
+
+
+# ------------------------------------------------------------------------ the class
+class Optimizer(torch.optim.Optimizer):
+    """Base class: the shared gradient pipeline around one method's ``_update``.
+
+    Subclasses set ``_hparams`` (names validated as numbers or tensors),
+    implement ``_init_state`` and ``_update`` and may implement ``_fused_step``.
+
+    Options common to every optimlab optimizer (keyword-only):
+
+    ``maximize``: maximize the objective (the gradient is negated).
+
+    ``decoupled_weight_decay``: ``False`` adds ``weight_decay·θ`` to the gradient
+    (L2, torch's default); ``True`` shrinks the parameter before the update,
+    ``θ ← θ(1 − lr_t·wd)`` (Loshchilov & Hutter, "Decoupled Weight Decay
+    Regularization", ICLR 2019; AdamW and every Keras 3 optimizer).
+
+    ``lr_decay``: inverse-time decay ``lr_t = lr / (1 + lr_decay·(t − 1))`` where t
+    counts this parameter's updates including the current one (Keras 2 ``decay``).
+
+    ``clipvalue``, ``clipnorm``, ``global_clipnorm``: Keras' gradient clipping,
+    applied before weight decay: each element to ``[−v, v]``; each tensor to norm at
+    most ``c`` (``g·c / max(‖g‖, c)``); all gradients of the group together.
+
+    ``nonfinite``: what a NaN or ±inf gradient does. ``"raise"`` (default): a
+    ``FloatingPointError`` naming the parameter, raised before any parameter or
+    state changes, so nothing already computed is lost. ``"skip"``: the whole step
+    is skipped (no parameter, state or step count changes) with a warning.
+    ``"ignore"``: no check, exactly torch's behaviour (NaN propagates into the
+    parameters and the state).
+
+    ``foreach`` and ``fused``: accepted for drop-in compatibility. ``fused=None``
+    uses torch's fused kernel where the arithmetic is identical to the readable
+    formula and every hyperparameter is a Python number; ``fused=False`` always
+    runs the readable formula; ``fused=True`` requires the fused path and raises
+    if the configuration cannot use it.
+    """
+
+    _hparams: tuple[str, ...] = ("lr",)
+    _has_fused: bool = False
+
+    def __init__(self, params: Any, defaults: dict[str, Any], *, maximize: bool = False,
+                 decoupled_weight_decay: bool = False, lr_decay: Any = 0.0,
+                 clipvalue: float | None = None, clipnorm: float | None = None,
+                 global_clipnorm: float | None = None, nonfinite: str = "raise",
+                 foreach: bool | None = None, fused: bool | None = None,
+                 differentiable: bool = False, capturable: bool = False) -> None:
+        if differentiable:
+            raise NotImplementedError("differentiable=True is not supported by optimlab optimizers; "
+                                      "use torch.func (functional_call) to differentiate through updates")
+        if capturable:
+            raise NotImplementedError("capturable=True (CUDA graph capture) is not supported by optimlab optimizers")
+        check_choice("nonfinite", nonfinite, NONFINITE_POLICIES)
+        if fused and not self._has_fused:
+            raise ValueError(f"fused=True: {type(self).__name__} has no fused kernel; use fused=None or False")
+        defaults = dict(defaults)
+        defaults.update(maximize=bool(maximize), decoupled_weight_decay=bool(decoupled_weight_decay),
+                        lr_decay=lr_decay, clipvalue=clipvalue, clipnorm=clipnorm,
+                        global_clipnorm=global_clipnorm, nonfinite=nonfinite,
+                        foreach=foreach, fused=fused, differentiable=False)
+        self._validate(defaults)
+        super().__init__(params, defaults)
+        for group in self.param_groups:
+            self._validate(group)
+        self._constructed = True
+
+    # -- validation ----------------------------------------------------------------
+    def _validate(self, group: dict[str, Any]) -> None:
+        """Validate one group's hyperparameters. Subclasses extend with their ranges."""
+        check_range("lr", group["lr"], 0.0)
+        check_range("weight_decay", group.get("weight_decay", 0.0), 0.0)
+        check_range("lr_decay", group.get("lr_decay", 0.0), 0.0)
+        for name in ("clipvalue", "clipnorm", "global_clipnorm"):
+            if group.get(name) is not None:
+                check_range(name, group[name], 0.0, lo_open=True)
+        if sum(group.get(n) is not None for n in ("clipvalue", "clipnorm", "global_clipnorm")) > 1:
+            raise ValueError("give at most one of clipvalue, clipnorm and global_clipnorm")
+
+    def add_param_group(self, param_group: dict[str, Any]) -> None:
+        super().add_param_group(param_group)
+        if getattr(self, "_constructed", False):  # __init__ validates the first groups itself
+            self._validate(self.param_groups[-1])
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        # also called by load_state_dict: a state saved by the torch twin lacks our
+        # options, so they take this optimizer's defaults.
+        super().__setstate__(state)
+        for group in self.param_groups:
+            for k, v in self.defaults.items():
+                group.setdefault(k, v)
+
+    # -- the step ----------------------------------------------------------------------
+    @torch.no_grad()
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
+        """Perform one update of every parameter that has a gradient.
+
+        ``closure`` re-evaluates the model and returns the loss (as in torch).
+        """
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        work = []
+        for gi, group in enumerate(self.param_groups):
+            params = [p for p in group["params"] if p.grad is not None]
+            for p in params:
+                if p.grad.is_sparse:
+                    raise RuntimeError(f"{type(self).__name__} does not support sparse gradients")
+            if params:
+                work.append((gi, group, params))
+        if not self._grads_ok(work):
+            return loss
+        for _, group, params in work:
+            self._group_step(group, params)
+        return loss
+
+    def _grads_ok(self, work: list) -> bool:
+        """Apply the non-finite policy; True means go on with the step."""
+        pending = [(gi, group, params) for gi, group, params in work if group["nonfinite"] != "ignore"]
+        if not pending:
+            return True
+        grads = [p.grad for _, _, params in pending for p in params]
+        if torch.compiler.is_compiling():
+            return True  # a data-dependent check would break the graph; torch semantics apply
+        total = torch.stack([g.sum() if not g.is_complex() else torch.view_as_real(g).sum() for g in grads]).sum()
+        if bool(torch.isfinite(total)):
+            return True
+        for gi, group, params in pending:  # a sum can overflow: find the culprit exactly
+            for pi, p in enumerate(params):
+                if not bool(torch.isfinite(p.grad).all()):
+                    msg = (f"{type(self).__name__}: non-finite gradient (NaN or inf) in parameter {pi} of "
+                           f"param group {gi} (shape {tuple(p.shape)})")
+                    if group["nonfinite"] == "raise":
+                        raise FloatingPointError(msg + "; no parameter or state was changed. Pass "
+                                                 "nonfinite='skip' to skip such steps or 'ignore' for torch's behaviour")
+                    warnings.warn(msg + "; the step was skipped (nonfinite='skip')", RuntimeWarning, stacklevel=3)
+                    return False
+        return True
+
+    def _group_step(self, group: dict[str, Any], params: list[Tensor]) -> None:
+        grads = [p.grad for p in params]
+        if self._use_fused(group, params):
+            for p in params:
+                if not self.state[p]:
+                    self._init_state(p, self.state[p], group)
+            self._fused_step(group, params, grads)
+            return
+        grads = self._preprocess(group, params, grads)
+        for p, g in zip(params, grads):
+            state = self.state[p]
+            if not state:
+                self._init_state(p, state, group)
+            lr = self._lr(group, state)
+            if _nonzero(group.get("weight_decay", 0.0)):
+                if group["decoupled_weight_decay"]:
+                    mul_(p, 1 - lr * group["weight_decay"])
+                else:
+                    g = g.add(p * group["weight_decay"]) if is_tensor_hparam(group["weight_decay"]) \
+                        else g.add(p, alpha=group["weight_decay"])
+            self._update(p, g, state, group, lr)
+
+    def _preprocess(self, group: dict[str, Any], params: list[Tensor], grads: list[Tensor]) -> list[Tensor]:
+        """maximize and Keras clipping; never modifies ``p.grad``."""
+        if group["maximize"]:
+            grads = [-g for g in grads]
+        if group["clipvalue"] is not None:
+            c = group["clipvalue"]
+            grads = [g.clamp(-c, c) for g in grads]
+        elif group["clipnorm"] is not None:
+            c = group["clipnorm"]
+            grads = [g * (c / torch.clamp(torch.linalg.vector_norm(g), min=c)) for g in grads]
+        elif group["global_clipnorm"] is not None:
+            c = group["global_clipnorm"]
+            norm = torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g) for g in grads]))
+            grads = [g * (c / torch.clamp(norm, min=c)) for g in grads]
+        return grads
+
+    def _step_count(self, state: dict[str, Any]) -> float:
+        """Increment and return this parameter's step count t (1 at the first update)."""
+        if "step" not in state:
+            state["step"] = torch.tensor(0.0, dtype=_scalar_dtype())
+        state["step"] += 1
+        return state["step"].item() if not torch.compiler.is_compiling() else state["step"]
+
+    def _lr(self, group: dict[str, Any], state: dict[str, Any]) -> Any:
+        """The learning rate of this update. Counts the step (subclasses rely on it)."""
+        t = self._step_count(state) if self._counts_steps(group) else None
+        lr = group["lr"]
+        if _nonzero(group["lr_decay"]):
+            lr = lr / (1 + (t - 1) * group["lr_decay"])
+        return lr
+
+    def _counts_steps(self, group: dict[str, Any]) -> bool:
+        return True
+
+    # -- to implement ----------------------------------------------------------------
+    def _init_state(self, p: Tensor, state: dict[str, Any], group: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+    def _update(self, p: Tensor, g: Tensor, state: dict[str, Any], group: dict[str, Any], lr: Any) -> None:
+        raise NotImplementedError
+
+    # -- fused fast path ---------------------------------------------------------------
+    _fused_incompatible: dict[str, Any] = {}  # option -> value the fused kernel needs
+
+    def _use_fused(self, group: dict[str, Any], params: list[Tensor]) -> bool:
+        if not self._has_fused or group["fused"] is False:
+            return False
+        reasons = self._fused_blockers(group, params)
+        if group["fused"] and reasons:
+            raise ValueError(f"fused=True is not possible here: {'; '.join(reasons)}")
+        return not reasons
+
+    def _fused_blockers(self, group: dict[str, Any], params: list[Tensor]) -> list[str]:
+        reasons = []
+        for k, v in group.items():
+            if k != "params" and isinstance(v, Tensor):
+                reasons.append(f"{k} is a tensor")
+            if k in ("betas",) and any(isinstance(b, Tensor) for b in v):
+                reasons.append("betas hold tensors")
+        for k, need in self._fused_incompatible.items():
+            if group.get(k, need) != need:
+                reasons.append(f"{k}={group.get(k)!r}")
+        if any(group.get(k) is not None for k in ("clipvalue", "clipnorm", "global_clipnorm")):
+            reasons.append("gradient clipping")
+        if torch.compiler.is_compiling():
+            reasons.append("inside torch.compile")
+        devices = {p.device.type for p in params}
+        if not devices <= {"cpu", "cuda"} or any(not p.is_floating_point() or p.is_complex() for p in params):
+            reasons.append("fused kernels need real floating-point parameters on CPU or CUDA")
+        return reasons
+
+    def _fused_step(self, group: dict[str, Any], params: list[Tensor], grads: list[Tensor]) -> None:
+        raise NotImplementedError
+
+
+def _nonzero(v: Any) -> bool:
+    if isinstance(v, Tensor):
+        return True
+    return v != 0
+
+
+def _scalar_dtype() -> torch.dtype:
+    return torch.float64 if torch.get_default_dtype() == torch.float64 else torch.float32

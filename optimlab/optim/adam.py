@@ -1,0 +1,272 @@
+"""The Adam family: Adam (with AMSGrad), AdamW, Adamax, NAdam, RAdam."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from ._base import Optimizer, addcdiv_, addcmul_, check_range, sqrt, _scalar_dtype
+from .sgd import _group_by_device_dtype
+
+__all__ = ["Adam", "AdamW", "Adamax", "NAdam", "RAdam"]
+
+
+class _AdamBase(Optimizer):
+    """Shared construction and validation of the Adam family (not a formula)."""
+
+    def _validate(self, group: dict[str, Any]) -> None:
+        super()._validate(group)
+        b1, b2 = group["betas"]
+        check_range("betas[0]", b1, 0.0, 1.0, hi_open=True)
+        check_range("betas[1]", b2, 0.0, 1.0, hi_open=True)
+        check_range("eps", group["eps"], 0.0)
+        if group.get("eps_in_sqrt") and group.get("eps_hat"):
+            raise ValueError("eps_in_sqrt=True and eps_hat=True exclude each other: choose one place for eps")
+
+    def _moments(self, p: Tensor, state: dict[str, Any]) -> None:
+        state["step"] = torch.tensor(0.0, dtype=_scalar_dtype())
+        state["exp_avg"] = torch.zeros_like(p, memory_format=torch.preserve_format)
+        state["exp_avg_sq"] = torch.zeros_like(p, memory_format=torch.preserve_format)
+
+
+def _second_moment(v: Tensor, g: Tensor, beta2: Any) -> None:
+    """v ← β₂v + (1 − β₂)g² in place."""
+    addcmul_(v.mul_(beta2), g, g, 1 - beta2)
+
+
+class Adam(_AdamBase):
+    r"""Adam: Kingma & Ba, "Adam: A Method for Stochastic Optimization", ICLR 2015;
+    AMSGrad: Reddi, Kale & Kumar, "On the Convergence of Adam and Beyond", ICLR 2018.
+
+    .. math::
+        m_t = β_1 m_{t-1} + (1-β_1) g_t,\quad v_t = β_2 v_{t-1} + (1-β_2) g_t^2,\quad
+        \hat m_t = \frac{m_t}{1-β_1^t},\quad \hat v_t = \frac{v_t}{1-β_2^t},\quad
+        θ_t = θ_{t-1} - \mathrm{lr}\,\frac{\hat m_t}{\sqrt{\hat v_t} + ε}
+
+    ``amsgrad=True`` uses ``max(v_1..v_t)`` in place of ``v_t``.
+    ``decoupled_weight_decay=True`` is AdamW.
+
+    Variants:
+      * ``eps_in_sqrt=True``: ``√(v̂_t + ε)`` (lecture 003);
+      * ``eps_hat=True``: ``θ_t = θ_{t-1} − lr·√(1−β₂ᵗ)/(1−β₁ᵗ) · m_t/(√v_t + ε)``, the
+        "ε-hat" form at the end of the paper's section 2 and Keras' and TensorFlow's
+        arithmetic;
+      * ``bias_correction=False``: ``m̂ = m, v̂ = v`` (to see why it exists: the
+        first steps are then tiny because m starts at 0; lecture 004).
+
+    Defaults are torch's (lr 1e−3, β (0.9, 0.999), ε 1e−8). With
+    ``fused=None`` the default form runs torch's fused kernel.
+    """
+
+    _has_fused = True
+    _fused_incompatible = {"eps_in_sqrt": False, "eps_hat": False, "bias_correction": True, "lr_decay": 0.0}
+
+    def __init__(self, params: Any, lr: Any = 1e-3, betas: tuple[Any, Any] = (0.9, 0.999), eps: Any = 1e-8,
+                 weight_decay: Any = 0.0, amsgrad: bool = False, *, eps_in_sqrt: bool = False,
+                 eps_hat: bool = False, bias_correction: bool = True, **options: Any) -> None:
+        defaults = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
+                        eps_in_sqrt=eps_in_sqrt, eps_hat=eps_hat, bias_correction=bias_correction)
+        super().__init__(params, defaults, **options)
+
+    def _init_state(self, p: Tensor, state: dict[str, Any], group: dict[str, Any]) -> None:
+        self._moments(p, state)
+        if group["amsgrad"]:
+            state["max_exp_avg_sq"] = torch.zeros_like(p, memory_format=torch.preserve_format)
+
+    def _update(self, p: Tensor, g: Tensor, state: dict[str, Any], group: dict[str, Any], lr: Any) -> None:
+        beta1, beta2 = group["betas"]
+        eps = group["eps"]
+        t = state["step"].item()
+        m, v = state["exp_avg"], state["exp_avg_sq"]
+        m.lerp_(g, 1 - beta1)
+        _second_moment(v, g, beta2)
+        if group["amsgrad"]:
+            torch.maximum(state["max_exp_avg_sq"], v, out=state["max_exp_avg_sq"])
+            v = state["max_exp_avg_sq"]
+        bc1, bc2 = (1 - beta1 ** t, 1 - beta2 ** t) if group["bias_correction"] else (1.0, 1.0)
+        if group["eps_hat"]:
+            denom = v.sqrt().add_(eps)
+            step_size = lr * sqrt(bc2) / bc1
+        elif group["eps_in_sqrt"]:
+            denom = (v / bc2).add_(eps).sqrt_()
+            step_size = lr / bc1
+        else:
+            denom = (v.sqrt() / sqrt(bc2)).add_(eps)
+            step_size = lr / bc1
+        addcdiv_(p, m, denom, -step_size)
+
+    def _fused_step(self, group: dict[str, Any], params: list[Tensor], grads: list[Tensor]) -> None:
+        beta1, beta2 = group["betas"]
+        st = [self.state[p] for p in params]
+        kernel = torch._fused_adamw_ if group["decoupled_weight_decay"] else torch._fused_adam_
+        lists = [params, grads, [s["exp_avg"] for s in st], [s["exp_avg_sq"] for s in st],
+                 [s["max_exp_avg_sq"] for s in st] if group["amsgrad"] else [s["exp_avg"] for s in st],
+                 [s["step"] for s in st]]
+        for dp, dg, dm, dv, dmax, dt in _group_by_device_dtype(*lists):
+            torch._foreach_add_(dt, 1)
+            kernel(dp, dg, dm, dv, dmax if group["amsgrad"] else [], dt, lr=group["lr"], beta1=beta1,
+                   beta2=beta2, weight_decay=group["weight_decay"], eps=group["eps"],
+                   amsgrad=group["amsgrad"], maximize=group["maximize"], grad_scale=None, found_inf=None)
+
+
+class AdamW(Adam):
+    r"""AdamW: Loshchilov & Hutter, "Decoupled Weight Decay Regularization", ICLR 2019.
+
+    Adam with ``θ ← θ(1 − lr·wd)`` before the Adam step instead of L2 in the
+    gradient; defaults are torch's (weight_decay 0.01). Every option of
+    :class:`Adam` applies.
+    """
+
+    def __init__(self, params: Any, lr: Any = 1e-3, betas: tuple[Any, Any] = (0.9, 0.999), eps: Any = 1e-8,
+                 weight_decay: Any = 1e-2, amsgrad: bool = False, **options: Any) -> None:
+        options.setdefault("decoupled_weight_decay", True)
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, **options)
+
+
+class Adamax(_AdamBase):
+    r"""Adamax, the ∞-norm variant of Adam (Kingma & Ba 2015, section 7.1).
+
+    .. math::
+        m_t = β_1 m_{t-1} + (1-β_1) g_t,\quad u_t = \max(β_2 u_{t-1}, |g_t| + ε),\quad
+        θ_t = θ_{t-1} - \frac{\mathrm{lr}}{1-β_1^t}\,\frac{m_t}{u_t}
+
+    ``eps_inside_max=False`` gives Keras' form ``u_t = max(β₂u_{t−1}, |g_t|)``,
+    ``θ_t = θ_{t−1} − lr/(1−β₁ᵗ)·m_t/(u_t + ε)``. ``bias_correction=False`` drops 1 − β₁ᵗ.
+    Defaults are torch's (lr 2e−3).
+    """
+
+    def __init__(self, params: Any, lr: Any = 2e-3, betas: tuple[Any, Any] = (0.9, 0.999), eps: Any = 1e-8,
+                 weight_decay: Any = 0.0, foreach: bool | None = None, *, eps_inside_max: bool = True,
+                 bias_correction: bool = True, **options: Any) -> None:
+        defaults = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
+                        eps_inside_max=eps_inside_max, bias_correction=bias_correction)
+        super().__init__(params, defaults, foreach=foreach, **options)
+
+    def _init_state(self, p: Tensor, state: dict[str, Any], group: dict[str, Any]) -> None:
+        state["step"] = torch.tensor(0.0, dtype=_scalar_dtype())
+        state["exp_avg"] = torch.zeros_like(p, memory_format=torch.preserve_format)
+        state["exp_inf"] = torch.zeros_like(p, memory_format=torch.preserve_format)
+
+    def _update(self, p: Tensor, g: Tensor, state: dict[str, Any], group: dict[str, Any], lr: Any) -> None:
+        beta1, beta2 = group["betas"]
+        eps = group["eps"]
+        t = state["step"].item()
+        m, u = state["exp_avg"], state["exp_inf"]
+        m.lerp_(g, 1 - beta1)
+        if group["eps_inside_max"]:
+            torch.maximum(u.mul_(beta2), g.abs().add_(eps), out=u)
+            denom = u
+        else:
+            torch.maximum(u.mul_(beta2), g.abs(), out=u)
+            denom = u.add(eps)
+        bc1 = 1 - beta1 ** t if group["bias_correction"] else 1.0
+        addcdiv_(p, m, denom, -lr / bc1)
+
+
+class NAdam(_AdamBase):
+    r"""NAdam: Dozat, "Incorporating Nesterov Momentum into Adam", ICLR workshop 2016.
+
+    With the momentum schedule ``μ_t = β₁(1 − ½·0.96^{tψ})`` (ψ = ``momentum_decay``):
+
+    .. math::
+        m_t = β_1 m_{t-1} + (1-β_1) g_t,\quad v_t = β_2 v_{t-1} + (1-β_2) g_t^2,\quad
+        d_t = \sqrt{v_t/(1-β_2^t)} + ε
+
+        θ_t = θ_{t-1} - \mathrm{lr}\left(\frac{(1-μ_t)\,g_t}{1-\prod_{i\le t}μ_i}
+              + \frac{μ_{t+1}\, m_t}{1-\prod_{i\le t+1}μ_i}\right) / d_t
+
+    Keras' Nadam is ``momentum_decay=1.0`` (its schedule uses 0.96ᵗ). Options
+    ``eps_in_sqrt`` and ``bias_correction`` as in :class:`Adam` (without bias
+    correction both denominators 1 − Πμ and 1 − β₂ᵗ become 1).
+    Defaults are torch's (lr 2e−3, ψ 0.004).
+    """
+
+    def __init__(self, params: Any, lr: Any = 2e-3, betas: tuple[Any, Any] = (0.9, 0.999), eps: Any = 1e-8,
+                 weight_decay: Any = 0.0, momentum_decay: Any = 4e-3, decoupled_weight_decay: bool = False, *,
+                 eps_in_sqrt: bool = False, bias_correction: bool = True, **options: Any) -> None:
+        defaults = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
+                        momentum_decay=momentum_decay, eps_in_sqrt=eps_in_sqrt, bias_correction=bias_correction)
+        super().__init__(params, defaults, decoupled_weight_decay=decoupled_weight_decay, **options)
+
+    def _validate(self, group: dict[str, Any]) -> None:
+        super()._validate(group)
+        check_range("momentum_decay", group["momentum_decay"], 0.0)
+
+    def _init_state(self, p: Tensor, state: dict[str, Any], group: dict[str, Any]) -> None:
+        self._moments(p, state)
+        state["mu_product"] = torch.tensor(1.0, dtype=_scalar_dtype())
+
+    def _update(self, p: Tensor, g: Tensor, state: dict[str, Any], group: dict[str, Any], lr: Any) -> None:
+        beta1, beta2 = group["betas"]
+        eps, psi = group["eps"], group["momentum_decay"]
+        t = state["step"].item()
+        m, v = state["exp_avg"], state["exp_avg_sq"]
+        mu = beta1 * (1.0 - 0.5 * 0.96 ** (t * psi))
+        mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((t + 1) * psi))
+        if isinstance(mu, Tensor) and state["mu_product"].shape != mu.shape:
+            state["mu_product"] = state["mu_product"] * torch.ones_like(mu)
+        state["mu_product"] *= mu
+        prod = state["mu_product"] if isinstance(mu, Tensor) else state["mu_product"].item()
+        prod_next = prod * mu_next
+        m.lerp_(g, 1 - beta1)
+        _second_moment(v, g, beta2)
+        if group["bias_correction"]:
+            bc2, c_g, c_m = 1 - beta2 ** t, 1.0 - prod, 1.0 - prod_next
+        else:
+            bc2, c_g, c_m = 1.0, 1.0, 1.0
+        denom = (v / bc2).add_(eps).sqrt_() if group["eps_in_sqrt"] else (v / bc2).sqrt_().add_(eps)
+        addcdiv_(p, g, denom, -lr * (1.0 - mu) / c_g)
+        addcdiv_(p, m, denom, -lr * mu_next / c_m)
+
+
+class RAdam(_AdamBase):
+    r"""RAdam: Liu et al., "On the Variance of the Adaptive Learning Rate and Beyond", ICLR 2020.
+
+    .. math::
+        ρ_∞ = \frac{2}{1-β_2} - 1,\quad ρ_t = ρ_∞ - \frac{2tβ_2^t}{1-β_2^t},\quad
+        r_t = \sqrt{\frac{(ρ_t-4)(ρ_t-2)ρ_∞}{(ρ_∞-4)(ρ_∞-2)ρ_t}}
+
+    ``θ_t = θ_{t-1} − lr·m̂_t·r_t·√(1−β₂ᵗ)/(√v_t + ε)`` when ``ρ_t > 5``, else the
+    un-adapted momentum step ``θ_t = θ_{t-1} − lr·m̂_t``. ``eps_in_sqrt=True`` uses
+    ``1/√(v̂_t + ε)`` for the adaptive factor. Defaults are torch's.
+    """
+
+    def __init__(self, params: Any, lr: Any = 1e-3, betas: tuple[Any, Any] = (0.9, 0.999), eps: Any = 1e-8,
+                 weight_decay: Any = 0.0, decoupled_weight_decay: bool = False, *, eps_in_sqrt: bool = False,
+                 **options: Any) -> None:
+        defaults = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay, eps_in_sqrt=eps_in_sqrt)
+        super().__init__(params, defaults, decoupled_weight_decay=decoupled_weight_decay, **options)
+
+    def _init_state(self, p: Tensor, state: dict[str, Any], group: dict[str, Any]) -> None:
+        self._moments(p, state)
+
+    def _update(self, p: Tensor, g: Tensor, state: dict[str, Any], group: dict[str, Any], lr: Any) -> None:
+        beta1, beta2 = group["betas"]
+        eps = group["eps"]
+        t = state["step"].item()
+        m, v = state["exp_avg"], state["exp_avg_sq"]
+        m.lerp_(g, 1 - beta1)
+        _second_moment(v, g, beta2)
+        bc1, bc2 = 1 - beta1 ** t, 1 - beta2 ** t
+        m_hat = m / bc1
+        rho_inf = 2 / (1 - beta2) - 1
+        rho_t = rho_inf - 2 * t * (beta2 ** t) / bc2
+        if isinstance(rho_t, Tensor):  # per-run decision, no data-dependent branch
+            ok = rho_t > 5.0
+            rho_safe = torch.where(ok, rho_t, torch.full_like(rho_t, 6.0))
+            rect = ((rho_safe - 4) * (rho_safe - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_safe)).sqrt()
+            update = torch.where(ok, rect * self._adaptive(v, bc2, eps, group), torch.ones_like(v))
+            p.sub_(m_hat * lr * update)
+        elif rho_t > 5.0:
+            rect = ((rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t)) ** 0.5
+            p.add_(m_hat * lr * self._adaptive(v, bc2, eps, group) * rect, alpha=-1.0)
+        else:
+            p.add_(m_hat * lr, alpha=-1.0)
+
+    @staticmethod
+    def _adaptive(v: Tensor, bc2: Any, eps: Any, group: dict[str, Any]) -> Tensor:
+        if group["eps_in_sqrt"]:
+            return (v / bc2).add_(eps).rsqrt_()
+        return sqrt(bc2) / v.sqrt().add_(eps)

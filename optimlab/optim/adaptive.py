@@ -1,0 +1,182 @@
+"""Per-coordinate adaptive methods: Adagrad, RMSprop, Adadelta."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from ._base import Optimizer, add_, addcdiv_, addcmul_, check_choice, check_range, _nonzero, _scalar_dtype as _sd
+from .sgd import MOMENTUM_FORMS, _group_by_device_dtype
+
+__all__ = ["Adagrad", "RMSprop", "Adadelta"]
+
+
+def _root(v: Tensor, eps: Any, eps_in_sqrt: bool) -> Tensor:
+    """√(v + ε) when ``eps_in_sqrt`` else √v + ε, as a new tensor."""
+    if eps_in_sqrt:
+        return v.add(eps).sqrt_()
+    return v.sqrt().add_(eps)
+
+
+class Adagrad(Optimizer):
+    r"""Adagrad: Duchi, Hazan & Singer, "Adaptive Subgradient Methods for Online
+    Learning and Stochastic Optimization", JMLR 2011.
+
+    .. math::
+        G_t = G_{t-1} + g_t ⊙ g_t,\qquad
+        θ_t = θ_{t-1} - \frac{\mathrm{lr}_t}{\sqrt{G_t} + ε} ⊙ g_t,\qquad
+        \mathrm{lr}_t = \frac{\mathrm{lr}}{1 + (t-1)\,\mathrm{lr\_decay}}
+
+    with ``G_0 = initial_accumulator_value``. Defaults are torch's (lr 0.01, ε 1e−10).
+
+    Variants of the lectures:
+      * ``eps_in_sqrt=True``: √(G + ε) (lectures 000, 001; Keras);
+      * the default ε outside the root is lecture 004's form; ``eps=0`` is 003's;
+      * lecture 002's σᵗ = √(Σg²/(t+1)) with η/√(t+1) is the same update (the
+        √(t+1) cancels);
+      * lecture 000's defaults: ``lr=0.01, eps=1e-8, eps_in_sqrt=True``.
+    """
+
+    _has_fused = True
+    _fused_incompatible = {"eps_in_sqrt": False, "decoupled_weight_decay": False}
+
+    def __init__(self, params: Any, lr: Any = 1e-2, lr_decay: Any = 0.0, weight_decay: Any = 0.0,
+                 initial_accumulator_value: float = 0.0, eps: Any = 1e-10, foreach: bool | None = None, *,
+                 eps_in_sqrt: bool = False, **options: Any) -> None:
+        defaults = dict(lr=lr, weight_decay=weight_decay, initial_accumulator_value=initial_accumulator_value,
+                        eps=eps, eps_in_sqrt=eps_in_sqrt)
+        super().__init__(params, defaults, lr_decay=lr_decay, foreach=foreach, **options)
+
+    def _validate(self, group: dict[str, Any]) -> None:
+        super()._validate(group)
+        check_range("eps", group["eps"], 0.0)
+        check_range("initial_accumulator_value", group["initial_accumulator_value"], 0.0)
+
+    def _init_state(self, p: Tensor, state: dict[str, Any], group: dict[str, Any]) -> None:
+        state["step"] = torch.tensor(0.0, dtype=torch.float32 if self._use_fused(group, [p]) else _sd())
+        init = group["initial_accumulator_value"]
+        state["sum"] = torch.full_like(p, init, memory_format=torch.preserve_format)
+
+    def _update(self, p: Tensor, g: Tensor, state: dict[str, Any], group: dict[str, Any], lr: Any) -> None:
+        s = state["sum"]
+        addcmul_(s, g, g, 1.0)
+        addcdiv_(p, g, _root(s, group["eps"], group["eps_in_sqrt"]), -lr)
+
+    def _fused_step(self, group: dict[str, Any], params: list[Tensor], grads: list[Tensor]) -> None:
+        sums = [self.state[p]["sum"] for p in params]
+        steps = [self.state[p]["step"] for p in params]
+        for dp, dg, ds, dt in _group_by_device_dtype(params, grads, sums, steps):
+            torch._foreach_add_(dt, 1)
+            torch._fused_adagrad_(dp, dg, ds, dt, lr=group["lr"], lr_decay=group["lr_decay"],
+                                  weight_decay=group["weight_decay"], eps=group["eps"],
+                                  maximize=group["maximize"], grad_scale=None, found_inf=None)
+
+
+class RMSprop(Optimizer):
+    r"""RMSprop: Hinton, Srivastava & Swersky, "Neural Networks for Machine Learning",
+    lecture 6e, 2012; centered form: Graves, "Generating Sequences With Recurrent
+    Neural Networks", 2013.
+
+    .. math::
+        E_t = α E_{t-1} + (1-α) g_t^2,\qquad
+        \bar g_t = α \bar g_{t-1} + (1-α) g_t \;(\text{centered}),\qquad
+        d_t = \sqrt{E_t - \bar g_t^2} + ε
+
+    without momentum ``θ_t = θ_{t-1} − lr·g_t/d_t``; with momentum μ,
+    ``momentum_form="torch"``: ``b_t = μb_{t-1} + g_t/d_t``, ``θ_t = θ_{t-1} − lr·b_t``;
+    ``momentum_form="velocity"`` (Keras: lr inside): ``b_t = μb_{t-1} + lr·g_t/d_t``,
+    ``θ_t = θ_{t-1} − b_t``.
+
+    ``alpha`` is the decay the lectures call γ or ρ. Defaults are torch's (lr 0.01,
+    α 0.99, ε 1e−8). ``eps_in_sqrt=True`` puts ε under the root (lecture 003, Keras);
+    lecture 000/001's settings are ``lr=0.001, alpha=0.9``.
+    """
+
+    def __init__(self, params: Any, lr: Any = 1e-2, alpha: Any = 0.99, eps: Any = 1e-8, weight_decay: Any = 0.0,
+                 momentum: Any = 0.0, centered: bool = False, capturable: bool = False,
+                 foreach: bool | None = None, maximize: bool = False, differentiable: bool = False, *,
+                 eps_in_sqrt: bool = False, momentum_form: str = "torch", **options: Any) -> None:
+        defaults = dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum,
+                        centered=centered, eps_in_sqrt=eps_in_sqrt, momentum_form=momentum_form)
+        super().__init__(params, defaults, capturable=capturable, foreach=foreach, maximize=maximize,
+                         differentiable=differentiable, **options)
+
+    def _validate(self, group: dict[str, Any]) -> None:
+        super()._validate(group)
+        check_range("alpha", group["alpha"], 0.0)
+        check_range("eps", group["eps"], 0.0)
+        check_range("momentum", group["momentum"], 0.0)
+        check_choice("momentum_form", group["momentum_form"], MOMENTUM_FORMS)
+
+    def _init_state(self, p: Tensor, state: dict[str, Any], group: dict[str, Any]) -> None:
+        state["step"] = torch.tensor(0.0, dtype=_sd())
+        state["square_avg"] = torch.zeros_like(p, memory_format=torch.preserve_format)
+        if _nonzero(group["momentum"]):
+            state["momentum_buffer"] = torch.zeros_like(p, memory_format=torch.preserve_format)
+        if group["centered"]:
+            state["grad_avg"] = torch.zeros_like(p, memory_format=torch.preserve_format)
+
+    def _update(self, p: Tensor, g: Tensor, state: dict[str, Any], group: dict[str, Any], lr: Any) -> None:
+        alpha, eps = group["alpha"], group["eps"]
+        sq = state["square_avg"]
+        addcmul_(sq.mul_(alpha), g, g, 1 - alpha)
+        if group["centered"]:
+            ga = state["grad_avg"]
+            ga.lerp_(g, 1 - alpha)
+            var = sq.addcmul(ga, ga, value=-1)
+            denom = var.add_(eps).sqrt_() if group["eps_in_sqrt"] else var.sqrt_().add_(eps)
+        else:
+            denom = _root(sq, eps, group["eps_in_sqrt"])
+        if _nonzero(group["momentum"]) and "momentum_buffer" in state:
+            buf = state["momentum_buffer"]
+            if group["momentum_form"] == "torch":
+                buf.mul_(group["momentum"]).addcdiv_(g, denom)
+                add_(p, buf, -lr)
+            else:
+                addcdiv_(buf.mul_(group["momentum"]), g, denom, lr)
+                p.sub_(buf)
+        else:
+            addcdiv_(p, g, denom, -lr)
+
+
+class Adadelta(Optimizer):
+    r"""Adadelta: Zeiler, "ADADELTA: An Adaptive Learning Rate Method", 2012.
+
+    .. math::
+        E[g^2]_t = ρE[g^2]_{t-1} + (1-ρ)g_t^2,\qquad
+        Δ_t = \frac{\sqrt{E[Δ^2]_{t-1} + ε}}{\sqrt{E[g^2]_t + ε}}\, g_t,\qquad
+        E[Δ^2]_t = ρE[Δ^2]_{t-1} + (1-ρ)Δ_t^2,\qquad θ_t = θ_{t-1} - \mathrm{lr}\,Δ_t
+
+    The paper's and lecture 000's Adadelta has no learning rate: that is ``lr=1.0``,
+    torch's default. Keras uses ``lr=0.001, rho=0.95, eps=1e-7``.
+    """
+
+    def __init__(self, params: Any, lr: Any = 1.0, rho: Any = 0.9, eps: Any = 1e-6, weight_decay: Any = 0.0,
+                 foreach: bool | None = None, *, capturable: bool = False, maximize: bool = False,
+                 differentiable: bool = False, **options: Any) -> None:
+        defaults = dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay)
+        super().__init__(params, defaults, foreach=foreach, capturable=capturable, maximize=maximize,
+                         differentiable=differentiable, **options)
+
+    def _validate(self, group: dict[str, Any]) -> None:
+        super()._validate(group)
+        check_range("rho", group["rho"], 0.0, 1.0)
+        check_range("eps", group["eps"], 0.0)
+
+    def _init_state(self, p: Tensor, state: dict[str, Any], group: dict[str, Any]) -> None:
+        state["step"] = torch.tensor(0.0, dtype=_sd())
+        state["square_avg"] = torch.zeros_like(p, memory_format=torch.preserve_format)
+        state["acc_delta"] = torch.zeros_like(p, memory_format=torch.preserve_format)
+
+    def _update(self, p: Tensor, g: Tensor, state: dict[str, Any], group: dict[str, Any], lr: Any) -> None:
+        rho, eps = group["rho"], group["eps"]
+        sq, acc = state["square_avg"], state["acc_delta"]
+        addcmul_(sq.mul_(rho), g, g, 1 - rho)
+        std = sq.add(eps).sqrt_()
+        delta = acc.add(eps).sqrt_().div_(std).mul_(g)
+        addcmul_(acc.mul_(rho), delta, delta, 1 - rho)
+        add_(p, delta, -lr)
+
+

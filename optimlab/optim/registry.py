@@ -1,0 +1,144 @@
+"""Optimizers by name: ``get``, ``create``, ``available``, ``register``, and the spec syntax.
+
+Names are case-insensitive and ``-``, ``_`` and spaces are ignored, so ``"RMSProp"``,
+``"rms_prop"`` and ``"rmsprop"`` are one name. Besides the class names there are the
+lectures' names (``"gd"``, ``"momentum"``, ``"nesterov"``, ``"nag"``) and Keras' names
+(``"sgd"``, ``"rmsprop"``, ``"nadam"``, ...). A name may carry preset arguments:
+``create(params, "momentum")`` is ``SGD(params, momentum=0.9)``.
+
+The spec syntax, used by the command line: ``NAME[:KEY=VALUE[,KEY=VALUE...]]``, e.g.
+``adam:lr=0.1,betas=(0.9,0.99),amsgrad=true`` or ``momentum:lr=0.01,momentum=0.7``.
+Values are numbers, ``true``/``false``/``none``, tuples in parentheses, or bare words
+(strings, e.g. ``momentum_form=velocity``).
+"""
+
+from __future__ import annotations
+
+import ast
+import difflib
+import re
+from typing import Any
+
+import torch
+
+from .adam import Adam, AdamW, Adamax, NAdam, RAdam
+from .adaptive import Adadelta, Adagrad, RMSprop
+from .sgd import NAG, SGD
+
+__all__ = ["get", "create", "available", "register", "parse_spec", "spec_to_kwargs", "describe"]
+
+_REGISTRY: dict[str, tuple[type, dict[str, Any], str]] = {}
+
+
+def _key(name: str) -> str:
+    return re.sub(r"[\s_\-]+", "", str(name)).lower()
+
+
+def register(name: str, cls: type, description: str = "", **presets: Any) -> None:
+    """Make ``cls`` (a ``torch.optim.Optimizer`` subclass) available under ``name``.
+
+    ``presets`` are constructor arguments the name implies (the user's own
+    arguments override them).
+    """
+    if not (isinstance(cls, type) and issubclass(cls, torch.optim.Optimizer)):
+        raise TypeError(f"register: cls must be a torch.optim.Optimizer subclass, got {cls!r}")
+    _REGISTRY[_key(name)] = (cls, dict(presets), description or (cls.__doc__ or "").strip().split("\n")[0])
+
+
+for _cls in (SGD, NAG, Adagrad, RMSprop, Adadelta, Adam, AdamW, Adamax, NAdam, RAdam):
+    register(_cls.__name__, _cls)
+register("gd", SGD, "gradient descent (SGD without momentum)")
+register("momentum", SGD, "heavy-ball momentum, SGD with momentum 0.9 (lectures)", momentum=0.9)
+register("heavyball", SGD, "heavy-ball momentum, SGD with momentum 0.9", momentum=0.9)
+register("nesterov", SGD, "SGD with Nesterov momentum 0.9 (torch/Keras reformulation)", momentum=0.9,
+         nesterov=True)
+register("amsgrad", Adam, "Adam with AMSGrad (Reddi et al. 2018)", amsgrad=True)
+
+
+def _lookup(name: str) -> tuple[type, dict[str, Any], str]:
+    if not isinstance(name, str):
+        raise TypeError(f"optimizer name must be a string, got {type(name).__name__}")
+    k = _key(name)
+    if k not in _REGISTRY:
+        close = difflib.get_close_matches(k, list(_REGISTRY), n=3, cutoff=0.5)
+        hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+        raise ValueError(f"unknown optimizer {name!r}.{hint} Available: {', '.join(available())}")
+    return _REGISTRY[k]
+
+
+def get(name: str) -> type:
+    """The optimizer class behind ``name`` (case-insensitive; lecture and Keras names too)."""
+    return _lookup(name)[0]
+
+
+def create(params: Any, name: str, **kwargs: Any) -> torch.optim.Optimizer:
+    """Construct the optimizer ``name`` on ``params`` with the name's presets and ``kwargs``."""
+    cls, presets, _ = _lookup(name)
+    return cls(params, **{**presets, **kwargs})
+
+
+def available() -> list[str]:
+    """Every registered name (normalized: lower case, no separators)."""
+    return sorted(_REGISTRY)
+
+
+def describe() -> list[tuple[str, str, dict[str, Any], str]]:
+    """(name, class name, presets, one-line description) for every registered name."""
+    return [(k, c.__name__, dict(p), d) for k, (c, p, d) in sorted(_REGISTRY.items())]
+
+
+def _split_top(s: str, sep: str = ",") -> list[str]:
+    parts, depth, cur = [], 0, ""
+    for ch in s:
+        if ch in "([":
+            depth += 1
+        elif ch in ")]":
+            depth -= 1
+        if ch == sep and depth == 0:
+            parts.append(cur)
+            cur = ""
+        else:
+            cur += ch
+    parts.append(cur)
+    return [p.strip() for p in parts if p.strip()]
+
+
+def _value(text: str, key: str) -> Any:
+    low = text.lower()
+    if low in ("true", "false"):
+        return low == "true"
+    if low in ("none", "null"):
+        return None
+    try:
+        v = ast.literal_eval(text)  # literals only: never evaluates code
+    except (ValueError, SyntaxError):
+        if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_\-]*", text):
+            return text
+        raise ValueError(f"cannot read value {text!r} of {key!r}: use a number, true/false, none, "
+                         f"a tuple like (0.9,0.999) or a bare word") from None
+    if not isinstance(v, (int, float, bool, tuple, list, str, type(None))):
+        raise ValueError(f"value of {key!r} must be a number, bool, tuple or word, got {text!r}")
+    return tuple(v) if isinstance(v, list) else v
+
+
+def parse_spec(spec: str) -> tuple[str, dict[str, Any]]:
+    """Read ``NAME[:KEY=VALUE,...]`` into ``(name, kwargs)``; the name is checked."""
+    if not isinstance(spec, str) or not spec.strip():
+        raise ValueError("optimizer spec is empty; write NAME[:KEY=VALUE,...], e.g. adam:lr=0.01")
+    name, _, rest = spec.strip().partition(":")
+    _lookup(name.strip())
+    kwargs: dict[str, Any] = {}
+    for item in _split_top(rest):
+        key, eq, val = item.partition("=")
+        key = key.strip()
+        if not eq or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key):
+            raise ValueError(f"bad option {item!r} in optimizer spec {spec!r}: write KEY=VALUE")
+        if key in kwargs:
+            raise ValueError(f"option {key!r} given twice in optimizer spec {spec!r}")
+        kwargs[key] = _value(val.strip(), key)
+    return name.strip(), kwargs
+
+
+def spec_to_kwargs(spec: str) -> dict[str, Any]:
+    """Only the options of a spec (see :func:`parse_spec`)."""
+    return parse_spec(spec)[1]

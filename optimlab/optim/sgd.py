@@ -1,0 +1,212 @@
+"""Gradient descent with momentum: SGD (torch and velocity forms) and the lectures' NAG."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import torch
+from torch import Tensor
+
+from ._base import Optimizer, add_, check_choice, check_range, _nonzero
+
+__all__ = ["SGD", "NAG"]
+
+MOMENTUM_FORMS = ("torch", "velocity")
+
+
+class SGD(Optimizer):
+    r"""Stochastic gradient descent, with momentum and Nesterov momentum.
+
+    Robbins & Monro, "A Stochastic Approximation Method", 1951 (SGD); Polyak, "Some
+    methods of speeding up the convergence of iteration methods", 1964 (heavy ball);
+    Sutskever, Martens, Dahl & Hinton, "On the importance of initialization and
+    momentum in deep learning", ICML 2013 (Nesterov in this form).
+
+    With ``g`` the gradient (after weight decay), ``μ`` = ``momentum`` and
+    ``τ`` = ``dampening``:
+
+    ``momentum_form="torch"`` (default, identical to ``torch.optim.SGD``; lecture 004)
+
+    .. math::
+        b_1 = g_1,\quad b_t = μ b_{t-1} + (1-τ) g_t,\qquad
+        θ_t = θ_{t-1} - \mathrm{lr}\,(g_t + μ b_t \text{ if nesterov else } b_t)
+
+    ``momentum_form="velocity"`` (lr inside the velocity: lectures 000/001/002 and
+    Keras with ``dampening=0``; the exponential-average form of lecture 003 with
+    ``dampening=momentum``)
+
+    .. math::
+        v_0 = 0,\quad v_t = μ v_{t-1} - \mathrm{lr}\,(1-τ) g_t,\qquad
+        θ_t = θ_{t-1} + v_t \;\;(\text{nesterov: } θ_{t-1} + μ v_t - \mathrm{lr}(1-τ) g_t)
+
+    The two forms give the same iterates for a constant lr and ``dampening=0``;
+    under a schedule they differ (the velocity keeps old learning rates).
+    ``momentum=0`` is plain (mini-batch) gradient descent.
+
+    Args:
+        params: parameters or param groups, as in torch.
+        lr: learning rate (>= 0), float or tensor broadcasting against each parameter.
+        momentum: μ in [0, 1]... any value >= 0 is accepted as in torch.
+        dampening: τ >= 0.
+        weight_decay: L2 coefficient (or decoupled, see ``decoupled_weight_decay``).
+        nesterov: Nesterov momentum; needs ``momentum > 0`` and (torch form) ``dampening = 0``.
+        momentum_form: ``"torch"`` or ``"velocity"``.
+
+    Common options (``maximize``, ``decoupled_weight_decay``, ``lr_decay``, clipping,
+    ``nonfinite``, ``fused``) are described in :class:`optimlab.optim.Optimizer`.
+
+    Example:
+        >>> opt = SGD(model.parameters(), lr=0.1, momentum=0.9, nesterov=True)
+    """
+
+    _has_fused = True
+    _fused_incompatible = {"momentum_form": "torch", "lr_decay": 0.0, "decoupled_weight_decay": False}
+
+    def __init__(self, params: Any, lr: Any = 1e-3, momentum: Any = 0.0, dampening: Any = 0.0,
+                 weight_decay: Any = 0.0, nesterov: bool = False, *, momentum_form: str = "torch",
+                 **options: Any) -> None:
+        defaults = dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
+                        nesterov=nesterov, momentum_form=momentum_form)
+        super().__init__(params, defaults, **options)
+
+    def _validate(self, group: dict[str, Any]) -> None:
+        super()._validate(group)
+        check_range("momentum", group["momentum"], 0.0)
+        check_range("dampening", group["dampening"], 0.0)
+        check_choice("momentum_form", group["momentum_form"], MOMENTUM_FORMS)
+        if group["nesterov"]:
+            m, d = group["momentum"], group["dampening"]
+            no_momentum = bool((m <= 0).any()) if isinstance(m, Tensor) else m <= 0
+            if no_momentum:
+                raise ValueError(f"nesterov=True needs momentum > 0, got momentum={m!r}")
+            damped = bool((d != 0).any()) if isinstance(d, Tensor) else d != 0
+            if damped and group["momentum_form"] == "torch":
+                raise ValueError(f"nesterov=True needs dampening=0 in the torch form, got dampening={d!r}")
+
+    def _counts_steps(self, group: dict[str, Any]) -> bool:
+        return _nonzero(group["lr_decay"])  # torch's SGD keeps no step count
+
+    def _init_state(self, p: Tensor, state: dict[str, Any], group: dict[str, Any]) -> None:
+        pass  # the momentum buffer is created at the first update with momentum
+
+    def _update(self, p: Tensor, g: Tensor, state: dict[str, Any], group: dict[str, Any], lr: Any) -> None:
+        mu, tau = group["momentum"], group["dampening"]
+        if not _nonzero(mu):
+            add_(p, g, -lr)
+            return
+        buf = state.get("momentum_buffer")
+        if group["momentum_form"] == "torch":
+            if buf is None:
+                buf = state["momentum_buffer"] = torch.clone(g).detach()
+                if isinstance(mu, Tensor):  # broadcast shape of a tensor momentum
+                    buf = state["momentum_buffer"] = buf * torch.ones_like(mu)
+            else:
+                add_(buf.mul_(mu), g, 1 - tau)
+            step = g + buf * mu if group["nesterov"] else buf
+            add_(p, step, -lr)
+        else:
+            if buf is None:
+                buf = state["momentum_buffer"] = torch.zeros_like(p)
+            add_(buf.mul_(mu), g, -lr * (1 - tau))
+            if group["nesterov"]:
+                add_(add_(p, buf, mu), g, -lr * (1 - tau))
+            else:
+                p.add_(buf)
+
+    def _fused_step(self, group: dict[str, Any], params: list[Tensor], grads: list[Tensor]) -> None:
+        momentum = group["momentum"]
+        bufs = [self.state[p].get("momentum_buffer") for p in params]
+        first = momentum != 0 and all(b is None for b in bufs)
+        if first:
+            bufs = [torch.empty_like(g) for g in grads]
+        elif momentum != 0 and any(b is None for b in bufs):
+            # a parameter joined late: start its buffer as the torch form does (b = g)
+            bufs = [torch.clone(g).detach() if b is None else b for b, g in zip(bufs, grads)]
+            for p, b in zip(params, bufs):
+                self.state[p]["momentum_buffer"] = b
+            first = False
+        for device_params, device_grads, device_bufs in _group_by_device_dtype(params, grads, bufs):
+            torch._fused_sgd_(device_params, device_grads, [] if momentum == 0 else device_bufs,
+                              weight_decay=group["weight_decay"], momentum=momentum, lr=group["lr"],
+                              dampening=group["dampening"], nesterov=group["nesterov"],
+                              maximize=group["maximize"], is_first_step=first,
+                              grad_scale=None, found_inf=None)
+        if momentum != 0:
+            for p, b in zip(params, bufs):
+                self.state[p]["momentum_buffer"] = b
+
+
+def _group_by_device_dtype(*lists: list[Tensor]) -> list[tuple[list[Tensor], ...]]:
+    """Split parallel lists of tensors by (device, dtype) of the first list, as fused kernels need."""
+    groups: dict[tuple, tuple[list[Tensor], ...]] = {}
+    for items in zip(*lists):
+        key = (items[0].device, items[0].dtype)
+        bucket = groups.setdefault(key, tuple([] for _ in lists))
+        for lst, t in zip(bucket, items):
+            lst.append(t)
+    return list(groups.values())
+
+
+class NAG(Optimizer):
+    r"""Nesterov's accelerated gradient as the lectures write it (000, 003).
+
+    Nesterov, "A method for solving the convex programming problem with convergence
+    rate O(1/k²)", 1983. The gradient is taken at the look-ahead point:
+
+    .. math::
+        ν_t = γ ν_{t-1} + \mathrm{lr}\, ∇J(θ_{t-1} - γ ν_{t-1}),\qquad θ_t = θ_{t-1} - ν_t
+
+    ``step(closure)`` needs the closure: it moves the parameters to the look-ahead
+    point, evaluates the closure there (which must zero and recompute the
+    gradients, as for LBFGS), and then applies the update. It returns the loss at
+    the look-ahead point.
+
+    With ``φ = θ − γν`` (the look-ahead point) these iterates are exactly those of
+    ``SGD(nesterov=True, momentum=γ)`` for a constant lr: ``φ_t`` follows torch's
+    Nesterov update with its buffer ``b = ν/lr``. The tests check it.
+
+    Args:
+        lr: learning rate η (>= 0). momentum: γ (>= 0, default 0.9 as recommended in 000).
+    """
+
+    def __init__(self, params: Any, lr: Any = 1e-3, momentum: Any = 0.9, weight_decay: Any = 0.0,
+                 **options: Any) -> None:
+        super().__init__(params, dict(lr=lr, momentum=momentum, weight_decay=weight_decay), **options)
+
+    def _validate(self, group: dict[str, Any]) -> None:
+        super()._validate(group)
+        check_range("momentum", group["momentum"], 0.0)
+
+    def _counts_steps(self, group: dict[str, Any]) -> bool:
+        return _nonzero(group["lr_decay"])
+
+    def _init_state(self, p: Tensor, state: dict[str, Any], group: dict[str, Any]) -> None:
+        state["velocity"] = torch.zeros_like(p)
+
+    @torch.no_grad()
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
+        """Evaluate the gradient at the look-ahead point θ − γν, then update θ."""
+        if closure is None:
+            raise RuntimeError("NAG.step needs a closure: the gradient is taken at the look-ahead point "
+                               "θ − γν, so the model must be re-evaluated there. Use "
+                               "SGD(nesterov=True) for the closure-free reformulation")
+        shifted = []
+        for group in self.param_groups:
+            for p in group["params"]:
+                v = self.state[p].get("velocity")
+                if v is not None:
+                    add_(p, v, -group["momentum"])
+                    shifted.append((p, v, group["momentum"]))
+        try:
+            with torch.enable_grad():
+                loss = closure()
+        finally:
+            for p, v, mu in shifted:  # back to θ: the update is applied to θ itself
+                add_(p, v, mu)
+        super().step()
+        return loss
+
+    def _update(self, p: Tensor, g: Tensor, state: dict[str, Any], group: dict[str, Any], lr: Any) -> None:
+        v = state["velocity"]
+        add_(v.mul_(group["momentum"]), g, lr)
+        p.sub_(v)

@@ -1,0 +1,111 @@
+"""Self-contained HTML pages from stored results (figures are embedded as data URIs).
+
+A page is a title plus a list of blocks; each block is a heading, a paragraph, a
+table or a figure. Every report in optimlab (the demo's ``index.html``, training
+comparisons, benchmarks) is written through :func:`write_html`, so they look alike.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import mimetypes
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+__all__ = ["Heading", "Text", "Table", "Figure", "write_html", "render_html"]
+
+
+@dataclass
+class Heading:
+    text: str
+    level: int = 2
+
+
+@dataclass
+class Text:
+    text: str
+
+
+@dataclass
+class Table:
+    columns: Sequence[str]
+    rows: Sequence[Sequence[Any]]
+    caption: str = ""
+
+
+@dataclass
+class Figure:
+    path: str | Path
+    caption: str = ""
+    embed: bool = True  # False: link the file relative to the page instead of embedding it
+    width: str = "100%"
+    extra: dict = field(default_factory=dict)
+
+
+_STYLE = """
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;max-width:1100px;color:#222;padding:0 1rem}
+h1{font-weight:600}h2{border-bottom:1px solid #ddd;padding-bottom:.3rem;margin-top:2.2rem}
+table{border-collapse:collapse;margin:1rem 0;font-size:.92rem}
+th,td{border:1px solid #ddd;padding:.35rem .7rem;text-align:right}
+th{background:#f4f6f8}td:first-child,th:first-child{text-align:left}
+tr:nth-child(even) td{background:#fafbfc}
+figure{margin:1.2rem 0;text-align:center}figcaption{color:#555;font-size:.9rem;margin-top:.3rem}
+img{max-width:100%;height:auto;border:1px solid #eee}
+.muted{color:#777;font-size:.85rem}
+"""
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, float):
+        if v != v:
+            return "nan"
+        if v == 0 or 1e-3 <= abs(v) < 1e5:
+            return f"{v:.4g}"
+        return f"{v:.3e}"
+    return str(v)
+
+
+def _block(b: Any, base: Path | None) -> str:
+    if isinstance(b, Heading):
+        return f"<h{b.level}>{html.escape(b.text)}</h{b.level}>"
+    if isinstance(b, Text):
+        return f"<p>{html.escape(b.text)}</p>"
+    if isinstance(b, Table):
+        head = "".join(f"<th>{html.escape(str(c))}</th>" for c in b.columns)
+        body = "".join(
+            "<tr>" + "".join(f"<td>{html.escape(_fmt(v))}</td>" for v in row) + "</tr>" for row in b.rows
+        )
+        cap = f"<caption>{html.escape(b.caption)}</caption>" if b.caption else ""
+        return f"<table>{cap}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    if isinstance(b, Figure):
+        p = Path(b.path)
+        if b.embed:
+            mime = mimetypes.guess_type(p.name)[0] or "image/png"
+            src = f"data:{mime};base64," + base64.b64encode(p.read_bytes()).decode()
+        else:
+            src = html.escape(str(p.relative_to(base) if base and p.is_absolute() and p.is_relative_to(base) else p))
+        cap = f"<figcaption>{html.escape(b.caption)}</figcaption>" if b.caption else ""
+        return f'<figure><img src="{src}" style="width:{b.width}" alt="{html.escape(b.caption)}">{cap}</figure>'
+    if isinstance(b, str):
+        return f"<p>{html.escape(b)}</p>"
+    raise TypeError(f"unknown report block {type(b).__name__}; use Heading, Text, Table or Figure")
+
+
+def render_html(title: str, blocks: Sequence[Any], base: Path | None = None) -> str:
+    parts = "\n".join(_block(b, base) for b in blocks)
+    return (
+        "<!doctype html><html><head><meta charset='utf-8'>"
+        f"<title>{html.escape(title)}</title><style>{_STYLE}</style></head>"
+        f"<body><h1>{html.escape(title)}</h1>\n{parts}\n"
+        "<p class='muted'>Made with optimlab.</p></body></html>"
+    )
+
+
+def write_html(path: str | Path, title: str, blocks: Sequence[Any]) -> Path:
+    """Write a self-contained HTML page to ``path`` and return the path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(render_html(title, blocks, base=path.parent.resolve()), encoding="utf-8")
+    return path
