@@ -33,8 +33,8 @@ class _Callable:
     def __init__(self, f: Callable, name: str | None = None):
         self._f = f
         self.name = name or getattr(f, "__name__", "function")
-        self.f_min = float("nan")
-        self.dim = None
+        self.f_min = float(getattr(f, "f_min", float("nan")))
+        self.dim = getattr(f, "dim", None)
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         return self._f(x)
