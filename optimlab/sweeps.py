@@ -106,8 +106,17 @@ def expand_grid(grid: Mapping[str, Sequence[Any]] | None) -> list[dict[str, Any]
     """The Cartesian product of a grid as a list of dicts (first key varies slowest)."""
     if grid is None:
         return [{}]
+    if isinstance(grid, (list, tuple)) and grid and all(isinstance(c, Mapping) for c in grid):
+        keys = list(grid[0])
+        out = []
+        for i, c in enumerate(grid):
+            if list(c) != keys:
+                raise ValueError(f"grid[{i}] has arguments {list(c)}; every configuration needs {keys}")
+            out.append({k: _plain(v, k) for k, v in c.items()})
+        return out
     if not isinstance(grid, Mapping):
-        raise TypeError(f"grid must be a mapping {{argument: [values]}}, got {type(grid).__name__}")
+        raise TypeError(f"grid must be a mapping {{argument: [values]}} or a list of configurations "
+                        f"(dicts), got {type(grid).__name__}")
     keys, lists = [], []
     for k, vals in grid.items():
         if not isinstance(k, str) or not k.isidentifier():
@@ -352,7 +361,7 @@ def _is_training_problem(problem: Any) -> bool:
     return all(hasattr(problem, a) for a in ("model", "loss", "train"))
 
 
-def sweep(problem: Any, optimizer: Any, grid: Mapping[str, Sequence[Any]] | None = None, *,
+def sweep(problem: Any, optimizer: Any, grid: Mapping[str, Sequence[Any]] | Sequence[Mapping] | None = None, *,
           seeds: int | Sequence[int] | None = None, steps: int = 100, start: Any = None, stop: Any = None,
           schedule: Any = None, start_spread: float = 0.1, batch_size: int | None = None,
           dtype: torch.dtype | None = None, bound: float = 1e12, record_params: bool | None = None,
@@ -366,7 +375,9 @@ def sweep(problem: Any, optimizer: Any, grid: Mapping[str, Sequence[Any]] | None
             docstring for what a seed means on each.
         optimizer: name or spec (``"momentum:nesterov=true"``), ``(name, kwargs)`` or an
             Optimizer class; fixed options; the grid overrides them.
-        grid: ``{argument: [values]}``; its product is the set of configurations.
+        grid: ``{argument: [values]}``; its product is the set of configurations. Or
+            an explicit list of configurations ``[{"lr": 0.1, "momentum": 0.9}, ...]``
+            (e.g. from a random search).
         seeds: a count K (seeds 0..K−1) or a list of integer seeds; ``None``: unseeded.
         steps: updates per run (always a limit; ``stop`` rules may end runs earlier).
         start: start point (function problems); default the function's first suggested start.
@@ -383,7 +394,11 @@ def sweep(problem: Any, optimizer: Any, grid: Mapping[str, Sequence[Any]] | None
     start_spread = _number("start_spread", start_spread)
     seed_list = _seed_list(seeds)
     configs = expand_grid(grid)
-    grid_plain = {k: [_plain(v, k) for v in vals] for k, vals in (grid or {}).items()}
+    grid_plain: dict[str, list] = {}
+    for c in configs:  # the values of each argument, in order of first appearance
+        for k, v in c.items():
+            if v not in grid_plain.setdefault(k, []):
+                grid_plain[k].append(v)
     if isinstance(problem, str) and problem.startswith("problem:"):
         from . import problems as _problems  # the training lab, only when asked for
 
@@ -704,7 +719,7 @@ def _train_sweep(problem: Any, optimizer: Any, configs: list[dict], seed_list: l
         if Xv is not None:
             epochs["val_loss"] = O[:n_ep, j].copy()
         cfg = {"optimizer": opt_name, "options": to_jsonable({**options, **{k: v for k, v in r.items() if k != "seed"}}),
-               "problem": {"name": pname}, "seed": r.get("seed"), "batch_size": B, "steps_limit": int(steps),
+               "problem": {"name": pname}, "seed": r.get("seed"), "batch_size": B, "steps_per_epoch": nb, "steps_limit": int(steps),
                "sweep": to_jsonable(r)}
         label = f"{opt_name}(" + ", ".join(f"{k}={v}" for k, v in r.items()) + ")"
         traces.append(Trace(label=label, config=cfg, series={"values": losses[:last_step[j], j].copy()},
