@@ -68,8 +68,7 @@ def plot_heatmap(result: Any, x: str = "lr", y: str = "momentum", *, which: str 
         norm = LogNorm(vmin=vmin, vmax=max(vmax, vmin * 10))
     else:
         norm = Normalize(vmin=float(np.nanmin(shown)) if ok.any() else 0, vmax=float(np.nanmax(shown)) if ok.any() else 1)
-    cmap = matplotlib.colormaps["viridis"].copy()
-    cmap.set_bad("#d9d9d9")
+    cmap = matplotlib.colormaps["viridis"].with_extremes(bad="#d9d9d9")
     im = ax.imshow(np.ma.masked_invalid(shown), origin="lower", aspect="auto", cmap=cmap, norm=norm,
                    interpolation="nearest", extent=(-0.5, len(xs) - 0.5, -0.5, len(ys) - 0.5))
     for j, i in zip(*np.nonzero(div)):
