@@ -1,0 +1,2 @@
+def parse(*a, **k): raise NotImplementedError
+def resolve(*a, **k): raise NotImplementedError
