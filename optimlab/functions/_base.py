@@ -206,6 +206,6 @@ class TestFunction:
         })
 
     def __repr__(self) -> str:
-        extra = "".join(f", {k}={v!r}" for k, v in self.params.items())
+        extra = "".join(f", {k}={v!r}" for k, v in self.params.items() if k != "dim")
         noise = f", noise={self.noise}, seed={self.seed}" if self.noise else ""
         return f"TestFunction({self.name!r}, dim={self.dim}{extra}{noise})"
