@@ -76,10 +76,6 @@ def _caret(text: str, pos: int, width: int = 72) -> str:
 
 
 # ---------------------------------------------------------------------- functions
-def _tfn(name: str) -> Callable[..., torch.Tensor]:
-    return getattr(torch, name)
-
-
 # name -> (arity, torch implementation, python implementation for constants, latex)
 _FUNCTIONS: dict[str, tuple[int, Callable[..., Any], Callable[..., float], str]] = {
     "sin": (1, torch.sin, math.sin, r"\sin"),
@@ -329,10 +325,11 @@ class _Parser:
         if t is None:
             return base
         self.enter(t.pos)
+        exp_pos = self.tok.pos
         exp = self.unary()
         self.depth -= 1
         if exp.const is not None and abs(exp.const) > MAX_EXPONENT:
-            raise self.error(f"exponent {exp.const:.6g} exceeds the limit |exponent| <= {MAX_EXPONENT:g}", exp.pos)
+            raise self.error(f"exponent {exp.const:.6g} exceeds the limit |exponent| <= {MAX_EXPONENT:g}", exp_pos)
         node = Pow(base.pos, base=base, exp=exp)
         if base.const is not None and exp.const is not None:
             try:
