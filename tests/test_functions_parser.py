@@ -270,3 +270,27 @@ def test_fuzz_any_text_parses_or_raises_formula_error(text):
     with np.errstate(all="ignore"):
         v = f(np.full((2, f.dim), 0.5))
     assert v.shape == (2,)
+
+
+def test_to_dict_round_trips_through_from_dict():
+    X = torch.tensor([[0.3, -1.2], [2.0, 0.5]], dtype=torch.float64)
+    for f in [F.get("rosenbrock", dim=2, b=20), F.get("ill-conditioned", condition=100),
+              F.get("beale", noise=0.2, seed=5), F.parse("x*y + sin(x)", name="mine", domain=(-2, 1), f_min=-3)]:
+        d = json.loads(json.dumps(f.to_dict()))
+        g = F.from_dict(d)
+        assert g.to_dict() == d
+        torch.testing.assert_close(g(X), f(X))
+        f.reset()
+        torch.testing.assert_close(g.grad(X), f.grad(X))
+
+
+def test_docstring_examples_run():
+    import doctest
+
+    import optimlab.functions._base as base
+    import optimlab.functions.library as library
+
+    for module in (F, base, library, P):
+        result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
+        assert result.failed == 0, module.__name__
+    assert doctest.testmod(P).attempted >= 4
