@@ -332,3 +332,11 @@ class Nadam(optim.NAdam):
                          decay, kwargs)
         super().__init__(params, betas=(_beta("beta_1", beta_1), _beta("beta_2", beta_2)), eps=_epsilon(epsilon),
                          momentum_decay=1.0, **common)
+
+    def _init_state(self, p: Any, state: dict[str, Any], group: dict[str, Any]) -> None:
+        super()._init_state(p, state, group)
+        # Keras keeps the product of the momentum schedule in the variables' dtype;
+        # torch's NAdam (and optimlab.optim.NAdam) keep it in float32, which in
+        # float64 shifts every step by ~1e-8 relative.
+        if p.is_floating_point():
+            state["mu_product"] = state["mu_product"].to(p.dtype)
