@@ -400,3 +400,48 @@ def test_unknown_and_ignored_arguments():
         K.Adam([w], betas=(0.9, 0.99))
     opt = K.Adam([w], name="adam", use_ema=False, ema_momentum=0.99, loss_scale_factor=None, maximize=True)
     assert opt.param_groups[0]["maximize"] is True
+
+
+# ------------------------------------------- Keras 2.2, the lectures' signatures (docs)
+def keras22_np(name, lr, decay=0.0, rho=0.9, eps=1e-7, b1=0.9, b2=0.999, schedule_decay=0.004, steps=STEPS):
+    """Keras 2.2.4's RMSprop, Adagrad and Nadam (keras/optimizers.py), transcribed."""
+    ps, slots, out, m_schedule = [W0.copy(), B0.copy()], [{}, {}], [], 1.0
+    for it in range(steps):
+        grads, t = grads_np(ps), it + 1
+        lr_t = lr / (1 + decay * it)
+        mu_t = b1 * (1 - 0.5 * 0.96 ** (t * schedule_decay))
+        mu_next = b1 * (1 - 0.5 * 0.96 ** ((t + 1) * schedule_decay))
+        m_schedule_new, m_schedule_next = m_schedule * mu_t, m_schedule * mu_t * mu_next
+        m_schedule = m_schedule_new
+        for p, g, s in zip(ps, grads, slots):
+            if name == "RMSprop":
+                s["a"] = rho * s.get("a", 0.0) + (1 - rho) * g ** 2
+                p -= lr_t * g / (np.sqrt(s["a"]) + eps)
+            elif name == "Adagrad":
+                s["a"] = s.get("a", 0.0) + g ** 2
+                p -= lr_t * g / (np.sqrt(s["a"]) + eps)
+            else:
+                s["m"] = b1 * s.get("m", 0.0) + (1 - b1) * g
+                s["v"] = b2 * s.get("v", 0.0) + (1 - b2) * g ** 2
+                m_bar = (1 - mu_t) * g / (1 - m_schedule_new) + mu_next * s["m"] / (1 - m_schedule_next)
+                p -= lr * m_bar / (np.sqrt(s["v"] / (1 - b2 ** t)) + eps)
+        out.append([p.copy() for p in ps])
+    return out
+
+
+def test_keras22_recipes_of_the_docs():
+    assert max_diff(run_torch(lambda ps: oo.RMSprop(ps, lr=0.01, alpha=0.8, eps=1e-7, lr_decay=0.1)),
+                    keras22_np("RMSprop", 0.01, decay=0.1, rho=0.8)) <= TOL
+    assert max_diff(run_torch(lambda ps: oo.Adagrad(ps, lr=0.1, eps=1e-7, lr_decay=0.1)),
+                    keras22_np("Adagrad", 0.1, decay=0.1)) <= TOL
+    # torch's NAdam keeps its schedule product in float32 unless the default dtype is float64
+    before = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    try:
+        nadam = run_torch(lambda ps: oo.NAdam(ps, lr=0.05, eps=1e-7))
+    finally:
+        torch.set_default_dtype(before)
+    assert max_diff(nadam, keras22_np("Nadam", 0.05)) <= TOL
+    # and they are not Keras 3's arithmetic
+    assert max_diff(keras22_np("RMSprop", 0.01, decay=0.1, rho=0.8),
+                    keras_np("RMSprop", {"learning_rate": 0.01, "rho": 0.8, "decay": 0.1})) > 1e-9
