@@ -110,7 +110,7 @@ def _common(cls: str, default_lr: float, learning_rate: Any, lr: Any, weight_dec
     """The optimlab options every Keras constructor shares, from Keras' arguments."""
     if lr is not None:  # Keras 2's alias: it wins over a default learning_rate, as it did there
         explicit = isinstance(learning_rate, Tensor) or learning_rate != default_lr
-        if explicit and not (isinstance(lr, Number) and learning_rate == lr):
+        if explicit and not (isinstance(lr, Number) and isinstance(learning_rate, Number) and learning_rate == lr):
             raise ValueError(f"give learning_rate or its old name lr, not both (learning_rate={learning_rate!r}, "
                              f"lr={lr!r})")
         learning_rate = lr

@@ -363,6 +363,7 @@ BAD = [
     ("SGD", {"weight_decay": -1.0}, "weight_decay"),
     ("SGD", {"decay": -0.1}, "decay"),
     ("SGD", {"learning_rate": 0.1, "lr": 0.2}, "lr"),
+    ("SGD", {"learning_rate": torch.tensor([[0.1], [0.2]]), "lr": 0.1}, "lr"),
     ("SGD", {"clipnorm": -1.0}, "clipnorm"),
     ("SGD", {"clipvalue": float("nan")}, "clipvalue"),
     ("SGD", {"global_clipnorm": -2.0}, "global_clipnorm"),
