@@ -91,9 +91,9 @@ def _number(name: str, value: Any, lo: float | None = None, hi: float | None = N
     return value
 
 
-def _flag(name: str, value: Any) -> bool:
+def _flag(name: str, value: Any, hint: str = "") -> bool:
     if not isinstance(value, bool):
-        raise ValueError(f"{name} must be True or False, got {value!r}")
+        raise ValueError(f"{name} must be True or False, got {value!r}{hint}")
     return value
 
 
@@ -169,10 +169,12 @@ class SGD(optim.SGD):
     def __init__(self, params: Any, learning_rate: Any = 0.01, momentum: Any = 0.0, nesterov: bool = False,
                  weight_decay: Any = None, clipnorm: Any = None, clipvalue: Any = None,
                  global_clipnorm: Any = None, *, decay: Any = 0.0, lr: Any = None, **kwargs: Any) -> None:
+        _flag("nesterov", nesterov, " (the order is Keras 3's: learning_rate, momentum, nesterov, weight_decay; "
+                                    "give Keras 2's decay by name)")
         common = _common("SGD", 0.01, learning_rate, lr, weight_decay, clipnorm, clipvalue, global_clipnorm,
                          decay, kwargs)
         _number("momentum", momentum, 0.0, 1.0)
-        nesterov = _flag("nesterov", nesterov) and (isinstance(momentum, Tensor) or momentum != 0)
+        nesterov = nesterov and (isinstance(momentum, Tensor) or momentum != 0)
         super().__init__(params, momentum=momentum, nesterov=nesterov, momentum_form="velocity", **common)
 
 

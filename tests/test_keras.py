@@ -360,6 +360,7 @@ BAD = [
     ("SGD", {"momentum": 1.5}, "momentum"),
     ("SGD", {"momentum": -0.1}, "momentum"),
     ("SGD", {"nesterov": "yes"}, "nesterov"),
+    ("SGD", {"learning_rate": 0.01, "momentum": 0.9, "nesterov": 0.0, "weight_decay": False}, "nesterov"),
     ("SGD", {"weight_decay": -1.0}, "weight_decay"),
     ("SGD", {"decay": -0.1}, "decay"),
     ("SGD", {"learning_rate": 0.1, "lr": 0.2}, "lr"),
