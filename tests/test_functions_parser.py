@@ -172,6 +172,7 @@ HOSTILE = [
     ("exp(exp(exp(10)))*x", 4, "overflows"),  # exp(exp(10)) is the first to overflow
     ("1e999*x", 0, "not finite"),
     ("x/0 + 1/0", 8, "division by zero"),
+    ("(1e308 + 1e308) * x", 1, "not finite"),
     ("sin", 0, "needs its argument"),
     ("sin()", 4, "needs an argument"),
     ("min(x)", 0, "takes 2 arguments"),

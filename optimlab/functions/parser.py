@@ -285,8 +285,11 @@ class _Parser:
             return first
         node = Sum(first.pos, terms=terms)
         if all(n.const is not None for _, n in terms):
-            node.const = _finite(self.text, node.pos, math.fsum(
-                v.const if s == "+" else -v.const for s, v in terms), "constant sum")  # type: ignore[operator]
+            try:
+                value = math.fsum(v.const if s == "+" else -v.const for s, v in terms)  # type: ignore[operator]
+            except OverflowError:
+                value = math.inf
+            node.const = _finite(self.text, node.pos, value, "constant sum")
         return node
 
     def product(self) -> Node:
