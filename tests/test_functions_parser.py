@@ -122,6 +122,8 @@ def test_latex_is_generated_from_the_tree():
     assert F.parse("-x^2 - (y - 1)").latex == r"-x^{2} - \left(y - 1\right)"
     assert F.parse("abs(x1) + 1e-3*x2").latex == r"\left|x_{1}\right| + 0.001\,x_{2}"
     assert F.parse("1e-7*x + 2.5e20").latex == r"10^{-7}\,x + 2.5 \cdot 10^{20}"
+    assert F.parse("-x*y/(-z)").latex == r"\frac{-x\,y}{-z}"
+    assert F.parse("x*(-y)*(y+1)").latex == r"x\,\left(-y\right)\,\left(y + 1\right)"
     assert F.parse("pi*x**2.5").latex == r"\pi\,x^{2.5}"
 
 

@@ -537,9 +537,10 @@ def _latex(node: Node, names: list[str]) -> str:
 
         def chain(fs: list[Node]) -> str:
             out = []
-            for f in fs:
+            for k, f in enumerate(fs):
                 s = _latex(f, names)
-                out.append(_paren(s) if _prec(f) <= 2 and len(fs) > 1 else s)
+                leading_sign = k == 0 and isinstance(f, Neg) and _prec(f.operand) > 2  # -x*y is -x\,y
+                out.append(_paren(s) if _prec(f) <= 2 and len(fs) > 1 and not leading_sign else s)
             if not out:
                 return "1"
             res = out[0]
