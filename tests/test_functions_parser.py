@@ -137,8 +137,9 @@ def test_resolve_takes_names_with_parameters_or_formulas():
         F.resolve("nope:dim=3")
     with pytest.raises(ValueError, match="must be a number"):
         F.resolve("rosenbrock:dim=abc")
-    with pytest.raises(ValueError, match="bad formula"):
-        F.resolve("rosenbrok")
+    with pytest.raises(ValueError, match="Did you mean 'rosenbrock'"):
+        F.resolve("rosenbrok")  # one word that is no formula is a mistyped name
+    assert F.resolve("x").dim == 1 and F.resolve("x1").dim == 1
     with pytest.raises(ValueError, match="empty"):
         F.resolve("  ")
 
@@ -297,3 +298,4 @@ def test_docstring_examples_run():
         result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
         assert result.failed == 0, module.__name__
     assert doctest.testmod(P).attempted >= 4
+

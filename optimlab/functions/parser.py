@@ -659,6 +659,11 @@ def resolve(spec: str, **params: Any) -> TestFunction:
         return get(head, **{**kwargs, **params})
     if colon:
         raise ValueError(f"unknown function {head.strip()!r} in {spec!r}; known: {', '.join(sorted(set(_ALIASES.values())))}")
+    if re.fullmatch(r"[A-Za-z][A-Za-z\- _]+", spec.strip()) and not re.fullmatch(r"x\d+|[xyz]", spec.strip()):
+        try:
+            return parse(spec, **params)  # a formula may be one word ("x1" is handled above; "pi", "e" ...)
+        except ValueError:
+            get(head)  # a word that is no formula is a mistyped name: say which names are close
     return parse(spec, **params)
 
 
