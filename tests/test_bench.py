@@ -196,7 +196,7 @@ def test_cli_errors_are_one_line(tmp_path):
                         (["bench", "--optimizers", "adam"], "give --suite"),
                         (["bench", "--report-only", "--store", str(tmp_path / "none.sqlite")], "does not exist"),
                         (["sweep", "x**2 + 3*y**2", "--grid", "lr=log:1:1e-4"], "needs LO:HI:N"),
-                        (["sweep", "x**2 + 3*y**2", "--grid", "lr=0.1", "--optimizer", "adam:lr=-1", "--start", "1,1"], "lr must be"),
+                        (["sweep", "x**2 + 3*y**2", "--grid", "lr=0.1", "--optimizer", "adam:eps=-1", "--start", "1,1"], "eps must be"),
                         (["sweep", "x**2 + 3*y**2", "--grid", "lr=0.1"], "start is required")]:
         p = _cli(*args)
         assert p.exit_code == 2, (args, p.output)
