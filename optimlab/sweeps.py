@@ -394,11 +394,11 @@ def sweep(problem: Any, optimizer: Any, grid: Mapping[str, Sequence[Any]] | Sequ
     start_spread = _number("start_spread", start_spread)
     seed_list = _seed_list(seeds)
     configs = expand_grid(grid)
-    grid_plain: dict[str, list] = {}
+    seen: dict[str, dict] = {}
     for c in configs:  # the values of each argument, in order of first appearance
         for k, v in c.items():
-            if v not in grid_plain.setdefault(k, []):
-                grid_plain[k].append(v)
+            seen.setdefault(k, {}).setdefault((type(v).__name__, v), v)
+    grid_plain = {k: list(vals.values()) for k, vals in seen.items()}
     if isinstance(problem, str) and problem.startswith("problem:"):
         from . import problems as _problems  # the training lab, only when asked for
 
