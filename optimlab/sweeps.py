@@ -33,9 +33,10 @@ Problems
   (:func:`torch.func.stack_module_state`) and trained together through
   :func:`torch.func.functional_call` + :func:`torch.func.vmap`; the optimizer acts on
   the stacked (R, ...) parameters with hyperparameters of shape (R, 1, ...). Seed s
-  initializes the model copy (``torch.manual_seed(s)`` before building it) and
-  shuffles its mini-batches (``torch.Generator().manual_seed(s)``); ``steps`` counts
-  mini-batch updates.
+  draws the model copy's initial weights (``problem.new_model(s)``, else
+  ``torch.manual_seed(s)`` + every module's ``reset_parameters()``) and shuffles its
+  mini-batches (``torch.Generator().manual_seed(s)``); ``steps`` counts mini-batch
+  updates.
 
 Grids
 -----
@@ -570,11 +571,31 @@ def _dataset_tensors(data: Any, what: str) -> tuple[torch.Tensor, torch.Tensor]:
     return torch.stack([torch.as_tensor(p[0]) for p in pairs]), torch.stack([torch.as_tensor(p[1]) for p in pairs])
 
 
+def _loss_fn(loss: Any) -> Callable:
+    """A loss callable: the problem's own, or a name of the training lab (``"cross_entropy"``, ...)."""
+    if callable(loss):
+        return loss
+    if isinstance(loss, str):
+        try:
+            from .training import LOSSES
+        except ImportError:
+            LOSSES = {"mse": (torch.nn.MSELoss, ""), "cross_entropy": (torch.nn.CrossEntropyLoss, ""),
+                      "binary_crossentropy": (torch.nn.BCEWithLogitsLoss, "")}
+        key = loss.strip().lower().replace("-", "_")
+        if key in LOSSES:
+            return LOSSES[key][0]()
+    raise ValueError(f"problem.loss must be a callable or a loss name, got {loss!r}")
+
+
 def _init_model(problem: Any, seed: int, dtype: torch.dtype) -> torch.nn.Module:
-    """The problem's model with parameters drawn after ``torch.manual_seed(seed)``:
-    every submodule's ``reset_parameters()`` is called in module order."""
+    """The problem's model with its initial weights drawn from ``seed``: the training
+    lab's ``problem.new_model(seed)`` when it has one, otherwise a copy of ``problem.model``
+    whose submodules' ``reset_parameters()`` are called in module order after
+    ``torch.manual_seed(seed)`` (the global RNG is left alone)."""
     import copy
 
+    if callable(getattr(problem, "new_model", None)):
+        return problem.new_model(int(seed)).to(dtype)
     model = copy.deepcopy(problem.model)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(int(seed))
@@ -630,7 +651,7 @@ def _train_sweep(problem: Any, optimizer: Any, configs: list[dict], seed_list: l
     base = models[row_seeds[0]]
     params, buffers = stack_module_state([models[s] for s in row_seeds])
     params = {k: v.detach().clone().requires_grad_(True) for k, v in params.items()}
-    loss_fn = problem.loss
+    loss_fn = _loss_fn(problem.loss)
 
     def one(p: dict, b: dict, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         return loss_fn(functional_call(base, (p, b), (x,)), y)

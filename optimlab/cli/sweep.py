@@ -288,7 +288,7 @@ def bench_command(
 
     t = Table(title=f"benchmark summary ({store})")
     for c in SUMMARY_COLUMNS:
-        t.add_column(c, justify="left" if c in ("problem", "optimizer", "tuned") else "right")
+        t.add_column(c, justify="left" if c in ("problem", "optimizer", "tuned") else "right", overflow="fold")
     for row in summary_rows(agg):
         t.add_row(*[_fmt(v) if not isinstance(v, str) else v for v in row])
     console.print(t)
