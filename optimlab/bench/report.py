@@ -29,7 +29,8 @@ def summary_rows(agg: dict) -> list[list]:
     for k in agg["problems"]:
         for s in agg["optimizers"]:
             c = agg["cells"][(k, s)]
-            hyper = ", ".join(f"{a}={v:.3g}" for a, v in (c["best_hyper"] or {}).items())
+            hp = c["best_hyper"] or {}
+            hyper = ", ".join(f"{a}={hp[a]:.3g}" for a in sorted(hp, key=lambda a: (a != "lr", a)))
             rows.append([k, s, hyper or "—", _num(c["median"]), _num(c["min"]), _num(c["max"]),
                          f"{c['solved']}/{c['runs']}", _num(c["median_steps"]), _num(c["median_time"]),
                          _num(c["cost"])])

@@ -286,11 +286,19 @@ def bench_command(
         return
     from ..bench.report import SUMMARY_COLUMNS, summary_rows
 
-    t = Table(title=f"benchmark summary ({store})")
-    for c in SUMMARY_COLUMNS:
-        t.add_column(c, justify="left" if c in ("problem", "optimizer", "tuned") else "right", overflow="fold")
+    def short(v: Any) -> str:
+        if isinstance(v, float):
+            return "—" if v != v else f"{v:.3g}"
+        return str(v)
+
+    t = Table(title=f"benchmark summary ({store}); full table in {out / 'index.html'}")
+    keep = ["problem", "optimizer", "tuned", "median final", "spread", "solved", "median steps", "cost"]
+    for c in keep:
+        t.add_column(c, justify="left" if c in ("problem", "optimizer", "tuned") else "right")
     for row in summary_rows(agg):
-        t.add_row(*[_fmt(v) if not isinstance(v, str) else v for v in row])
+        r = dict(zip(SUMMARY_COLUMNS, row))
+        r["spread"] = f"{short(r['min'])}…{short(r['max'])}"
+        t.add_row(*[short(r[c]) for c in keep])
     console.print(t)
     console.print(f"wrote {page} (and trials.csv, trials.json)")
 
