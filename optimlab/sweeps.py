@@ -416,7 +416,24 @@ def sweep(problem: Any, optimizer: Any, grid: Mapping[str, Sequence[Any]] | Sequ
     return res
 
 
-def _split_hyper(cfgs: list[dict], options: Mapping[str, Any]) -> tuple[dict, dict]:
+def _with_options(optimizer: Any, extra: Mapping[str, Any]) -> Any:
+    """The same optimizer (name, class or factory) with ``extra`` fixed options added."""
+    from .optim import registry
+
+    if not extra:
+        return optimizer
+    if isinstance(optimizer, str):
+        name, kwargs = registry.parse_spec(optimizer)
+        return name, {**kwargs, **extra}
+    if isinstance(optimizer, tuple) and len(optimizer) == 2 and isinstance(optimizer[1], Mapping):
+        return optimizer[0], {**optimizer[1], **extra}
+    if isinstance(optimizer, type):
+        return optimizer, dict(extra)
+    raise TypeError(f"a factory optimizer cannot take swept options ({', '.join(extra)}); pass a name, "
+                    f"(name, kwargs) or an Optimizer class")
+
+
+def _split_hyper(cfgs: list[dict], options: Mapping[str, Any]) -> tuple[list[str], list[str]]:
     """Split swept arguments into numeric per-run values (runs dimension) and
     structural ones (a separate batch per distinct value)."""
     keys = list(cfgs[0]) if cfgs else []
@@ -482,7 +499,7 @@ def _function_sweep(problem: Any, optimizer: Any, configs: list[dict], seed_list
     n_batches = len(batches)
     for b, idx in enumerate(batches.values()):
         sub = [rows[i] for i in idx]
-        opt_kwargs = {**options, **{k: sub[0][k] for k in structural}}
+        batch_opt = _with_options(optimizer, {k: sub[0][k] for k in structural})
         hyper = _hyper_values(sub, numeric, options)
         starts = np.repeat(x0[None, :], len(sub), axis=0)
         batch_fn = fn
@@ -497,7 +514,7 @@ def _function_sweep(problem: Any, optimizer: Any, configs: list[dict], seed_list
         if progress is not None:
             def cb(k: int, b: int = b) -> None:
                 progress(b * steps + k, n_batches * steps)
-        out = run_batch(batch_fn, (opt_name, opt_kwargs), starts, steps, hyper=hyper, stop=stop, schedule=schedule,
+        out = run_batch(batch_fn, batch_opt, starts, steps, hyper=hyper, stop=stop, schedule=schedule,
                         dtype=dtype, bound=bound, record_params=record_params, progress=cb)
         for j, (i, t) in enumerate(zip(idx, out)):
             if noise > 0:
@@ -618,13 +635,9 @@ def _train_sweep(problem: Any, optimizer: Any, configs: list[dict], seed_list: l
     """
     from torch.func import functional_call, stack_module_state, vmap
 
-    from .optim import registry
     from .runner import resolve_optimizer
 
-    _, opt_name, options = resolve_optimizer(optimizer)
-    opt_cls = registry.get(opt_name) if isinstance(opt_name, str) else None
-    if opt_cls is None:
-        raise TypeError("a training sweep needs an optimizer given by name or (name, kwargs)")
+    factory, opt_name, options = resolve_optimizer(optimizer)
     X, Y = _dataset_tensors(problem.train, "problem.train")
     val = getattr(problem, "val", None)
     Xv, Yv = _dataset_tensors(val, "problem.val") if val is not None and len(val) else (None, None)
@@ -669,7 +682,7 @@ def _train_sweep(problem: Any, optimizer: Any, configs: list[dict], seed_list: l
             else:
                 g[k] = torch.tensor(vals, dtype=p.dtype).reshape(shape)
         groups.append(g)
-    opt = registry.create(groups, opt_name, **options)
+    opt = factory(groups)  # per-group (R, 1, ...) hyperparameters override the fixed options
 
     uniq = sorted(set(row_seeds))
     gens = {s: torch.Generator().manual_seed(int(s)) for s in uniq}
