@@ -118,8 +118,8 @@ BEALE = Scene(
     function="beale",
     start=(1.0, 1.5),
     steps=300,
-    methods=_seven(sgd=1e-3, momentum=1e-3, adagrad=0.5, rmsprop=0.01, adadelta={"lr": 1.0, "rho": 0.95,
-                                                                                    "eps": 1e-2}, adam=0.1),
+    methods=_seven(sgd=1e-3, momentum=1e-3, adagrad=0.5, rmsprop=0.01, adadelta={"lr": 1.0, "rho": 0.99,
+                                                                                    "eps": 1e-4}, adam=0.1),
     window=((-1.5, 4.5), (-2.0, 2.5)),
     lesson=("A curved, flat-bottomed valley leads to the minimum at (3, 0.5). SGD's step follows the "
             "gradient's size and slows in the flat part; Momentum and NAG build speed but swing out of "
@@ -161,6 +161,19 @@ SADDLE = Scene(
 NOTEBOOK_SCENES = (NOTEBOOK_QUADRATIC, NOTEBOOK_NONCONVEX)
 SCENES = (NOTEBOOK_QUADRATIC, NOTEBOOK_NONCONVEX, BEALE, LONG_VALLEY, SADDLE)
 
+# one look per method in every scene (the notebook's second Momentum gets a lighter orange)
+METHOD_STYLES = {
+    "SGD": {"color": "#e41a1c", "marker": "o"},
+    "Momentum": {"color": "#ff7f00", "marker": "s"},
+    "Momentum μ=0.9": {"color": "#ff7f00", "marker": "s"},
+    "Momentum μ=0.7": {"color": "#c9a100", "marker": "D"},
+    "NAG": {"color": "#984ea3", "marker": "^"},
+    "Adagrad": {"color": "#377eb8", "marker": "v"},
+    "RMSProp": {"color": "#4daf4a", "marker": "P"},
+    "Adadelta": {"color": "#a65628", "marker": "X"},
+    "Adam": {"color": "#111111", "marker": "h"},
+}
+
 RESULT_COLUMNS = ("scene", "optimizer", "settings", "final f", "f − f*", "‖∇f‖", "steps", "stop reason")
 
 
@@ -192,21 +205,22 @@ def _draw_scene(scene: Scene, traces: dict[str, Any], out: Path, quick: bool) ->
 
     fn = get_function(scene.function)
     grid = 140 if quick else 300
+    styles = [dict(METHOD_STYLES.get(label, {})) for label in traces]
     pictures = []
     fig = plot_contour(fn, traces, domain=scene.window, log_levels=scene.log_levels, grid=grid,
-                       title=f"{scene.title}")
+                       title=scene.title, styles=styles)
     pictures.append((save_figure(fig, out / f"{scene.key}_paths.png", dpi=100),
                      "Level lines (log-spaced in f − min) with every method's path; ○ start, ★ known minimum."))
     gif = animate_paths(fn, traces, out / f"{scene.key}.gif", frames=20 if quick else 60, fps=12,
                         dpi=60 if quick else 72, domain=scene.window, log_levels=scene.log_levels,
-                        title=scene.title, settings=False)
+                        title=scene.title, settings=False, styles=styles)
     pictures.append((gif, "The same paths, animated."))
-    fig = plot_convergence(traces, function=fn, title=scene.title)
+    fig = plot_convergence(traces, function=fn, title=scene.title, styles=styles)
     pictures.append((save_figure(fig, out / f"{scene.key}_convergence.png", dpi=100),
                      "f − f* and ‖∇f‖ per step (log scale)."))
     if scene.surface:
         fig = plot_surface(fn, traces, domain=scene.window, log_z=scene.surface_log_z, grid=60 if quick else 120,
-                           title=scene.title)
+                           title=scene.title, styles=styles)
         pictures.append((save_figure(fig, out / f"{scene.key}_surface.png", dpi=90),
                          "The surface in 3-D" + (" (height log10(f − min))" if scene.surface_log_z else "")
                          + " with the paths on it."))

@@ -83,6 +83,15 @@ def draw_landscape(ax: Any, function: Any, window: Any, *, levels: Any = 30, log
     return lv
 
 
+def _wrap(title: str, width: int = 64) -> str:
+    """Break a long title into lines (a formula in $...$ is never split)."""
+    if len(title) <= width or "$" in title:
+        return title
+    import textwrap
+
+    return "\n".join(textwrap.wrap(title, width))
+
+
 def _marker_every(n: int) -> int:
     return max(1, int(np.ceil(n / 25)))
 
@@ -163,7 +172,7 @@ def plot_contour(function: Any, traces: Any = (), *, domain: Any = None, levels:
         if len(inside):
             ax.plot(inside[:, 0], inside[:, 1], ls="none", marker="*", ms=16, mfc="gold", mec="black", mew=1.0,
                     zorder=5, label="minimum" if len(inside) == 1 else "minima")
-    ax.set_title(title if title is not None else function_title(function), fontsize=11)
+    ax.set_title(_wrap(title if title is not None else function_title(function)), fontsize=11)
     if legend and (items or mark_minimizers):
         where = legend if legend != "auto" else ("outside" if new_fig else "inside")
         if where == "outside":
@@ -240,7 +249,7 @@ def plot_surface(function: Any, traces: Any = (), *, domain: Any = None, log_z: 
     ax.set_ylabel("y")
     ax.set_zlabel("log10(f − min)" if log_z else "f")
     ax.view_init(elev=elev, azim=azim)
-    ax.set_title(title if title is not None else function_title(function), fontsize=11)
+    ax.set_title(_wrap(title if title is not None else function_title(function)), fontsize=11)
     if items:
         ax.legend(loc="upper left", fontsize=8, frameon=False)
     return fig
