@@ -44,16 +44,11 @@ class _Callable:
 
 
 def resolve_function(function: Any) -> Any:
-    """A TestFunction, a registered name, a formula string, or a callable on tensors (..., d)."""
+    """A TestFunction, a name (``"rosenbrock:dim=5"``), a formula string, or a callable on tensors (..., d)."""
     if isinstance(function, str):
-        from . import functions as fns  # the function library is imported only when needed
+        from .functions import resolve  # the function library is imported only when needed
 
-        try:
-            return fns.get(function)
-        except ValueError as name_error:
-            if any(c in function for c in "+-*/^()") or function.strip() in ("x", "y", "z"):
-                return fns.parse(function)
-            raise name_error
+        return resolve(function)
     if callable(function):
         return function if hasattr(function, "to_dict") else _Callable(function)
     raise TypeError(f"function must be a name, a formula or a callable on tensors (..., d); got {function!r}")
