@@ -41,7 +41,8 @@ def _fail(message: str) -> None:
 
 def _one_line(e: BaseException) -> str:
     text = str(e.args[0]) if isinstance(e, KeyError) and e.args else str(e)
-    return " ".join(text.split())
+    lines = [ln for ln in text.splitlines() if ln.strip()]
+    return " ".join(lines[0].split()) if lines else type(e).__name__  # later lines: the formula and a caret
 
 
 # ----------------------------------------------------------------- argument parsing
@@ -83,6 +84,14 @@ def _function(name_or_formula: str) -> Any:
     try:
         return resolve_function(name_or_formula)
     except (ValueError, TypeError, KeyError, SyntaxError) as e:
+        base = name_or_formula.split(":")[0].strip()
+        if re.fullmatch(r"[A-Za-z][A-Za-z0-9_\- ]*", base) and not re.fullmatch(r"x\d*|y|z", base):
+            from ..functions import get  # a bare word: the registry's error names close matches
+
+            try:
+                get(base)
+            except (ValueError, KeyError) as name_error:
+                raise CLIError(_one_line(name_error)) from None
         raise CLIError(_one_line(e)) from None
 
 
@@ -131,17 +140,18 @@ def demo(out: Path = typer.Option(Path("optimlab-out"), "--out", "-o", help="Fol
             result = run_demo(out, quick=quick, progress=progress)
         except OSError as e:
             _fail(f"cannot write to {str(out)!r}: {_one_line(e)}")
-    table = Table(title="optimlab demo: results", header_style="bold", show_lines=False)
-    for i, c in enumerate(RESULT_COLUMNS):
-        table.add_column(c, justify="left" if i < 3 or i == len(RESULT_COLUMNS) - 1 else "right",
-                         overflow="fold")
-    previous = None
-    for row in result["rows"]:
-        if previous is not None and row[0] != previous:
-            table.add_section()
-        previous = row[0]
-        table.add_row(*(_fmt(v) for v in row))
-    console.print(table)
+    wide = console.width >= 110  # the settings column only where it fits
+    for key in dict.fromkeys(row[0] for row in result["rows"]):
+        table = Table(title=key, header_style="bold", title_justify="left")
+        columns = [c for c in RESULT_COLUMNS[1:] if wide or c != "settings"]
+        for c in columns:
+            numeric = c not in ("optimizer", "settings", "stop reason")
+            table.add_column(c, justify="right" if numeric else "left", no_wrap=c != "settings")
+        for row in result["rows"]:
+            if row[0] == key:
+                cells = dict(zip(RESULT_COLUMNS, row))
+                table.add_row(*(_fmt(cells[c]) for c in columns))
+        console.print(table)
     console.print(f"Wrote {len(result['files'])} files and [bold]{result['index']}[/] "
                   f"in {time.perf_counter() - t0:.1f} s.", highlight=False)
 

@@ -10,7 +10,6 @@ tensor of shape ``(..., 2)`` to ``(...)``. Nothing here runs an optimizer.
 from __future__ import annotations
 
 import math
-import re
 from typing import Any, Sequence
 
 import numpy as np
@@ -28,22 +27,12 @@ MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*", "h", "p")
 
 
 def resolve_function(function: Any) -> Any:
-    """A callable test function from a function object, a registered name or a formula.
-
-    Strings go to :func:`optimlab.functions.get` when they are a registered name and to
-    :func:`optimlab.functions.parse` when they look like a formula; an unknown name gets
-    ``get``'s error (with its suggestions).
-    """
+    """A callable test function from a function object, a name (``"rosenbrock:dim=2"``) or a
+    formula string (through :func:`optimlab.functions.resolve`, which explains unknown names)."""
     if isinstance(function, str):
-        from .. import functions as _functions
+        from ..functions import resolve
 
-        try:
-            return _functions.get(function)
-        except (KeyError, ValueError):
-            if re.fullmatch(r"[A-Za-z][A-Za-z0-9 _\-]*", function.strip()) and not re.fullmatch(
-                    r"\s*(x|y|z|x\d+)\s*", function):
-                raise  # a bare word that is no registered name: get() explains and suggests
-        return _functions.parse(function)
+        return resolve(function)
     if not callable(function):
         raise TypeError(f"function must be a test function, a name, a formula or a callable on "
                         f"points of shape (..., 2); got {type(function).__name__}")
