@@ -214,7 +214,7 @@ def _draw_scene(scene: Scene, traces: dict[str, Any], out: Path, quick: bool) ->
                        title=scene.title, styles=styles)
     pictures.append((save_figure(fig, out / f"{scene.key}_paths.png", dpi=100),
                      "Level lines (log-spaced in f − min) with every method's path; ○ start, ★ known minimum."))
-    gif = animate_paths(fn, traces, out / f"{scene.key}.gif", frames=20 if quick else 60, fps=12,
+    gif = animate_paths(fn, traces, out / f"{scene.key}.gif", frames=20 if quick else 100, fps=15,
                         dpi=60 if quick else 72, domain=scene.window, log_levels=scene.log_levels,
                         title=scene.title, settings=False, styles=styles)
     pictures.append((gif, "The same paths, animated."))

@@ -220,8 +220,9 @@ def plot_surface(function: Any, traces: Any = (), *, domain: Any = None, log_z: 
         ax = fig.add_subplot(projection="3d")
     else:
         fig = ax.figure
+    ax.computed_zorder = False  # paths over the surface, not hidden by matplotlib's depth sort
     ax.plot_surface(X, Y, lift(Z), cmap=BACKGROUND_CMAP, rstride=1, cstride=1, linewidth=0, antialiased=True,
-                    alpha=0.75)
+                    alpha=0.7, zorder=1)
     (x0, x1), (y0, y1) = window
     for i, t in enumerate(items):
         p = np.asarray(t.params, dtype=float)
