@@ -43,14 +43,14 @@ def frame_steps(n_steps: int, stride: int = 1, frames: int | None = None) -> np.
 
 
 def animate_paths(function: Any, traces: Any, path: str | Path, *, stride: int = 1, fps: float = 12,
-                  frames: int | None = 100, dpi: int = 72, hold: int = 6, domain: Any = None,
+                  frames: int | None = None, dpi: int = 72, hold: int = 6, domain: Any = None,
                   levels: Any = 30, log_levels: bool = True, title: str | None = None,
                   figsize: tuple[float, float] | None = None, settings: bool = True,
                   styles: Sequence[dict] | None = None) -> Path:
     """Write an animation of the paths of ``traces`` over the level lines of ``function``.
 
-    One frame per ``stride`` steps (``frames`` caps the count, default 100, by raising
-    the stride); each path grows with a head marker at its current point and a step
+    One frame per ``stride`` steps (``frames``, when given, caps the count by raising the
+    stride; keep GIFs to about 100 frames); each path grows with a head marker at its current point and a step
     counter in the title. ``hold`` repeats the last frame so the end can be seen
     before the GIF loops.
 

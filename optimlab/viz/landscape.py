@@ -70,11 +70,16 @@ def draw_landscape(ax: Any, function: Any, window: Any, *, levels: Any = 30, log
             raise ValueError(f"levels must be an integer >= 2 or increasing values, got {levels!r}")
     cmap = plt.get_cmap(BACKGROUND_CMAP)
     norm = BoundaryNorm(lv, cmap.N, extend="both")
+    drawn = []
     if filled:
-        ax.contourf(X, Y, Z, levels=lv, cmap=cmap, norm=norm, alpha=0.33, extend="both", antialiased=True)
-    ax.contour(X, Y, Z, levels=lv, cmap=cmap, norm=norm, linewidths=0.7, alpha=0.9)
+        drawn.append(ax.contourf(X, Y, Z, levels=lv, cmap=cmap, norm=norm, alpha=0.33, extend="both",
+                                 antialiased=True))
+    drawn.append(ax.contour(X, Y, Z, levels=lv, cmap=cmap, norm=norm, linewidths=0.7, alpha=0.9))
     if np.isnan(Z).any():  # hatch where the function is undefined
-        ax.contourf(X, Y, np.isnan(Z).astype(float), levels=[0.5, 1.5], colors="none", hatches=["////"])
+        drawn.append(ax.contourf(X, Y, np.isnan(Z).astype(float), levels=[0.5, 1.5], colors="none",
+                                 hatches=["////"]))
+    for artist in drawn:  # clipped to the axes: the layout need not measure thousands of level paths
+        artist.set_in_layout(False)
     (x0, x1), (y0, y1) = window
     ax.set_xlim(x0, x1)
     ax.set_ylim(y0, y1)
