@@ -237,7 +237,8 @@ def run_cmd(
     table = Table(title=f"{getattr(fn, 'name', function)} from ({', '.join(f'{v:g}' for v in x0)})",
                   header_style="bold")
     for c in ("optimizer", "final f", "f − f*", "‖∇f‖", "steps", "stop reason", "final point"):
-        table.add_column(c, justify="left" if c in ("optimizer", "stop reason", "final point") else "right")
+        text = c in ("optimizer", "stop reason", "final point")
+        table.add_column(c, justify="left" if text else "right", no_wrap=not text, overflow="fold")
     for label, t in traces.items():
         final = float(t.values[-1])
         point = ", ".join(f"{v:.4g}" for v in t.params[-1])
