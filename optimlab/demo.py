@@ -30,7 +30,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-import numpy as np
 
 __all__ = ["Scene", "SCENES", "NOTEBOOK_SCENES", "RESULT_COLUMNS", "run_demo", "run_scene", "result_rows"]
 

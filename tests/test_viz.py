@@ -204,3 +204,21 @@ def test_lr_plot_starts_at_update_one(traces):
     ln = fig.axes[0].get_lines()[0]
     assert ln.get_xdata()[0] == 1 and len(ln.get_xdata()) == 60
     np.testing.assert_allclose(ln.get_ydata(), 0.01)
+
+
+def test_mp4_needs_ffmpeg(tmp_path, traces, monkeypatch):
+    import optimlab.viz.animation as anim
+
+    monkeypatch.setattr(anim.shutil, "which", lambda name: None)
+    with pytest.raises(RuntimeError, match="ffmpeg"):
+        animate_paths(Quad(), traces, tmp_path / "a.mp4")
+    assert not (tmp_path / "a.mp4").exists()
+
+
+def test_function_by_name_and_formula(traces):
+    fig = plot_contour("lecture-quadratic", traces[:1], levels=12)
+    ax = fig.axes[0]
+    assert ax.get_xlim() == (-7.0, 7.0)  # the registry's domain
+    assert [ln.get_label() for ln in ax.get_lines() if ln.get_label() == "minimum"] == ["minimum"]
+    fig = plot_contour("5*x**2 + y**2", traces[:1], levels=np.array([1.0, 10.0, 100.0]))
+    assert len(path_lines(fig.axes[0])) == 1

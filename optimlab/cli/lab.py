@@ -184,7 +184,6 @@ def run_cmd(
     Writes OUT/paths.png (level lines and paths), OUT/convergence.png, OUT/paths.gif with --animate, and one trace file per optimizer (OUT/<spec>.npz, read it with optimlab.record.Trace.load).
     """
     from .. import runner
-    from ..record import Trace  # noqa: F401  (traces are saved through Trace.save)
 
     try:
         fn = _function(function)

@@ -20,7 +20,6 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.colors import BoundaryNorm  # noqa: E402
 
-from ..record import Trace  # noqa: E402
 from ._common import (evaluate_grid, function_dim, function_title, known_f_min, known_minimizers,  # noqa: E402
                       legend_label, path_style, plot_window, resolve_function)
 from .curves import trace_list  # noqa: E402
