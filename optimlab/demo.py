@@ -45,7 +45,7 @@ class Scene:
     steps: int
     methods: dict[str, tuple[str, dict[str, Any]]]
     window: tuple[tuple[float, float], tuple[float, float]] | None = None
-    log_levels: bool = True
+    log_levels: bool | None = None  # None: log-spaced unless f is unbounded below
     lesson: str = ""
     surface: bool = False
     surface_log_z: bool = False

@@ -222,3 +222,27 @@ def test_function_by_name_and_formula(traces):
     assert [ln.get_label() for ln in ax.get_lines() if ln.get_label() == "minimum"] == ["minimum"]
     fig = plot_contour("5*x**2 + y**2", traces[:1], levels=np.array([1.0, 10.0, 100.0]))
     assert len(path_lines(fig.axes[0])) == 1
+
+
+def _levels(ax):
+    return [c.levels for c in ax.collections if hasattr(c, "levels") and not c.filled][0]
+
+
+def test_levels_default_to_log_unless_unbounded_below(traces):
+    lv = _levels(plot_contour(Quad(), traces[:1], levels=8).axes[0])
+    # base = f* = 0 (below the grid's minimum): the levels themselves form a geometric sequence
+    ratios = lv[1:] / lv[:-1]
+    assert np.allclose(ratios, ratios[0]) and ratios[0] > 1.5
+    assert lv[-1] == pytest.approx(5 * 49 + 49)
+
+    class Saddle(Quad):
+        f_min = float("-inf")
+        minimizers = np.zeros((0, 2))
+
+        def __call__(self, p):
+            return p[..., 0] ** 2 - p[..., 1] ** 2
+
+    lv = _levels(plot_contour(Saddle(), traces[:1], levels=8).axes[0])
+    np.testing.assert_allclose(np.diff(lv), np.diff(lv)[0])
+    lv = _levels(plot_contour(Saddle(), traces[:1], levels=8, log_levels=True).axes[0])
+    assert not np.allclose(np.diff(lv), np.diff(lv)[0])

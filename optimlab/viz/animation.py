@@ -44,7 +44,7 @@ def frame_steps(n_steps: int, stride: int = 1, frames: int | None = None) -> np.
 
 def animate_paths(function: Any, traces: Any, path: str | Path, *, stride: int = 1, fps: float = 12,
                   frames: int | None = None, dpi: int = 72, hold: int = 6, domain: Any = None,
-                  levels: Any = 30, log_levels: bool = True, title: str | None = None,
+                  levels: Any = 30, log_levels: bool | None = None, title: str | None = None,
                   figsize: tuple[float, float] | None = None, settings: bool = True,
                   styles: Sequence[dict] | None = None) -> Path:
     """Write an animation of the paths of ``traces`` over the level lines of ``function``.

@@ -87,6 +87,13 @@ def draw_landscape(ax: Any, function: Any, window: Any, *, levels: Any = 30, log
     return lv
 
 
+def _unbounded_below(function: Any) -> bool:
+    try:
+        return float(getattr(function, "f_min", 0.0)) == float("-inf")
+    except (TypeError, ValueError):
+        return False
+
+
 def _wrap(title: str, width: int = 64) -> str:
     """Break a long title into lines (a formula in $...$ is never split)."""
     if len(title) <= width or "$" in title:
@@ -101,7 +108,7 @@ def _marker_every(n: int) -> int:
 
 
 def plot_contour(function: Any, traces: Any = (), *, domain: Any = None, levels: Any = 30,
-                 log_levels: bool = True, ax: Any = None, title: str | None = None, mark_start: bool = True,
+                 log_levels: bool | None = None, ax: Any = None, title: str | None = None, mark_start: bool = True,
                  mark_minimizers: bool = True, settings: bool = True, legend: str | bool = "auto",
                  styles: Sequence[dict] | None = None, grid: int = 300, figsize: tuple[float, float] | None = None
                  ) -> Any:
@@ -115,8 +122,9 @@ def plot_contour(function: Any, traces: Any = (), *, domain: Any = None, levels:
         domain: ``((x0, x1), (y0, y1))``; default the function's ``domain``, else the box
             around the paths.
         levels: number of levels (log-spaced, see :func:`contour_levels`) or the values.
-        log_levels: log-spaced levels in ``f − min`` (True) or evenly spaced (False; better
-            for functions unbounded below such as a saddle).
+        log_levels: log-spaced levels in ``f − min`` (True) or evenly spaced (False). None
+            (default): log-spaced unless the function is known to be unbounded below
+            (``f_min = −inf``, a saddle), where evenly spaced levels show the shape better.
         ax: draw into this axes (else a new figure).
         mark_start: mark each distinct start point (white circle with black edge).
         mark_minimizers: mark the function's known minimizers (gold star).
@@ -149,6 +157,8 @@ def plot_contour(function: Any, traces: Any = (), *, domain: Any = None, levels:
     else:
         fig = ax.figure
     f_min = known_f_min(function, items)
+    if log_levels is None:
+        log_levels = not _unbounded_below(function)
     draw_landscape(ax, function, window, levels=levels, log_levels=log_levels, grid=grid, f_min=f_min)
     for i, t in enumerate(items):
         p = np.asarray(t.params, dtype=float)
