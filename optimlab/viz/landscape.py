@@ -206,7 +206,7 @@ def plot_surface(function: Any, traces: Any = (), *, domain: Any = None, log_z: 
                  figsize: tuple[float, float] = (9.0, 6.2)) -> Any:
     """The surface of a 2-D ``function`` in 3-D with the paths of ``traces`` lifted onto it.
 
-    ``log_z=True`` draws ``log10(f − min + δ)`` (``δ`` a small fraction of the range)
+    ``log_z=True`` draws ``log10(f − min + δ)`` (``δ`` the 0.2 % quantile of ``f − min`` on the grid)
     instead of ``f``, which makes functions with a huge range (Beale) readable. A path
     point's height is its recorded value (``trace.values``; the function is evaluated
     only when a trace has no values). Points outside the window are not drawn.
@@ -224,7 +224,10 @@ def plot_surface(function: Any, traces: Any = (), *, domain: Any = None, log_z: 
     if finite.size == 0:
         raise ValueError("the function is undefined everywhere in the window; choose another domain")
     zmin, zmax = float(finite.min()), float(finite.max())
-    delta = max((zmax - zmin) * 1e-6, 1e-12)
+    pos = finite[finite > zmin] - zmin
+    # the offset of the log height: the 0.2 % quantile of f − min on the grid (as for the levels),
+    # so the valley floor is not a comb of spikes towards log(0)
+    delta = max(float(np.quantile(pos, 0.002)) if pos.size else 1.0, (zmax - zmin) * 1e-9, 1e-12)
 
     def lift(z: np.ndarray) -> np.ndarray:
         return np.log10(np.maximum(z - zmin, 0.0) + delta) if log_z else z
