@@ -67,6 +67,7 @@ def test_run_a_formula_with_a_stopping_rule(tmp_path):
     (["run", "x**2 + __import__('os')", "-O", "adam", "--start", "1,1"], ["position"]),
     (["run", "beale", "-O", "adam", "--start", "1,1", "--stop", "speed=3"], ["--stop 'speed=3'", "grad_tol"]),
     (["run", "beale", "-O", "adam", "--start", "1,1", "--domain", "1,0,0,1"], ["--domain"]),
+    (["run", "beale", "-O", "nag:lr=0.01", "--start", "1,1"], ["nesterov:lr=0.01,momentum=0.9"]),
     (["list", "colours"], ["functions or optimizers"]),
 ])
 def test_bad_arguments_get_one_line_and_exit_2(tmp_path, args, fragments):

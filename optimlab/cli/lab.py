@@ -16,7 +16,7 @@ from typing import Any, List, Optional
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 console = Console()
@@ -129,7 +129,7 @@ def demo(out: Path = typer.Option(Path("optimlab-out"), "--out", "-o", help="Fol
     from ..demo import RESULT_COLUMNS, run_demo
 
     t0 = time.perf_counter()
-    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TimeElapsedColumn(), console=console, transient=False) as bar:
         task = bar.add_task("optimlab demo", total=None)
 
@@ -200,11 +200,19 @@ def run_cmd(
                 raise CLIError(f"--domain must be X0,X1,Y0,Y1 with X0 < X1 and Y0 < Y1; got {domain!r}")
             window = ((w[0], w[1]), (w[2], w[3]))
         resolved = []
+        from ..optim import NAG, registry
+
         for spec in optimizer:
             try:
                 runner.resolve_optimizer(spec)
+                name, options = registry.parse_spec(spec)
             except (ValueError, TypeError) as e:
                 raise CLIError(f"--optimizer {spec!r}: {_one_line(e)}") from None
+            if registry.get(name) is NAG:  # its step needs a closure at the look-ahead point
+                mu = options.get("momentum", 0.9)
+                raise CLIError(f"--optimizer {spec!r}: the lectures' NAG needs f re-evaluated at the look-ahead "
+                               f"point, which the runner does not do; use nesterov:lr={options.get('lr', 0.001)},"
+                               f"momentum={mu} (torch's reformulation, equivalent for a constant lr)")
             resolved.append(spec)
     except CLIError as e:
         _fail(str(e))

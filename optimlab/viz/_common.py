@@ -187,12 +187,12 @@ def format_options(options: Any) -> str:
 
 def legend_label(trace: Trace, index: int = 0, settings: bool = True) -> str:
     """``label (settings)``: the trace's label, else its optimizer name, followed by the options
-    recorded in ``trace.config`` (``"options"`` or ``"optimizer_options"``)."""
+    recorded in ``trace.config["options"]``."""
     cfg = trace.config if isinstance(trace.config, dict) else {}
     name = trace.label or str(cfg.get("optimizer") or f"run {index}")
     if not settings:
         return name
-    opts = cfg.get("options", cfg.get("optimizer_options"))
+    opts = cfg.get("options")
     text = format_options(opts)
     return f"{name} ({text})" if text else name
 
