@@ -35,7 +35,9 @@ class CLIError(Exception):
 
 
 def _fail(message: str) -> None:
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False, markup=True, soft_wrap=True)
+    from rich.markup import escape
+
+    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     raise typer.Exit(code=2)
 
 
@@ -46,15 +48,15 @@ def _one_line(e: BaseException) -> str:
 
 
 # ----------------------------------------------------------------- argument parsing
-def parse_start(text: str) -> list[float]:
-    """``"1.5,-2"`` → ``[1.5, -2.0]``; a clear ``CLIError`` otherwise."""
+def parse_numbers(text: str, option: str = "--start") -> list[float]:
+    """``"1.5,-2"`` → ``[1.5, -2.0]``; a ``CLIError`` naming ``option`` otherwise."""
     parts = [p.strip() for p in text.strip().strip("()[]").split(",")]
     try:
         values = [float(p) for p in parts]
     except ValueError:
-        raise CLIError(f"--start must be numbers separated by commas, like 5,-2; got {text!r}") from None
-    if not parts or not all(math.isfinite(v) for v in values):
-        raise CLIError(f"--start must be finite numbers separated by commas, like 5,-2; got {text!r}")
+        raise CLIError(f"{option} must be numbers separated by commas, like 5,-2; got {text!r}") from None
+    if not all(math.isfinite(v) for v in values):
+        raise CLIError(f"{option} must be finite numbers separated by commas, like 5,-2; got {text!r}")
     return values
 
 
@@ -187,7 +189,7 @@ def run_cmd(
 
     try:
         fn = _function(function)
-        x0 = parse_start(start)
+        x0 = parse_numbers(start)
         dim = getattr(fn, "dim", None)
         if isinstance(dim, int) and dim != len(x0):
             raise CLIError(f"--start has {len(x0)} coordinate{'s' if len(x0) != 1 else ''} but "
@@ -195,7 +197,7 @@ def run_cmd(
         rules = parse_stop(stop)
         window = None
         if domain is not None:
-            w = parse_start(domain)
+            w = parse_numbers(domain, "--domain")
             if len(w) != 4 or not (w[0] < w[1] and w[2] < w[3]):
                 raise CLIError(f"--domain must be X0,X1,Y0,Y1 with X0 < X1 and Y0 < Y1; got {domain!r}")
             window = ((w[0], w[1]), (w[2], w[3]))

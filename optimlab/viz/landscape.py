@@ -139,6 +139,8 @@ def plot_contour(function: Any, traces: Any = (), *, domain: Any = None, levels:
     Example:
         >>> fig = plot_contour("beale", optimlab.compare("beale", {"Adam": "adam:lr=0.1"}, (1, 1.5)))
     """
+    if legend not in ("auto", "outside", "inside", False, None):
+        raise ValueError(f"legend must be 'auto', 'outside', 'inside' or False, got {legend!r}")
     function = resolve_function(function)
     items = trace_list(traces) if not (isinstance(traces, (list, tuple, dict)) and len(traces) == 0) else []
     dim = function_dim(function)
@@ -192,11 +194,8 @@ def plot_contour(function: Any, traces: Any = (), *, domain: Any = None, levels:
         if where == "outside":
             ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=8.5, frameon=False,
                       borderaxespad=0.0)
-        elif where == "inside":
-            ax.legend(loc="best", fontsize=8, framealpha=0.85)
         else:
-            raise ValueError(f"legend must be 'auto', 'outside', 'inside' or False, got {legend!r}")
-    ax.set_aspect("auto")
+            ax.legend(loc="best", fontsize=8, framealpha=0.85)
     return fig
 
 
