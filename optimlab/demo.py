@@ -242,14 +242,14 @@ def _options_text(scene: Scene) -> str:
 
 def run_demo(out_dir: str | Path = "optimlab-out", *, quick: bool = False,
              progress: Callable[[int, int, str], None] | None = None,
-             scenes: tuple[Scene, ...] = SCENES) -> dict[str, Any]:
+             scenes: tuple[Scene, ...] | None = None) -> dict[str, Any]:
     """Run the demo's scenes and write pictures, traces and ``index.html`` into ``out_dir``.
 
     Args:
         out_dir: folder to write into (created).
         quick: smaller animations and coarser grids (for tests); the runs are the same.
         progress: called as ``progress(done, total, what)`` after each unit of work.
-        scenes: the scenes to run (default all of :data:`SCENES`).
+        scenes: the scenes to run (default: all of :data:`SCENES`).
 
     Returns ``{"out_dir", "index", "files", "columns", "rows", "traces", "seconds"}``:
     ``traces`` is ``{scene key: {label: Trace}}``, ``rows`` the results table.
@@ -257,6 +257,7 @@ def run_demo(out_dir: str | Path = "optimlab-out", *, quick: bool = False,
     from .report import Figure, Heading, Table, Text, write_html
 
     t0 = time.perf_counter()
+    scenes = SCENES if scenes is None else tuple(scenes)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     (out / "traces").mkdir(exist_ok=True)
