@@ -73,14 +73,16 @@ def plot_heatmap(result: Any, x: str = "lr", y: str = "momentum", *, which: str 
                    interpolation="nearest", extent=(-0.5, len(xs) - 0.5, -0.5, len(ys) - 0.5))
     for j, i in zip(*np.nonzero(div)):
         ax.add_patch(plt.Rectangle((i - 0.5, j - 0.5), 1, 1, fill=False, hatch="///", edgecolor="#8a8a8a", lw=0))
+    notes = []
+    best_cell = None
     if div.any():
         jj, ii = np.nonzero(div)
-        ax.scatter(ii, jj, marker="x", s=18 if len(xs) > 20 else 40, c="#b22222", linewidths=1.0, zorder=3,
-                   label="diverged")
+        ax.scatter(ii, jj, marker="x", s=18 if len(xs) > 20 else 40, c="#b22222", linewidths=1.0, zorder=3)
+        notes.append("✕ hatched: diverged")
     if ok.any():
         j, i = np.unravel_index(np.nanargmin(np.where(ok, Z, np.nan)), Z.shape)
-        ax.scatter([i], [j], marker="*", s=160, c="white", edgecolors="black", linewidths=0.8, zorder=4,
-                   label=f"best: {x}={_fmt(xs[i])}, {y}={_fmt(ys[j])}")
+        best_cell = (i, j)
+        notes.insert(0, f"★ best: {x}={_fmt(xs[i])}, {y}={_fmt(ys[j])}")
     step = max(1, int(math.ceil(len(xs) / 10)))
     ax.set_xticks(range(0, len(xs), step))
     ax.set_xticklabels([_fmt(v) for v in xs[::step]], rotation=45, ha="right")
@@ -91,22 +93,24 @@ def plot_heatmap(result: Any, x: str = "lr", y: str = "momentum", *, which: str 
     ax.set_ylabel(y)
     cb = fig.colorbar(im, ax=ax, pad=0.01)
     cb.set_label(f"{which} {zlabel}" + (" (log scale)" if log else ""))
-    prob = result.problem.get("name", "")
-    ax.set_title(title or f"{result.optimizer.get('name', '')} on {prob}: {which} {zlabel} after "
-                 f"{max((t.steps for t in result.traces), default=0)} steps", fontsize=10, loc="left")
     if annotate is None:
-        annotate = len(xs) * len(ys) <= 60
+        annotate = len(xs) <= 10 and len(ys) <= 10
+    prob = result.problem.get("name", "")
+    head = title or (f"{result.optimizer.get('name', '')} on {prob}: {which} {zlabel} after "
+                     f"{max((t.steps for t in result.traces), default=0)} steps")
+    ax.set_title(head + ("\n" + "    ".join(notes) if notes else ""), fontsize=10, loc="left")
+    if best_cell is not None:  # in the corner when the cells carry numbers
+        bi, bj = best_cell
+        ax.scatter([bi + (0.34 if annotate else 0)], [bj + (0.3 if annotate else 0)], marker="*",
+                   s=110 if annotate else 160, c="white", edgecolors="black", linewidths=0.8, zorder=4)
     if annotate:
         for j in range(len(ys)):
             for i in range(len(xs)):
                 if ok[j, i]:
                     v = Z[j, i]
                     light = norm(max(v, norm.vmin)) < 0.55 if log else norm(v) < 0.55
-                    ax.text(i, j, f"{v:.1e}", ha="center", va="center", fontsize=6.5,
+                    ax.text(i, j, f"{v:.2g}", ha="center", va="center", fontsize=7,
                             color="white" if light else "black")
-    if div.any() or ok.any():
-        ax.legend(loc="lower right", bbox_to_anchor=(1.0, 1.0), ncol=2, fontsize=8, frameon=False,
-                  borderaxespad=0.2)
     return fig
 
 
@@ -280,6 +284,7 @@ def plot_best_path(result: Any, function: Any = None, *, title: str | None = Non
         except ImportError:
             plot_contour = None
         if plot_contour is not None:
+            contour_kw.setdefault("settings", False)  # the label already says the configuration
             fig = plot_contour(function, [t], title=ttl, **contour_kw)
         else:
             fig, ax = plt.subplots(figsize=(6.2, 4.8), constrained_layout=True)
