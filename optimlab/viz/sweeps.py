@@ -51,8 +51,10 @@ def plot_heatmap(result: Any, x: str = "lr", y: str = "momentum", *, which: str 
     div = np.isinf(Z) & (Z > 0)
     missing = np.isnan(Z)
     ok = ~div & ~missing
-    if log is None:
-        log = bool(ok.any()) and bool((Z[ok] >= 0).all())
+    if result.problem.get("type") == "training":
+        zlabel = "validation loss"
+    if log is None:  # a log scale when the values span more than a decade
+        log = bool(ok.any()) and bool((Z[ok] >= 0).all()) and float(Z[ok].max()) > 10 * float(Z[ok].min())
     if ax is None:
         fig, ax = plt.subplots(figsize=(max(6.0, min(12.0, 0.22 * len(xs) + 3)), max(3.2, 0.45 * len(ys) + 1.8)),
                                constrained_layout=True)
@@ -65,7 +67,7 @@ def plot_heatmap(result: Any, x: str = "lr", y: str = "momentum", *, which: str 
         vmin = max(float(np.nanmin(pos)), float(np.nanmax(pos)) * 1e-16) if pos.size else 1e-16
         vmax = float(np.nanmax(pos)) if pos.size else 1.0
         shown = np.where(ok, np.maximum(shown, vmin), np.nan)
-        norm = LogNorm(vmin=vmin, vmax=max(vmax, vmin * 10))
+        norm = LogNorm(vmin=vmin, vmax=vmax if vmax > vmin else vmin * 10)
     else:
         norm = Normalize(vmin=float(np.nanmin(shown)) if ok.any() else 0, vmax=float(np.nanmax(shown)) if ok.any() else 1)
     cmap = matplotlib.colormaps["viridis"].with_extremes(bad="#d9d9d9")
@@ -202,6 +204,8 @@ def plot_sensitivity(items: Mapping[str, Any], param: str = "lr", *, which: str 
         ax.set_yscale("log")
     ax.set_ylim(bottom=floor * 0.5 if logy else None, top=top * (1.25 ** len(curves) * 1.3 if logy else 1.05))
     sub_label = "f − f*" if gap and any(math.isfinite(c[5]) for c in curves) else "value"
+    if any(getattr(it, "problem", {}).get("type") == "training" for it in items.values()):
+        sub_label = "validation loss"
     ax.set_xlabel(param)
     ax.set_ylabel(ylabel or (f"{which} {sub_label}" + (" (median over seeds, min–max band)"
                                                        if any(c[3] is not c[2] for c in curves) else "")))
