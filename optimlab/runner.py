@@ -329,6 +329,11 @@ def run_batch(function: Any, optimizer: Any, starts: Any, steps: int = 100, *,
     # run owns its column; the clock is shared by all runs and is read-only.
     T.setflags(write=False)
     options_json = to_jsonable(options)
+    # lrs: one row per step once the lr changed; a constant lr is one read-only broadcast view
+    lr_run_major = LR is None
+    if lr_run_major:
+        row = lr_const[1] if lr_const is not None else np.zeros(R)
+        LR = np.broadcast_to(row[:, None], (R, max(steps, 0)))
     hyper_arr = {key: np.asarray(v, dtype=float) for key, v in hyper.items()}
     for i in range(R):
         n = last[i]
@@ -338,8 +343,7 @@ def run_batch(function: Any, optimizer: Any, starts: Any, steps: int = 100, *,
             "values": V[: n + 1, i],
             "grad_norms": G[: n + 1, i],
             "times": T[: n + 1],
-            "lrs": (LR[:n, i] if LR is not None else
-                     np.broadcast_to(lr_const[1][i], (n,)) if lr_const is not None else np.empty(0)),
+            "lrs": LR[i, :n] if lr_run_major else LR[:n, i],
         }
         opts_i = {**options, **hyper_i}
         traces.append(Trace(
