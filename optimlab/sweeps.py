@@ -521,7 +521,7 @@ def _function_sweep(problem: Any, optimizer: Any, configs: list[dict], seed_list
                 t.config["function"] = to_jsonable(fn.with_noise(noise, seeds_here[j] if seeds_here[j] is not None
                                                                  else int(fn.seed)).to_dict())
             t.config["seed"] = rows[i].get("seed")
-            t.config["sweep"] = to_jsonable(rows[i])
+            t.config["sweep"] = {k: list(v) if isinstance(v, tuple) else v for k, v in rows[i].items()}
             traces[i] = t
         done_steps[0] += steps
     fdict = to_jsonable(fn.to_dict()) if hasattr(fn, "to_dict") else {"name": str(problem)}
