@@ -214,3 +214,17 @@ def test_cli_sweep_writes_results(tmp_path):
     assert len(res["configs"]) == 16
     for name in ("index.html", "table.csv", "heatmap.png", "sensitivity.png", "best_path.png"):
         assert (tmp_path / "o" / name).stat().st_size > 0
+
+
+def test_training_problems_in_a_benchmark(tmp_path):
+    lab = pytest.importorskip("optimlab.problems")
+    from optimlab.bench import build_report, run_bench
+
+    name = "iris-softmax" if "iris-softmax" in lab.names() else lab.names()[0]
+    run = run_bench(f"problem:{name}:steps=12,batch_size=16", "sgd,adam", budget=2, seeds=2, store=tmp_path / "t.sqlite")
+    assert run.computed == run.total == 2 * (2 + 2)
+    page, agg = build_report(tmp_path / "t.sqlite", tmp_path / "out")
+    # the derived target: 1.05 × the best optimizer's median final validation loss
+    meds = [agg["cells"][(name, s)]["median"] for s in ("sgd", "adam")]
+    assert agg["targets"][name] == pytest.approx(1.05 * min(meds))
+    assert page.exists()
