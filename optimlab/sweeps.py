@@ -495,7 +495,7 @@ def _function_sweep(problem: Any, optimizer: Any, configs: list[dict], seed_list
     for i, r in enumerate(rows):
         batches.setdefault(json.dumps([r.get(k) for k in structural], default=str), []).append(i)
     traces: list[Trace | None] = [None] * R
-    done_steps = [0]
+    noisy_dicts: dict[int, dict] = {}
     n_batches = len(batches)
     for b, idx in enumerate(batches.values()):
         sub = [rows[i] for i in idx]
@@ -510,20 +510,21 @@ def _function_sweep(problem: Any, optimizer: Any, configs: list[dict], seed_list
             for j, s in enumerate(seeds_here):
                 g = torch.Generator().manual_seed(int(s))
                 starts[j] = x0 + start_spread * torch.randn(d, generator=g, dtype=torch.float64).numpy()
-        cb = None
-        if progress is not None:
-            def cb(k: int, b: int = b) -> None:
-                progress(b * steps + k, n_batches * steps)
+        def cb(k: int, b: int = b) -> None:
+            progress(b * steps + k, n_batches * steps)
+
         out = run_batch(batch_fn, batch_opt, starts, steps, hyper=hyper, stop=stop, schedule=schedule,
-                        dtype=dtype, bound=bound, record_params=record_params, progress=cb)
+                        dtype=dtype, bound=bound, record_params=record_params,
+                        progress=cb if progress is not None else None)
         for j, (i, t) in enumerate(zip(idx, out)):
-            if noise > 0:
-                t.config["function"] = to_jsonable(fn.with_noise(noise, seeds_here[j] if seeds_here[j] is not None
-                                                                 else int(fn.seed)).to_dict())
+            if noise > 0:  # the function as it ran alone: with this run's noise seed
+                s = seeds_here[j] if seeds_here[j] is not None else int(fn.seed)
+                if s not in noisy_dicts:
+                    noisy_dicts[s] = to_jsonable(fn.with_noise(noise, s).to_dict())
+                t.config["function"] = noisy_dicts[s]
             t.config["seed"] = rows[i].get("seed")
             t.config["sweep"] = {k: list(v) if isinstance(v, tuple) else v for k, v in rows[i].items()}
             traces[i] = t
-        done_steps[0] += steps
     fdict = to_jsonable(fn.to_dict()) if hasattr(fn, "to_dict") else {"name": str(problem)}
     return SweepResult(configs=rows, traces=traces, problem={"type": "function", **fdict},
                        optimizer={"name": opt_name, "options": to_jsonable(options)},

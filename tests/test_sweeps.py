@@ -1,7 +1,6 @@
 """Sweeps: every configuration of a batched sweep equals the same run done alone;
 seeds, result tables, persistence, pictures and bad input."""
 
-import json
 import math
 from types import SimpleNamespace
 

@@ -187,21 +187,21 @@ def _execute(store: TrialStore, trials: list[dict], on_done: Callable[[int], Non
         for t in missing:
             by_seed.setdefault(t["seed"], []).append(t["hyper"])
         groups.extend((hs, [s]) for s, hs in by_seed.items())
-    target_obj = _sweep_problem(problem)
+    prob_obj = _sweep_problem(problem)
     done = 0
     for hs, seeds in groups:
         kw: dict[str, Any] = {"steps": int(problem["steps"])}
         if problem["kind"] == "function":
             if problem.get("start") is not None:
                 kw["start"] = problem["start"]
-            f_min = float(target_obj.f_min)
+            f_min = float(prob_obj.f_min)
         else:
             kw["batch_size"] = int(problem.get("batch_size", 32))
             f_min = 0.0
         seed_arg = None if seeds == [None] else [s for s in seeds]
         if seed_arg is not None and any(s is None for s in seed_arg):
             raise ValueError("internal: a group mixes seeded and unseeded trials")
-        res = sweep(target_obj, spec, grid=hs, seeds=seed_arg, **kw)
+        res = sweep(prob_obj, spec, grid=hs, seeds=seed_arg, **kw)
         for cfg, trace in zip(res.configs, res.traces):
             hyper = {k: v for k, v in cfg.items() if k != "seed"}
             t = _trial(problem, spec, missing[0]["phase"], hyper, cfg.get("seed"))
