@@ -13,7 +13,7 @@ Grid syntax (``--grid``, repeatable, one swept argument each)::
 
 from __future__ import annotations
 
-import json
+import csv
 import math
 import re
 from pathlib import Path
@@ -109,10 +109,10 @@ def _progress() -> Progress:
                     console=console, transient=False)
 
 
-def _fmt(v: Any) -> str:
+def _fmt(v: Any, column: str = "") -> str:
     if isinstance(v, float):
         if v == math.inf:
-            return "∞ (diverged)"
+            return "∞ (diverged)" if column == "final" else "∞"
         if v != v:
             return "—"
         return f"{v:.4g}" if v == 0 or 1e-3 <= abs(v) < 1e5 else f"{v:.3e}"
@@ -177,17 +177,18 @@ def _sweep_outputs(res: Any, g: dict, out: Path, target: float | None, top: int)
     abs_target = None if target is None else (target + (f_min or 0.0))
     rows = res.table(abs_target)
     cols = list(rows[0].keys()) if rows else []
-    with open(out / "table.csv", "w") as fh:
-        fh.write(",".join(cols) + "\n")
+    with open(out / "table.csv", "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(cols)
         for r in rows:
-            fh.write(",".join(json.dumps(r[c]) if not isinstance(r[c], str) else r[c] for c in cols) + "\n")
+            w.writerow([r.get(c) for c in cols])
     order = sorted(range(len(rows)), key=lambda i: (rows[i]["final"] != rows[i]["final"], rows[i]["final"]))
     t = Table(title=f"{res.optimizer['name']} on {res.problem.get('name', '')}: best {min(top, len(rows))} of "
                     f"{len(rows)} runs ({int(res.diverged.sum())} diverged) in {res.wall_time:.2f} s")
     for c in cols:
         t.add_column(c, justify="right" if c not in ("stop_reason",) else "left")
     for i in order[:top]:
-        t.add_row(*[_fmt(rows[i][c]) for c in cols])
+        t.add_row(*[_fmt(rows[i][c], c) for c in cols])
     console.print(t)
     blocks: list[Any] = [Text(f"{len(rows)} runs, {int(res.diverged.sum())} diverged, computed as one batch in "
                               f"{res.wall_time:.2f} s.")]
