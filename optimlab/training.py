@@ -806,7 +806,8 @@ class Trainer:
         self._callbacks = callbacks
         for c in callbacks:
             c.on_train_begin(self)
-        batch_cbs = [c for c in callbacks if type(c).on_batch_end is not Callback.on_batch_end]
+        batch_cbs = [c for c in callbacks
+                     if "on_batch_end" in vars(c) or type(c).on_batch_end is not Callback.on_batch_end]
         model, opt, loss_fn = self.model, self.optimizer, self.loss_fn
         metrics = self.metrics
         plateau = isinstance(self.scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau)
