@@ -36,6 +36,8 @@ from torch import nn
 from torch.utils.data import Dataset, TensorDataset
 
 from .record import Trace
+from .runner import _make_scheduler, resolve_optimizer
+from .stopping import GradTol, StopInfo, as_rule
 
 __all__ = ["Trainer", "History", "Callback", "EarlyStopping", "ReduceLROnPlateau", "ModelCheckpoint",
            "StopWhen", "LambdaCallback", "compare_training", "TrainingComparison", "make_optimizer",
@@ -218,24 +220,12 @@ def _resolve_metrics(metrics: Any, loss_kind: str | None) -> list[tuple[str, Cal
 def make_optimizer(params: Sequence[torch.Tensor], optimizer: Any) -> tuple[torch.optim.Optimizer, dict]:
     """Build an optimizer from any accepted form; returns ``(optimizer, config)``.
 
-    Forms: a name or spec string (``"adam"``, ``"momentum:lr=0.01,momentum=0.7"``,
-    :func:`optimlab.optim.registry.parse_spec` syntax), a ``(name_or_class, kwargs)``
-    pair, a ``torch.optim.Optimizer`` subclass (its defaults), an optimizer instance
-    built on these parameters, or a factory ``params -> optimizer``.
+    Forms: those of the function lab (:func:`optimlab.runner.resolve_optimizer`: a name
+    or spec string such as ``"momentum:lr=0.01,momentum=0.7"``, a ``(name_or_class,
+    kwargs)`` pair, an optimizer class, a factory ``params -> optimizer``) and, as in
+    Keras' ``compile``, an optimizer instance already built on these parameters.
     """
-    from .optim.registry import create, parse_spec
-
     params = list(params)
-    if isinstance(optimizer, str):
-        name, kw = parse_spec(optimizer)
-        return create(params, name, **kw), {"optimizer": name, "options": kw}
-    if isinstance(optimizer, tuple) and len(optimizer) == 2 and isinstance(optimizer[1], Mapping):
-        what, kw = optimizer
-        if isinstance(what, str):
-            return create(params, what, **dict(kw)), {"optimizer": what, "options": dict(kw)}
-        if isinstance(what, type) and issubclass(what, torch.optim.Optimizer):
-            return what(params, **dict(kw)), {"optimizer": what.__name__, "options": dict(kw)}
-        raise TypeError(f"optimizer pair must be (name or Optimizer class, kwargs), got ({what!r}, ...)")
     if isinstance(optimizer, torch.optim.Optimizer):
         own = {id(p) for g in optimizer.param_groups for p in g["params"]}
         if not {id(p) for p in params} <= own:
@@ -243,27 +233,8 @@ def make_optimizer(params: Sequence[torch.Tensor], optimizer: Any) -> tuple[torc
                              "build it on model.parameters() or pass a name/spec")
         opts = {k: v for k, v in optimizer.defaults.items() if isinstance(v, (int, float, bool, tuple, str))}
         return optimizer, {"optimizer": type(optimizer).__name__, "options": opts}
-    if isinstance(optimizer, type) and issubclass(optimizer, torch.optim.Optimizer):
-        return optimizer(params), {"optimizer": optimizer.__name__, "options": {}}
-    if callable(optimizer):
-        opt = optimizer(params)
-        if not isinstance(opt, torch.optim.Optimizer):
-            raise TypeError(f"optimizer factory must return a torch.optim.Optimizer, got {type(opt).__name__}")
-        return opt, {"optimizer": type(opt).__name__, "options": {}}
-    raise TypeError(f"optimizer must be a name/spec string, (name, kwargs), an Optimizer class or instance, "
-                    f"or a factory; got {type(optimizer).__name__}")
-
-
-def _make_scheduler(optimizer: torch.optim.Optimizer, schedule: Any) -> Any:
-    if schedule is None:
-        return None
-    if isinstance(schedule, tuple) and len(schedule) == 2 and isinstance(schedule[1], Mapping):
-        cls, kw = schedule
-        return cls(optimizer, **dict(kw))
-    if callable(schedule):
-        return schedule(optimizer)
-    raise TypeError(f"schedule must be (SchedulerClass, kwargs) or a factory optimizer -> scheduler, "
-                    f"got {type(schedule).__name__}")
+    factory, name, options = resolve_optimizer(optimizer)
+    return factory(params), {"optimizer": name, "options": dict(options)}
 
 
 # ============================================================================ callbacks
@@ -446,60 +417,84 @@ class ModelCheckpoint(Callback):
 
 
 class StopWhen(Callback):
-    """Apply a stopping rule once per epoch (or per iteration) to a logged quantity.
+    """Apply the function lab's stopping rules (:mod:`optimlab.stopping`) to training.
 
-    ``rule(value) -> bool`` is any callable, or an object of :mod:`optimlab.stopping`
-    (see :func:`_rule_check` for how those are called). ``monitor`` is a per-epoch
-    log (``"loss"``, ``"val_loss"``, ...); with ``per="step"`` the rule sees the batch
-    loss after each iteration. ``reason``: the stop reason recorded (default the rule's
-    own name).
+    ``rule``: a rule (``MaxSteps``, ``TimeLimit``, ``FTol``, ``RelFTol``, ``GradTol``), a
+    list of them or ``r1 | r2``, or a plain predicate ``value -> bool``. Each check
+    builds a :class:`optimlab.stopping.StopInfo` for one run:
+
+    * ``per="epoch"`` (default): after each epoch, ``values = logs[monitor]`` (e.g.
+      ``"loss"``, ``"val_loss"``), ``step`` = epochs done, ``value0`` = the first epoch's
+      value. ``MaxSteps(n)`` then means n epochs; ``RelFTol(ε)`` stops once the epoch
+      loss is ≤ ε times the first epoch's.
+    * ``per="step"``: after each iteration, ``values`` = the batch loss, ``step`` =
+      iterations done, ``grad_norms`` = the norm of the batch gradient (all parameters
+      together), ``value0``/``grad_norm0`` those of the first iteration. ``GradTol``
+      needs this mode.
+
+    ``elapsed`` is wall time since ``fit`` started; ``f_min`` (for ``FTol``) comes from
+    the argument. The stop reason is the rule's ``reason`` (``"rel_f_tol"``, ...) or
+    ``reason`` if given.
     """
 
-    def __init__(self, rule: Any, monitor: str = "loss", per: str = "epoch", reason: str | None = None):
+    def __init__(self, rule: Any, monitor: str = "loss", per: str = "epoch", f_min: float | None = None,
+                 reason: str | None = None):
         if per not in ("epoch", "step"):
             raise ValueError(f"per must be 'epoch' or 'step', got {per!r}")
-        self.rule, self.monitor, self.per = rule, monitor, per
-        self.reason = reason or getattr(rule, "reason", None) or getattr(rule, "name", None) or "stop_rule"
-        self._first: float | None = None
+        if callable(rule) and not hasattr(rule, "reason") and not isinstance(rule, (list, tuple)):
+            predicate = rule
+
+            class _Predicate:
+                def __call__(self, info: StopInfo) -> np.ndarray:
+                    return np.asarray([bool(predicate(float(info.values[0])))])
+
+            _Predicate.reason = reason or "stop_rule"
+            rule = _Predicate()
+        self.rule = as_rule(rule)
+        if per == "epoch" and any(isinstance(r, GradTol) for r in self.rule.rules()):
+            raise ValueError("GradTol needs gradient norms: use StopWhen(..., per='step') (batch gradients)")
+        self.monitor, self.per, self.reason = monitor, per, reason
+        self.f_min = float("nan") if f_min is None else float(f_min)
+        self._needs_grad = any(isinstance(r, GradTol) for r in self.rule.rules())
+        self._first: tuple[float, float] | None = None
         self._start = 0.0
 
     def on_train_begin(self, trainer: "Trainer") -> None:
-        self._start = time.perf_counter()
+        self._start = time.perf_counter() - (float(trainer.history.series["time"][-1])
+                                             if trainer.history is not None and len(trainer.history.series["time"])
+                                             else 0.0)
         if trainer.epoch == 0:
             self._first = None
-        reset = getattr(self.rule, "reset", None)
-        if callable(reset):
-            reset()
 
-    def _check(self, trainer: "Trainer", step: int, value: float) -> None:
+    def _check(self, trainer: "Trainer", step: int, value: float, grad_norm: float) -> None:
         if self._first is None:
-            self._first = value
-        if _rule_check(self.rule, step=step, value=value, first=self._first,
-                       elapsed=time.perf_counter() - self._start):
-            trainer.request_stop(self.reason)
+            self._first = (value, grad_norm)
+        info = StopInfo(step=step, elapsed=time.perf_counter() - self._start, values=np.array([value]),
+                        grad_norms=np.array([grad_norm]), value0=np.array([self._first[0]]),
+                        grad_norm0=np.array([self._first[1]]), f_min=self.f_min)
+        which = self.rule.which(info)[0]
+        if which:
+            trainer.request_stop(self.reason or which)
 
     def on_batch_end(self, trainer: "Trainer", step: int, loss: float) -> None:
         if self.per == "step":
-            self._check(trainer, step, loss)
+            g = float("nan")
+            if self._needs_grad:
+                grads = [q.grad.detach().reshape(-1) for q in trainer.model.parameters() if q.grad is not None]
+                g = float(torch.linalg.vector_norm(torch.cat(grads))) if grads else 0.0
+            self._check(trainer, step, loss, g)
 
     def on_epoch_end(self, trainer: "Trainer", epoch: int, logs: dict) -> None:
         if self.per == "epoch":
             if self.monitor not in logs:
                 raise ValueError(f"StopWhen monitor {self.monitor!r} is not logged; available: {sorted(logs)}")
-            self._check(trainer, epoch + 1, float(logs[self.monitor]))
+            self._check(trainer, epoch + 1, float(logs[self.monitor]), float("nan"))
 
     def state_dict(self) -> dict:
-        return {"first": self._first}
+        return {"first": None if self._first is None else list(self._first)}
 
     def load_state_dict(self, state: dict) -> None:
-        self._first = state["first"]
-
-
-def _rule_check(rule: Any, *, step: int, value: float, first: float, elapsed: float) -> bool:
-    """Ask a stopping rule whether to stop. A plain callable gets the value."""
-    if callable(rule) and not hasattr(rule, "check"):
-        return bool(rule(value))
-    raise TypeError(f"stopping rule {rule!r} is not supported")
+        self._first = None if state["first"] is None else tuple(state["first"])
 
 
 class LambdaCallback(Callback):
@@ -592,7 +587,7 @@ class Trainer:
         self.loss_name, self.loss_fn, self.loss_kind = _resolve_loss(loss)
         self.metrics = _resolve_metrics(metrics, self.loss_kind)
         self.optimizer, self.optimizer_config = make_optimizer(model.parameters(), optimizer)
-        self.scheduler = _make_scheduler(self.optimizer, schedule)
+        self.scheduler = _make_scheduler(schedule, self.optimizer)
         self.schedule_per = schedule_per
         self.history: History | None = None
         self.epoch = 0  # completed epochs

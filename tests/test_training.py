@@ -239,6 +239,48 @@ def test_schedule_per_epoch_and_per_step_record_the_lr_of_each_update():
     np.testing.assert_allclose(h.lrs, 0.1 * 0.5 ** np.arange(4))
 
 
+def test_full_batch_sgd_equals_the_function_labs_gradient_descent():
+    p = _linreg(seed=5, d=3, condition=30.0)
+    X, Y = p.train.tensors
+    y = Y.ravel()
+    d = X.shape[1]
+    start = torch.cat([p.model.weight.detach().ravel(), p.model.bias.detach()]).tolist()
+
+    def mse(theta):  # the training loss as a function of θ = (w, b), for any batch of points (..., d + 1)
+        return ((theta[..., :d] @ X.T + theta[..., d:] - y) ** 2).mean(-1)
+
+    trace = optimlab.run(mse, "gd:lr=0.03", start, steps=40, dtype=torch.float64)
+    h = p.trainer("gd:lr=0.03").fit(p.train, batch_size=len(X), epochs=40, seed=0, verbose=0)
+    assert trace.steps == h.steps == 40
+    np.testing.assert_allclose(h.values, trace.values[:-1], rtol=1e-12)
+    got = np.r_[p.model.weight.detach().numpy().ravel(), p.model.bias.detach().numpy()]
+    np.testing.assert_allclose(got, trace.params[-1], rtol=1e-11, atol=1e-14)
+
+
+def test_stop_when_runs_the_function_labs_rules_per_epoch_and_per_step():
+    from optimlab.stopping import GradTol, MaxSteps, RelFTol
+
+    p = _linreg(seed=0, d=3, condition=3.0, noise=0.0)
+    h = p.trainer("gd:lr=0.1").fit(p.train, batch_size=len(p.train), epochs=500, verbose=0,
+                                   callbacks=[StopWhen(RelFTol(1e-3))])
+    loss = np.asarray(h.history["loss"])
+    k = int(np.argmax(loss <= 1e-3 * loss[0]))  # first epoch whose loss is below ε·(first epoch's)
+    assert h.stop_reason == "rel_f_tol" and h.n_epochs == k + 1 and k > 0
+    h = p.trainer("gd:lr=0.1").fit(p.train, batch_size=100, epochs=50, verbose=0,
+                                   callbacks=[StopWhen(MaxSteps(7), per="step")])
+    assert h.stop_reason == "max_steps" and h.steps == 7 and h.n_epochs == 2  # epoch 3 cut short: not logged
+    p = _linreg(seed=0, d=3, condition=3.0, noise=0.0)
+    norms = []
+    grad_spy = LambdaCallback(on_batch_end=lambda tr, s, l: norms.append(float(torch.linalg.vector_norm(
+        torch.cat([q.grad.ravel() for q in tr.model.parameters()])))))
+    h = p.trainer("gd:lr=0.1").fit(p.train, batch_size=len(p.train), epochs=500, verbose=0,
+                                   callbacks=[grad_spy, StopWhen(GradTol(1e-2), per="step")])
+    k = int(np.argmax(np.asarray(norms) <= 1e-2 * norms[0]))
+    assert h.stop_reason == "grad_tol" and h.steps == k + 1
+    with pytest.raises(ValueError, match="per='step'"):
+        StopWhen(GradTol(1e-3))
+
+
 def test_stop_when_adapts_a_plain_rule_per_epoch():
     X, y = torch.randn(30, 2), torch.randn(30)
     h = Trainer(nn.Linear(2, 1), optimizer="sgd:lr=0.0").fit(
