@@ -79,7 +79,9 @@ def train(
         _fail(str(e).strip("'\""))
         return
     cols, rows = cmp.table()
-    t = Table(*cols, title=f"{cmp.problem}: {epochs} epochs, batch {batch_size}, {seeds} seed(s)")
+    t = Table(title=f"{cmp.problem}: {epochs} epochs, batch {batch_size}, {seeds} seed(s)")
+    for c in cols:
+        t.add_column(c, overflow="fold")
     for r in rows:
         t.add_row(*map(str, r))
     console.print(t)
