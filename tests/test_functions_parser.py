@@ -122,6 +122,8 @@ def test_latex_is_generated_from_the_tree():
     assert F.parse("-x^2 - (y - 1)").latex == r"-x^{2} - \left(y - 1\right)"
     assert F.parse("abs(x1) + 1e-3*x2").latex == r"\left|x_{1}\right| + 0.001\,x_{2}"
     assert F.parse("1e-7*x + 2.5e20").latex == r"10^{-7}\,x + 2.5 \cdot 10^{20}"
+    assert F.parse("-x*y/(-z)").latex == r"\frac{-x\,y}{-z}"
+    assert F.parse("x*(-y)*(y+1)").latex == r"x\,\left(-y\right)\,\left(y + 1\right)"
     assert F.parse("pi*x**2.5").latex == r"\pi\,x^{2.5}"
 
 
@@ -135,8 +137,9 @@ def test_resolve_takes_names_with_parameters_or_formulas():
         F.resolve("nope:dim=3")
     with pytest.raises(ValueError, match="must be a number"):
         F.resolve("rosenbrock:dim=abc")
-    with pytest.raises(ValueError, match="bad formula"):
-        F.resolve("rosenbrok")
+    with pytest.raises(ValueError, match="Did you mean 'rosenbrock'"):
+        F.resolve("rosenbrok")  # one word that is no formula is a mistyped name
+    assert F.resolve("x").dim == 1 and F.resolve("x1").dim == 1
     with pytest.raises(ValueError, match="empty"):
         F.resolve("  ")
 
@@ -172,6 +175,7 @@ HOSTILE = [
     ("exp(exp(exp(10)))*x", 4, "overflows"),  # exp(exp(10)) is the first to overflow
     ("1e999*x", 0, "not finite"),
     ("x/0 + 1/0", 8, "division by zero"),
+    ("(1e308 + 1e308) * x", 1, "not finite"),
     ("sin", 0, "needs its argument"),
     ("sin()", 4, "needs an argument"),
     ("min(x)", 0, "takes 2 arguments"),
@@ -270,3 +274,28 @@ def test_fuzz_any_text_parses_or_raises_formula_error(text):
     with np.errstate(all="ignore"):
         v = f(np.full((2, f.dim), 0.5))
     assert v.shape == (2,)
+
+
+def test_to_dict_round_trips_through_from_dict():
+    X = torch.tensor([[0.3, -1.2], [2.0, 0.5]], dtype=torch.float64)
+    for f in [F.get("rosenbrock", dim=2, b=20), F.get("ill-conditioned", condition=100),
+              F.get("beale", noise=0.2, seed=5), F.parse("x*y + sin(x)", name="mine", domain=(-2, 1), f_min=-3)]:
+        d = json.loads(json.dumps(f.to_dict()))
+        g = F.from_dict(d)
+        assert g.to_dict() == d
+        torch.testing.assert_close(g(X), f(X))
+        f.reset()
+        torch.testing.assert_close(g.grad(X), f.grad(X))
+
+
+def test_docstring_examples_run():
+    import doctest
+
+    import optimlab.functions._base as base
+    import optimlab.functions.library as library
+
+    for module in (F, base, library, P):
+        result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
+        assert result.failed == 0, module.__name__
+    assert doctest.testmod(P).attempted >= 4
+

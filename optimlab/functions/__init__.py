@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from ._base import GradNoise, TestFunction
 from .library import aliases, get, names, register
-from .parser import parse, resolve
+from .parser import FormulaError, from_dict, parse, resolve
 
-__all__ = ["TestFunction", "GradNoise", "get", "names", "aliases", "register", "parse", "resolve"]
+__all__ = ["TestFunction", "GradNoise", "get", "names", "aliases", "register", "parse", "resolve",
+           "from_dict", "FormulaError"]

@@ -4,6 +4,7 @@ of points, gradients by autograd, and an optional seeded gradient noise."""
 from __future__ import annotations
 
 import math
+import numbers
 from typing import Any, Callable
 
 import numpy as np
@@ -108,7 +109,7 @@ class TestFunction:
         self.params = dict(params or {})
         self.local_minimizers = _array(local_minimizers, self.dim, "local_minimizers")
         self.saddle_points = _array(saddle_points, self.dim, "saddle_points")
-        if not (isinstance(noise, (int, float)) and math.isfinite(noise) and noise >= 0):
+        if isinstance(noise, bool) or not (isinstance(noise, numbers.Real) and math.isfinite(noise) and noise >= 0):
             raise ValueError(f"noise must be a finite number >= 0, got {noise!r}")
         self.noise = float(noise)
         self.seed = seed
