@@ -35,7 +35,7 @@ import torch
 from torch import nn
 from torch.utils.data import Dataset, TensorDataset
 
-from .record import Trace
+from .record import Trace, to_jsonable
 from .runner import _make_scheduler, resolve_optimizer
 from .stopping import GradTol, StopInfo, as_rule
 
@@ -60,8 +60,9 @@ class History(Trace):
     the epoch.
 
     ``stop_reason``: ``"epochs_done"``, ``"early_stopping"``, ``"diverged"`` (the loss
-    or a gradient became NaN/inf; the history keeps every finite step before it) or
-    the reason of a stopping rule (``"time_limit"``, ...). ``steps``: iterations done.
+    or a gradient became NaN/inf; the history keeps every finite step before it),
+    ``"interrupted"`` (Ctrl-C during ``fit``: the history is returned) or the reason
+    of a stopping rule (``"time_limit"``, ...). ``steps``: iterations done.
     """
 
     kind = "history"
@@ -883,6 +884,8 @@ class Trainer:
                 progress.epoch(epoch, logs)
                 if self._stop_reason is not None:
                     break
+        except KeyboardInterrupt:
+            self.request_stop("interrupted")  # Ctrl-C: keep what was computed, return the history
         finally:
             progress.close()
             self._finish(hist)
@@ -971,7 +974,7 @@ class Trainer:
             "shuffle_rng": self._generator.get_state(),
             "torch_rng": torch.get_rng_state(),
             "history": hd,
-            "fit_config": json.dumps(self._fit_config),
+            "fit_config": json.dumps(to_jsonable(self._fit_config)),
             "callbacks": [c.state_dict() for c in getattr(self, "_callbacks", ())],
         }
         buf = io.BytesIO()

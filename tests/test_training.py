@@ -364,6 +364,18 @@ def test_a_diverging_run_stops_with_reason_diverged_and_keeps_its_history(opt):
     assert "diverged_at" in h.meta
 
 
+def test_ctrl_c_returns_the_history_so_far():
+    X, y = torch.randn(20, 2), torch.randn(20)
+
+    def interrupt(trainer, step, loss):
+        if step == 7:  # in the second epoch (5 iterations each)
+            raise KeyboardInterrupt
+
+    h = Trainer(nn.Linear(2, 1), optimizer="sgd:lr=0.1").fit(
+        (X, y), batch_size=4, epochs=10, verbose=0, callbacks=[LambdaCallback(on_batch_end=interrupt)])
+    assert h.stop_reason == "interrupted" and h.steps == 7 and len(h.values) == 7 and h.n_epochs == 1
+
+
 # ------------------------------------------------------------------ bad input
 @pytest.fixture
 def small():
