@@ -818,7 +818,8 @@ class Trainer:
                 if world > 1:
                     order = (order if order is not None else torch.arange(len(X)))[rank::world]
                 loss_sum, n_seen = 0.0, 0
-                msums = [torch.zeros((), dtype=torch.float64) for _ in metrics]
+                outs: list[torch.Tensor] = []  # metrics are computed once per epoch from these
+                targets: list[torch.Tensor] = []
                 for b in range(ipe):
                     if order is None:
                         xb, yb = X[b * batch_size:(b + 1) * batch_size], Y[b * batch_size:(b + 1) * batch_size]
@@ -850,10 +851,8 @@ class Trainer:
                     loss_sum += lv * n
                     n_seen += n
                     if metrics:
-                        with torch.no_grad():
-                            od = out.detach()
-                            for i, (_, fn, is_sum) in enumerate(metrics):
-                                msums[i] += fn(od, yb) if is_sum else fn(od, yb) * n
+                        outs.append(out.detach())
+                        targets.append(yb)
                     for c in batch_cbs:
                         c.on_batch_end(self, self.step, lv)
                     if self._stop_reason is not None:
@@ -861,8 +860,8 @@ class Trainer:
                 if self._stop_reason == "diverged" or n_seen < n_local and self._stop_reason is not None:
                     break  # an epoch cut short is not logged as an epoch
                 logs = {"loss": loss_sum / n_seen}
-                for i, (mname, _, _) in enumerate(metrics):
-                    logs[mname] = float(msums[i]) / n_seen
+                if metrics:
+                    logs.update(self._metric_values(torch.cat(outs), torch.cat(targets)))
                 if val is not None:
                     for k, v in self._evaluate(*val, batch_size=max(batch_size, 1024)).items():
                         logs["val_" + k] = v
@@ -913,21 +912,23 @@ class Trainer:
         model.eval()
         n = len(X)
         loss_sum = 0.0
-        msums = [0.0 for _ in self.metrics]
+        outs = []
         try:
             with torch.no_grad():
                 for s in range(0, n, batch_size):
                     xb, yb = X[s:s + batch_size], Y[s:s + batch_size]
                     out = _inner(model)(xb)
                     loss_sum += self.loss_fn(out, yb).item() * len(xb)
-                    for i, (_, fn, is_sum) in enumerate(self.metrics):
-                        msums[i] += float(fn(out, yb)) if is_sum else float(fn(out, yb)) * len(xb)
+                    outs.append(out)
         finally:
             model.train(was)
-        res = {"loss": loss_sum / n}
-        for i, (name, _, _) in enumerate(self.metrics):
-            res[name] = msums[i] / n
-        return res
+        return {"loss": loss_sum / n, **self._metric_values(torch.cat(outs), Y)}
+
+    def _metric_values(self, out: torch.Tensor, y: torch.Tensor) -> dict[str, float]:
+        """Every metric over all examples at once: the example-weighted mean of batch values."""
+        n = len(out)
+        with torch.no_grad():
+            return {name: float(fn(out, y)) / n if is_sum else float(fn(out, y)) for name, fn, is_sum in self.metrics}
 
     def evaluate(self, data: Any, y: Any = None, batch_size: int = 1024) -> dict[str, float]:
         """Loss and metrics on ``data`` (same forms as :meth:`fit`), model in eval mode."""
