@@ -290,6 +290,40 @@ def test_stop_when_runs_the_function_labs_rules_per_epoch_and_per_step():
         StopWhen(GradTol(1e-3))
 
 
+def test_optimlab_schedule_per_step_piecewise_constant():
+    from optimlab.schedules import PiecewiseConstant
+
+    X, y = torch.randn(20, 2), torch.randn(20)
+    sched = (PiecewiseConstant, {"boundaries": [2, 4], "values": [0.3, 0.2, 0.1]})
+    h = Trainer(nn.Linear(2, 1), optimizer="sgd:lr=0.3", schedule=sched, schedule_per="step").fit(
+        (X, y), batch_size=5, epochs=2, verbose=0)
+    # value i for boundaries[i-1] < t <= boundaries[i], t = updates done before this one
+    np.testing.assert_allclose(h.lrs, [0.3, 0.3, 0.3, 0.2, 0.2, 0.1, 0.1, 0.1])
+
+
+def test_validation_split_holds_out_the_last_fraction_before_shuffling():
+    X = torch.arange(20, dtype=torch.float64).reshape(20, 1)
+    y = X.ravel() * 2
+    model = nn.Linear(1, 1).double()
+    t = Trainer(model, optimizer="sgd:lr=0.0")
+    h = t.fit((X, y), batch_size=4, epochs=1, validation_split=0.25, verbose=0)
+    assert h.config["n_train"] == 15 and h.config["n_val"] == 5 and h.iterations_per_epoch == 4
+    assert h.history["val_loss"][0] == pytest.approx(t.evaluate((X[15:], y[15:]))["loss"], rel=1e-15)
+
+
+def test_model_checkpoint_save_best_only(tmp_path):
+    model, train, val = _overfitting_setup()
+    ck = ModelCheckpoint(tmp_path / "best-{epoch}.pt", save_best_only=True, monitor="val_loss")
+    h = Trainer(model, loss="mse", optimizer="adam:lr=0.01").fit(train, batch_size=8, epochs=15,
+                                                                 validation_data=val, seed=0, verbose=0,
+                                                                 callbacks=[ck])
+    vl = h.history["val_loss"]
+    improved = [e + 1 for e in range(len(vl)) if vl[e] < min(vl[:e], default=np.inf)]
+    assert [int(p.split("-")[-1][:-3]) for p in ck.saved] == improved
+    t = Trainer(_overfitting_setup()[0], loss="mse", optimizer="adam:lr=0.01").load_checkpoint(ck.saved[-1])
+    assert t.epoch == improved[-1] and t.history.n_epochs == improved[-1]
+
+
 def test_stop_when_adapts_a_plain_rule_per_epoch():
     X, y = torch.randn(30, 2), torch.randn(30)
     h = Trainer(nn.Linear(2, 1), optimizer="sgd:lr=0.0").fit(
