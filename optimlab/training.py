@@ -605,6 +605,12 @@ class Trainer:
                 return p.dtype
         return torch.get_default_dtype()
 
+    @property
+    def _device(self) -> torch.device:
+        for p in self.model.parameters():
+            return p.device
+        return torch.device("cpu")
+
     def _tensors(self, data: Any, y: Any, name: str) -> tuple[torch.Tensor, torch.Tensor]:
         if y is not None:
             X, Y = _as_tensor(data, name), _as_tensor(y, "y")
@@ -629,11 +635,9 @@ class Trainer:
             raise ValueError(f"{name} is empty: it has no examples")
         if len(X) != len(Y):
             raise ValueError(f"{name}: inputs have {len(X)} rows but targets have {len(Y)}; they must match")
-        dt = self._dtype
-        if X.is_floating_point():
-            X = X.to(dt)
-        if Y.is_floating_point():
-            Y = Y.to(dt)
+        dt, dev = self._dtype, self._device  # data moves to the model's device once, not per batch
+        X = X.to(device=dev, dtype=dt) if X.is_floating_point() else X.to(dev)
+        Y = Y.to(device=dev, dtype=dt) if Y.is_floating_point() else Y.to(dev)
         for what, t in (("inputs", X), ("targets", Y)):
             if t.is_floating_point() and not bool(torch.isfinite(t).all()):
                 raise ValueError(f"{name}: {what} contain NaN or inf (first in row {_first_bad_row(t)}); "
@@ -814,7 +818,7 @@ class Trainer:
                 for c in callbacks:
                     c.on_epoch_begin(self, epoch)
                 model.train()
-                order = torch.randperm(len(X), generator=self._generator) if shuffle else None
+                order = torch.randperm(len(X), generator=self._generator).to(X.device) if shuffle else None
                 if world > 1:
                     order = (order if order is not None else torch.arange(len(X)))[rank::world]
                 loss_sum, n_seen = 0.0, 0
@@ -941,7 +945,7 @@ class Trainer:
         X = x.tensors[0] if isinstance(x, TensorDataset) else _as_tensor(x, "x")
         if len(X) == 0:
             raise ValueError("x is empty: it has no examples")
-        X = X.to(self._dtype) if not X.is_complex() else X
+        X = X.to(device=self._device, dtype=self._dtype) if X.is_floating_point() else X.to(self._device)
         model = _inner(self.model)
         was = model.training
         model.eval()
