@@ -861,8 +861,8 @@ class Trainer:
                         c.on_batch_end(self, self.step, lv)
                     if self._stop_reason is not None:
                         break
-                if self._stop_reason == "diverged" or n_seen < n_local and self._stop_reason is not None:
-                    break  # an epoch cut short is not logged as an epoch
+                if self._stop_reason is not None and n_seen < n_local:
+                    break  # an epoch cut short (divergence, a per-iteration rule) is not logged as an epoch
                 logs = {"loss": loss_sum / n_seen}
                 if metrics:
                     logs.update(self._metric_values(torch.cat(outs), torch.cat(targets)))

@@ -461,6 +461,8 @@ def test_verbose_0_is_silent_and_1_shows_progress(capsys, small):
     assert out.out == "" and out.err == ""
     Trainer(nn.Linear(3, 2), loss="cross_entropy").fit((X, y), batch_size=5, epochs=2, verbose=2)
     assert "epoch 2" in capsys.readouterr().err
+    h = Trainer(nn.Linear(3, 2), loss="cross_entropy").fit((X, y), batch_size=5, epochs=2, verbose=1)
+    assert "epoch" in capsys.readouterr().err and h.n_epochs == 2
 
 
 # ------------------------------------------------------------------ the record
