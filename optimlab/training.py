@@ -287,7 +287,8 @@ class EarlyStopping(Callback):
             raise ValueError(f"min_delta must be a number >= 0, got {min_delta!r}")
         self.monitor, self.patience, self.min_delta = monitor, patience, float(min_delta)
         self.mode = _mode(monitor, mode)
-        self.restore_best_weights, self.baseline, self.start_from_epoch = restore_best_weights, baseline, start_from_epoch
+        self.restore_best_weights, self.baseline = restore_best_weights, baseline
+        self.start_from_epoch = start_from_epoch
         self.reset()
 
     def reset(self) -> None:
@@ -616,7 +617,8 @@ class Trainer:
             X, Y = _as_tensor(data, name), _as_tensor(y, "y")
         elif isinstance(data, TensorDataset):
             if len(data.tensors) != 2:
-                raise ValueError(f"{name} must hold (inputs, targets); this TensorDataset has {len(data.tensors)} tensors")
+                raise ValueError(f"{name} must hold (inputs, targets); this TensorDataset has "
+                                 f"{len(data.tensors)} tensors")
             X, Y = data.tensors
         elif isinstance(data, (tuple, list)) and len(data) == 2:
             X, Y = _as_tensor(data[0], f"{name}[0]"), _as_tensor(data[1], f"{name}[1]")
@@ -1128,8 +1130,9 @@ class TrainingComparison:
         """Columns and formatted rows (mean ± sample std over seeds)."""
         m = self.monitor
         tgt = "—" if self.target is None else f"{self.target:.4g}"
-        cols = ["optimizer", f"final {m}", f"best {m}", "best epoch", f"epochs to {m} {'≥' if self.mode == 'max' else '≤'} {tgt}",
-                "time/epoch (ms)", "final train loss", "stop"]
+        reach = f"epochs to {m} {'≥' if self.mode == 'max' else '≤'} {tgt}"
+        cols = ["optimizer", f"final {m}", f"best {m}", "best epoch", reach, "time/epoch (ms)", "final train loss",
+                "stop"]
         rows = []
         for r in self.summary():
             n = r["runs"]

@@ -92,9 +92,9 @@ def _app():
 
 
 def test_cli_train_writes_the_page_and_histories(tmp_path):
-    res = CliRunner(env={"COLUMNS": "200"}).invoke(_app(), ["train", "iris-softmax", "-o", "sgd:lr=0.1", "--optimizer", "adam:lr=0.05",
-                                      "--epochs", "3", "--batch-size", "30", "--seeds", "2",
-                                      "--out", str(tmp_path / "o")])
+    args = ["train", "iris-softmax", "-o", "sgd:lr=0.1", "--optimizer", "adam:lr=0.05", "--epochs", "3",
+            "--batch-size", "30", "--seeds", "2", "--out", str(tmp_path / "o")]
+    res = CliRunner(env={"COLUMNS": "200"}).invoke(_app(), args)
     assert res.exit_code == 0, res.output
     assert (tmp_path / "o" / "index.html").is_file()
     assert len(list((tmp_path / "o" / "histories").glob("*.npz"))) == 4

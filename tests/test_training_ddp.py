@@ -3,8 +3,6 @@ steps as one process on the whole batch, with an optimlab optimizer used unchang
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 import pytest
 import torch

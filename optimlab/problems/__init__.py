@@ -30,7 +30,6 @@ import torch
 from torch import nn
 from torch.utils.data import TensorDataset
 
-from . import data as _data
 from .data import DATASETS, from_arrays as _from_arrays, read_csv, split
 from .models import MLP, DigitsCNN, linear, logistic, softmax
 
