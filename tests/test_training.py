@@ -139,6 +139,29 @@ def test_shuffled_epoch_visits_every_example_once_in_the_generators_order():
     assert [len(s) for s in seen[:5]] == [5, 5, 5, 5, 3]
 
 
+def test_any_dataset_numpy_arrays_and_tensors_train_identically():
+    rng = np.random.default_rng(0)
+    Xn, yn = rng.normal(size=(24, 3)), rng.integers(0, 3, 24)
+
+    class Pairs(torch.utils.data.Dataset):  # not a TensorDataset: items are stacked once
+        def __len__(self):
+            return 24
+
+        def __getitem__(self, i):
+            return torch.from_numpy(Xn[i]), int(yn[i])
+
+    finals = []
+    forms = [(Pairs(), None), ((Xn, yn), None), (Xn, yn), ((torch.from_numpy(Xn), torch.from_numpy(yn)), None)]
+    for data, y in forms:
+        torch.manual_seed(0)
+        m = nn.Linear(3, 3).double()
+        Trainer(m, loss="cross_entropy", optimizer="sgd:lr=0.1", metrics=["accuracy"]).fit(
+            data, y, batch_size=5, epochs=2, seed=1, verbose=0)
+        finals.append(torch.cat([q.detach().ravel() for q in m.parameters()]))
+    for f in finals[1:]:
+        assert torch.equal(f, finals[0])
+
+
 def test_accuracy_metric_and_evaluate_against_hand_count():
     torch.manual_seed(0)
     X = torch.randn(40, 5)
