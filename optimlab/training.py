@@ -1170,7 +1170,9 @@ class TrainingComparison:
         s = self.settings
         cols, rows = self.table()
         blocks: list[Any] = [
-            Text(f"Problem {self.problem}: {s.get('epochs')} epochs, batch size {s.get('batch_size')} "
+            Text(f"Problem {self.problem} ({s.get('task')}, data: {s.get('source')}, train/validation/test "
+                 f"examples {s.get('split')}, model {s.get('model')}, loss {s.get('loss')}). "
+                 f"{s.get('epochs')} epochs, batch size {s.get('batch_size')} "
                  f"({s.get('iterations_per_epoch')} iterations per epoch), seeds {self.seeds}. "
                  f"Numbers are mean ± sample standard deviation over seeds; curves are means over seeds."),
             Heading("Summary"), Table(cols, rows), Heading("Curves"),
@@ -1253,5 +1255,9 @@ def compare_training(problem: Any, optimizers: Mapping[str, Any] | Sequence[Any]
             histories[str(label)].append(h)
             if on_run is not None:
                 on_run(str(label), seed, h)
-    settings = {"epochs": epochs, "batch_size": batch_size, "iterations_per_epoch": ipe}
+    split = base.info.get("split", {})
+    settings = {"epochs": epochs, "batch_size": batch_size, "iterations_per_epoch": ipe, "task": base.task,
+                "loss": base.loss, "model": type(base.model).__name__, "source": base.info.get("source", ""),
+                "split": f"{split.get('train', len(base.train))}/{split.get('val', len(base.val))}/"
+                         f"{split.get('test', len(base.test))}"}
     return TrainingComparison(base.name, histories, seeds, monitor, target, settings)
