@@ -19,7 +19,7 @@ from typing import Any, Callable, Mapping, Sequence
 import numpy as np
 import torch
 
-from .optim import registry
+from .optim import NAG, registry
 from .record import Trace, to_jsonable
 from .stopping import AnyOf, StopInfo, as_rule
 
@@ -176,6 +176,9 @@ def run_batch(function: Any, optimizer: Any, starts: Any, steps: int = 100, *,
     hyper_t = _hyper_tensors(hyper, R, dtype)
     opt = factory([x], **hyper_t)
     group = opt.param_groups[0]
+    # methods that evaluate the function themselves (the lectures' NAG at its look-ahead
+    # point, L-BFGS) get a closure; the others use the gradient already computed
+    needs_closure = getattr(opt, "requires_closure", False) or isinstance(opt, (NAG, torch.optim.LBFGS))
     # a schedule on tensor learning rates runs on a scalar shadow (base lr 1.0) and
     # scales each run's lr by its factor: exact for schedules proportional to the base lr
     shadow = None
@@ -248,7 +251,19 @@ def run_batch(function: Any, optimizer: Any, starts: Any, steps: int = 100, *,
             lr_now = group["lr"]
             LR[k, active] = (lr_now.reshape(-1).cpu().numpy()[active] if isinstance(lr_now, torch.Tensor)
                              else float(lr_now))
-        opt.step()
+        if needs_closure:
+            def closure() -> torch.Tensor:
+                x.grad = None
+                with torch.enable_grad():
+                    total = fn(x).sum()
+                    total.backward()
+                with torch.no_grad():
+                    x.grad[inactive] = 0.0
+                return total
+
+            opt.step(closure)
+        else:
+            opt.step()
         with torch.no_grad():
             if inactive.any():
                 x[inactive] = frozen[inactive]

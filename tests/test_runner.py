@@ -181,3 +181,20 @@ def test_optimizer_forms_agree():
     traces = optimlab.compare(quad, {"a": "sgd:lr=0.01", "b": "adam:lr=0.1"}, (5, 5), 20)
     assert list(traces) == ["a", "b"] and traces["a"].label == "a"
     np.testing.assert_array_equal(traces["b"].params, paths[0][:21])
+
+
+def test_the_lectures_nag_runs_with_its_look_ahead_gradient():
+    # lecture 000: ν_t = γν_{t−1} + η∇J(θ_{t−1} − γν_{t−1}); θ_t = θ_{t−1} − ν_t
+    def grad(p):
+        return np.array([10 * p[0], 2 * p[1]])
+
+    th, nu, path = np.array([5.0, 5.0]), np.zeros(2), []
+    for _ in range(50):
+        nu = 0.9 * nu + 0.01 * grad(th - 0.9 * nu)
+        th = th - nu
+        path.append(th)
+    t = optimlab.run(quad, "nag:lr=0.01,momentum=0.9", (5, 5), 50)
+    np.testing.assert_allclose(t.params[1:], np.array(path), rtol=0, atol=1e-12)
+    batch = run_batch(quad, "nag", (5.0, 5.0), 50, hyper={"lr": [0.01, 0.3]})
+    np.testing.assert_allclose(batch[0].params, t.params, rtol=0, atol=1e-12)
+    assert batch[1].stop_reason == "diverged"
