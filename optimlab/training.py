@@ -511,6 +511,13 @@ class LambdaCallback(Callback):
             setattr(self, k, fn)
 
 
+def _needs_closure(opt: torch.optim.Optimizer) -> bool:
+    """Methods that evaluate the loss themselves (the lectures' NAG, L-BFGS); same rule as the runner."""
+    from .optim import NAG
+
+    return bool(getattr(opt, "requires_closure", False)) or isinstance(opt, (NAG, torch.optim.LBFGS))
+
+
 def _copy_state(model: nn.Module) -> dict:
     return {k: v.detach().clone() for k, v in model.state_dict().items()}
 
@@ -813,6 +820,7 @@ class Trainer:
         model, opt, loss_fn = self.model, self.optimizer, self.loss_fn
         metrics = self.metrics
         plateau = isinstance(self.scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau)
+        closure_step = _needs_closure(opt)
         progress = _Progress(verbose, epochs, self.epoch)
         t0 = time.perf_counter() - t_offset
         try:
@@ -834,15 +842,19 @@ class Trainer:
                         xb, yb = X[idx], Y[idx]
                     lr = self._lr()
                     opt.zero_grad(set_to_none=True)
-                    out = model(xb)
-                    loss = loss_fn(out, yb)
+                    with torch.set_grad_enabled(not closure_step):
+                        out = model(xb)
+                        loss = loss_fn(out, yb)
                     lv = loss.item()
                     if not math.isfinite(lv):
                         self._diverged(epoch, b, lv, "loss")
                         break
-                    loss.backward()
                     try:
-                        opt.step()
+                        if closure_step:
+                            opt.step(self._closure(xb, yb))
+                        else:
+                            loss.backward()
+                            opt.step()
                     except FloatingPointError as e:
                         self._diverged(epoch, b, lv, f"gradient: {e}")
                         break
@@ -898,6 +910,18 @@ class Trainer:
         for c in callbacks:
             c.on_train_end(self)
         return hist
+
+    def _closure(self, xb: torch.Tensor, yb: torch.Tensor) -> Callable[[], torch.Tensor]:
+        """Re-evaluate the batch loss and its gradient wherever the optimizer has put the
+        parameters (NAG's look-ahead point θ − γν, L-BFGS's line search)."""
+        def closure() -> torch.Tensor:
+            self.optimizer.zero_grad(set_to_none=True)
+            with torch.enable_grad():
+                loss = self.loss_fn(self.model(xb), yb)
+                loss.backward()
+            return loss
+
+        return closure
 
     def _diverged(self, epoch: int, it: int, loss: float, what: str) -> None:
         assert self.history is not None

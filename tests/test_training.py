@@ -91,6 +91,33 @@ def test_full_batch_gd_converges_to_the_known_optimum():
     got = np.r_[p.model.weight.detach().numpy().ravel(), p.model.bias.detach().numpy()]
     np.testing.assert_allclose(got, w_star, atol=1e-9)
     assert h.values[-1] == pytest.approx(p.info["f_star"], rel=1e-9)
+    # L-BFGS gets a closure (it evaluates the loss itself): 4 full-batch steps of 20 inner iterations
+    q = _linreg(seed=1, d=3, condition=5.0, noise=0.3)
+    lbfgs = (torch.optim.LBFGS, {"max_iter": 20, "tolerance_grad": 1e-14, "tolerance_change": 0.0})
+    q.trainer(lbfgs).fit(q.train, batch_size=len(q.train), epochs=4, verbose=0)
+    got = np.r_[q.model.weight.detach().numpy().ravel(), q.model.bias.detach().numpy()]
+    np.testing.assert_allclose(got, w_star, atol=1e-7)
+
+
+def test_lectures_nag_takes_the_gradient_at_the_look_ahead_point():
+    # lecture 000: ν_t = γν_{t−1} + η∇J(θ_{t−1} − γν_{t−1}); θ_t = θ_{t−1} − ν_t, full batch
+    p = _linreg(seed=6, d=3, condition=20.0)
+    X, Y = (t.numpy() for t in p.train.tensors)
+    y = Y.ravel()
+    w, b = _np_params(p.model)
+    vw, vb = np.zeros_like(w), 0.0
+    lr, gamma, steps = 0.02, 0.9, 30
+    losses = []
+    for _ in range(steps):
+        losses.append(_np_mse_grad(X, y, w, b)[0])
+        _, gw, gb = _np_mse_grad(X, y, w - gamma * vw, b - gamma * vb)
+        vw, vb = gamma * vw + lr * gw, gamma * vb + lr * gb
+        w, b = w - vw, b - vb
+    h = p.trainer(("nag", {"lr": lr, "momentum": gamma})).fit(p.train, batch_size=len(X), epochs=steps,
+                                                               verbose=0)
+    np.testing.assert_allclose(h.values, losses, rtol=1e-12)
+    np.testing.assert_allclose(p.model.weight.detach().numpy().ravel(), w, rtol=1e-11)
+    np.testing.assert_allclose(float(p.model.bias.detach()), b, rtol=1e-11)
 
 
 def test_minibatch_sgd_in_order_equals_numpy_loop_with_partial_last_batch():
