@@ -518,6 +518,11 @@ def _needs_closure(opt: torch.optim.Optimizer) -> bool:
     return bool(getattr(opt, "requires_closure", False)) or isinstance(opt, (NAG, torch.optim.LBFGS))
 
 
+def _grads_finite(opt: torch.optim.Optimizer) -> bool:
+    return all(bool(torch.isfinite(p.grad).all()) for g in opt.param_groups for p in g["params"]
+               if p.grad is not None)
+
+
 def _copy_state(model: nn.Module) -> dict:
     return {k: v.detach().clone() for k, v in model.state_dict().items()}
 
@@ -846,7 +851,7 @@ class Trainer:
                         out = model(xb)
                         loss = loss_fn(out, yb)
                     lv = loss.item()
-                    if not math.isfinite(lv):
+                    if world == 1 and not math.isfinite(lv):
                         self._diverged(epoch, b, lv, "loss")
                         break
                     try:
@@ -854,6 +859,11 @@ class Trainer:
                             opt.step(self._closure(xb, yb))
                         else:
                             loss.backward()
+                            # under DDP every process must take part in backward's all-reduce; the
+                            # averaged gradients are the same everywhere, so all decide alike
+                            if world > 1 and not _grads_finite(opt):
+                                self._diverged(epoch, b, lv, "gradient (all processes)")
+                                break
                             opt.step()
                     except FloatingPointError as e:
                         self._diverged(epoch, b, lv, f"gradient: {e}")
