@@ -532,6 +532,14 @@ def test_history_is_a_trace_with_keras_dict_and_round_trips(tmp_path):
 
     plot_curves({"a": h}, "val_accuracy", per="epoch")
     plot_curves([h], per="step")
+    from optimlab.viz.training import plot_history
+
+    fig = plot_history(h)
+    assert [ax.get_title() for ax in fig.axes] == ["adam: loss", "adam: accuracy"]
+    for ax, key in zip(fig.axes, ["loss", "accuracy"]):
+        train, val = ax.get_lines()
+        assert train.get_label() == "training" and val.get_label() == "validation"
+        np.testing.assert_array_equal(val.get_ydata(), h.epochs["val_" + key])
     i, v = h.best("val_loss")
     assert v == min(h.history["val_loss"]) and i == int(np.argmin(h.history["val_loss"]))
     assert h.epochs_to("val_accuracy", 0.0) == 1 and h.epochs_to("val_accuracy", 2.0) is None

@@ -8,11 +8,12 @@ same function that draws the function lab's traces, since a
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Mapping
+from typing import Any, Mapping, Sequence
 
 from .curves import plot_curves, save_figure
+from ..record import Trace
 
-__all__ = ["training_figures"]
+__all__ = ["training_figures", "plot_history"]
 
 
 def training_figures(histories: Mapping, folder: str | Path, monitor: str = "val_loss",
@@ -39,3 +40,29 @@ def training_figures(histories: Mapping, folder: str | Path, monitor: str = "val
                           xlabel="epoch" if per == "epoch" else "iteration")
         out.append((save_figure(fig, folder / f"{key}_per_{per}.png"), caption))
     return out
+
+
+def plot_history(history: Trace, metrics: Sequence[str] | None = None) -> Any:
+    """Keras users' first picture of one run: training and validation curves per epoch,
+    one panel for the loss and one per metric (default: every metric the history logged).
+
+    Returns the matplotlib Figure.
+    """
+    import matplotlib.pyplot as plt
+
+    ep = history.epochs
+    if "loss" not in ep:
+        raise ValueError("history has no per-epoch 'loss': is it a training History with at least one epoch?")
+    if metrics is None:
+        metrics = [k for k in ep if k not in ("loss", "lr", "time") and not k.startswith("val_")]
+    keys = ["loss", *metrics]
+    for k in keys:
+        if k not in ep:
+            raise ValueError(f"history has no per-epoch {k!r}; it has {sorted(ep)}")
+    fig, axes = plt.subplots(1, len(keys), figsize=(5.0 * len(keys), 3.8), constrained_layout=True, squeeze=False)
+    for ax, key in zip(axes[0], keys):
+        lines = [Trace(label="training", epochs={key: ep[key]})]
+        if "val_" + key in ep:
+            lines.append(Trace(label="validation", epochs={key: ep["val_" + key]}))
+        plot_curves(lines, key, per="epoch", ax=ax, title=f"{history.label or 'run'}: {key}")
+    return fig
