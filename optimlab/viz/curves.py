@@ -45,7 +45,7 @@ def trace_list(traces: Trace | Iterable[Trace] | Mapping[str, Trace]) -> list[Tr
 
 def plot_curves(traces: Any, key: str = "values", *, per: str = "step", subtract: float | None = None,
                 logy: bool | None = None, ax: Any = None, title: str | None = None, ylabel: str | None = None,
-                xlabel: str | None = None, styles: Sequence[dict] | None = None) -> Any:
+                xlabel: str | None = None, styles: Sequence[dict] | None = None, first: int | None = None) -> Any:
     """Plot ``key`` of each trace against step (``per="step"``, from ``trace.series``) or
     epoch (``per="epoch"``, from ``trace.epochs``, epochs numbered from 1).
 
@@ -53,6 +53,9 @@ def plot_curves(traces: Any, key: str = "values", *, per: str = "step", subtract
     values are clipped below at the smallest positive float so that reaching the
     minimum exactly stays on the plot. ``logy=None`` picks a log axis when every
     finite value is positive and they span more than two decades.
+
+    ``first``: the x value of the first entry (default 0 for steps, 1 for epochs; the
+    per-update series ``lrs`` is best drawn with ``first=1``).
 
     Returns the matplotlib Figure. Non-finite values (a diverged run) end the line.
     """
@@ -80,7 +83,7 @@ def plot_curves(traces: Any, key: str = "values", *, per: str = "step", subtract
         logy = bool(finite.size) and bool((finite > 0).all() or (subtract is not None and pos.size)) \
             and pos.size > 0 and pos.max() / max(pos.min(), 1e-300) > 100
     for i, (t, y) in enumerate(zip(items, ys)):
-        x = np.arange(len(y)) + (1 if per == "epoch" else 0)
+        x = np.arange(len(y)) + (first if first is not None else (1 if per == "epoch" else 0))
         if logy:
             y = np.where(np.isfinite(y), np.maximum(y, np.finfo(float).tiny), np.nan)
         style = dict(styles[i]) if styles and i < len(styles) else {}
