@@ -32,6 +32,8 @@ def train(
     model: str = typer.Option("mlp", "--model", help="CSV only: linreg, logreg, softmax or mlp."),
     reach: Optional[float] = typer.Option(None, "--reach", help="Level of the validation metric for "
                                                                  "'epochs to target' (default: reached by all)."),
+    threads: int = typer.Option(1, "--threads", min=1, help="torch intra-op threads (the lab's models are "
+                                                            "small: one thread is fastest and avoids oversubscription)."),
     list_: bool = typer.Option(False, "--list", help="List the named problems and exit."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="One line per epoch of every run."),
 ) -> None:
@@ -40,9 +42,12 @@ def train(
     from rich.progress import Progress
     from rich.table import Table
 
+    import torch
+
     import optimlab.problems as P
     from optimlab.training import compare_training
 
+    torch.set_num_threads(threads)
     console = Console()
     if list_:
         t = Table("problem", "task", "loss", "train/val/test")
