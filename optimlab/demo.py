@@ -106,9 +106,8 @@ def _seven(sgd: float, momentum: float, adagrad: float, rmsprop: float, adadelta
     return {
         "SGD": ("sgd", {"lr": sgd}),
         "Momentum": ("sgd", {"lr": momentum, "momentum": 0.9}),
-        # NAG in torch's reformulation (the runner steps without a closure); for a constant lr the
-        # iterates are the look-ahead points of the lectures' NAG (see optimlab.optim.NAG)
-        "NAG": ("sgd", {"lr": momentum, "momentum": 0.9, "nesterov": True}),
+        # the lectures' NAG: the gradient at the look-ahead point θ − γν (optimlab.optim.NAG)
+        "NAG": ("nag", {"lr": momentum, "momentum": 0.9}),
         "Adagrad": ("adagrad", {"lr": adagrad}),
         "RMSProp": ("rmsprop", {"lr": rmsprop, "alpha": 0.9}),
         "Adadelta": ("adadelta", dict(adadelta)),

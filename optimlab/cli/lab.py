@@ -202,19 +202,13 @@ def run_cmd(
                 raise CLIError(f"--domain must be X0,X1,Y0,Y1 with X0 < X1 and Y0 < Y1; got {domain!r}")
             window = ((w[0], w[1]), (w[2], w[3]))
         resolved = []
-        from ..optim import NAG, registry
+        from ..optim import registry
 
         for spec in optimizer:
             try:
                 runner.resolve_optimizer(spec)
-                name, options = registry.parse_spec(spec)
             except (ValueError, TypeError) as e:
                 raise CLIError(f"--optimizer {spec!r}: {_one_line(e)}") from None
-            if registry.get(name) is NAG:  # its step needs a closure at the look-ahead point
-                mu = options.get("momentum", 0.9)
-                raise CLIError(f"--optimizer {spec!r}: the lectures' NAG needs f re-evaluated at the look-ahead "
-                               f"point, which the runner does not do; use nesterov:lr={options.get('lr', 0.001)},"
-                               f"momentum={mu} (torch's reformulation, equivalent for a constant lr)")
             resolved.append(spec)
     except CLIError as e:
         _fail(str(e))
