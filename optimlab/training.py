@@ -812,6 +812,8 @@ class Trainer:
         self._fit_config = config
         series = {k: list(np.asarray(v).tolist()) for k, v in hist.series.items() if k not in _ALIASES}
         hist.series = series
+        _alias(series)  # callbacks may read history.values etc. during fit: the same growing lists
+        series = {k: v for k, v in series.items() if k not in _ALIASES}
         ep = {k: list(np.asarray(v).tolist()) for k, v in hist.epochs.items()}
         hist.epochs = ep
         self._stop_reason = None
@@ -940,7 +942,7 @@ class Trainer:
 
     def _finish(self, hist: History) -> None:
         hist.series = {k: np.asarray(v, dtype=np.int64 if k == "epoch" else np.float64)
-                       for k, v in hist.series.items()}
+                       for k, v in hist.series.items() if k not in _ALIASES}
         _alias(hist.series)
         hist.epochs = {k: np.asarray(v, dtype=np.float64) for k, v in hist.epochs.items()}
         hist.steps = self.step
