@@ -173,7 +173,9 @@ METRICS: dict[str, tuple[Callable[[torch.Tensor, torch.Tensor], torch.Tensor], s
     "mse": (_sq_err, "regression"), "mean_squared_error": (_sq_err, "regression"),
     "mae": (_abs_err, "regression"), "mean_absolute_error": (_abs_err, "regression"),
 }
-"""Metric name → (sum over a batch, kind). Epoch values are example-weighted means."""
+"""Metric name → (sum over the examples given, kind). Training metrics are computed once
+per epoch on all the batch outputs of the epoch (the example-weighted mean of the batch
+values); validation metrics on the whole validation set."""
 
 
 def _resolve_loss(loss: Any) -> tuple[str, Callable, str | None]:
