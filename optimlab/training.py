@@ -1053,6 +1053,12 @@ class Trainer:
         if saved and len(saved) == len(stateful):
             for c, s in zip(stateful, saved):
                 c.load_state_dict(s)
+        elif any(saved) and stateful:
+            import warnings
+
+            warnings.warn(f"the checkpoint holds the state of {len(saved)} callbacks but {len(stateful)} were "
+                          f"given; their state is not restored, so the resumed run may differ", RuntimeWarning,
+                          stacklevel=3)
 
     def load_checkpoint(self, path: str | Path) -> "Trainer":
         """Restore model, optimizer, schedule, RNG states, epoch and history from ``path``."""
