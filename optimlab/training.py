@@ -36,7 +36,7 @@ from torch import nn
 from torch.utils.data import Dataset, TensorDataset
 
 from .record import Trace, to_jsonable
-from .runner import _make_scheduler, resolve_optimizer
+from .runner import make_scheduler, needs_closure, resolve_optimizer
 from .stopping import GradTol, StopInfo, as_rule
 
 __all__ = ["Trainer", "History", "Callback", "EarlyStopping", "ReduceLROnPlateau", "ModelCheckpoint",
@@ -513,13 +513,6 @@ class LambdaCallback(Callback):
             setattr(self, k, fn)
 
 
-def _needs_closure(opt: torch.optim.Optimizer) -> bool:
-    """Methods that evaluate the loss themselves (the lectures' NAG, L-BFGS); same rule as the runner."""
-    from .optim import NAG
-
-    return bool(getattr(opt, "requires_closure", False)) or isinstance(opt, (NAG, torch.optim.LBFGS))
-
-
 def _grads_finite(opt: torch.optim.Optimizer) -> bool:
     return all(bool(torch.isfinite(p.grad).all()) for g in opt.param_groups for p in g["params"]
                if p.grad is not None)
@@ -603,7 +596,7 @@ class Trainer:
         self.loss_name, self.loss_fn, self.loss_kind = _resolve_loss(loss)
         self.metrics = _resolve_metrics(metrics, self.loss_kind)
         self.optimizer, self.optimizer_config = make_optimizer(model.parameters(), optimizer)
-        self.scheduler = _make_scheduler(schedule, self.optimizer)
+        self.scheduler = make_scheduler(schedule, self.optimizer)
         self.schedule_per = schedule_per
         self.history: History | None = None
         self.epoch = 0  # completed epochs
@@ -829,7 +822,7 @@ class Trainer:
         model, opt, loss_fn = self.model, self.optimizer, self.loss_fn
         metrics = self.metrics
         plateau = isinstance(self.scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau)
-        closure_step = _needs_closure(opt)
+        closure_step = needs_closure(opt)
         progress = _Progress(verbose, epochs, self.epoch)
         t0 = time.perf_counter() - t_offset
         try:
