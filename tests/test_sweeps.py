@@ -224,3 +224,17 @@ def test_pictures_show_the_sweep(tmp_path):
     import matplotlib.pyplot as plt
 
     plt.close("all")
+
+
+def test_stop_rules_and_schedules_apply_per_run_as_alone():
+    from optimlab.stopping import FTol
+
+    sched = (torch.optim.lr_scheduler.StepLR, {"step_size": 20, "gamma": 0.8})
+    res = optimlab.sweep(valley, "sgd:momentum=0.5", grid={"lr": [0.002, 0.01, 0.03]}, start=(2.0, 1.0), steps=80,
+                         stop=FTol(1e-2), schedule=sched)
+    assert "f_tol" in res.stop_reasons and "max_steps" in res.stop_reasons
+    for cfg, t in zip(res.configs, res.traces):
+        alone = optimlab.run(valley, ("sgd", {"momentum": 0.5, **cfg}), start=(2.0, 1.0), steps=80, stop=FTol(1e-2),
+                             schedule=sched)
+        _same(t, alone)
+        np.testing.assert_allclose(t.lrs, alone.lrs, rtol=1e-15)
