@@ -19,7 +19,7 @@ from typing import Any, Callable, Mapping, Sequence
 import numpy as np
 import torch
 
-from .optim import NAG, registry
+from .optim import NAG, Optimizer as _OptimlabOptimizer, registry
 from .record import Trace, to_jsonable
 from .stopping import AnyOf, StopInfo, as_rule
 
@@ -194,6 +194,15 @@ def run_batch(function: Any, optimizer: Any, starts: Any, steps: int = 100, *,
     opt = factory([x], **hyper_t)
     group = opt.param_groups[0]
     closure_step = needs_closure(opt)
+    # Before every step the runner checks each active run's gradient (a non-finite one stops
+    # that run as "diverged") and zeroes the gradient of stopped runs, so an optimlab
+    # optimizer's own check of the whole gradient (nonfinite="raise") can never fire here:
+    # skip it unless the user chose a policy. Not for closure methods: their step evaluates
+    # new gradients the runner has not seen. The numbers are the same either way.
+    user_factory = callable(optimizer) and not isinstance(optimizer, (str, tuple, type))
+    if isinstance(opt, _OptimlabOptimizer) and not closure_step and not user_factory and "nonfinite" not in options:
+        for g in opt.param_groups:
+            g["nonfinite"] = "ignore"
     # a schedule on tensor learning rates runs on a scalar shadow (base lr 1.0) and
     # scales each run's lr by its factor: exact for schedules proportional to the base lr
     shadow = None
