@@ -349,10 +349,14 @@ def run_batch(function: Any, optimizer: Any, starts: Any, steps: int = 100, *,
     if lr_run_major:
         row = lr_const[1] if lr_const is not None else np.zeros(R)
         LR = np.broadcast_to(row[:, None], (R, max(steps, 0)))
-    hyper_arr = {key: np.asarray(v, dtype=float) for key, v in hyper.items()}
+    # per-run Python values converted in bulk (10,000 traces are built in this loop)
+    hyper_rows = [dict(zip(hyper, vals)) for vals in zip(*(np.asarray(v, dtype=float).tolist() for v in hyper.values()))] \
+        if hyper else [{}] * R
+    starts_list, last_list, reason_list = x0.tolist(), last.tolist(), reason.tolist()
+    fixed_label = _label(name, options) if not hyper else None
     for i in range(R):
-        n = last[i]
-        hyper_i = {key: (list(map(float, v[i])) if key == "betas" else float(v[i])) for key, v in hyper_arr.items()}
+        n = last_list[i]
+        hyper_i = hyper_rows[i]
         series = {
             "params": P[: n + 1, i] if record_params else P[:, i],
             "values": V[: n + 1, i],
@@ -360,11 +364,13 @@ def run_batch(function: Any, optimizer: Any, starts: Any, steps: int = 100, *,
             "times": T[: n + 1],
             "lrs": LR[i, :n] if lr_run_major else LR[:n, i],
         }
-        opts_i = {**options, **hyper_i}
+        if labels is not None:
+            label = labels[i]
+        else:
+            label = fixed_label if fixed_label is not None else _label(name, {**options, **hyper_i})
         traces.append(Trace(
-            label=labels[i] if labels is not None else _label(name, opts_i),
-            config={**base_config, "options": {**options_json, **hyper_i}, "start": x0[i].tolist()},
-            series=series, stop_reason=str(reason[i]), steps=int(n),
+            label=label, config={**base_config, "options": {**options_json, **hyper_i}, "start": starts_list[i]},
+            series=series, stop_reason=str(reason_list[i]), steps=n,
         ))
     return traces
 

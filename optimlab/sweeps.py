@@ -492,7 +492,9 @@ def _function_sweep(problem: Any, optimizer: Any, configs: list[dict], seed_list
         record_params = R * (steps + 1) * d <= 2e7
     # each distinct combination of structural values is one batched computation
     batches: dict[str, list[int]] = {}
-    for i, r in enumerate(rows):
+    if not structural:
+        batches[""] = list(range(R))
+    for i, r in enumerate(rows if structural else ()):
         batches.setdefault(json.dumps([r.get(k) for k in structural], default=str), []).append(i)
     traces: list[Trace | None] = [None] * R
     noisy_dicts: dict[int, dict] = {}
