@@ -328,6 +328,8 @@ class Optimizer(torch.optim.Optimizer):
     def _use_fused(self, group: dict[str, Any], params: list[Tensor]) -> bool:
         if not self._has_fused or group["fused"] is False:
             return False
+        if group["fused"] is None and isinstance(group["lr"], Tensor):
+            return False  # a blocker (below); the quick answer, as this runs every step
         reasons = self._fused_blockers(group, params)
         if group["fused"] and reasons:
             raise ValueError(f"fused=True is not possible here: {'; '.join(reasons)}")
