@@ -198,3 +198,19 @@ def test_the_lectures_nag_runs_with_its_look_ahead_gradient():
     batch = run_batch(quad, "nag", (5.0, 5.0), 50, hyper={"lr": [0.01, 0.3]})
     np.testing.assert_allclose(batch[0].params, t.params, rtol=0, atol=1e-12)
     assert batch[1].stop_reason == "diverged"
+
+
+def test_step_hooks_and_the_profiler_still_see_every_step():
+    """The runner calls the step without torch's per-call wrapper only while that wrapper has no work."""
+    from torch.optim.optimizer import register_optimizer_step_post_hook
+
+    calls = []
+    handle = register_optimizer_step_post_hook(lambda opt, args, kwargs: calls.append(type(opt).__name__))
+    try:
+        optimlab.run("booth", "adam:lr=0.1", start=(0.0, 0.0), steps=7)
+    finally:
+        handle.remove()
+    assert calls == ["Adam"] * 7
+    with torch.profiler.profile() as prof:
+        optimlab.run("booth", "sgd:lr=0.01", start=(0.0, 0.0), steps=3)
+    assert sum(e.count for e in prof.key_averages() if e.key == "Optimizer.step#SGD.step") == 3
