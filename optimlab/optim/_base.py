@@ -117,6 +117,13 @@ def sqrt(x: Any) -> Any:
     return x.sqrt() if isinstance(x, Tensor) else math.sqrt(x)
 
 
+def step_value(state: dict[str, Any]) -> Any:
+    """This parameter's step count t as a Python float; inside ``torch.compile`` the
+    step tensor itself, as torch does, so that a compiled step neither breaks the
+    graph nor recompiles at every new value of t."""
+    return state["step"] if torch.compiler.is_compiling() else state["step"].item()
+
+
 def is_tensor_hparam(v: Any) -> bool:
     return isinstance(v, Tensor)
 
@@ -302,7 +309,7 @@ class Optimizer(torch.optim.Optimizer):
         if "step" not in state:
             state["step"] = torch.tensor(0.0, dtype=_scalar_dtype())
         state["step"] += 1
-        return state["step"].item() if not torch.compiler.is_compiling() else state["step"]
+        return step_value(state)
 
     def _lr(self, group: dict[str, Any], state: dict[str, Any]) -> Any:
         """The learning rate of this update. Counts the step (subclasses rely on it)."""

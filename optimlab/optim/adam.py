@@ -7,7 +7,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from ._base import Optimizer, addcdiv_, addcmul_, check_range, sqrt, _scalar_dtype
+from ._base import Optimizer, addcdiv_, addcmul_, check_range, sqrt, step_value, _scalar_dtype
 from .sgd import _group_by_device_dtype
 
 __all__ = ["Adam", "AdamW", "Adamax", "NAdam", "RAdam"]
@@ -78,7 +78,7 @@ class Adam(_AdamBase):
     def _update(self, p: Tensor, g: Tensor, state: dict[str, Any], group: dict[str, Any], lr: Any) -> None:
         beta1, beta2 = group["betas"]
         eps = group["eps"]
-        t = state["step"].item()
+        t = step_value(state)
         m, v = state["exp_avg"], state["exp_avg_sq"]
         m.lerp_(g, 1 - beta1)
         _second_moment(v, g, beta2)
@@ -152,7 +152,7 @@ class Adamax(_AdamBase):
     def _update(self, p: Tensor, g: Tensor, state: dict[str, Any], group: dict[str, Any], lr: Any) -> None:
         beta1, beta2 = group["betas"]
         eps = group["eps"]
-        t = state["step"].item()
+        t = step_value(state)
         m, u = state["exp_avg"], state["exp_inf"]
         m.lerp_(g, 1 - beta1)
         if group["eps_inside_max"]:
@@ -201,7 +201,7 @@ class NAdam(_AdamBase):
     def _update(self, p: Tensor, g: Tensor, state: dict[str, Any], group: dict[str, Any], lr: Any) -> None:
         beta1, beta2 = group["betas"]
         eps, psi = group["eps"], group["momentum_decay"]
-        t = state["step"].item()
+        t = step_value(state)
         m, v = state["exp_avg"], state["exp_avg_sq"]
         mu = beta1 * (1.0 - 0.5 * 0.96 ** (t * psi))
         mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((t + 1) * psi))
@@ -245,7 +245,7 @@ class RAdam(_AdamBase):
     def _update(self, p: Tensor, g: Tensor, state: dict[str, Any], group: dict[str, Any], lr: Any) -> None:
         beta1, beta2 = group["betas"]
         eps = group["eps"]
-        t = state["step"].item()
+        t = step_value(state)
         m, v = state["exp_avg"], state["exp_avg_sq"]
         m.lerp_(g, 1 - beta1)
         _second_moment(v, g, beta2)
