@@ -102,7 +102,10 @@ class SGD(Optimizer):
                     buf = state["momentum_buffer"] = buf * torch.ones_like(mu)
             else:
                 add_(buf.mul_(mu), g, 1 - tau)
-            step = g + buf * mu if group["nesterov"] else buf
+            if group["nesterov"]:
+                step = g + buf * mu if isinstance(mu, Tensor) else g.add(buf, alpha=mu)  # torch's arithmetic
+            else:
+                step = buf
             add_(p, step, -lr)
         else:
             if buf is None:
@@ -165,6 +168,10 @@ class NAG(Optimizer):
     ``SGD(nesterov=True, momentum=γ)`` for a constant lr: ``φ_t`` follows torch's
     Nesterov update with its buffer ``b = ν/lr``. The tests check it.
 
+    ``weight_decay`` (L2) is part of the objective, so its gradient ``wd·(θ − γν)``
+    is taken at the look-ahead point as well; with ``decoupled_weight_decay=True``
+    θ is shrunk, ``θ ← θ(1 − lr·wd)``, before the update.
+
     Args:
         lr: learning rate η (>= 0). momentum: γ (>= 0, default 0.9 as recommended in 000).
     """
@@ -207,6 +214,10 @@ class NAG(Optimizer):
         return loss
 
     def _update(self, p: Tensor, g: Tensor, state: dict[str, Any], group: dict[str, Any], lr: Any) -> None:
-        v = state["velocity"]
-        add_(v.mul_(group["momentum"]), g, lr)
+        v, mu = state["velocity"], group["momentum"]
+        if _nonzero(group["weight_decay"]) and not group["decoupled_weight_decay"]:
+            # the base added wd·θ (a fresh tensor); the gradient of J + wd/2·‖θ‖² is
+            # taken at the look-ahead point too: wd·(θ − γν)
+            add_(g, v, -group["weight_decay"] * mu)
+        add_(v.mul_(mu), g, lr)
         p.sub_(v)
