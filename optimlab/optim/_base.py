@@ -72,9 +72,11 @@ def check_range(name: str, value: Any, lo: float | None = None, hi: float | None
             rng = f">= {lo:g}" if not lo_open else f"> {lo:g}"
         else:
             rng = f"in {left}, {right}"
-        first = t[bad].flatten()[0].item()
-        where = "" if t.numel() == 1 else f" (element {first!r} of {_describe(value)})"
-        raise ValueError(f"{name} must be {rng}, got {_describe(value) if t.numel() == 1 else first!r}{where}")
+        if t.numel() == 1:
+            raise ValueError(f"{name} must be {rng}, got {_describe(value)}")
+        index = tuple(bad.nonzero()[0].tolist())
+        raise ValueError(f"{name} must be {rng} in every element, got {_describe(value)} whose element "
+                         f"{index} is {t[index].item()!r}")
 
 
 def check_choice(name: str, value: Any, choices: Iterable[Any]) -> None:
@@ -208,7 +210,11 @@ class Optimizer(torch.optim.Optimizer):
     def add_param_group(self, param_group: dict[str, Any]) -> None:
         super().add_param_group(param_group)
         if getattr(self, "_constructed", False):  # __init__ validates the first groups itself
-            self._validate(self.param_groups[-1])
+            try:
+                self._validate(self.param_groups[-1])
+            except (ValueError, TypeError):
+                self.param_groups.pop()  # a rejected group leaves the optimizer as it was
+                raise
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         # also called by load_state_dict: a state saved by the torch twin lacks our
