@@ -354,7 +354,8 @@ class Optimizer(torch.optim.Optimizer):
             if k in ("betas",) and any(isinstance(b, Tensor) for b in v):
                 reasons.append("betas hold tensors")
         for k, need in self._fused_incompatible.items():
-            if group.get(k, need) != need:
+            v = group.get(k, need)
+            if not isinstance(v, Tensor) and v != need:  # a tensor is reported above
                 reasons.append(f"{k}={group.get(k)!r}")
         if any(group.get(k) is not None for k in ("clipvalue", "clipnorm", "global_clipnorm")):
             reasons.append("gradient clipping")

@@ -95,13 +95,16 @@ class SGD(Optimizer):
             add_(p, g, -lr)
             return
         buf = state.get("momentum_buffer")
+        keep = 1 - tau
+        if isinstance(mu, Tensor):  # a run with momentum 0 is plain SGD, where dampening plays no part
+            keep = torch.where(mu == 0, torch.ones((), dtype=mu.dtype), torch.as_tensor(keep, dtype=mu.dtype))
         if group["momentum_form"] == "torch":
             if buf is None:
                 buf = state["momentum_buffer"] = torch.clone(g).detach()
                 if isinstance(mu, Tensor):  # broadcast shape of a tensor momentum
                     buf = state["momentum_buffer"] = buf * torch.ones_like(mu)
             else:
-                add_(buf.mul_(mu), g, 1 - tau)
+                add_(buf.mul_(mu), g, keep)
             if group["nesterov"]:
                 step = g + buf * mu if isinstance(mu, Tensor) else g.add(buf, alpha=mu)  # torch's arithmetic
             else:
@@ -110,9 +113,9 @@ class SGD(Optimizer):
         else:
             if buf is None:
                 buf = state["momentum_buffer"] = torch.zeros_like(p)
-            add_(buf.mul_(mu), g, -lr * (1 - tau))
+            add_(buf.mul_(mu), g, -lr * keep)
             if group["nesterov"]:
-                add_(add_(p, buf, mu), g, -lr * (1 - tau))
+                add_(add_(p, buf, mu), g, -lr * keep)
             else:
                 p.add_(buf)
 
