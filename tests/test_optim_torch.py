@@ -51,11 +51,11 @@ def trajectory(cls, kwargs, groups=None, steps=STEPS, seed=0):
     return out
 
 
-def assert_same_trajectory(a, b):
+def assert_same_trajectory(a, b, equal_nan=False):
     assert len(a) == len(b) >= STEPS
     for k, (xa, xb) in enumerate(zip(a, b)):
         for x, y in zip(xa, xb):
-            torch.testing.assert_close(x, y, **TOL, msg=lambda m: f"step {k + 1}: {m}")
+            torch.testing.assert_close(x, y, **TOL, equal_nan=equal_nan, msg=lambda m: f"step {k + 1}: {m}")
 
 
 # Every torch option of every optimizer, alone and combined.
@@ -178,8 +178,10 @@ def test_random_hyperparameters_match_torch(name):
         if name == "SGD" and nesterov and kw["momentum"] > 0:
             kw = {**kw, "nesterov": True, "dampening": 0.0}
         ref = trajectory(getattr(torch.optim, name), kw, steps=STEPS)
-        ours = trajectory(getattr(oo, name), {**kw, "fused": fused}, steps=STEPS)
-        assert_same_trajectory(ours, ref)
+        # nonfinite="ignore" is torch's semantics: degenerate draws (e.g. centered RMSprop
+        # with alpha=0 has variance 0 up to rounding, √ of a tiny negative) give the same NaNs
+        ours = trajectory(getattr(oo, name), {**kw, "fused": fused, "nonfinite": "ignore"}, steps=STEPS)
+        assert_same_trajectory(ours, ref, equal_nan=True)
 
     check()
 
