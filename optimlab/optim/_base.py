@@ -123,7 +123,11 @@ def step_value(state: dict[str, Any]) -> Any:
     """This parameter's step count t as a Python float; inside ``torch.compile`` the
     step tensor itself, as torch does, so that a compiled step neither breaks the
     graph nor recompiles at every new value of t."""
-    return state["step"] if torch.compiler.is_compiling() else state["step"].item()
+    t = state["step"]
+    if not torch.compiler.is_compiling():
+        return t.item()
+    # float64 like the Python float of eager mode (a float32 step costs ~1e-7 in β^t)
+    return t if t.dtype == torch.float64 or t.device.type == "mps" else t.to(torch.float64)
 
 
 def is_tensor_hparam(v: Any) -> bool:

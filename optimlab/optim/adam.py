@@ -208,7 +208,8 @@ class NAdam(_AdamBase):
         if isinstance(mu, Tensor) and state["mu_product"].shape != mu.shape:
             state["mu_product"] = state["mu_product"] * torch.ones_like(mu)
         state["mu_product"] *= mu
-        prod = state["mu_product"] if isinstance(mu, Tensor) else state["mu_product"].item()
+        # in mu's precision, as eager mode's Python float is (a float32 Πμ in 1 − Πμ costs ~1e-8)
+        prod = state["mu_product"].to(mu.dtype) if isinstance(mu, Tensor) else state["mu_product"].item()
         prod_next = prod * mu_next
         m.lerp_(g, 1 - beta1)
         _second_moment(v, g, beta2)
