@@ -200,19 +200,19 @@ class NAG(Optimizer):
             raise RuntimeError("NAG.step needs a closure: the gradient is taken at the look-ahead point "
                                "θ − γν, so the model must be re-evaluated there. Use "
                                "SGD(nesterov=True) for the closure-free reformulation")
-        shifted = []
+        saved = []
         for group in self.param_groups:
             for p in group["params"]:
                 v = self.state[p].get("velocity")
                 if v is not None:
+                    saved.append((p, p.detach().clone()))
                     add_(p, v, -group["momentum"])
-                    shifted.append((p, v, group["momentum"]))
         try:
             with torch.enable_grad():
                 loss = closure()
         finally:
-            for p, v, mu in shifted:  # back to θ: the update is applied to θ itself
-                add_(p, v, mu)
+            for p, theta in saved:  # back to θ exactly ((θ − γν) + γν may round): the update applies to θ
+                p.copy_(theta)
         super().step()
         return loss
 
