@@ -261,8 +261,9 @@ class Optimizer(torch.optim.Optimizer):
         grads = [p.grad for _, _, params in pending for p in params]
         if torch.compiler.is_compiling():
             return True  # a data-dependent check would break the graph; torch semantics apply
-        total = torch.stack([g.sum() if not g.is_complex() else torch.view_as_real(g).sum() for g in grads]).sum()
-        if bool(torch.isfinite(total)):
+        # one read pass: any NaN or ±inf makes its sum non-finite (a finite sum that overflows
+        # only sends us to the exact check below). Summed as Python floats: fewer tensor ops.
+        if math.isfinite(sum(_sum(g) for g in grads)):
             return True
         for gi, group, params in pending:  # a sum can overflow: find the culprit exactly
             for pi, p in enumerate(params):
@@ -372,6 +373,13 @@ class Optimizer(torch.optim.Optimizer):
 
     def _fused_step(self, group: dict[str, Any], params: list[Tensor], grads: list[Tensor]) -> None:
         raise NotImplementedError
+
+
+def _sum(g: Tensor) -> float:
+    """Sum of all elements as a Python float (NaN/inf propagate), accumulated in at least float32."""
+    if g.is_complex():
+        g = torch.view_as_real(g)
+    return g.sum(dtype=torch.float32).item() if g.dtype in (torch.float16, torch.bfloat16) else g.sum().item()
 
 
 def _nonzero(v: Any) -> bool:
