@@ -34,7 +34,13 @@ _LAZY = {
 __all__ = ["__version__", *_LAZY]
 
 
+_SUBMODULES = ("optim", "keras", "functions", "runner", "stopping", "schedules", "record", "viz", "report",
+               "problems", "training", "sweeps", "bench", "demo", "cli")
+
+
 def __getattr__(name: str) -> Any:
+    if name in _SUBMODULES:
+        return importlib.import_module(f"optimlab.{name}")
     if name in _LAZY:
         value = getattr(importlib.import_module(_LAZY[name]), name)
         globals()[name] = value

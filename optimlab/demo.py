@@ -1,0 +1,315 @@
+"""``optimlab demo``: the lectures' experiments, run and drawn in under a minute.
+
+Five scenes, each a set of optimizers started from one point of a 2-D function:
+
+1. **notebook-quadratic** and 2. **notebook-nonconvex** reproduce the two experiments of
+   the course notebook (lecture 001) with its exact settings and arithmetic: Momentum in
+   the velocity form ``v ← μv − η∇f, x ← x + v`` (``momentum_form="velocity"``), ε under
+   the root for Adagrad and RMSProp (``eps_in_sqrt=True``), the same starts, step counts
+   and plot windows. One deliberate difference: the notebook's Adam computes the
+   bias-corrected moments and then steps with the uncorrected ones; here Adam is the
+   correct, bias-corrected method of Kingma & Ba (2015) with the notebook's β₁ = 0.9,
+   β₂ = 0.9 (the notebook's ``beta`` and ``mu``), ε = 1e−6 outside the root.
+3. **beale**, 4. **long-valley** and 5. **saddle** are the scenes of Ruder's overview
+   ("An overview of gradient descent optimization algorithms", 2016) shown in the
+   lectures (000, 004), with all seven lecture methods: SGD, Momentum, NAG, Adagrad,
+   RMSProp, Adadelta, Adam. Their hyperparameters are chosen so that each picture
+   shows its lesson; they are listed in :data:`SCENES` and on the HTML page.
+
+:func:`run_demo` writes, per scene, the level lines with the paths (PNG), an animation
+(GIF), ``f − f*`` and ``‖∇f‖`` per step (PNG), a 3-D surface for Beale and the saddle,
+every trace (``traces/*.npz``), and an ``index.html`` with all of it and a table of
+results. It returns what it did, including the table rows.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+
+__all__ = ["Scene", "SCENES", "NOTEBOOK_SCENES", "RESULT_COLUMNS", "run_demo", "run_scene", "result_rows"]
+
+
+@dataclass(frozen=True)
+class Scene:
+    """One picture: optimizers ``{label: (optimizer name, options)}`` from ``start`` on ``function``."""
+
+    key: str
+    title: str
+    function: str
+    start: tuple[float, float]
+    steps: int
+    methods: dict[str, tuple[str, dict[str, Any]]]
+    window: tuple[tuple[float, float], tuple[float, float]] | None = None
+    log_levels: bool | None = None  # None: log-spaced unless f is unbounded below
+    lesson: str = ""
+    surface: bool = False
+    surface_log_z: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+# ------------------------------------------------------------------ the notebook (001)
+def _notebook_methods(sgd_lr: float) -> dict[str, tuple[str, dict[str, Any]]]:
+    """The notebook's methods and settings (SEEDS_DIGEST §7); only SGD/Momentum's lr differ."""
+    return {
+        "SGD": ("sgd", {"lr": sgd_lr}),
+        "Momentum μ=0.9": ("sgd", {"lr": sgd_lr, "momentum": 0.9, "momentum_form": "velocity"}),
+        "Momentum μ=0.7": ("sgd", {"lr": sgd_lr, "momentum": 0.7, "momentum_form": "velocity"}),
+        "Adagrad": ("adagrad", {"lr": 0.1, "eps": 1e-6, "eps_in_sqrt": True}),
+        "RMSProp": ("rmsprop", {"lr": 0.1, "alpha": 0.9, "eps": 1e-6, "eps_in_sqrt": True}),
+        "Adam": ("adam", {"lr": 0.1, "betas": (0.9, 0.9), "eps": 1e-6}),
+    }
+
+
+NOTEBOOK_QUADRATIC = Scene(
+    key="notebook-quadratic",
+    title="Notebook experiment 1: f = 5x² + y² from (5, 5), 100 iterations",
+    function="lecture-quadratic",
+    start=(5.0, 5.0),
+    steps=100,
+    methods=_notebook_methods(0.01),
+    window=((-7.0, 7.0), (-7.0, 7.0)),
+    lesson=("SGD with lr 0.01 contracts x by 1 − 10·0.01 = 0.9 and y by 1 − 2·0.01 = 0.98 per step: fast "
+            "across the steep direction, slow along the flat one. Momentum 0.9 overshoots and spirals in, "
+            "0.7 is better damped. RMSProp and Adam scale each coordinate by its own "
+            "gradient size and head almost diagonally to the minimum; Adagrad does too, but its steps "
+            "shrink like lr/√t and it is still far away after 100 steps (it needs a larger lr)."),
+)
+
+NOTEBOOK_NONCONVEX = Scene(
+    key="notebook-nonconvex",
+    title="Notebook experiment 2: f = (x−3)² + 8(y−5)⁴ + √x + sin(xy) from (5, −2), 100 iterations",
+    function="lecture-nonconvex",
+    start=(5.0, -2.0),
+    steps=100,
+    methods=_notebook_methods(2e-4),
+    window=((0.0, 10.0), (-5.0, 10.0)),
+    lesson=("The quartic term makes the gradient at the start about 11 000 in y: SGD and Momentum need "
+            "lr 2·10⁻⁴ not to explode; they shoot up to the valley y ≈ 5 and then barely move in x "
+            "(Momentum 0.9 first leaves the window). The adaptive methods take steps of about lr per "
+            "coordinate whatever the gradient's size: RMSProp and Adam slide diagonally into a basin of "
+            "the sin(xy) ripples at the left, Adagrad's shrinking steps stop it halfway. None reaches the "
+            "global minimum ★ in 100 steps: a non-convex function has several basins."),
+)
+
+
+# ------------------------------------------------------------------ Ruder's scenes
+LECTURE_METHODS = ("SGD", "Momentum", "NAG", "Adagrad", "RMSProp", "Adadelta", "Adam")
+
+
+def _seven(sgd: float, momentum: float, adagrad: float, rmsprop: float, adadelta: dict[str, Any],
+           adam: float) -> dict[str, tuple[str, dict[str, Any]]]:
+    return {
+        "SGD": ("sgd", {"lr": sgd}),
+        "Momentum": ("sgd", {"lr": momentum, "momentum": 0.9}),
+        # the lectures' NAG: the gradient at the look-ahead point θ − γν (optimlab.optim.NAG)
+        "NAG": ("nag", {"lr": momentum, "momentum": 0.9}),
+        "Adagrad": ("adagrad", {"lr": adagrad}),
+        "RMSProp": ("rmsprop", {"lr": rmsprop, "alpha": 0.9}),
+        "Adadelta": ("adadelta", dict(adadelta)),
+        "Adam": ("adam", {"lr": adam}),
+    }
+
+
+BEALE = Scene(
+    key="beale",
+    title="Beale's function from (1, 1.5)",
+    function="beale",
+    start=(1.0, 1.5),
+    steps=300,
+    methods=_seven(sgd=1e-3, momentum=1e-3, adagrad=0.5, rmsprop=0.01, adadelta={"lr": 1.0, "rho": 0.99,
+                                                                                    "eps": 1e-4}, adam=0.1),
+    window=((-1.5, 4.5), (-2.0, 2.5)),
+    lesson=("A curved, flat-bottomed valley leads to the minimum at (3, 0.5). SGD's step follows the "
+            "gradient's size and slows in the flat part; Momentum and NAG build speed but swing out of "
+            "the curve (NAG less); Adagrad and Adam take nearly constant-length steps and arrive first."),
+    surface=True,
+    surface_log_z=True,
+)
+
+LONG_VALLEY = Scene(
+    key="long-valley",
+    title="A long narrow valley: f = √(1 + x²) − 1 + 10y² from (−9, 1)",
+    function="long-valley",
+    start=(-9.0, 1.0),
+    steps=150,
+    methods=_seven(sgd=0.05, momentum=0.01, adagrad=0.5, rmsprop=0.05, adadelta={"lr": 1.0, "rho": 0.9,
+                                                                                   "eps": 1e-3}, adam=0.1),
+    lesson=("The walls are steep (curvature 20 across) and the floor falls with slope about 1 towards the "
+            "minimum at the origin. SGD's lr is capped by the walls (it diverges above 2/20 = 0.1), so it "
+            "drops to the floor and then crawls at 0.05 per step and is still far away after 150 steps. "
+            "Momentum and NAG (lr 0.01, μ 0.9) swing between the walls at first but build a speed of "
+            "lr/(1 − μ) = 0.1 per step along the floor; NAG's look-ahead damps the swing. Adagrad, "
+            "RMSProp, Adadelta and Adam rescale each coordinate and move along the floor at once."),
+)
+
+SADDLE = Scene(
+    key="saddle",
+    title="A saddle point: f = x² − y² from (1, 10⁻³)",
+    function="saddle",
+    start=(1.0, 1e-3),
+    steps=60,
+    methods=_seven(sgd=0.05, momentum=0.02, adagrad=0.1, rmsprop=0.02, adadelta={"lr": 1.0, "rho": 0.9,
+                                                                                   "eps": 1e-4}, adam=0.05),
+    window=((-1.5, 1.5), (-1.5, 1.5)),
+    log_levels=False,
+    lesson=("The start lies almost on the ridge y = 0, where the gradient points at the saddle. SGD, "
+            "Momentum and NAG run into the saddle and leave it only slowly, as y grows by a factor "
+            "1 + 2·lr per step from 10⁻³; Adagrad, RMSProp, Adadelta and Adam divide by the size of each "
+            "coordinate's gradient, so the tiny y-gradient gives a full step and they escape at once."),
+    surface=True,
+)
+
+NOTEBOOK_SCENES = (NOTEBOOK_QUADRATIC, NOTEBOOK_NONCONVEX)
+SCENES = (NOTEBOOK_QUADRATIC, NOTEBOOK_NONCONVEX, BEALE, LONG_VALLEY, SADDLE)
+
+# one look per method in every scene (the notebook's second Momentum gets a lighter orange)
+METHOD_STYLES = {
+    "SGD": {"color": "#e41a1c", "marker": "o"},
+    "Momentum": {"color": "#ff7f00", "marker": "s"},
+    "Momentum μ=0.9": {"color": "#ff7f00", "marker": "s"},
+    "Momentum μ=0.7": {"color": "#c9a100", "marker": "D"},
+    "NAG": {"color": "#984ea3", "marker": "^"},
+    "Adagrad": {"color": "#377eb8", "marker": "v"},
+    "RMSProp": {"color": "#4daf4a", "marker": "P"},
+    "Adadelta": {"color": "#a65628", "marker": "X"},
+    "Adam": {"color": "#111111", "marker": "h"},
+}
+
+RESULT_COLUMNS = ("scene", "optimizer", "settings", "final f", "f − f*", "‖∇f‖", "steps", "stop reason")
+
+
+# ------------------------------------------------------------------ running and drawing
+def run_scene(scene: Scene) -> dict[str, Any]:
+    """Run every method of ``scene``; ``{label: Trace}`` (through :func:`optimlab.compare`)."""
+    from .runner import compare
+
+    return compare(scene.function, dict(scene.methods), scene.start, scene.steps)
+
+
+def result_rows(scene: Scene, traces: dict[str, Any]) -> list[list[Any]]:
+    """One table row per run: see :data:`RESULT_COLUMNS`. ``f − f*`` is NaN when f* is unknown."""
+    from .viz._common import format_options, known_f_min
+
+    rows = []
+    for label, t in traces.items():
+        f_star = known_f_min(None, [t])
+        final = float(t.values[-1])
+        rows.append([scene.key, label, format_options(t.config.get("options", {})), final,
+                     final - f_star if f_star is not None else float("nan"), float(t.grad_norms[-1]),
+                     int(t.steps), t.stop_reason])
+    return rows
+
+
+def _draw_scene(scene: Scene, traces: dict[str, Any], out: Path, quick: bool) -> list[tuple[Path, str]]:
+    from .functions import get as get_function
+    from .viz import animate_paths, plot_contour, plot_convergence, plot_surface, save_figure
+
+    fn = get_function(scene.function)
+    grid = 140 if quick else 300
+    styles = [dict(METHOD_STYLES.get(label, {})) for label in traces]
+    pictures = []
+    fig = plot_contour(fn, traces, domain=scene.window, log_levels=scene.log_levels, grid=grid,
+                       title=scene.title, styles=styles)
+    pictures.append((save_figure(fig, out / f"{scene.key}_paths.png", dpi=100),
+                     "Level lines (log-spaced in f − min) with every method's path; ○ start, ★ known minimum."))
+    gif = animate_paths(fn, traces, out / f"{scene.key}.gif", frames=20 if quick else 100, fps=15,
+                        dpi=60 if quick else 72, domain=scene.window, log_levels=scene.log_levels,
+                        title=scene.title, settings=False, styles=styles)
+    pictures.append((gif, "The same paths, animated."))
+    fig = plot_convergence(traces, function=fn, title=scene.title, styles=styles)
+    pictures.append((save_figure(fig, out / f"{scene.key}_convergence.png", dpi=100),
+                     "f − f* and ‖∇f‖ per step (log scale)."))
+    if scene.surface:
+        fig = plot_surface(fn, traces, domain=scene.window, log_z=scene.surface_log_z, grid=60 if quick else 120,
+                           title=scene.title, styles=styles)
+        pictures.append((save_figure(fig, out / f"{scene.key}_surface.png", dpi=90),
+                         "The surface in 3-D" + (" (height log10(f − min))" if scene.surface_log_z else "")
+                         + " with the paths on it."))
+    return pictures
+
+
+def _options_text(scene: Scene) -> str:
+    from .viz._common import format_options
+
+    return "; ".join(f"{label}: {name}({format_options(opts)})" for label, (name, opts) in scene.methods.items())
+
+
+def run_demo(out_dir: str | Path = "optimlab-out", *, quick: bool = False,
+             progress: Callable[[int, int, str], None] | None = None,
+             scenes: tuple[Scene, ...] | None = None) -> dict[str, Any]:
+    """Run the demo's scenes and write pictures, traces and ``index.html`` into ``out_dir``.
+
+    Args:
+        out_dir: folder to write into (created).
+        quick: smaller animations and coarser grids (for tests); the runs are the same.
+        progress: called as ``progress(done, total, what)`` after each unit of work.
+        scenes: the scenes to run (default: all of :data:`SCENES`).
+
+    Returns ``{"out_dir", "index", "files", "columns", "rows", "traces", "seconds"}``:
+    ``traces`` is ``{scene key: {label: Trace}}``, ``rows`` the results table.
+    """
+    from .report import Figure, Heading, Table, Text, write_html
+
+    t0 = time.perf_counter()
+    scenes = SCENES if scenes is None else tuple(scenes)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "traces").mkdir(exist_ok=True)
+    total, done = 2 * len(scenes) + 1, 0
+
+    def tick(what: str) -> None:
+        nonlocal done
+        done += 1
+        if progress is not None:
+            progress(done, total, what)
+
+    all_traces, rows, files = {}, [], []
+    blocks: list[Any] = [Text(
+        "Every method starts from the same point of a 2-D function; the pictures show where each goes. "
+        "The first two scenes are the course notebook's experiments with its exact settings "
+        "(Momentum in the velocity form, ε under the root for Adagrad and RMSProp). The notebook's "
+        "Adam steps with the uncorrected moments m and v, a bug: this demo runs the correct "
+        "bias-corrected Adam (Kingma & Ba, 2015) with the notebook's β₁ = β₂ = 0.9, ε = 1e−6. "
+        "The other three scenes are those of Ruder's overview of gradient descent methods.")]
+    for scene in scenes:
+        traces = run_scene(scene)
+        all_traces[scene.key] = traces
+        for label, t in traces.items():
+            files.append(t.save(out / "traces" / f"{scene.key}_{_slug(label)}.npz"))
+        scene_rows = result_rows(scene, traces)
+        rows.extend(scene_rows)
+        tick(f"ran {scene.key}")
+        pictures = _draw_scene(scene, traces, out, quick)
+        files.extend(p for p, _ in pictures)
+        tick(f"drew {scene.key}")
+        blocks += [Heading(scene.title), Text(scene.lesson), Text("Settings — " + _options_text(scene))]
+        blocks += [Figure(p, caption, width="auto") for p, caption in pictures]
+        blocks.append(Table(RESULT_COLUMNS[1:], [r[1:] for r in scene_rows]))
+    blocks += [Heading("All results"), Table(RESULT_COLUMNS, rows)]
+    seconds = time.perf_counter() - t0
+    blocks.append(Text(f"Made by optimlab demo in {seconds:.1f} s."))
+    index = write_html(out / "index.html", "optimlab demo: optimizers on 2-D functions", blocks)
+    tick("wrote index.html")
+    return {"out_dir": out, "index": index, "files": files, "columns": RESULT_COLUMNS, "rows": rows,
+            "traces": all_traces, "seconds": time.perf_counter() - t0}
+
+
+def _slug(text: str) -> str:
+    import re
+
+    s = re.sub(r"[^A-Za-z0-9.]+", "-", text.replace("μ", "mu").replace("=", "")).strip("-").lower()
+    return s or "run"
+
+
+def format_number(v: Any) -> str:
+    """Numbers for the printed table: 4 significant digits, NaN as an em dash."""
+    if isinstance(v, float):
+        if math.isnan(v):
+            return "—"
+        return f"{v:.4g}" if v == 0 or 1e-3 <= abs(v) < 1e5 else f"{v:.3e}"
+    return str(v)

@@ -1,0 +1,21 @@
+r"""Test functions for optimizers and a safe parser for user formulas.
+
+>>> import optimlab.functions as F
+>>> f = F.get("rosenbrock", dim=10)
+>>> f.dim, f.f_min
+(10, 0.0)
+>>> g = F.parse("(x-3)**2 + 8*(y-5)**4 + sqrt(x) + sin(x*y)")
+>>> g.dim
+2
+
+See ``docs/functions.md`` for the table of functions and the formula grammar.
+"""
+
+from __future__ import annotations
+
+from ._base import GradNoise, TestFunction
+from .library import aliases, get, names, register
+from .parser import FormulaError, from_dict, parse, resolve
+
+__all__ = ["TestFunction", "GradNoise", "get", "names", "aliases", "register", "parse", "resolve",
+           "from_dict", "FormulaError"]

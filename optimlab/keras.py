@@ -1,0 +1,344 @@
+r"""Keras 3 optimizers as torch optimizers: Keras names, Keras defaults, Keras numbers.
+
+``optimlab.keras.Adam(model.parameters(), learning_rate=1e-3)`` is a
+``torch.optim.Optimizer`` (an :class:`optimlab.optim.Adam`) whose iterates are those
+of ``keras.optimizers.Adam(learning_rate=1e-3)``: Keras' argument names and
+defaults (``epsilon=1e-7`` everywhere, Adagrad's accumulator starting at 0.1, ...)
+and Keras' arithmetic, which differs from torch's in several places:
+
+=========  =================================================================
+Adam       "ε-hat": ``θ ← θ − lr·√(1−β₂ᵗ)/(1−β₁ᵗ) · m/(√v + ε)`` (torch: ε added
+           to ``√v̂``); AMSGrad keeps the maximum of the raw ``v``.
+RMSprop    ε inside the root, ``√(v + ε)``; momentum keeps lr inside its buffer.
+Adagrad    ε inside the root; the accumulator starts at 0.1.
+SGD        the velocity keeps lr inside: ``v ← μv − lr·g``, ``θ ← θ + v``.
+Adamax     ``u ← max(β₂u, |g|)``, ``θ ← θ − lr/(1−β₁ᵗ)·m/(u + ε)``.
+Nadam      Dozat's momentum schedule ``μ_t = β₁(1 − ½·0.96ᵗ)``.
+=========  =================================================================
+
+Every constructor takes, after ``params``, the Keras 3 arguments in Keras' order
+and then the common ones:
+
+* ``weight_decay``: decoupled weight decay for every optimizer, as Keras applies it:
+  ``θ ← θ − θ·wd·lr`` before the update (``None``, Keras' default, means none);
+* ``clipnorm`` (each gradient tensor to norm ≤ c), ``clipvalue`` (each element to
+  ``[−c, c]``), ``global_clipnorm`` (all gradients of a param group together to
+  norm ≤ c), applied to the gradient before weight decay and the update; at most
+  one of them; ``None`` or 0 means off, as in Keras;
+* ``decay`` (keyword only): the legacy Keras 2 learning-rate decay,
+  ``lr_t = lr / (1 + decay·t)`` with t the number of updates done before this one
+  (Keras 3 ignores it; it equals Keras 3's
+  ``InverseTimeDecay(lr, decay_steps=1, decay_rate=decay)``);
+* ``lr`` (keyword only): Keras 2's old name of ``learning_rate``;
+* ``epsilon=None`` means Keras' default 1e-7 (Keras 2's ``K.epsilon()``).
+
+Any number may also be a tensor broadcasting against the parameters (the runs
+dimension of :mod:`optimlab.optim`). The optimlab options ``maximize`` and
+``nonfinite`` pass through. Keras' ``name`` is accepted and ignored; ``use_ema``,
+``loss_scale_factor`` and ``gradient_accumulation_steps`` exist in torch in other
+forms and are refused with a pointer to them.
+
+Learning-rate schedules: use any ``torch.optim.lr_scheduler`` stepped once per
+``optimizer.step()``; weight decay then uses the current learning rate, as in Keras.
+
+Step counts are kept per parameter (torch's convention); Keras counts the
+optimizer's iterations. They agree whenever every parameter gets a gradient at
+every step.
+
+Example:
+    >>> import torch, optimlab.keras as K
+    >>> w = torch.nn.Parameter(torch.ones(3))
+    >>> opt = K.Adam([w], learning_rate=0.01, weight_decay=0.004, clipnorm=1.0)
+    >>> (w ** 2).sum().backward(); opt.step()
+"""
+
+from __future__ import annotations
+
+from numbers import Number
+from typing import Any
+
+from torch import Tensor
+
+from . import optim
+from .optim._base import check_range
+
+__all__ = ["SGD", "RMSprop", "Adagrad", "Adadelta", "Adam", "AdamW", "Adamax", "Nadam", "EPSILON"]
+
+EPSILON = 1e-7
+"""Keras' default epsilon (``keras.config.epsilon()``), used when ``epsilon=None``."""
+
+# optimlab options a Keras constructor passes on unchanged
+_PASSTHROUGH = ("maximize", "nonfinite")
+# Keras arguments without a counterpart here -> what to use in torch instead
+_KERAS_ONLY = {  # refused unless None, False or 0 (off, as in Keras)
+    "use_ema": "average the weights with torch.optim.swa_utils.AveragedModel "
+               "(multi_avg_fn=get_ema_multi_avg_fn(...))",
+    "loss_scale_factor": "scale the loss yourself or use torch.amp.GradScaler",
+    "gradient_accumulation_steps": "call backward() on several batches before step(), "
+                                   "dividing the loss by their number",
+}
+_IGNORED = ("name", "ema_momentum", "ema_overwrite_frequency")  # no effect on the numbers
+
+
+# ---------------------------------------------------------------------------- checks
+def _number(name: str, value: Any, lo: float | None = None, hi: float | None = None, *,
+            hi_open: bool = False) -> Any:
+    """Check a Keras hyperparameter (a number or a tensor) and return it; errors name ``name``."""
+    if callable(value) and not isinstance(value, Tensor):
+        raise ValueError(f"{name} must be a number or a tensor, got the callable {value!r}; Keras schedules "
+                         f"become torch.optim.lr_scheduler objects (e.g. LambdaLR) stepped after each step()")
+    check_range(name, value, lo, hi, hi_open=hi_open)
+    return value
+
+
+def _flag(name: str, value: Any, hint: str = "") -> bool:
+    if not isinstance(value, bool):
+        raise ValueError(f"{name} must be True or False, got {value!r}{hint}")
+    return value
+
+
+def _epsilon(value: Any) -> Any:
+    return EPSILON if value is None else _number("epsilon", value, 0.0)
+
+
+def _beta(name: str, value: Any) -> Any:
+    return _number(name, value, 0.0, 1.0, hi_open=True)
+
+
+def _common(cls: str, default_lr: float, learning_rate: Any, lr: Any, weight_decay: Any, clipnorm: Any,
+            clipvalue: Any, global_clipnorm: Any, decay: Any, extra: dict[str, Any]) -> dict[str, Any]:
+    """The optimlab options every Keras constructor shares, from Keras' arguments."""
+    if lr is not None:  # Keras 2's alias: it wins over a default learning_rate, as it did there
+        explicit = isinstance(learning_rate, Tensor) or learning_rate != default_lr
+        if explicit and not (isinstance(lr, Number) and isinstance(learning_rate, Number) and learning_rate == lr):
+            raise ValueError(f"give learning_rate or its old name lr, not both (learning_rate={learning_rate!r}, "
+                             f"lr={lr!r})")
+        learning_rate = lr
+    _number("learning_rate", learning_rate, 0.0)
+    weight_decay = 0.0 if weight_decay is None else _number("weight_decay", weight_decay, 0.0)
+    _number("decay", 0.0 if decay is None else decay, 0.0)
+    clips = {"clipnorm": clipnorm, "clipvalue": clipvalue, "global_clipnorm": global_clipnorm}
+    given = [k for k, v in clips.items() if v is not None]
+    if len(given) > 1:
+        raise ValueError(f"give at most one of clipnorm, clipvalue and global_clipnorm, got "
+                         + ", ".join(f"{k}={clips[k]!r}" for k in given))
+    for k, v in clips.items():
+        if v is not None:
+            _number(k, v, 0.0)
+            if not isinstance(v, Tensor) and v == 0:
+                clips[k] = None  # Keras: a clip of 0 is no clipping
+    options: dict[str, Any] = {}
+    for k, v in extra.items():
+        if k in _PASSTHROUGH:
+            options[k] = v
+        elif k in _KERAS_ONLY:
+            instead = _KERAS_ONLY[k]
+            if not (v is None or v is False or (isinstance(v, Number) and v == 0)):
+                raise ValueError(f"{k}={v!r} is not supported by optimlab.keras.{cls}: {instead}")
+        elif k not in _IGNORED:
+            raise TypeError(f"optimlab.keras.{cls}() got an unexpected argument {k!r}; its arguments are Keras' "
+                            f"(see help(optimlab.keras.{cls})) plus {', '.join(_PASSTHROUGH)}. For other "
+                            f"variants use optimlab.optim.{cls if cls != 'Nadam' else 'NAdam'}")
+    return dict(lr=learning_rate, weight_decay=weight_decay, decoupled_weight_decay=True,
+                lr_decay=0.0 if decay is None else decay, **clips, **options)
+
+
+_COMMON_DOC = """
+    Common arguments (see :mod:`optimlab.keras`): ``weight_decay`` (decoupled,
+    ``θ ← θ − θ·wd·lr`` before the update), ``clipnorm``, ``clipvalue``,
+    ``global_clipnorm``, and keyword-only ``decay`` (Keras 2: ``lr_t = lr/(1 + decay·t)``,
+    t = updates before this one) and ``lr`` (Keras 2's name of ``learning_rate``).
+"""
+
+
+# ------------------------------------------------------------------------ optimizers
+class SGD(optim.SGD):
+    __doc__ = r"""Keras' ``SGD``: gradient descent with momentum in the velocity form.
+
+    .. math::
+        v_t = μ v_{t-1} - \mathrm{lr}\,g_t,\qquad θ_t = θ_{t-1} + v_t
+        \qquad(\text{nesterov: } θ_t = θ_{t-1} + μ v_t - \mathrm{lr}\,g_t)
+
+    ``momentum=0`` is plain gradient descent (with ``nesterov=True`` too, as in Keras).
+    Keras defaults: ``learning_rate=0.01, momentum=0.0, nesterov=False``; momentum
+    must lie in [0, 1]. Sutskever et al., ICML 2013 (this Nesterov form).
+
+    An :class:`optimlab.optim.SGD` with ``momentum_form="velocity"``.
+    """ + _COMMON_DOC
+
+    def __init__(self, params: Any, learning_rate: Any = 0.01, momentum: Any = 0.0, nesterov: bool = False,
+                 weight_decay: Any = None, clipnorm: Any = None, clipvalue: Any = None,
+                 global_clipnorm: Any = None, *, decay: Any = 0.0, lr: Any = None, **kwargs: Any) -> None:
+        _flag("nesterov", nesterov, " (the order is Keras 3's: learning_rate, momentum, nesterov, weight_decay; "
+                                    "give Keras 2's decay by name)")
+        common = _common("SGD", 0.01, learning_rate, lr, weight_decay, clipnorm, clipvalue, global_clipnorm,
+                         decay, kwargs)
+        _number("momentum", momentum, 0.0, 1.0)
+        nesterov = nesterov and (isinstance(momentum, Tensor) or momentum != 0)
+        super().__init__(params, momentum=momentum, nesterov=nesterov, momentum_form="velocity", **common)
+
+
+class RMSprop(optim.RMSprop):
+    __doc__ = r"""Keras' ``RMSprop`` (Hinton, lecture 6e, 2012; centered: Graves 2013).
+
+    .. math::
+        v_t = ρv_{t-1} + (1-ρ)g_t^2,\quad \bar g_t = ρ\bar g_{t-1} + (1-ρ)g_t\;(\text{centered}),\quad
+        Δ_t = \frac{\mathrm{lr}\,g_t}{\sqrt{v_t - \bar g_t^2 + ε}}
+
+    ``θ_t = θ_{t−1} − Δ_t``; with momentum μ > 0, ``b_t = μb_{t−1} + Δ_t`` and
+    ``θ_t = θ_{t−1} − b_t`` (lr inside the buffer). ε is inside the root.
+    Keras defaults: ``learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7,
+    centered=False``.
+
+    An :class:`optimlab.optim.RMSprop` with ``alpha=rho, eps_in_sqrt=True,
+    momentum_form="velocity"``.
+    """ + _COMMON_DOC
+
+    def __init__(self, params: Any, learning_rate: Any = 0.001, rho: Any = 0.9, momentum: Any = 0.0,
+                 epsilon: Any = 1e-7, centered: bool = False, weight_decay: Any = None, clipnorm: Any = None,
+                 clipvalue: Any = None, global_clipnorm: Any = None, *, decay: Any = 0.0, lr: Any = None,
+                 **kwargs: Any) -> None:
+        common = _common("RMSprop", 0.001, learning_rate, lr, weight_decay, clipnorm, clipvalue,
+                         global_clipnorm, decay, kwargs)
+        super().__init__(params, alpha=_number("rho", rho, 0.0, 1.0), momentum=_number("momentum", momentum, 0.0),
+                         eps=_epsilon(epsilon), centered=_flag("centered", centered), eps_in_sqrt=True,
+                         momentum_form="velocity", **common)
+
+
+class Adagrad(optim.Adagrad):
+    __doc__ = r"""Keras' ``Adagrad`` (Duchi, Hazan & Singer, JMLR 2011).
+
+    .. math::
+        G_0 = a,\quad G_t = G_{t-1} + g_t^2,\quad θ_t = θ_{t-1} - \frac{\mathrm{lr}\,g_t}{\sqrt{G_t + ε}}
+
+    Keras defaults: ``learning_rate=0.001, initial_accumulator_value=0.1 (= a),
+    epsilon=1e-7``. An :class:`optimlab.optim.Adagrad` with ``eps_in_sqrt=True``.
+    """ + _COMMON_DOC
+
+    def __init__(self, params: Any, learning_rate: Any = 0.001, initial_accumulator_value: float = 0.1,
+                 epsilon: Any = 1e-7, weight_decay: Any = None, clipnorm: Any = None, clipvalue: Any = None,
+                 global_clipnorm: Any = None, *, decay: Any = 0.0, lr: Any = None, **kwargs: Any) -> None:
+        common = _common("Adagrad", 0.001, learning_rate, lr, weight_decay, clipnorm, clipvalue,
+                         global_clipnorm, decay, kwargs)
+        super().__init__(params, initial_accumulator_value=_number("initial_accumulator_value",
+                                                                   initial_accumulator_value, 0.0),
+                         eps=_epsilon(epsilon), eps_in_sqrt=True, **common)
+
+
+class Adadelta(optim.Adadelta):
+    __doc__ = r"""Keras' ``Adadelta`` (Zeiler 2012): the same formula as torch's.
+
+    .. math::
+        E[g^2]_t = ρE[g^2]_{t-1} + (1-ρ)g_t^2,\quad
+        Δ_t = \frac{\sqrt{E[Δ^2]_{t-1} + ε}}{\sqrt{E[g^2]_t + ε}}\,g_t,\quad
+        E[Δ^2]_t = ρE[Δ^2]_{t-1} + (1-ρ)Δ_t^2,\quad θ_t = θ_{t-1} - \mathrm{lr}\,Δ_t
+
+    Keras defaults: ``learning_rate=0.001, rho=0.95, epsilon=1e-7`` (the paper's
+    Adadelta has no learning rate: ``learning_rate=1.0``).
+    """ + _COMMON_DOC
+
+    def __init__(self, params: Any, learning_rate: Any = 0.001, rho: Any = 0.95, epsilon: Any = 1e-7,
+                 weight_decay: Any = None, clipnorm: Any = None, clipvalue: Any = None,
+                 global_clipnorm: Any = None, *, decay: Any = 0.0, lr: Any = None, **kwargs: Any) -> None:
+        common = _common("Adadelta", 0.001, learning_rate, lr, weight_decay, clipnorm, clipvalue,
+                         global_clipnorm, decay, kwargs)
+        super().__init__(params, rho=_number("rho", rho, 0.0, 1.0), eps=_epsilon(epsilon), **common)
+
+
+_ADAM_DOC = r"""
+
+    .. math::
+        m_t = β_1 m_{t-1} + (1-β_1)g_t,\quad v_t = β_2 v_{t-1} + (1-β_2)g_t^2,\quad
+        θ_t = θ_{t-1} - \mathrm{lr}\,\frac{\sqrt{1-β_2^t}}{1-β_1^t}\,\frac{m_t}{\sqrt{v_t} + ε}
+
+    (ε is the paper's "ε-hat", section 2, not torch's ε). ``amsgrad=True`` uses
+    ``v̂_t = max(v̂_{t−1}, v_t)`` in place of ``v_t`` (Reddi, Kale & Kumar, ICLR 2018).
+    An :class:`optimlab.optim.BASE` with ``eps_hat=True``.
+"""
+
+
+class Adam(optim.Adam):
+    __doc__ = ("Keras' ``Adam`` (Kingma & Ba, ICLR 2015). Keras defaults: ``learning_rate=0.001, "
+               "beta_1=0.9, beta_2=0.999, epsilon=1e-7, amsgrad=False``." + _ADAM_DOC.replace("BASE", "Adam")
+               + _COMMON_DOC)
+
+    def __init__(self, params: Any, learning_rate: Any = 0.001, beta_1: Any = 0.9, beta_2: Any = 0.999,
+                 epsilon: Any = 1e-7, amsgrad: bool = False, weight_decay: Any = None, clipnorm: Any = None,
+                 clipvalue: Any = None, global_clipnorm: Any = None, *, decay: Any = 0.0, lr: Any = None,
+                 **kwargs: Any) -> None:
+        common = _common("Adam", 0.001, learning_rate, lr, weight_decay, clipnorm, clipvalue, global_clipnorm,
+                         decay, kwargs)
+        super().__init__(params, betas=(_beta("beta_1", beta_1), _beta("beta_2", beta_2)), eps=_epsilon(epsilon),
+                         amsgrad=_flag("amsgrad", amsgrad), eps_hat=True, **common)
+
+
+class AdamW(optim.AdamW):
+    __doc__ = ("Keras' ``AdamW`` (Loshchilov & Hutter, ICLR 2019): Keras' :class:`Adam` with "
+               "``weight_decay=0.004`` by default (``None`` is refused, as in Keras). Keras defaults: "
+               "``learning_rate=0.001, weight_decay=0.004, beta_1=0.9, beta_2=0.999, epsilon=1e-7, "
+               "amsgrad=False``." + _ADAM_DOC.replace("BASE", "AdamW") + _COMMON_DOC)
+
+    def __init__(self, params: Any, learning_rate: Any = 0.001, weight_decay: Any = 0.004, beta_1: Any = 0.9,
+                 beta_2: Any = 0.999, epsilon: Any = 1e-7, amsgrad: bool = False, clipnorm: Any = None,
+                 clipvalue: Any = None, global_clipnorm: Any = None, *, decay: Any = 0.0, lr: Any = None,
+                 **kwargs: Any) -> None:
+        if weight_decay is None:
+            raise ValueError("weight_decay must be a number for AdamW (Keras refuses None too), got None; "
+                             "use optimlab.keras.Adam for no weight decay")
+        common = _common("AdamW", 0.001, learning_rate, lr, weight_decay, clipnorm, clipvalue, global_clipnorm,
+                         decay, kwargs)
+        super().__init__(params, betas=(_beta("beta_1", beta_1), _beta("beta_2", beta_2)), eps=_epsilon(epsilon),
+                         amsgrad=_flag("amsgrad", amsgrad), eps_hat=True, **common)
+
+
+class Adamax(optim.Adamax):
+    __doc__ = r"""Keras' ``Adamax`` (Kingma & Ba, ICLR 2015, section 7.1).
+
+    .. math::
+        m_t = β_1 m_{t-1} + (1-β_1)g_t,\quad u_t = \max(β_2 u_{t-1}, |g_t|),\quad
+        θ_t = θ_{t-1} - \frac{\mathrm{lr}}{1-β_1^t}\,\frac{m_t}{u_t + ε}
+
+    Keras defaults: ``learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7``.
+    An :class:`optimlab.optim.Adamax` with ``eps_inside_max=False``.
+    """ + _COMMON_DOC
+
+    def __init__(self, params: Any, learning_rate: Any = 0.001, beta_1: Any = 0.9, beta_2: Any = 0.999,
+                 epsilon: Any = 1e-7, weight_decay: Any = None, clipnorm: Any = None, clipvalue: Any = None,
+                 global_clipnorm: Any = None, *, decay: Any = 0.0, lr: Any = None, **kwargs: Any) -> None:
+        common = _common("Adamax", 0.001, learning_rate, lr, weight_decay, clipnorm, clipvalue, global_clipnorm,
+                         decay, kwargs)
+        super().__init__(params, betas=(_beta("beta_1", beta_1), _beta("beta_2", beta_2)), eps=_epsilon(epsilon),
+                         eps_inside_max=False, **common)
+
+
+class Nadam(optim.NAdam):
+    __doc__ = r"""Keras' ``Nadam`` (Dozat, "Incorporating Nesterov Momentum into Adam", 2016).
+
+    With ``μ_t = β₁(1 − ½·0.96ᵗ)`` and ``Π_t = μ_1⋯μ_t``:
+
+    .. math::
+        m_t = β_1 m_{t-1} + (1-β_1)g_t,\quad v_t = β_2 v_{t-1} + (1-β_2)g_t^2,\quad
+        \hat m_t = \frac{μ_{t+1} m_t}{1 - Π_{t+1}} + \frac{(1-μ_t)\,g_t}{1 - Π_t}
+
+        θ_t = θ_{t-1} - \mathrm{lr}\,\frac{\hat m_t}{\sqrt{v_t/(1-β_2^t)} + ε}
+
+    Keras defaults: ``learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7``.
+    An :class:`optimlab.optim.NAdam` with ``momentum_decay=1.0`` (torch's schedule
+    is ``0.96^{0.004·t}``).
+    """ + _COMMON_DOC
+
+    def __init__(self, params: Any, learning_rate: Any = 0.001, beta_1: Any = 0.9, beta_2: Any = 0.999,
+                 epsilon: Any = 1e-7, weight_decay: Any = None, clipnorm: Any = None, clipvalue: Any = None,
+                 global_clipnorm: Any = None, *, decay: Any = 0.0, lr: Any = None, **kwargs: Any) -> None:
+        common = _common("Nadam", 0.001, learning_rate, lr, weight_decay, clipnorm, clipvalue, global_clipnorm,
+                         decay, kwargs)
+        super().__init__(params, betas=(_beta("beta_1", beta_1), _beta("beta_2", beta_2)), eps=_epsilon(epsilon),
+                         momentum_decay=1.0, **common)
+
+    def _init_state(self, p: Any, state: dict[str, Any], group: dict[str, Any]) -> None:
+        super()._init_state(p, state, group)
+        # Keras keeps the product of the momentum schedule in the variables' dtype;
+        # torch's NAdam (and optimlab.optim.NAdam) keep it in float32, which in
+        # float64 shifts every step by ~1e-8 relative.
+        if p.is_floating_point():
+            state["mu_product"] = state["mu_product"].to(p.dtype)

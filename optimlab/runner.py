@@ -1,0 +1,338 @@
+"""Drive optimizers on test functions: :func:`run`, :func:`compare`, :func:`run_batch`.
+
+Every run gives a :class:`~optimlab.record.Trace`. Many runs of one optimizer go as
+ONE batched computation (the *runs dimension*): the parameters are an (R, d)
+tensor, each hyperparameter that differs between runs is an (R, 1) tensor, and one
+optimizer step updates all runs. Trace i equals run i done alone.
+
+>>> import optimlab
+>>> t = optimlab.run("beale", "adam:lr=0.05", start=(1.0, 1.5), steps=300)
+>>> t.stop_reason, t.params.shape
+('max_steps', (301, 2))
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Callable, Mapping, Sequence
+
+import numpy as np
+import torch
+
+from .optim import NAG, registry
+from .record import Trace, to_jsonable
+from .stopping import AnyOf, StopInfo, as_rule
+
+__all__ = ["run", "compare", "run_batch", "resolve_function", "resolve_optimizer"]
+
+
+# ------------------------------------------------------------------- the function
+class _Callable:
+    """Wrap a plain callable on tensors (..., d) with the metadata a runner uses."""
+
+    def __init__(self, f: Callable, name: str | None = None):
+        self._f = f
+        self.name = name or getattr(f, "__name__", "function")
+        self.f_min = float(getattr(f, "f_min", float("nan")))
+        self.dim = getattr(f, "dim", None)
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        return self._f(x)
+
+    def to_dict(self) -> dict:
+        return {"name": self.name}
+
+
+def resolve_function(function: Any) -> Any:
+    """A TestFunction, a name (``"rosenbrock:dim=5"``), a formula string, or a callable on tensors (..., d)."""
+    if isinstance(function, str):
+        from .functions import resolve  # the function library is imported only when needed
+
+        return resolve(function)
+    if callable(function):
+        return function if hasattr(function, "to_dict") else _Callable(function)
+    raise TypeError(f"function must be a name, a formula or a callable on tensors (..., d); got {function!r}")
+
+
+def _f_min(fn: Any) -> float:
+    try:
+        return float(getattr(fn, "f_min", float("nan")))
+    except (TypeError, ValueError):
+        return float("nan")
+
+
+# ------------------------------------------------------------------- the optimizer
+def resolve_optimizer(optimizer: Any) -> tuple[Callable[..., torch.optim.Optimizer], str, dict]:
+    """Return ``(factory(params, **extra), name, options)`` for any accepted optimizer form.
+
+    Accepted: a name or spec string (``"adam"``, ``"momentum:lr=0.01,momentum=0.7"``),
+    a ``(name_or_class, kwargs)`` pair, a ``torch.optim.Optimizer`` subclass, or a
+    factory ``params -> optimizer`` (then ``extra`` hyperparameters cannot be injected).
+    """
+    if isinstance(optimizer, str):
+        name, kwargs = registry.parse_spec(optimizer)
+        return (lambda params, **extra: registry.create(params, name, **{**kwargs, **extra})), name, kwargs
+    if isinstance(optimizer, tuple) and len(optimizer) == 2 and isinstance(optimizer[1], Mapping):
+        head, kwargs = optimizer[0], dict(optimizer[1])
+        if isinstance(head, str):
+            registry.get(head)  # validates the name early
+            return (lambda params, **extra: registry.create(params, head, **{**kwargs, **extra})), head, kwargs
+        if isinstance(head, type) and issubclass(head, torch.optim.Optimizer):
+            return (lambda params, **extra: head(params, **{**kwargs, **extra})), head.__name__, kwargs
+        raise TypeError(f"optimizer pair must be (name or Optimizer class, kwargs), got {optimizer!r}")
+    if isinstance(optimizer, type) and issubclass(optimizer, torch.optim.Optimizer):
+        return (lambda params, **extra: optimizer(params, **extra)), optimizer.__name__, {}
+    if isinstance(optimizer, torch.optim.Optimizer):
+        raise TypeError("pass an optimizer name, spec, (name, kwargs), class or factory, not an optimizer "
+                        "instance: the runner creates the optimizer on its own parameters")
+    if callable(optimizer):
+        def factory(params: Any, **extra: Any) -> torch.optim.Optimizer:
+            if extra:
+                raise TypeError("a factory optimizer cannot take batched hyperparameters; pass a name or "
+                                "(name, kwargs) to run_batch with hyper=...")
+            opt = optimizer(params)
+            if not isinstance(opt, torch.optim.Optimizer):
+                raise TypeError(f"the optimizer factory must return a torch.optim.Optimizer, got {type(opt).__name__}")
+            return opt
+        return factory, getattr(optimizer, "__name__", "custom"), {}
+    raise TypeError(f"optimizer must be a name/spec string, (name, kwargs), an Optimizer class or a factory; "
+                    f"got {optimizer!r}")
+
+
+def _make_scheduler(schedule: Any, opt: torch.optim.Optimizer) -> Any:
+    if schedule is None:
+        return None
+    if isinstance(schedule, tuple) and len(schedule) == 2 and isinstance(schedule[1], Mapping):
+        return schedule[0](opt, **schedule[1])
+    if isinstance(schedule, type):
+        return schedule(opt)
+    if callable(schedule):
+        return schedule(opt)
+    raise TypeError(f"schedule must be (SchedulerClass, kwargs), a scheduler class or a factory "
+                    f"optimizer -> scheduler; got {schedule!r}")
+
+
+def _label(name: str, options: Mapping) -> str:
+    if not options:
+        return name
+    return f"{name}(" + ", ".join(f"{k}={v}" for k, v in options.items()) + ")"
+
+
+# ------------------------------------------------------------------------ running
+def _hyper_tensors(hyper: Mapping[str, Sequence], R: int, dtype: torch.dtype) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, vals in hyper.items():
+        arr = np.asarray(vals, dtype=float)
+        if k == "betas":
+            if arr.shape != (R, 2):
+                raise ValueError(f"hyper['betas'] must have shape ({R}, 2), got {arr.shape}")
+            out[k] = (torch.tensor(arr[:, :1], dtype=dtype), torch.tensor(arr[:, 1:], dtype=dtype))
+        else:
+            if arr.shape != (R,):
+                raise ValueError(f"hyper[{k!r}] must hold one value per run ({R}), got shape {arr.shape}")
+            out[k] = torch.tensor(arr[:, None], dtype=dtype)
+    return out
+
+
+def run_batch(function: Any, optimizer: Any, starts: Any, steps: int = 100, *,
+              hyper: Mapping[str, Sequence] | None = None, stop: Any = None, schedule: Any = None,
+              labels: Sequence[str] | None = None, dtype: torch.dtype = torch.float64, bound: float = 1e12,
+              record_params: bool = True, progress: Callable[[int], None] | None = None) -> list[Trace]:
+    """R runs of one optimizer as one batched computation; returns R traces.
+
+    ``starts``: (R, d) start points (or one point, repeated for every run when
+    ``hyper`` says how many runs there are). ``hyper``: ``{name: R values}`` for
+    hyperparameters that differ between runs (``"betas"``: R pairs); they become
+    (R, 1) tensors that broadcast in the optimizer. A run stops on its own (rules,
+    divergence) while the others go on; its trace ends there.
+
+    ``record_params=False`` keeps only the start and the last point in
+    ``trace.params`` (for very large sweeps). ``progress`` is called with the step
+    number after every step.
+    """
+    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 0:
+        raise ValueError(f"steps must be an integer >= 0, got {steps!r}")
+    fn = resolve_function(function)
+    factory, name, options = resolve_optimizer(optimizer)
+    hyper = dict(hyper or {})
+    x0 = np.asarray(starts, dtype=float)
+    if x0.ndim == 1:
+        R = len(next(iter(hyper.values()))) if hyper else 1
+        x0 = np.repeat(x0[None, :], R, axis=0)
+    if x0.ndim != 2 or x0.shape[0] == 0 or x0.shape[1] == 0:
+        raise ValueError(f"starts must be a point (d,) or points (R, d), got shape {np.shape(starts)}")
+    R, d = x0.shape
+    if not np.isfinite(x0).all():
+        raise ValueError("start contains NaN or inf")
+    fdim = getattr(fn, "dim", None)
+    if fdim is not None and fdim != d:
+        raise ValueError(f"start has {d} coordinates but {getattr(fn, 'name', 'the function')} takes {fdim}")
+    if labels is not None and len(labels) != R:
+        raise ValueError(f"labels must have {R} entries, got {len(labels)}")
+    rule: AnyOf = as_rule(stop)
+    f_min = _f_min(fn)
+
+    x = torch.tensor(x0, dtype=dtype, requires_grad=True)
+    hyper_t = _hyper_tensors(hyper, R, dtype)
+    opt = factory([x], **hyper_t)
+    group = opt.param_groups[0]
+    # methods that evaluate the function themselves (the lectures' NAG at its look-ahead
+    # point, L-BFGS) get a closure; the others use the gradient already computed
+    needs_closure = getattr(opt, "requires_closure", False) or isinstance(opt, (NAG, torch.optim.LBFGS))
+    # a schedule on tensor learning rates runs on a scalar shadow (base lr 1.0) and
+    # scales each run's lr by its factor: exact for schedules proportional to the base lr
+    shadow = None
+    if schedule is not None and isinstance(group["lr"], torch.Tensor):
+        shadow_opt = torch.optim.SGD([torch.zeros(1)], lr=1.0)
+        shadow = (_make_scheduler(schedule, shadow_opt), shadow_opt, group["lr"].clone())
+        sched = None
+    else:
+        sched = _make_scheduler(schedule, opt)
+
+    n_rec = steps + 1
+    P = np.full((n_rec if record_params else 2, R, d), np.nan)
+    V = np.full((n_rec, R), np.nan)
+    G = np.full((n_rec, R), np.nan)
+    LR = np.full((max(steps, 0), R), np.nan)
+    T = np.zeros(n_rec)
+    last = np.zeros(R, dtype=int)  # last recorded (finite) row of each run
+    reason = np.full(R, "", dtype=object)
+    active = np.ones(R, dtype=bool)
+    frozen = torch.zeros_like(x)
+    value0 = grad0 = None
+    t0 = time.perf_counter()
+    k = 0
+    while True:
+        if x.grad is not None:
+            x.grad = None
+        f = fn(x)
+        if f.shape != (R,):
+            raise ValueError(f"the function must map (R, d) points to (R,) values; got shape {tuple(f.shape)}")
+        f.sum().backward()
+        with torch.no_grad():
+            fv = f.detach().cpu().numpy().astype(float)
+            gn = torch.linalg.vector_norm(x.grad, dim=1).cpu().numpy().astype(float)
+            xv = x.detach().cpu().numpy().astype(float)
+        elapsed = time.perf_counter() - t0
+        bad = active & (~np.isfinite(fv) | ~np.isfinite(gn) | (np.abs(fv) > bound)
+                        | ~np.isfinite(xv).all(axis=1) | (np.abs(xv) > bound).any(axis=1))
+        reason[bad] = "diverged"
+        active &= ~bad
+        if k == 0:
+            if bad.any():
+                raise ValueError(f"the function is not finite at the start point(s) {x0[bad].tolist()}: "
+                                 f"values {fv[bad].tolist()}")
+            value0, grad0 = fv.copy(), gn.copy()
+        rec = active
+        V[k, rec], G[k, rec], T[k] = fv[rec], gn[rec], elapsed
+        if record_params:
+            P[k][rec] = xv[rec]
+        else:
+            P[0 if k == 0 else 1][rec] = xv[rec]
+        last[rec] = k
+        info = StopInfo(step=k, elapsed=elapsed, values=fv, grad_norms=gn, value0=value0,
+                        grad_norm0=grad0, f_min=f_min)
+        fired = rule.which(info) if rule.rules() else np.full(R, "", dtype=object)
+        newly = active & (fired != "")
+        reason[newly] = fired[newly]
+        active &= ~newly
+        if k == steps:
+            reason[active] = "max_steps"
+            active[:] = False
+        if not active.any():
+            break
+        with torch.no_grad():
+            inactive = torch.from_numpy(~active)
+            if inactive.any():
+                x.grad[inactive] = 0.0  # a stopped run must not feed NaN into the step
+                frozen.copy_(x)
+            if shadow is not None:
+                group["lr"] = shadow[2] * shadow[1].param_groups[0]["lr"]
+            lr_now = group["lr"]
+            LR[k, active] = (lr_now.reshape(-1).cpu().numpy()[active] if isinstance(lr_now, torch.Tensor)
+                             else float(lr_now))
+        if needs_closure:
+            def closure() -> torch.Tensor:
+                x.grad = None
+                with torch.enable_grad():
+                    total = fn(x).sum()
+                    total.backward()
+                with torch.no_grad():
+                    x.grad[inactive] = 0.0
+                return total
+
+            opt.step(closure)
+        else:
+            opt.step()
+        with torch.no_grad():
+            if inactive.any():
+                x[inactive] = frozen[inactive]
+        if sched is not None:
+            sched.step()
+        elif shadow is not None:
+            shadow[1].step()  # no parameter has a gradient: only keeps torch's call-order check quiet
+            shadow[0].step()
+        k += 1
+        if progress is not None:
+            progress(k)
+
+    base_config = {"optimizer": name, "options": to_jsonable(options), "function": to_jsonable(fn.to_dict()),
+                   "dtype": str(dtype).replace("torch.", ""), "steps_limit": int(steps)}
+    if stop is not None:
+        base_config["stop"] = repr(rule)
+    if schedule is not None:
+        base_config["schedule"] = repr(schedule)
+    traces = []
+    for i in range(R):
+        n = last[i]
+        hyper_i = {key: (list(map(float, np.asarray(v)[i])) if key == "betas" else float(np.asarray(v)[i]))
+                   for key, v in hyper.items()}
+        series = {
+            "params": P[: n + 1, i].copy() if record_params else P[:, i].copy(),
+            "values": V[: n + 1, i].copy(),
+            "grad_norms": G[: n + 1, i].copy(),
+            "times": T[: n + 1].copy(),
+            "lrs": LR[:n, i].copy(),
+        }
+        opts_i = {**options, **hyper_i}
+        traces.append(Trace(
+            label=labels[i] if labels is not None else _label(name, opts_i),
+            config={**base_config, "options": to_jsonable(opts_i), "start": x0[i].tolist()},
+            series=series, stop_reason=str(reason[i]), steps=int(n),
+        ))
+    return traces
+
+
+def run(function: Any, optimizer: Any, start: Any, steps: int = 100, *, stop: Any = None, schedule: Any = None,
+        label: str | None = None, dtype: torch.dtype = torch.float64, bound: float = 1e12,
+        progress: Callable[[int], None] | None = None) -> Trace:
+    """Run one optimizer on a function from ``start``; returns a :class:`Trace`.
+
+    Args:
+        function: a TestFunction, a registered name (``"beale"``), a formula
+            (``"x**2 + 3*y**2"``) or a callable mapping tensors (..., d) to (...).
+        optimizer: a name or spec (``"adam"``, ``"momentum:lr=0.01,momentum=0.7"``), a
+            ``(name_or_class, kwargs)`` pair, an Optimizer class or a factory ``params -> optimizer``.
+        start: d numbers.
+        steps: the most updates to make (always a limit).
+        stop: a rule of :mod:`optimlab.stopping` or a list of them.
+        schedule: ``(SchedulerClass, kwargs)``, a scheduler class or a factory ``optimizer -> scheduler``.
+        bound: a run whose |value| or any |coordinate| exceeds it stops as ``"diverged"``.
+    """
+    start_arr = np.asarray(start, dtype=float)
+    if start_arr.ndim != 1:
+        raise ValueError(f"start must be one point (d numbers), got shape {start_arr.shape}; "
+                         "use run_batch for several")
+    return run_batch(function, optimizer, start_arr[None, :], steps, stop=stop, schedule=schedule,
+                     labels=None if label is None else [label], dtype=dtype, bound=bound, progress=progress)[0]
+
+
+def compare(function: Any, optimizers: Mapping[str, Any], start: Any, steps: int = 100, *, stop: Any = None,
+            schedule: Any = None, dtype: torch.dtype = torch.float64, bound: float = 1e12) -> dict[str, Trace]:
+    """Run each optimizer of ``{label: optimizer}`` from the same start; returns ``{label: Trace}``."""
+    if not isinstance(optimizers, Mapping) or not optimizers:
+        raise ValueError("optimizers must be a non-empty mapping {label: optimizer}")
+    fn = resolve_function(function)
+    return {label: run(fn, opt, start, steps, stop=stop, schedule=schedule, label=str(label), dtype=dtype,
+                       bound=bound)
+            for label, opt in optimizers.items()}

@@ -1,0 +1,111 @@
+"""Line plots of any per-step or per-epoch series of one or several traces.
+
+The same function draws the function lab's ``f − f*`` and ``‖∇f‖`` versus step,
+the learning rate per step, and the training lab's loss and accuracy versus epoch or
+iteration: one line per trace, labelled by ``trace.label``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Sequence
+
+import matplotlib
+
+matplotlib.use("Agg", force=False)
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from ..record import Trace  # noqa: E402
+
+__all__ = ["plot_curves", "save_figure", "trace_list"]
+
+
+def trace_list(traces: Trace | Iterable[Trace] | Mapping[str, Trace]) -> list[Trace]:
+    """Accept one trace, a list of traces or a ``{label: trace}`` mapping (labels applied)."""
+    if isinstance(traces, Trace):
+        return [traces]
+    if isinstance(traces, Mapping):
+        out = []
+        for label, t in traces.items():
+            if not isinstance(t, Trace):
+                raise TypeError(f"traces[{label!r}] must be a Trace, got {type(t).__name__}")
+            if not t.label:
+                t.label = str(label)
+            out.append(t)
+        return out
+    out = list(traces)
+    for i, t in enumerate(out):
+        if not isinstance(t, Trace):
+            raise TypeError(f"traces[{i}] must be a Trace, got {type(t).__name__}")
+    if not out:
+        raise ValueError("traces is empty: give at least one Trace")
+    return out
+
+
+def plot_curves(traces: Any, key: str = "values", *, per: str = "step", subtract: float | None = None,
+                logy: bool | None = None, ax: Any = None, title: str | None = None, ylabel: str | None = None,
+                xlabel: str | None = None, styles: Sequence[dict] | None = None, first: int | None = None) -> Any:
+    """Plot ``key`` of each trace against step (``per="step"``, from ``trace.series``) or
+    epoch (``per="epoch"``, from ``trace.epochs``, epochs numbered from 1).
+
+    ``subtract``: plot ``value − subtract`` (e.g. ``f − f*``); with a log axis the
+    values are clipped below at the smallest positive float so that reaching the
+    minimum exactly stays on the plot. ``logy=None`` picks a log axis when every
+    finite value is positive and they span more than two decades.
+
+    ``first``: the x value of the first entry (default 0 for steps, 1 for epochs; the
+    per-update series ``lrs`` is best drawn with ``first=1``).
+
+    Returns the matplotlib Figure. Non-finite values (a diverged run) end the line.
+    """
+    if per not in ("step", "epoch"):
+        raise ValueError(f"per must be 'step' or 'epoch', got {per!r}")
+    items = trace_list(traces)
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(6.4, 4.0), constrained_layout=True)
+    else:
+        fig = ax.figure
+    ys = []
+    for t in items:
+        source = t.series if per == "step" else t.epochs
+        if key not in source:
+            raise KeyError(f"{t.label or 'trace'} has no {per} series {key!r}; it has {sorted(source)}")
+        y = np.asarray(source[key], dtype=float)
+        if y.ndim > 1:
+            raise ValueError(f"series {key!r} has shape {y.shape}; plot_curves draws 1-D series")
+        if subtract is not None:
+            y = y - subtract
+        ys.append(y)
+    finite = np.concatenate([y[np.isfinite(y)] for y in ys]) if ys else np.array([])
+    if logy is None:
+        pos = finite[finite > 0]
+        logy = bool(finite.size) and bool((finite > 0).all() or (subtract is not None and pos.size)) \
+            and pos.size > 0 and pos.max() / max(pos.min(), 1e-300) > 100
+    for i, (t, y) in enumerate(zip(items, ys)):
+        x = np.arange(len(y)) + (first if first is not None else (1 if per == "epoch" else 0))
+        if logy:
+            y = np.where(np.isfinite(y), np.maximum(y, np.finfo(float).tiny), np.nan)
+        style = dict(styles[i]) if styles and i < len(styles) else {}
+        style.setdefault("label", t.label or f"run {i}")
+        style.setdefault("lw", 1.6)
+        ax.plot(x, y, **style)
+    if logy:
+        ax.set_yscale("log")
+    ax.set_xlabel(xlabel or per)
+    ax.set_ylabel(ylabel or (f"{key} − {subtract:g}" if subtract not in (None, 0) else key))
+    if title:
+        ax.set_title(title)
+    ax.grid(True, which="major", alpha=0.3)
+    if len(items) > 1 or items[0].label:
+        ax.legend(fontsize=8, frameon=False)
+    return fig
+
+
+def save_figure(fig: Any, path: str | Path, dpi: int = 110) -> Path:
+    """Save a figure (format from the suffix), create folders, close the figure."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=dpi)
+    plt.close(fig)
+    return path
