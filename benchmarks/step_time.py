@@ -96,7 +96,7 @@ def fmt_size(n: int) -> str:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--sizes", type=float, nargs="+", default=[1e6, 1e7], help="total parameters per run")
-    ap.add_argument("--reps", type=int, default=15, help="timed steps per implementation (median)")
+    ap.add_argument("--reps", type=int, default=21, help="timed steps per implementation (median)")
     ap.add_argument("--only", nargs="*", default=None, help="optimizer labels to run (default: all)")
     ap.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's, one per core)")
     args = ap.parse_args()
@@ -106,7 +106,8 @@ def main() -> int:
     print(f"# optimizer step time, float32 on CPU, {TENSORS} tensors\n")
     print(f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC; torch {torch.__version__}; "
           f"{os.cpu_count()} CPU cores ({platform.processor() or platform.machine()}), "
-          f"{torch.get_num_threads()} torch threads; median of {args.reps} steps, timed round-robin\n")
+          f"{torch.get_num_threads()} torch threads; load average before the run "
+          f"{os.getloadavg()[0]:.1f}; median of {args.reps} steps, timed round-robin\n")
     print("| optimizer | params | optimlab ms | optimlab without check ms | torch foreach ms | torch fused ms "
           "| optimlab / foreach | optimlab / fused | check cost | target |")
     print("|---|---|---|---|---|---|---|---|---|---|")
