@@ -144,6 +144,9 @@ class SGD(Optimizer):
 
 def _group_by_device_dtype(*lists: list[Tensor]) -> list[tuple[list[Tensor], ...]]:
     """Split parallel lists of tensors by (device, dtype) of the first list, as fused kernels need."""
+    first = lists[0]
+    if len({(t.device, t.dtype) for t in first}) <= 1:  # the usual case: one bucket, no copying
+        return [tuple(lists)]
     groups: dict[tuple, tuple[list[Tensor], ...]] = {}
     for items in zip(*lists):
         key = (items[0].device, items[0].dtype)
