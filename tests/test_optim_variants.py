@@ -413,3 +413,19 @@ def test_nag_needs_a_closure():
     p = torch.zeros(2, requires_grad=True)
     with pytest.raises(RuntimeError, match="closure"):
         oo.NAG([p], lr=0.1).step()
+
+
+# ------------------------------------------------------------------ hypothesis
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+
+@settings(max_examples=25, deadline=None, derandomize=True)
+@given(lr=st.floats(1e-4, 0.1), b1=st.floats(0.0, 0.99), b2=st.floats(0.0, 0.999),
+       eps=st.sampled_from([0.0, 1e-8, 1e-3, 0.5]), form=st.sampled_from(["default", "eps_in_sqrt", "eps_hat"]),
+       bc=st.booleans(), amsgrad=st.booleans(), wd=st.sampled_from([0.0, 0.1]), decoupled=st.booleans())
+def test_random_adam_variants_against_the_formula(lr, b1, b2, eps, form, bc, amsgrad, wd, decoupled):
+    ours_kw = dict(lr=lr, betas=(b1, b2), eps=eps, bias_correction=bc, amsgrad=amsgrad, weight_decay=wd,
+                   decoupled_weight_decay=decoupled, eps_in_sqrt=form == "eps_in_sqrt", eps_hat=form == "eps_hat",
+                   nonfinite="ignore")
+    ref = run_np(np_adam(lr, b1, b2, eps, form, bc, amsgrad, wd, decoupled))
+    close(run_ours(oo.Adam, ours_kw), ref)
