@@ -23,7 +23,7 @@ from .optim import NAG, registry
 from .record import Trace, to_jsonable
 from .stopping import AnyOf, StopInfo, as_rule
 
-__all__ = ["run", "compare", "run_batch", "resolve_function", "resolve_optimizer"]
+__all__ = ["run", "compare", "run_batch", "resolve_function", "resolve_optimizer", "needs_closure", "make_scheduler"]
 
 
 # ------------------------------------------------------------------- the function
@@ -99,7 +99,15 @@ def resolve_optimizer(optimizer: Any) -> tuple[Callable[..., torch.optim.Optimiz
                     f"got {optimizer!r}")
 
 
-def _make_scheduler(schedule: Any, opt: torch.optim.Optimizer) -> Any:
+def needs_closure(opt: torch.optim.Optimizer) -> bool:
+    """True for methods that evaluate the function themselves and so need ``step(closure)``:
+    the lectures' NAG (gradient at the look-ahead point), L-BFGS, and any optimizer
+    with a true ``requires_closure`` attribute. The others use the gradient already computed."""
+    return bool(getattr(opt, "requires_closure", False)) or isinstance(opt, (NAG, torch.optim.LBFGS))
+
+
+def make_scheduler(schedule: Any, opt: torch.optim.Optimizer) -> Any:
+    """A scheduler on ``opt`` from ``(SchedulerClass, kwargs)``, a class, or a factory ``opt -> scheduler``."""
     if schedule is None:
         return None
     if isinstance(schedule, tuple) and len(schedule) == 2 and isinstance(schedule[1], Mapping):
@@ -176,18 +184,16 @@ def run_batch(function: Any, optimizer: Any, starts: Any, steps: int = 100, *,
     hyper_t = _hyper_tensors(hyper, R, dtype)
     opt = factory([x], **hyper_t)
     group = opt.param_groups[0]
-    # methods that evaluate the function themselves (the lectures' NAG at its look-ahead
-    # point, L-BFGS) get a closure; the others use the gradient already computed
-    needs_closure = getattr(opt, "requires_closure", False) or isinstance(opt, (NAG, torch.optim.LBFGS))
+    closure_step = needs_closure(opt)
     # a schedule on tensor learning rates runs on a scalar shadow (base lr 1.0) and
     # scales each run's lr by its factor: exact for schedules proportional to the base lr
     shadow = None
     if schedule is not None and isinstance(group["lr"], torch.Tensor):
         shadow_opt = torch.optim.SGD([torch.zeros(1)], lr=1.0)
-        shadow = (_make_scheduler(schedule, shadow_opt), shadow_opt, group["lr"].clone())
+        shadow = (make_scheduler(schedule, shadow_opt), shadow_opt, group["lr"].clone())
         sched = None
     else:
-        sched = _make_scheduler(schedule, opt)
+        sched = make_scheduler(schedule, opt)
 
     n_rec = steps + 1
     P = np.full((n_rec if record_params else 2, R, d), np.nan)
@@ -251,7 +257,7 @@ def run_batch(function: Any, optimizer: Any, starts: Any, steps: int = 100, *,
             lr_now = group["lr"]
             LR[k, active] = (lr_now.reshape(-1).cpu().numpy()[active] if isinstance(lr_now, torch.Tensor)
                              else float(lr_now))
-        if needs_closure:
+        if closure_step:
             def closure() -> torch.Tensor:
                 x.grad = None
                 with torch.enable_grad():

@@ -1,0 +1,100 @@
+"""``optimlab train``: compare optimizers on a training problem; table + curves into an HTML page."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+DEFAULT_OPTIMIZERS = ["sgd:lr=0.01", "momentum:lr=0.01", "rmsprop:lr=0.001", "adam:lr=0.001"]
+
+
+def _fail(msg: str) -> None:
+    from rich.console import Console
+
+    Console(stderr=True).print(f"[bold red]error:[/] {msg}", highlight=False)
+    raise typer.Exit(2)
+
+
+def train(
+    problem: str = typer.Argument(..., help="Named problem (see --list), or a CSV file with --target COLUMN."),
+    optimizer: Optional[List[str]] = typer.Option(
+        None, "--optimizer", "-o",
+        help="Optimizer spec NAME[:KEY=VALUE,...], e.g. adam:lr=0.01 (repeat for several; default: "
+             + ", ".join(DEFAULT_OPTIMIZERS) + ")."),
+    epochs: int = typer.Option(10, "--epochs", "-e", min=1, help="Epochs per run."),
+    batch_size: int = typer.Option(32, "--batch-size", "-b", min=1, help="Examples per iteration."),
+    seeds: int = typer.Option(1, "--seeds", "-s", min=1, help="Runs per optimizer (seeds 0..K-1): mean ± std."),
+    out: Path = typer.Option(None, "--out", help="Folder for index.html, figures and histories "
+                                                 "(default optimlab-train/PROBLEM)."),
+    target: Optional[str] = typer.Option(None, "--target", help="CSV only: the column to predict."),
+    model: str = typer.Option("mlp", "--model", help="CSV only: linreg, logreg, softmax or mlp."),
+    reach: Optional[float] = typer.Option(None, "--reach", help="Level of the validation metric for "
+                                                                 "'epochs to target' (default: reached by all)."),
+    threads: int = typer.Option(1, "--threads", min=1, help="torch intra-op threads (the lab's models are "
+                                                            "small: one thread is fastest and avoids oversubscription)."),
+    list_: bool = typer.Option(False, "--list", help="List the named problems and exit."),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="One line per epoch of every run."),
+) -> None:
+    """Train PROBLEM with each optimizer and write a comparison page (table and curves)."""
+    from rich.console import Console
+    from rich.progress import Progress
+    from rich.table import Table
+
+    import torch
+
+    import optimlab.problems as P
+    from optimlab.training import compare_training
+
+    torch.set_num_threads(threads)
+    console = Console()
+    if list_:
+        t = Table("problem", "task", "loss", "train/val/test")
+        for name in P.names():
+            p = P.get(name)
+            t.add_row(name, p.task, p.loss, f"{len(p.train)}/{len(p.val)}/{len(p.test)}")
+        console.print(t)
+        return
+    specs = optimizer or DEFAULT_OPTIMIZERS
+    try:
+        from optimlab.optim.registry import parse_spec
+
+        for s in specs:
+            parse_spec(s)
+        if problem.lower().endswith(".csv") or Path(problem).is_file():
+            if not target:
+                _fail("a CSV problem needs --target COLUMN (the column to predict)")
+            prob = P.from_csv(problem, target, model=model)
+        else:
+            if target:
+                _fail("--target is for CSV files; named problems know their target")
+            P._parse_name(problem)
+            prob = problem
+        name = Path(problem).stem if isinstance(prob, P.Problem) else problem
+        folder = out or Path("optimlab-train") / name
+        total = len(specs) * seeds
+        with Progress(console=console, transient=True, disable=verbose) as bar:
+            task = bar.add_task("training", total=total)
+            cmp = compare_training(prob, {s: s for s in specs}, epochs=epochs, seeds=seeds, batch_size=batch_size,
+                                   target=reach, verbose=2 if verbose else 0,
+                                   on_run=lambda label, seed, h: bar.update(
+                                       task, advance=1, description=f"{label} seed {seed}"))
+    except (ValueError, TypeError, KeyError) as e:
+        _fail(str(e).strip("'\""))
+        return
+    cols, rows = cmp.table()
+    t = Table(title=f"{cmp.problem}: {epochs} epochs, batch {batch_size}, {seeds} seed(s)")
+    for c in cols:
+        t.add_column(c, overflow="fold")
+    for r in rows:
+        t.add_row(*map(str, r))
+    console.print(t)
+    page = cmp.write_html(Path(folder) / "index.html")
+    cmp.save(Path(folder) / "histories")
+    console.print(f"wrote {page}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``train`` command to the optimlab CLI."""
+    app.command("train")(train)

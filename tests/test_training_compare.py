@@ -1,0 +1,119 @@
+"""compare_training and the ``optimlab train`` command."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+import typer
+from typer.testing import CliRunner
+
+import optimlab
+from optimlab.training import EarlyStopping
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """Tiny models: one intra-op thread is fastest, and immune to a busy machine's oversubscription."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+@pytest.fixture(scope="module")
+def cmp():
+    return optimlab.compare_training("iris-softmax", {"SGD": "sgd:lr=0.1", "Adam": "adam:lr=0.05"}, epochs=6,
+                                     seeds=[0, 1, 2], batch_size=16)
+
+
+def test_every_optimizer_starts_from_the_same_weights_and_batches(cmp):
+    for i in range(3):
+        first = {label: hs[i].values[0] for label, hs in cmp.histories.items()}
+        assert first["SGD"] == first["Adam"]  # same init, same first batch: same loss before any update
+    assert cmp.histories["SGD"][0].values[0] != cmp.histories["SGD"][1].values[0]  # seeds differ
+
+
+def test_table_numbers_are_means_and_sample_stds_of_the_histories(cmp):
+    cols, rows = cmp.table()
+    assert cols[0] == "optimizer" and cols[1] == "final val_accuracy"
+    summary = {r["label"]: r for r in cmp.summary()}
+    for label, hs in cmp.histories.items():
+        final = np.array([h.history["val_accuracy"][-1] for h in hs])
+        best = np.array([max(h.history["val_accuracy"]) for h in hs])
+        assert summary[label]["final"] == pytest.approx((final.mean(), final.std(ddof=1)))
+        assert summary[label]["best"] == pytest.approx((best.mean(), best.std(ddof=1)))
+        reach = [next((e + 1 for e, v in enumerate(h.history["val_accuracy"]) if v >= cmp.target), None)
+                 for h in hs]
+        assert summary[label]["reached"] == sum(r is not None for r in reach)
+    # default target: the lower of the two mean best accuracies, so every optimizer reached it on average
+    means = [summary[k]["best"][0] for k in summary]
+    assert cmp.target == pytest.approx(min(means))
+    assert [r[0] for r in rows] == ["SGD", "Adam"]
+
+
+def test_html_page_has_table_and_figures(cmp, tmp_path):
+    page = cmp.write_html(tmp_path / "index.html")
+    html = page.read_text()
+    assert "<table>" in html and "final val_accuracy" in html and html.count("data:image/png;base64,") >= 3
+    saved = cmp.save(tmp_path / "h")
+    assert len(saved) == 6
+    h = optimlab.Trace.load(saved[0])
+    assert isinstance(h, optimlab.History) and h.config["problem"] == "iris-softmax"
+    mean = cmp.mean_history("SGD")
+    np.testing.assert_allclose(mean.epochs["val_loss"],
+                               np.mean([h.epochs["val_loss"] for h in cmp.histories["SGD"]], axis=0))
+
+
+def test_compare_with_callbacks_and_bad_arguments():
+    c = optimlab.compare_training("moons-logreg", ["sgd:lr=0.5"], epochs=30, seeds=1, batch_size=600,
+                                  callbacks=lambda: [EarlyStopping("val_loss", patience=0, min_delta=1.0)])
+    h = c.histories["sgd:lr=0.5"][0]
+    assert h.stop_reason == "early_stopping" and h.n_epochs == 2
+    with pytest.raises(ValueError, match="seeds"):
+        optimlab.compare_training("iris-softmax", ["adam"], seeds=0)
+    with pytest.raises(ValueError, match="optimizers is empty"):
+        optimlab.compare_training("iris-softmax", {})
+    with pytest.raises(ValueError, match="unknown problem"):
+        optimlab.compare_training("iris-svm", ["adam"])
+
+
+def _app():
+    from optimlab.cli import train
+
+    app = typer.Typer()
+
+    @app.callback()
+    def main() -> None:  # a group, as in the full optimlab app
+        pass
+
+    train.register(app)
+    return app
+
+
+def test_cli_train_writes_the_page_and_histories(tmp_path):
+    args = ["train", "iris-softmax", "-o", "sgd:lr=0.1", "--optimizer", "adam:lr=0.05", "--epochs", "3",
+            "--batch-size", "30", "--seeds", "2", "--out", str(tmp_path / "o")]
+    res = CliRunner(env={"COLUMNS": "200"}).invoke(_app(), args)
+    assert res.exit_code == 0, res.output
+    assert (tmp_path / "o" / "index.html").is_file()
+    assert len(list((tmp_path / "o" / "histories").glob("*.npz"))) == 4
+    assert "sgd:lr=0.1" in res.output and "epochs to" in res.output
+
+
+def test_cli_train_on_a_csv_and_clear_errors(tmp_path):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 2))
+    csv = tmp_path / "d.csv"
+    csv.write_text("x1,x2,y\n" + "\n".join(f"{a},{b},{int(a + b > 0)}" for a, b in X) + "\n")
+    r = CliRunner().invoke(_app(), ["train", str(csv), "--target", "y", "-o", "adam", "--epochs", "2",
+                                    "--batch-size", "8", "--out", str(tmp_path / "c")])
+    assert r.exit_code == 0, r.output
+    for args, msg in [(["train", str(csv)], "needs --target"),
+                      (["train", str(csv), "--target", "z"], "target column 'z'"),
+                      (["train", "iris-softmax", "-o", "adamm"], "unknown optimizer 'adamm'"),
+                      (["train", "iris-softmax", "--batch-size", "1000"], "batch_size must be in"),
+                      (["train", "irs-softmax"], "unknown problem")]:
+        r = CliRunner().invoke(_app(), args)
+        assert r.exit_code == 2 and msg in " ".join(r.output.split()), (args, r.output)
+        assert "Traceback" not in r.output
