@@ -89,6 +89,9 @@ class RMSprop(Optimizer):
     ``momentum_form="velocity"`` (Keras: lr inside): ``b_t = μb_{t-1} + lr·g_t/d_t``,
     ``θ_t = θ_{t-1} − b_t``.
 
+    A momentum that is 0 at the first step and raised later (OneCycleLR, CyclicLR)
+    takes effect then, its buffer starting at 0.
+
     ``alpha`` is the decay the lectures call γ or ρ. Defaults are torch's (lr 0.01,
     α 0.99, ε 1e−8). ``eps_in_sqrt=True`` puts ε under the root (lecture 003, Keras);
     lecture 000/001's settings are ``lr=0.001, alpha=0.9``.
@@ -129,7 +132,11 @@ class RMSprop(Optimizer):
             denom = var.add_(eps).sqrt_() if group["eps_in_sqrt"] else var.sqrt_().add_(eps)
         else:
             denom = _root(sq, eps, group["eps_in_sqrt"])
-        if _nonzero(group["momentum"]) and "momentum_buffer" in state:
+        if _nonzero(group["momentum"]):
+            # created here too when momentum was 0 at the first step and a scheduler
+            # (OneCycleLR, CyclicLR) raised it later; torch fails on a missing buffer then
+            if "momentum_buffer" not in state:
+                state["momentum_buffer"] = torch.zeros_like(p, memory_format=torch.preserve_format)
             buf = state["momentum_buffer"]
             if group["momentum_form"] == "torch":
                 buf.mul_(group["momentum"]).addcdiv_(g, denom)
