@@ -235,3 +235,20 @@ def test_schedulers_give_the_torch_twins_trajectory(name, sched):
     assert ours_lrs == pytest.approx(ref_lrs, rel=1e-12)
     assert len(set(ref_lrs)) > 1  # the schedule did change the lr
     close(ours, ref)
+
+
+def test_rmsprop_momentum_raised_by_a_scheduler_after_the_first_step_is_used():
+    """Momentum 0 at the start (no buffer), then 0.9 (OneCycleLR/CyclicLR do this): the
+    momentum takes effect, its buffer starting at 0 when it appears (as torch's SGD starts
+    its buffer when momentum appears; torch's RMSprop fails on the missing buffer)."""
+    ps, ref_ps = params(), params()
+    opt = oo.RMSprop(ps, lr=0.01)
+    ref = torch.optim.RMSprop(ref_ps, lr=0.01, momentum=1e-300)  # has a buffer; 1e-300·b vanishes in g/d
+    for k in range(STEPS):
+        if k == 5:
+            for p in ref_ps:
+                ref.state[p]["momentum_buffer"].zero_()
+            ref.param_groups[0]["momentum"] = opt.param_groups[0]["momentum"] = 0.9
+        do_step(opt, ps, k)
+        do_step(ref, ref_ps, k)
+    close(snapshot(ps), snapshot(ref_ps))
