@@ -43,7 +43,7 @@ class Adagrad(Optimizer):
     _fused_incompatible = {"eps_in_sqrt": False, "decoupled_weight_decay": False}
 
     def __init__(self, params: Any, lr: Any = 1e-2, lr_decay: Any = 0.0, weight_decay: Any = 0.0,
-                 initial_accumulator_value: float = 0.0, eps: Any = 1e-10, foreach: bool | None = None, *,
+                 initial_accumulator_value: Any = 0.0, eps: Any = 1e-10, foreach: bool | None = None, *,
                  eps_in_sqrt: bool = False, **options: Any) -> None:
         defaults = dict(lr=lr, weight_decay=weight_decay, initial_accumulator_value=initial_accumulator_value,
                         eps=eps, eps_in_sqrt=eps_in_sqrt)
@@ -57,7 +57,10 @@ class Adagrad(Optimizer):
     def _init_state(self, p: Tensor, state: dict[str, Any], group: dict[str, Any]) -> None:
         state["step"] = torch.tensor(0.0, dtype=torch.float32 if self._use_fused(group, [p]) else _sd())
         init = group["initial_accumulator_value"]
-        state["sum"] = torch.full_like(p, init, memory_format=torch.preserve_format)
+        if isinstance(init, Tensor):  # one value per run (the runs dimension)
+            state["sum"] = torch.zeros_like(p, memory_format=torch.preserve_format).add_(init)
+        else:
+            state["sum"] = torch.full_like(p, init, memory_format=torch.preserve_format)
 
     def _update(self, p: Tensor, g: Tensor, state: dict[str, Any], group: dict[str, Any], lr: Any) -> None:
         s = state["sum"]
