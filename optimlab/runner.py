@@ -127,6 +127,15 @@ def _label(name: str, options: Mapping) -> str:
 
 
 # ------------------------------------------------------------------------ running
+_FLOAT_MAX = float(np.finfo(np.float64).max)
+
+
+def _same_lr(a: Any, b: Any) -> bool:
+    if isinstance(a, tuple) and isinstance(b, tuple):
+        return a[0] is b[0] and a[1] == b[1]
+    return a == b
+
+
 def _hyper_tensors(hyper: Mapping[str, Sequence], R: int, dtype: torch.dtype) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for k, vals in hyper.items():
@@ -196,14 +205,20 @@ def run_batch(function: Any, optimizer: Any, starts: Any, steps: int = 100, *,
         sched = make_scheduler(schedule, opt)
 
     n_rec = steps + 1
-    P = np.full((n_rec if record_params else 2, R, d), np.nan)
-    V = np.full((n_rec, R), np.nan)
-    G = np.full((n_rec, R), np.nan)
-    LR = np.full((max(steps, 0), R), np.nan)
+    # Rows are written whole (no masks): a row k of run i is read only if run i was
+    # still recording at step k (k <= last[i]), so what lands in the rows of stopped
+    # runs is never seen and the buffers need no NaN fill.
+    P = np.empty((n_rec, R, d)) if record_params else np.full((2, R, d), np.nan)
+    V = np.empty((n_rec, R))
+    G = np.empty((n_rec, R))
+    LR = None  # (steps, R) once the lr changes between steps; until then lr_const = (key, row)
+    lr_const: tuple | None = None
     T = np.zeros(n_rec)
     last = np.zeros(R, dtype=int)  # last recorded (finite) row of each run
     reason = np.full(R, "", dtype=object)
     active = np.ones(R, dtype=bool)
+    all_active = True
+    has_rules = bool(rule.rules())
     frozen = torch.zeros_like(x)
     value0 = grad0 = None
     t0 = time.perf_counter()
@@ -216,62 +231,88 @@ def run_batch(function: Any, optimizer: Any, starts: Any, steps: int = 100, *,
             raise ValueError(f"the function must map (R, d) points to (R,) values; got shape {tuple(f.shape)}")
         f.sum().backward()
         with torch.no_grad():
-            fv = f.detach().cpu().numpy().astype(float)
-            gn = torch.linalg.vector_norm(x.grad, dim=1).cpu().numpy().astype(float)
-            xv = x.detach().cpu().numpy().astype(float)
+            # views of this step's tensors (float64 on the CPU: no copy); consumed before the update
+            fv = np.asarray(f.detach().cpu().numpy(), dtype=float)
+            gn = np.asarray(torch.linalg.vector_norm(x.grad, dim=1).cpu().numpy(), dtype=float)
+            xv = np.asarray(x.detach().cpu().numpy(), dtype=float)
         elapsed = time.perf_counter() - t0
-        bad = active & (~np.isfinite(fv) | ~np.isfinite(gn) | (np.abs(fv) > bound)
-                        | ~np.isfinite(xv).all(axis=1) | (np.abs(xv) > bound).any(axis=1))
-        reason[bad] = "diverged"
-        active &= ~bad
-        if k == 0:
+        # fast test first: all finite and inside the bound (NaN fails every comparison)
+        if np.abs(fv).max() <= bound and np.abs(xv).max() <= bound and gn.max() <= _FLOAT_MAX:
+            bad = None
+        else:
+            bad = ~np.isfinite(fv) | ~np.isfinite(gn) | (np.abs(fv) > bound) | (np.abs(xv) > bound).any(axis=1) \
+                | ~np.isfinite(xv).all(axis=1)
+            if not all_active:
+                bad &= active
             if bad.any():
+                reason[bad] = "diverged"
+                active &= ~bad
+                all_active = False
+        if k == 0:
+            if bad is not None and bad.any():
                 raise ValueError(f"the function is not finite at the start point(s) {x0[bad].tolist()}: "
                                  f"values {fv[bad].tolist()}")
             value0, grad0 = fv.copy(), gn.copy()
-        rec = active
-        V[k, rec], G[k, rec], T[k] = fv[rec], gn[rec], elapsed
+        V[k], G[k], T[k] = fv, gn, elapsed
         if record_params:
-            P[k][rec] = xv[rec]
+            P[k] = xv
+        elif all_active:
+            P[0 if k == 0 else 1] = xv
         else:
-            P[0 if k == 0 else 1][rec] = xv[rec]
-        last[rec] = k
-        info = StopInfo(step=k, elapsed=elapsed, values=fv, grad_norms=gn, value0=value0,
-                        grad_norm0=grad0, f_min=f_min)
-        fired = rule.which(info) if rule.rules() else np.full(R, "", dtype=object)
-        newly = active & (fired != "")
-        reason[newly] = fired[newly]
-        active &= ~newly
+            P[0 if k == 0 else 1][active] = xv[active]
+        if all_active:
+            last[:] = k
+        else:
+            last[active] = k
+        if has_rules:
+            info = StopInfo(step=k, elapsed=elapsed, values=fv, grad_norms=gn, value0=value0,
+                            grad_norm0=grad0, f_min=f_min)
+            fired = rule.which(info)
+            newly = active & (fired != "")
+            if newly.any():
+                reason[newly] = fired[newly]
+                active &= ~newly
+                all_active = False
         if k == steps:
             reason[active] = "max_steps"
             active[:] = False
         if not active.any():
             break
         with torch.no_grad():
-            inactive = torch.from_numpy(~active)
-            if inactive.any():
+            if not all_active:
+                inactive = torch.from_numpy(~active)
                 x.grad[inactive] = 0.0  # a stopped run must not feed NaN into the step
                 frozen.copy_(x)
             if shadow is not None:
                 group["lr"] = shadow[2] * shadow[1].param_groups[0]["lr"]
             lr_now = group["lr"]
-            LR[k, active] = (lr_now.reshape(-1).cpu().numpy()[active] if isinstance(lr_now, torch.Tensor)
-                             else float(lr_now))
+            # the lr is stored once while it stays the same object (and, for a tensor, unmodified)
+            lr_key = (lr_now, lr_now._version) if isinstance(lr_now, torch.Tensor) else float(lr_now)
+            if LR is None and (lr_const is None or not _same_lr(lr_key, lr_const[0])):
+                row = lr_now.reshape(-1).cpu().numpy().copy() if isinstance(lr_now, torch.Tensor) else float(lr_now)
+                if lr_const is None:
+                    lr_const = (lr_key, np.broadcast_to(np.asarray(row, dtype=float), (R,)))
+                else:  # it changed: from now on one row per step
+                    LR = np.empty((steps, R))
+                    LR[:k] = lr_const[1]
+            if LR is not None:
+                LR[k] = lr_now.reshape(-1).cpu().numpy() if isinstance(lr_now, torch.Tensor) else float(lr_now)
         if closure_step:
             def closure() -> torch.Tensor:
                 x.grad = None
                 with torch.enable_grad():
                     total = fn(x).sum()
                     total.backward()
-                with torch.no_grad():
-                    x.grad[inactive] = 0.0
+                if not all_active:
+                    with torch.no_grad():
+                        x.grad[inactive] = 0.0
                 return total
 
             opt.step(closure)
         else:
             opt.step()
         with torch.no_grad():
-            if inactive.any():
+            if not all_active:
                 x[inactive] = frozen[inactive]
         if sched is not None:
             sched.step()
@@ -289,21 +330,31 @@ def run_batch(function: Any, optimizer: Any, starts: Any, steps: int = 100, *,
     if schedule is not None:
         base_config["schedule"] = repr(schedule)
     traces = []
+    # Every run's series are views into the shared step-major buffers (no copies:
+    # a 10,000-run sweep would otherwise spend longer copying than computing). Each
+    # run owns its column; the clock is shared by all runs and is read-only.
+    T.setflags(write=False)
+    options_json = to_jsonable(options)
+    # lrs: one row per step once the lr changed; a constant lr is one read-only broadcast view
+    lr_run_major = LR is None
+    if lr_run_major:
+        row = lr_const[1] if lr_const is not None else np.zeros(R)
+        LR = np.broadcast_to(row[:, None], (R, max(steps, 0)))
+    hyper_arr = {key: np.asarray(v, dtype=float) for key, v in hyper.items()}
     for i in range(R):
         n = last[i]
-        hyper_i = {key: (list(map(float, np.asarray(v)[i])) if key == "betas" else float(np.asarray(v)[i]))
-                   for key, v in hyper.items()}
+        hyper_i = {key: (list(map(float, v[i])) if key == "betas" else float(v[i])) for key, v in hyper_arr.items()}
         series = {
-            "params": P[: n + 1, i].copy() if record_params else P[:, i].copy(),
-            "values": V[: n + 1, i].copy(),
-            "grad_norms": G[: n + 1, i].copy(),
-            "times": T[: n + 1].copy(),
-            "lrs": LR[:n, i].copy(),
+            "params": P[: n + 1, i] if record_params else P[:, i],
+            "values": V[: n + 1, i],
+            "grad_norms": G[: n + 1, i],
+            "times": T[: n + 1],
+            "lrs": LR[i, :n] if lr_run_major else LR[:n, i],
         }
         opts_i = {**options, **hyper_i}
         traces.append(Trace(
             label=labels[i] if labels is not None else _label(name, opts_i),
-            config={**base_config, "options": to_jsonable(opts_i), "start": x0[i].tolist()},
+            config={**base_config, "options": {**options_json, **hyper_i}, "start": x0[i].tolist()},
             series=series, stop_reason=str(reason[i]), steps=int(n),
         ))
     return traces

@@ -1,0 +1,366 @@
+r"""The benchmark protocol (in the manner of DeepOBS and AlgoPerf).
+
+For every optimizer × problem of a suite:
+
+1. **Tune** on a budget of N configurations, each run once: ``search="grid"`` tries N
+   learning rates log-spaced over ``lr_range`` (DeepOBS: Schneider, Balles & Hennig,
+   "DeepOBS: A Deep Learning Optimizer Benchmark Suite", ICLR 2019); ``search="random"``
+   draws N configurations (lr log-uniform over ``lr_range``, and the method's momentum
+   parameter: SGD-momentum's μ ∈ U[0, 0.99], the Adam family's β₁ ∈ U[0.5, 0.99],
+   RMSprop's α ∈ U[0.9, 0.999]) from a generator seeded with ``search_seed`` (Bergstra &
+   Bengio, "Random Search for Hyper-Parameter Optimization", JMLR 2012). The best
+   configuration has the lowest final objective (diverged = ∞; ties: the first).
+2. **Rerun** the best configuration on ``seeds`` new seeds (1..K; tuning used the
+   unseeded start or seed 0), and report the median and spread (min, max) of the
+   final objective, and the steps and time to the target.
+3. **Profile**: the cost of an optimizer on a problem is the median over the reruns
+   of the gradient evaluations until the target is reached (∞ when the median run does
+   not reach it); the Dolan–Moré performance profile across the suite compares them
+   (:mod:`optimlab.bench.profiles`; Dahl et al., "Benchmarking Neural Network Training
+   Algorithms", 2023, for AlgoPerf's time-to-result scoring of the same kind).
+
+The objective is ``f − f*`` on a test function, the validation loss on a training
+problem. A training problem without a target gets one from the results: 1.05 × the
+lowest median final validation loss among the optimizers.
+
+Every trial is a plain-data dict (problem, optimizer spec, hyperparameters, seed,
+phase) stored under its hash in a :class:`~optimlab.bench.store.TrialStore` the moment
+its batch finishes; trials of one phase are computed together with :func:`optimlab.sweep`
+(a batched run equals the runs alone), so a resumed benchmark recomputes only the
+missing trials and gets the same numbers.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from ..record import to_jsonable
+from .store import TrialStore, trial_id
+from .suites import get_suite, problem_key
+
+__all__ = ["run_bench", "BenchRun", "tune_configs", "split_specs", "PROTOCOL_VERSION", "trial_summary",
+           "aggregate"]
+
+PROTOCOL_VERSION = 1
+SEARCHES = ("grid", "random")
+
+
+def split_specs(text: str | Sequence[str]) -> list[str]:
+    """``"adam,momentum:lr=0.01,momentum=0.7,sgd"`` → ``["adam", "momentum:lr=0.01,momentum=0.7", "sgd"]``:
+    a comma starts a new optimizer unless the part after it is a ``KEY=VALUE`` option."""
+    from ..optim.registry import parse_spec
+
+    if isinstance(text, str):
+        parts: list[str] = []
+        depth = 0
+        cur = ""
+        for ch in text + ",":
+            depth += ch in "(["
+            depth -= ch in ")]"
+            if ch == "," and depth == 0:
+                piece = cur.strip()
+                cur = ""
+                if not piece:
+                    continue
+                if parts and "=" in piece and ":" not in piece.split("=")[0]:
+                    parts[-1] += "," + piece
+                else:
+                    parts.append(piece)
+            else:
+                cur += ch
+    else:
+        parts = [str(p).strip() for p in text]
+    if not parts:
+        raise ValueError("optimizers is empty: give at least one optimizer spec, e.g. adam,momentum")
+    for p in parts:
+        parse_spec(p)  # raises a ValueError naming the bad spec
+    if len(set(parts)) != len(parts):
+        raise ValueError(f"an optimizer is listed twice in {parts}")
+    return parts
+
+
+def _momentum_parameter(spec: str) -> tuple[str, float, float] | None:
+    from ..optim import registry
+
+    name, kwargs = registry.parse_spec(spec)
+    cls, presets, _ = registry._lookup(name)
+    merged = {**presets, **kwargs}
+    cname = cls.__name__
+    if cname in ("SGD",) and merged.get("momentum", 0.0):
+        return ("momentum", 0.0, 0.99)
+    if cname in ("Adam", "AdamW", "Adamax", "NAdam", "RAdam"):
+        return ("beta1", 0.5, 0.99)
+    if cname == "RMSprop":
+        return ("alpha", 0.9, 0.999)
+    return None
+
+
+def tune_configs(spec: str, budget: int, search: str = "grid", search_seed: int = 0,
+                 lr_range: tuple[float, float] = (1e-4, 1.0)) -> list[dict]:
+    """The N configurations the tuning phase tries for optimizer ``spec``."""
+    from ..sweeps import logspace
+
+    if isinstance(budget, bool) or not isinstance(budget, int) or budget < 1:
+        raise ValueError(f"budget must be an integer >= 1 (configurations tried per optimizer and problem), got {budget!r}")
+    if search not in SEARCHES:
+        raise ValueError(f"search must be one of {', '.join(SEARCHES)}, got {search!r}")
+    lo, hi = (float(v) for v in lr_range)
+    if not (0 < lo < hi):
+        raise ValueError(f"lr_range must be (lo, hi) with 0 < lo < hi, got {lr_range!r}")
+    if search == "grid":
+        return [{"lr": v} for v in logspace(lo, hi, budget)]
+    rng = np.random.default_rng([int(search_seed), zlib.crc32(spec.encode())])
+    extra = _momentum_parameter(spec)
+    out = []
+    for _ in range(budget):
+        cfg = {"lr": float(10 ** rng.uniform(math.log10(lo), math.log10(hi)))}
+        if extra is not None:
+            cfg[extra[0]] = float(rng.uniform(extra[1], extra[2]))
+        out.append(cfg)
+    return out
+
+
+# ------------------------------------------------------------------ computing trials
+def _trial(problem: dict, spec: str, phase: str, hyper: dict, seed: int | None) -> dict:
+    return to_jsonable({"protocol": PROTOCOL_VERSION, "phase": phase, "problem": problem, "optimizer": spec,
+                        "hyper": hyper, "seed": seed})
+
+
+def _sweep_problem(problem: dict) -> Any:
+    if problem["kind"] == "function":
+        from ..functions import get
+
+        fn = get(problem["name"], **problem["params"])
+        return fn.with_noise(problem["noise"], 0) if problem["noise"] else fn
+    from .. import problems as lab
+
+    return lab.get(problem["name"], seed=0)
+
+
+def trial_summary(trace: Any, problem: dict, f_min: float, keep_params: bool) -> dict:
+    """What a stored trial keeps: the objective curve with its step numbers and times,
+    final and best objective, stop reason (and the path on a 2-D function rerun)."""
+    if problem["kind"] == "function":
+        curve = np.asarray(trace.values, dtype=float) - f_min
+        steps_at = np.arange(len(curve))
+        times = np.asarray(trace.times, dtype=float)
+    else:
+        curve = np.asarray(trace.epochs.get("objective", []), dtype=float)
+        spe = int(trace.config.get("steps_per_epoch", 0)) or 1
+        steps_at = np.minimum((np.arange(len(curve)) + 1) * spe, trace.steps)
+        times = np.full(len(curve), np.nan)
+    diverged = trace.stop_reason == "diverged"
+    finite = curve[np.isfinite(curve)]
+    res = {"final": float("inf") if diverged or not len(curve) else float(curve[-1]),
+           "best": float(finite.min()) if finite.size else float("inf"),
+           "stop_reason": trace.stop_reason, "steps": int(trace.steps),
+           "curve": curve.tolist(), "curve_steps": steps_at.tolist(), "curve_times": times.tolist(),
+           "start": trace.config.get("start")}
+    if keep_params and "params" in trace.series and np.shape(trace.params)[1:] == (2,):
+        res["params"] = np.asarray(trace.params).tolist()
+    return res
+
+
+def _execute(store: TrialStore, trials: list[dict], on_done: Callable[[int], None] | None = None) -> int:
+    """Compute the trials not yet in the store (one batched sweep per group) and store
+    each one; returns how many were computed."""
+    from ..sweeps import sweep
+
+    missing = [t for t in trials if not store.has(trial_id(t))]
+    if not missing:
+        return 0
+    problem, spec = missing[0]["problem"], missing[0]["optimizer"]
+    # one sweep per seed (tuning) or one sweep over the seeds (a rerun of one configuration)
+    groups: list[tuple[list[dict], list[int | None]]] = []
+    hypers = [t["hyper"] for t in missing]
+    if all(h == hypers[0] for h in hypers):
+        groups.append(([hypers[0]], [t["seed"] for t in missing]))
+    else:
+        by_seed: dict[Any, list[dict]] = {}
+        for t in missing:
+            by_seed.setdefault(t["seed"], []).append(t["hyper"])
+        groups.extend((hs, [s]) for s, hs in by_seed.items())
+    prob_obj = _sweep_problem(problem)
+    done = 0
+    for hs, seeds in groups:
+        kw: dict[str, Any] = {"steps": int(problem["steps"])}
+        if problem["kind"] == "function":
+            if problem.get("start") is not None:
+                kw["start"] = problem["start"]
+            f_min = float(prob_obj.f_min)
+        else:
+            kw["batch_size"] = int(problem.get("batch_size", 32))
+            f_min = 0.0
+        seed_arg = None if seeds == [None] else [s for s in seeds]
+        if seed_arg is not None and any(s is None for s in seed_arg):
+            raise ValueError("internal: a group mixes seeded and unseeded trials")
+        res = sweep(prob_obj, spec, grid=hs, seeds=seed_arg, **kw)
+        for cfg, trace in zip(res.configs, res.traces):
+            hyper = {k: v for k, v in cfg.items() if k != "seed"}
+            t = _trial(problem, spec, missing[0]["phase"], hyper, cfg.get("seed"))
+            store.put(t, trial_summary(trace, problem, f_min, keep_params=t["phase"] == "rerun"))
+            done += 1
+            if on_done is not None:
+                on_done(1)
+    return done
+
+
+@dataclass
+class BenchRun:
+    """What :func:`run_bench` did: trials computed now, found already stored, in total."""
+
+    store: str
+    computed: int = 0
+    reused: int = 0
+    total: int = 0
+    wall_time: float = 0.0
+    description: dict = field(default_factory=dict)
+
+
+def describe(suite: Any, optimizers: Any, budget: int, seeds: int, search: str, search_seed: int,
+             lr_range: tuple[float, float], steps: int | None) -> dict:
+    problems = get_suite(suite, steps) if isinstance(suite, str) else [dict(p) for p in suite]
+    specs = split_specs(optimizers)
+    if isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1:
+        raise ValueError(f"seeds must be an integer >= 1 (reruns of the best configuration), got {seeds!r}")
+    tune_configs(specs[0], budget, search, search_seed, lr_range)  # validates budget, search and lr_range
+    return to_jsonable({"protocol": PROTOCOL_VERSION, "suite": suite if isinstance(suite, str) else "custom",
+                        "problems": problems, "optimizers": specs, "budget": budget, "seeds": seeds,
+                        "search": search, "search_seed": search_seed, "lr_range": list(lr_range)})
+
+
+def run_bench(suite: Any, optimizers: Any, *, budget: int = 20, seeds: int = 3, store: str | Path = "bench.sqlite",
+              search: str = "grid", search_seed: int = 0, lr_range: tuple[float, float] = (1e-4, 1.0),
+              steps: int | None = None, progress: Callable[[int, int, str], None] | None = None) -> BenchRun:
+    """Run (or resume) a benchmark; every finished trial goes to the SQLite ``store``.
+
+    Args:
+        suite: a built-in suite name, a comma-separated list of problems, or a list of
+            problem dicts (see :mod:`optimlab.bench.suites`).
+        optimizers: specs, as a list or one comma-separated string.
+        budget: configurations tried per optimizer × problem when tuning.
+        seeds: reruns of the best configuration.
+        search: ``"grid"`` (log grid of lr) or ``"random"`` (see the module docstring).
+        steps: override every problem's step count.
+        progress: called as ``progress(trials_done, trials_total, what)``.
+
+    Calling it again with the same arguments and store computes nothing that is stored.
+    """
+    t0 = time.perf_counter()
+    desc = describe(suite, optimizers, budget, seeds, search, search_seed, lr_range, steps)
+    with TrialStore(store) as st:
+        st.set_meta("bench", desc)
+        total = len(desc["problems"]) * len(desc["optimizers"]) * (budget + seeds)
+        run = BenchRun(store=str(store), total=total, description=desc)
+        count = [0]
+
+        def tick(n: int, what: str = "") -> None:
+            count[0] += n
+            if progress is not None:
+                progress(count[0], total, what)
+
+        for problem in desc["problems"]:
+            for spec in desc["optimizers"]:
+                what = f"{spec} on {problem_key(problem)}"
+                tune = [_trial(problem, spec, "tune", cfg, None if problem["kind"] == "function" else 0)
+                        for cfg in tune_configs(spec, budget, search, search_seed, lr_range)]
+                n = _execute(st, tune, lambda k, w=what: tick(k, w + " (tuning)"))
+                run.computed += n
+                run.reused += len(tune) - n
+                tick(len(tune) - n, what)
+                best = _best_hyper(st, tune)
+                rerun = [_trial(problem, spec, "rerun", best, s) for s in range(1, seeds + 1)]
+                n = _execute(st, rerun, lambda k, w=what: tick(k, w + " (reruns)"))
+                run.computed += n
+                run.reused += len(rerun) - n
+                tick(len(rerun) - n, what)
+    run.wall_time = time.perf_counter() - t0
+    return run
+
+
+def _best_hyper(store: TrialStore, tune: list[dict]) -> dict:
+    best, best_v = tune[0]["hyper"], math.inf
+    for t in tune:
+        row = store.get(trial_id(t))
+        v = float(row["result"]["final"]) if row else math.inf
+        v = math.inf if math.isnan(v) else v
+        if v < best_v:
+            best, best_v = t["hyper"], v
+    return best
+
+
+# ------------------------------------------------------------------ aggregation
+def _first_hit(curve: Sequence[float], steps_at: Sequence[int], times: Sequence[float], target: float
+               ) -> tuple[float, float]:
+    c = np.asarray(curve, dtype=float)
+    hit = np.flatnonzero(c <= target)
+    if not hit.size:
+        return math.inf, math.inf
+    k = int(hit[0])
+    t = float(times[k]) if k < len(times) and times[k] is not None else math.nan
+    return float(steps_at[k]), t
+
+
+def aggregate(rows: list[dict], desc: dict) -> dict:
+    """From stored trials (``TrialStore`` rows) to the benchmark's numbers.
+
+    Returns ``{"problems": [keys], "optimizers": [specs], "targets": {problem: ε},
+    "cells": {(problem, spec): {...}}, "tuning": {(problem, spec): [(hyper, final), ...]}}``;
+    a cell holds ``best_hyper``, ``median``, ``min``, ``max`` (final objective over the
+    reruns), ``solved`` (reruns reaching the target), ``runs``, ``cost`` (median
+    gradient evaluations to the target; ∞ if not reached), ``median_steps``,
+    ``median_time`` and the rerun rows themselves.
+    """
+    problems = desc["problems"]
+    specs = desc["optimizers"]
+    keys = [problem_key(p) for p in problems]
+    by_cell: dict[tuple[str, str], dict[str, list]] = {}
+    for r in rows:
+        t = r["trial"]
+        if t.get("protocol") != PROTOCOL_VERSION or t["optimizer"] not in specs or t["problem"] not in problems:
+            continue
+        key = (problem_key(t["problem"]), t["optimizer"])
+        by_cell.setdefault(key, {"tune": [], "rerun": []})[t["phase"]].append(r)
+    targets: dict[str, float] = {}
+    for p, k in zip(problems, keys):
+        if p.get("target") is not None:
+            targets[k] = float(p["target"])
+        else:  # derived: within 5 % of the best optimizer's median final objective
+            meds = [float(np.median([r["result"]["final"] for r in by_cell.get((k, s), {}).get("rerun", [])]))
+                    for s in specs if by_cell.get((k, s), {}).get("rerun")]
+            finite = [m for m in meds if math.isfinite(m)]
+            targets[k] = 1.05 * min(finite) if finite else -math.inf
+    cells: dict[tuple[str, str], dict] = {}
+    tuning: dict[tuple[str, str], list] = {}
+    for k in keys:
+        for s in specs:
+            cell = by_cell.get((k, s), {"tune": [], "rerun": []})
+            tuning[(k, s)] = sorted(((r["trial"]["hyper"], float(r["result"]["final"])) for r in cell["tune"]),
+                                    key=lambda hv: hv[0].get("lr", 0.0))
+            reruns = sorted(cell["rerun"], key=lambda r: r["trial"]["seed"])
+            finals = np.array([float(r["result"]["final"]) for r in reruns])
+            hits = [_first_hit(r["result"]["curve"], r["result"]["curve_steps"], r["result"]["curve_times"], targets[k])
+                    for r in reruns]
+            steps_hit = np.array([h[0] for h in hits]) if hits else np.array([])
+            times_hit = np.array([h[1] for h in hits]) if hits else np.array([])
+            cells[(k, s)] = {
+                "best_hyper": reruns[0]["trial"]["hyper"] if reruns else None,
+                "runs": len(reruns),
+                "median": float(np.median(finals)) if finals.size else math.nan,
+                "min": float(finals.min()) if finals.size else math.nan,
+                "max": float(finals.max()) if finals.size else math.nan,
+                "solved": int(np.isfinite(steps_hit).sum()),
+                "median_steps": float(np.median(steps_hit)) if steps_hit.size else math.inf,
+                "median_time": float(np.median(times_hit)) if times_hit.size else math.inf,
+                "cost": float(np.median(steps_hit + 1)) if steps_hit.size else math.inf,
+                "reruns": reruns,
+            }
+    return {"problems": keys, "problem_dicts": problems, "optimizers": specs, "targets": targets, "cells": cells,
+            "tuning": tuning}

@@ -1,0 +1,123 @@
+"""The results store of a benchmark: one SQLite file (stdlib ``sqlite3``, no server).
+
+Every finished trial is written at once in its own transaction (``commit`` per trial,
+write-ahead log), keyed by its *trial id*: a hash of the trial's plain-data
+description (:func:`trial_id`). A benchmark killed at any moment (Ctrl-C, ``kill -9``)
+loses at most the trials that were being computed; started again, it finds the
+finished ones by id and computes only the rest. The store also keeps the benchmark's
+own description (``meta``) so that a report can be rebuilt from the file alone.
+
+Trials are independent JSON documents, so a store could be filled by several
+machines; :class:`TrialStore` is the one interface the protocol uses.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sqlite3
+import time
+from pathlib import Path
+from typing import Any, Iterator
+
+from ..record import to_jsonable
+
+__all__ = ["TrialStore", "trial_id", "canonical_json"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS trials (
+    id TEXT PRIMARY KEY,
+    trial TEXT NOT NULL,
+    result TEXT NOT NULL,
+    finished REAL NOT NULL,
+    pid INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
+
+def canonical_json(obj: Any) -> str:
+    """JSON with sorted keys and no spaces: equal data give equal text."""
+    return json.dumps(to_jsonable(obj), sort_keys=True, separators=(",", ":"))
+
+
+def trial_id(trial: dict) -> str:
+    """A deterministic id for a trial: the first 20 hex digits of SHA-256 of its canonical JSON."""
+    return hashlib.sha256(canonical_json(trial).encode()).hexdigest()[:20]
+
+
+class TrialStore:
+    """Finished trials in a SQLite file. ``put`` commits immediately.
+
+    >>> store = TrialStore(":memory:")
+    >>> tid = store.put({"a": 1}, {"final": 0.5})
+    >>> store.get(tid)["result"]["final"]
+    0.5
+    """
+
+    def __init__(self, path: str | Path):
+        self.path = str(path)
+        if self.path != ":memory:":
+            parent = Path(self.path).parent
+            parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.executescript(_SCHEMA)
+        except sqlite3.DatabaseError as e:
+            raise ValueError(f"store {self.path!r} is not an optimlab results store (SQLite): {e}") from None
+
+    # -- trials --------------------------------------------------------------------
+    def put(self, trial: dict, result: dict) -> str:
+        """Store a finished trial (ignored if its id is already stored); returns its id."""
+        tid = trial_id(trial)
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            self._db.execute("INSERT OR IGNORE INTO trials (id, trial, result, finished, pid) VALUES (?, ?, ?, ?, ?)",
+                             (tid, canonical_json(trial), json.dumps(to_jsonable(result)), time.time(), os.getpid()))
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        return tid
+
+    def has(self, tid: str) -> bool:
+        return self._db.execute("SELECT 1 FROM trials WHERE id = ?", (tid,)).fetchone() is not None
+
+    def ids(self) -> set[str]:
+        return {r[0] for r in self._db.execute("SELECT id FROM trials")}
+
+    def get(self, tid: str) -> dict | None:
+        row = self._db.execute("SELECT id, trial, result, finished, pid FROM trials WHERE id = ?", (tid,)).fetchone()
+        return self._row(row) if row else None
+
+    def __iter__(self) -> Iterator[dict]:
+        for row in self._db.execute("SELECT id, trial, result, finished, pid FROM trials ORDER BY finished, id"):
+            yield self._row(row)
+
+    def __len__(self) -> int:
+        return int(self._db.execute("SELECT COUNT(*) FROM trials").fetchone()[0])
+
+    @staticmethod
+    def _row(row: tuple) -> dict:
+        return {"id": row[0], "trial": json.loads(row[1]), "result": json.loads(row[2]), "finished": row[3],
+                "pid": row[4]}
+
+    # -- the benchmark's description -----------------------------------------------------
+    def set_meta(self, key: str, value: Any) -> None:
+        self._db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, canonical_json(value)))
+
+    def get_meta(self, key: str, default: Any = None) -> Any:
+        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return json.loads(row[0]) if row else default
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> "TrialStore":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()

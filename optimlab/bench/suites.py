@@ -1,0 +1,137 @@
+"""Benchmark suites: lists of problems, each plain data.
+
+A problem is a dict:
+
+* a test function: ``{"kind": "function", "name": "rosenbrock", "params": {...},
+  "noise": 0.0, "start": [x, y], "steps": 500, "target": 1e-6}`` — ``target`` is the
+  gap ``f − f*`` to reach; the start defaults to the function's first suggested one;
+* a training problem: ``{"kind": "training", "name": "digits-mlp", "steps": 300,
+  "batch_size": 32, "target": None}`` — the objective is the validation loss; with
+  ``target`` None it is set from the results (see :mod:`optimlab.bench.protocol`).
+
+Built-in suites: ``"functions-2d"``, ``"noisy-functions"`` and ``"training"`` (when
+the training lab, ``optimlab.problems``, is part of this build). A user's suite is a
+comma-separated list of problem names: ``"rosenbrock,beale:noise=0.1,problem:digits-mlp"``
+(``NAME[:noise=σ,steps=N,target=ε]``, ``problem:NAME`` for a training problem).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+__all__ = ["SUITES", "suite_names", "get_suite", "parse_problem", "problem_key"]
+
+_FUNCTIONS_2D = ["lecture-quadratic", "ill-conditioned", "rosenbrock", "beale", "booth", "matyas", "himmelblau",
+                 "three-hump-camel", "long-valley"]
+_NOISY = ["lecture-quadratic", "ill-conditioned", "sphere", "rosenbrock", "beale", "matyas"]
+
+SUITES: dict[str, str] = {
+    "functions-2d": "9 noiseless 2-D test functions from their suggested starts; target f − f* ≤ 1e-6; 500 steps",
+    "noisy-functions": "6 test functions with Gaussian gradient noise σ = 0.1; target f − f* ≤ 1e-2; 500 steps",
+    "training": "the training lab's named problems (validation loss; 300 mini-batch steps of 32)",
+}
+
+
+def suite_names() -> list[str]:
+    return list(SUITES)
+
+
+def _function(name: str, noise: float = 0.0, steps: int = 500, target: float = 1e-6, **params: Any) -> dict:
+    return {"kind": "function", "name": name, "params": params, "noise": float(noise), "start": None,
+            "steps": int(steps), "target": float(target)}
+
+
+def get_suite(name: str, steps: int | None = None) -> list[dict]:
+    """The problems of a built-in suite or of a comma-separated list of problem names."""
+    if not isinstance(name, str) or not name.strip():
+        raise ValueError(f"suite must be one of {', '.join(SUITES)} or a comma-separated list of problems; got {name!r}")
+    if name == "functions-2d":
+        probs = [_function(n) for n in _FUNCTIONS_2D]
+    elif name == "noisy-functions":
+        probs = [_function(n, noise=0.1, target=1e-2) for n in _NOISY]
+    elif name == "training":
+        try:
+            from .. import problems as lab
+        except ImportError:
+            raise ValueError("suite 'training' needs the training lab (optimlab.problems), which is not part of "
+                             "this build; use functions-2d or noisy-functions") from None
+        probs = [{"kind": "training", "name": n, "steps": 300, "batch_size": 32, "target": None}
+                 for n in lab.names()]
+    else:
+        probs = [parse_problem(p) for p in _split(name)]
+    if steps is not None:
+        if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
+            raise ValueError(f"steps must be an integer >= 1, got {steps!r}")
+        for p in probs:
+            p["steps"] = steps
+    for p in probs:
+        _check(p)
+    return probs
+
+
+def _split(text: str) -> list[str]:
+    """Split at commas that start a new problem (a part without '=' starts one)."""
+    parts: list[str] = []
+    for raw in text.split(","):
+        raw = raw.strip()
+        if not raw:
+            continue
+        if parts and "=" in raw and ":" not in raw.split("=")[0]:
+            parts[-1] += "," + raw
+        else:
+            parts.append(raw)
+    return parts
+
+
+def parse_problem(text: str) -> dict:
+    """``NAME[:key=value,...]`` or ``problem:NAME[:key=value,...]`` → a problem dict."""
+    text = text.strip()
+    kind = "function"
+    if text.startswith("problem:"):
+        kind, text = "training", text[len("problem:"):]
+    name, _, rest = text.partition(":")
+    opts: dict[str, Any] = {}
+    for item in filter(None, (s.strip() for s in rest.split(","))):
+        k, eq, v = item.partition("=")
+        if not eq:
+            raise ValueError(f"bad option {item!r} in problem {text!r}: write KEY=VALUE")
+        try:
+            opts[k.strip()] = int(v) if v.strip().lstrip("-").isdigit() else float(v)
+        except ValueError:
+            raise ValueError(f"option {k.strip()!r} of problem {text!r} must be a number, got {v!r}") from None
+    if kind == "training":
+        allowed = {"steps", "batch_size", "target"}
+        bad = set(opts) - allowed
+        if bad:
+            raise ValueError(f"unknown option(s) {sorted(bad)} for training problem {name!r}; allowed: {sorted(allowed)}")
+        return {"kind": "training", "name": name, "steps": int(opts.get("steps", 300)),
+                "batch_size": int(opts.get("batch_size", 32)), "target": opts.get("target")}
+    noise = float(opts.pop("noise", 0.0))
+    steps = int(opts.pop("steps", 500))
+    target = float(opts.pop("target", 1e-2 if noise else 1e-6))
+    return _function(name, noise=noise, steps=steps, target=target, **opts)
+
+
+def _check(p: dict) -> None:
+    if p["kind"] == "function":
+        from ..functions import get  # validates the name and the parameters
+
+        fn = get(p["name"], **p["params"])
+        if not math.isfinite(fn.f_min):
+            raise ValueError(f"problem {p['name']!r} has no finite known minimum f*; a benchmark needs one for "
+                             f"its target f − f* ≤ ε")
+    elif p["kind"] == "training":
+        from .. import problems as lab
+
+        if p["name"] not in lab.names():
+            raise ValueError(f"unknown training problem {p['name']!r}; available: {', '.join(lab.names())}")
+
+
+def problem_key(p: dict) -> str:
+    """A short readable name for a problem (used in tables and plots)."""
+    if p["kind"] == "training":
+        return p["name"]
+    extra = ",".join(f"{k}={v}" for k, v in sorted(p.get("params", {}).items()))
+    s = p["name"] + (f"({extra})" if extra else "")
+    return s + (f"+noise{p['noise']:g}" if p.get("noise") else "")

@@ -1,0 +1,311 @@
+"""``optimlab sweep`` and ``optimlab bench`` on the command line.
+
+Thin: arguments are parsed here; :func:`optimlab.sweep`, :mod:`optimlab.bench` and
+:mod:`optimlab.viz.sweeps` do the work. Bad arguments end with one line on stderr
+(``error: ...``) and exit status 2.
+
+Grid syntax (``--grid``, repeatable, one swept argument each)::
+
+    NAME=log:LO:HI:N     N values log-spaced from LO to HI (both included)
+    NAME=lin:LO:HI:N     N values evenly spaced from LO to HI
+    NAME=V1,V2,...       the listed values (numbers, true/false)
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import re
+from pathlib import Path
+from typing import Any, List, Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+console = Console()
+err_console = Console(stderr=True)
+
+GRID_HELP = ("Swept argument, repeatable: NAME=log:LO:HI:N (log-spaced), NAME=lin:LO:HI:N (evenly spaced) "
+             "or NAME=V1,V2,... (values; true/false allowed).")
+
+
+class CLIError(Exception):
+    """A bad argument: printed as one line, exit status 2."""
+
+
+def _fail(message: str) -> None:
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False, markup=True, soft_wrap=True)
+    raise typer.Exit(code=2)
+
+
+def _one_line(e: BaseException) -> str:
+    text = str(e.args[0]) if isinstance(e, KeyError) and e.args else str(e)
+    return " ".join(text.split())
+
+
+# ------------------------------------------------------------------------- parsing
+def _number(text: str, what: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise CLIError(f"{what}: {text!r} is not a number") from None
+    if not math.isfinite(v):
+        raise CLIError(f"{what}: {text!r} must be finite")
+    return v
+
+
+def parse_grid(items: list[str]) -> dict[str, list]:
+    """``["lr=log:1e-4:1:50", "momentum=0,0.5,0.9"]`` → ``{"lr": [...50 values], "momentum": [0.0, 0.5, 0.9]}``."""
+    from ..sweeps import linspace, logspace
+
+    grid: dict[str, list] = {}
+    for item in items:
+        name, eq, spec = item.partition("=")
+        name, spec = name.strip(), spec.strip()
+        if not eq or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name) or not spec:
+            raise CLIError(f"--grid {item!r}: write NAME=log:LO:HI:N, NAME=lin:LO:HI:N or NAME=V1,V2,...")
+        if name in grid:
+            raise CLIError(f"--grid {item!r}: {name!r} is swept twice")
+        kind = spec.split(":", 1)[0].lower()
+        if kind in ("log", "lin"):
+            parts = spec.split(":")
+            if len(parts) != 4:
+                raise CLIError(f"--grid {item!r}: {kind} needs LO:HI:N, e.g. {name}={kind}:1e-4:1:50")
+            lo = _number(parts[1], f"--grid {item!r} LO")
+            hi = _number(parts[2], f"--grid {item!r} HI")
+            try:
+                n = int(parts[3])
+            except ValueError:
+                raise CLIError(f"--grid {item!r}: N must be an integer, got {parts[3]!r}") from None
+            try:
+                grid[name] = (logspace if kind == "log" else linspace)(lo, hi, n)
+            except ValueError as e:
+                raise CLIError(f"--grid {item!r}: {_one_line(e)}") from None
+        else:
+            vals: list[Any] = []
+            for v in spec.split(","):
+                v = v.strip()
+                if v.lower() in ("true", "false"):
+                    vals.append(v.lower() == "true")
+                elif not v:
+                    raise CLIError(f"--grid {item!r}: empty value in the list")
+                else:
+                    vals.append(_number(v, f"--grid {item!r}"))
+            grid[name] = vals
+    return grid
+
+
+def _start(text: str | None) -> list[float] | None:
+    if text is None:
+        return None
+    parts = [p.strip() for p in text.strip().strip("()[]").split(",")]
+    return [_number(p, "--start") for p in parts]
+
+
+def _progress() -> Progress:
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                    console=console, transient=False)
+
+
+def _fmt(v: Any, column: str = "") -> str:
+    if isinstance(v, float):
+        if v == math.inf:
+            return "∞ (diverged)" if column == "final" else "∞"
+        if v != v:
+            return "—"
+        return f"{v:.4g}" if v == 0 or 1e-3 <= abs(v) < 1e5 else f"{v:.3e}"
+    return str(v)
+
+
+# ------------------------------------------------------------------------- sweep
+def sweep_command(
+    problem: str = typer.Argument(..., help="Test function name or formula, or problem:NAME for a training problem."),
+    optimizer: str = typer.Option("adam", "--optimizer", "-o", help="Optimizer spec NAME[:KEY=VALUE,...] (fixed options)."),
+    grid: List[str] = typer.Option([], "--grid", "-g", help=GRID_HELP),
+    steps: int = typer.Option(200, "--steps", "-n", help="Updates per run."),
+    seeds: Optional[int] = typer.Option(None, "--seeds", help="Seeds 0..K-1 per configuration (start perturbation or noise stream)."),
+    start: Optional[str] = typer.Option(None, "--start", help="Start point x,y (default: the function's suggested start)."),
+    noise: float = typer.Option(0.0, "--noise", help="Gradient noise σ (test functions)."),
+    target: Optional[float] = typer.Option(None, "--target", help="Report steps until f − f* ≤ TARGET."),
+    out: Path = typer.Option(Path("sweep-out"), "--out", help="Folder for sweep.json, table.csv, pictures and index.html."),
+    top: int = typer.Option(10, "--top", help="Rows of the summary table."),
+) -> None:
+    """Run every configuration of a grid as ONE batched computation; table, heatmap, sensitivity, best path."""
+    try:
+        g = parse_grid(grid)
+        if not g:
+            raise CLIError("give at least one --grid NAME=..., e.g. --grid lr=log:1e-4:1:50")
+        x0 = _start(start)
+        prob: Any = problem
+        if not problem.startswith("problem:"):
+            from ..runner import resolve_function
+
+            prob = resolve_function(problem)
+            if noise:
+                if not hasattr(prob, "with_noise"):
+                    raise CLIError("--noise needs a registered test function or a formula")
+                prob = prob.with_noise(noise, 0)
+        from ..sweeps import sweep
+
+        n_runs = math.prod(len(v) for v in g.values()) * (seeds or 1)
+        with _progress() as bar:
+            task = bar.add_task(f"sweep: {n_runs} runs", total=steps)
+
+            def tick(k: int, total: int) -> None:
+                bar.update(task, completed=k, total=total)
+
+            res = sweep(prob, optimizer, grid=g, seeds=seeds, steps=steps, start=x0, progress=tick)
+    except CLIError as e:
+        _fail(str(e))
+        return
+    except (ValueError, TypeError, KeyError, FloatingPointError) as e:
+        _fail(_one_line(e))
+        return
+    _sweep_outputs(res, g, out, target, top)
+
+
+def _sweep_outputs(res: Any, g: dict, out: Path, target: float | None, top: int) -> None:
+    from ..report import Figure, Heading, Table as HTable, Text, write_html
+    from ..viz.curves import save_figure
+    from ..viz.sweeps import plot_best_path, plot_heatmap, plot_sensitivity
+
+    out.mkdir(parents=True, exist_ok=True)
+    res.save(out / "sweep.json")
+    f_min = res.f_min if math.isfinite(res.f_min) else None
+    abs_target = None if target is None else (target + (f_min or 0.0))
+    rows = res.table(abs_target)
+    cols = list(rows[0].keys()) if rows else []
+    with open(out / "table.csv", "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(cols)
+        for r in rows:
+            w.writerow([r.get(c) for c in cols])
+    order = sorted(range(len(rows)), key=lambda i: (rows[i]["final"] != rows[i]["final"], rows[i]["final"]))
+    t = Table(title=f"{res.optimizer['name']} on {res.problem.get('name', '')}: best {min(top, len(rows))} of "
+                    f"{len(rows)} runs ({int(res.diverged.sum())} diverged) in {res.wall_time:.2f} s")
+    for c in cols:
+        t.add_column(c, justify="right" if c not in ("stop_reason",) else "left")
+    for i in order[:top]:
+        t.add_row(*[_fmt(rows[i][c], c) for c in cols])
+    console.print(t)
+    blocks: list[Any] = [Text(f"{len(rows)} runs, {int(res.diverged.sum())} diverged, computed as one batch in "
+                              f"{res.wall_time:.2f} s.")]
+    numeric = [k for k, v in g.items() if all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in v)
+               and len(v) > 1]
+    pics = []
+    try:
+        if len(numeric) >= 2:
+            x = "lr" if "lr" in numeric else numeric[0]
+            y = next(k for k in numeric if k != x)
+            pics.append((save_figure(plot_heatmap(res, x, y), out / "heatmap.png"),
+                         f"final value over {x} × {y} (median over seeds; hatched ✕: diverged)"))
+        if numeric:
+            x = "lr" if "lr" in numeric else numeric[0]
+            pics.append((save_figure(plot_sensitivity({res.optimizer["name"]: res}, x), out / "sensitivity.png"),
+                         f"final value versus {x}"))
+        if res.problem.get("type") == "function" and res.problem.get("dim", 2) == 2 and not res.diverged.all():
+            pics.append((save_figure(plot_best_path(res), out / "best_path.png"), "the best configuration's path"))
+    except (ValueError, TypeError) as e:  # a picture must not lose the computed sweep
+        err_console.print(f"[yellow]warning:[/] a picture was skipped: {_one_line(e)}")
+    blocks.append(Heading("Best runs"))
+    blocks.append(HTable(cols, [[rows[i][c] for c in cols] for i in order[:top]]))
+    for p, cap in pics:
+        blocks.append(Figure(p, cap))
+    page = write_html(out / "index.html", f"optimlab sweep: {res.optimizer['name']} on {res.problem.get('name', '')}",
+                      blocks)
+    console.print(f"wrote {page} (and sweep.json, table.csv{''.join(', ' + Path(p).name for p, _ in pics)})")
+
+
+# ------------------------------------------------------------------------- bench
+def bench_command(
+    suite: Optional[str] = typer.Option(None, "--suite", "-s", help="functions-2d, noisy-functions, training, or a "
+                                        "comma-separated list of problems (NAME[:noise=σ,steps=N,target=ε], problem:NAME)."),
+    optimizers: Optional[str] = typer.Option(None, "--optimizers", "-o", help="Comma-separated optimizer specs, "
+                                             "e.g. sgd,momentum,adam:amsgrad=true."),
+    budget: int = typer.Option(20, "--budget", "-b", help="Configurations tried per optimizer and problem when tuning."),
+    seeds: int = typer.Option(3, "--seeds", help="Reruns of the best configuration."),
+    search: str = typer.Option("grid", "--search", help="grid (log grid of lr) or random (lr and momentum parameter)."),
+    search_seed: int = typer.Option(0, "--search-seed", help="Seed of the random search."),
+    lr_range: str = typer.Option("1e-4:1", "--lr-range", help="LO:HI of the learning rates tried."),
+    steps: Optional[int] = typer.Option(None, "--steps", "-n", help="Override every problem's step count."),
+    store: Path = typer.Option(Path("bench.sqlite"), "--store", help="SQLite results store (resumes from it)."),
+    out: Path = typer.Option(Path("bench-out"), "--out", help="Folder for index.html, trials.csv, trials.json, pictures."),
+    report_only: bool = typer.Option(False, "--report-only", help="Rebuild the report from --store alone; compute nothing."),
+) -> None:
+    """Tune each optimizer on each problem of a suite, rerun the best on seeds, report; resumable."""
+    from .. import bench
+
+    if not report_only:
+        try:
+            if suite is None or optimizers is None:
+                raise CLIError("give --suite and --optimizers (or --report-only --store FILE)")
+            lo_hi = lr_range.split(":")
+            if len(lo_hi) != 2:
+                raise CLIError(f"--lr-range must be LO:HI, e.g. 1e-4:1; got {lr_range!r}")
+            lr = (_number(lo_hi[0], "--lr-range LO"), _number(lo_hi[1], "--lr-range HI"))
+            bench.protocol.describe(suite, optimizers, budget, seeds, search, search_seed, lr, steps)  # validate early
+        except CLIError as e:
+            _fail(str(e))
+            return
+        except (ValueError, TypeError, KeyError) as e:
+            _fail(_one_line(e))
+            return
+        n_before = 0
+        if store.exists():
+            try:
+                with bench.TrialStore(store) as st:
+                    n_before = len(st)
+            except ValueError as e:
+                _fail(_one_line(e))
+                return
+        try:
+            with _progress() as bar:
+                task = bar.add_task("bench", total=None)
+
+                def tick(done: int, total: int, what: str) -> None:
+                    bar.update(task, completed=done, total=total, description=what[:60])
+
+                run = bench.run_bench(suite, optimizers, budget=budget, seeds=seeds, store=store, search=search,
+                                      search_seed=search_seed, lr_range=lr, steps=steps, progress=tick)
+        except KeyboardInterrupt:
+            with bench.TrialStore(store) as st:
+                n = len(st)
+            err_console.print(f"interrupted: {n} trials are stored in {store} ({n - n_before} new); run the same "
+                              f"command again to resume")
+            raise typer.Exit(code=130)
+        except (ValueError, TypeError, KeyError, FloatingPointError) as e:
+            _fail(_one_line(e))
+            return
+        console.print(f"{run.computed} trials computed, {run.reused} found in {store}, {run.total} in all "
+                      f"({run.wall_time:.1f} s)")
+    try:
+        page, agg = bench.build_report(store, out)
+    except (ValueError, TypeError, KeyError) as e:
+        _fail(_one_line(e))
+        return
+    from ..bench.report import SUMMARY_COLUMNS, summary_rows
+
+    def short(v: Any) -> str:
+        if isinstance(v, float):
+            return "—" if v != v else f"{v:.3g}"
+        return str(v)
+
+    t = Table(title=f"benchmark summary ({store}); full table in {out / 'index.html'}")
+    keep = ["problem", "optimizer", "tuned", "median final", "spread", "solved", "median steps", "cost"]
+    for c in keep:
+        t.add_column(c, justify="left" if c in ("problem", "optimizer", "tuned") else "right")
+    for row in summary_rows(agg):
+        r = dict(zip(SUMMARY_COLUMNS, row))
+        r["spread"] = f"{short(r['min'])}…{short(r['max'])}"
+        t.add_row(*[short(r[c]) for c in keep])
+    console.print(t)
+    console.print(f"wrote {page} (and trials.csv, trials.json)")
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``sweep`` and ``bench`` to the optimlab command line."""
+    app.command("sweep", help="Sweep a grid of hyperparameters (× seeds) as one batched computation.")(sweep_command)
+    app.command("bench", help="Benchmark optimizers on a suite: tune, rerun on seeds, performance profile, "
+                              "HTML report; resumable from a SQLite store.")(bench_command)

@@ -1,0 +1,333 @@
+"""Pictures of sweeps and benchmarks: the stability heatmap, lr-sensitivity curves,
+the best configuration's path, and Dolan–Moré performance profiles.
+
+Every function reads records (a :class:`~optimlab.sweeps.SweepResult`, stored trial
+numbers) and returns a matplotlib ``Figure``; nothing here runs an optimizer.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Mapping, Sequence
+
+import matplotlib
+
+matplotlib.use("Agg", force=False)
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from matplotlib.colors import LogNorm, Normalize  # noqa: E402
+
+__all__ = ["plot_heatmap", "plot_sensitivity", "plot_best_path", "plot_performance_profile"]
+
+_TINY = 1e-300
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, float):
+        return f"{v:.2g}" if (v != 0 and (abs(v) < 1e-2 or abs(v) >= 1e3)) else f"{v:.3g}"
+    return str(v)
+
+
+def _gap(values: np.ndarray, f_min: float) -> tuple[np.ndarray, str]:
+    if math.isfinite(f_min):
+        return values - f_min, "f − f*"
+    return values, "f"
+
+
+def plot_heatmap(result: Any, x: str = "lr", y: str = "momentum", *, which: str = "final", log: bool | None = None,
+                 ax: Any = None, title: str | None = None, annotate: bool | None = None) -> Any:
+    """The final (or best) value of every (x, y) cell of a sweep: the stability region.
+
+    Cells hold the median over seeds (the minimum over any other swept argument). The
+    colour scale is logarithmic in ``f − f*`` (when f* is known) by default; diverged
+    cells are hatched grey with a ✕; the best cell carries a white star.
+
+    >>> res = optimlab.sweep("ill-conditioned", "sgd", grid={"lr": optimlab.logspace(1e-3, 1, 30),
+    ...                      "momentum": [0, 0.5, 0.9, 0.99]}, steps=200)
+    >>> fig = plot_heatmap(res, "lr", "momentum")
+    """
+    xs, ys, Z = result.values_grid(x, y, which=which)
+    Z, zlabel = _gap(np.asarray(Z, dtype=float), result.f_min)
+    div = np.isinf(Z) & (Z > 0)
+    missing = np.isnan(Z)
+    ok = ~div & ~missing
+    if result.problem.get("type") == "training":
+        zlabel = "validation loss"
+    if log is None:  # a log scale when the values span more than a decade
+        log = bool(ok.any()) and bool((Z[ok] >= 0).all()) and float(Z[ok].max()) > 10 * float(Z[ok].min())
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(max(6.0, min(12.0, 0.22 * len(xs) + 3)), max(3.2, 0.45 * len(ys) + 1.8)),
+                               constrained_layout=True)
+    else:
+        fig = ax.figure
+    shown = np.where(ok, Z, np.nan)
+    if log:
+        shown = np.where(ok, np.maximum(shown, _TINY), np.nan)
+        pos = shown[ok]
+        vmin = max(float(np.nanmin(pos)), float(np.nanmax(pos)) * 1e-16) if pos.size else 1e-16
+        vmax = float(np.nanmax(pos)) if pos.size else 1.0
+        shown = np.where(ok, np.maximum(shown, vmin), np.nan)
+        norm = LogNorm(vmin=vmin, vmax=vmax if vmax > vmin else vmin * 10)
+    else:
+        norm = Normalize(vmin=float(np.nanmin(shown)) if ok.any() else 0, vmax=float(np.nanmax(shown)) if ok.any() else 1)
+    cmap = matplotlib.colormaps["viridis"].with_extremes(bad="#d9d9d9")
+    im = ax.imshow(np.ma.masked_invalid(shown), origin="lower", aspect="auto", cmap=cmap, norm=norm,
+                   interpolation="nearest", extent=(-0.5, len(xs) - 0.5, -0.5, len(ys) - 0.5))
+    for j, i in zip(*np.nonzero(div)):
+        ax.add_patch(plt.Rectangle((i - 0.5, j - 0.5), 1, 1, fill=False, hatch="///", edgecolor="#8a8a8a", lw=0))
+    notes = []
+    best_cell = None
+    if div.any():
+        jj, ii = np.nonzero(div)
+        ax.scatter(ii, jj, marker="x", s=18 if len(xs) > 20 else 40, c="#b22222", linewidths=1.0, zorder=3)
+        notes.append("✕ hatched: diverged")
+    if ok.any():
+        j, i = np.unravel_index(np.nanargmin(np.where(ok, Z, np.nan)), Z.shape)
+        best_cell = (i, j)
+        notes.insert(0, f"★ best: {x}={_fmt(xs[i])}, {y}={_fmt(ys[j])}")
+    step = max(1, int(math.ceil(len(xs) / 10)))
+    ax.set_xticks(range(0, len(xs), step))
+    ax.set_xticklabels([_fmt(v) for v in xs[::step]], rotation=45, ha="right")
+    ystep = max(1, int(math.ceil(len(ys) / 12)))
+    ax.set_yticks(range(0, len(ys), ystep))
+    ax.set_yticklabels([_fmt(v) for v in ys[::ystep]])
+    ax.set_xlabel(x)
+    ax.set_ylabel(y)
+    cb = fig.colorbar(im, ax=ax, pad=0.01)
+    cb.set_label(f"{which} {zlabel}" + (" (log scale)" if log else ""))
+    if annotate is None:
+        annotate = len(xs) <= 10 and len(ys) <= 10
+    prob = result.problem.get("name", "")
+    head = title or (f"{result.optimizer.get('name', '')} on {prob}: {which} {zlabel} after "
+                     f"{max((t.steps for t in result.traces), default=0)} steps")
+    ax.set_title(head + ("\n" + "    ".join(notes) if notes else ""), fontsize=10, loc="left")
+    if best_cell is not None:  # in the corner when the cells carry numbers
+        bi, bj = best_cell
+        ax.scatter([bi + (0.34 if annotate else 0)], [bj + (0.3 if annotate else 0)], marker="*",
+                   s=110 if annotate else 160, c="white", edgecolors="black", linewidths=0.8, zorder=4)
+    if annotate:
+        for j in range(len(ys)):
+            for i in range(len(xs)):
+                if ok[j, i]:
+                    v = Z[j, i]
+                    light = norm(max(v, norm.vmin)) < 0.55 if log else norm(v) < 0.55
+                    ax.text(i, j, f"{v:.2g}", ha="center", va="center", fontsize=7,
+                            color="white" if light else "black")
+    return fig
+
+
+def _curves_from(items: Mapping[str, Any], param: str, which: str) -> list[tuple[str, np.ndarray, np.ndarray,
+                                                                                   np.ndarray, np.ndarray, float]]:
+    """label → (xs, median, lo, hi, f_min) per optimizer."""
+    out = []
+    for label, item in items.items():
+        if hasattr(item, "values_grid"):
+            vals = item.final_values if which == "final" else np.where(item.diverged, np.inf, item.best_values)
+            vals = np.where(np.isnan(vals), np.inf, vals)
+            per_x: dict[Any, list[np.ndarray]] = {}
+            for key, idx in item._groups().items():  # one configuration, all its seeds
+                c = item.configs[idx[0]]
+                if param not in c:
+                    raise ValueError(f"{label}: {param!r} is not a swept argument")
+                per_x.setdefault(c[param], []).append(vals[idx])
+            xs = np.array(sorted(per_x), dtype=float)
+            med, lo, hi = [], [], []
+            for k in sorted(per_x):  # at each x the best configuration over the other arguments
+                best = min(per_x[k], key=lambda v: np.median(v))
+                med.append(np.median(best))
+                lo.append(np.min(best))
+                hi.append(np.max(best))
+            med, lo, hi = np.array(med), np.array(lo), np.array(hi)
+            if item.seeds is None or len(item.seeds) < 2:
+                lo = hi = med
+            f_min = item.f_min
+        else:
+            xs_raw, ys_raw = item
+            xs = np.asarray(xs_raw, dtype=float)
+            med = np.asarray(ys_raw, dtype=float)
+            order = np.argsort(xs)
+            xs, med = xs[order], med[order]
+            lo = hi = med
+            f_min = float("nan")
+        out.append((str(label), xs, med, lo, hi, f_min))
+    return out
+
+
+def plot_sensitivity(items: Mapping[str, Any], param: str = "lr", *, which: str = "final", ax: Any = None,
+                     title: str | None = None, gap: bool = True, ylabel: str | None = None) -> Any:
+    """Final value versus one hyperparameter, one line per optimizer.
+
+    ``items``: ``{label: SweepResult}`` (median over seeds and other swept arguments,
+    with a min–max band; at each value the best configuration over the other swept
+    arguments) or ``{label: (xs, values)}`` (e.g. a benchmark's tuning trials, already
+    ``f − f*``). Diverged settings are drawn as ✕ on the top edge.
+    """
+    if not isinstance(items, Mapping) or not items:
+        raise ValueError("items must be a non-empty mapping {label: SweepResult or (xs, values)}")
+    curves = _curves_from(items, param, which)
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(6.6, 4.2), constrained_layout=True)
+    else:
+        fig = ax.figure
+    finite_all = []
+    for _, xs, med, lo, hi, f_min in curves:
+        sub = f_min if (gap and math.isfinite(f_min)) else 0.0
+        for arr in (med, lo, hi):
+            a = arr - sub
+            finite_all.extend(a[np.isfinite(a)].tolist())
+    pos = [v for v in finite_all if v > 0]
+    logy = bool(pos) and all(v >= 0 for v in finite_all) and max(pos) / max(min(pos), _TINY) > 100
+    floor = max(min(pos) * 0.5, max(pos) * 1e-16, _TINY) if pos else _TINY
+    top = (max(pos) * 3 if logy else max(finite_all) + 0.05 * (abs(max(finite_all)) + 1)) if finite_all else 1.0
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    any_div = False
+    for n, (label, xs, med, lo, hi, f_min) in enumerate(curves):
+        sub = f_min if (gap and math.isfinite(f_min)) else 0.0
+        col = colors[n % len(colors)]
+        m = med - sub
+        ok = np.isfinite(m)
+        y = np.where(ok, np.maximum(m, floor) if logy else m, np.nan)
+        ax.plot(xs, y, "-o", ms=3, lw=1.6, color=col, label=label)
+        if (lo is not med) and np.any(np.isfinite(hi) & (hi != lo)):
+            l_, h_ = lo - sub, hi - sub
+            band = np.isfinite(l_) & np.isfinite(h_)
+            if logy:
+                l_, h_ = np.maximum(l_, floor), np.maximum(h_, floor)
+            ax.fill_between(xs, np.where(band, l_, np.nan), np.where(band, h_, np.nan), color=col, alpha=0.15, lw=0)
+        bad = ~ok
+        if bad.any():
+            any_div = True
+            y_mark = top * (1.25 ** n) if logy else top + 0.02 * n * abs(top)
+            ax.scatter(xs[bad], np.full(bad.sum(), y_mark), marker="x", color=col, s=30, clip_on=False, zorder=3)
+    ax.set_xscale("log")
+    if logy:
+        ax.set_yscale("log")
+    ax.set_ylim(bottom=floor * 0.5 if logy else None, top=top * (1.25 ** len(curves) * 1.3 if logy else 1.05))
+    sub_label = "f − f*" if gap and any(math.isfinite(c[5]) for c in curves) else "value"
+    if any(getattr(it, "problem", {}).get("type") == "training" for it in items.values()):
+        sub_label = "validation loss"
+    ax.set_xlabel(param)
+    ax.set_ylabel(ylabel or (f"{which} {sub_label}" + (" (median over seeds, min–max band)"
+                                                       if any(c[3] is not c[2] for c in curves) else "")))
+    if title:
+        ax.set_title(title, fontsize=10)
+    ax.grid(True, which="major", alpha=0.3)
+    handles, labels = ax.get_legend_handles_labels()
+    if any_div:
+        handles.append(plt.Line2D([], [], marker="x", ls="", color="#444"))
+        labels.append("diverged (top edge)")
+    ax.legend(handles, labels, fontsize=8, frameon=False)
+    return fig
+
+
+def _simple_contour(function: Any, traces: Sequence[Any], ax: Any, title: str | None) -> Any:
+    """Level lines and paths, used when optimlab.viz.plot_contour is not available."""
+    pts = np.concatenate([np.asarray(t.params, dtype=float) for t in traces])
+    dom = getattr(function, "domain", None)
+    if dom is not None:
+        (x0, x1), (y0, y1) = np.asarray(dom, dtype=float)
+    else:
+        lo, hi = np.nanmin(pts, axis=0), np.nanmax(pts, axis=0)
+        pad = 0.1 * np.maximum(hi - lo, 1e-3)
+        (x0, y0), (x1, y1) = lo - pad, hi + pad
+    X, Y = np.meshgrid(np.linspace(x0, x1, 240), np.linspace(y0, y1, 240))
+    import torch
+
+    with torch.no_grad():
+        Z = np.asarray(function(torch.tensor(np.stack([X, Y], -1))), dtype=float)
+    Zs = Z - np.nanmin(Z)
+    pos = Zs[Zs > 0]
+    levels = np.geomspace(max(np.quantile(pos, 0.005), np.nanmax(Zs) * 1e-8), np.nanmax(Zs), 22)
+    ax.contourf(X, Y, np.maximum(Zs, levels[0]), levels=levels, norm=LogNorm(), cmap="Blues_r", alpha=0.35)
+    ax.contour(X, Y, Zs, levels=levels, colors="#5a6b7d", linewidths=0.5, alpha=0.7)
+    mins = np.asarray(getattr(function, "minimizers", np.zeros((0, 2))), dtype=float).reshape(-1, 2)
+    if len(mins):
+        ax.plot(mins[:, 0], mins[:, 1], "*", ms=13, color="gold", mec="black", mew=0.7, label="minimizer")
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for n, t in enumerate(traces):
+        p = np.asarray(t.params, dtype=float)
+        col = colors[n % len(colors)]
+        ax.plot(p[:, 0], p[:, 1], "-", lw=1.5, color=col, label=t.label)
+        ax.plot(p[0, 0], p[0, 1], "o", mfc="white", mec="black", ms=6)
+        ax.plot(p[-1, 0], p[-1, 1], "s", color=col, mec="black", ms=5)
+    ax.set_xlim(x0, x1)
+    ax.set_ylim(y0, y1)
+    ax.set_xlabel("x")
+    ax.set_ylabel("y")
+    ax.legend(fontsize=8, frameon=False)
+    if title:
+        ax.set_title(title, fontsize=10)
+    return ax.figure
+
+
+def plot_best_path(result: Any, function: Any = None, *, title: str | None = None, **contour_kw: Any) -> Any:
+    """The path of a sweep's best configuration (first seed) on the level lines of the
+    function (2-D problems). Uses :func:`optimlab.viz.plot_contour` when present."""
+    best = result.best()
+    t = best.trace
+    if "params" not in t.series or np.shape(t.params)[1:] != (2,) or len(t.params) < 3:
+        raise ValueError("the best run has no recorded 2-D path: sweep with record_params=True on a 2-D function")
+    if function is None:
+        from ..runner import resolve_function
+
+        spec = result.problem
+        try:
+            from ..functions import get
+
+            params = dict(spec.get("params", {}))
+            function = get(spec["name"], **{k: v for k, v in params.items() if k not in ("noise", "seed")})
+        except Exception:  # a formula or a callable: fall back to the name
+            function = resolve_function(spec.get("name"))
+    label = ", ".join(f"{k}={_fmt(v)}" for k, v in best.config.items())
+    t_label = t.label
+    t.label = f"best: {result.optimizer.get('name', '')} {label}"
+    ttl = title or f"best configuration on {result.problem.get('name', '')} (final {best.value:.3g})"
+    try:
+        try:
+            from . import plot_contour  # type: ignore[attr-defined]
+        except ImportError:
+            plot_contour = None
+        if plot_contour is not None:
+            contour_kw.setdefault("settings", False)  # the label already says the configuration
+            fig = plot_contour(function, [t], title=ttl, **contour_kw)
+        else:
+            fig, ax = plt.subplots(figsize=(6.2, 4.8), constrained_layout=True)
+            _simple_contour(function, [t], ax, ttl)
+    finally:
+        t.label = t_label
+    return fig
+
+
+def plot_performance_profile(costs: Any, *, ax: Any = None, title: str | None = None, tau_max: float | None = None
+                             ) -> Any:
+    """Dolan–Moré performance profiles ρ_s(τ), one step line per solver, τ on a log₂ axis.
+
+    ``costs``: ``{problem: {solver: cost}}`` or ``(taus, rho, solvers)`` from
+    :func:`optimlab.bench.profiles.performance_profile`.
+    """
+    from ..bench.profiles import performance_profile
+
+    if isinstance(costs, tuple) and len(costs) == 3:
+        taus, rho, names = costs
+    else:
+        taus, rho, names = performance_profile(costs)
+    taus = np.asarray(taus, dtype=float)
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(6.4, 4.0), constrained_layout=True)
+    else:
+        fig = ax.figure
+    right = tau_max or max(2.0, float(taus.max()) * 1.5)
+    styles = ["-", "--", "-.", ":"]
+    for s, name in enumerate(names):
+        xs = np.concatenate([taus, [right]])
+        ys = np.concatenate([rho[s], [rho[s][-1]]])
+        ax.step(xs, ys, where="post", lw=2, ls=styles[(s // 10) % 4], label=name)
+    ax.set_xscale("log", base=2)
+    ax.set_xlim(1, right)
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_xlabel("τ (cost within τ × the best optimizer's cost)")
+    ax.set_ylabel("ρ(τ): fraction of problems solved")
+    ax.set_title(title or "performance profile (Dolan & Moré 2002)", fontsize=10)
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=8, frameon=False, loc="lower right")
+    return fig
