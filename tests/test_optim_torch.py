@@ -97,12 +97,23 @@ def test_same_iterates_as_torch(name, kw, fused):
 
 @pytest.mark.parametrize("name", sorted(FUSED))
 def test_fused_path_is_taken_and_matches_torch_fused(name):
-    """fused=None really runs torch's fused kernel (fused=True would raise otherwise) and
-    agrees with torch's own fused=True."""
+    """fused=None really runs torch's fused kernel and agrees with torch's own fused=True;
+    fused=False never calls it."""
     kw = dict(lr=0.05, momentum=0.9) if name == "SGD" else dict(lr=0.05)
+    kernel = {"SGD": "_fused_sgd_", "Adagrad": "_fused_adagrad_", "Adam": "_fused_adam_", "AdamW": "_fused_adamw_"}[name]
     ref = trajectory(getattr(torch.optim, name), {**kw, "fused": True})
-    assert_same_trajectory(trajectory(getattr(oo, name), {**kw, "fused": True}), ref)
-    assert_same_trajectory(trajectory(getattr(oo, name), kw), ref)
+    real, calls = getattr(torch, kernel), []
+
+    def counting(*args, **kwargs):
+        calls.append(1)
+        return real(*args, **kwargs)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(torch, kernel, counting)
+        assert_same_trajectory(trajectory(getattr(oo, name), {**kw, "fused": True}), ref)
+        assert_same_trajectory(trajectory(getattr(oo, name), kw), ref)
+        assert len(calls) == 2 * STEPS
+        trajectory(getattr(oo, name), {**kw, "fused": False})
+        assert len(calls) == 2 * STEPS
 
 
 GROUPS = {
