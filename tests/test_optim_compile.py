@@ -9,6 +9,8 @@ from torch._dynamo.testing import CompileCounterWithBackend
 
 import optimlab.optim as oo
 
+pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit.script_method` is deprecated:DeprecationWarning")
+
 STEPS = 6
 KW = {"SGD": dict(lr=0.05, momentum=0.9, nesterov=True), "Adagrad": dict(lr=0.1, weight_decay=0.01),
       "RMSprop": dict(lr=0.01, momentum=0.5, centered=True), "Adadelta": dict(),
