@@ -21,12 +21,7 @@ KW = {"SGD": dict(lr=0.05, momentum=0.9), "Adagrad": dict(lr=0.1, lr_decay=0.01)
       "NAdam": dict(lr=0.01), "RAdam": dict(lr=0.01), "NAG": dict(lr=0.05, momentum=0.9)}
 
 
-@pytest.fixture(autouse=True)
-def float64_scalars():
-    old = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
-    yield
-    torch.set_default_dtype(old)
+pytestmark = pytest.mark.usefixtures("float64")  # conftest.float64: float64 scalar state, as torch keeps it
 
 
 def grad_field(p, k):

@@ -9,7 +9,8 @@ from torch._dynamo.testing import CompileCounterWithBackend
 
 import optimlab.optim as oo
 
-pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit.script_method` is deprecated:DeprecationWarning")
+pytestmark = [pytest.mark.filterwarnings("ignore:`torch.jit.script_method` is deprecated:DeprecationWarning"),
+              pytest.mark.usefixtures("float64")]  # conftest.float64
 
 STEPS = 6
 KW = {"SGD": dict(lr=0.05, momentum=0.9, nesterov=True), "Adagrad": dict(lr=0.1, weight_decay=0.01),
@@ -17,16 +18,6 @@ KW = {"SGD": dict(lr=0.05, momentum=0.9, nesterov=True), "Adagrad": dict(lr=0.1,
       "Adam": dict(lr=0.01, amsgrad=True), "AdamW": dict(lr=0.01, eps_hat=True), "Adamax": dict(lr=0.01),
       "NAdam": dict(lr=0.01), "RAdam": dict(lr=0.01, betas=(0.9, 0.9)), "NAG": dict(lr=0.05, momentum=0.9)}
 BACKEND = {"SGD": "inductor", "RAdam": "aot_eager"}  # "eager" (dynamo only) for the rest
-
-
-@pytest.fixture(autouse=True)
-def float64_scalars():
-    """Float64 scalar state (step, NAdam's Πμ follow the default dtype, as in torch); with
-    float32 scalar state eager and compiled NAdam round Πμ differently (~1e-8 relative)."""
-    old = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
-    yield
-    torch.set_default_dtype(old)
 
 
 def train(name, compiled, backend):

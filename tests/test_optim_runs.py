@@ -13,13 +13,7 @@ STEPS = 30
 R, D = 3, 5
 
 
-@pytest.fixture(autouse=True)
-def float64_scalars():
-    """Float64 throughout (scalar state such as NAdam's Πμ follows the default dtype, as in torch)."""
-    old = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
-    yield
-    torch.set_default_dtype(old)
+pytestmark = pytest.mark.usefixtures("float64")  # conftest.float64: float64 scalar state, as torch keeps it
 
 
 def grad_field(p: torch.Tensor, k: int) -> torch.Tensor:

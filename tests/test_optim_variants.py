@@ -18,14 +18,7 @@ import optimlab.optim as oo
 STEPS = 30
 
 
-@pytest.fixture(autouse=True)
-def float64_scalars():
-    """Float64 throughout: like torch, optimlab keeps scalar state (step, NAdam's Πμ) in
-    the default dtype, which would otherwise be float32 and cost ~1e-10."""
-    old = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
-    yield
-    torch.set_default_dtype(old)
+pytestmark = pytest.mark.usefixtures("float64")  # conftest.float64: float64 scalar state, as torch keeps it
 
 
 def grad_np(theta: np.ndarray, k: int) -> np.ndarray:
