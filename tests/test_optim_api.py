@@ -4,7 +4,6 @@ learning-rate scheduler giving the same trajectory as with the torch twin."""
 
 from __future__ import annotations
 
-import copy
 import io
 
 import pytest
