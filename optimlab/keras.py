@@ -120,7 +120,7 @@ def _common(cls: str, default_lr: float, learning_rate: Any, lr: Any, weight_dec
     clips = {"clipnorm": clipnorm, "clipvalue": clipvalue, "global_clipnorm": global_clipnorm}
     given = [k for k, v in clips.items() if v is not None]
     if len(given) > 1:
-        raise ValueError(f"give at most one of clipnorm, clipvalue and global_clipnorm, got "
+        raise ValueError("give at most one of clipnorm, clipvalue and global_clipnorm, got "
                          + ", ".join(f"{k}={clips[k]!r}" for k in given))
     for k, v in clips.items():
         if v is not None:

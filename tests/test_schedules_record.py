@@ -1,6 +1,5 @@
 """optimlab.schedules against their closed forms, and Trace persistence."""
 
-import math
 
 import numpy as np
 import pytest

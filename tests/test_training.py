@@ -14,14 +14,6 @@ from optimlab.training import (EarlyStopping, History, LambdaCallback, ModelChec
                                StopWhen, Trainer)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny models: one intra-op thread is fastest, and immune to a busy machine's oversubscription."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
 
 def _linreg(seed=0, **kw):
     return P.get("linreg-synthetic", seed=seed, dtype=torch.float64, **kw)

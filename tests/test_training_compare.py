@@ -4,21 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 import typer
 from typer.testing import CliRunner
 
 import optimlab
 from optimlab.training import EarlyStopping
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny models: one intra-op thread is fastest, and immune to a busy machine's oversubscription."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
 
 
 @pytest.fixture(scope="module")
@@ -92,7 +83,7 @@ def _app():
 
 
 def test_cli_train_writes_the_page_and_histories(tmp_path):
-    args = ["train", "iris-softmax", "-o", "sgd:lr=0.1", "--optimizer", "adam:lr=0.05", "--epochs", "3",
+    args = ["train", "iris-softmax", "-O", "sgd:lr=0.1", "--optimizer", "adam:lr=0.05", "--epochs", "3",
             "--batch-size", "30", "--seeds", "2", "--out", str(tmp_path / "o")]
     res = CliRunner(env={"COLUMNS": "200"}).invoke(_app(), args)
     assert res.exit_code == 0, res.output
@@ -106,12 +97,12 @@ def test_cli_train_on_a_csv_and_clear_errors(tmp_path):
     X = rng.normal(size=(40, 2))
     csv = tmp_path / "d.csv"
     csv.write_text("x1,x2,y\n" + "\n".join(f"{a},{b},{int(a + b > 0)}" for a, b in X) + "\n")
-    r = CliRunner().invoke(_app(), ["train", str(csv), "--target", "y", "-o", "adam", "--epochs", "2",
+    r = CliRunner().invoke(_app(), ["train", str(csv), "--target", "y", "-O", "adam", "--epochs", "2",
                                     "--batch-size", "8", "--out", str(tmp_path / "c")])
     assert r.exit_code == 0, r.output
     for args, msg in [(["train", str(csv)], "needs --target"),
                       (["train", str(csv), "--target", "z"], "target column 'z'"),
-                      (["train", "iris-softmax", "-o", "adamm"], "unknown optimizer 'adamm'"),
+                      (["train", "iris-softmax", "-O", "adamm"], "unknown optimizer 'adamm'"),
                       (["train", "iris-softmax", "--batch-size", "1000"], "batch_size must be in"),
                       (["train", "irs-softmax"], "unknown problem")]:
         r = CliRunner().invoke(_app(), args)

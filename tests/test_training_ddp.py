@@ -20,14 +20,6 @@ EPOCHS = 3
 OPT = "adam:lr=0.05"
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny models: one intra-op thread is fastest, and immune to a busy machine's oversubscription."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
 
 def _problem():
     return P.get("linreg-synthetic", seed=4, d=5, condition=20.0, dtype=torch.float64)

@@ -202,8 +202,6 @@ def run_cmd(
                 raise CLIError(f"--domain must be X0,X1,Y0,Y1 with X0 < X1 and Y0 < Y1; got {domain!r}")
             window = ((w[0], w[1]), (w[2], w[3]))
         resolved = []
-        from ..optim import registry
-
         for spec in optimizer:
             try:
                 runner.resolve_optimizer(spec)

@@ -122,14 +122,14 @@ def _fmt(v: Any, column: str = "") -> str:
 # ------------------------------------------------------------------------- sweep
 def sweep_command(
     problem: str = typer.Argument(..., help="Test function name or formula, or problem:NAME for a training problem."),
-    optimizer: str = typer.Option("adam", "--optimizer", "-o", help="Optimizer spec NAME[:KEY=VALUE,...] (fixed options)."),
+    optimizer: str = typer.Option("adam", "--optimizer", "-O", help="Optimizer spec NAME[:KEY=VALUE,...] (fixed options)."),
     grid: List[str] = typer.Option([], "--grid", "-g", help=GRID_HELP),
     steps: int = typer.Option(200, "--steps", "-n", help="Updates per run."),
     seeds: Optional[int] = typer.Option(None, "--seeds", help="Seeds 0..K-1 per configuration (start perturbation or noise stream)."),
     start: Optional[str] = typer.Option(None, "--start", help="Start point x,y (default: the function's suggested start)."),
     noise: float = typer.Option(0.0, "--noise", help="Gradient noise σ (test functions)."),
     target: Optional[float] = typer.Option(None, "--target", help="Report steps until f − f* ≤ TARGET."),
-    out: Path = typer.Option(Path("sweep-out"), "--out", help="Folder for sweep.json, table.csv, pictures and index.html."),
+    out: Path = typer.Option(Path("sweep-out"), "--out", "-o", help="Folder for sweep.json, table.csv, pictures and index.html."),
     top: int = typer.Option(10, "--top", help="Rows of the summary table."),
 ) -> None:
     """Run every configuration of a grid as ONE batched computation; table, heatmap, sensitivity, best path."""
@@ -222,7 +222,7 @@ def _sweep_outputs(res: Any, g: dict, out: Path, target: float | None, top: int)
 def bench_command(
     suite: Optional[str] = typer.Option(None, "--suite", "-s", help="functions-2d, noisy-functions, training, or a "
                                         "comma-separated list of problems (NAME[:noise=σ,steps=N,target=ε], problem:NAME)."),
-    optimizers: Optional[str] = typer.Option(None, "--optimizers", "-o", help="Comma-separated optimizer specs, "
+    optimizers: Optional[str] = typer.Option(None, "--optimizers", "-O", help="Comma-separated optimizer specs, "
                                              "e.g. sgd,momentum,adam:amsgrad=true."),
     budget: int = typer.Option(20, "--budget", "-b", help="Configurations tried per optimizer and problem when tuning."),
     seeds: int = typer.Option(3, "--seeds", help="Reruns of the best configuration."),
@@ -231,7 +231,7 @@ def bench_command(
     lr_range: str = typer.Option("1e-4:1", "--lr-range", help="LO:HI of the learning rates tried."),
     steps: Optional[int] = typer.Option(None, "--steps", "-n", help="Override every problem's step count."),
     store: Path = typer.Option(Path("bench.sqlite"), "--store", help="SQLite results store (resumes from it)."),
-    out: Path = typer.Option(Path("bench-out"), "--out", help="Folder for index.html, trials.csv, trials.json, pictures."),
+    out: Path = typer.Option(Path("bench-out"), "--out", "-o", help="Folder for index.html, trials.csv, trials.json, pictures."),
     report_only: bool = typer.Option(False, "--report-only", help="Rebuild the report from --store alone; compute nothing."),
 ) -> None:
     """Tune each optimizer on each problem of a suite, rerun the best on seeds, report; resumable."""

@@ -20,13 +20,13 @@ def _fail(msg: str) -> None:
 def train(
     problem: str = typer.Argument(..., help="Named problem (see --list), or a CSV file with --target COLUMN."),
     optimizer: Optional[List[str]] = typer.Option(
-        None, "--optimizer", "-o",
+        None, "--optimizer", "-O",
         help="Optimizer spec NAME[:KEY=VALUE,...], e.g. adam:lr=0.01 (repeat for several; default: "
              + ", ".join(DEFAULT_OPTIMIZERS) + ")."),
     epochs: int = typer.Option(10, "--epochs", "-e", min=1, help="Epochs per run."),
     batch_size: int = typer.Option(32, "--batch-size", "-b", min=1, help="Examples per iteration."),
     seeds: int = typer.Option(1, "--seeds", "-s", min=1, help="Runs per optimizer (seeds 0..K-1): mean ± std."),
-    out: Path = typer.Option(None, "--out", help="Folder for index.html, figures and histories "
+    out: Path = typer.Option(None, "--out", "-o", help="Folder for index.html, figures and histories "
                                                  "(default optimlab-train/PROBLEM)."),
     target: Optional[str] = typer.Option(None, "--target", help="CSV only: the column to predict."),
     model: str = typer.Option("mlp", "--model", help="CSV only: linreg, logreg, softmax or mlp."),

@@ -48,6 +48,7 @@ from typing import Any, Callable
 
 import torch
 
+from .._spec import parse_options, split_spec
 from ._base import TestFunction
 
 __all__ = ["parse", "resolve", "from_dict", "FormulaError", "MAX_LENGTH", "MAX_DEPTH", "MAX_EXPONENT"]
@@ -639,29 +640,18 @@ def resolve(spec: str, **params: Any) -> TestFunction:
 
     if not isinstance(spec, str) or not spec.strip():
         raise ValueError("function spec is empty: give a function name (see names()) or a formula")
-    head, colon, rest = spec.strip().partition(":")
+    head, colon, rest = split_spec(spec)
     if _key(head) in _ALIASES:
-        kwargs: dict[str, Any] = {}
-        for item in filter(None, (s.strip() for s in rest.split(","))) if colon else ():
-            k, eq, v = item.partition("=")
-            k, v = k.strip(), v.strip()
-            if not eq or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", k):
-                raise ValueError(f"bad parameter {item!r} in {spec!r}: write NAME:KEY=VALUE,...")
-            if v.lower() in ("true", "false"):
-                kwargs[k] = v.lower() == "true"
-            elif re.fullmatch(r"[+-]?\d+", v):
-                kwargs[k] = int(v)
-            else:
-                try:
-                    kwargs[k] = float(v)
-                except ValueError:
-                    raise ValueError(f"parameter {k!r} in {spec!r} must be a number or true/false, got {v!r}") from None
+        kwargs = parse_options(rest, spec, "function")
+        for k, v in kwargs.items():
+            if not isinstance(v, (int, float)):  # bool is an int
+                raise ValueError(f"parameter {k!r} in {spec!r} must be a number or true/false, got {v!r}")
         return get(head, **{**kwargs, **params})
     if colon:
         raise ValueError(f"unknown function {head.strip()!r} in {spec!r}; known: {', '.join(sorted(set(_ALIASES.values())))}")
-    if re.fullmatch(r"[A-Za-z][A-Za-z\- _]+", spec.strip()) and not re.fullmatch(r"x\d+|[xyz]", spec.strip()):
+    if re.fullmatch(r"[A-Za-z][A-Za-z\- _]+", spec.strip()):  # a word of letters: a name or e.g. "pi"
         try:
-            return parse(spec, **params)  # a formula may be one word ("x1" is handled above; "pi", "e" ...)
+            return parse(spec, **params)
         except ValueError:
             get(head)  # a word that is no formula is a mistyped name: say which names are close
     return parse(spec, **params)

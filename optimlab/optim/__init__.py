@@ -13,8 +13,8 @@ of shape ``(R, ...)`` with ``lr`` of shape ``(R, 1, ...)`` is R independent runs
 from ._base import Optimizer, check_range
 from .adam import Adam, AdamW, Adamax, NAdam, RAdam
 from .adaptive import Adadelta, Adagrad, RMSprop
-from .registry import available, create, get, register, spec_to_kwargs
+from .registry import available, create, describe, get, parse_spec, register, spec_to_kwargs
 from .sgd import NAG, SGD
 
 __all__ = ["Optimizer", "SGD", "NAG", "Adagrad", "RMSprop", "Adadelta", "Adam", "AdamW", "Adamax",
-           "NAdam", "RAdam", "get", "create", "available", "register", "check_range", "spec_to_kwargs"]
+           "NAdam", "RAdam", "get", "create", "available", "describe", "parse_spec", "register", "check_range", "spec_to_kwargs"]

@@ -72,9 +72,11 @@ def check_range(name: str, value: Any, lo: float | None = None, hi: float | None
             rng = f">= {lo:g}" if not lo_open else f"> {lo:g}"
         else:
             rng = f"in {left}, {right}"
-        first = t[bad].flatten()[0].item()
-        where = "" if t.numel() == 1 else f" (element {first!r} of {_describe(value)})"
-        raise ValueError(f"{name} must be {rng}, got {_describe(value) if t.numel() == 1 else first!r}{where}")
+        if t.numel() == 1:
+            raise ValueError(f"{name} must be {rng}, got {_describe(value)}")
+        index = tuple(bad.nonzero()[0].tolist())
+        raise ValueError(f"{name} must be {rng} in every element, got {_describe(value)} whose element "
+                         f"{index} is {t[index].item()!r}")
 
 
 def check_choice(name: str, value: Any, choices: Iterable[Any]) -> None:
@@ -115,6 +117,17 @@ def mul_(t: Tensor, x: Any) -> Tensor:
 def sqrt(x: Any) -> Any:
     """Square root of a Python number or a tensor."""
     return x.sqrt() if isinstance(x, Tensor) else math.sqrt(x)
+
+
+def step_value(state: dict[str, Any]) -> Any:
+    """This parameter's step count t as a Python float; inside ``torch.compile`` the
+    step tensor itself, as torch does, so that a compiled step neither breaks the
+    graph nor recompiles at every new value of t."""
+    t = state["step"]
+    if not torch.compiler.is_compiling():
+        return t.item()
+    # float64 like the Python float of eager mode (a float32 step costs ~1e-7 in β^t)
+    return t if t.dtype == torch.float64 or t.device.type == "mps" else t.to(torch.float64)
 
 
 def is_tensor_hparam(v: Any) -> bool:
@@ -201,7 +214,11 @@ class Optimizer(torch.optim.Optimizer):
     def add_param_group(self, param_group: dict[str, Any]) -> None:
         super().add_param_group(param_group)
         if getattr(self, "_constructed", False):  # __init__ validates the first groups itself
-            self._validate(self.param_groups[-1])
+            try:
+                self._validate(self.param_groups[-1])
+            except (ValueError, TypeError):
+                self.param_groups.pop()  # a rejected group leaves the optimizer as it was
+                raise
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         # also called by load_state_dict: a state saved by the torch twin lacks our
@@ -244,8 +261,9 @@ class Optimizer(torch.optim.Optimizer):
         grads = [p.grad for _, _, params in pending for p in params]
         if torch.compiler.is_compiling():
             return True  # a data-dependent check would break the graph; torch semantics apply
-        total = torch.stack([g.sum() if not g.is_complex() else torch.view_as_real(g).sum() for g in grads]).sum()
-        if bool(torch.isfinite(total)):
+        # one read pass: any NaN or ±inf makes its sum non-finite (a finite sum that overflows
+        # only sends us to the exact check below). Summed as Python floats: fewer tensor ops.
+        if math.isfinite(sum(_sum(g) for g in grads)):
             return True
         for gi, group, params in pending:  # a sum can overflow: find the culprit exactly
             for pi, p in enumerate(params):
@@ -302,7 +320,7 @@ class Optimizer(torch.optim.Optimizer):
         if "step" not in state:
             state["step"] = torch.tensor(0.0, dtype=_scalar_dtype())
         state["step"] += 1
-        return state["step"].item() if not torch.compiler.is_compiling() else state["step"]
+        return step_value(state)
 
     def _lr(self, group: dict[str, Any], state: dict[str, Any]) -> Any:
         """The learning rate of this update. Counts the step (subclasses rely on it)."""
@@ -343,7 +361,8 @@ class Optimizer(torch.optim.Optimizer):
             if k in ("betas",) and any(isinstance(b, Tensor) for b in v):
                 reasons.append("betas hold tensors")
         for k, need in self._fused_incompatible.items():
-            if group.get(k, need) != need:
+            v = group.get(k, need)
+            if not isinstance(v, Tensor) and v != need:  # a tensor is reported above
                 reasons.append(f"{k}={group.get(k)!r}")
         if any(group.get(k) is not None for k in ("clipvalue", "clipnorm", "global_clipnorm")):
             reasons.append("gradient clipping")
@@ -356,6 +375,13 @@ class Optimizer(torch.optim.Optimizer):
 
     def _fused_step(self, group: dict[str, Any], params: list[Tensor], grads: list[Tensor]) -> None:
         raise NotImplementedError
+
+
+def _sum(g: Tensor) -> float:
+    """Sum of all elements as a Python float (NaN/inf propagate), accumulated in at least float32."""
+    if g.is_complex():
+        g = torch.view_as_real(g)
+    return g.sum(dtype=torch.float32).item() if g.dtype in (torch.float16, torch.bfloat16) else g.sum().item()
 
 
 def _nonzero(v: Any) -> bool:

@@ -7,7 +7,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from ._base import Optimizer, addcdiv_, addcmul_, check_range, sqrt, _scalar_dtype
+from ._base import Optimizer, add_, addcdiv_, addcmul_, check_range, sqrt, step_value, _scalar_dtype
 from .sgd import _group_by_device_dtype
 
 __all__ = ["Adam", "AdamW", "Adamax", "NAdam", "RAdam"]
@@ -78,7 +78,7 @@ class Adam(_AdamBase):
     def _update(self, p: Tensor, g: Tensor, state: dict[str, Any], group: dict[str, Any], lr: Any) -> None:
         beta1, beta2 = group["betas"]
         eps = group["eps"]
-        t = state["step"].item()
+        t = step_value(state)
         m, v = state["exp_avg"], state["exp_avg_sq"]
         m.lerp_(g, 1 - beta1)
         _second_moment(v, g, beta2)
@@ -152,7 +152,7 @@ class Adamax(_AdamBase):
     def _update(self, p: Tensor, g: Tensor, state: dict[str, Any], group: dict[str, Any], lr: Any) -> None:
         beta1, beta2 = group["betas"]
         eps = group["eps"]
-        t = state["step"].item()
+        t = step_value(state)
         m, u = state["exp_avg"], state["exp_inf"]
         m.lerp_(g, 1 - beta1)
         if group["eps_inside_max"]:
@@ -201,14 +201,15 @@ class NAdam(_AdamBase):
     def _update(self, p: Tensor, g: Tensor, state: dict[str, Any], group: dict[str, Any], lr: Any) -> None:
         beta1, beta2 = group["betas"]
         eps, psi = group["eps"], group["momentum_decay"]
-        t = state["step"].item()
+        t = step_value(state)
         m, v = state["exp_avg"], state["exp_avg_sq"]
         mu = beta1 * (1.0 - 0.5 * 0.96 ** (t * psi))
         mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((t + 1) * psi))
         if isinstance(mu, Tensor) and state["mu_product"].shape != mu.shape:
             state["mu_product"] = state["mu_product"] * torch.ones_like(mu)
         state["mu_product"] *= mu
-        prod = state["mu_product"] if isinstance(mu, Tensor) else state["mu_product"].item()
+        # in mu's precision, as eager mode's Python float is (a float32 Πμ in 1 − Πμ costs ~1e-8)
+        prod = state["mu_product"].to(mu.dtype) if isinstance(mu, Tensor) else state["mu_product"].item()
         prod_next = prod * mu_next
         m.lerp_(g, 1 - beta1)
         _second_moment(v, g, beta2)
@@ -245,12 +246,11 @@ class RAdam(_AdamBase):
     def _update(self, p: Tensor, g: Tensor, state: dict[str, Any], group: dict[str, Any], lr: Any) -> None:
         beta1, beta2 = group["betas"]
         eps = group["eps"]
-        t = state["step"].item()
+        t = step_value(state)
         m, v = state["exp_avg"], state["exp_avg_sq"]
         m.lerp_(g, 1 - beta1)
         _second_moment(v, g, beta2)
         bc1, bc2 = 1 - beta1 ** t, 1 - beta2 ** t
-        m_hat = m / bc1
         rho_inf = 2 / (1 - beta2) - 1
         rho_t = rho_inf - 2 * t * (beta2 ** t) / bc2
         if isinstance(rho_t, Tensor):  # per-run decision, no data-dependent branch
@@ -258,12 +258,16 @@ class RAdam(_AdamBase):
             rho_safe = torch.where(ok, rho_t, torch.full_like(rho_t, 6.0))
             rect = ((rho_safe - 4) * (rho_safe - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_safe)).sqrt()
             update = torch.where(ok, rect * self._adaptive(v, bc2, eps, group), torch.ones_like(v))
-            p.sub_(m_hat * lr * update)
+            p.sub_(m / bc1 * lr * update)
         elif rho_t > 5.0:
             rect = ((rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t)) ** 0.5
-            p.add_(m_hat * lr * self._adaptive(v, bc2, eps, group) * rect, alpha=-1.0)
+            # lr·m̂·r·√(1−β₂ᵗ)/(√v + ε), as _adaptive writes it, with one temporary
+            if group["eps_in_sqrt"]:
+                addcdiv_(p, m, (v / bc2).add_(eps).sqrt_(), -lr * rect / bc1)
+            else:
+                addcdiv_(p, m, v.sqrt().add_(eps), -lr * rect * sqrt(bc2) / bc1)
         else:
-            p.add_(m_hat * lr, alpha=-1.0)
+            add_(p, m, -lr / bc1)
 
     @staticmethod
     def _adaptive(v: Tensor, bc2: Any, eps: Any, group: dict[str, Any]) -> Tensor:

@@ -43,7 +43,7 @@ class Adagrad(Optimizer):
     _fused_incompatible = {"eps_in_sqrt": False, "decoupled_weight_decay": False}
 
     def __init__(self, params: Any, lr: Any = 1e-2, lr_decay: Any = 0.0, weight_decay: Any = 0.0,
-                 initial_accumulator_value: float = 0.0, eps: Any = 1e-10, foreach: bool | None = None, *,
+                 initial_accumulator_value: Any = 0.0, eps: Any = 1e-10, foreach: bool | None = None, *,
                  eps_in_sqrt: bool = False, **options: Any) -> None:
         defaults = dict(lr=lr, weight_decay=weight_decay, initial_accumulator_value=initial_accumulator_value,
                         eps=eps, eps_in_sqrt=eps_in_sqrt)
@@ -57,7 +57,10 @@ class Adagrad(Optimizer):
     def _init_state(self, p: Tensor, state: dict[str, Any], group: dict[str, Any]) -> None:
         state["step"] = torch.tensor(0.0, dtype=torch.float32 if self._use_fused(group, [p]) else _sd())
         init = group["initial_accumulator_value"]
-        state["sum"] = torch.full_like(p, init, memory_format=torch.preserve_format)
+        if isinstance(init, Tensor):  # one value per run (the runs dimension)
+            state["sum"] = torch.zeros_like(p, memory_format=torch.preserve_format).add_(init)
+        else:
+            state["sum"] = torch.full_like(p, init, memory_format=torch.preserve_format)
 
     def _update(self, p: Tensor, g: Tensor, state: dict[str, Any], group: dict[str, Any], lr: Any) -> None:
         s = state["sum"]
@@ -88,6 +91,9 @@ class RMSprop(Optimizer):
     ``momentum_form="torch"``: ``b_t = μb_{t-1} + g_t/d_t``, ``θ_t = θ_{t-1} − lr·b_t``;
     ``momentum_form="velocity"`` (Keras: lr inside): ``b_t = μb_{t-1} + lr·g_t/d_t``,
     ``θ_t = θ_{t-1} − b_t``.
+
+    A momentum that is 0 at the first step and raised later (OneCycleLR, CyclicLR)
+    takes effect then, its buffer starting at 0.
 
     ``alpha`` is the decay the lectures call γ or ρ. Defaults are torch's (lr 0.01,
     α 0.99, ε 1e−8). ``eps_in_sqrt=True`` puts ε under the root (lecture 003, Keras);
@@ -129,7 +135,11 @@ class RMSprop(Optimizer):
             denom = var.add_(eps).sqrt_() if group["eps_in_sqrt"] else var.sqrt_().add_(eps)
         else:
             denom = _root(sq, eps, group["eps_in_sqrt"])
-        if _nonzero(group["momentum"]) and "momentum_buffer" in state:
+        if _nonzero(group["momentum"]):
+            # created here too when momentum was 0 at the first step and a scheduler
+            # (OneCycleLR, CyclicLR) raised it later; torch fails on a missing buffer then
+            if "momentum_buffer" not in state:
+                state["momentum_buffer"] = torch.zeros_like(p, memory_format=torch.preserve_format)
             buf = state["momentum_buffer"]
             if group["momentum_form"] == "torch":
                 buf.mul_(group["momentum"]).addcdiv_(g, denom)

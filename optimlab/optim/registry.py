@@ -14,13 +14,13 @@ Values are numbers, ``true``/``false``/``none``, tuples in parentheses, or bare 
 
 from __future__ import annotations
 
-import ast
 import difflib
 import re
 from typing import Any
 
 import torch
 
+from .._spec import parse_options, split_spec
 from .adam import Adam, AdamW, Adamax, NAdam, RAdam
 from .adaptive import Adadelta, Adagrad, RMSprop
 from .sgd import NAG, SGD
@@ -87,56 +87,13 @@ def describe() -> list[tuple[str, str, dict[str, Any], str]]:
     return [(k, c.__name__, dict(p), d) for k, (c, p, d) in sorted(_REGISTRY.items())]
 
 
-def _split_top(s: str, sep: str = ",") -> list[str]:
-    parts, depth, cur = [], 0, ""
-    for ch in s:
-        if ch in "([":
-            depth += 1
-        elif ch in ")]":
-            depth -= 1
-        if ch == sep and depth == 0:
-            parts.append(cur)
-            cur = ""
-        else:
-            cur += ch
-    parts.append(cur)
-    return [p.strip() for p in parts if p.strip()]
-
-
-def _value(text: str, key: str) -> Any:
-    low = text.lower()
-    if low in ("true", "false"):
-        return low == "true"
-    if low in ("none", "null"):
-        return None
-    try:
-        v = ast.literal_eval(text)  # literals only: never evaluates code
-    except (ValueError, SyntaxError):
-        if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_\-]*", text):
-            return text
-        raise ValueError(f"cannot read value {text!r} of {key!r}: use a number, true/false, none, "
-                         f"a tuple like (0.9,0.999) or a bare word") from None
-    if not isinstance(v, (int, float, bool, tuple, list, str, type(None))):
-        raise ValueError(f"value of {key!r} must be a number, bool, tuple or word, got {text!r}")
-    return tuple(v) if isinstance(v, list) else v
-
-
 def parse_spec(spec: str) -> tuple[str, dict[str, Any]]:
     """Read ``NAME[:KEY=VALUE,...]`` into ``(name, kwargs)``; the name is checked."""
     if not isinstance(spec, str) or not spec.strip():
         raise ValueError("optimizer spec is empty; write NAME[:KEY=VALUE,...], e.g. adam:lr=0.01")
-    name, _, rest = spec.strip().partition(":")
-    _lookup(name.strip())
-    kwargs: dict[str, Any] = {}
-    for item in _split_top(rest):
-        key, eq, val = item.partition("=")
-        key = key.strip()
-        if not eq or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key):
-            raise ValueError(f"bad option {item!r} in optimizer spec {spec!r}: write KEY=VALUE")
-        if key in kwargs:
-            raise ValueError(f"option {key!r} given twice in optimizer spec {spec!r}")
-        kwargs[key] = _value(val.strip(), key)
-    return name.strip(), kwargs
+    name, _, rest = split_spec(spec)
+    _lookup(name)
+    return name, parse_options(rest, spec, "optimizer")
 
 
 def spec_to_kwargs(spec: str) -> dict[str, Any]:

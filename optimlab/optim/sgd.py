@@ -95,21 +95,27 @@ class SGD(Optimizer):
             add_(p, g, -lr)
             return
         buf = state.get("momentum_buffer")
+        keep = 1 - tau
+        if isinstance(mu, Tensor):  # a run with momentum 0 is plain SGD, where dampening plays no part
+            keep = torch.where(mu == 0, torch.ones((), dtype=mu.dtype), torch.as_tensor(keep, dtype=mu.dtype))
         if group["momentum_form"] == "torch":
             if buf is None:
                 buf = state["momentum_buffer"] = torch.clone(g).detach()
                 if isinstance(mu, Tensor):  # broadcast shape of a tensor momentum
                     buf = state["momentum_buffer"] = buf * torch.ones_like(mu)
             else:
-                add_(buf.mul_(mu), g, 1 - tau)
-            step = g + buf * mu if group["nesterov"] else buf
+                add_(buf.mul_(mu), g, keep)
+            if group["nesterov"]:
+                step = g + buf * mu if isinstance(mu, Tensor) else g.add(buf, alpha=mu)  # torch's arithmetic
+            else:
+                step = buf
             add_(p, step, -lr)
         else:
             if buf is None:
                 buf = state["momentum_buffer"] = torch.zeros_like(p)
-            add_(buf.mul_(mu), g, -lr * (1 - tau))
+            add_(buf.mul_(mu), g, -lr * keep)
             if group["nesterov"]:
-                add_(add_(p, buf, mu), g, -lr * (1 - tau))
+                add_(add_(p, buf, mu), g, -lr * keep)
             else:
                 p.add_(buf)
 
@@ -138,6 +144,9 @@ class SGD(Optimizer):
 
 def _group_by_device_dtype(*lists: list[Tensor]) -> list[tuple[list[Tensor], ...]]:
     """Split parallel lists of tensors by (device, dtype) of the first list, as fused kernels need."""
+    first = lists[0]
+    if len({(t.device, t.dtype) for t in first}) <= 1:  # the usual case: one bucket, no copying
+        return [tuple(lists)]
     groups: dict[tuple, tuple[list[Tensor], ...]] = {}
     for items in zip(*lists):
         key = (items[0].device, items[0].dtype)
@@ -165,6 +174,10 @@ class NAG(Optimizer):
     ``SGD(nesterov=True, momentum=γ)`` for a constant lr: ``φ_t`` follows torch's
     Nesterov update with its buffer ``b = ν/lr``. The tests check it.
 
+    ``weight_decay`` (L2) is part of the objective, so its gradient ``wd·(θ − γν)``
+    is taken at the look-ahead point as well; with ``decoupled_weight_decay=True``
+    θ is shrunk, ``θ ← θ(1 − lr·wd)``, before the update.
+
     Args:
         lr: learning rate η (>= 0). momentum: γ (>= 0, default 0.9 as recommended in 000).
     """
@@ -190,23 +203,27 @@ class NAG(Optimizer):
             raise RuntimeError("NAG.step needs a closure: the gradient is taken at the look-ahead point "
                                "θ − γν, so the model must be re-evaluated there. Use "
                                "SGD(nesterov=True) for the closure-free reformulation")
-        shifted = []
+        saved = []
         for group in self.param_groups:
             for p in group["params"]:
                 v = self.state[p].get("velocity")
                 if v is not None:
+                    saved.append((p, p.detach().clone()))
                     add_(p, v, -group["momentum"])
-                    shifted.append((p, v, group["momentum"]))
         try:
             with torch.enable_grad():
                 loss = closure()
         finally:
-            for p, v, mu in shifted:  # back to θ: the update is applied to θ itself
-                add_(p, v, mu)
+            for p, theta in saved:  # back to θ exactly ((θ − γν) + γν may round): the update applies to θ
+                p.copy_(theta)
         super().step()
         return loss
 
     def _update(self, p: Tensor, g: Tensor, state: dict[str, Any], group: dict[str, Any], lr: Any) -> None:
-        v = state["velocity"]
-        add_(v.mul_(group["momentum"]), g, lr)
+        v, mu = state["velocity"], group["momentum"]
+        if _nonzero(group["weight_decay"]) and not group["decoupled_weight_decay"]:
+            # the base added wd·θ (a fresh tensor); the gradient of J + wd/2·‖θ‖² is
+            # taken at the look-ahead point too: wd·(θ − γν)
+            add_(g, v, -group["weight_decay"] * mu)
+        add_(v.mul_(mu), g, lr)
         p.sub_(v)
