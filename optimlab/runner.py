@@ -149,18 +149,18 @@ def _bare_step(opt: torch.optim.Optimizer) -> Callable[..., Any]:
         return opt.step
     profiler = torch.autograd.profiler
 
-    def step(closure: Callable | None = None) -> Any:
+    def step(*closure: Callable) -> Any:  # called as opt.step would be: step() or step(closure)
         if (opt._optimizer_step_pre_hooks or opt._optimizer_step_post_hooks
                 or torch_optimizer._global_optimizer_pre_hooks or torch_optimizer._global_optimizer_post_hooks
                 or getattr(profiler, "_is_profiler_enabled", True)):
-            return opt.step(closure)
-        return bare(opt, closure)
+            return opt.step(*closure)
+        return bare(opt, *closure)
 
     return step
 
 
 @contextlib.contextmanager
-def no_gc():
+def _no_gc():
     """Pause Python's cyclic garbage collector while building many small objects that stay
     alive (the traces of a big batch): each collection it would start meanwhile walks
     every object of the process, several times for 10,000 traces. Nothing is a cycle to
@@ -396,7 +396,7 @@ def run_batch(function: Any, optimizer: Any, starts: Any, steps: int = 100, *,
         if hyper else [{}] * R
     starts_list, last_list, reason_list = x0.tolist(), last.tolist(), reason.tolist()
     fixed_label = _label(name, options) if not hyper else None
-    with no_gc():  # 10,000 traces: no collector passes over the whole heap meanwhile
+    with _no_gc():  # 10,000 traces: no collector passes over the whole heap meanwhile
         for i in range(R):
             n = last_list[i]
             hyper_i = hyper_rows[i]

@@ -214,3 +214,18 @@ def test_step_hooks_and_the_profiler_still_see_every_step():
     with torch.profiler.profile() as prof:
         optimlab.run("booth", "sgd:lr=0.01", start=(0.0, 0.0), steps=3)
     assert sum(e.count for e in prof.key_averages() if e.key == "Optimizer.step#SGD.step") == 3
+
+
+def test_an_optimizer_whose_step_takes_no_closure_still_runs():
+    class Halve(torch.optim.Optimizer):
+        def __init__(self, params):
+            super().__init__(params, {"lr": 0.5})
+
+        @torch.no_grad()
+        def step(self):  # no closure argument at all
+            for group in self.param_groups:
+                for p in group["params"]:
+                    p.mul_(group["lr"])
+
+    t = optimlab.run("booth", Halve, start=(4.0, -8.0), steps=3)
+    np.testing.assert_array_equal(t.params[-1], [0.5, -1.0])
