@@ -138,27 +138,6 @@ def _same_lr(a: Any, b: Any) -> bool:
     return a == b
 
 
-def _bare_step(opt: torch.optim.Optimizer) -> Callable[..., Any]:
-    """``opt.step`` for the runner's loop, skipping torch's per-call wrapper around every
-    optimizer's step (it runs step hooks and labels the call for torch.profiler, ~15 µs a
-    step) whenever that wrapper has nothing to do: no hooks, no profiler, no scheduler patch."""
-    from torch.optim import optimizer as torch_optimizer
-
-    bare = getattr(type(opt).step, "__wrapped__", None)
-    if bare is None or "step" in vars(opt):
-        return opt.step
-    profiler = torch.autograd.profiler
-
-    def step(*closure: Callable) -> Any:  # called as opt.step would be: step() or step(closure)
-        if (opt._optimizer_step_pre_hooks or opt._optimizer_step_post_hooks
-                or torch_optimizer._global_optimizer_pre_hooks or torch_optimizer._global_optimizer_post_hooks
-                or getattr(profiler, "_is_profiler_enabled", True)):
-            return opt.step(*closure)
-        return bare(opt, *closure)
-
-    return step
-
-
 @contextlib.contextmanager
 def _no_gc():
     """Pause Python's cyclic garbage collector while building many small objects that stay
@@ -250,7 +229,6 @@ def run_batch(function: Any, optimizer: Any, starts: Any, steps: int = 100, *,
         sched = None
     else:
         sched = make_scheduler(schedule, opt)
-    opt_step = _bare_step(opt)
 
     n_rec = steps + 1
     # Rows are written whole (no masks): a row k of run i is read only if run i was
@@ -359,9 +337,9 @@ def run_batch(function: Any, optimizer: Any, starts: Any, steps: int = 100, *,
                         x.grad[inactive] = 0.0
                 return total
 
-            opt_step(closure)
+            opt.step(closure)
         else:
-            opt_step()
+            opt.step()
         with torch.no_grad():
             if not all_active:
                 x[inactive] = frozen[inactive]

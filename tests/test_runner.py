@@ -201,7 +201,7 @@ def test_the_lectures_nag_runs_with_its_look_ahead_gradient():
 
 
 def test_step_hooks_and_the_profiler_still_see_every_step():
-    """The runner calls the step without torch's per-call wrapper only while that wrapper has no work."""
+    """The runner steps through opt.step, so torch's step hooks and the profiler see every step."""
     from torch.optim.optimizer import register_optimizer_step_post_hook
 
     calls = []
