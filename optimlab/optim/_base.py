@@ -138,8 +138,8 @@ def is_tensor_hparam(v: Any) -> bool:
 class Optimizer(torch.optim.Optimizer):
     """Base class: the shared gradient pipeline around one method's ``_update``.
 
-    Subclasses set ``_hparams`` (names validated as numbers or tensors),
-    implement ``_init_state`` and ``_update`` and may implement ``_fused_step``.
+    Subclasses extend ``_validate`` with their ranges, implement ``_init_state`` and
+    ``_update``, and may implement ``_fused_step``.
 
     Options common to every optimlab optimizer (keyword-only):
 
@@ -171,7 +171,6 @@ class Optimizer(torch.optim.Optimizer):
     if the configuration cannot use it.
     """
 
-    _hparams: tuple[str, ...] = ("lr",)
     _has_fused: bool = False
 
     def __init__(self, params: Any, defaults: dict[str, Any], *, maximize: bool = False,
@@ -358,7 +357,7 @@ class Optimizer(torch.optim.Optimizer):
         for k, v in group.items():
             if k != "params" and isinstance(v, Tensor):
                 reasons.append(f"{k} is a tensor")
-            if k in ("betas",) and any(isinstance(b, Tensor) for b in v):
+            if k == "betas" and any(isinstance(b, Tensor) for b in v):
                 reasons.append("betas hold tensors")
         for k, need in self._fused_incompatible.items():
             v = group.get(k, need)
