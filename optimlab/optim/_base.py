@@ -278,17 +278,17 @@ class Optimizer(torch.optim.Optimizer):
 
     def _group_step(self, group: dict[str, Any], params: list[Tensor]) -> None:
         grads = [p.grad for p in params]
+        states = [self.state[p] for p in params]
+        for p, state in zip(params, states):
+            if not state:
+                self._init_state(p, state, group)
         if self._use_fused(group, params):
-            for p in params:
-                if not self.state[p]:
-                    self._init_state(p, self.state[p], group)
             self._fused_step(group, params, grads)
             return
         grads = self._preprocess(group, params, grads)
-        for p, g in zip(params, grads):
-            state = self.state[p]
-            if not state:
-                self._init_state(p, state, group)
+        if self._counts_steps(group):
+            self._count_steps(states)
+        for p, g, state in zip(params, grads, states):
             lr = self._lr(group, state)
             if _nonzero(group.get("weight_decay", 0.0)):
                 if group["decoupled_weight_decay"]:
@@ -314,19 +314,19 @@ class Optimizer(torch.optim.Optimizer):
             grads = [g * (c / torch.clamp(norm, min=c)) for g in grads]
         return grads
 
-    def _step_count(self, state: dict[str, Any]) -> float:
-        """Increment and return this parameter's step count t (1 at the first update)."""
-        if "step" not in state:
-            state["step"] = torch.tensor(0.0, dtype=_scalar_dtype())
-        state["step"] += 1
-        return step_value(state)
+    @staticmethod
+    def _count_steps(states: list[dict[str, Any]]) -> None:
+        """Add 1 to each parameter's step count t (1 at the first update), in one call as torch does."""
+        for state in states:
+            if "step" not in state:  # SGD and NAG count steps only when lr_decay needs t
+                state["step"] = torch.tensor(0.0, dtype=_scalar_dtype())
+        torch._foreach_add_([state["step"] for state in states], 1)
 
     def _lr(self, group: dict[str, Any], state: dict[str, Any]) -> Any:
-        """The learning rate of this update. Counts the step (subclasses rely on it)."""
-        t = self._step_count(state) if self._counts_steps(group) else None
+        """The learning rate of this update: ``lr``, with inverse-time decay in the step count t."""
         lr = group["lr"]
         if _nonzero(group["lr_decay"]):
-            lr = lr / (1 + (t - 1) * group["lr_decay"])
+            lr = lr / (1 + (step_value(state) - 1) * group["lr_decay"])
         return lr
 
     def _counts_steps(self, group: dict[str, Any]) -> bool:
