@@ -342,3 +342,8 @@ class Nadam(optim.NAdam):
         # float64 shifts every step by ~1e-8 relative.
         if p.is_floating_point():
             state["mu_product"] = state["mu_product"].to(p.dtype)
+
+
+for _cls in (SGD, RMSprop, Adagrad, Adadelta, Adam, AdamW, Adamax, Nadam):
+    optim.register(f"keras.{_cls.__name__.lower()}", _cls,
+                   f"Keras 3 {_cls.__name__}: Keras' argument names, defaults and arithmetic")

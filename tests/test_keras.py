@@ -447,3 +447,20 @@ def test_keras22_recipes_of_the_docs():
     # and they are not Keras 3's arithmetic
     assert max_diff(keras22_np("RMSprop", 0.01, decay=0.1, rho=0.8),
                     keras_np("RMSprop", {"learning_rate": 0.01, "rho": 0.8, "decay": 0.1})) > 1e-9
+
+
+def test_keras_constructors_are_registered_by_name():
+    import optimlab.optim as oo
+
+    for cls in (K.SGD, K.RMSprop, K.Adagrad, K.Adadelta, K.Adam, K.AdamW, K.Adamax, K.Nadam):
+        assert oo.get(f"keras.{cls.__name__.lower()}") is cls
+    w1 = torch.zeros(3, dtype=torch.float64, requires_grad=True)
+    w2 = torch.zeros(3, dtype=torch.float64, requires_grad=True)
+    by_name = oo.create([w1], "Keras.Adam", learning_rate=0.1, epsilon=0.5)
+    direct = K.Adam([w2], learning_rate=0.1, epsilon=0.5)
+    for _ in range(5):
+        for w, opt in ((w1, by_name), (w2, direct)):
+            opt.zero_grad()
+            ((w - torch.arange(3.0, dtype=torch.float64)) ** 2).sum().backward()
+            opt.step()
+    torch.testing.assert_close(w1, w2, rtol=0, atol=0)

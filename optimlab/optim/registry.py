@@ -55,7 +55,14 @@ register("nesterov", SGD, "SGD with Nesterov momentum 0.9 (torch/Keras reformula
 register("amsgrad", Adam, "Adam with AMSGrad (Reddi et al. 2018)", amsgrad=True)
 
 
+def _with_keras() -> None:
+    """Importing optimlab.keras registers its constructors as ``keras.sgd``, ``keras.adam``, ...
+    (done on first use: optimlab.keras itself imports this package)."""
+    import optimlab.keras  # noqa: F401
+
+
 def _lookup(name: str) -> tuple[type, dict[str, Any], str]:
+    _with_keras()
     if not isinstance(name, str):
         raise TypeError(f"optimizer name must be a string, got {type(name).__name__}")
     k = _key(name)
@@ -79,11 +86,13 @@ def create(params: Any, name: str, **kwargs: Any) -> torch.optim.Optimizer:
 
 def available() -> list[str]:
     """Every registered name (normalized: lower case, no separators)."""
+    _with_keras()
     return sorted(_REGISTRY)
 
 
 def describe() -> list[tuple[str, str, dict[str, Any], str]]:
     """(name, class name, presets, one-line description) for every registered name."""
+    _with_keras()
     return [(k, c.__name__, dict(p), d) for k, (c, p, d) in sorted(_REGISTRY.items())]
 
 
