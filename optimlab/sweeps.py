@@ -610,12 +610,13 @@ def _loss_fn(loss: Any) -> Callable:
 
 def _init_model(problem: Any, seed: int, dtype: torch.dtype) -> torch.nn.Module:
     """The problem's model with its initial weights drawn from ``seed``: the training
-    lab's ``problem.new_model(seed)`` when it has one, otherwise a copy of ``problem.model``
+    lab's ``problem.new_model(seed)`` when it can build one (a problem made from a model
+    instance has ``model_fn = None`` and cannot), otherwise a copy of ``problem.model``
     whose submodules' ``reset_parameters()`` are called in module order after
     ``torch.manual_seed(seed)`` (the global RNG is left alone)."""
     import copy
 
-    if callable(getattr(problem, "new_model", None)):
+    if callable(getattr(problem, "new_model", None)) and getattr(problem, "model_fn", True) is not None:
         return problem.new_model(int(seed)).to(dtype)
     model = copy.deepcopy(problem.model)
     with torch.random.fork_rng(devices=[]):

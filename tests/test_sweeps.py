@@ -238,3 +238,30 @@ def test_stop_rules_and_schedules_apply_per_run_as_alone():
                              schedule=sched)
         _same(t, alone)
         np.testing.assert_allclose(t.lrs, alone.lrs, rtol=1e-15)
+
+
+def test_training_sweep_on_a_problem_built_around_a_model_instance():
+    """from_arrays(model=<instance>) has no model_fn: the sweep reinitializes a copy per seed."""
+    from optimlab import problems
+
+    g = torch.Generator().manual_seed(3)
+    X = torch.randn(37, 3, generator=g, dtype=torch.float64)
+    p = problems.from_arrays(X, 2 * X[:, 0] - X[:, 2], model=torch.nn.Linear(3, 1), val=0.0, test=0.0)
+    assert p.model_fn is None
+    res = optimlab.sweep(p, "sgd", grid={"lr": [0.05, 0.1]}, seeds=[0, 3], steps=4, batch_size=37,
+                         dtype=torch.float64)
+    Xt, yt = (t.to(torch.float64) for t in p.train.tensors)
+    for cfg, t in zip(res.configs, res.traces):
+        lin = torch.nn.Linear(3, 1)
+        torch.manual_seed(cfg["seed"])
+        lin.reset_parameters()
+        lin = lin.double()
+        ref = []
+        for _ in range(4):  # one batch = the whole set: the order does not matter
+            loss = ((lin(Xt) - yt) ** 2).mean()
+            ref.append(loss.item())
+            gw, gb = torch.autograd.grad(loss, [lin.weight, lin.bias])
+            with torch.no_grad():
+                lin.weight -= cfg["lr"] * gw
+                lin.bias -= cfg["lr"] * gb
+        np.testing.assert_allclose(t.values, ref, rtol=1e-12)
