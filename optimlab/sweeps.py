@@ -388,7 +388,9 @@ def sweep(problem: Any, optimizer: Any, grid: Mapping[str, Sequence[Any]] | Sequ
             when R·(steps+1)·d ≤ 2·10⁷ numbers; otherwise start and end point only.
         progress: called as ``progress(step, steps)`` after every step.
 
-    Returns a :class:`SweepResult`.
+    Returns a :class:`SweepResult`. An argument that does not apply to the problem's kind
+    (``start``/``stop``/``schedule`` on a training problem, ``batch_size`` on a function)
+    is a ``ValueError``, not silently ignored.
     """
     if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 0:
         raise ValueError(f"steps must be an integer >= 0, got {steps!r}")
@@ -404,8 +406,15 @@ def sweep(problem: Any, optimizer: Any, grid: Mapping[str, Sequence[Any]] | Sequ
         from . import problems as _problems  # the training lab, only when asked for
 
         problem = _problems.get(problem[len("problem:"):])
+    training = _is_training_problem(problem)
+    not_here = {"stop": stop, "schedule": schedule, "start": start} if training else {"batch_size": batch_size}
+    for arg, v in not_here.items():
+        if v is not None:
+            kind, other = ("function", "training") if training else ("training", "function")
+            raise ValueError(f"{arg} applies to {kind} problems only; {getattr(problem, 'name', problem)!r} "
+                             f"is a {other} problem, got {arg}={v!r}")
     t0 = time.perf_counter()
-    if _is_training_problem(problem):
+    if training:
         res = _train_sweep(problem, optimizer, configs, seed_list, steps, batch_size=batch_size,
                           dtype=dtype or torch.float32, progress=progress)
     else:

@@ -129,6 +129,14 @@ def test_logspace_and_linspace():
     (lambda: optimlab.sweep(valley, "nosuch", grid={"lr": [0.1]}, start=(1, 1)), "unknown optimizer"),
     (lambda: optimlab.sweep(valley, "sgd", grid={"lr": [0.1, -1.0]}, start=(1, 1)), "lr must be >= 0"),
     (lambda: optimlab.sweep(valley, "sgd", grid={"lr": [0.1]}), "start is required"),
+    (lambda: optimlab.sweep(valley, "sgd", grid={"lr": [0.1]}, start=(1, 1), batch_size=8),
+     "batch_size applies to training problems only"),
+    (lambda: optimlab.sweep(_tiny_problem(), "sgd", grid={"lr": [0.1]}, stop="f_tol=1e-3"),
+     "stop applies to function problems only"),
+    (lambda: optimlab.sweep(_tiny_problem(), "sgd", grid={"lr": [0.1]}, schedule="step:step_size=2"),
+     "schedule applies to function problems only"),
+    (lambda: optimlab.sweep(_tiny_problem(), "sgd", grid={"lr": [0.1]}, start=(1, 1)),
+     "start applies to function problems only"),
 ])
 def test_bad_input_is_a_clear_error(call, match):
     with pytest.raises((ValueError, TypeError), match=match):
