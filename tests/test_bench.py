@@ -228,3 +228,33 @@ def test_training_problems_in_a_benchmark(tmp_path):
     meds = [agg["cells"][(name, s)]["median"] for s in ("sgd", "adam")]
     assert agg["targets"][name] == pytest.approx(1.05 * min(meds))
     assert page.exists()
+
+
+def test_a_suite_given_as_dicts_gets_the_steps_override_and_the_checks(tmp_path):
+    pytest.importorskip("optimlab.functions")
+    from optimlab.bench import run_bench
+    suite = [{"kind": "function", "name": "booth", "params": {}, "noise": 0.0, "start": [1.0, -2.0], "steps": 500,
+              "target": 1e-6}]
+    run = run_bench(suite, "sgd", budget=2, seeds=1, steps=7, lr_range=(1e-3, 0.05), store=tmp_path / "d.sqlite")
+    assert [p["steps"] for p in run.description["problems"]] == [7] and suite[0]["steps"] == 500
+    with TrialStore(tmp_path / "d.sqlite") as st:
+        rows = [st.get(i) for i in st.ids()]
+    assert len(rows) == 3 and all(r["trial"]["problem"]["steps"] == 7 for r in rows)
+    # a tuning trial (unseeded start) = 7 steps of plain GD from the start, by hand
+    tuned = [r for r in rows if r["trial"]["phase"] == "tune"]
+    assert len(tuned) == 2
+    for r in tuned:
+        x, lr = np.array([1.0, -2.0]), r["trial"]["hyper"]["lr"]
+        for _ in range(7):  # booth: f = (x + 2y − 7)² + (2x + y − 5)², f* = 0
+            a, b = x[0] + 2 * x[1] - 7, 2 * x[0] + x[1] - 5
+            x = x - lr * np.array([2 * a + 4 * b, 4 * a + 2 * b])
+        a, b = x[0] + 2 * x[1] - 7, 2 * x[0] + x[1] - 5
+        assert r["result"]["final"] == pytest.approx(a * a + b * b, rel=1e-9, abs=1e-12)
+    from optimlab.bench.suites import finish_suite, parse_problem
+
+    assert finish_suite([{"kind": "function", "name": "booth"}]) == [parse_problem("booth")]  # the same defaults
+    for bad, match in [([{"kind": "function", "name": "nosuch"}], "nosuch"),
+                       ([{"kind": "function", "name": "booth", "steps": 0}], "steps must be"),
+                       ([{"name": "booth"}], "needs a 'name' and a 'kind'")]:
+        with pytest.raises(ValueError, match=match):
+            run_bench(bad, "sgd", budget=2, seeds=1, store=tmp_path / "e.sqlite")

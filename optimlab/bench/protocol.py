@@ -43,7 +43,7 @@ import numpy as np
 
 from ..record import to_jsonable
 from .store import TrialStore, trial_id
-from .suites import get_suite, problem_key
+from .suites import finish_suite, get_suite, problem_key
 
 __all__ = ["run_bench", "BenchRun", "tune_configs", "split_specs", "PROTOCOL_VERSION", "trial_summary",
            "aggregate"]
@@ -226,7 +226,7 @@ class BenchRun:
 
 def describe(suite: Any, optimizers: Any, budget: int, seeds: int, search: str, search_seed: int,
              lr_range: tuple[float, float], steps: int | None) -> dict:
-    problems = get_suite(suite, steps) if isinstance(suite, str) else [dict(p) for p in suite]
+    problems = get_suite(suite, steps) if isinstance(suite, str) else finish_suite(suite, steps)
     specs = split_specs(optimizers)
     if isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1:
         raise ValueError(f"seeds must be an integer >= 1 (reruns of the best configuration), got {seeds!r}")

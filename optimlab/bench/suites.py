@@ -9,6 +9,9 @@ A problem is a dict:
   "batch_size": 32, "target": None}`` — the objective is the validation loss; with
   ``target`` None it is set from the results (see :mod:`optimlab.bench.protocol`).
 
+In a suite given as a list of dicts only ``kind`` and ``name`` are required; the other
+keys default to the values shown (``noise`` 0, ``target`` 1e-6, or 1e-2 with noise).
+
 Built-in suites: ``"functions-2d"``, ``"noisy-functions"`` and ``"training"`` (when
 the training lab, ``optimlab.problems``, is part of this build). A user's suite is a
 comma-separated list of problem names: ``"rosenbrock,beale:noise=0.1,problem:digits-mlp"``
@@ -20,7 +23,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-__all__ = ["SUITES", "suite_names", "get_suite", "parse_problem", "problem_key"]
+__all__ = ["SUITES", "suite_names", "get_suite", "finish_suite", "parse_problem", "problem_key"]
 
 _FUNCTIONS_2D = ["lecture-quadratic", "ill-conditioned", "rosenbrock", "beale", "booth", "matyas", "himmelblau",
                  "three-hump-camel", "long-valley"]
@@ -60,6 +63,31 @@ def get_suite(name: str, steps: int | None = None) -> list[dict]:
                  for n in lab.names()]
     else:
         probs = [parse_problem(p) for p in _split(name)]
+    return finish_suite(probs, steps)
+
+
+def finish_suite(problems: list[dict], steps: int | None = None) -> list[dict]:
+    """Check every problem dict (built-in, parsed or the user's own), fill in the keys a
+    user's dict leaves out (the defaults of the module docstring) and apply the ``steps``
+    override to all of them; returns new dicts, the given ones are left alone."""
+    if isinstance(problems, (str, dict)) or not hasattr(problems, "__iter__"):
+        raise TypeError(f"suite must be a name, a comma-separated list of problems or a list of problem dicts; "
+                        f"got {type(problems).__name__}")
+    probs = []
+    for p in problems:
+        if not isinstance(p, dict):
+            raise TypeError(f"a suite's problems must be dicts, got {p!r}")
+        kind = p.get("kind")
+        if kind not in ("function", "training") or "name" not in p:
+            raise ValueError(f"a problem needs a 'name' and a 'kind' ('function' or 'training'), got {p!r}")
+        if kind == "function":  # the defaults of a parsed NAME[:noise=σ,...]
+            noise = float(p.get("noise", 0.0))
+            probs.append({"params": {}, "noise": noise, "start": None, "steps": 500,
+                          "target": 1e-2 if noise else 1e-6, **p})
+        else:
+            probs.append({"steps": 300, "batch_size": 32, "target": None, **p})
+    if not probs:
+        raise ValueError("suite is empty: give at least one problem")
     if steps is not None:
         if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
             raise ValueError(f"steps must be an integer >= 1, got {steps!r}")
@@ -114,6 +142,8 @@ def parse_problem(text: str) -> dict:
 
 
 def _check(p: dict) -> None:
+    if isinstance(p["steps"], bool) or not isinstance(p["steps"], int) or p["steps"] < 1:
+        raise ValueError(f"steps must be an integer >= 1, got {p['steps']!r} in problem {p['name']!r}")
     if p["kind"] == "function":
         from ..functions import get  # validates the name and the parameters
 
