@@ -69,6 +69,15 @@ def test_split_specs_and_tune_configs():
     assert split_specs("adam,momentum:lr=0.01,momentum=0.7,sgd:lr=0.1,nesterov=true") == \
         ["adam", "momentum:lr=0.01,momentum=0.7", "sgd:lr=0.1,nesterov=true"]
     assert split_specs("adam:betas=(0.9,0.99),sgd") == ["adam:betas=(0.9,0.99)", "sgd"]
+    with pytest.raises(ValueError, match=r"cannot read value '\(0.9,0.99'"):  # an unclosed bracket is not dropped
+        split_specs("sgd,adam:betas=(0.9,0.99")
+    from optimlab.bench.suites import get_suite
+
+    # problem lists split the same way: the bracketed value reaches the option check whole
+    with pytest.raises(ValueError, match=r"option 'noise' of problem 'booth:noise=\(1,2\)' must be a number, "
+                                         r"got '\(1,2\)'"):
+        get_suite("booth:noise=(1,2),rosenbrock")
+    assert [p["name"] for p in get_suite("booth:noise=0.1,steps=9,rosenbrock")] == ["booth", "rosenbrock"]
     with pytest.raises(ValueError, match="unknown optimizer"):
         split_specs("adam,nosuch")
     assert tune_configs("adam", 5) == [{"lr": v} for v in logspace(1e-4, 1, 5)]

@@ -43,7 +43,7 @@ import numpy as np
 
 from ..record import to_jsonable
 from .store import TrialStore, trial_id
-from .suites import finish_suite, get_suite, problem_key
+from .suites import finish_suite, get_suite, problem_key, split_items
 
 __all__ = ["run_bench", "BenchRun", "tune_configs", "split_specs", "PROTOCOL_VERSION", "trial_summary",
            "aggregate"]
@@ -53,28 +53,12 @@ SEARCHES = ("grid", "random")
 
 
 def split_specs(text: str | Sequence[str]) -> list[str]:
-    """``"adam,momentum:lr=0.01,momentum=0.7,sgd"`` → ``["adam", "momentum:lr=0.01,momentum=0.7", "sgd"]``:
-    a comma starts a new optimizer unless the part after it is a ``KEY=VALUE`` option."""
+    """``"adam,momentum:lr=0.01,momentum=0.7,sgd"`` → ``["adam", "momentum:lr=0.01,momentum=0.7", "sgd"]``
+    (split by :func:`~optimlab.bench.suites.split_items`), each spec checked."""
     from ..optim.registry import parse_spec
 
     if isinstance(text, str):
-        parts: list[str] = []
-        depth = 0
-        cur = ""
-        for ch in text + ",":
-            depth += ch in "(["
-            depth -= ch in ")]"
-            if ch == "," and depth == 0:
-                piece = cur.strip()
-                cur = ""
-                if not piece:
-                    continue
-                if parts and "=" in piece and ":" not in piece.split("=")[0]:
-                    parts[-1] += "," + piece
-                else:
-                    parts.append(piece)
-            else:
-                cur += ch
+        parts = split_items(text)
     else:
         parts = [str(p).strip() for p in text]
     if not parts:

@@ -23,7 +23,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-__all__ = ["SUITES", "suite_names", "get_suite", "finish_suite", "parse_problem", "problem_key"]
+__all__ = ["SUITES", "suite_names", "get_suite", "finish_suite", "split_items", "parse_problem", "problem_key"]
 
 _FUNCTIONS_2D = ["lecture-quadratic", "ill-conditioned", "rosenbrock", "beale", "booth", "matyas", "himmelblau",
                  "three-hump-camel", "long-valley"]
@@ -62,7 +62,7 @@ def get_suite(name: str, steps: int | None = None) -> list[dict]:
         probs = [{"kind": "training", "name": n, "steps": 300, "batch_size": 32, "target": None}
                  for n in lab.names()]
     else:
-        probs = [parse_problem(p) for p in _split(name)]
+        probs = [parse_problem(p) for p in split_items(name)]
     return finish_suite(probs, steps)
 
 
@@ -98,17 +98,22 @@ def finish_suite(problems: list[dict], steps: int | None = None) -> list[dict]:
     return probs
 
 
-def _split(text: str) -> list[str]:
-    """Split at commas that start a new problem (a part without '=' starts one)."""
+def split_items(text: str) -> list[str]:
+    """Split a comma-separated list whose items may carry ``KEY=VALUE`` options:
+    ``"adam,momentum:lr=0.01,momentum=0.7,sgd"`` → ``["adam", "momentum:lr=0.01,momentum=0.7", "sgd"]``.
+
+    A comma starts a new item unless the part after it is a ``KEY=VALUE`` option (an
+    ``=`` with no ``:`` before it); commas inside ``()``/``[]`` never split
+    (``"adam:betas=(0.9,0.99),sgd"``). Empty parts are dropped. Used for optimizer
+    specs and for problem lists alike."""
+    from .._spec import _split_top  # the one comma rule for "outside brackets"
+
     parts: list[str] = []
-    for raw in text.split(","):
-        raw = raw.strip()
-        if not raw:
-            continue
-        if parts and "=" in raw and ":" not in raw.split("=")[0]:
-            parts[-1] += "," + raw
+    for piece in _split_top(text):
+        if parts and "=" in piece and ":" not in piece.split("=")[0]:
+            parts[-1] += "," + piece
         else:
-            parts.append(raw)
+            parts.append(piece)
     return parts
 
 
@@ -120,7 +125,9 @@ def parse_problem(text: str) -> dict:
         kind, text = "training", text[len("problem:"):]
     name, _, rest = text.partition(":")
     opts: dict[str, Any] = {}
-    for item in filter(None, (s.strip() for s in rest.split(","))):
+    from .._spec import _split_top
+
+    for item in _split_top(rest):
         k, eq, v = item.partition("=")
         if not eq:
             raise ValueError(f"bad option {item!r} in problem {text!r}: write KEY=VALUE")
