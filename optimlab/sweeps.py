@@ -603,18 +603,12 @@ def _dataset_tensors(data: Any, what: str) -> tuple[torch.Tensor, torch.Tensor]:
 
 def _loss_fn(loss: Any) -> Callable:
     """A loss callable: the problem's own, or a name of the training lab (``"cross_entropy"``, ...)."""
-    if callable(loss):
-        return loss
-    if isinstance(loss, str):
-        try:
-            from .training import LOSSES
-        except ImportError:
-            LOSSES = {"mse": (torch.nn.MSELoss, ""), "cross_entropy": (torch.nn.CrossEntropyLoss, ""),
-                      "binary_crossentropy": (torch.nn.BCEWithLogitsLoss, "")}
-        key = loss.strip().lower().replace("-", "_")
-        if key in LOSSES:
-            return LOSSES[key][0]()
-    raise ValueError(f"problem.loss must be a callable or a loss name, got {loss!r}")
+    from .training import _resolve_loss
+
+    try:
+        return _resolve_loss(loss)[1]  # (name, callable, kind)
+    except (TypeError, ValueError) as e:
+        raise type(e)(f"problem.loss: {e}") from None
 
 
 def _init_model(problem: Any, seed: int, dtype: torch.dtype) -> torch.nn.Module:

@@ -129,17 +129,9 @@ def _best_paths(agg: dict, out: Path) -> list:
         try:
             from ..functions import get
 
-            fn = get(p["name"], **p["params"])
-            try:
-                from ..viz import plot_contour  # type: ignore[attr-defined]
-                fig = plot_contour(fn, traces, title=k)
-            except ImportError:
-                import matplotlib.pyplot as plt
+            from ..viz import plot_contour
 
-                from ..viz.sweeps import _simple_contour
-
-                fig, ax = plt.subplots(figsize=(6.2, 4.8), constrained_layout=True)
-                _simple_contour(fn, traces, ax, k)
+            fig = plot_contour(get(p["name"], **p["params"]), traces, title=k)
         except Exception as e:  # a picture must not lose the report
             figs.append(_text(f"{k}: no path picture ({e})"))
             continue

@@ -8,7 +8,7 @@ numbers) and returns a matplotlib ``Figure``; nothing here runs an optimizer.
 from __future__ import annotations
 
 import math
-from typing import Any, Mapping, Sequence
+from typing import Any, Mapping
 
 import matplotlib
 
@@ -220,49 +220,9 @@ def plot_sensitivity(items: Mapping[str, Any], param: str = "lr", *, which: str 
     return fig
 
 
-def _simple_contour(function: Any, traces: Sequence[Any], ax: Any, title: str | None) -> Any:
-    """Level lines and paths, used when optimlab.viz.plot_contour is not available."""
-    pts = np.concatenate([np.asarray(t.params, dtype=float) for t in traces])
-    dom = getattr(function, "domain", None)
-    if dom is not None:
-        (x0, x1), (y0, y1) = np.asarray(dom, dtype=float)
-    else:
-        lo, hi = np.nanmin(pts, axis=0), np.nanmax(pts, axis=0)
-        pad = 0.1 * np.maximum(hi - lo, 1e-3)
-        (x0, y0), (x1, y1) = lo - pad, hi + pad
-    X, Y = np.meshgrid(np.linspace(x0, x1, 240), np.linspace(y0, y1, 240))
-    import torch
-
-    with torch.no_grad():
-        Z = np.asarray(function(torch.tensor(np.stack([X, Y], -1))), dtype=float)
-    Zs = Z - np.nanmin(Z)
-    pos = Zs[Zs > 0]
-    levels = np.geomspace(max(np.quantile(pos, 0.005), np.nanmax(Zs) * 1e-8), np.nanmax(Zs), 22)
-    ax.contourf(X, Y, np.maximum(Zs, levels[0]), levels=levels, norm=LogNorm(), cmap="Blues_r", alpha=0.35)
-    ax.contour(X, Y, Zs, levels=levels, colors="#5a6b7d", linewidths=0.5, alpha=0.7)
-    mins = np.asarray(getattr(function, "minimizers", np.zeros((0, 2))), dtype=float).reshape(-1, 2)
-    if len(mins):
-        ax.plot(mins[:, 0], mins[:, 1], "*", ms=13, color="gold", mec="black", mew=0.7, label="minimizer")
-    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-    for n, t in enumerate(traces):
-        p = np.asarray(t.params, dtype=float)
-        col = colors[n % len(colors)]
-        ax.plot(p[:, 0], p[:, 1], "-", lw=1.5, color=col, label=t.label)
-        ax.plot(p[0, 0], p[0, 1], "o", mfc="white", mec="black", ms=6)
-        ax.plot(p[-1, 0], p[-1, 1], "s", color=col, mec="black", ms=5)
-    ax.set_xlim(x0, x1)
-    ax.set_ylim(y0, y1)
-    ax.set_xlabel("x")
-    ax.set_ylabel("y")
-    ax.legend(fontsize=8, frameon=False)
-    if title:
-        ax.set_title(title, fontsize=10)
-    return ax.figure
-
-
 def plot_best_path(result: Any, function: Any = None, *, title: str | None = None, **contour_kw: Any) -> Any:
     """The path of a sweep's best configuration (first seed) on the level lines of the
-    function (2-D problems). Uses :func:`optimlab.viz.plot_contour` when present."""
+    function (2-D problems), drawn by :func:`optimlab.viz.plot_contour` (``contour_kw`` go to it)."""
     best = result.best()
     t = best.trace
     if "params" not in t.series or np.shape(t.params)[1:] != (2,) or len(t.params) < 3:
@@ -282,17 +242,11 @@ def plot_best_path(result: Any, function: Any = None, *, title: str | None = Non
     t_label = t.label
     t.label = f"best: {result.optimizer.get('name', '')} {label}"
     ttl = title or f"best configuration on {result.problem.get('name', '')} (final {best.value:.3g})"
+    from .landscape import plot_contour
+
+    contour_kw.setdefault("settings", False)  # the label already says the configuration
     try:
-        try:
-            from . import plot_contour  # type: ignore[attr-defined]
-        except ImportError:
-            plot_contour = None
-        if plot_contour is not None:
-            contour_kw.setdefault("settings", False)  # the label already says the configuration
-            fig = plot_contour(function, [t], title=ttl, **contour_kw)
-        else:
-            fig, ax = plt.subplots(figsize=(6.2, 4.8), constrained_layout=True)
-            _simple_contour(function, [t], ax, ttl)
+        fig = plot_contour(function, [t], title=ttl, **contour_kw)
     finally:
         t.label = t_label
     return fig
