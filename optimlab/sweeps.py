@@ -64,6 +64,8 @@ from .record import Trace, to_jsonable
 
 __all__ = ["sweep", "logspace", "linspace", "SweepResult", "Best", "expand_grid"]
 
+BY = ("final", "best")  # what a sweep's configurations are ranked and drawn by
+
 
 # --------------------------------------------------------------------------- grids
 def logspace(lo: float, hi: float, n: int) -> list[float]:
@@ -269,13 +271,18 @@ class SweepResult:
             groups.setdefault(key, []).append(i)
         return groups
 
+    def values(self, by: str = "final") -> np.ndarray:
+        """Every run's ``final`` value (:attr:`final_values`) or ``best`` value
+        (:attr:`best_values`, ``inf`` for a diverged run)."""
+        if by not in BY:
+            raise ValueError(f"by must be one of {', '.join(map(repr, BY))}, got {by!r}")
+        return self.final_values if by == "final" else np.where(self.diverged, np.inf, self.best_values)
+
     def best(self, by: str = "final") -> Best:
         """The configuration with the lowest median (over seeds) ``final`` or ``best`` value.
 
         Diverged runs count as ``+inf``; ties go to the earlier configuration."""
-        if by not in ("final", "best"):
-            raise ValueError(f"by must be 'final' or 'best', got {by!r}")
-        vals = self.final_values if by == "final" else np.where(self.diverged, np.inf, self.best_values)
+        vals = self.values(by)
         best_key, best_med = None, np.inf
         for key, idx in self._groups().items():
             med = float(np.median(_nan_inf(vals[idx])))
@@ -301,12 +308,13 @@ class SweepResult:
             rows.append(row)
         return rows
 
-    def values_grid(self, x: str, y: str | None = None, which: str = "final") -> tuple:
+    def values_grid(self, x: str, y: str | None = None, by: str = "final") -> tuple:
         """Median over seeds (and over any other swept argument's best value) of the
-        final (or best) value on the grid of ``x`` (and ``y``): returns ``(xs, ys, Z)`` with
-        ``Z`` of shape (len(ys), len(xs)) (``ys`` is None for one argument, ``Z`` then
-        1-D). Other swept arguments are minimized over. Diverged cells are ``inf``."""
-        vals = self.final_values if which == "final" else np.where(self.diverged, np.inf, self.best_values)
+        ``final`` (or ``best``, see :meth:`values`) value on the grid of ``x`` (and ``y``):
+        returns ``(xs, ys, Z)`` with ``Z`` of shape (len(ys), len(xs)) (``ys`` is None for
+        one argument, ``Z`` then 1-D). Other swept arguments are minimized over. Diverged
+        cells are ``inf``."""
+        vals = self.values(by)
         for k in (x, y):
             if k is not None and k not in self.grid:
                 raise ValueError(f"{k!r} is not a swept argument; swept: {', '.join(self.grid) or 'none'}")

@@ -106,6 +106,18 @@ def test_result_numbers_table_best_and_json_roundtrip(tmp_path):
     np.testing.assert_array_equal(back.traces[5].params, res.traces[5].params)
     xs, ys, Z = res.values_grid("lr", "momentum")
     assert Z.shape == (2, 4) and Z[1, 2] == np.median(meds[(0.03, 0.9)])
+    # by="best": the median over seeds of each run's lowest value (inf when diverged), by hand
+    bests = np.array([np.inf if t.stop_reason == "diverged" else np.min(v) for v, t in zip(vals, res.traces)])
+    _, _, Zb = res.values_grid("lr", "momentum", by="best")
+    for i, lr in enumerate(xs):
+        for j, mu in enumerate(ys):
+            rows_ij = [n for n, c in enumerate(res.configs) if c["lr"] == lr and c["momentum"] == mu]
+            assert Zb[j, i] == np.median(bests[rows_ij])
+    assert not np.array_equal(Z, Zb)
+    for call in (lambda: res.values_grid("lr", by="bogus"), lambda: res.best(by="bogus"),
+                 lambda: res.values(by="last")):
+        with pytest.raises(ValueError, match="by must be one of 'final', 'best'"):
+            call()
 
 
 def test_logspace_and_linspace():

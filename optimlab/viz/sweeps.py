@@ -34,7 +34,7 @@ def _gap(values: np.ndarray, f_min: float) -> tuple[np.ndarray, str]:
     return values, "f"
 
 
-def plot_heatmap(result: Any, x: str = "lr", y: str = "momentum", *, which: str = "final", log: bool | None = None,
+def plot_heatmap(result: Any, x: str = "lr", y: str = "momentum", *, by: str = "final", log: bool | None = None,
                  ax: Any = None, title: str | None = None, annotate: bool | None = None) -> Any:
     """The final (or best) value of every (x, y) cell of a sweep: the stability region.
 
@@ -45,8 +45,10 @@ def plot_heatmap(result: Any, x: str = "lr", y: str = "momentum", *, which: str 
     >>> res = optimlab.sweep("ill-conditioned", "sgd", grid={"lr": optimlab.logspace(1e-3, 1, 30),
     ...                      "momentum": [0, 0.5, 0.9, 0.99]}, steps=200)
     >>> fig = plot_heatmap(res, "lr", "momentum")
+
+    ``by``: ``"final"`` or ``"best"`` value of each run (:meth:`SweepResult.values`).
     """
-    xs, ys, Z = result.values_grid(x, y, which=which)
+    xs, ys, Z = result.values_grid(x, y, by=by)
     Z, zlabel = _gap(np.asarray(Z, dtype=float), result.f_min)
     div = np.isinf(Z) & (Z > 0)
     missing = np.isnan(Z)
@@ -94,11 +96,11 @@ def plot_heatmap(result: Any, x: str = "lr", y: str = "momentum", *, which: str 
     ax.set_xlabel(x)
     ax.set_ylabel(y)
     cb = fig.colorbar(im, ax=ax, pad=0.01)
-    cb.set_label(f"{which} {zlabel}" + (" (log scale)" if log else ""))
+    cb.set_label(f"{by} {zlabel}" + (" (log scale)" if log else ""))
     if annotate is None:
         annotate = len(xs) <= 10 and len(ys) <= 10
     prob = result.problem.get("name", "")
-    head = title or (f"{result.optimizer.get('name', '')} on {prob}: {which} {zlabel} after "
+    head = title or (f"{result.optimizer.get('name', '')} on {prob}: {by} {zlabel} after "
                      f"{max((t.steps for t in result.traces), default=0)} steps")
     ax.set_title(head + ("\n" + "    ".join(notes) if notes else ""), fontsize=10, loc="left")
     if best_cell is not None:  # in the corner when the cells carry numbers
@@ -116,13 +118,13 @@ def plot_heatmap(result: Any, x: str = "lr", y: str = "momentum", *, which: str 
     return fig
 
 
-def _curves_from(items: Mapping[str, Any], param: str, which: str) -> list[tuple[str, np.ndarray, np.ndarray,
-                                                                                   np.ndarray, np.ndarray, float]]:
+def _curves_from(items: Mapping[str, Any], param: str, by: str) -> list[tuple[str, np.ndarray, np.ndarray,
+                                                                                np.ndarray, np.ndarray, float]]:
     """label → (xs, median, lo, hi, f_min) per optimizer."""
     out = []
     for label, item in items.items():
         if hasattr(item, "values_grid"):
-            vals = item.final_values if which == "final" else np.where(item.diverged, np.inf, item.best_values)
+            vals = item.values(by)
             vals = np.where(np.isnan(vals), np.inf, vals)
             per_x: dict[Any, list[np.ndarray]] = {}
             for key, idx in item._groups().items():  # one configuration, all its seeds
@@ -153,18 +155,23 @@ def _curves_from(items: Mapping[str, Any], param: str, which: str) -> list[tuple
     return out
 
 
-def plot_sensitivity(items: Mapping[str, Any], param: str = "lr", *, which: str = "final", ax: Any = None,
+def plot_sensitivity(items: Mapping[str, Any], param: str = "lr", *, by: str = "final", ax: Any = None,
                      title: str | None = None, gap: bool = True, ylabel: str | None = None) -> Any:
     """Final value versus one hyperparameter, one line per optimizer.
 
     ``items``: ``{label: SweepResult}`` (median over seeds and other swept arguments,
     with a min–max band; at each value the best configuration over the other swept
     arguments) or ``{label: (xs, values)}`` (e.g. a benchmark's tuning trials, already
-    ``f − f*``). Diverged settings are drawn as ✕ on the top edge.
+    ``f − f*``). Diverged settings are drawn as ✕ on the top edge. ``by``: the ``"final"``
+    or ``"best"`` value of each run of a SweepResult (:meth:`SweepResult.values`).
     """
+    from ..sweeps import BY
+
+    if by not in BY:
+        raise ValueError(f"by must be one of {', '.join(map(repr, BY))}, got {by!r}")
     if not isinstance(items, Mapping) or not items:
         raise ValueError("items must be a non-empty mapping {label: SweepResult or (xs, values)}")
-    curves = _curves_from(items, param, which)
+    curves = _curves_from(items, param, by)
     if ax is None:
         fig, ax = plt.subplots(figsize=(6.6, 4.2), constrained_layout=True)
     else:
@@ -207,7 +214,7 @@ def plot_sensitivity(items: Mapping[str, Any], param: str = "lr", *, which: str 
     if any(getattr(it, "problem", {}).get("type") == "training" for it in items.values()):
         sub_label = "validation loss"
     ax.set_xlabel(param)
-    ax.set_ylabel(ylabel or (f"{which} {sub_label}" + (" (median over seeds, min–max band)"
+    ax.set_ylabel(ylabel or (f"{by} {sub_label}" + (" (median over seeds, min–max band)"
                                                        if any(c[3] is not c[2] for c in curves) else "")))
     if title:
         ax.set_title(title, fontsize=10)
