@@ -647,7 +647,9 @@ def _train_sweep(problem: Any, optimizer: Any, configs: list[dict], seed_list: l
     **options, **c_j)``; epoch e visits the training set in the order
     ``torch.randperm(N, generator=g_j)`` (``g_j = Generator().manual_seed(s_j)``, one
     permutation per epoch), batches of ``batch_size`` (the last one smaller); at each
-    epoch's end (and after the last step) the objective is evaluated.
+    epoch's end (and after the last step) the objective is evaluated and the epoch's
+    training ``loss`` recorded as ``Σ_b n_b·loss_b / Σ_b n_b`` over its batches (the
+    mean over examples, as :class:`~optimlab.training.Trainer` logs it).
     """
     from torch.func import functional_call, stack_module_state, vmap
 
@@ -717,7 +719,7 @@ def _train_sweep(problem: Any, optimizer: Any, configs: list[dict], seed_list: l
             v = on_all({k: p.detach() for k, p in params.items()}, buffers, xe, ye)
         return v.cpu().numpy().astype(float)
 
-    epoch_sum = np.zeros(R)
+    epoch_sum, epoch_n = np.zeros(R), 0  # Σ (batch size × batch mean loss), examples seen this epoch
     for k in range(steps):
         e, b = divmod(k, nb)
         if b == 0:
@@ -732,7 +734,8 @@ def _train_sweep(problem: Any, optimizer: Any, configs: list[dict], seed_list: l
         reason[bad] = "diverged"
         active &= ~bad
         losses[k, active] = fv[active]
-        epoch_sum += np.where(active, fv, 0.0)
+        epoch_sum += np.where(active, fv, 0.0) * idx.shape[1]  # weighted by examples, as the Trainer
+        epoch_n += idx.shape[1]
         with torch.no_grad():
             inactive = torch.from_numpy(~active)
             frozen = {n: p.detach().clone() for n, p in params.items()} if inactive.any() else None
@@ -749,8 +752,8 @@ def _train_sweep(problem: Any, optimizer: Any, configs: list[dict], seed_list: l
             ev = evaluate()
             ev[~active] = np.nan
             obj.append(ev)
-            tr_loss.append(np.where(active, epoch_sum / (b + 1), np.nan))
-            epoch_sum = np.zeros(R)
+            tr_loss.append(np.where(active, epoch_sum / epoch_n, np.nan))
+            epoch_sum, epoch_n = np.zeros(R), 0
             div = active & ~np.isfinite(ev)
             reason[div] = "diverged"
             active &= ~div

@@ -285,3 +285,23 @@ def test_training_sweep_on_a_problem_built_around_a_model_instance():
                 lin.weight -= cfg["lr"] * gw
                 lin.bias -= cfg["lr"] * gb
         np.testing.assert_allclose(t.values, ref, rtol=1e-12)
+
+
+def test_training_sweep_epoch_loss_weights_batches_by_size_as_the_trainer():
+    """37 examples in batches of 8: the last batch has 5, so the epoch loss is Σ nᵦ·lossᵦ / 37."""
+    import copy
+
+    prob = _tiny_problem()
+    res = optimlab.sweep(prob, "sgd", grid={"lr": [0.05, 0.2]}, seeds=[1, 2], steps=10, batch_size=8,
+                         dtype=torch.float64)
+    X, y = prob.train.tensors
+    for cfg, t in zip(res.configs, res.traces):
+        model = copy.deepcopy(prob.model)
+        torch.manual_seed(cfg["seed"])
+        for m in model.modules():
+            if hasattr(m, "reset_parameters"):
+                m.reset_parameters()
+        trainer = optimlab.Trainer(model.double(), loss=prob.loss, optimizer=("sgd", {"lr": cfg["lr"]}))
+        hist = trainer.fit(X, y, batch_size=8, epochs=2, seed=cfg["seed"], verbose=0)
+        np.testing.assert_allclose(t.values, hist.series["loss"], rtol=1e-10)  # the same batches
+        np.testing.assert_allclose(t.epochs["loss"], hist.epochs["loss"], rtol=1e-10, atol=0)
