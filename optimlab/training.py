@@ -191,8 +191,12 @@ def _resolve_loss(loss: Any) -> tuple[str, Callable, str | None]:
     raise TypeError(f"loss must be a name ({', '.join(LOSSES)}) or a callable, got {type(loss).__name__}")
 
 
-def _resolve_metrics(metrics: Any, loss_kind: str | None) -> list[tuple[str, Callable, bool]]:
-    """[(name, fn, fn_is_sum)]. User callables return the batch mean."""
+def _resolve_metrics(metrics: Any, loss_kind: str | None, loss_name: str = "") -> list[tuple[str, Callable, bool]]:
+    """[(name, fn, fn_is_sum)]. User callables return the batch mean.
+
+    A named metric must fit the loss: accuracy needs a classification loss, the
+    regression metrics (mse, mae) need a regression loss (a classifier's logits and
+    class indices have different shapes). A callable loss accepts every metric."""
     if metrics is None:
         return []
     if isinstance(metrics, str) or callable(metrics):
@@ -205,8 +209,11 @@ def _resolve_metrics(metrics: Any, loss_kind: str | None) -> list[tuple[str, Cal
                 raise ValueError(f"unknown metric {m!r} in metrics; use one of {', '.join(METRICS)} "
                                  f"or a callable metric(output, target) -> batch mean")
             fn, kind = METRICS[key]
-            if loss_kind == "regression" and kind == "classification":
-                raise ValueError(f"metric {m!r} needs a classification loss, but the loss is a regression loss")
+            wanted = "classification" if loss_kind in ("multiclass", "binary") else loss_kind
+            if wanted is not None and kind != wanted:
+                allowed = [k for k, (_, kd) in METRICS.items() if kd == wanted]
+                raise ValueError(f"metric {m!r} needs a {kind} loss, but the loss {loss_name!r} is a {wanted} "
+                                 f"loss; with it use one of {', '.join(allowed)} or a callable metric")
             name = "accuracy" if key == "acc" else key
             out.append((name, fn, True))
         elif callable(m):
@@ -594,7 +601,7 @@ class Trainer:
             raise ValueError(f"schedule_per must be 'epoch' or 'step', got {schedule_per!r}")
         self.model = model
         self.loss_name, self.loss_fn, self.loss_kind = _resolve_loss(loss)
-        self.metrics = _resolve_metrics(metrics, self.loss_kind)
+        self.metrics = _resolve_metrics(metrics, self.loss_kind, self.loss_name)
         self.optimizer, self.optimizer_config = make_optimizer(model.parameters(), optimizer)
         self.scheduler = make_scheduler(schedule, self.optimizer)
         self.schedule_per = schedule_per

@@ -553,3 +553,15 @@ def test_optimizer_forms_are_equivalent():
     m = nn.Linear(2, 1).double()
     with pytest.raises(ValueError, match="other parameters"):
         Trainer(m, optimizer=torch.optim.SGD(nn.Linear(2, 1).parameters(), lr=0.1))
+
+
+# ------------------------------------------------------------------ regressions found in review
+@pytest.mark.parametrize("loss,metric", [("cross_entropy", "mae"), ("cross_entropy", "mse"),
+                                         ("binary_crossentropy", "mae"), ("nll", "mean_squared_error")])
+def test_regression_metric_with_a_classification_loss_is_refused_at_construction(loss, metric):
+    # before: accepted, then a RuntimeError about tensor sizes at the end of epoch 1
+    with pytest.raises(ValueError, match=rf"metric '{metric}' needs a regression loss.*'{loss}'.*accuracy"):
+        Trainer(nn.Linear(3, 3), loss=loss, metrics=[metric])
+    with pytest.raises(ValueError, match=r"'acc'.*classification loss.*'mse'.*mae"):
+        Trainer(nn.Linear(3, 1), loss="mse", metrics=["acc"])
+    Trainer(nn.Linear(3, 3), loss=loss, metrics=["accuracy", lambda out, y: out.mean()])  # callables fit any loss
