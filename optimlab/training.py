@@ -356,8 +356,15 @@ class ReduceLROnPlateau(Callback):
             raise ValueError(f"patience must be an integer >= 0, got {patience!r}")
         self.monitor, self.factor, self.patience = monitor, float(factor), patience
         self.mode, self.min_delta, self.cooldown, self.min_lr = _mode(monitor, mode), min_delta, cooldown, min_lr
+        self.reset()
+
+    def reset(self) -> None:
         self.wait, self.cooldown_counter = 0, 0
         self.best = math.inf if self.mode == "min" else -math.inf
+
+    def on_train_begin(self, trainer: "Trainer") -> None:
+        if trainer.epoch == 0:  # a fresh fit starts afresh; a resumed one keeps the checkpoint's state
+            self.reset()
 
     def on_epoch_end(self, trainer: "Trainer", epoch: int, logs: dict) -> None:
         if self.monitor not in logs:
@@ -405,6 +412,10 @@ class ModelCheckpoint(Callback):
         self.monitor, self.mode = monitor, _mode(monitor, mode)
         self.best = math.inf if self.mode == "min" else -math.inf
         self.saved: list[str] = []
+
+    def on_train_begin(self, trainer: "Trainer") -> None:
+        if trainer.epoch == 0:  # a fresh fit: its first epoch is its best so far; a resumed fit keeps best
+            self.best = math.inf if self.mode == "min" else -math.inf
 
     def on_epoch_end(self, trainer: "Trainer", epoch: int, logs: dict) -> None:
         if (epoch + 1) % self.every:

@@ -565,3 +565,39 @@ def test_regression_metric_with_a_classification_loss_is_refused_at_construction
     with pytest.raises(ValueError, match=r"'acc'.*classification loss.*'mse'.*mae"):
         Trainer(nn.Linear(3, 1), loss="mse", metrics=["acc"])
     Trainer(nn.Linear(3, 3), loss=loss, metrics=["accuracy", lambda out, y: out.mean()])  # callables fit any loss
+
+
+def _fit_overfitting(callbacks, epochs=10, **kw):
+    model, train, val = _overfitting_setup()
+    return Trainer(model, loss="mse", optimizer="adam:lr=0.01").fit(
+        train, batch_size=8, epochs=epochs, validation_data=val, seed=0, verbose=0, callbacks=callbacks, **kw)
+
+
+def test_plateau_and_checkpoint_start_afresh_in_a_new_fit(tmp_path):
+    # before: best/wait/cooldown of the first fit carried into the second, which then cut the lr
+    # at once and saved no "best" checkpoint (nothing beat the first fit's best)
+    plateau = ReduceLROnPlateau(patience=1, factor=0.5, min_delta=0.0, cooldown=1)
+    ck = ModelCheckpoint(tmp_path / "a-{epoch}.pt", save_best_only=True)
+    _fit_overfitting([plateau, ck])
+    n = len(ck.saved)
+    again = _fit_overfitting([plateau, ck])
+    new_plateau = ReduceLROnPlateau(patience=1, factor=0.5, min_delta=0.0, cooldown=1)
+    new_ck = ModelCheckpoint(tmp_path / "b-{epoch}.pt", save_best_only=True)
+    fresh = _fit_overfitting([new_plateau, new_ck])
+    assert again.history["lr"] == fresh.history["lr"]
+    assert [p.split("-")[-1] for p in ck.saved[n:]] == [p.split("-")[-1] for p in new_ck.saved]
+    assert (plateau.best, plateau.wait, plateau.cooldown_counter, ck.best) == \
+        (new_plateau.best, new_plateau.wait, new_plateau.cooldown_counter, new_ck.best)
+
+
+def test_plateau_and_checkpoint_keep_their_state_when_resumed(tmp_path):
+    plateau = ReduceLROnPlateau(patience=2, factor=0.5, min_delta=0.0)
+    best = ModelCheckpoint(tmp_path / "best.pt", save_best_only=True)
+    full = _fit_overfitting([plateau, best, ModelCheckpoint(tmp_path / "ck-{epoch}.pt")])
+    plateau2 = ReduceLROnPlateau(patience=2, factor=0.5, min_delta=0.0)
+    best2 = ModelCheckpoint(tmp_path / "best2.pt", save_best_only=True)
+    resumed = _fit_overfitting([plateau2, best2, ModelCheckpoint(tmp_path / "r-{epoch}.pt")],
+                               resume_from=tmp_path / "ck-6.pt")
+    np.testing.assert_array_equal(resumed.epochs["lr"], full.epochs["lr"])
+    assert (plateau2.best, plateau2.wait, plateau2.cooldown_counter, best2.best) == \
+        (plateau.best, plateau.wait, plateau.cooldown_counter, best.best)
