@@ -1040,14 +1040,33 @@ class Trainer:
         tmp.replace(path)  # never leave a half-written checkpoint
         return path
 
-    def _read_checkpoint(self, path: str | Path) -> dict:
+    _CHECKPOINT_KEYS = ("epoch", "step", "model", "optimizer", "scheduler", "shuffle_rng", "torch_rng", "history",
+                        "fit_config")
+
+    def _read_checkpoint(self, path: str | Path, argument: str = "resume_from") -> dict:
         path = Path(path)
         if not path.is_file():
-            raise ValueError(f"resume_from: checkpoint {str(path)!r} does not exist")
-        state = torch.load(path, map_location="cpu", weights_only=True)
+            raise ValueError(f"{argument}: checkpoint {str(path)!r} does not exist")
+        try:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as e:  # any file torch cannot read (text, a truncated or foreign pickle, ...)
+            raise ValueError(f"{str(path)!r} is not an optimlab checkpoint: torch.load failed "
+                             f"({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''})") from None
         if not isinstance(state, dict) or state.get("format") != "optimlab-checkpoint-1":
-            raise ValueError(f"{str(path)!r} is not an optimlab checkpoint")
-        state["fit_config"] = json.loads(state["fit_config"])
+            held = "a dict without format 'optimlab-checkpoint-1'" if isinstance(state, dict) else \
+                f"a {type(state).__name__}"
+            raise ValueError(f"{str(path)!r} is not an optimlab checkpoint: it holds {held} (checkpoints are "
+                             f"written by Trainer.save_checkpoint or ModelCheckpoint)")
+        missing = [k for k in self._CHECKPOINT_KEYS if k not in state]
+        if missing:
+            raise ValueError(f"{str(path)!r} is not an optimlab checkpoint: it lacks {', '.join(missing)}")
+        try:
+            state["fit_config"] = json.loads(state["fit_config"])
+            if not isinstance(state["fit_config"], dict):
+                raise ValueError("not a JSON object")
+        except (TypeError, ValueError) as e:
+            raise ValueError(f"{str(path)!r} is not an optimlab checkpoint: its fit_config is not valid ({e})") \
+                from None
         return state
 
     def _apply_checkpoint(self, state: dict, callbacks: Sequence[Callback] = ()) -> None:
@@ -1073,7 +1092,7 @@ class Trainer:
 
     def load_checkpoint(self, path: str | Path) -> "Trainer":
         """Restore model, optimizer, schedule, RNG states, epoch and history from ``path``."""
-        self._apply_checkpoint(self._read_checkpoint(path))
+        self._apply_checkpoint(self._read_checkpoint(path, "path"))
         return self
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 import torch
@@ -601,3 +603,24 @@ def test_plateau_and_checkpoint_keep_their_state_when_resumed(tmp_path):
     np.testing.assert_array_equal(resumed.epochs["lr"], full.epochs["lr"])
     assert (plateau2.best, plateau2.wait, plateau2.cooldown_counter, best2.best) == \
         (plateau.best, plateau.wait, plateau.cooldown_counter, best.best)
+
+
+def test_a_file_that_is_not_a_checkpoint_gives_a_clear_error(tmp_path):
+    # before: KeyError: 101 from torch.load on a text file, KeyError 'fit_config' on a foreign dict
+    t = Trainer(nn.Linear(3, 1))
+    X, y = torch.randn(10, 3), torch.randn(10)
+    (tmp_path / "notes.txt").write_text("hello\n")
+    (tmp_path / "empty.pt").write_bytes(b"")
+    torch.save([1, 2], tmp_path / "list.pt")
+    torch.save({"format": "optimlab-checkpoint-1", "epoch": 1}, tmp_path / "partial.pt")
+    for name, why in [("notes.txt", "torch.load failed"), ("empty.pt", "torch.load failed"),
+                      ("list.pt", "it holds a list"), ("partial.pt", "it lacks step, model")]:
+        path = tmp_path / name
+        message = re.escape(f"'{path}' is not an optimlab checkpoint: {why}")
+        with pytest.raises(ValueError, match=message):
+            t.load_checkpoint(path)
+        with pytest.raises(ValueError, match=message):
+            t.fit((X, y), batch_size=5, epochs=2, verbose=0, resume_from=path)
+    with pytest.raises(ValueError, match="path: checkpoint .* does not exist"):
+        t.load_checkpoint(tmp_path / "nope.pt")
+    assert t.epoch == 0 and t.history is None  # nothing was changed
