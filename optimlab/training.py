@@ -1164,7 +1164,8 @@ class TrainingComparison:
     is seed ``seeds[i]``), the summary table and the pictures.
 
     ``monitor`` is the validation quantity that ranks runs (``val_accuracy`` for
-    classifiers, ``val_loss`` otherwise); ``target`` the level for "epochs to target"
+    classifiers, ``val_loss`` otherwise; ``accuracy``/``loss`` on the training data
+    when the problem has no validation split); ``target`` the level for "epochs to target"
     (given, or by default the lowest of the optimizers' mean best values: the level
     every optimizer reached on average).
     """
@@ -1284,6 +1285,10 @@ def compare_training(problem: Any, optimizers: Mapping[str, Any] | Sequence[Any]
         seeds: a list of seeds, or an int k for seeds ``0..k-1``. Each seed fixes the
             initial weights and the shuffling; every optimizer starts from the same
             weights for the same seed.
+        monitor: the per-epoch quantity that ranks runs; by default the problem's
+            (``val_accuracy`` or ``val_loss``), or its training counterpart
+            (``accuracy``, ``loss``) when the problem has no validation split
+            (``problems.get(..., val=0)``), in which case no validation pass is run.
         target: level of ``monitor`` for the "epochs to target" column.
         callbacks: a factory returning fresh callbacks for each run (e.g. early stopping).
         on_run: called as ``on_run(label, seed, history)`` after each run (progress).
@@ -1308,7 +1313,12 @@ def compare_training(problem: Any, optimizers: Mapping[str, Any] | Sequence[Any]
     base = P.get(problem, seed=seeds[0], **problem_options) if isinstance(problem, str) else problem
     if not isinstance(base, P.Problem):
         raise TypeError(f"problem must be a name ({', '.join(P.names())}) or a Problem, got {type(problem).__name__}")
-    monitor = monitor or base.monitor
+    has_val = len(base.val) > 0
+    if monitor is None:  # without validation data, rank runs by the training quantity
+        monitor = base.monitor if has_val else base.monitor.removeprefix("val_")
+    elif monitor.startswith("val_") and not has_val:
+        raise ValueError(f"monitor {monitor!r} needs validation data, but problem {base.name!r} has none; "
+                         f"use {monitor.removeprefix('val_')!r} or a problem with a validation split")
     histories: dict[str, list[History]] = {str(k): [] for k in optimizers}
     ipe = None
     for seed in seeds:
@@ -1320,7 +1330,8 @@ def compare_training(problem: Any, optimizers: Mapping[str, Any] | Sequence[Any]
             model = copy.deepcopy(init)
             model.load_state_dict(init_state)
             trainer = Trainer(model, loss=prob.loss, optimizer=opt, metrics=list(prob.metrics), schedule=schedule)
-            h = trainer.fit(prob.train, batch_size=batch_size, epochs=epochs, validation_data=prob.val,
+            h = trainer.fit(prob.train, batch_size=batch_size, epochs=epochs,
+                            validation_data=prob.val if len(prob.val) else None,
                             seed=seed, verbose=verbose, callbacks=callbacks() if callbacks else (),
                             label=str(label))
             h.config["problem"] = prob.name
