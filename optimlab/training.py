@@ -1007,10 +1007,20 @@ class Trainer:
             model.train(was)
 
     # ---------------------------------------------------------------- checkpoints
-    def save_checkpoint(self, path: str | Path, callbacks: Sequence[Callback] = ()) -> Path:
+    def save_checkpoint(self, path: str | Path, callbacks: Sequence[Callback] | None = None) -> Path:
         """Write everything needed to resume exactly: model, optimizer, schedule, RNG
         states (the shuffling generator and torch's global RNG, for dropout), the
-        history so far, the epoch, and the state of stateful callbacks."""
+        history so far, the epoch, and the state of stateful callbacks: those given
+        in ``callbacks``, else those of the last ``fit``. Resume with the same
+        callbacks: ``fit(..., callbacks=..., resume_from=path)``."""
+        if callbacks is None:
+            callbacks = getattr(self, "_callbacks", ())
+        else:
+            callbacks = list(callbacks)
+            for c in callbacks:
+                if not isinstance(c, Callback):
+                    raise TypeError(f"callbacks must be Callback objects, got {type(c).__name__}")
+            callbacks = sorted(callbacks, key=lambda c: getattr(c, "order", 0))  # fit's order, as resume reads it
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         hist = self.history
@@ -1031,7 +1041,7 @@ class Trainer:
             "torch_rng": torch.get_rng_state(),
             "history": hd,
             "fit_config": json.dumps(to_jsonable(self._fit_config)),
-            "callbacks": [c.state_dict() for c in getattr(self, "_callbacks", ())],
+            "callbacks": [c.state_dict() for c in callbacks],
         }
         buf = io.BytesIO()
         torch.save(state, buf)

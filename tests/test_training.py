@@ -624,3 +624,30 @@ def test_a_file_that_is_not_a_checkpoint_gives_a_clear_error(tmp_path):
     with pytest.raises(ValueError, match="path: checkpoint .* does not exist"):
         t.load_checkpoint(tmp_path / "nope.pt")
     assert t.epoch == 0 and t.history is None  # nothing was changed
+
+
+def test_save_checkpoint_saves_the_callbacks_it_is_given(tmp_path):
+    # before: the callbacks argument was ignored and the fit's callbacks (here none) were saved
+    model, train, val = _overfitting_setup()
+    t = Trainer(model, loss="mse", optimizer="adam:lr=0.01")
+    t.fit(train, batch_size=8, epochs=2, validation_data=val, seed=0, verbose=0)
+    es = EarlyStopping(patience=5)
+    es.best, es.best_epoch, es.wait = 0.75, 1, 3
+    plateau = ReduceLROnPlateau(patience=4)
+    plateau.best, plateau.wait, plateau.cooldown_counter = 0.5, 2, 1
+    t.save_checkpoint(tmp_path / "c.pt", callbacks=[es, plateau])
+    es2, plateau2 = EarlyStopping(patience=5), ReduceLROnPlateau(patience=4)
+    Trainer(_overfitting_setup()[0], loss="mse", optimizer="adam:lr=0.01").fit(
+        train, batch_size=8, epochs=3, validation_data=val, verbose=0, callbacks=[es2, plateau2],
+        resume_from=tmp_path / "c.pt")
+    # epoch 3 (index 2) ran after the restore: 3 + 1 epochs without improvement below 0.75
+    assert (es2.best_epoch, es2.wait) == (1, 4) and es2.best == 0.75
+    # Keras' rule: the cooldown epoch ends the cooldown and resets wait, then counts the epoch (no improvement)
+    assert (plateau2.best, plateau2.wait, plateau2.cooldown_counter) == (0.5, 1, 0)
+    # without the argument the fit's callbacks are saved
+    t.fit(train, batch_size=8, epochs=1, validation_data=val, seed=0, verbose=0, callbacks=[es])
+    t.save_checkpoint(tmp_path / "d.pt")
+    saved = torch.load(tmp_path / "d.pt", weights_only=True)["callbacks"]
+    assert len(saved) == 1 and saved[0]["best"] == es.best
+    with pytest.raises(TypeError, match="callbacks must be Callback objects"):
+        t.save_checkpoint(tmp_path / "e.pt", callbacks=[print])
