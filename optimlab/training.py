@@ -1308,14 +1308,12 @@ def compare_training(problem: Any, optimizers: Mapping[str, Any] | Sequence[Any]
         >>> cmp.write_html("digits.html")
     """
     from . import problems as P
+    from .sweeps import _seed_list  # one reading of seeds for sweeps and comparisons (lazy: sweeps is heavy)
 
-    if isinstance(seeds, (int, np.integer)) and not isinstance(seeds, bool):
-        if seeds < 1:
-            raise ValueError(f"seeds must be a positive count or a list of seeds, got {seeds!r}")
-        seeds = list(range(int(seeds)))
-    seeds = [int(s) for s in seeds]
-    if not seeds:
-        raise ValueError("seeds is empty: give at least one seed")
+    seed_list = _seed_list(seeds)
+    if seed_list is None:
+        raise ValueError("seeds must be a count >= 1 or a non-empty list of integers, got None")
+    seeds = seed_list
     if not isinstance(optimizers, Mapping):
         optimizers = {str(o): o for o in optimizers}
     if not optimizers:

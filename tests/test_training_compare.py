@@ -63,6 +63,11 @@ def test_compare_with_callbacks_and_bad_arguments():
     assert h.stop_reason == "early_stopping" and h.n_epochs == 2
     with pytest.raises(ValueError, match="seeds"):
         optimlab.compare_training("iris-softmax", ["adam"], seeds=0)
+    # before: [1.5] was silently truncated to seed 1
+    for bad in ([1.5], [0, 2.5], [], None, ["a"], 2.0):
+        with pytest.raises(ValueError, match="seeds must be a count >= 1 or a non-empty list of integers"):
+            optimlab.compare_training("iris-softmax", ["adam"], seeds=bad)
+    assert optimlab.compare_training("iris-softmax", ["sgd"], epochs=1, seeds=[3.0, np.int64(4)]).seeds == [3, 4]
     with pytest.raises(ValueError, match="optimizers is empty"):
         optimlab.compare_training("iris-softmax", {})
     with pytest.raises(ValueError, match="unknown problem"):
