@@ -52,6 +52,8 @@ class History(Trace):
     before the update; also under the function lab's name ``values``), ``lr`` (the
     learning rate of the update, also ``lrs``), ``time`` (seconds since the start of
     ``fit`` after the update, also ``times``), ``epoch`` (0-based epoch of the iteration).
+    Files (``save``, ``to_dict``) hold each series once, under the training name;
+    ``load`` rebuilds the aliases.
 
     ``epochs`` (one entry per completed epoch): ``loss`` and each metric on the
     training batches of the epoch (example-weighted mean, as Keras reports it),
@@ -94,6 +96,19 @@ class History(Trace):
         """Seconds each epoch took (training plus its validation pass)."""
         t = np.asarray(self.epochs.get("time", []), dtype=float)
         return np.diff(np.concatenate([[0.0], t]))
+
+    def _stored(self) -> "History":
+        """A shallow copy without the alias series (``values``, ``lrs``, ``times``): the
+        files hold each per-iteration series once, and loading rebuilds the aliases."""
+        c = copy.copy(self)
+        c.series = {k: v for k, v in self.series.items() if not (k in _ALIASES and _ALIASES[k] in self.series)}
+        return c
+
+    def to_dict(self) -> dict:
+        return Trace.to_dict(self._stored())
+
+    def save(self, path: str | Path) -> Path:
+        return Trace.save(self._stored(), path)
 
     def best(self, monitor: str = "val_loss", mode: str = "auto") -> tuple[int, float]:
         """``(epoch index, value)`` of the best epoch for ``monitor`` (``mode`` min/max/auto)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import numpy as np
@@ -651,3 +652,29 @@ def test_save_checkpoint_saves_the_callbacks_it_is_given(tmp_path):
     assert len(saved) == 1 and saved[0]["best"] == es.best
     with pytest.raises(TypeError, match="callbacks must be Callback objects"):
         t.save_checkpoint(tmp_path / "e.pt", callbacks=[print])
+
+
+def test_history_files_hold_each_series_once_and_old_files_with_aliases_still_load(tmp_path):
+    # before: values/lrs/times were written beside loss/lr/time, doubling the per-iteration data
+    X, y = torch.randn(12, 2, dtype=torch.float64), torch.randn(12, dtype=torch.float64)
+    h = Trainer(nn.Linear(2, 1).double(), optimizer="sgd:lr=0.1").fit((X, y), batch_size=4, epochs=2, seed=0,
+                                                                      verbose=0)
+    assert h.values is h.series["loss"]  # the alias is there in memory
+    with np.load(h.save(tmp_path / "h.npz")) as z:
+        assert sorted(f for f in z.files if f.startswith("series/")) == \
+            ["series/epoch", "series/loss", "series/lr", "series/time"]
+    assert sorted(json.loads(h.save(tmp_path / "h.json").read_text())["series"]) == ["epoch", "loss", "lr", "time"]
+    assert sorted(h.to_dict()["series"]) == ["epoch", "loss", "lr", "time"]
+    assert "values" in h.series  # saving did not strip the history itself
+    Trace.save(h, tmp_path / "old.npz")  # the old layout: Trace's save writes every series, aliases too
+    with np.load(tmp_path / "old.npz") as z:
+        assert "series/values" in z.files
+    for path in (tmp_path / "h.npz", tmp_path / "h.json", tmp_path / "old.npz"):
+        g = History.load(path)
+        assert type(g) is History and sorted(g.series) == sorted(h.series)
+        for k in ("loss", "values", "lr", "lrs", "time", "times", "epoch"):
+            np.testing.assert_array_equal(g.series[k], h.series[k])
+        assert g.values is g.series["loss"] and g.lrs is g.series["lr"] and g.times is g.series["time"]
+    # a history with only the function lab's name keeps it
+    only = History(label="x", series={"values": np.array([3.0, 2.0])})
+    np.testing.assert_array_equal(History.load(only.save(tmp_path / "only.npz")).values, [3.0, 2.0])
