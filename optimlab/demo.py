@@ -24,9 +24,8 @@ results. It returns what it did, including the table rows.
 
 from __future__ import annotations
 
-import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
@@ -49,7 +48,6 @@ class Scene:
     lesson: str = ""
     surface: bool = False
     surface_log_z: bool = False
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 # ------------------------------------------------------------------ the notebook (001)
@@ -306,10 +304,4 @@ def _slug(text: str) -> str:
     return s or "run"
 
 
-def format_number(v: Any) -> str:
-    """Numbers for the printed table: 4 significant digits, NaN as an em dash."""
-    if isinstance(v, float):
-        if math.isnan(v):
-            return "—"
-        return f"{v:.4g}" if v == 0 or 1e-3 <= abs(v) < 1e5 else f"{v:.3e}"
-    return str(v)
+

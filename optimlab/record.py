@@ -43,7 +43,7 @@ def to_jsonable(obj: Any) -> Any:
     except ImportError:  # pragma: no cover - torch is a dependency
         pass
     if isinstance(obj, np.ndarray):
-        return obj.tolist() if obj.ndim else obj.item()
+        return to_jsonable(obj.tolist() if obj.ndim else obj.item())  # NaN/inf inside become strings too
     if isinstance(obj, np.generic):
         return obj.item()
     if isinstance(obj, dict):
@@ -133,10 +133,13 @@ class Trace:
         path = Path(path)
         if path.suffix == ".json":
             return cls.from_dict(json.loads(path.read_text()))
-        with np.load(path, allow_pickle=False) as z:
-            header = json.loads(str(z["header"]))
-            series = {k[len("series/"):]: z[k] for k in z.files if k.startswith("series/")}
-            epochs = {k[len("epochs/"):]: z[k] for k in z.files if k.startswith("epochs/")}
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                header = json.loads(str(z["header"]))
+                series = {k[len("series/"):]: z[k] for k in z.files if k.startswith("series/")}
+                epochs = {k[len("epochs/"):]: z[k] for k in z.files if k.startswith("epochs/")}
+        except (OSError, ValueError, KeyError) as e:  # not an archive, pickled data, no header
+            raise ValueError(f"{str(path)!r} is not an optimlab trace (.npz from Trace.save): {e}") from None
         return cls._build(header, series, epochs)
 
     def to_dict(self) -> dict:

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import base64
 import html
+import math
 import mimetypes
-from dataclasses import dataclass, field
+import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
-__all__ = ["Heading", "Text", "Table", "Figure", "write_html", "render_html"]
+__all__ = ["Heading", "Text", "Table", "Figure", "write_html", "render_html", "format_number"]
 
 
 @dataclass
@@ -41,7 +43,6 @@ class Figure:
     caption: str = ""
     embed: bool = True  # False: link the file relative to the page instead of embedding it
     width: str = "100%"
-    extra: dict = field(default_factory=dict)
 
 
 _STYLE = """
@@ -57,13 +58,15 @@ img{max-width:100%;height:auto;border:1px solid #eee}
 """
 
 
-def _fmt(v: Any) -> str:
+def format_number(v: Any) -> str:
+    """A table cell: floats with 4 significant digits (scientific outside [1e-3, 1e5)),
+    NaN as an em dash, infinities as ∞; anything else as ``str``."""
     if isinstance(v, float):
-        if v != v:
-            return "nan"
-        if v == 0 or 1e-3 <= abs(v) < 1e5:
-            return f"{v:.4g}"
-        return f"{v:.3e}"
+        if math.isnan(v):
+            return "—"
+        if math.isinf(v):
+            return "∞" if v > 0 else "−∞"
+        return f"{v:.4g}" if v == 0 or 1e-3 <= abs(v) < 1e5 else f"{v:.3e}"
     return str(v)
 
 
@@ -75,7 +78,7 @@ def _block(b: Any, base: Path | None) -> str:
     if isinstance(b, Table):
         head = "".join(f"<th>{html.escape(str(c))}</th>" for c in b.columns)
         body = "".join(
-            "<tr>" + "".join(f"<td>{html.escape(_fmt(v))}</td>" for v in row) + "</tr>" for row in b.rows
+            "<tr>" + "".join(f"<td>{html.escape(format_number(v))}</td>" for v in row) + "</tr>" for row in b.rows
         )
         cap = f"<caption>{html.escape(b.caption)}</caption>" if b.caption else ""
         return f"<table>{cap}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
@@ -85,7 +88,8 @@ def _block(b: Any, base: Path | None) -> str:
             mime = mimetypes.guess_type(p.name)[0] or "image/png"
             src = f"data:{mime};base64," + base64.b64encode(p.read_bytes()).decode()
         else:
-            src = html.escape(str(p.relative_to(base) if base and p.is_absolute() and p.is_relative_to(base) else p))
+            # a link relative to the page's folder, wherever the path given was relative to
+            src = html.escape(Path(os.path.relpath(p.resolve(), base)).as_posix() if base else p.as_posix())
         cap = f"<figcaption>{html.escape(b.caption)}</figcaption>" if b.caption else ""
         return f'<figure><img src="{src}" style="width:{b.width}" alt="{html.escape(b.caption)}">{cap}</figure>'
     if isinstance(b, str):

@@ -8,19 +8,18 @@ Bad arguments end with one line on stderr (``error: ...``) and exit status 2.
 from __future__ import annotations
 
 import inspect
-import math
 import re
 import time
 from pathlib import Path
 from typing import Any, List, Optional
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-console = Console()
-err_console = Console(stderr=True)
+from ..report import format_number
+from ._common import CLIError, console, err_console, fail, one_line, parse_numbers
+
 
 SPEC_HELP = "Optimizer spec NAME[:KEY=VALUE,...]; repeat for several (syntax above)."
 STOP_HELP = (
@@ -30,36 +29,7 @@ STOP_HELP = (
 )
 
 
-class CLIError(Exception):
-    """A bad argument: printed as one line, exit status 2."""
-
-
-def _fail(message: str) -> None:
-    from rich.markup import escape
-
-    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
-    raise typer.Exit(code=2)
-
-
-def _one_line(e: BaseException) -> str:
-    text = str(e.args[0]) if isinstance(e, KeyError) and e.args else str(e)
-    lines = [ln for ln in text.splitlines() if ln.strip()]
-    return " ".join(lines[0].split()) if lines else type(e).__name__  # later lines: the formula and a caret
-
-
 # ----------------------------------------------------------------- argument parsing
-def parse_numbers(text: str, option: str = "--start") -> list[float]:
-    """``"1.5,-2"`` → ``[1.5, -2.0]``; a ``CLIError`` naming ``option`` otherwise."""
-    parts = [p.strip() for p in text.strip().strip("()[]").split(",")]
-    try:
-        values = [float(p) for p in parts]
-    except ValueError:
-        raise CLIError(f"{option} must be numbers separated by commas, like 5,-2; got {text!r}") from None
-    if not all(math.isfinite(v) for v in values):
-        raise CLIError(f"{option} must be finite numbers separated by commas, like 5,-2; got {text!r}")
-    return values
-
-
 def parse_stop(items: list[str]) -> list[Any]:
     """``["grad_tol=1e-6", "time_limit=2"]`` → rules of :mod:`optimlab.stopping`."""
     from .. import stopping
@@ -76,7 +46,7 @@ def parse_stop(items: list[str]) -> list[Any]:
             number = int(value) if kind == "max_steps" else float(value)
             rules.append(kinds[kind](number))
         except (TypeError, ValueError) as e:
-            raise CLIError(f"--stop {item!r}: {_one_line(e)}") from None
+            raise CLIError(f"--stop {item!r}: {one_line(e)}") from None
     return rules
 
 
@@ -93,8 +63,8 @@ def _function(name_or_formula: str) -> Any:
             try:
                 get(base)
             except (ValueError, KeyError) as name_error:
-                raise CLIError(_one_line(name_error)) from None
-        raise CLIError(_one_line(e)) from None
+                raise CLIError(one_line(name_error)) from None
+        raise CLIError(one_line(e)) from None
 
 
 def _labels(specs: list[str]) -> list[str]:
@@ -108,12 +78,6 @@ def _labels(specs: list[str]) -> list[str]:
 
 def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9.=]+", "_", text).strip("_").lower() or "run"
-
-
-def _fmt(v: Any) -> str:
-    from ..demo import format_number
-
-    return format_number(v)
 
 
 # ----------------------------------------------------------------- commands
@@ -141,7 +105,7 @@ def demo(out: Path = typer.Option(Path("optimlab-out"), "--out", "-o", help="Fol
         try:
             result = run_demo(out, quick=quick, progress=progress)
         except OSError as e:
-            _fail(f"cannot write to {str(out)!r}: {_one_line(e)}")
+            fail(f"cannot write to {str(out)!r}: {one_line(e)}")
     wide = console.width >= 110  # the settings column only where it fits
     for key in dict.fromkeys(row[0] for row in result["rows"]):
         table = Table(title=key, header_style="bold", title_justify="left")
@@ -152,7 +116,7 @@ def demo(out: Path = typer.Option(Path("optimlab-out"), "--out", "-o", help="Fol
         for row in result["rows"]:
             if row[0] == key:
                 cells = dict(zip(RESULT_COLUMNS, row))
-                table.add_row(*(_fmt(cells[c]) for c in columns))
+                table.add_row(*(format_number(cells[c]) for c in columns))
         console.print(table)
     console.print(f"Wrote {len(result['files'])} files and [bold]{result['index']}[/] "
                   f"in {time.perf_counter() - t0:.1f} s.", highlight=False)
@@ -206,17 +170,17 @@ def run_cmd(
             try:
                 runner.resolve_optimizer(spec)
             except (ValueError, TypeError) as e:
-                raise CLIError(f"--optimizer {spec!r}: {_one_line(e)}") from None
+                raise CLIError(f"--optimizer {spec!r}: {one_line(e)}") from None
             resolved.append(spec)
     except CLIError as e:
-        _fail(str(e))
+        fail(str(e))
         return
     traces = {}
     for label, spec in zip(_labels(resolved), resolved):
         try:
             traces[label] = runner.run(fn, spec, x0, steps, stop=rules or None, label=label)
         except (ValueError, TypeError, RuntimeError) as e:
-            _fail(f"--optimizer {spec!r}: {_one_line(e)}")
+            fail(f"--optimizer {spec!r}: {one_line(e)}")
     out.mkdir(parents=True, exist_ok=True)
     written = [t.save(out / f"{_slug(label)}.npz") for label, t in traces.items()]
 
@@ -231,7 +195,7 @@ def run_cmd(
             if animate:
                 written.append(animate_paths(fn, traces, out / "paths.gif", frames=100, domain=window))
         except ValueError as e:
-            _fail(_one_line(e))
+            fail(one_line(e))
     elif animate:
         err_console.print("note: --animate draws 2-D functions only; no animation written")
 
@@ -243,8 +207,8 @@ def run_cmd(
     for label, t in traces.items():
         final = float(t.values[-1])
         point = ", ".join(f"{v:.4g}" for v in t.params[-1])
-        table.add_row(label, _fmt(final), _fmt(final - f_star if f_star is not None else float("nan")),
-                      _fmt(float(t.grad_norms[-1])), str(t.steps), t.stop_reason, f"({point})")
+        table.add_row(label, format_number(final), format_number(final - f_star if f_star is not None else float("nan")),
+                      format_number(float(t.grad_norms[-1])), str(t.steps), t.stop_reason, f"({point})")
     console.print(table)
     console.print(f"Wrote {len(written)} files to {out}", highlight=False)
 
@@ -258,7 +222,7 @@ def list_cmd(what: str = typer.Argument(..., metavar="functions|optimizers",
     elif key in ("optimizers", "optimizer", "o"):
         _list_optimizers()
     else:
-        _fail(f"cannot list {what!r}: choose functions or optimizers")
+        fail(f"cannot list {what!r}: choose functions or optimizers")
 
 
 def _list_functions() -> None:
@@ -286,7 +250,7 @@ def _list_functions() -> None:
         except (TypeError, ValueError):
             start = ""
         f_min = getattr(fn, "f_min", None)
-        table.add_row(name, str(text), str(getattr(fn, "dim", "")), _fmt(float(f_min)) if f_min is not None
+        table.add_row(name, str(text), str(getattr(fn, "dim", "")), format_number(float(f_min)) if f_min is not None
                       else "", mins, start)
     console.print(table)
     console.print("A formula works wherever a name does, e.g. optimlab run \"x**2 + 10*y**2\" -O sgd:lr=0.05 "
@@ -343,6 +307,6 @@ def _guard(command: Any) -> Any:
         try:
             return command(*args, **kwargs)
         except (ValueError, TypeError, KeyError, FloatingPointError) as e:
-            _fail(_one_line(e))
+            fail(one_line(e))
 
     return wrapper

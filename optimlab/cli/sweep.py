@@ -20,42 +20,18 @@ from pathlib import Path
 from typing import Any, List, Optional
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-console = Console()
-err_console = Console(stderr=True)
+from ..report import format_number
+from ._common import CLIError, console, err_console, fail, one_line, parse_number, parse_numbers
+
 
 GRID_HELP = ("Swept argument, repeatable: NAME=log:LO:HI:N (log-spaced), NAME=lin:LO:HI:N (evenly spaced) "
              "or NAME=V1,V2,... (values; true/false allowed).")
 
 
-class CLIError(Exception):
-    """A bad argument: printed as one line, exit status 2."""
-
-
-def _fail(message: str) -> None:
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False, markup=True, soft_wrap=True)
-    raise typer.Exit(code=2)
-
-
-def _one_line(e: BaseException) -> str:
-    text = str(e.args[0]) if isinstance(e, KeyError) and e.args else str(e)
-    return " ".join(text.split())
-
-
 # ------------------------------------------------------------------------- parsing
-def _number(text: str, what: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        raise CLIError(f"{what}: {text!r} is not a number") from None
-    if not math.isfinite(v):
-        raise CLIError(f"{what}: {text!r} must be finite")
-    return v
-
-
 def parse_grid(items: list[str]) -> dict[str, list]:
     """``["lr=log:1e-4:1:50", "momentum=0,0.5,0.9"]`` → ``{"lr": [...50 values], "momentum": [0.0, 0.5, 0.9]}``."""
     from ..sweeps import linspace, logspace
@@ -73,8 +49,8 @@ def parse_grid(items: list[str]) -> dict[str, list]:
             parts = spec.split(":")
             if len(parts) != 4:
                 raise CLIError(f"--grid {item!r}: {kind} needs LO:HI:N, e.g. {name}={kind}:1e-4:1:50")
-            lo = _number(parts[1], f"--grid {item!r} LO")
-            hi = _number(parts[2], f"--grid {item!r} HI")
+            lo = parse_number(parts[1], f"--grid {item!r} LO")
+            hi = parse_number(parts[2], f"--grid {item!r} HI")
             try:
                 n = int(parts[3])
             except ValueError:
@@ -82,7 +58,7 @@ def parse_grid(items: list[str]) -> dict[str, list]:
             try:
                 grid[name] = (logspace if kind == "log" else linspace)(lo, hi, n)
             except ValueError as e:
-                raise CLIError(f"--grid {item!r}: {_one_line(e)}") from None
+                raise CLIError(f"--grid {item!r}: {one_line(e)}") from None
         else:
             vals: list[Any] = []
             for v in spec.split(","):
@@ -92,16 +68,9 @@ def parse_grid(items: list[str]) -> dict[str, list]:
                 elif not v:
                     raise CLIError(f"--grid {item!r}: empty value in the list")
                 else:
-                    vals.append(_number(v, f"--grid {item!r}"))
+                    vals.append(parse_number(v, f"--grid {item!r}"))
             grid[name] = vals
     return grid
-
-
-def _start(text: str | None) -> list[float] | None:
-    if text is None:
-        return None
-    parts = [p.strip() for p in text.strip().strip("()[]").split(",")]
-    return [_number(p, "--start") for p in parts]
 
 
 def _progress() -> Progress:
@@ -110,13 +79,13 @@ def _progress() -> Progress:
 
 
 def _fmt(v: Any, column: str = "") -> str:
-    if isinstance(v, float):
-        if v == math.inf:
-            return "∞ (diverged)" if column == "final" else "∞"
-        if v != v:
-            return "—"
-        return f"{v:.4g}" if v == 0 or 1e-3 <= abs(v) < 1e5 else f"{v:.3e}"
-    return str(v)
+    if v == math.inf and column == "final":
+        return "∞ (diverged)"
+    return format_number(v)
+
+
+def _optional_start(text: str | None) -> list[float] | None:
+    return None if text is None else parse_numbers(text, "--start")
 
 
 # ------------------------------------------------------------------------- sweep
@@ -137,7 +106,7 @@ def sweep_command(
         g = parse_grid(grid)
         if not g:
             raise CLIError("give at least one --grid NAME=..., e.g. --grid lr=log:1e-4:1:50")
-        x0 = _start(start)
+        x0 = _optional_start(start)
         prob: Any = problem
         if not problem.startswith("problem:"):
             from ..runner import resolve_function
@@ -158,10 +127,10 @@ def sweep_command(
 
             res = sweep(prob, optimizer, grid=g, seeds=seeds, steps=steps, start=x0, progress=tick)
     except CLIError as e:
-        _fail(str(e))
+        fail(str(e))
         return
     except (ValueError, TypeError, KeyError, FloatingPointError) as e:
-        _fail(_one_line(e))
+        fail(one_line(e))
         return
     _sweep_outputs(res, g, out, target, top)
 
@@ -208,7 +177,7 @@ def _sweep_outputs(res: Any, g: dict, out: Path, target: float | None, top: int)
         if res.problem.get("type") == "function" and res.problem.get("dim", 2) == 2 and not res.diverged.all():
             pics.append((save_figure(plot_best_path(res), out / "best_path.png"), "the best configuration's path"))
     except (ValueError, TypeError) as e:  # a picture must not lose the computed sweep
-        err_console.print(f"[yellow]warning:[/] a picture was skipped: {_one_line(e)}")
+        err_console.print(f"[yellow]warning:[/] a picture was skipped: {one_line(e)}")
     blocks.append(Heading("Best runs"))
     blocks.append(HTable(cols, [[rows[i][c] for c in cols] for i in order[:top]]))
     for p, cap in pics:
@@ -220,11 +189,11 @@ def _sweep_outputs(res: Any, g: dict, out: Path, target: float | None, top: int)
 
 # ------------------------------------------------------------------------- bench
 def bench_command(
-    suite: Optional[str] = typer.Option(None, "--suite", "-s", help="functions-2d, noisy-functions, training, or a "
+    suite: Optional[str] = typer.Option(None, "--suite", help="functions-2d, noisy-functions, training, or a "
                                         "comma-separated list of problems (NAME[:noise=σ,steps=N,target=ε], problem:NAME)."),
     optimizers: Optional[str] = typer.Option(None, "--optimizers", "-O", help="Comma-separated optimizer specs, "
                                              "e.g. sgd,momentum,adam:amsgrad=true."),
-    budget: int = typer.Option(20, "--budget", "-b", help="Configurations tried per optimizer and problem when tuning."),
+    budget: int = typer.Option(20, "--budget", help="Configurations tried per optimizer and problem when tuning."),
     seeds: int = typer.Option(3, "--seeds", help="Reruns of the best configuration."),
     search: str = typer.Option("grid", "--search", help="grid (log grid of lr) or random (lr and momentum parameter)."),
     search_seed: int = typer.Option(0, "--search-seed", help="Seed of the random search."),
@@ -244,13 +213,13 @@ def bench_command(
             lo_hi = lr_range.split(":")
             if len(lo_hi) != 2:
                 raise CLIError(f"--lr-range must be LO:HI, e.g. 1e-4:1; got {lr_range!r}")
-            lr = (_number(lo_hi[0], "--lr-range LO"), _number(lo_hi[1], "--lr-range HI"))
+            lr = (parse_number(lo_hi[0], "--lr-range LO"), parse_number(lo_hi[1], "--lr-range HI"))
             bench.protocol.describe(suite, optimizers, budget, seeds, search, search_seed, lr, steps)  # validate early
         except CLIError as e:
-            _fail(str(e))
+            fail(str(e))
             return
         except (ValueError, TypeError, KeyError) as e:
-            _fail(_one_line(e))
+            fail(one_line(e))
             return
         n_before = 0
         if store.exists():
@@ -258,7 +227,7 @@ def bench_command(
                 with bench.TrialStore(store) as st:
                     n_before = len(st)
             except ValueError as e:
-                _fail(_one_line(e))
+                fail(one_line(e))
                 return
         try:
             with _progress() as bar:
@@ -276,14 +245,14 @@ def bench_command(
                               f"command again to resume")
             raise typer.Exit(code=130)
         except (ValueError, TypeError, KeyError, FloatingPointError) as e:
-            _fail(_one_line(e))
+            fail(one_line(e))
             return
         console.print(f"{run.computed} trials computed, {run.reused} found in {store}, {run.total} in all "
                       f"({run.wall_time:.1f} s)")
     try:
         page, agg = bench.build_report(store, out)
     except (ValueError, TypeError, KeyError) as e:
-        _fail(_one_line(e))
+        fail(one_line(e))
         return
     from ..bench.report import SUMMARY_COLUMNS, summary_rows
 

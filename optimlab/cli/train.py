@@ -7,14 +7,9 @@ from typing import List, Optional
 
 import typer
 
+from ._common import fail
+
 DEFAULT_OPTIMIZERS = ["sgd:lr=0.01", "momentum:lr=0.01", "rmsprop:lr=0.001", "adam:lr=0.001"]
-
-
-def _fail(msg: str) -> None:
-    from rich.console import Console
-
-    Console(stderr=True).print(f"[bold red]error:[/] {msg}", highlight=False)
-    raise typer.Exit(2)
 
 
 def train(
@@ -25,7 +20,7 @@ def train(
              + ", ".join(DEFAULT_OPTIMIZERS) + ")."),
     epochs: int = typer.Option(10, "--epochs", "-e", min=1, help="Epochs per run."),
     batch_size: int = typer.Option(32, "--batch-size", "-b", min=1, help="Examples per iteration."),
-    seeds: int = typer.Option(1, "--seeds", "-s", min=1, help="Runs per optimizer (seeds 0..K-1): mean ± std."),
+    seeds: int = typer.Option(1, "--seeds", min=1, help="Runs per optimizer (seeds 0..K-1): mean ± std."),
     out: Path = typer.Option(None, "--out", "-o", help="Folder for index.html, figures and histories "
                                                  "(default optimlab-train/PROBLEM)."),
     target: Optional[str] = typer.Option(None, "--target", help="CSV only: the column to predict."),
@@ -64,11 +59,11 @@ def train(
             parse_spec(s)
         if problem.lower().endswith(".csv") or Path(problem).is_file():
             if not target:
-                _fail("a CSV problem needs --target COLUMN (the column to predict)")
+                fail("a CSV problem needs --target COLUMN (the column to predict)")
             prob = P.from_csv(problem, target, model=model)
         else:
             if target:
-                _fail("--target is for CSV files; named problems know their target")
+                fail("--target is for CSV files; named problems know their target")
             P._parse_name(problem)
             prob = problem
         name = Path(problem).stem if isinstance(prob, P.Problem) else problem
@@ -81,7 +76,7 @@ def train(
                                    on_run=lambda label, seed, h: bar.update(
                                        task, advance=1, description=f"{label} seed {seed}"))
     except (ValueError, TypeError, KeyError) as e:
-        _fail(str(e).strip("'\""))
+        fail(str(e).strip("'\""))
         return
     cols, rows = cmp.table()
     t = Table(title=f"{cmp.problem}: {epochs} epochs, batch {batch_size}, {seeds} seed(s)")

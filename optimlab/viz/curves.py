@@ -7,6 +7,7 @@ iteration: one line per trace, labelled by ``trace.label``.
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
@@ -22,22 +23,21 @@ __all__ = ["plot_curves", "save_figure", "trace_list"]
 
 
 def trace_list(traces: Trace | Iterable[Trace] | Mapping[str, Trace]) -> list[Trace]:
-    """Accept one trace, a list of traces or a ``{label: trace}`` mapping (labels applied)."""
+    """Accept one trace, a list of traces or a ``{label: trace}`` mapping.
+
+    A mapping's key labels a trace that has no label of its own; the caller's trace is
+    not changed (a relabelled shallow copy is returned)."""
     if isinstance(traces, Trace):
         return [traces]
     if isinstance(traces, Mapping):
-        out = []
-        for label, t in traces.items():
-            if not isinstance(t, Trace):
-                raise TypeError(f"traces[{label!r}] must be a Trace, got {type(t).__name__}")
-            if not t.label:
-                t.label = str(label)
-            out.append(t)
-        return out
-    out = list(traces)
-    for i, t in enumerate(out):
+        items = [(repr(label), t, str(label)) for label, t in traces.items()]
+    else:
+        items = [(str(i), t, None) for i, t in enumerate(traces)]
+    out = []
+    for where, t, label in items:
         if not isinstance(t, Trace):
-            raise TypeError(f"traces[{i}] must be a Trace, got {type(t).__name__}")
+            raise TypeError(f"traces[{where}] must be a Trace, got {type(t).__name__}")
+        out.append(dataclasses.replace(t, label=label) if label is not None and not t.label else t)
     if not out:
         raise ValueError("traces is empty: give at least one Trace")
     return out

@@ -1,0 +1,55 @@
+"""What every command module shares: one-line errors, consoles, reading numbers."""
+
+from __future__ import annotations
+
+import math
+from typing import NoReturn
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+__all__ = ["console", "err_console", "CLIError", "fail", "one_line", "parse_number", "parse_numbers"]
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+class CLIError(Exception):
+    """A bad argument: printed as one line, exit status 2."""
+
+
+def fail(message: str) -> NoReturn:
+    """Print ``error: message`` on one line (the message is text, never markup) and exit with 2."""
+    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code=2)
+
+
+def one_line(e: BaseException) -> str:
+    """An exception's message on one line (a formula error's later lines show the formula and a caret)."""
+    text = str(e.args[0]) if isinstance(e, KeyError) and e.args else str(e)
+    lines = [ln for ln in text.splitlines() if ln.strip()]
+    return " ".join(lines[0].split()) if lines else type(e).__name__
+
+
+def parse_number(text: str, what: str) -> float:
+    """A finite number, or a ``CLIError`` naming ``what``."""
+    try:
+        v = float(text)
+    except ValueError:
+        raise CLIError(f"{what}: {text!r} is not a number") from None
+    if not math.isfinite(v):
+        raise CLIError(f"{what}: {text!r} must be finite")
+    return v
+
+
+def parse_numbers(text: str, option: str = "--start") -> list[float]:
+    """``"1.5,-2"`` → ``[1.5, -2.0]``; a ``CLIError`` naming ``option`` otherwise."""
+    parts = [p.strip() for p in text.strip().strip("()[]").split(",")]
+    try:
+        values = [float(p) for p in parts]
+    except ValueError:
+        raise CLIError(f"{option} must be numbers separated by commas, like 5,-2; got {text!r}") from None
+    if not all(math.isfinite(v) for v in values):
+        raise CLIError(f"{option} must be finite numbers separated by commas, like 5,-2; got {text!r}")
+    return values
