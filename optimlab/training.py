@@ -52,6 +52,8 @@ class History(Trace):
     before the update; also under the function lab's name ``values``), ``lr`` (the
     learning rate of the update, also ``lrs``), ``time`` (seconds since the start of
     ``fit`` after the update, also ``times``), ``epoch`` (0-based epoch of the iteration).
+    Files (``save``, ``to_dict``) hold each series once, under the training name;
+    ``load`` rebuilds the aliases.
 
     ``epochs`` (one entry per completed epoch): ``loss`` and each metric on the
     training batches of the epoch (example-weighted mean, as Keras reports it),
@@ -94,6 +96,19 @@ class History(Trace):
         """Seconds each epoch took (training plus its validation pass)."""
         t = np.asarray(self.epochs.get("time", []), dtype=float)
         return np.diff(np.concatenate([[0.0], t]))
+
+    def _stored(self) -> "History":
+        """A shallow copy without the alias series (``values``, ``lrs``, ``times``): the
+        files hold each per-iteration series once, and loading rebuilds the aliases."""
+        c = copy.copy(self)
+        c.series = {k: v for k, v in self.series.items() if not (k in _ALIASES and _ALIASES[k] in self.series)}
+        return c
+
+    def to_dict(self) -> dict:
+        return Trace.to_dict(self._stored())
+
+    def save(self, path: str | Path) -> Path:
+        return Trace.save(self._stored(), path)
 
     def best(self, monitor: str = "val_loss", mode: str = "auto") -> tuple[int, float]:
         """``(epoch index, value)`` of the best epoch for ``monitor`` (``mode`` min/max/auto)."""
@@ -191,8 +206,12 @@ def _resolve_loss(loss: Any) -> tuple[str, Callable, str | None]:
     raise TypeError(f"loss must be a name ({', '.join(LOSSES)}) or a callable, got {type(loss).__name__}")
 
 
-def _resolve_metrics(metrics: Any, loss_kind: str | None) -> list[tuple[str, Callable, bool]]:
-    """[(name, fn, fn_is_sum)]. User callables return the batch mean."""
+def _resolve_metrics(metrics: Any, loss_kind: str | None, loss_name: str = "") -> list[tuple[str, Callable, bool]]:
+    """[(name, fn, fn_is_sum)]. User callables return the batch mean.
+
+    A named metric must fit the loss: accuracy needs a classification loss, the
+    regression metrics (mse, mae) need a regression loss (a classifier's logits and
+    class indices have different shapes). A callable loss accepts every metric."""
     if metrics is None:
         return []
     if isinstance(metrics, str) or callable(metrics):
@@ -205,8 +224,11 @@ def _resolve_metrics(metrics: Any, loss_kind: str | None) -> list[tuple[str, Cal
                 raise ValueError(f"unknown metric {m!r} in metrics; use one of {', '.join(METRICS)} "
                                  f"or a callable metric(output, target) -> batch mean")
             fn, kind = METRICS[key]
-            if loss_kind == "regression" and kind == "classification":
-                raise ValueError(f"metric {m!r} needs a classification loss, but the loss is a regression loss")
+            wanted = "classification" if loss_kind in ("multiclass", "binary") else loss_kind
+            if wanted is not None and kind != wanted:
+                allowed = [k for k, (_, kd) in METRICS.items() if kd == wanted]
+                raise ValueError(f"metric {m!r} needs a {kind} loss, but the loss {loss_name!r} is a {wanted} "
+                                 f"loss; with it use one of {', '.join(allowed)} or a callable metric")
             name = "accuracy" if key == "acc" else key
             out.append((name, fn, True))
         elif callable(m):
@@ -349,8 +371,15 @@ class ReduceLROnPlateau(Callback):
             raise ValueError(f"patience must be an integer >= 0, got {patience!r}")
         self.monitor, self.factor, self.patience = monitor, float(factor), patience
         self.mode, self.min_delta, self.cooldown, self.min_lr = _mode(monitor, mode), min_delta, cooldown, min_lr
+        self.reset()
+
+    def reset(self) -> None:
         self.wait, self.cooldown_counter = 0, 0
         self.best = math.inf if self.mode == "min" else -math.inf
+
+    def on_train_begin(self, trainer: "Trainer") -> None:
+        if trainer.epoch == 0:  # a fresh fit starts afresh; a resumed one keeps the checkpoint's state
+            self.reset()
 
     def on_epoch_end(self, trainer: "Trainer", epoch: int, logs: dict) -> None:
         if self.monitor not in logs:
@@ -398,6 +427,10 @@ class ModelCheckpoint(Callback):
         self.monitor, self.mode = monitor, _mode(monitor, mode)
         self.best = math.inf if self.mode == "min" else -math.inf
         self.saved: list[str] = []
+
+    def on_train_begin(self, trainer: "Trainer") -> None:
+        if trainer.epoch == 0:  # a fresh fit: its first epoch is its best so far; a resumed fit keeps best
+            self.best = math.inf if self.mode == "min" else -math.inf
 
     def on_epoch_end(self, trainer: "Trainer", epoch: int, logs: dict) -> None:
         if (epoch + 1) % self.every:
@@ -594,7 +627,7 @@ class Trainer:
             raise ValueError(f"schedule_per must be 'epoch' or 'step', got {schedule_per!r}")
         self.model = model
         self.loss_name, self.loss_fn, self.loss_kind = _resolve_loss(loss)
-        self.metrics = _resolve_metrics(metrics, self.loss_kind)
+        self.metrics = _resolve_metrics(metrics, self.loss_kind, self.loss_name)
         self.optimizer, self.optimizer_config = make_optimizer(model.parameters(), optimizer)
         self.scheduler = make_scheduler(schedule, self.optimizer)
         self.schedule_per = schedule_per
@@ -989,10 +1022,20 @@ class Trainer:
             model.train(was)
 
     # ---------------------------------------------------------------- checkpoints
-    def save_checkpoint(self, path: str | Path, callbacks: Sequence[Callback] = ()) -> Path:
+    def save_checkpoint(self, path: str | Path, callbacks: Sequence[Callback] | None = None) -> Path:
         """Write everything needed to resume exactly: model, optimizer, schedule, RNG
         states (the shuffling generator and torch's global RNG, for dropout), the
-        history so far, the epoch, and the state of stateful callbacks."""
+        history so far, the epoch, and the state of stateful callbacks: those given
+        in ``callbacks``, else those of the last ``fit``. Resume with the same
+        callbacks: ``fit(..., callbacks=..., resume_from=path)``."""
+        if callbacks is None:
+            callbacks = getattr(self, "_callbacks", ())
+        else:
+            callbacks = list(callbacks)
+            for c in callbacks:
+                if not isinstance(c, Callback):
+                    raise TypeError(f"callbacks must be Callback objects, got {type(c).__name__}")
+            callbacks = sorted(callbacks, key=lambda c: getattr(c, "order", 0))  # fit's order, as resume reads it
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         hist = self.history
@@ -1013,7 +1056,7 @@ class Trainer:
             "torch_rng": torch.get_rng_state(),
             "history": hd,
             "fit_config": json.dumps(to_jsonable(self._fit_config)),
-            "callbacks": [c.state_dict() for c in getattr(self, "_callbacks", ())],
+            "callbacks": [c.state_dict() for c in callbacks],
         }
         buf = io.BytesIO()
         torch.save(state, buf)
@@ -1022,14 +1065,33 @@ class Trainer:
         tmp.replace(path)  # never leave a half-written checkpoint
         return path
 
-    def _read_checkpoint(self, path: str | Path) -> dict:
+    _CHECKPOINT_KEYS = ("epoch", "step", "model", "optimizer", "scheduler", "shuffle_rng", "torch_rng", "history",
+                        "fit_config")
+
+    def _read_checkpoint(self, path: str | Path, argument: str = "resume_from") -> dict:
         path = Path(path)
         if not path.is_file():
-            raise ValueError(f"resume_from: checkpoint {str(path)!r} does not exist")
-        state = torch.load(path, map_location="cpu", weights_only=True)
+            raise ValueError(f"{argument}: checkpoint {str(path)!r} does not exist")
+        try:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as e:  # any file torch cannot read (text, a truncated or foreign pickle, ...)
+            raise ValueError(f"{str(path)!r} is not an optimlab checkpoint: torch.load failed "
+                             f"({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''})") from None
         if not isinstance(state, dict) or state.get("format") != "optimlab-checkpoint-1":
-            raise ValueError(f"{str(path)!r} is not an optimlab checkpoint")
-        state["fit_config"] = json.loads(state["fit_config"])
+            held = "a dict without format 'optimlab-checkpoint-1'" if isinstance(state, dict) else \
+                f"a {type(state).__name__}"
+            raise ValueError(f"{str(path)!r} is not an optimlab checkpoint: it holds {held} (checkpoints are "
+                             f"written by Trainer.save_checkpoint or ModelCheckpoint)")
+        missing = [k for k in self._CHECKPOINT_KEYS if k not in state]
+        if missing:
+            raise ValueError(f"{str(path)!r} is not an optimlab checkpoint: it lacks {', '.join(missing)}")
+        try:
+            state["fit_config"] = json.loads(state["fit_config"])
+            if not isinstance(state["fit_config"], dict):
+                raise ValueError("not a JSON object")
+        except (TypeError, ValueError) as e:
+            raise ValueError(f"{str(path)!r} is not an optimlab checkpoint: its fit_config is not valid ({e})") \
+                from None
         return state
 
     def _apply_checkpoint(self, state: dict, callbacks: Sequence[Callback] = ()) -> None:
@@ -1055,7 +1117,7 @@ class Trainer:
 
     def load_checkpoint(self, path: str | Path) -> "Trainer":
         """Restore model, optimizer, schedule, RNG states, epoch and history from ``path``."""
-        self._apply_checkpoint(self._read_checkpoint(path))
+        self._apply_checkpoint(self._read_checkpoint(path, "path"))
         return self
 
 
@@ -1127,7 +1189,8 @@ class TrainingComparison:
     is seed ``seeds[i]``), the summary table and the pictures.
 
     ``monitor`` is the validation quantity that ranks runs (``val_accuracy`` for
-    classifiers, ``val_loss`` otherwise); ``target`` the level for "epochs to target"
+    classifiers, ``val_loss`` otherwise; ``accuracy``/``loss`` on the training data
+    when the problem has no validation split); ``target`` the level for "epochs to target"
     (given, or by default the lowest of the optimizers' mean best values: the level
     every optimizer reached on average).
     """
@@ -1247,6 +1310,10 @@ def compare_training(problem: Any, optimizers: Mapping[str, Any] | Sequence[Any]
         seeds: a list of seeds, or an int k for seeds ``0..k-1``. Each seed fixes the
             initial weights and the shuffling; every optimizer starts from the same
             weights for the same seed.
+        monitor: the per-epoch quantity that ranks runs; by default the problem's
+            (``val_accuracy`` or ``val_loss``), or its training counterpart
+            (``accuracy``, ``loss``) when the problem has no validation split
+            (``problems.get(..., val=0)``), in which case no validation pass is run.
         target: level of ``monitor`` for the "epochs to target" column.
         callbacks: a factory returning fresh callbacks for each run (e.g. early stopping).
         on_run: called as ``on_run(label, seed, history)`` after each run (progress).
@@ -1256,14 +1323,12 @@ def compare_training(problem: Any, optimizers: Mapping[str, Any] | Sequence[Any]
         >>> cmp.write_html("digits.html")
     """
     from . import problems as P
+    from .sweeps import _seed_list  # one reading of seeds for sweeps and comparisons (lazy: sweeps is heavy)
 
-    if isinstance(seeds, (int, np.integer)) and not isinstance(seeds, bool):
-        if seeds < 1:
-            raise ValueError(f"seeds must be a positive count or a list of seeds, got {seeds!r}")
-        seeds = list(range(int(seeds)))
-    seeds = [int(s) for s in seeds]
-    if not seeds:
-        raise ValueError("seeds is empty: give at least one seed")
+    seed_list = _seed_list(seeds)
+    if seed_list is None:
+        raise ValueError("seeds must be a count >= 1 or a non-empty list of integers, got None")
+    seeds = seed_list
     if not isinstance(optimizers, Mapping):
         optimizers = {str(o): o for o in optimizers}
     if not optimizers:
@@ -1271,7 +1336,12 @@ def compare_training(problem: Any, optimizers: Mapping[str, Any] | Sequence[Any]
     base = P.get(problem, seed=seeds[0], **problem_options) if isinstance(problem, str) else problem
     if not isinstance(base, P.Problem):
         raise TypeError(f"problem must be a name ({', '.join(P.names())}) or a Problem, got {type(problem).__name__}")
-    monitor = monitor or base.monitor
+    has_val = len(base.val) > 0
+    if monitor is None:  # without validation data, rank runs by the training quantity
+        monitor = base.monitor if has_val else base.monitor.removeprefix("val_")
+    elif monitor.startswith("val_") and not has_val:
+        raise ValueError(f"monitor {monitor!r} needs validation data, but problem {base.name!r} has none; "
+                         f"use {monitor.removeprefix('val_')!r} or a problem with a validation split")
     histories: dict[str, list[History]] = {str(k): [] for k in optimizers}
     ipe = None
     for seed in seeds:
@@ -1283,7 +1353,8 @@ def compare_training(problem: Any, optimizers: Mapping[str, Any] | Sequence[Any]
             model = copy.deepcopy(init)
             model.load_state_dict(init_state)
             trainer = Trainer(model, loss=prob.loss, optimizer=opt, metrics=list(prob.metrics), schedule=schedule)
-            h = trainer.fit(prob.train, batch_size=batch_size, epochs=epochs, validation_data=prob.val,
+            h = trainer.fit(prob.train, batch_size=batch_size, epochs=epochs,
+                            validation_data=prob.val if len(prob.val) else None,
                             seed=seed, verbose=verbose, callbacks=callbacks() if callbacks else (),
                             label=str(label))
             h.config["problem"] = prob.name

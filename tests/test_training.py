@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import re
+
 import numpy as np
 import pytest
 import torch
@@ -553,3 +556,125 @@ def test_optimizer_forms_are_equivalent():
     m = nn.Linear(2, 1).double()
     with pytest.raises(ValueError, match="other parameters"):
         Trainer(m, optimizer=torch.optim.SGD(nn.Linear(2, 1).parameters(), lr=0.1))
+
+
+# ------------------------------------------------------------------ regressions found in review
+@pytest.mark.parametrize("loss,metric", [("cross_entropy", "mae"), ("cross_entropy", "mse"),
+                                         ("binary_crossentropy", "mae"), ("nll", "mean_squared_error")])
+def test_regression_metric_with_a_classification_loss_is_refused_at_construction(loss, metric):
+    # before: accepted, then a RuntimeError about tensor sizes at the end of epoch 1
+    with pytest.raises(ValueError, match=rf"metric '{metric}' needs a regression loss.*'{loss}'.*accuracy"):
+        Trainer(nn.Linear(3, 3), loss=loss, metrics=[metric])
+    with pytest.raises(ValueError, match=r"'acc'.*classification loss.*'mse'.*mae"):
+        Trainer(nn.Linear(3, 1), loss="mse", metrics=["acc"])
+    Trainer(nn.Linear(3, 3), loss=loss, metrics=["accuracy", lambda out, y: out.mean()])  # callables fit any loss
+
+
+def _fit_overfitting(callbacks, epochs=10, **kw):
+    model, train, val = _overfitting_setup()
+    return Trainer(model, loss="mse", optimizer="adam:lr=0.01").fit(
+        train, batch_size=8, epochs=epochs, validation_data=val, seed=0, verbose=0, callbacks=callbacks, **kw)
+
+
+def test_plateau_and_checkpoint_start_afresh_in_a_new_fit(tmp_path):
+    # before: best/wait/cooldown of the first fit carried into the second, which then cut the lr
+    # at once and saved no "best" checkpoint (nothing beat the first fit's best)
+    plateau = ReduceLROnPlateau(patience=1, factor=0.5, min_delta=0.0, cooldown=1)
+    ck = ModelCheckpoint(tmp_path / "a-{epoch}.pt", save_best_only=True)
+    _fit_overfitting([plateau, ck])
+    n = len(ck.saved)
+    again = _fit_overfitting([plateau, ck])
+    new_plateau = ReduceLROnPlateau(patience=1, factor=0.5, min_delta=0.0, cooldown=1)
+    new_ck = ModelCheckpoint(tmp_path / "b-{epoch}.pt", save_best_only=True)
+    fresh = _fit_overfitting([new_plateau, new_ck])
+    assert again.history["lr"] == fresh.history["lr"]
+    assert [p.split("-")[-1] for p in ck.saved[n:]] == [p.split("-")[-1] for p in new_ck.saved]
+    assert (plateau.best, plateau.wait, plateau.cooldown_counter, ck.best) == \
+        (new_plateau.best, new_plateau.wait, new_plateau.cooldown_counter, new_ck.best)
+
+
+def test_plateau_and_checkpoint_keep_their_state_when_resumed(tmp_path):
+    plateau = ReduceLROnPlateau(patience=2, factor=0.5, min_delta=0.0)
+    best = ModelCheckpoint(tmp_path / "best.pt", save_best_only=True)
+    full = _fit_overfitting([plateau, best, ModelCheckpoint(tmp_path / "ck-{epoch}.pt")])
+    plateau2 = ReduceLROnPlateau(patience=2, factor=0.5, min_delta=0.0)
+    best2 = ModelCheckpoint(tmp_path / "best2.pt", save_best_only=True)
+    resumed = _fit_overfitting([plateau2, best2, ModelCheckpoint(tmp_path / "r-{epoch}.pt")],
+                               resume_from=tmp_path / "ck-6.pt")
+    np.testing.assert_array_equal(resumed.epochs["lr"], full.epochs["lr"])
+    assert (plateau2.best, plateau2.wait, plateau2.cooldown_counter, best2.best) == \
+        (plateau.best, plateau.wait, plateau.cooldown_counter, best.best)
+
+
+def test_a_file_that_is_not_a_checkpoint_gives_a_clear_error(tmp_path):
+    # before: KeyError: 101 from torch.load on a text file, KeyError 'fit_config' on a foreign dict
+    t = Trainer(nn.Linear(3, 1))
+    X, y = torch.randn(10, 3), torch.randn(10)
+    (tmp_path / "notes.txt").write_text("hello\n")
+    (tmp_path / "empty.pt").write_bytes(b"")
+    torch.save([1, 2], tmp_path / "list.pt")
+    torch.save({"format": "optimlab-checkpoint-1", "epoch": 1}, tmp_path / "partial.pt")
+    for name, why in [("notes.txt", "torch.load failed"), ("empty.pt", "torch.load failed"),
+                      ("list.pt", "it holds a list"), ("partial.pt", "it lacks step, model")]:
+        path = tmp_path / name
+        message = re.escape(f"'{path}' is not an optimlab checkpoint: {why}")
+        with pytest.raises(ValueError, match=message):
+            t.load_checkpoint(path)
+        with pytest.raises(ValueError, match=message):
+            t.fit((X, y), batch_size=5, epochs=2, verbose=0, resume_from=path)
+    with pytest.raises(ValueError, match="path: checkpoint .* does not exist"):
+        t.load_checkpoint(tmp_path / "nope.pt")
+    assert t.epoch == 0 and t.history is None  # nothing was changed
+
+
+def test_save_checkpoint_saves_the_callbacks_it_is_given(tmp_path):
+    # before: the callbacks argument was ignored and the fit's callbacks (here none) were saved
+    model, train, val = _overfitting_setup()
+    t = Trainer(model, loss="mse", optimizer="adam:lr=0.01")
+    t.fit(train, batch_size=8, epochs=2, validation_data=val, seed=0, verbose=0)
+    es = EarlyStopping(patience=5)
+    es.best, es.best_epoch, es.wait = 0.75, 1, 3
+    plateau = ReduceLROnPlateau(patience=4)
+    plateau.best, plateau.wait, plateau.cooldown_counter = 0.5, 2, 1
+    t.save_checkpoint(tmp_path / "c.pt", callbacks=[es, plateau])
+    es2, plateau2 = EarlyStopping(patience=5), ReduceLROnPlateau(patience=4)
+    Trainer(_overfitting_setup()[0], loss="mse", optimizer="adam:lr=0.01").fit(
+        train, batch_size=8, epochs=3, validation_data=val, verbose=0, callbacks=[es2, plateau2],
+        resume_from=tmp_path / "c.pt")
+    # epoch 3 (index 2) ran after the restore: 3 + 1 epochs without improvement below 0.75
+    assert (es2.best_epoch, es2.wait) == (1, 4) and es2.best == 0.75
+    # Keras' rule: the cooldown epoch ends the cooldown and resets wait, then counts the epoch (no improvement)
+    assert (plateau2.best, plateau2.wait, plateau2.cooldown_counter) == (0.5, 1, 0)
+    # without the argument the fit's callbacks are saved
+    t.fit(train, batch_size=8, epochs=1, validation_data=val, seed=0, verbose=0, callbacks=[es])
+    t.save_checkpoint(tmp_path / "d.pt")
+    saved = torch.load(tmp_path / "d.pt", weights_only=True)["callbacks"]
+    assert len(saved) == 1 and saved[0]["best"] == es.best
+    with pytest.raises(TypeError, match="callbacks must be Callback objects"):
+        t.save_checkpoint(tmp_path / "e.pt", callbacks=[print])
+
+
+def test_history_files_hold_each_series_once_and_old_files_with_aliases_still_load(tmp_path):
+    # before: values/lrs/times were written beside loss/lr/time, doubling the per-iteration data
+    X, y = torch.randn(12, 2, dtype=torch.float64), torch.randn(12, dtype=torch.float64)
+    h = Trainer(nn.Linear(2, 1).double(), optimizer="sgd:lr=0.1").fit((X, y), batch_size=4, epochs=2, seed=0,
+                                                                      verbose=0)
+    assert h.values is h.series["loss"]  # the alias is there in memory
+    with np.load(h.save(tmp_path / "h.npz")) as z:
+        assert sorted(f for f in z.files if f.startswith("series/")) == \
+            ["series/epoch", "series/loss", "series/lr", "series/time"]
+    assert sorted(json.loads(h.save(tmp_path / "h.json").read_text())["series"]) == ["epoch", "loss", "lr", "time"]
+    assert sorted(h.to_dict()["series"]) == ["epoch", "loss", "lr", "time"]
+    assert "values" in h.series  # saving did not strip the history itself
+    Trace.save(h, tmp_path / "old.npz")  # the old layout: Trace's save writes every series, aliases too
+    with np.load(tmp_path / "old.npz") as z:
+        assert "series/values" in z.files
+    for path in (tmp_path / "h.npz", tmp_path / "h.json", tmp_path / "old.npz"):
+        g = History.load(path)
+        assert type(g) is History and sorted(g.series) == sorted(h.series)
+        for k in ("loss", "values", "lr", "lrs", "time", "times", "epoch"):
+            np.testing.assert_array_equal(g.series[k], h.series[k])
+        assert g.values is g.series["loss"] and g.lrs is g.series["lr"] and g.times is g.series["time"]
+    # a history with only the function lab's name keeps it
+    only = History(label="x", series={"values": np.array([3.0, 2.0])})
+    np.testing.assert_array_equal(History.load(only.save(tmp_path / "only.npz")).values, [3.0, 2.0])

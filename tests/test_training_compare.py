@@ -63,6 +63,11 @@ def test_compare_with_callbacks_and_bad_arguments():
     assert h.stop_reason == "early_stopping" and h.n_epochs == 2
     with pytest.raises(ValueError, match="seeds"):
         optimlab.compare_training("iris-softmax", ["adam"], seeds=0)
+    # before: [1.5] was silently truncated to seed 1
+    for bad in ([1.5], [0, 2.5], [], None, ["a"], 2.0):
+        with pytest.raises(ValueError, match="seeds must be a count >= 1 or a non-empty list of integers"):
+            optimlab.compare_training("iris-softmax", ["adam"], seeds=bad)
+    assert optimlab.compare_training("iris-softmax", ["sgd"], epochs=1, seeds=[3.0, np.int64(4)]).seeds == [3, 4]
     with pytest.raises(ValueError, match="optimizers is empty"):
         optimlab.compare_training("iris-softmax", {})
     with pytest.raises(ValueError, match="unknown problem"):
@@ -108,3 +113,25 @@ def test_cli_train_on_a_csv_and_clear_errors(tmp_path):
         r = CliRunner().invoke(_app(), args)
         assert r.exit_code == 2 and msg in " ".join(r.output.split()), (args, r.output)
         assert "Traceback" not in r.output
+
+
+def test_compare_on_a_problem_without_validation_split_ranks_by_the_training_quantity(tmp_path):
+    # before: "validation_data is empty" from fit, as the empty val set was passed on
+    import optimlab.problems as P
+    from optimlab.training import Trainer
+
+    prob = P.get("iris-softmax", seed=0, val=0)
+    assert len(prob.val) == 0
+    c = optimlab.compare_training("iris-softmax", {"SGD": "sgd:lr=0.1"}, epochs=3, seeds=[0], batch_size=16, val=0)
+    h = c.histories["SGD"][0]
+    assert c.monitor == "accuracy" and sorted(h.epochs) == ["accuracy", "loss", "lr", "time"]
+    # the same run by hand: no validation pass, the training accuracy ranks it
+    ref = Trainer(prob.new_model(0), loss=prob.loss, optimizer="sgd:lr=0.1", metrics=["accuracy"]).fit(
+        prob.train, batch_size=16, epochs=3, seed=0, verbose=0)
+    np.testing.assert_array_equal(h.values, ref.values)
+    np.testing.assert_array_equal(h.epochs["accuracy"], ref.epochs["accuracy"])
+    assert c.summary()[0]["final"][0] == ref.epochs["accuracy"][-1]
+    assert c.write_html(tmp_path / "p.html").is_file()
+    assert optimlab.compare_training(prob, ["sgd:lr=0.1"], epochs=1, monitor="loss").monitor == "loss"
+    with pytest.raises(ValueError, match="monitor 'val_loss' needs validation data.*use 'loss'"):
+        optimlab.compare_training(prob, ["sgd:lr=0.1"], epochs=1, monitor="val_loss")
