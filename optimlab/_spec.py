@@ -11,9 +11,15 @@ import ast
 import re
 from typing import Any
 
-__all__ = ["split_spec", "parse_options", "parse_value"]
+__all__ = ["name_key", "split_spec", "parse_options", "parse_value"]
 
 _KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def name_key(name: str) -> str:
+    """How registered names compare: case-insensitive, spaces, ``_``, ``-`` and Unicode
+    dashes ignored (``"Six-Hump Camel"`` and ``"six_hump_camel"`` are one name)."""
+    return re.sub(r"[\s_\-\u2010-\u2015]+", "", str(name)).lower()
 
 
 def _split_top(s: str, sep: str = ",") -> list[str]:

@@ -17,12 +17,12 @@ from __future__ import annotations
 import difflib
 import inspect
 import math
-import re
 from typing import Any, Callable
 
 import numpy as np
 import torch
 
+from .._spec import name_key
 from ._base import TestFunction
 
 __all__ = ["get", "names", "register", "aliases"]
@@ -31,8 +31,6 @@ _FACTORIES: dict[str, Callable[..., TestFunction]] = {}
 _ALIASES: dict[str, str] = {}  # normalized key -> canonical name
 
 
-def _key(name: str) -> str:
-    return re.sub(r"[\s_\-\u2010-\u2015]+", "", str(name)).lower()
 
 
 def register(name: str, *aliases: str) -> Callable[[Callable[..., TestFunction]], Callable[..., TestFunction]]:
@@ -41,7 +39,7 @@ def register(name: str, *aliases: str) -> Callable[[Callable[..., TestFunction]]
     def deco(factory: Callable[..., TestFunction]) -> Callable[..., TestFunction]:
         _FACTORIES[name] = factory
         for a in (name, *aliases):
-            _ALIASES[_key(a)] = name
+            _ALIASES[name_key(a)] = name
         return factory
 
     return deco
@@ -68,9 +66,9 @@ def get(name: str, **params: Any) -> TestFunction:
     """
     if not isinstance(name, str):
         raise TypeError(f"function name must be a string, got {type(name).__name__}")
-    canon = _ALIASES.get(_key(name))
+    canon = _ALIASES.get(name_key(name))
     if canon is None:
-        close = difflib.get_close_matches(_key(name), list(_ALIASES), n=4, cutoff=0.5)
+        close = difflib.get_close_matches(name_key(name), list(_ALIASES), n=4, cutoff=0.5)
         close_names = list(dict.fromkeys(_ALIASES[c] for c in close))
         hint = f" Did you mean {', '.join(repr(c) for c in close_names)}?" if close_names else ""
         raise ValueError(f"unknown function {name!r}.{hint} Available: {', '.join(names())}")

@@ -48,7 +48,7 @@ from typing import Any, Callable
 
 import torch
 
-from .._spec import parse_options, split_spec
+from .._spec import name_key, parse_options, split_spec
 from ._base import TestFunction
 
 __all__ = ["parse", "resolve", "from_dict", "FormulaError", "MAX_LENGTH", "MAX_DEPTH", "MAX_EXPONENT"]
@@ -636,12 +636,12 @@ def resolve(spec: str, **params: Any) -> TestFunction:
     ``resolve("rosenbrock:dim=10")``, ``resolve("ill-conditioned:condition=100")``
     (values are integers, decimals or true/false). Keyword ``params`` are added.
     """
-    from .library import _ALIASES, _key, get
+    from .library import _ALIASES, get
 
     if not isinstance(spec, str) or not spec.strip():
         raise ValueError("function spec is empty: give a function name (see names()) or a formula")
     head, colon, rest = split_spec(spec)
-    if _key(head) in _ALIASES:
+    if name_key(head) in _ALIASES:
         kwargs = parse_options(rest, spec, "function")
         for k, v in kwargs.items():
             if not isinstance(v, (int, float)):  # bool is an int

@@ -15,12 +15,11 @@ Values are numbers, ``true``/``false``/``none``, tuples in parentheses, or bare 
 from __future__ import annotations
 
 import difflib
-import re
 from typing import Any
 
 import torch
 
-from .._spec import parse_options, split_spec
+from .._spec import name_key, parse_options, split_spec
 from .adam import Adam, AdamW, Adamax, NAdam, RAdam
 from .adaptive import Adadelta, Adagrad, RMSprop
 from .sgd import NAG, SGD
@@ -30,8 +29,6 @@ __all__ = ["get", "create", "available", "register", "parse_spec", "spec_to_kwar
 _REGISTRY: dict[str, tuple[type, dict[str, Any], str]] = {}
 
 
-def _key(name: str) -> str:
-    return re.sub(r"[\s_\-]+", "", str(name)).lower()
 
 
 def register(name: str, cls: type, description: str = "", **presets: Any) -> None:
@@ -42,7 +39,7 @@ def register(name: str, cls: type, description: str = "", **presets: Any) -> Non
     """
     if not (isinstance(cls, type) and issubclass(cls, torch.optim.Optimizer)):
         raise TypeError(f"register: cls must be a torch.optim.Optimizer subclass, got {cls!r}")
-    _REGISTRY[_key(name)] = (cls, dict(presets), description or (cls.__doc__ or "").strip().split("\n")[0])
+    _REGISTRY[name_key(name)] = (cls, dict(presets), description or (cls.__doc__ or "").strip().split("\n")[0])
 
 
 for _cls in (SGD, NAG, Adagrad, RMSprop, Adadelta, Adam, AdamW, Adamax, NAdam, RAdam):
@@ -65,7 +62,7 @@ def _lookup(name: str) -> tuple[type, dict[str, Any], str]:
     _with_keras()
     if not isinstance(name, str):
         raise TypeError(f"optimizer name must be a string, got {type(name).__name__}")
-    k = _key(name)
+    k = name_key(name)
     if k not in _REGISTRY:
         close = difflib.get_close_matches(k, list(_REGISTRY), n=3, cutoff=0.5)
         hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
