@@ -60,7 +60,7 @@ from typing import Any
 from torch import Tensor
 
 from . import optim
-from .optim._base import check_range
+from .optim.hparams import Flag, Range, check_values
 
 __all__ = ["SGD", "RMSprop", "Adagrad", "Adadelta", "Adam", "AdamW", "Adamax", "Nadam", "EPSILON"]
 
@@ -81,28 +81,33 @@ _IGNORED = ("name", "ema_momentum", "ema_overwrite_frequency")  # no effect on t
 
 
 # ---------------------------------------------------------------------------- checks
-def _number(name: str, value: Any, lo: float | None = None, hi: float | None = None, *,
-            hi_open: bool = False) -> Any:
-    """Check a Keras hyperparameter (a number or a tensor) and return it; errors name ``name``."""
-    if callable(value) and not isinstance(value, Tensor):
-        raise ValueError(f"{name} must be a number or a tensor, got the callable {value!r}; Keras schedules "
-                         f"become torch.optim.lr_scheduler objects (e.g. LambdaLR) stepped after each step()")
-    check_range(name, value, lo, hi, hi_open=hi_open)
-    return value
+# The Keras arguments, declared as the optimizers declare theirs (optimlab.optim.hparams),
+# checked by the same validator under Keras' names and ranges.
+_UNIT = Range(0.0, 1.0)
+_BETA = Range(0.0, 1.0, hi_open=True)
+_EPSILON = Range(0.0, optional=True)  # None: Keras' default
+_COMMON_ARGS = {"learning_rate": Range(0.0), "weight_decay": Range(0.0, optional=True),
+                "decay": Range(0.0, optional=True), "clipnorm": Range(0.0, optional=True),
+                "clipvalue": Range(0.0, optional=True), "global_clipnorm": Range(0.0, optional=True)}
 
 
-def _flag(name: str, value: Any, hint: str = "") -> bool:
-    if not isinstance(value, bool):
-        raise ValueError(f"{name} must be True or False, got {value!r}{hint}")
-    return value
+def _checked(table: dict[str, Any], **values: Any) -> dict[str, Any]:
+    """Check Keras arguments against ``table``; errors name the Keras argument."""
+    return check_values(table, values)
+
+
+def _keras_name(name: str, tune: dict[str, Any] | None = None) -> Any:
+    """Register a Keras constructor as ``keras.<name>`` (the bare class names are optimlab.optim's);
+    ``tune``: its random-search ranges, under its Keras argument names."""
+    return optim.register_optimizer(f"keras.{name.lower()}", class_name=False, tune=tune,
+                                    description=f"Keras 3 {name}: Keras' argument names, defaults and arithmetic")
+
+
+_BETA_1_TUNE = {"beta_1": (0.5, 0.99)}
 
 
 def _epsilon(value: Any) -> Any:
-    return EPSILON if value is None else _number("epsilon", value, 0.0)
-
-
-def _beta(name: str, value: Any) -> Any:
-    return _number(name, value, 0.0, 1.0, hi_open=True)
+    return EPSILON if value is None else value
 
 
 def _common(cls: str, default_lr: float, learning_rate: Any, lr: Any, weight_decay: Any, clipnorm: Any,
@@ -114,19 +119,20 @@ def _common(cls: str, default_lr: float, learning_rate: Any, lr: Any, weight_dec
             raise ValueError(f"give learning_rate or its old name lr, not both (learning_rate={learning_rate!r}, "
                              f"lr={lr!r})")
         learning_rate = lr
-    _number("learning_rate", learning_rate, 0.0)
-    weight_decay = 0.0 if weight_decay is None else _number("weight_decay", weight_decay, 0.0)
-    _number("decay", 0.0 if decay is None else decay, 0.0)
+    if callable(learning_rate) and not isinstance(learning_rate, Tensor):
+        raise ValueError(f"learning_rate must be a number or a tensor, got the callable {learning_rate!r}; Keras "
+                         f"schedules become torch.optim.lr_scheduler objects (e.g. LambdaLR) stepped after each "
+                         f"step()")
     clips = {"clipnorm": clipnorm, "clipvalue": clipvalue, "global_clipnorm": global_clipnorm}
     given = [k for k, v in clips.items() if v is not None]
     if len(given) > 1:
         raise ValueError("give at most one of clipnorm, clipvalue and global_clipnorm, got "
                          + ", ".join(f"{k}={clips[k]!r}" for k in given))
+    _checked(_COMMON_ARGS, learning_rate=learning_rate, weight_decay=weight_decay, decay=decay, **clips)
+    weight_decay = 0.0 if weight_decay is None else weight_decay
     for k, v in clips.items():
-        if v is not None:
-            _number(k, v, 0.0)
-            if not isinstance(v, Tensor) and v == 0:
-                clips[k] = None  # Keras: a clip of 0 is no clipping
+        if v is not None and not isinstance(v, Tensor) and v == 0:
+            clips[k] = None  # Keras: a clip of 0 is no clipping
     options: dict[str, Any] = {}
     for k, v in extra.items():
         if k in _PASSTHROUGH:
@@ -152,6 +158,7 @@ _COMMON_DOC = """
 
 
 # ------------------------------------------------------------------------ optimizers
+@_keras_name("SGD", tune={"momentum": optim.Tune(0.0, 0.99, only_if_on=True)})
 class SGD(optim.SGD):
     __doc__ = r"""Keras' ``SGD``: gradient descent with momentum in the velocity form.
 
@@ -165,19 +172,21 @@ class SGD(optim.SGD):
 
     An :class:`optimlab.optim.SGD` with ``momentum_form="velocity"``.
     """ + _COMMON_DOC
+    keras_args = {"momentum": _UNIT, "nesterov": Flag(hint=" (the order is Keras 3's: learning_rate, momentum, "
+                                                           "nesterov, weight_decay; give Keras 2's decay by name)")}
 
     def __init__(self, params: Any, learning_rate: Any = 0.01, momentum: Any = 0.0, nesterov: bool = False,
                  weight_decay: Any = None, clipnorm: Any = None, clipvalue: Any = None,
                  global_clipnorm: Any = None, *, decay: Any = 0.0, lr: Any = None, **kwargs: Any) -> None:
-        _flag("nesterov", nesterov, " (the order is Keras 3's: learning_rate, momentum, nesterov, weight_decay; "
-                                    "give Keras 2's decay by name)")
+        _checked({"nesterov": self.keras_args["nesterov"]}, nesterov=nesterov)  # first: a shifted positional
         common = _common("SGD", 0.01, learning_rate, lr, weight_decay, clipnorm, clipvalue, global_clipnorm,
                          decay, kwargs)
-        _number("momentum", momentum, 0.0, 1.0)
+        _checked(self.keras_args, momentum=momentum)
         nesterov = nesterov and (isinstance(momentum, Tensor) or momentum != 0)
         super().__init__(params, momentum=momentum, nesterov=nesterov, momentum_form="velocity", **common)
 
 
+@_keras_name("RMSprop", tune={"rho": (0.9, 0.999)})
 class RMSprop(optim.RMSprop):
     __doc__ = r"""Keras' ``RMSprop`` (Hinton, lecture 6e, 2012; centered: Graves 2013).
 
@@ -193,6 +202,7 @@ class RMSprop(optim.RMSprop):
     An :class:`optimlab.optim.RMSprop` with ``alpha=rho, eps_in_sqrt=True,
     momentum_form="velocity"``.
     """ + _COMMON_DOC
+    keras_args = {"rho": _UNIT, "momentum": Range(0.0), "epsilon": _EPSILON, "centered": Flag()}
 
     def __init__(self, params: Any, learning_rate: Any = 0.001, rho: Any = 0.9, momentum: Any = 0.0,
                  epsilon: Any = 1e-7, centered: bool = False, weight_decay: Any = None, clipnorm: Any = None,
@@ -200,11 +210,12 @@ class RMSprop(optim.RMSprop):
                  **kwargs: Any) -> None:
         common = _common("RMSprop", 0.001, learning_rate, lr, weight_decay, clipnorm, clipvalue,
                          global_clipnorm, decay, kwargs)
-        super().__init__(params, alpha=_number("rho", rho, 0.0, 1.0), momentum=_number("momentum", momentum, 0.0),
-                         eps=_epsilon(epsilon), centered=_flag("centered", centered), eps_in_sqrt=True,
+        _checked(self.keras_args, rho=rho, momentum=momentum, epsilon=epsilon, centered=centered)
+        super().__init__(params, alpha=rho, momentum=momentum, eps=_epsilon(epsilon), centered=centered, eps_in_sqrt=True,
                          momentum_form="velocity", **common)
 
 
+@_keras_name("Adagrad")
 class Adagrad(optim.Adagrad):
     __doc__ = r"""Keras' ``Adagrad`` (Duchi, Hazan & Singer, JMLR 2011).
 
@@ -214,17 +225,19 @@ class Adagrad(optim.Adagrad):
     Keras defaults: ``learning_rate=0.001, initial_accumulator_value=0.1 (= a),
     epsilon=1e-7``. An :class:`optimlab.optim.Adagrad` with ``eps_in_sqrt=True``.
     """ + _COMMON_DOC
+    keras_args = {"initial_accumulator_value": Range(0.0), "epsilon": _EPSILON}
 
     def __init__(self, params: Any, learning_rate: Any = 0.001, initial_accumulator_value: float = 0.1,
                  epsilon: Any = 1e-7, weight_decay: Any = None, clipnorm: Any = None, clipvalue: Any = None,
                  global_clipnorm: Any = None, *, decay: Any = 0.0, lr: Any = None, **kwargs: Any) -> None:
         common = _common("Adagrad", 0.001, learning_rate, lr, weight_decay, clipnorm, clipvalue,
                          global_clipnorm, decay, kwargs)
-        super().__init__(params, initial_accumulator_value=_number("initial_accumulator_value",
-                                                                   initial_accumulator_value, 0.0),
-                         eps=_epsilon(epsilon), eps_in_sqrt=True, **common)
+        _checked(self.keras_args, initial_accumulator_value=initial_accumulator_value, epsilon=epsilon)
+        super().__init__(params, initial_accumulator_value=initial_accumulator_value, eps=_epsilon(epsilon),
+                         eps_in_sqrt=True, **common)
 
 
+@_keras_name("Adadelta")
 class Adadelta(optim.Adadelta):
     __doc__ = r"""Keras' ``Adadelta`` (Zeiler 2012): the same formula as torch's.
 
@@ -236,13 +249,15 @@ class Adadelta(optim.Adadelta):
     Keras defaults: ``learning_rate=0.001, rho=0.95, epsilon=1e-7`` (the paper's
     Adadelta has no learning rate: ``learning_rate=1.0``).
     """ + _COMMON_DOC
+    keras_args = {"rho": _UNIT, "epsilon": _EPSILON}
 
     def __init__(self, params: Any, learning_rate: Any = 0.001, rho: Any = 0.95, epsilon: Any = 1e-7,
                  weight_decay: Any = None, clipnorm: Any = None, clipvalue: Any = None,
                  global_clipnorm: Any = None, *, decay: Any = 0.0, lr: Any = None, **kwargs: Any) -> None:
         common = _common("Adadelta", 0.001, learning_rate, lr, weight_decay, clipnorm, clipvalue,
                          global_clipnorm, decay, kwargs)
-        super().__init__(params, rho=_number("rho", rho, 0.0, 1.0), eps=_epsilon(epsilon), **common)
+        _checked(self.keras_args, rho=rho, epsilon=epsilon)
+        super().__init__(params, rho=rho, eps=_epsilon(epsilon), **common)
 
 
 _ADAM_DOC = r"""
@@ -257,10 +272,12 @@ _ADAM_DOC = r"""
 """
 
 
+@_keras_name("Adam", tune=_BETA_1_TUNE)
 class Adam(optim.Adam):
     __doc__ = ("Keras' ``Adam`` (Kingma & Ba, ICLR 2015). Keras defaults: ``learning_rate=0.001, "
                "beta_1=0.9, beta_2=0.999, epsilon=1e-7, amsgrad=False``." + _ADAM_DOC.replace("BASE", "Adam")
                + _COMMON_DOC)
+    keras_args = {"beta_1": _BETA, "beta_2": _BETA, "epsilon": _EPSILON, "amsgrad": Flag()}
 
     def __init__(self, params: Any, learning_rate: Any = 0.001, beta_1: Any = 0.9, beta_2: Any = 0.999,
                  epsilon: Any = 1e-7, amsgrad: bool = False, weight_decay: Any = None, clipnorm: Any = None,
@@ -268,15 +285,18 @@ class Adam(optim.Adam):
                  **kwargs: Any) -> None:
         common = _common("Adam", 0.001, learning_rate, lr, weight_decay, clipnorm, clipvalue, global_clipnorm,
                          decay, kwargs)
-        super().__init__(params, betas=(_beta("beta_1", beta_1), _beta("beta_2", beta_2)), eps=_epsilon(epsilon),
-                         amsgrad=_flag("amsgrad", amsgrad), eps_hat=True, **common)
+        _checked(self.keras_args, beta_1=beta_1, beta_2=beta_2, epsilon=epsilon, amsgrad=amsgrad)
+        super().__init__(params, betas=(beta_1, beta_2), eps=_epsilon(epsilon), amsgrad=amsgrad, eps_hat=True,
+                         **common)
 
 
+@_keras_name("AdamW", tune=_BETA_1_TUNE)
 class AdamW(optim.AdamW):
     __doc__ = ("Keras' ``AdamW`` (Loshchilov & Hutter, ICLR 2019): Keras' :class:`Adam` with "
                "``weight_decay=0.004`` by default (``None`` is refused, as in Keras). Keras defaults: "
                "``learning_rate=0.001, weight_decay=0.004, beta_1=0.9, beta_2=0.999, epsilon=1e-7, "
                "amsgrad=False``." + _ADAM_DOC.replace("BASE", "AdamW") + _COMMON_DOC)
+    keras_args = {"beta_1": _BETA, "beta_2": _BETA, "epsilon": _EPSILON, "amsgrad": Flag()}
 
     def __init__(self, params: Any, learning_rate: Any = 0.001, weight_decay: Any = 0.004, beta_1: Any = 0.9,
                  beta_2: Any = 0.999, epsilon: Any = 1e-7, amsgrad: bool = False, clipnorm: Any = None,
@@ -287,10 +307,12 @@ class AdamW(optim.AdamW):
                              "use optimlab.keras.Adam for no weight decay")
         common = _common("AdamW", 0.001, learning_rate, lr, weight_decay, clipnorm, clipvalue, global_clipnorm,
                          decay, kwargs)
-        super().__init__(params, betas=(_beta("beta_1", beta_1), _beta("beta_2", beta_2)), eps=_epsilon(epsilon),
-                         amsgrad=_flag("amsgrad", amsgrad), eps_hat=True, **common)
+        _checked(self.keras_args, beta_1=beta_1, beta_2=beta_2, epsilon=epsilon, amsgrad=amsgrad)
+        super().__init__(params, betas=(beta_1, beta_2), eps=_epsilon(epsilon), amsgrad=amsgrad, eps_hat=True,
+                         **common)
 
 
+@_keras_name("Adamax", tune=_BETA_1_TUNE)
 class Adamax(optim.Adamax):
     __doc__ = r"""Keras' ``Adamax`` (Kingma & Ba, ICLR 2015, section 7.1).
 
@@ -301,16 +323,19 @@ class Adamax(optim.Adamax):
     Keras defaults: ``learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7``.
     An :class:`optimlab.optim.Adamax` with ``eps_inside_max=False``.
     """ + _COMMON_DOC
+    keras_args = {"beta_1": _BETA, "beta_2": _BETA, "epsilon": _EPSILON}
 
     def __init__(self, params: Any, learning_rate: Any = 0.001, beta_1: Any = 0.9, beta_2: Any = 0.999,
                  epsilon: Any = 1e-7, weight_decay: Any = None, clipnorm: Any = None, clipvalue: Any = None,
                  global_clipnorm: Any = None, *, decay: Any = 0.0, lr: Any = None, **kwargs: Any) -> None:
         common = _common("Adamax", 0.001, learning_rate, lr, weight_decay, clipnorm, clipvalue, global_clipnorm,
                          decay, kwargs)
-        super().__init__(params, betas=(_beta("beta_1", beta_1), _beta("beta_2", beta_2)), eps=_epsilon(epsilon),
+        _checked(self.keras_args, beta_1=beta_1, beta_2=beta_2, epsilon=epsilon)
+        super().__init__(params, betas=(beta_1, beta_2), eps=_epsilon(epsilon),
                          eps_inside_max=False, **common)
 
 
+@_keras_name("Nadam", tune=_BETA_1_TUNE)
 class Nadam(optim.NAdam):
     __doc__ = r"""Keras' ``Nadam`` (Dozat, "Incorporating Nesterov Momentum into Adam", 2016).
 
@@ -326,13 +351,15 @@ class Nadam(optim.NAdam):
     An :class:`optimlab.optim.NAdam` with ``momentum_decay=1.0`` (torch's schedule
     is ``0.96^{0.004·t}``).
     """ + _COMMON_DOC
+    keras_args = {"beta_1": _BETA, "beta_2": _BETA, "epsilon": _EPSILON}
 
     def __init__(self, params: Any, learning_rate: Any = 0.001, beta_1: Any = 0.9, beta_2: Any = 0.999,
                  epsilon: Any = 1e-7, weight_decay: Any = None, clipnorm: Any = None, clipvalue: Any = None,
                  global_clipnorm: Any = None, *, decay: Any = 0.0, lr: Any = None, **kwargs: Any) -> None:
         common = _common("Nadam", 0.001, learning_rate, lr, weight_decay, clipnorm, clipvalue, global_clipnorm,
                          decay, kwargs)
-        super().__init__(params, betas=(_beta("beta_1", beta_1), _beta("beta_2", beta_2)), eps=_epsilon(epsilon),
+        _checked(self.keras_args, beta_1=beta_1, beta_2=beta_2, epsilon=epsilon)
+        super().__init__(params, betas=(beta_1, beta_2), eps=_epsilon(epsilon),
                          momentum_decay=1.0, **common)
 
     def _init_state(self, p: Any, state: dict[str, Any], group: dict[str, Any]) -> None:
@@ -343,7 +370,3 @@ class Nadam(optim.NAdam):
         if p.is_floating_point():
             state["mu_product"] = state["mu_product"].to(p.dtype)
 
-
-for _cls in (SGD, RMSprop, Adagrad, Adadelta, Adam, AdamW, Adamax, Nadam):
-    optim.register(f"keras.{_cls.__name__.lower()}", _cls,
-                   f"Keras 3 {_cls.__name__}: Keras' argument names, defaults and arithmetic")

@@ -21,7 +21,7 @@ from typing import Any, Callable, Mapping, Sequence
 import numpy as np
 import torch
 
-from .optim import NAG, Optimizer as _OptimlabOptimizer, registry
+from .optim import Optimizer as _OptimlabOptimizer, registry
 from .record import Trace, to_jsonable
 from .stopping import AnyOf, StopInfo, as_rule
 
@@ -103,9 +103,10 @@ def resolve_optimizer(optimizer: Any) -> tuple[Callable[..., torch.optim.Optimiz
 
 def needs_closure(opt: torch.optim.Optimizer) -> bool:
     """True for methods that evaluate the function themselves and so need ``step(closure)``:
-    the lectures' NAG (gradient at the look-ahead point), L-BFGS, and any optimizer
-    with a true ``requires_closure`` attribute. The others use the gradient already computed."""
-    return bool(getattr(opt, "requires_closure", False)) or isinstance(opt, (NAG, torch.optim.LBFGS))
+    any optimizer whose class says ``requires_closure = True`` (the lectures' NAG: the
+    gradient at the look-ahead point), and torch's L-BFGS (a line search), which cannot
+    say so itself. The others use the gradient already computed."""
+    return bool(getattr(opt, "requires_closure", False)) or isinstance(opt, torch.optim.LBFGS)
 
 
 def make_scheduler(schedule: Any, opt: torch.optim.Optimizer) -> Any:

@@ -28,29 +28,36 @@ def raises(match, cls, **kw):
 
 @pytest.mark.parametrize("cls", ALL)
 def test_lr_and_weight_decay_ranges(cls):
-    raises(r"^lr must be >= 0, got -0\.1$", cls, lr=-0.1)
-    raises(r"^weight_decay must be >= 0, got -1$", cls, weight_decay=-1)
-    raises(r"^lr_decay must be >= 0, got -0\.5$", cls, lr_decay=-0.5)
+    """optimlab's sentence first, then torch's own (what torch's test_errors matches)."""
+    raises(r"^lr must be >= 0, got -0\.1 \(torch: Invalid learning rate: -0\.1\)$", cls, lr=-0.1)
+    raises(r"^weight_decay must be >= 0, got -1 \(torch: Invalid weight_decay value: -1\)$", cls, weight_decay=-1)
+    raises(r"^lr_decay must be >= 0, got -0\.5 \(torch: Invalid lr_decay value: -0\.5\)$", cls, lr_decay=-0.5)
     raises(r"^lr must be finite, got nan$", cls, lr=float("nan"))
     raises(r"^lr must be a number or a tensor of numbers, got '0\.1'$", cls, lr="0.1")
 
 
 @pytest.mark.parametrize("cls", ADAM)
 def test_betas_and_eps(cls):
-    raises(r"^betas\[0\] must be in \[0, 1\), got 1\.0$", cls, betas=(1.0, 0.999))
-    raises(r"^betas\[1\] must be in \[0, 1\), got -0\.1$", cls, betas=(0.9, -0.1))
-    raises(r"^eps must be >= 0, got -1e-08$", cls, eps=-1e-8)
+    raises(r"^betas\[0\] must be in \[0, 1\), got 1\.0 \(torch: Invalid beta parameter at index 0: 1\.0\)$", cls,
+           betas=(1.0, 0.999))
+    raises(r"^betas\[1\] must be in \[0, 1\), got -0\.1 \(torch: Invalid beta parameter at index 1: -0\.1\)$", cls,
+           betas=(0.9, -0.1))
+    raises(r"^eps must be >= 0, got -1e-08 \(torch: Invalid epsilon value: -1e-08\)$", cls, eps=-1e-8)
 
 
-@pytest.mark.parametrize("cls,arg,value,rng", [
-    ("SGD", "momentum", -0.9, ">= 0"), ("SGD", "dampening", -0.1, ">= 0"), ("NAG", "momentum", -0.9, ">= 0"),
-    ("RMSprop", "momentum", -0.9, ">= 0"), ("RMSprop", "alpha", -0.5, ">= 0"), ("RMSprop", "eps", -1.0, ">= 0"),
-    ("Adagrad", "eps", -1.0, ">= 0"), ("Adagrad", "initial_accumulator_value", -0.1, ">= 0"),
-    ("Adadelta", "rho", 1.5, r"in \[0, 1\]"), ("Adadelta", "eps", -1.0, ">= 0"),
-    ("NAdam", "momentum_decay", -0.004, ">= 0"),
+@pytest.mark.parametrize("cls,arg,value,rng,torch_says", [
+    ("SGD", "momentum", -0.9, ">= 0", "Invalid momentum value"), ("SGD", "dampening", -0.1, ">= 0", ""),
+    ("NAG", "momentum", -0.9, ">= 0", "Invalid momentum value"),
+    ("RMSprop", "momentum", -0.9, ">= 0", "Invalid momentum value"),
+    ("RMSprop", "alpha", -0.5, ">= 0", "Invalid alpha value"), ("RMSprop", "eps", -1.0, ">= 0", "Invalid epsilon value"),
+    ("Adagrad", "eps", -1.0, ">= 0", "Invalid epsilon value"),
+    ("Adagrad", "initial_accumulator_value", -0.1, ">= 0", "Invalid initial_accumulator_value value"),
+    ("Adadelta", "rho", 1.5, r"in \[0, 1\]", "Invalid rho value"), ("Adadelta", "eps", -1.0, ">= 0", "Invalid epsilon value"),
+    ("NAdam", "momentum_decay", -0.004, ">= 0", "Invalid momentum_decay value"),
 ])
-def test_each_hyperparameter_names_argument_value_and_range(cls, arg, value, rng):
-    raises(rf"^{arg} must be {rng}, got {re.escape(repr(value))}$", cls, **{arg: value})
+def test_each_hyperparameter_names_argument_value_and_range(cls, arg, value, rng, torch_says):
+    also = re.escape(f" (torch: {torch_says}: {value})") if torch_says else ""
+    raises(rf"^{arg} must be {rng}, got {re.escape(repr(value))}{also}$", cls, **{arg: value})
 
 
 def test_nesterov_needs_momentum_and_no_dampening():

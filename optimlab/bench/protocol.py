@@ -5,9 +5,10 @@ For every optimizer × problem of a suite:
 1. **Tune** on a budget of N configurations, each run once: ``search="grid"`` tries N
    learning rates log-spaced over ``lr_range`` (DeepOBS: Schneider, Balles & Hennig,
    "DeepOBS: A Deep Learning Optimizer Benchmark Suite", ICLR 2019); ``search="random"``
-   draws N configurations (lr log-uniform over ``lr_range``, and the method's momentum
-   parameter: SGD-momentum's μ ∈ U[0, 0.99], the Adam family's β₁ ∈ U[0.5, 0.99],
-   RMSprop's α ∈ U[0.9, 0.999]) from a generator seeded with ``search_seed`` (Bergstra &
+   draws N configurations (lr log-uniform over ``lr_range``, and uniformly the ranges the
+   optimizer declares where it is registered, :func:`optimlab.optim.tuning`: e.g.
+   SGD-momentum's μ ∈ U[0, 0.99], the Adam family's β₁ ∈ U[0.5, 0.99], RMSprop's
+   α ∈ U[0.9, 0.999]) from a generator seeded with ``search_seed`` (Bergstra &
    Bengio, "Random Search for Hyper-Parameter Optimization", JMLR 2012). The best
    configuration has the lowest final objective (diverged = ∞; ties: the first).
 2. **Rerun** the best configuration on ``seeds`` new seeds (1..K; tuning used the
@@ -41,6 +42,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from ..optim import registry
 from ..record import to_jsonable
 from .store import TrialStore, trial_id
 from .suites import finish_suite, get_suite, problem_key, split_items
@@ -55,8 +57,6 @@ SEARCHES = ("grid", "random")
 def split_specs(text: str | Sequence[str]) -> list[str]:
     """``"adam,momentum:lr=0.01,momentum=0.7,sgd"`` → ``["adam", "momentum:lr=0.01,momentum=0.7", "sgd"]``
     (split by :func:`~optimlab.bench.suites.split_items`), each spec checked."""
-    from ..optim.registry import parse_spec
-
     if isinstance(text, str):
         parts = split_items(text)
     else:
@@ -64,26 +64,10 @@ def split_specs(text: str | Sequence[str]) -> list[str]:
     if not parts:
         raise ValueError("optimizers is empty: give at least one optimizer spec, e.g. adam,momentum")
     for p in parts:
-        parse_spec(p)  # raises a ValueError naming the bad spec
+        registry.parse_spec(p)  # raises a ValueError naming the bad spec
     if len(set(parts)) != len(parts):
         raise ValueError(f"an optimizer is listed twice in {parts}")
     return parts
-
-
-def _momentum_parameter(spec: str) -> tuple[str, float, float] | None:
-    from ..optim import registry
-
-    name, kwargs = registry.parse_spec(spec)
-    cls, presets, _ = registry._lookup(name)
-    merged = {**presets, **kwargs}
-    cname = cls.__name__
-    if cname in ("SGD",) and merged.get("momentum", 0.0):
-        return ("momentum", 0.0, 0.99)
-    if cname in ("Adam", "AdamW", "Adamax", "NAdam", "RAdam"):
-        return ("beta1", 0.5, 0.99)
-    if cname == "RMSprop":
-        return ("alpha", 0.9, 0.999)
-    return None
 
 
 def tune_configs(spec: str, budget: int, search: str = "grid", search_seed: int = 0,
@@ -101,12 +85,12 @@ def tune_configs(spec: str, budget: int, search: str = "grid", search_seed: int 
     if search == "grid":
         return [{"lr": v} for v in logspace(lo, hi, budget)]
     rng = np.random.default_rng([int(search_seed), zlib.crc32(spec.encode())])
-    extra = _momentum_parameter(spec)
+    ranges = registry.tuning(spec)  # declared where the optimizer is registered
     out = []
     for _ in range(budget):
         cfg = {"lr": float(10 ** rng.uniform(math.log10(lo), math.log10(hi)))}
-        if extra is not None:
-            cfg[extra[0]] = float(rng.uniform(extra[1], extra[2]))
+        for key, (a, b) in ranges.items():
+            cfg[key] = float(rng.uniform(a, b))
         out.append(cfg)
     return out
 

@@ -2,19 +2,25 @@
 
 Every class has torch's argument names, defaults and numbers; options select the
 variants written in the lectures and frameworks (see each docstring). Any
-hyperparameter may be a tensor that broadcasts against the parameter: a parameter
-of shape ``(R, ...)`` with ``lr`` of shape ``(R, 1, ...)`` is R independent runs.
+hyperparameter may be a tensor: one element (any shape) is one value, as in torch;
+more elements must broadcast against every parameter of the group without changing
+its shape: a parameter of shape ``(R, ...)`` with ``lr`` of shape ``(R, 1, ...)`` is
+R independent runs (:mod:`optimlab.optim.hparams`). A new optimizer is one module:
+a class with its ``hparams`` table, registered by :func:`register_optimizer`.
 
 >>> import torch, optimlab.optim as oo
 >>> w = torch.zeros(3, requires_grad=True)
 >>> opt = oo.create([w], "adam", lr=0.1)
 """
 
-from ._base import Optimizer, check_range
+from ._base import Optimizer
 from .adam import Adam, AdamW, Adamax, NAdam, RAdam
 from .adaptive import Adadelta, Adagrad, RMSprop
-from .registry import available, create, describe, get, parse_spec, register, spec_to_kwargs
+from .hparams import check_range
+from .registry import (Tune, alias, available, create, describe, get, parse_spec, register, register_optimizer,
+                       spec_to_kwargs, tuning, unregister)
 from .sgd import NAG, SGD
 
 __all__ = ["Optimizer", "SGD", "NAG", "Adagrad", "RMSprop", "Adadelta", "Adam", "AdamW", "Adamax",
-           "NAdam", "RAdam", "get", "create", "available", "describe", "parse_spec", "register", "check_range", "spec_to_kwargs"]
+           "NAdam", "RAdam", "get", "create", "available", "describe", "parse_spec", "register", "check_range",
+           "spec_to_kwargs", "register_optimizer", "alias", "Tune", "tuning", "unregister"]

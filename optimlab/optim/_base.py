@@ -25,64 +25,18 @@ from __future__ import annotations
 
 import math
 import warnings
-from numbers import Number
-from typing import Any, Callable, Iterable
+from typing import Any, Callable
 
 import torch
 from torch import Tensor
+
+from .hparams import AtMostOne, Choice, Flag, Range, check_choice, check_range, check_values
 
 __all__ = ["Optimizer", "check_range", "check_choice", "HParam"]
 
 HParam = "float | Tensor"
 
 NONFINITE_POLICIES = ("raise", "skip", "ignore")
-
-
-# ----------------------------------------------------------------------------- checks
-def _describe(value: Any) -> str:
-    if isinstance(value, Tensor):
-        if value.numel() == 1:
-            return repr(value.item())
-        return f"a tensor of shape {tuple(value.shape)}"
-    return repr(value)
-
-
-def check_range(name: str, value: Any, lo: float | None = None, hi: float | None = None,
-                lo_open: bool = False, hi_open: bool = False) -> None:
-    """Raise ``ValueError`` naming ``name`` unless every element of ``value`` lies in the range.
-
-    ``value`` may be a Python number or a tensor (all its elements are checked).
-    """
-    if isinstance(value, bool) or not isinstance(value, (Number, Tensor)):
-        raise ValueError(f"{name} must be a number or a tensor of numbers, got {value!r}")
-    t = value.detach() if isinstance(value, Tensor) else torch.tensor(float(value))
-    if t.is_complex() or not torch.isfinite(t).all():
-        raise ValueError(f"{name} must be finite, got {_describe(value)}")
-    bad = torch.zeros_like(t, dtype=torch.bool)
-    if lo is not None:
-        bad |= (t <= lo) if lo_open else (t < lo)
-    if hi is not None:
-        bad |= (t >= hi) if hi_open else (t > hi)
-    if bad.any():
-        left = "" if lo is None else ("(" if lo_open else "[") + f"{lo:g}"
-        right = "" if hi is None else f"{hi:g}" + (")" if hi_open else "]")
-        if lo is None:
-            rng = f"at most {hi:g}" if not hi_open else f"below {hi:g}"
-        elif hi is None:
-            rng = f">= {lo:g}" if not lo_open else f"> {lo:g}"
-        else:
-            rng = f"in {left}, {right}"
-        if t.numel() == 1:
-            raise ValueError(f"{name} must be {rng}, got {_describe(value)}")
-        index = tuple(bad.nonzero()[0].tolist())
-        raise ValueError(f"{name} must be {rng} in every element, got {_describe(value)} whose element "
-                         f"{index} is {t[index].item()!r}")
-
-
-def check_choice(name: str, value: Any, choices: Iterable[Any]) -> None:
-    choices = tuple(choices)
-    if value not in choices:
-        raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}; got {value!r}")
 
 
 # -------------------------------------------------------------- arithmetic helpers
@@ -138,8 +92,10 @@ def is_tensor_hparam(v: Any) -> bool:
 class Optimizer(torch.optim.Optimizer):
     """Base class: the shared gradient pipeline around one method's ``_update``.
 
-    Subclasses extend ``_validate`` with their ranges, implement ``_init_state`` and
-    ``_update``, and may implement ``_fused_step``.
+    Subclasses declare their arguments in ``hparams`` (and refused combinations in
+    ``hparam_rules``; see :mod:`optimlab.optim.hparams`), implement ``_init_state`` and
+    ``_update``, and may implement ``_fused_step``. ``requires_closure = True`` says
+    that ``step`` must be given a closure (the runner and the trainer then pass one).
 
     Options common to every optimlab optimizer (keyword-only):
 
@@ -172,6 +128,22 @@ class Optimizer(torch.optim.Optimizer):
     """
 
     _has_fused: bool = False
+    requires_closure: bool = False
+
+    # every optimizer's arguments (a subclass's table adds to these; see hparam_table)
+    hparams: dict[str, Any] = {
+        "lr": Range(0.0, torch="Invalid learning rate"),
+        "weight_decay": Range(0.0, torch="Invalid weight_decay value"),
+        "lr_decay": Range(0.0, torch="Invalid lr_decay value"),
+        "clipvalue": Range(0.0, lo_open=True, optional=True),
+        "clipnorm": Range(0.0, lo_open=True, optional=True),
+        "global_clipnorm": Range(0.0, lo_open=True, optional=True),
+        "maximize": Flag(), "decoupled_weight_decay": Flag(), "differentiable": Flag(),
+        "foreach": Flag(optional=True), "fused": Flag(optional=True),
+        "nonfinite": Choice(NONFINITE_POLICIES),
+    }
+    hparam_rules: tuple = (AtMostOne(("clipvalue", "clipnorm", "global_clipnorm"),
+                                     "give at most one of clipvalue, clipnorm and global_clipnorm"),)
 
     def __init__(self, params: Any, defaults: dict[str, Any], *, maximize: bool = False,
                  decoupled_weight_decay: bool = False, lr_decay: Any = 0.0,
@@ -184,31 +156,41 @@ class Optimizer(torch.optim.Optimizer):
                                       "use torch.func (functional_call) to differentiate through updates")
         if capturable:
             raise NotImplementedError("capturable=True (CUDA graph capture) is not supported by optimlab optimizers")
-        check_choice("nonfinite", nonfinite, NONFINITE_POLICIES)
         if fused and not self._has_fused:
             raise ValueError(f"fused=True: {type(self).__name__} has no fused kernel; use fused=None or False")
         defaults = dict(defaults)
-        defaults.update(maximize=bool(maximize), decoupled_weight_decay=bool(decoupled_weight_decay),
+        defaults.update(maximize=maximize, decoupled_weight_decay=decoupled_weight_decay,
                         lr_decay=lr_decay, clipvalue=clipvalue, clipnorm=clipnorm,
                         global_clipnorm=global_clipnorm, nonfinite=nonfinite,
                         foreach=foreach, fused=fused, differentiable=False)
-        self._validate(defaults)
+        defaults = self._validate(defaults)
+        if params is None:  # torch refuses a tensor lr of several elements before it finds no parameters
+            self._validate({**defaults, "params": []})
         super().__init__(params, defaults)
         for group in self.param_groups:
             self._validate(group)
         self._constructed = True
 
     # -- validation ----------------------------------------------------------------
-    def _validate(self, group: dict[str, Any]) -> None:
-        """Validate one group's hyperparameters. Subclasses extend with their ranges."""
-        check_range("lr", group["lr"], 0.0)
-        check_range("weight_decay", group.get("weight_decay", 0.0), 0.0)
-        check_range("lr_decay", group.get("lr_decay", 0.0), 0.0)
-        for name in ("clipvalue", "clipnorm", "global_clipnorm"):
-            if group.get(name) is not None:
-                check_range(name, group[name], 0.0, lo_open=True)
-        if sum(group.get(n) is not None for n in ("clipvalue", "clipnorm", "global_clipnorm")) > 1:
-            raise ValueError("give at most one of clipvalue, clipnorm and global_clipnorm")
+    @classmethod
+    def hparam_table(cls) -> tuple[dict[str, Any], tuple]:
+        """The declared specs and rules of this class and its bases (a subclass's entry wins)."""
+        table: dict[str, Any] = {}
+        rules: list = []
+        for klass in reversed(cls.__mro__):
+            table.update(vars(klass).get("hparams", {}))
+            rules += [r for r in vars(klass).get("hparam_rules", ()) if r not in rules]
+        return table, tuple(rules)
+
+    def _validate(self, group: dict[str, Any]) -> dict[str, Any]:
+        """Check one param group (or the defaults) against the declared table, in place:
+        refused values raise ``ValueError``; one-element tensors become 0-d. The
+        defaults have no ``params``; a group's tensors must broadcast against them."""
+        table, rules = self.hparam_table()
+        checked = check_values(table, {k: v for k, v in group.items() if k != "params"}, rules,
+                               params=group.get("params"))
+        group.update(checked)
+        return group
 
     def add_param_group(self, param_group: dict[str, Any]) -> None:
         super().add_param_group(param_group)

@@ -7,7 +7,9 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from ._base import Optimizer, add_, addcdiv_, addcmul_, check_range, sqrt, step_value, _scalar_dtype
+from ._base import Optimizer, add_, addcdiv_, addcmul_, sqrt, step_value, _scalar_dtype
+from .hparams import AtMostOne, Flag, Items, NoTensorWithForeach, Range, SameKind
+from .registry import Tune, alias, register_optimizer
 from .sgd import _group_by_device_dtype
 
 __all__ = ["Adam", "AdamW", "Adamax", "NAdam", "RAdam"]
@@ -16,14 +18,13 @@ __all__ = ["Adam", "AdamW", "Adamax", "NAdam", "RAdam"]
 class _AdamBase(Optimizer):
     """Shared construction and validation of the Adam family (not a formula)."""
 
-    def _validate(self, group: dict[str, Any]) -> None:
-        super()._validate(group)
-        b1, b2 = group["betas"]
-        check_range("betas[0]", b1, 0.0, 1.0, hi_open=True)
-        check_range("betas[1]", b2, 0.0, 1.0, hi_open=True)
-        check_range("eps", group["eps"], 0.0)
-        if group.get("eps_in_sqrt") and group.get("eps_hat"):
-            raise ValueError("eps_in_sqrt=True and eps_hat=True exclude each other: choose one place for eps")
+    hparams = {
+        "betas": Items((Range(0.0, 1.0, hi_open=True, torch="Invalid beta parameter at index 0"),
+                        Range(0.0, 1.0, hi_open=True, torch="Invalid beta parameter at index 1"))),
+        "eps": Range(0.0, torch="Invalid epsilon value"),
+        "eps_in_sqrt": Flag(), "bias_correction": Flag(),
+    }
+    hparam_rules = (SameKind("betas", torch="betas must be either both floats or both Tensors"),)
 
     def _moments(self, p: Tensor, state: dict[str, Any]) -> None:
         state["step"] = torch.tensor(0.0, dtype=_scalar_dtype())
@@ -36,6 +37,8 @@ def _second_moment(v: Tensor, g: Tensor, beta2: Any) -> None:
     addcmul_(v.mul_(beta2), g, g, 1 - beta2)
 
 
+@register_optimizer(aliases={"amsgrad": alias("Adam with AMSGrad (Reddi et al. 2018)", amsgrad=True)},
+                    tune={"beta1": Tune(0.5, 0.99)})
 class Adam(_AdamBase):
     r"""Adam: Kingma & Ba, "Adam: A Method for Stochastic Optimization", ICLR 2015;
     AMSGrad: Reddi, Kale & Kumar, "On the Convergence of Adam and Beyond", ICLR 2018.
@@ -62,6 +65,10 @@ class Adam(_AdamBase):
 
     _has_fused = True
     _fused_incompatible = {"eps_in_sqrt": False, "eps_hat": False, "bias_correction": True, "lr_decay": 0.0}
+    hparams = {"amsgrad": Flag(), "eps_hat": Flag()}
+    hparam_rules = (AtMostOne(("eps_in_sqrt", "eps_hat"),
+                              "eps_in_sqrt=True and eps_hat=True exclude each other: choose one place for eps"),
+                    NoTensorWithForeach(("lr", "betas")))
 
     def __init__(self, params: Any, lr: Any = 1e-3, betas: tuple[Any, Any] = (0.9, 0.999), eps: Any = 1e-8,
                  weight_decay: Any = 0.0, amsgrad: bool = False, *, eps_in_sqrt: bool = False,
@@ -111,6 +118,7 @@ class Adam(_AdamBase):
                    amsgrad=group["amsgrad"], maximize=group["maximize"], grad_scale=None, found_inf=None)
 
 
+@register_optimizer(tune={"beta1": Tune(0.5, 0.99)})
 class AdamW(Adam):
     r"""AdamW: Loshchilov & Hutter, "Decoupled Weight Decay Regularization", ICLR 2019.
 
@@ -125,6 +133,7 @@ class AdamW(Adam):
         super().__init__(params, lr, betas, eps, weight_decay, amsgrad, **options)
 
 
+@register_optimizer(tune={"beta1": Tune(0.5, 0.99)})
 class Adamax(_AdamBase):
     r"""Adamax, the ∞-norm variant of Adam (Kingma & Ba 2015, section 7.1).
 
@@ -136,6 +145,8 @@ class Adamax(_AdamBase):
     ``θ_t = θ_{t−1} − lr/(1−β₁ᵗ)·m_t/(u_t + ε)``. ``bias_correction=False`` drops 1 − β₁ᵗ.
     Defaults are torch's (lr 2e−3).
     """
+
+    hparams = {"eps_inside_max": Flag()}
 
     def __init__(self, params: Any, lr: Any = 2e-3, betas: tuple[Any, Any] = (0.9, 0.999), eps: Any = 1e-8,
                  weight_decay: Any = 0.0, foreach: bool | None = None, *, eps_inside_max: bool = True,
@@ -165,6 +176,7 @@ class Adamax(_AdamBase):
         addcdiv_(p, m, denom, -lr / bc1)
 
 
+@register_optimizer(tune={"beta1": Tune(0.5, 0.99)})
 class NAdam(_AdamBase):
     r"""NAdam: Dozat, "Incorporating Nesterov Momentum into Adam", ICLR workshop 2016.
 
@@ -190,9 +202,7 @@ class NAdam(_AdamBase):
                         momentum_decay=momentum_decay, eps_in_sqrt=eps_in_sqrt, bias_correction=bias_correction)
         super().__init__(params, defaults, decoupled_weight_decay=decoupled_weight_decay, **options)
 
-    def _validate(self, group: dict[str, Any]) -> None:
-        super()._validate(group)
-        check_range("momentum_decay", group["momentum_decay"], 0.0)
+    hparams = {"momentum_decay": Range(0.0, torch="Invalid momentum_decay value")}
 
     def _init_state(self, p: Tensor, state: dict[str, Any], group: dict[str, Any]) -> None:
         self._moments(p, state)
@@ -222,6 +232,7 @@ class NAdam(_AdamBase):
         addcdiv_(p, m, denom, -lr * mu_next / c_m)
 
 
+@register_optimizer(tune={"beta1": Tune(0.5, 0.99)})
 class RAdam(_AdamBase):
     r"""RAdam: Liu et al., "On the Variance of the Adaptive Learning Rate and Beyond", ICLR 2020.
 

@@ -7,7 +7,9 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from ._base import Optimizer, add_, addcdiv_, addcmul_, check_choice, check_range, _nonzero, _scalar_dtype as _sd
+from ._base import Optimizer, add_, addcdiv_, addcmul_, _nonzero, _scalar_dtype as _sd
+from .hparams import Choice, Flag, Range
+from .registry import Tune, register_optimizer
 from .sgd import MOMENTUM_FORMS, _group_by_device_dtype
 
 __all__ = ["Adagrad", "RMSprop", "Adadelta"]
@@ -20,6 +22,7 @@ def _root(v: Tensor, eps: Any, eps_in_sqrt: bool) -> Tensor:
     return v.sqrt().add_(eps)
 
 
+@register_optimizer()
 class Adagrad(Optimizer):
     r"""Adagrad: Duchi, Hazan & Singer, "Adaptive Subgradient Methods for Online
     Learning and Stochastic Optimization", JMLR 2011.
@@ -41,6 +44,9 @@ class Adagrad(Optimizer):
 
     _has_fused = True
     _fused_incompatible = {"eps_in_sqrt": False, "decoupled_weight_decay": False}
+    hparams = {"eps": Range(0.0, torch="Invalid epsilon value"),
+               "initial_accumulator_value": Range(0.0, torch="Invalid initial_accumulator_value value"),
+               "eps_in_sqrt": Flag()}
 
     def __init__(self, params: Any, lr: Any = 1e-2, lr_decay: Any = 0.0, weight_decay: Any = 0.0,
                  initial_accumulator_value: Any = 0.0, eps: Any = 1e-10, foreach: bool | None = None, *,
@@ -49,10 +55,6 @@ class Adagrad(Optimizer):
                         eps=eps, eps_in_sqrt=eps_in_sqrt)
         super().__init__(params, defaults, lr_decay=lr_decay, foreach=foreach, **options)
 
-    def _validate(self, group: dict[str, Any]) -> None:
-        super()._validate(group)
-        check_range("eps", group["eps"], 0.0)
-        check_range("initial_accumulator_value", group["initial_accumulator_value"], 0.0)
 
     def _init_state(self, p: Tensor, state: dict[str, Any], group: dict[str, Any]) -> None:
         state["step"] = torch.tensor(0.0, dtype=torch.float32 if self._use_fused(group, [p]) else _sd())
@@ -77,6 +79,7 @@ class Adagrad(Optimizer):
                                   maximize=group["maximize"], grad_scale=None, found_inf=None)
 
 
+@register_optimizer(tune={"alpha": Tune(0.9, 0.999)})
 class RMSprop(Optimizer):
     r"""RMSprop: Hinton, Srivastava & Swersky, "Neural Networks for Machine Learning",
     lecture 6e, 2012; centered form: Graves, "Generating Sequences With Recurrent
@@ -100,6 +103,10 @@ class RMSprop(Optimizer):
     lecture 000/001's settings are ``lr=0.001, alpha=0.9``.
     """
 
+    hparams = {"alpha": Range(0.0, torch="Invalid alpha value"), "eps": Range(0.0, torch="Invalid epsilon value"),
+               "momentum": Range(0.0, torch="Invalid momentum value"), "centered": Flag(), "eps_in_sqrt": Flag(),
+               "momentum_form": Choice(MOMENTUM_FORMS)}
+
     def __init__(self, params: Any, lr: Any = 1e-2, alpha: Any = 0.99, eps: Any = 1e-8, weight_decay: Any = 0.0,
                  momentum: Any = 0.0, centered: bool = False, capturable: bool = False,
                  foreach: bool | None = None, maximize: bool = False, differentiable: bool = False, *,
@@ -109,12 +116,6 @@ class RMSprop(Optimizer):
         super().__init__(params, defaults, capturable=capturable, foreach=foreach, maximize=maximize,
                          differentiable=differentiable, **options)
 
-    def _validate(self, group: dict[str, Any]) -> None:
-        super()._validate(group)
-        check_range("alpha", group["alpha"], 0.0)
-        check_range("eps", group["eps"], 0.0)
-        check_range("momentum", group["momentum"], 0.0)
-        check_choice("momentum_form", group["momentum_form"], MOMENTUM_FORMS)
 
     def _init_state(self, p: Tensor, state: dict[str, Any], group: dict[str, Any]) -> None:
         state["step"] = torch.tensor(0.0, dtype=_sd())
@@ -151,6 +152,7 @@ class RMSprop(Optimizer):
             addcdiv_(p, g, denom, -lr)
 
 
+@register_optimizer()
 class Adadelta(Optimizer):
     r"""Adadelta: Zeiler, "ADADELTA: An Adaptive Learning Rate Method", 2012.
 
@@ -163,6 +165,8 @@ class Adadelta(Optimizer):
     torch's default. Keras uses ``lr=0.001, rho=0.95, eps=1e-7``.
     """
 
+    hparams = {"rho": Range(0.0, 1.0, torch="Invalid rho value"), "eps": Range(0.0, torch="Invalid epsilon value")}
+
     def __init__(self, params: Any, lr: Any = 1.0, rho: Any = 0.9, eps: Any = 1e-6, weight_decay: Any = 0.0,
                  foreach: bool | None = None, *, capturable: bool = False, maximize: bool = False,
                  differentiable: bool = False, **options: Any) -> None:
@@ -170,10 +174,6 @@ class Adadelta(Optimizer):
         super().__init__(params, defaults, foreach=foreach, capturable=capturable, maximize=maximize,
                          differentiable=differentiable, **options)
 
-    def _validate(self, group: dict[str, Any]) -> None:
-        super()._validate(group)
-        check_range("rho", group["rho"], 0.0, 1.0)
-        check_range("eps", group["eps"], 0.0)
 
     def _init_state(self, p: Tensor, state: dict[str, Any], group: dict[str, Any]) -> None:
         state["step"] = torch.tensor(0.0, dtype=_sd())

@@ -1,5 +1,17 @@
 """Optimizers by name: ``get``, ``create``, ``available``, ``register``, and the spec syntax.
 
+An optimizer class registers itself, in its own module, with the class decorator
+:func:`register_optimizer`: its class name, further names, aliases (a name with
+preset arguments) and the ranges the bench's random search draws for it
+(:func:`tuning`)::
+
+    @register_optimizer(aliases={"momentum": alias("heavy-ball momentum", momentum=0.9)},
+                        tune={"momentum": Tune(0.0, 0.99, only_if_on=True)})
+    class SGD(Optimizer): ...
+
+Nothing else in optimlab lists optimizer classes: the command line, sweeps and the
+bench find a registered class by its names.
+
 Names are case-insensitive and ``-``, ``_`` and spaces are ignored, so ``"RMSProp"``,
 ``"rms_prop"`` and ``"rmsprop"`` are one name. Besides the class names there are the
 lectures' names (``"gd"``, ``"momentum"``, ``"nesterov"``, ``"nag"``) and Keras' names
@@ -15,41 +27,99 @@ Values are numbers, ``true``/``false``/``none``, tuples in parentheses, or bare 
 from __future__ import annotations
 
 import difflib
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
 
 import torch
 
 from .._spec import name_key, parse_options, split_spec
-from .adam import Adam, AdamW, Adamax, NAdam, RAdam
-from .adaptive import Adadelta, Adagrad, RMSprop
-from .sgd import NAG, SGD
 
-__all__ = ["get", "create", "available", "register", "parse_spec", "spec_to_kwargs", "describe"]
-
-_REGISTRY: dict[str, tuple[type, dict[str, Any], str]] = {}
+__all__ = ["get", "create", "available", "register", "register_optimizer", "unregister", "alias", "Tune",
+           "tuning", "parse_spec", "spec_to_kwargs", "describe", "lookup"]
 
 
+@dataclass(frozen=True)
+class Tune:
+    """A range the bench's random search draws a hyperparameter from, uniformly in [lo, hi]
+    (the learning rate is always drawn, log-uniformly over the bench's ``lr_range``).
+
+    ``only_if_on``: drawn only when the spec turns the option on (its value, from the
+    spec or the name's presets, is given and non-zero), so plain SGD stays plain: SGD's
+    momentum. The key is a sweep argument (``"beta1"`` sets ``betas[0]``)."""
+
+    lo: float
+    hi: float
+    only_if_on: bool = False
+
+
+@dataclass(frozen=True)
+class Entry:
+    """What a registered name stands for."""
+
+    cls: type
+    presets: dict[str, Any] = field(default_factory=dict)
+    description: str = ""
+    tune: dict[str, Tune] = field(default_factory=dict)
+
+
+_REGISTRY: dict[str, Entry] = {}
+
+
+def _first_line(cls: type) -> str:
+    return (cls.__doc__ or "").strip().split("\n")[0]
+
+
+def _check_class(cls: Any) -> None:
+    if not (isinstance(cls, type) and issubclass(cls, torch.optim.Optimizer)):
+        raise TypeError(f"register: cls must be a torch.optim.Optimizer subclass, got {cls!r}")
 
 
 def register(name: str, cls: type, description: str = "", **presets: Any) -> None:
     """Make ``cls`` (a ``torch.optim.Optimizer`` subclass) available under ``name``.
 
     ``presets`` are constructor arguments the name implies (the user's own
-    arguments override them).
+    arguments override them). :func:`register_optimizer` is the class decorator.
     """
-    if not (isinstance(cls, type) and issubclass(cls, torch.optim.Optimizer)):
-        raise TypeError(f"register: cls must be a torch.optim.Optimizer subclass, got {cls!r}")
-    _REGISTRY[name_key(name)] = (cls, dict(presets), description or (cls.__doc__ or "").strip().split("\n")[0])
+    _check_class(cls)
+    _REGISTRY[name_key(name)] = Entry(cls, dict(presets), description or _first_line(cls))
 
 
-for _cls in (SGD, NAG, Adagrad, RMSprop, Adadelta, Adam, AdamW, Adamax, NAdam, RAdam):
-    register(_cls.__name__, _cls)
-register("gd", SGD, "gradient descent (SGD without momentum)")
-register("momentum", SGD, "heavy-ball momentum, SGD with momentum 0.9 (lectures)", momentum=0.9)
-register("heavyball", SGD, "heavy-ball momentum, SGD with momentum 0.9", momentum=0.9)
-register("nesterov", SGD, "SGD with Nesterov momentum 0.9 (torch/Keras reformulation)", momentum=0.9,
-         nesterov=True)
-register("amsgrad", Adam, "Adam with AMSGrad (Reddi et al. 2018)", amsgrad=True)
+def alias(description: str, **presets: Any) -> tuple[str, dict[str, Any]]:
+    """An alias for :func:`register_optimizer`: a description and the arguments the name presets."""
+    return description, presets
+
+
+def register_optimizer(*names: str, aliases: Mapping[str, tuple[str, dict[str, Any]]] | None = None,
+                       tune: Mapping[str, Tune | tuple[float, float]] | None = None,
+                       description: str = "", class_name: bool = True) -> Callable[[type], type]:
+    """Class decorator: register the class under its class name (unless ``class_name=False``)
+    and ``names``, and each alias (``{name: alias(description, **presets)}``); ``tune``: the
+    ranges the bench's random search draws for it (:class:`Tune`, or ``(lo, hi)``).
+    ``description`` defaults to the docstring's first line. Returns the class."""
+    ranges = {k: v if isinstance(v, Tune) else Tune(*v) for k, v in (tune or {}).items()}
+    for k, t in ranges.items():
+        if not t.lo <= t.hi:
+            raise ValueError(f"tune[{k!r}] must have lo <= hi, got {t}")
+
+    def decorate(cls: type) -> type:
+        _check_class(cls)
+        text = description or _first_line(cls)
+        for n in ((cls.__name__,) if class_name else ()) + names:
+            _REGISTRY[name_key(n)] = Entry(cls, {}, text, ranges)
+        for n, (alias_text, presets) in (aliases or {}).items():
+            _REGISTRY[name_key(n)] = Entry(cls, dict(presets), alias_text, ranges)
+        return cls
+
+    return decorate
+
+
+def unregister(name_or_cls: str | type) -> None:
+    """Remove a name (or every name of a class) from the registry."""
+    if isinstance(name_or_cls, str):
+        _REGISTRY.pop(name_key(name_or_cls), None)
+        return
+    for k in [k for k, e in _REGISTRY.items() if e.cls is name_or_cls]:
+        del _REGISTRY[k]
 
 
 def _with_keras() -> None:
@@ -58,7 +128,8 @@ def _with_keras() -> None:
     import optimlab.keras  # noqa: F401
 
 
-def _lookup(name: str) -> tuple[type, dict[str, Any], str]:
+def lookup(name: str) -> Entry:
+    """The :class:`Entry` (class, presets, description, tuning ranges) behind ``name``."""
     _with_keras()
     if not isinstance(name, str):
         raise TypeError(f"optimizer name must be a string, got {type(name).__name__}")
@@ -72,13 +143,13 @@ def _lookup(name: str) -> tuple[type, dict[str, Any], str]:
 
 def get(name: str) -> type:
     """The optimizer class behind ``name`` (case-insensitive; lecture and Keras names too)."""
-    return _lookup(name)[0]
+    return lookup(name).cls
 
 
 def create(params: Any, name: str, **kwargs: Any) -> torch.optim.Optimizer:
     """Construct the optimizer ``name`` on ``params`` with the name's presets and ``kwargs``."""
-    cls, presets, _ = _lookup(name)
-    return cls(params, **{**presets, **kwargs})
+    entry = lookup(name)
+    return entry.cls(params, **{**entry.presets, **kwargs})
 
 
 def available() -> list[str]:
@@ -90,7 +161,16 @@ def available() -> list[str]:
 def describe() -> list[tuple[str, str, dict[str, Any], str]]:
     """(name, class name, presets, one-line description) for every registered name."""
     _with_keras()
-    return [(k, c.__name__, dict(p), d) for k, (c, p, d) in sorted(_REGISTRY.items())]
+    return [(k, e.cls.__name__, dict(e.presets), e.description) for k, e in sorted(_REGISTRY.items())]
+
+
+def tuning(spec: str) -> dict[str, tuple[float, float]]:
+    """The ranges the bench's random search draws for optimizer ``spec`` besides the
+    learning rate, in declared order (see :class:`Tune`)."""
+    name, kwargs = parse_spec(spec)
+    entry = lookup(name)
+    merged = {**entry.presets, **kwargs}
+    return {k: (t.lo, t.hi) for k, t in entry.tune.items() if not t.only_if_on or merged.get(k, 0.0)}
 
 
 def parse_spec(spec: str) -> tuple[str, dict[str, Any]]:
@@ -98,7 +178,7 @@ def parse_spec(spec: str) -> tuple[str, dict[str, Any]]:
     if not isinstance(spec, str) or not spec.strip():
         raise ValueError("optimizer spec is empty; write NAME[:KEY=VALUE,...], e.g. adam:lr=0.01")
     name, _, rest = split_spec(spec)
-    _lookup(name)
+    lookup(name)
     return name, parse_options(rest, spec, "optimizer")
 
 

@@ -7,13 +7,24 @@ from typing import Any, Callable
 import torch
 from torch import Tensor
 
-from ._base import Optimizer, add_, check_choice, check_range, _nonzero
+from ._base import Optimizer, add_, _nonzero
+from .hparams import Choice, Flag, Range, Requires
+from .registry import Tune, alias, register_optimizer
 
 __all__ = ["SGD", "NAG"]
 
 MOMENTUM_FORMS = ("torch", "velocity")
 
 
+@register_optimizer(
+    aliases={
+        "gd": alias("gradient descent (SGD without momentum)"),
+        "momentum": alias("heavy-ball momentum, SGD with momentum 0.9 (lectures)", momentum=0.9),
+        "heavyball": alias("heavy-ball momentum, SGD with momentum 0.9", momentum=0.9),
+        "nesterov": alias("SGD with Nesterov momentum 0.9 (torch/Keras reformulation)", momentum=0.9,
+                          nesterov=True),
+    },
+    tune={"momentum": Tune(0.0, 0.99, only_if_on=True)})
 class SGD(Optimizer):
     r"""Stochastic gradient descent, with momentum and Nesterov momentum.
 
@@ -61,6 +72,14 @@ class SGD(Optimizer):
 
     _has_fused = True
     _fused_incompatible = {"momentum_form": "torch", "lr_decay": 0.0, "decoupled_weight_decay": False}
+    hparams = {"momentum": Range(0.0, torch="Invalid momentum value"), "dampening": Range(0.0),
+               "nesterov": Flag(), "momentum_form": Choice(MOMENTUM_FORMS)}
+    hparam_rules = (
+        Requires("nesterov", "momentum", Range(0.0, lo_open=True), "momentum > 0",
+                 torch="Nesterov momentum requires a momentum and zero dampening"),
+        Requires("nesterov", "dampening", Range(0.0, 0.0), "dampening=0 in the torch form",
+                 when=(("momentum_form", "torch"),), torch="Nesterov momentum requires a momentum and zero dampening"),
+    )
 
     def __init__(self, params: Any, lr: Any = 1e-3, momentum: Any = 0.0, dampening: Any = 0.0,
                  weight_decay: Any = 0.0, nesterov: bool = False, *, momentum_form: str = "torch",
@@ -68,20 +87,6 @@ class SGD(Optimizer):
         defaults = dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
                         nesterov=nesterov, momentum_form=momentum_form)
         super().__init__(params, defaults, **options)
-
-    def _validate(self, group: dict[str, Any]) -> None:
-        super()._validate(group)
-        check_range("momentum", group["momentum"], 0.0)
-        check_range("dampening", group["dampening"], 0.0)
-        check_choice("momentum_form", group["momentum_form"], MOMENTUM_FORMS)
-        if group["nesterov"]:
-            m, d = group["momentum"], group["dampening"]
-            no_momentum = bool((m <= 0).any()) if isinstance(m, Tensor) else m <= 0
-            if no_momentum:
-                raise ValueError(f"nesterov=True needs momentum > 0, got momentum={m!r}")
-            damped = bool((d != 0).any()) if isinstance(d, Tensor) else d != 0
-            if damped and group["momentum_form"] == "torch":
-                raise ValueError(f"nesterov=True needs dampening=0 in the torch form, got dampening={d!r}")
 
     def _counts_steps(self, group: dict[str, Any]) -> bool:
         return _nonzero(group["lr_decay"])  # torch's SGD keeps no step count
@@ -156,6 +161,7 @@ def _group_by_device_dtype(*lists: list[Tensor]) -> list[tuple[list[Tensor], ...
     return list(groups.values())
 
 
+@register_optimizer()
 class NAG(Optimizer):
     r"""Nesterov's accelerated gradient as the lectures write it (000, 003).
 
@@ -182,13 +188,12 @@ class NAG(Optimizer):
         lr: learning rate η (>= 0). momentum: γ (>= 0, default 0.9 as recommended in 000).
     """
 
+    requires_closure = True
+    hparams = {"momentum": Range(0.0, torch="Invalid momentum value")}
+
     def __init__(self, params: Any, lr: Any = 1e-3, momentum: Any = 0.9, weight_decay: Any = 0.0,
                  **options: Any) -> None:
         super().__init__(params, dict(lr=lr, momentum=momentum, weight_decay=weight_decay), **options)
-
-    def _validate(self, group: dict[str, Any]) -> None:
-        super()._validate(group)
-        check_range("momentum", group["momentum"], 0.0)
 
     def _counts_steps(self, group: dict[str, Any]) -> bool:
         return _nonzero(group["lr_decay"])
