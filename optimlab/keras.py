@@ -211,8 +211,8 @@ class RMSprop(optim.RMSprop):
         common = _common("RMSprop", 0.001, learning_rate, lr, weight_decay, clipnorm, clipvalue,
                          global_clipnorm, decay, kwargs)
         _checked(self.keras_args, rho=rho, momentum=momentum, epsilon=epsilon, centered=centered)
-        super().__init__(params, alpha=rho, momentum=momentum, eps=_epsilon(epsilon), centered=centered, eps_in_sqrt=True,
-                         momentum_form="velocity", **common)
+        super().__init__(params, alpha=rho, momentum=momentum, eps=_epsilon(epsilon), centered=centered,
+                         eps_in_sqrt=True, momentum_form="velocity", **common)
 
 
 @_keras_name("Adagrad")

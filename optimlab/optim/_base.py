@@ -2,11 +2,13 @@
 
 What lives here, once, for every method:
 
-* validation of hyperparameters with errors that name the argument, the value and
-  the allowed range (:func:`check_range`);
+* validation of hyperparameters against each class's declared table (``hparams``,
+  ``hparam_rules``; :mod:`optimlab.optim.hparams`), with errors that name the
+  argument, the value and the allowed range, and torch's own sentence;
 * hyperparameters that are tensors and broadcast against the parameter (the *runs
   dimension*): a parameter of shape ``(R, ...)`` with ``lr`` of shape ``(R, 1, ...)``
-  is R independent runs in one computation;
+  is R independent runs in one computation (a one-element tensor of any shape is one
+  value, as in torch; the exact rule is in :mod:`optimlab.optim.hparams`);
 * the gradient pipeline shared by all methods, in this order:
   ``maximize`` (negate), Keras clipping (``clipvalue``, ``clipnorm``,
   ``global_clipnorm``), weight decay (L2 added to the gradient, or decoupled
