@@ -60,7 +60,7 @@ from typing import Any
 from torch import Tensor
 
 from . import optim
-from .optim.hparams import Flag, Range, check_values
+from .optim.hparams import AtMostOne, Flag, Range, check_values
 
 __all__ = ["SGD", "RMSprop", "Adagrad", "Adadelta", "Adam", "AdamW", "Adamax", "Nadam", "EPSILON"]
 
@@ -86,9 +86,11 @@ _IGNORED = ("name", "ema_momentum", "ema_overwrite_frequency")  # no effect on t
 _UNIT = Range(0.0, 1.0)
 _BETA = Range(0.0, 1.0, hi_open=True)
 _EPSILON = Range(0.0, optional=True)  # None: Keras' default
+_CLIPS = ("clipnorm", "clipvalue", "global_clipnorm")
 _COMMON_ARGS = {"learning_rate": Range(0.0), "weight_decay": Range(0.0, optional=True),
                 "decay": Range(0.0, optional=True), "clipnorm": Range(0.0, optional=True),
                 "clipvalue": Range(0.0, optional=True), "global_clipnorm": Range(0.0, optional=True)}
+_COMMON_RULES = (AtMostOne(tuple(_CLIPS), "give at most one of clipnorm, clipvalue and global_clipnorm"),)
 
 
 def _checked(table: dict[str, Any], **values: Any) -> dict[str, Any]:
@@ -124,11 +126,8 @@ def _common(cls: str, default_lr: float, learning_rate: Any, lr: Any, weight_dec
                          f"schedules become torch.optim.lr_scheduler objects (e.g. LambdaLR) stepped after each "
                          f"step()")
     clips = {"clipnorm": clipnorm, "clipvalue": clipvalue, "global_clipnorm": global_clipnorm}
-    given = [k for k, v in clips.items() if v is not None]
-    if len(given) > 1:
-        raise ValueError("give at most one of clipnorm, clipvalue and global_clipnorm, got "
-                         + ", ".join(f"{k}={clips[k]!r}" for k in given))
-    _checked(_COMMON_ARGS, learning_rate=learning_rate, weight_decay=weight_decay, decay=decay, **clips)
+    check_values(_COMMON_ARGS, dict(learning_rate=learning_rate, weight_decay=weight_decay, decay=decay, **clips),
+                 rules=_COMMON_RULES)
     weight_decay = 0.0 if weight_decay is None else weight_decay
     for k, v in clips.items():
         if v is not None and not isinstance(v, Tensor) and v == 0:

@@ -158,14 +158,14 @@ class Optimizer(torch.optim.Optimizer):
                                       "use torch.func (functional_call) to differentiate through updates")
         if capturable:
             raise NotImplementedError("capturable=True (CUDA graph capture) is not supported by optimlab optimizers")
-        if fused and not self._has_fused:
-            raise ValueError(f"fused=True: {type(self).__name__} has no fused kernel; use fused=None or False")
         defaults = dict(defaults)
         defaults.update(maximize=maximize, decoupled_weight_decay=decoupled_weight_decay,
                         lr_decay=lr_decay, clipvalue=clipvalue, clipnorm=clipnorm,
                         global_clipnorm=global_clipnorm, nonfinite=nonfinite,
                         foreach=foreach, fused=fused, differentiable=False)
         defaults = self._validate(defaults)
+        if fused and not self._has_fused:
+            raise ValueError(f"fused=True: {type(self).__name__} has no fused kernel; use fused=None or False")
         if params is None:  # torch refuses a tensor lr of several elements before it finds no parameters
             self._validate({**defaults, "params": []})
         super().__init__(params, defaults)
