@@ -413,3 +413,4 @@ def test_the_checker_finds_each_kind_of_violation(tmp_path):
     assert "pkg/other.py:1 (pkg.other -> pkg.high)" in cycles[0]
     assert late_imports(w) == ["pkg/high.py:6: pkg.high imports pkg.low._impl below the top of the file "
                                "without '# lazy: <reason>'"]
+
