@@ -8,8 +8,10 @@ results are the same on every run.
 import os
 
 import pytest
+import torch
 
 os.environ.setdefault("MPLBACKEND", "Agg")
+torch.set_num_threads(1)  # as in tests/conftest.py: small tensors, a shared 2-core machine
 
 
 @pytest.fixture(autouse=True)
@@ -17,8 +19,6 @@ def _doctest_in_a_temporary_folder(request):
     if not isinstance(request.node, pytest.DoctestItem):
         yield
         return
-    import torch
-
     torch.manual_seed(0)
     with pytest.MonkeyPatch.context() as mp:
         mp.chdir(request.getfixturevalue("tmp_path"))
