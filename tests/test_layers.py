@@ -383,7 +383,7 @@ FAKE = {
     "_util.py": "def helper():\n    from .low import thing  # lazy: a test\n",
     "low/__init__.py": "from ._impl import thing\n",
     "low/_impl.py": "thing = 1\n_secret = 2\n",
-    "draw.py": "def f():\n    from .high import g  # lazy: drawing is heavy\n",
+    "draw.py": "from pkg import VERSION\ndef f():\n    from .high import g  # lazy: drawing is heavy\n",
     "high.py": ("from . import low\nfrom .low import _impl\nfrom ._util import helper\nimport pkg.other\n"
                 "def g():\n    from .low._impl import _secret\n    return low._impl, pkg.other._hidden\n"),
     "other.py": "from pkg import high\nfrom pkg.high import g\n",
@@ -400,7 +400,8 @@ def test_the_checker_finds_each_kind_of_violation(tmp_path):
     assert unplaced_modules(w, ranks) == []
     assert upward_edges(w, ranks, forbidden) == [
         "pkg/_util.py:2: pkg._util (rank 1) imports pkg.low (rank 2): an upward edge",
-        "pkg/draw.py:2: pkg.draw imports pkg.high, which its row must not import"]
+        "pkg/draw.py:1: pkg.draw (rank 4) imports pkg (rank 5): an upward edge",
+        "pkg/draw.py:3: pkg.draw imports pkg.high, which its row must not import"]
     assert sorted(w.private) == sorted([
         "pkg/high.py:2: private module pkg.low._impl is internal to pkg.low (imported from pkg.high)",
         "pkg/high.py:6: private module pkg.low._impl is internal to pkg.low (imported from pkg.high)",
