@@ -13,8 +13,9 @@ optimizer, one ``step()`` is timed for:
 
 The implementations are timed round-robin in blocks of consecutive steps (~40 ms
 each, repeated), so a change in machine load hits all of them alike; the table
-shows the median time per step in milliseconds and the ratios. Targets: no optimlab optimizer slower than torch's foreach path;
-Adam, AdamW, SGD and Adagrad within 1.3× of torch's fused kernels.
+shows the median time per step in milliseconds and the ratios. Targets: no optimlab
+optimizer slower than torch's foreach path; Adam, AdamW, SGD and Adagrad within 1.3× of
+torch's fused kernels.
 
 Run: ``PYTHONPATH=. python benchmarks/step_time.py [--sizes 1e6 1e7] [--reps 11] [--threads N]``.
 Always exits 0 (it reports, it does not judge).

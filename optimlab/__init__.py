@@ -1,7 +1,7 @@
 """optimlab: exact first-order optimizers for PyTorch and a lab to run, compare, sweep,
 benchmark and draw them.
 
-Layers (see ARCHITECTURE in the repository): ``optimlab.optim`` (the algorithms),
+Layers (see docs/architecture.md in the repository): ``optimlab.optim`` (the algorithms),
 ``optimlab.keras`` (Keras-numerics constructors), ``optimlab.schedules`` and
 ``optimlab.stopping``, ``optimlab.functions`` (test functions and the formula parser),
 ``optimlab.problems`` (training problems), ``optimlab.runner`` / ``optimlab.training`` /
@@ -16,9 +16,13 @@ The most used entry points are importable from the top level, lazily so that
 from __future__ import annotations
 
 import importlib
+from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
-__version__ = "0.1.0"
+try:
+    __version__ = version("optimlab")  # written once, in pyproject.toml
+except PackageNotFoundError:  # running from a source tree that was never installed
+    __version__ = "0+unknown"
 
 _LAZY = {
     "Trace": "optimlab.record",

@@ -128,6 +128,7 @@ def _count(path):
         return 0
 
 
+@pytest.mark.slow  # a worker process killed mid-run and a rerun (about 7-15 s)
 def test_killed_benchmark_resumes_without_rerunning_finished_trials(tmp_path):
     pytest.importorskip("optimlab.functions")
     from optimlab.bench import build_report, run_bench

@@ -100,6 +100,7 @@ def test_list_functions_and_optimizers():
     assert "betas=(0.9, 0.999)" in r.output  # Adam's defaults
 
 
+@pytest.mark.slow  # two demo scenes through the CLI (about 4 s)
 def test_demo_command_writes_the_page_and_prints_the_table(tmp_path, monkeypatch):
     # the whole demo runs in test_demo.py; here two scenes check the command's wiring
     import optimlab.demo as demo

@@ -122,6 +122,7 @@ def test_notebook_settings_are_the_digests():
         assert tuple(scene.methods) == LECTURE_METHODS
 
 
+@pytest.mark.slow  # uses the full demo run (about 12 s)
 def test_recorded_configs_are_the_settings(demo):
     for scene in SCENES:
         traces = demo["traces"][scene.key]
@@ -135,6 +136,7 @@ def test_recorded_configs_are_the_settings(demo):
 
 
 # ----------------------------------------------------------- the notebook's numbers
+@pytest.mark.slow  # uses the full demo run (about 12 s)
 def test_notebook_sgd_is_the_closed_form(demo):
     p = demo["traces"]["notebook-quadratic"]["SGD"].params
     t = np.arange(101)
@@ -147,6 +149,7 @@ def test_notebook_sgd_is_the_closed_form(demo):
 # there the whole path is compared up to step 60, and the rest loosely.
 @pytest.mark.parametrize("scene,grad,exact", [(NOTEBOOK_QUADRATIC, grad_quadratic, 101),
                                               (NOTEBOOK_NONCONVEX, grad_nonconvex, 61)])
+@pytest.mark.slow  # uses the full demo run (about 12 s)
 def test_notebook_paths_follow_the_notebooks_loops(demo, scene, grad, exact):
     traces = demo["traces"][scene.key]
     x0, n = np.array(scene.start), scene.steps
@@ -166,6 +169,7 @@ def test_notebook_paths_follow_the_notebooks_loops(demo, scene, grad, exact):
         np.testing.assert_allclose(got, ref, rtol=1e-2, atol=1e-2, err_msg=label)
 
 
+@pytest.mark.slow  # uses the full demo run (about 12 s)
 def test_adam_is_bias_corrected_not_the_notebooks_bug(demo):
     got = demo["traces"]["notebook-quadratic"]["Adam"].params
     buggy = adam_notebook_bug(np.array([5.0, 5.0]), grad_quadratic, 0.1, 0.9, 0.9, 1e-6, 100)
@@ -176,6 +180,7 @@ def test_adam_is_bias_corrected_not_the_notebooks_bug(demo):
 
 
 # ----------------------------------------------------------- the files
+@pytest.mark.slow  # uses the full demo run (about 12 s)
 def test_every_picture_opens_and_gifs_animate(demo):
     out = demo["out_dir"]
     pngs, gifs = sorted(out.glob("*.png")), sorted(out.glob("*.gif"))
@@ -193,6 +198,7 @@ def test_every_picture_opens_and_gifs_animate(demo):
     assert len(traces) == sum(len(s.methods) for s in SCENES)
 
 
+@pytest.mark.slow  # uses the full demo run (about 12 s)
 def test_index_embeds_every_picture_and_the_table(demo):
     out = demo["out_dir"]
     html = demo["index"].read_text(encoding="utf-8")
@@ -205,6 +211,7 @@ def test_index_embeds_every_picture_and_the_table(demo):
     assert html.count("<tr>") >= 2 * len(demo["rows"])  # per-scene tables and the full table
 
 
+@pytest.mark.slow  # uses the full demo run (about 12 s)
 def test_results_table_rows(demo):
     rows = demo["rows"]
     assert len(rows) == sum(len(s.methods) for s in SCENES)
@@ -219,12 +226,14 @@ def test_results_table_rows(demo):
     assert all(np.isnan(r[4]) for r in saddle)  # no minimum
 
 
+@pytest.mark.slow  # uses the full demo run (about 12 s)
 def test_progress_reports_every_step(demo):
     calls = demo["calls"]
     assert [c[0] for c in calls] == list(range(1, calls[0][1] + 1))
     assert calls[-1][2] == "wrote index.html"
 
 
+@pytest.mark.slow  # uses the full demo run (about 12 s)
 def test_saddle_scene_teaches_the_escape(demo):
     """The lesson of the saddle picture holds: the adaptive methods leave the ridge, plain SGD does not."""
     tr = demo["traces"]["saddle"]

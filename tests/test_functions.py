@@ -36,7 +36,8 @@ def _gp(x, y):
 def _branin(x, y):
     b, c, r, s, t = 5.1 / (4 * PI ** 2), 5 / PI, 6, 10, 1 / (8 * PI)
     u = y - b * x ** 2 + c * x - r
-    return u ** 2 + s * (1 - t) * np.cos(x) + s, np.stack([2 * u * (c - 2 * b * x) - s * (1 - t) * np.sin(x), 2 * u], -1)
+    grad = np.stack([2 * u * (c - 2 * b * x) - s * (1 - t) * np.sin(x), 2 * u], -1)
+    return u ** 2 + s * (1 - t) * np.cos(x) + s, grad
 
 
 def _beale(x, y):
@@ -60,13 +61,16 @@ HAND_2D = {
     "beale": _beale,
     "rosenbrock": lambda x, y: (100 * (y - x ** 2) ** 2 + (1 - x) ** 2,
                                 np.stack([-400 * x * (y - x ** 2) - 2 * (1 - x), 200 * (y - x ** 2)], -1)),
-    "long-valley": lambda x, y: (np.sqrt(1 + x ** 2) - 1 + 10 * y ** 2, np.stack([x / np.sqrt(1 + x ** 2), 20 * y], -1)),
+    "long-valley": lambda x, y: (np.sqrt(1 + x ** 2) - 1 + 10 * y ** 2,
+                                 np.stack([x / np.sqrt(1 + x ** 2), 20 * y], -1)),
     "saddle": lambda x, y: (x ** 2 - y ** 2, np.stack([2 * x, -2 * y], -1)),
     "monkey-saddle": lambda x, y: (x ** 3 - 3 * x * y ** 2, np.stack([3 * x ** 2 - 3 * y ** 2, -6 * x * y], -1)),
     "himmelblau": _him,
     "booth": lambda x, y: ((x + 2 * y - 7) ** 2 + (2 * x + y - 5) ** 2,
-                           np.stack([2 * (x + 2 * y - 7) + 4 * (2 * x + y - 5), 4 * (x + 2 * y - 7) + 2 * (2 * x + y - 5)], -1)),
-    "matyas": lambda x, y: (0.26 * (x ** 2 + y ** 2) - 0.48 * x * y, np.stack([0.52 * x - 0.48 * y, 0.52 * y - 0.48 * x], -1)),
+                           np.stack([2 * (x + 2 * y - 7) + 4 * (2 * x + y - 5),
+                                     4 * (x + 2 * y - 7) + 2 * (2 * x + y - 5)], -1)),
+    "matyas": lambda x, y: (0.26 * (x ** 2 + y ** 2) - 0.48 * x * y,
+                            np.stack([0.52 * x - 0.48 * y, 0.52 * y - 0.48 * x], -1)),
     "mccormick": lambda x, y: (np.sin(x + y) + (x - y) ** 2 - 1.5 * x + 2.5 * y + 1,
                                np.stack([np.cos(x + y) + 2 * (x - y) - 1.5, np.cos(x + y) - 2 * (x - y) + 2.5], -1)),
     "three-hump-camel": lambda x, y: (2 * x ** 2 - 1.05 * x ** 4 + x ** 6 / 6 + x * y + y ** 2,
@@ -156,7 +160,7 @@ def test_rosenbrock_parameters_and_ill_conditioned_spectrum():
     assert float(f([0.5, 1.0])) == pytest.approx(50 * (1.0 - 0.25) ** 2 + (2 - 0.5) ** 2, rel=1e-15)
     for kappa, d in [(10, 2), (100, 2), (1000, 5)]:
         g = F.get("ill-conditioned", condition=kappa, dim=d)
-        H = torch.autograd.functional.hessian(lambda x: g(x), torch.zeros(d, dtype=torch.float64))
+        H = torch.autograd.functional.hessian(g, torch.zeros(d, dtype=torch.float64))
         np.testing.assert_allclose(np.sort(np.linalg.eigvalsh(H.numpy())), np.logspace(0, np.log10(kappa), d),
                                    rtol=1e-12)
     with pytest.raises(ValueError, match="condition"):
@@ -250,7 +254,7 @@ def test_minimizers_are_stationary_and_lbfgs_from_nearby_does_not_go_lower(name,
             opt = torch.optim.LBFGS([p], lr=1, max_iter=200, tolerance_grad=1e-14, tolerance_change=1e-16,
                                     line_search_fn="strong_wolfe")
 
-            def closure():
+            def closure(opt=opt, p=p):  # bound now: LBFGS calls it within this iteration
                 opt.zero_grad()
                 loss = f(p)
                 loss.backward()
@@ -290,7 +294,8 @@ def test_lecture_nonconvex_facts():
     p = np.array([5.0, -2.0])
     for _ in range(30000):
         x, y = p
-        p = p - 2e-4 * np.array([2 * (x - 3) + 0.5 / np.sqrt(x) + y * np.cos(x * y), 32 * (y - 5) ** 3 + x * np.cos(x * y)])
+        p = p - 2e-4 * np.array([2 * (x - 3) + 0.5 / np.sqrt(x) + y * np.cos(x * y),
+                                 32 * (y - 5) ** 3 + x * np.cos(x * y)])
     np.testing.assert_allclose(p, f.local_minimizers[1], atol=1e-6)
     assert float(f(p)) > f.f_min + 2
 

@@ -38,7 +38,7 @@ def test_precedence_and_associativity_follow_python():
     cases = {
         "-x**2": lambda x: -x ** 2, "2**3**2 * x": lambda x: 2 ** 3 ** 2 * x, "x^-1": lambda x: x ** -1,
         "2^-x": lambda x: 2 ** -x, "x/2/4": lambda x: x / 2 / 4, "x - 1 - 2": lambda x: x - 1 - 2,
-        "-(-x)": lambda x: -(-x), "+-+x": lambda x: +-+x, "x*-3": lambda x: x * -3,
+        "-(-x)": lambda x: x, "+-+x": lambda x: -x, "x*-3": lambda x: x * -3,
         "1e-3*x + .5 + 2.": lambda x: 1e-3 * x + .5 + 2., "3.5E+2 * x": lambda x: 3.5e2 * x,
         "(x + 1) * (x - 1) / x": lambda x: (x + 1) * (x - 1) / x, "pi*e*x": lambda x: math.pi * math.e * x,
         "x**0.5": lambda x: x ** 0.5, "-x^2^0.5": lambda x: -x ** 2 ** 0.5,

@@ -9,7 +9,8 @@ from torch._dynamo.testing import CompileCounterWithBackend
 
 import optimlab.optim as oo
 
-pytestmark = [pytest.mark.filterwarnings("ignore:`torch.jit.script_method` is deprecated:DeprecationWarning"),
+pytestmark = [pytest.mark.slow,  # inductor compiles C++ on first use (about 30 s with a cold cache)
+              pytest.mark.filterwarnings("ignore:`torch.jit.script_method` is deprecated:DeprecationWarning"),
               pytest.mark.usefixtures("float64")]  # conftest.float64
 
 STEPS = 6

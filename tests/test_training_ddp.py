@@ -54,6 +54,7 @@ def _worker(rank: int, store: str, out: str) -> None:
         dist.destroy_process_group()
 
 
+@pytest.mark.slow  # starts two worker processes
 @pytest.mark.skipif(not dist.is_available(), reason="torch built without torch.distributed")
 def test_two_process_ddp_equals_one_process_on_the_full_batch(tmp_path):
     store, out = str(tmp_path / "store"), str(tmp_path / "params")

@@ -3,8 +3,16 @@ problems, a resumable SQLite results store, Dolan–Moré performance profiles a
 HTML report rebuilt from the store.
 
 >>> from optimlab import bench
->>> run = bench.run_bench("functions-2d", "sgd,momentum,adam", budget=20, seeds=3, store="bench.sqlite")
->>> page, numbers = bench.build_report("bench.sqlite", "bench-report")     # doctest: +SKIP
+>>> run = bench.run_bench("beale,rosenbrock", "sgd,adam", budget=4, seeds=2, store="bench.sqlite")
+>>> run.computed, run.total     # 2 problems x 2 optimizers x (4 tuning configurations + 2 seeds)
+(24, 24)
+>>> bench.run_bench("beale,rosenbrock", "sgd,adam", budget=4, seeds=2, store="bench.sqlite").reused
+24
+>>> page, numbers = bench.build_report("bench.sqlite", "bench-report")
+>>> page.name
+'index.html'
+
+The built-in suites (``bench.suite_names()``) are larger: ``"functions-2d"`` has 9 functions.
 """
 
 from .profiles import cost_table, performance_profile, performance_ratios

@@ -50,6 +50,7 @@ import torch
 
 from .._spec import name_key, parse_options, split_spec
 from ._base import TestFunction
+from .library import aliases, get
 
 __all__ = ["parse", "resolve", "from_dict", "FormulaError", "MAX_LENGTH", "MAX_DEPTH", "MAX_EXPONENT"]
 
@@ -636,19 +637,19 @@ def resolve(spec: str, **params: Any) -> TestFunction:
     ``resolve("rosenbrock:dim=10")``, ``resolve("ill-conditioned:condition=100")``
     (values are integers, decimals or true/false). Keyword ``params`` are added.
     """
-    from .library import _ALIASES, get
-
     if not isinstance(spec, str) or not spec.strip():
         raise ValueError("function spec is empty: give a function name (see names()) or a formula")
     head, colon, rest = split_spec(spec)
-    if name_key(head) in _ALIASES:
+    known = aliases()
+    if name_key(head) in known:
         kwargs = parse_options(rest, spec, "function")
         for k, v in kwargs.items():
             if not isinstance(v, (int, float)):  # bool is an int
                 raise ValueError(f"parameter {k!r} in {spec!r} must be a number or true/false, got {v!r}")
         return get(head, **{**kwargs, **params})
     if colon:
-        raise ValueError(f"unknown function {head.strip()!r} in {spec!r}; known: {', '.join(sorted(set(_ALIASES.values())))}")
+        raise ValueError(f"unknown function {head.strip()!r} in {spec!r}; "
+                         f"known: {', '.join(sorted(set(known.values())))}")
     if re.fullmatch(r"[A-Za-z][A-Za-z\- _]+", spec.strip()):  # a word of letters: a name or e.g. "pi"
         try:
             return parse(spec, **params)
@@ -660,8 +661,6 @@ def resolve(spec: str, **params: Any) -> TestFunction:
 def from_dict(data: dict[str, Any]) -> TestFunction:
     """Rebuild a function from :meth:`TestFunction.to_dict` data (e.g. a trace's config):
     a registered function from its name and params, a parsed one from its formula."""
-    from .library import get
-
     if not isinstance(data, dict) or "name" not in data:
         raise ValueError(f"function data must be a dict with a 'name', got {data!r}")
     params = dict(data.get("params") or {})

@@ -67,7 +67,10 @@ class SGD(Optimizer):
     ``nonfinite``, ``fused``) are described in :class:`optimlab.optim.Optimizer`.
 
     Example:
+        >>> model = torch.nn.Linear(3, 1)
         >>> opt = SGD(model.parameters(), lr=0.1, momentum=0.9, nesterov=True)
+        >>> opt.param_groups[0]["momentum"], opt.param_groups[0]["nesterov"]
+        (0.9, True)
     """
 
     _has_fused = True

@@ -54,6 +54,13 @@ class MLP(nn.Sequential):
     """Multilayer perceptron ``d_in → hidden[0] → … → d_out`` with ``activation`` between layers.
 
     >>> MLP(64, [128, 64], 10, activation="tanh")
+    MLP(
+      (0): Linear(in_features=64, out_features=128, bias=True)
+      (1): Tanh()
+      (2): Linear(in_features=128, out_features=64, bias=True)
+      (3): Tanh()
+      (4): Linear(in_features=64, out_features=10, bias=True)
+    )
     """
 
     def __init__(self, d_in: int, hidden: Sequence[int] = (64,), d_out: int = 1, activation: str = "relu"):

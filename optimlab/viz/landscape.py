@@ -137,7 +137,10 @@ def plot_contour(function: Any, traces: Any = (), *, domain: Any = None, levels:
     ``gid`` is ``"path"``.
 
     Example:
+        >>> import optimlab
         >>> fig = plot_contour("beale", optimlab.compare("beale", {"Adam": "adam:lr=0.1"}, (1, 1.5)))
+        >>> [line.get_label() for line in fig.axes[0].get_lines() if line.get_gid() == "path"]
+        ['Adam (lr=0.1)']
     """
     if legend not in ("auto", "outside", "inside", False, None):
         raise ValueError(f"legend must be 'auto', 'outside', 'inside' or False, got {legend!r}")

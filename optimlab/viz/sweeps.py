@@ -42,6 +42,7 @@ def plot_heatmap(result: Any, x: str = "lr", y: str = "momentum", *, by: str = "
     colour scale is logarithmic in ``f − f*`` (when f* is known) by default; diverged
     cells are hatched grey with a ✕; the best cell carries a white star.
 
+    >>> import optimlab
     >>> res = optimlab.sweep("ill-conditioned", "sgd", grid={"lr": optimlab.logspace(1e-3, 1, 30),
     ...                      "momentum": [0, 0.5, 0.9, 0.99]}, steps=200)
     >>> fig = plot_heatmap(res, "lr", "momentum")
