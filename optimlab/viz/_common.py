@@ -14,6 +14,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from .._spec import format_value
 from ..record import Trace
 
 __all__ = ["resolve_function", "evaluate_grid", "plot_window", "path_style", "legend_label",
@@ -157,16 +158,6 @@ _SHORT = {"momentum": "μ", "betas": "β", "alpha": "α", "rho": "ρ", "eps": "�
           "dampening": "τ", "momentum_form": "form", "lr_decay": "lr decay"}
 
 
-def _fmt_value(v: Any) -> str:
-    if isinstance(v, bool) or v is None:
-        return str(v).lower()
-    if isinstance(v, float):
-        return f"{v:g}"
-    if isinstance(v, (list, tuple)):
-        return "(" + ", ".join(_fmt_value(x) for x in v) + ")"
-    return str(v)
-
-
 def format_options(options: Any) -> str:
     """``{"lr": 0.01, "momentum": 0.9}`` → ``"lr=0.01, μ=0.9"`` (short symbols for the usual names).
 
@@ -181,7 +172,7 @@ def format_options(options: Any) -> str:
         elif v is False:
             continue
         else:
-            parts.append(f"{_SHORT.get(k, k)}={_fmt_value(v)}")
+            parts.append(f"{_SHORT.get(k, k)}={format_value(v)}")
     return ", ".join(parts)
 
 

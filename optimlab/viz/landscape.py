@@ -13,16 +13,13 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.colors import BoundaryNorm
 
-matplotlib.use("Agg", force=False)
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from matplotlib.colors import BoundaryNorm  # noqa: E402
-
-from ._common import (evaluate_grid, function_dim, function_title, known_f_min, known_minimizers,  # noqa: E402
+from ._common import (evaluate_grid, function_dim, function_title, known_f_min, known_minimizers,
                       legend_label, path_style, plot_window, resolve_function)
-from .curves import trace_list  # noqa: E402
+from .curves import trace_list
 
 __all__ = ["plot_contour", "plot_surface", "contour_levels", "draw_landscape"]
 
