@@ -1,0 +1,56 @@
+"""Small torch helpers of the training lab: model state copies, DDP wrapping, input tensors."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+
+def grads_finite(opt: torch.optim.Optimizer) -> bool:
+    return all(bool(torch.isfinite(p.grad).all()) for g in opt.param_groups for p in g["params"]
+               if p.grad is not None)
+
+
+def copy_state(model: nn.Module) -> dict:
+    return {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+
+def process_rank() -> int:
+    import torch.distributed as dist
+
+    return dist.get_rank() if dist.is_available() and dist.is_initialized() else 0
+
+
+def ddp_world(model: nn.Module) -> tuple[int, int]:
+    """(rank, world size) when the model is wrapped in DistributedDataParallel, else (0, 1)."""
+    from torch.nn.parallel import DistributedDataParallel
+
+    if isinstance(model, DistributedDataParallel):
+        import torch.distributed as dist
+
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
+def unwrap(model: nn.Module) -> nn.Module:
+    return getattr(model, "module", model) if type(model).__name__ == "DistributedDataParallel" else model
+
+
+def as_tensor(a: Any, name: str) -> torch.Tensor:
+    if isinstance(a, torch.Tensor):
+        return a.detach()
+    try:
+        arr = np.asarray(a)
+    except Exception as e:  # pragma: no cover - numpy accepts almost anything
+        raise TypeError(f"{name} must be an array or tensor, got {type(a).__name__}: {e}") from None
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must be numeric, got an array of dtype {arr.dtype}")
+    return torch.from_numpy(np.ascontiguousarray(arr))
+
+
+def first_bad_row(t: torch.Tensor) -> int:
+    bad = ~torch.isfinite(t.reshape(len(t), -1)).all(1)
+    return int(bad.nonzero()[0, 0])

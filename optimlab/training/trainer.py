@@ -1,0 +1,550 @@
+"""The :class:`Trainer`: ``compile`` (the constructor), ``fit``, ``evaluate``, ``predict``, checkpoints."""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import time
+from pathlib import Path
+from typing import Any, Callable, Iterable, Sequence
+
+import numpy as np
+import torch
+from torch import nn
+from torch.utils.data import Dataset, TensorDataset
+
+from ..record import SERIES_ALIASES, History, alias_series, to_jsonable
+from ..runner import make_scheduler, needs_closure
+from .callbacks import Callback
+from .losses import make_optimizer, resolve_loss, resolve_metrics
+from .progress import Progress
+from .tools import as_tensor, ddp_world, first_bad_row, grads_finite, unwrap
+
+__all__ = ["Trainer"]
+
+
+class Trainer:
+    """Train a ``torch.nn.Module`` with mini-batches, Keras-style (``compile`` = constructor).
+
+    Args:
+        model: any ``torch.nn.Module`` (also wrapped in ``DistributedDataParallel``).
+        loss: a name from :data:`LOSSES` (``"mse"``, ``"cross_entropy"``,
+            ``"binary_crossentropy"``, Keras names too) or a callable
+            ``loss(output, target) -> scalar`` that averages over the batch.
+        optimizer: ``"adam"``, a spec ``"momentum:lr=0.01,momentum=0.7"``, a
+            ``(name, kwargs)`` pair, an optimizer class or instance, or a factory
+            ``params -> optimizer`` (see :func:`make_optimizer`).
+        metrics: names from :data:`METRICS` (``"accuracy"``, ``"mae"``, ``"mse"``) or
+            callables ``metric(output, target) -> batch mean``.
+        schedule: ``(SchedulerClass, kwargs)`` or a factory ``optimizer -> scheduler``;
+            stepped after every epoch (``schedule_per="epoch"``, torch's convention) or
+            after every iteration (``"step"``). torch's ``ReduceLROnPlateau`` gets the
+            validation loss (or the training loss without validation data).
+
+    Example:
+        >>> t = Trainer(model, loss="cross_entropy", optimizer="sgd:lr=0.1,momentum=0.9",
+        ...             metrics=["accuracy"], schedule=(torch.optim.lr_scheduler.StepLR, {"step_size": 10}))
+        >>> history = t.fit((X, y), batch_size=32, epochs=30, validation_split=0.2, seed=0)
+    """
+
+    def __init__(self, model: nn.Module, loss: Any = "mse", optimizer: Any = "adam", metrics: Any = None,
+                 schedule: Any = None, schedule_per: str = "epoch"):
+        if not isinstance(model, nn.Module):
+            raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+        if schedule_per not in ("epoch", "step"):
+            raise ValueError(f"schedule_per must be 'epoch' or 'step', got {schedule_per!r}")
+        self.model = model
+        self.loss_name, self.loss_fn, self.loss_kind = resolve_loss(loss)
+        self.metrics = resolve_metrics(metrics, self.loss_kind, self.loss_name)
+        self.optimizer, self.optimizer_config = make_optimizer(model.parameters(), optimizer)
+        self.scheduler = make_scheduler(schedule, self.optimizer)
+        self.schedule_per = schedule_per
+        self.history: History | None = None
+        self.epoch = 0  # completed epochs
+        self.step = 0  # completed iterations
+        self._generator = torch.Generator()
+        self._stop_reason: str | None = None
+        self._fit_config: dict = {}
+
+    # ---------------------------------------------------------------- data handling
+    @property
+    def _dtype(self) -> torch.dtype:
+        for p in self.model.parameters():
+            if p.is_floating_point():
+                return p.dtype
+        return torch.get_default_dtype()
+
+    @property
+    def _device(self) -> torch.device:
+        for p in self.model.parameters():
+            return p.device
+        return torch.device("cpu")
+
+    def _tensors(self, data: Any, y: Any, name: str) -> tuple[torch.Tensor, torch.Tensor]:
+        if y is not None:
+            X, Y = as_tensor(data, name), as_tensor(y, "y")
+        elif isinstance(data, TensorDataset):
+            if len(data.tensors) != 2:
+                raise ValueError(f"{name} must hold (inputs, targets); this TensorDataset has "
+                                 f"{len(data.tensors)} tensors")
+            X, Y = data.tensors
+        elif isinstance(data, (tuple, list)) and len(data) == 2:
+            X, Y = as_tensor(data[0], f"{name}[0]"), as_tensor(data[1], f"{name}[1]")
+        elif isinstance(data, Dataset):
+            n = len(data)  # type: ignore[arg-type]
+            if n == 0:
+                raise ValueError(f"{name} is empty: the dataset has no examples")
+            items = [data[i] for i in range(n)]
+            X = torch.stack([torch.as_tensor(a) for a, _ in items])
+            Y = torch.stack([torch.as_tensor(b) for _, b in items])
+        elif type(data).__name__ == "Problem":
+            raise TypeError(f"{name} is a Problem; pass its datasets: fit(problem.train, validation_data=problem.val)")
+        else:
+            raise TypeError(f"{name} must be a Dataset, an (X, y) pair, or X with y=...; got {type(data).__name__}")
+        if len(X) == 0:
+            raise ValueError(f"{name} is empty: it has no examples")
+        if len(X) != len(Y):
+            raise ValueError(f"{name}: inputs have {len(X)} rows but targets have {len(Y)}; they must match")
+        dt, dev = self._dtype, self._device  # data moves to the model's device once, not per batch
+        X = X.to(device=dev, dtype=dt) if X.is_floating_point() else X.to(dev)
+        Y = Y.to(device=dev, dtype=dt) if Y.is_floating_point() else Y.to(dev)
+        for what, t in (("inputs", X), ("targets", Y)):
+            if t.is_floating_point() and not bool(torch.isfinite(t).all()):
+                raise ValueError(f"{name}: {what} contain NaN or inf (first in row {first_bad_row(t)}); "
+                                 f"clean or impute the data first")
+        return X, Y
+
+    def _fit_targets(self, X: torch.Tensor, Y: torch.Tensor, name: str) -> torch.Tensor:
+        """Check the model and loss accept (X, Y); reshape (N,) targets to (N, 1) where that is meant."""
+        model = unwrap(self.model)
+        was = model.training
+        model.eval()
+        try:
+            with torch.no_grad():
+                out = model(X[:2])
+        except RuntimeError as e:
+            raise ValueError(f"{name}: the model cannot take inputs of shape {tuple(X.shape[1:])} "
+                             f"(per example): {str(e).splitlines()[0]}") from None
+        finally:
+            model.train(was)
+        kind = self.loss_kind
+        if kind == "multiclass":
+            if out.dim() != 2:
+                raise ValueError(f"loss {self.loss_name!r} needs model outputs of shape (N, classes), got "
+                                 f"{tuple(out.shape)} for 2 examples")
+            C = out.shape[1]
+            if Y.dim() == 1:
+                if Y.is_floating_point():
+                    if not bool((Y == Y.round()).all()):
+                        raise ValueError(f"{name}: targets for {self.loss_name!r} must be class indices; got "
+                                         f"non-integer values")
+                    Y = Y.long()
+                lo, hi = int(Y.min()), int(Y.max())
+                if lo < 0 or hi >= C:
+                    raise ValueError(f"{name}: class indices must be in [0, {C}) for a model with {C} outputs; "
+                                     f"found {lo if lo < 0 else hi}")
+            elif tuple(Y.shape[1:]) != (C,):
+                raise ValueError(f"{name}: targets of shape {tuple(Y.shape)} do not match model outputs "
+                                 f"(N, {C}); give class indices (N,) or probabilities (N, {C})")
+        elif kind in ("binary", "regression"):
+            if Y.dim() == 1 and out.dim() == 2 and out.shape[1] == 1:
+                Y = Y.reshape(-1, 1)
+            if not Y.is_floating_point():
+                Y = Y.to(self._dtype)
+            if tuple(Y.shape[1:]) != tuple(out.shape[1:]):
+                raise ValueError(f"{name}: targets of shape {tuple(Y.shape)} (per example {tuple(Y.shape[1:])}) "
+                                 f"do not match model outputs per example {tuple(out.shape[1:])} for loss "
+                                 f"{self.loss_name!r}")
+            if kind == "binary" and (bool((Y < 0).any()) or bool((Y > 1).any())):
+                raise ValueError(f"{name}: targets for {self.loss_name!r} must lie in [0, 1]")
+        else:
+            try:
+                v = self.loss_fn(out, Y[:2])
+            except Exception as e:
+                raise ValueError(f"{name}: the loss cannot compare model outputs {tuple(out.shape)} with targets "
+                                 f"{tuple(Y[:2].shape)}: {e}") from None
+            if not isinstance(v, torch.Tensor) or v.numel() != 1:
+                raise ValueError("loss must return a scalar tensor (the mean over the batch)")
+        return Y
+
+    # ---------------------------------------------------------------- stopping
+    def request_stop(self, reason: str) -> None:
+        """End training after the current iteration/epoch with ``stop_reason = reason``."""
+        if self._stop_reason is None:
+            self._stop_reason = str(reason)
+
+    def _lr(self) -> float:
+        lr = self.optimizer.param_groups[0]["lr"]
+        return float(lr.mean()) if isinstance(lr, torch.Tensor) else float(lr)
+
+    # ---------------------------------------------------------------- fit
+    def fit(self, data: Any, y: Any = None, *, batch_size: int = 32, epochs: int = 1,
+            validation_data: Any = None, validation_split: float = 0.0, shuffle: bool = True,
+            seed: int | None = None, callbacks: Iterable[Callback] = (), verbose: int = 1,
+            resume_from: str | Path | None = None, label: str | None = None) -> History:
+        """Train for ``epochs`` epochs of ``ceil(N / batch_size)`` iterations; return the :class:`History`.
+
+        ``data``: a ``Dataset`` of ``(x, y)`` pairs (a ``TensorDataset`` is used without
+        copying), an ``(X, y)`` pair of arrays/tensors, or ``X`` with ``y=...``.
+        ``validation_data``: the same forms; or ``validation_split`` ∈ (0, 1): the
+        *last* fraction of ``data`` (before shuffling, as Keras) is held out.
+        ``shuffle``: a new random order each epoch from a generator seeded by ``seed``
+        (None: drawn from torch's global RNG). ``verbose``: 0 silent, 1 a progress bar,
+        2 one line per epoch. ``resume_from``: a checkpoint written by
+        :meth:`save_checkpoint` / :class:`ModelCheckpoint`; training continues from
+        its epoch up to ``epochs`` in total, exactly as if never interrupted.
+
+        Under ``DistributedDataParallel`` each process takes every ``world``-th example
+        of the epoch's order (as ``DistributedSampler``); ``batch_size`` is per process
+        and logged numbers are the process's own.
+        """
+        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)):
+            raise TypeError(f"batch_size must be an integer, got {batch_size!r}")
+        if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 1:
+            raise ValueError(f"epochs must be an integer >= 1, got {epochs!r}")
+        if verbose not in (0, 1, 2):
+            raise ValueError(f"verbose must be 0, 1 or 2, got {verbose!r}")
+        X, Y = self._tensors(data, y, "data")
+        if validation_data is not None and validation_split:
+            raise ValueError("give validation_data or validation_split, not both")
+        if validation_split:
+            if not (isinstance(validation_split, (int, float)) and 0 < validation_split < 1):
+                raise ValueError(f"validation_split must be in (0, 1), got {validation_split!r}")
+            cut = int(len(X) * (1 - validation_split))
+            if cut < 1 or cut == len(X):
+                raise ValueError(f"validation_split={validation_split} leaves {cut} of {len(X)} examples to train on")
+            (X, Xv), (Y, Yv) = (X[:cut], X[cut:]), (Y[:cut], Y[cut:])
+            val: tuple | None = (Xv, Yv)
+        elif validation_data is not None:
+            val = self._tensors(validation_data, None, "validation_data")
+        else:
+            val = None
+        Y = self._fit_targets(X, Y, "data")
+        if val is not None:
+            val = (val[0], self._fit_targets(val[0], val[1], "validation_data"))
+        rank, world = ddp_world(self.model)
+        n_local = len(range(rank, len(X), world))
+        if not 1 <= batch_size <= n_local:
+            where = f" per process ({world} processes)" if world > 1 else ""
+            raise ValueError(f"batch_size must be in [1, N] with N = {n_local} training examples{where}; "
+                             f"got {batch_size}")
+        ipe = math.ceil(n_local / batch_size)
+        callbacks = sorted(list(callbacks), key=lambda c: getattr(c, "order", 0))
+        for c in callbacks:
+            if not isinstance(c, Callback):
+                raise TypeError(f"callbacks must be Callback objects, got {type(c).__name__}")
+
+        config = {**self.optimizer_config, "loss": self.loss_name, "metrics": [m for m, _, _ in self.metrics],
+                  "batch_size": int(batch_size), "shuffle": bool(shuffle), "n_train": len(X),
+                  "n_val": 0 if val is None else len(val[0]), "world_size": world}
+        if resume_from is not None:
+            state = self._read_checkpoint(resume_from)
+            old = state["fit_config"]
+            for k in ("batch_size", "shuffle", "n_train", "n_val"):
+                if old.get(k) != config[k]:
+                    raise ValueError(f"resume_from: the checkpoint was trained with {k}={old.get(k)!r}, this fit "
+                                     f"has {k}={config[k]!r}; resume with the same settings")
+            if state["epoch"] >= epochs:
+                raise ValueError(f"epochs={epochs} but the checkpoint has already done {state['epoch']} epochs; "
+                                 f"pass a larger epochs to continue")
+            self._apply_checkpoint(state, callbacks)
+            seed = old["seed"]
+            config["seed"] = seed
+            hist = self.history
+            assert hist is not None
+        else:
+            if seed is None:
+                seed = int(torch.randint(0, 2**62, (1,)).item())
+            self._generator.manual_seed(int(seed))
+            config["seed"] = int(seed)
+            self.epoch, self.step = 0, 0
+            hist = History(label=label or self.optimizer_config["optimizer"], config=config,
+                           meta={"iterations_per_epoch": ipe})
+            for k in ("loss", "lr", "time", "epoch"):
+                hist.series[k] = []
+            self.history = hist
+        config["epochs"] = int(epochs)
+        hist.config.update(config)
+        self._fit_config = config
+        series = {k: list(np.asarray(v).tolist()) for k, v in hist.series.items() if k not in SERIES_ALIASES}
+        hist.series = series
+        alias_series(series)  # callbacks may read history.values etc. during fit: the same growing lists
+        series = {k: v for k, v in series.items() if k not in SERIES_ALIASES}
+        ep = {k: list(np.asarray(v).tolist()) for k, v in hist.epochs.items()}
+        hist.epochs = ep
+        self._stop_reason = None
+        t_offset = float(series["time"][-1]) if series["time"] else 0.0
+
+        self._callbacks = callbacks
+        for c in callbacks:
+            c.on_train_begin(self)
+        batch_cbs = [c for c in callbacks
+                     if "on_batch_end" in vars(c) or type(c).on_batch_end is not Callback.on_batch_end]
+        model, opt, loss_fn = self.model, self.optimizer, self.loss_fn
+        metrics = self.metrics
+        plateau = isinstance(self.scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau)
+        closure_step = needs_closure(opt)
+        progress = Progress(verbose, epochs, self.epoch)
+        t0 = time.perf_counter() - t_offset
+        try:
+            for epoch in range(self.epoch, epochs):
+                for c in callbacks:
+                    c.on_epoch_begin(self, epoch)
+                model.train()
+                order = torch.randperm(len(X), generator=self._generator).to(X.device) if shuffle else None
+                if world > 1:
+                    order = (order if order is not None else torch.arange(len(X)))[rank::world]
+                loss_sum, n_seen = 0.0, 0
+                outs: list[torch.Tensor] = []  # metrics are computed once per epoch from these
+                targets: list[torch.Tensor] = []
+                for b in range(ipe):
+                    if order is None:
+                        xb, yb = X[b * batch_size:(b + 1) * batch_size], Y[b * batch_size:(b + 1) * batch_size]
+                    else:
+                        idx = order[b * batch_size:(b + 1) * batch_size]
+                        xb, yb = X[idx], Y[idx]
+                    lr = self._lr()
+                    opt.zero_grad(set_to_none=True)
+                    with torch.set_grad_enabled(not closure_step):
+                        out = model(xb)
+                        loss = loss_fn(out, yb)
+                    lv = loss.item()
+                    if world == 1 and not math.isfinite(lv):
+                        self._diverged(epoch, b, lv, "loss")
+                        break
+                    try:
+                        if closure_step:
+                            opt.step(self._closure(xb, yb))
+                        else:
+                            loss.backward()
+                            # under DDP every process must take part in backward's all-reduce; the
+                            # averaged gradients are the same everywhere, so all decide alike
+                            if world > 1 and not grads_finite(opt):
+                                self._diverged(epoch, b, lv, "gradient (all processes)")
+                                break
+                            opt.step()
+                    except FloatingPointError as e:
+                        self._diverged(epoch, b, lv, f"gradient: {e}")
+                        break
+                    if self.scheduler is not None and self.schedule_per == "step" and not plateau:
+                        self.scheduler.step()
+                    self.step += 1
+                    series["loss"].append(lv)
+                    series["lr"].append(lr)
+                    series["time"].append(time.perf_counter() - t0)
+                    series["epoch"].append(epoch)
+                    n = len(xb)
+                    loss_sum += lv * n
+                    n_seen += n
+                    if metrics:
+                        outs.append(out.detach())
+                        targets.append(yb)
+                    for c in batch_cbs:
+                        c.on_batch_end(self, self.step, lv)
+                    if self._stop_reason is not None:
+                        break
+                if self._stop_reason is not None and n_seen < n_local:
+                    break  # an epoch cut short (divergence, a per-iteration rule) is not logged as an epoch
+                logs = {"loss": loss_sum / n_seen}
+                if metrics:
+                    logs.update(self._metric_values(torch.cat(outs), torch.cat(targets)))
+                if val is not None:
+                    for k, v in self._evaluate(*val, batch_size=max(batch_size, 1024)).items():
+                        logs["val_" + k] = v
+                logs["lr"] = self._lr()
+                if self.scheduler is not None and self.schedule_per == "epoch":
+                    if plateau:
+                        self.scheduler.step(logs.get("val_loss", logs["loss"]))
+                    else:
+                        self.scheduler.step()
+                elif plateau:
+                    self.scheduler.step(logs.get("val_loss", logs["loss"]))
+                logs["time"] = time.perf_counter() - t0
+                for k, v in logs.items():
+                    ep.setdefault(k, []).append(v)
+                self.epoch = epoch + 1
+                hist.steps = self.step
+                for c in callbacks:
+                    c.on_epoch_end(self, epoch, logs)
+                progress.epoch(epoch, logs)
+                if self._stop_reason is not None:
+                    break
+        except KeyboardInterrupt:
+            self.request_stop("interrupted")  # Ctrl-C: keep what was computed, return the history
+        finally:
+            progress.close()
+            self._finish(hist)
+        hist.stop_reason = self._stop_reason or "epochs_done"
+        for c in callbacks:
+            c.on_train_end(self)
+        return hist
+
+    def _closure(self, xb: torch.Tensor, yb: torch.Tensor) -> Callable[[], torch.Tensor]:
+        """Re-evaluate the batch loss and its gradient wherever the optimizer has put the
+        parameters (NAG's look-ahead point θ − γν, L-BFGS's line search)."""
+        def closure() -> torch.Tensor:
+            self.optimizer.zero_grad(set_to_none=True)
+            with torch.enable_grad():
+                loss = self.loss_fn(self.model(xb), yb)
+                loss.backward()
+            return loss
+
+        return closure
+
+    def _diverged(self, epoch: int, it: int, loss: float, what: str) -> None:
+        assert self.history is not None
+        self.history.meta["diverged_at"] = {"epoch": epoch, "iteration": it, "loss": loss, "cause": what}
+        self.request_stop("diverged")
+
+    def _finish(self, hist: History) -> None:
+        hist.series = {k: np.asarray(v, dtype=np.int64 if k == "epoch" else np.float64)
+                       for k, v in hist.series.items() if k not in SERIES_ALIASES}
+        alias_series(hist.series)
+        hist.epochs = {k: np.asarray(v, dtype=np.float64) for k, v in hist.epochs.items()}
+        hist.steps = self.step
+
+    # ---------------------------------------------------------------- evaluate / predict
+    def _evaluate(self, X: torch.Tensor, Y: torch.Tensor, batch_size: int) -> dict[str, float]:
+        model = self.model
+        was = model.training
+        model.eval()
+        n = len(X)
+        loss_sum = 0.0
+        outs = []
+        try:
+            with torch.no_grad():
+                for s in range(0, n, batch_size):
+                    xb, yb = X[s:s + batch_size], Y[s:s + batch_size]
+                    out = unwrap(model)(xb)
+                    loss_sum += self.loss_fn(out, yb).item() * len(xb)
+                    outs.append(out)
+        finally:
+            model.train(was)
+        return {"loss": loss_sum / n, **self._metric_values(torch.cat(outs), Y)}
+
+    def _metric_values(self, out: torch.Tensor, y: torch.Tensor) -> dict[str, float]:
+        """Every metric over all examples at once: the example-weighted mean of batch values."""
+        n = len(out)
+        with torch.no_grad():
+            return {name: float(fn(out, y)) / n if is_sum else float(fn(out, y)) for name, fn, is_sum in self.metrics}
+
+    def evaluate(self, data: Any, y: Any = None, batch_size: int = 1024) -> dict[str, float]:
+        """Loss and metrics on ``data`` (same forms as :meth:`fit`), model in eval mode."""
+        X, Y = self._tensors(data, y, "data")
+        Y = self._fit_targets(X, Y, "data")
+        return self._evaluate(X, Y, batch_size)
+
+    def predict(self, x: Any, batch_size: int = 1024) -> torch.Tensor:
+        """Model outputs (logits for classifiers) for inputs ``x``, in eval mode, without gradients."""
+        X = x.tensors[0] if isinstance(x, TensorDataset) else as_tensor(x, "x")
+        if len(X) == 0:
+            raise ValueError("x is empty: it has no examples")
+        X = X.to(device=self._device, dtype=self._dtype) if X.is_floating_point() else X.to(self._device)
+        model = unwrap(self.model)
+        was = model.training
+        model.eval()
+        try:
+            with torch.no_grad():
+                return torch.cat([model(X[s:s + batch_size]) for s in range(0, len(X), batch_size)])
+        finally:
+            model.train(was)
+
+    # ---------------------------------------------------------------- checkpoints
+    def save_checkpoint(self, path: str | Path, callbacks: Sequence[Callback] | None = None) -> Path:
+        """Write everything needed to resume exactly: model, optimizer, schedule, RNG
+        states (the shuffling generator and torch's global RNG, for dropout), the
+        history so far, the epoch, and the state of stateful callbacks: those given
+        in ``callbacks``, else those of the last ``fit``. Resume with the same
+        callbacks: ``fit(..., callbacks=..., resume_from=path)``."""
+        if callbacks is None:
+            callbacks = getattr(self, "_callbacks", ())
+        else:
+            callbacks = list(callbacks)
+            for c in callbacks:
+                if not isinstance(c, Callback):
+                    raise TypeError(f"callbacks must be Callback objects, got {type(c).__name__}")
+            callbacks = sorted(callbacks, key=lambda c: getattr(c, "order", 0))  # fit's order, as resume reads it
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        hist = self.history
+        hd = None
+        if hist is not None:
+            snap = History(label=hist.label, config=hist.config, stop_reason=hist.stop_reason, steps=self.step,
+                           meta=dict(hist.meta),
+                           series={k: np.asarray(v) for k, v in hist.series.items() if k not in SERIES_ALIASES},
+                           epochs={k: np.asarray(v, dtype=np.float64) for k, v in hist.epochs.items()})
+            hd = json.dumps(snap.to_dict())
+        state = {
+            "format": "optimlab-checkpoint-1",
+            "epoch": self.epoch, "step": self.step,
+            "model": unwrap(self.model).state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": None if self.scheduler is None else self.scheduler.state_dict(),
+            "shuffle_rng": self._generator.get_state(),
+            "torch_rng": torch.get_rng_state(),
+            "history": hd,
+            "fit_config": json.dumps(to_jsonable(self._fit_config)),
+            "callbacks": [c.state_dict() for c in callbacks],
+        }
+        buf = io.BytesIO()
+        torch.save(state, buf)
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_bytes(buf.getvalue())
+        tmp.replace(path)  # never leave a half-written checkpoint
+        return path
+
+    _CHECKPOINT_KEYS = ("epoch", "step", "model", "optimizer", "scheduler", "shuffle_rng", "torch_rng", "history",
+                        "fit_config")
+
+    def _read_checkpoint(self, path: str | Path, argument: str = "resume_from") -> dict:
+        path = Path(path)
+        if not path.is_file():
+            raise ValueError(f"{argument}: checkpoint {str(path)!r} does not exist")
+        try:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as e:  # any file torch cannot read (text, a truncated or foreign pickle, ...)
+            raise ValueError(f"{str(path)!r} is not an optimlab checkpoint: torch.load failed "
+                             f"({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''})") from None
+        if not isinstance(state, dict) or state.get("format") != "optimlab-checkpoint-1":
+            held = "a dict without format 'optimlab-checkpoint-1'" if isinstance(state, dict) else \
+                f"a {type(state).__name__}"
+            raise ValueError(f"{str(path)!r} is not an optimlab checkpoint: it holds {held} (checkpoints are "
+                             f"written by Trainer.save_checkpoint or ModelCheckpoint)")
+        missing = [k for k in self._CHECKPOINT_KEYS if k not in state]
+        if missing:
+            raise ValueError(f"{str(path)!r} is not an optimlab checkpoint: it lacks {', '.join(missing)}")
+        try:
+            state["fit_config"] = json.loads(state["fit_config"])
+            if not isinstance(state["fit_config"], dict):
+                raise ValueError("not a JSON object")
+        except (TypeError, ValueError) as e:
+            raise ValueError(f"{str(path)!r} is not an optimlab checkpoint: its fit_config is not valid ({e})") \
+                from None
+        return state
+
+    def _apply_checkpoint(self, state: dict, callbacks: Sequence[Callback] = ()) -> None:
+        unwrap(self.model).load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        if self.scheduler is not None and state["scheduler"] is not None:
+            self.scheduler.load_state_dict(state["scheduler"])
+        self._generator.set_state(state["shuffle_rng"])
+        torch.set_rng_state(state["torch_rng"])
+        self.epoch, self.step = int(state["epoch"]), int(state["step"])
+        self.history = History.from_dict(json.loads(state["history"])) if state["history"] else None
+        saved = state.get("callbacks", [])
+        stateful = list(callbacks)
+        if saved and len(saved) == len(stateful):
+            for c, s in zip(stateful, saved):
+                c.load_state_dict(s)
+        elif any(saved) and stateful:
+            import warnings
+
+            warnings.warn(f"the checkpoint holds the state of {len(saved)} callbacks but {len(stateful)} were "
+                          f"given; their state is not restored, so the resumed run may differ", RuntimeWarning,
+                          stacklevel=3)
+
+    def load_checkpoint(self, path: str | Path) -> "Trainer":
+        """Restore model, optimizer, schedule, RNG states, epoch and history from ``path``."""
+        self._apply_checkpoint(self._read_checkpoint(path, "path"))
+        return self
