@@ -11,7 +11,7 @@ import ast
 import re
 from typing import Any
 
-__all__ = ["name_key", "split_spec", "parse_options", "parse_value", "format_value", "slug"]
+__all__ = ["name_key", "split_spec", "parse_options", "parse_value", "format_value", "slug", "unique_slugs"]
 
 _KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
@@ -96,3 +96,19 @@ def slug(text: str) -> str:
     ``"Momentum μ=0.9"`` → ``"momentum_mu=0.9"``; letters, digits, ``.`` and ``=`` kept,
     every other run of characters one ``_``; ``"run"`` when nothing is left."""
     return re.sub(r"[^A-Za-z0-9.=]+", "_", str(text).replace("μ", "mu")).strip("_").lower() or "run"
+
+
+def unique_slugs(labels: list[str]) -> list[str]:
+    """:func:`slug` of each label, made distinct (``adam``, ``adam_2``, ...) so that files
+    named by them never overwrite each other (``"SGD"`` and ``"sgd"`` share a slug)."""
+    seen: set[str] = set()
+    out = []
+    for label in labels:
+        base = s = slug(label)
+        n = 1
+        while s in seen:
+            n += 1
+            s = f"{base}_{n}"
+        seen.add(s)
+        out.append(s)
+    return out

@@ -35,7 +35,9 @@ __all__ = ["Trace", "History", "to_jsonable"]
 
 
 def to_jsonable(obj: Any) -> Any:
-    """Turn numbers, tensors, arrays, tuples and nested containers into JSON data."""
+    """Turn numbers, tensors, arrays, tuples, traces and nested containers into JSON data."""
+    if isinstance(obj, Trace):
+        return obj.to_dict()
     try:
         import torch
 

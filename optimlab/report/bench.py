@@ -56,7 +56,7 @@ def bench_page(store: str | Path, out: str | Path) -> Page:
     files = [out / "trials.json", write_csv(trials_table(rows), out / "trials.csv")]
     summary = bench_summary_table(agg)
     blocks: list[Any] = [_intro(desc, agg, len(rows)), Heading("Summary"), summary]
-    costs = {k: {s: agg["cells"][(k, s)]["cost"] for s in agg["optimizers"]} for k in agg["problems"]}
+    costs = {k: {s: agg["cells"][k][s]["cost"] for s in agg["optimizers"]} for k in agg["problems"]}
     blocks.append(Heading("Performance profile"))
     fig = plot_performance_profile(performance_profile(costs), title=f"performance profile, suite {desc['suite']}")
     blocks.append(Figure(save_figure(fig, out / "profile.png"), "ρ(τ): fraction of problems an optimizer solves "
@@ -85,7 +85,7 @@ def _sensitivity(agg: dict, out: Path) -> list[Figure]:
     for i, k in enumerate(agg["problems"]):
         items = {}
         for s in agg["optimizers"]:
-            pts = [(h["lr"], v) for h, v in agg["tuning"][(k, s)] if "lr" in h]
+            pts = [(h["lr"], v) for h, v in agg["tuning"][k][s] if "lr" in h]
             if pts:
                 items[s] = ([p[0] for p in pts], [p[1] for p in pts])
         if items:
@@ -102,7 +102,7 @@ def _best_paths(agg: dict, out: Path) -> list:
             continue
         traces = []
         for s in agg["optimizers"]:
-            reruns = agg["cells"][(k, s)]["reruns"]
+            reruns = agg["cells"][k][s]["reruns"]
             if reruns and "params" in reruns[0]["result"]:
                 traces.append(Trace(label=s, series={"params": np.asarray(reruns[0]["result"]["params"])}))
         if not traces:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-from .._spec import slug
+from .._spec import unique_slugs
 from ..record import Trace
 from ..viz import animate_paths, plot_contour, plot_convergence, save_figure
 from ..viz._common import function_dim, resolve_function
@@ -59,7 +59,7 @@ def run_page(function: Any, traces: Mapping[str, Trace], out: str | Path, *, dom
         raise ValueError("traces is empty: give {label: Trace} of at least one run")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    files = [t.save(out / f"{slug(label)}.npz") for label, t in traces.items()]
+    files = [t.save(out / f"{stem}.npz") for t, stem in zip(traces.values(), unique_slugs(list(traces)))]
     start = next(iter(traces.values())).params[0]
     name = getattr(fn, "name", None) or (function if isinstance(function, str) else "f")
     table = trace_table(traces, fn, title=title or f"{name} from ({', '.join(f'{v:g}' for v in start)})")

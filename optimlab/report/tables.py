@@ -26,6 +26,7 @@ import numpy as np
 
 from .. import functions, problems
 from .._spec import format_value
+from ..bench.protocol import trial_result
 from ..bench.suites import problem_key
 from ..optim import registry
 from ..record import Trace
@@ -198,7 +199,7 @@ def bench_summary_table(agg: Mapping) -> Table:
     rows = []
     for k in agg["problems"]:
         for s in agg["optimizers"]:
-            c = agg["cells"][(k, s)]
+            c = agg["cells"][k][s]
             rows.append([k, s, _hyper_text(c["best_hyper"]), c["median"], c["min"], c["max"],
                          f"{c['solved']}/{c['runs']}", c["median_steps"], c["median_time"], c["cost"]])
     return Table(BENCH_SUMMARY_COLUMNS, rows, caption="median, min and max of the final objective over reruns",
@@ -207,7 +208,7 @@ def bench_summary_table(agg: Mapping) -> Table:
 
 def bench_cost_table(agg: Mapping) -> Table:
     """Cost (gradient evaluations to the target) per problem and optimizer."""
-    rows = [[k, agg["targets"][k], *[agg["cells"][(k, s)]["cost"] for s in agg["optimizers"]]]
+    rows = [[k, agg["targets"][k], *[agg["cells"][k][s]["cost"] for s in agg["optimizers"]]]
             for k in agg["problems"]]
     return Table(["problem", "target", *agg["optimizers"]], rows,
                  caption="cost (gradient evaluations to the target) per problem")
@@ -221,7 +222,7 @@ def trials_table(rows: Sequence[Mapping]) -> Table:
     """One row per stored trial (the store's rows as :class:`optimlab.bench.TrialStore` yields them)."""
     out = []
     for r in rows:
-        t, res = r["trial"], r["result"]
+        t, res = r["trial"], trial_result(r)
         out.append([r["id"], t["phase"], problem_key(t["problem"]), t["optimizer"], json.dumps(t["hyper"]),
                     t["seed"], res["final"], res["best"], res["steps"], res["stop_reason"], r["finished"]])
     return Table(TRIALS_COLUMNS, out)

@@ -113,7 +113,8 @@ class SweepResult:
         return out
 
     # -- aggregation ------------------------------------------------------------------
-    def _groups(self) -> dict[str, list[int]]:
+    def groups(self) -> dict[str, list[int]]:
+        """The runs of each configuration: ``{configuration as JSON: [run indices over its seeds]}``."""
         groups: dict[str, list[int]] = {}
         for i, c in enumerate(self.configs):
             key = json.dumps({k: v for k, v in c.items() if k != "seed"}, sort_keys=True, default=str)
@@ -133,11 +134,11 @@ class SweepResult:
         Diverged runs count as ``+inf``; ties go to the earlier configuration."""
         vals = self.values(by)
         best_key, best_med = None, np.inf
-        for key, idx in self._groups().items():
+        for key, idx in self.groups().items():
             med = float(np.median(_nan_inf(vals[idx])))
             if best_key is None or med < best_med:
                 best_key, best_med = key, med
-        idx = self._groups()[best_key]
+        idx = self.groups()[best_key]
         cfg = {k: v for k, v in self.configs[idx[0]].items() if k != "seed"}
         v = vals[idx]
         return Best(config=cfg, value=best_med, spread=(float(np.min(v)), float(np.max(v))), indices=idx,
@@ -171,7 +172,7 @@ class SweepResult:
         ys = list(self.grid[y]) if y is not None else None
         Z = np.full((len(ys) if ys is not None else 1, len(xs)), np.nan)
         cells: dict[tuple, list[float]] = {}
-        for key, idx in self._groups().items():
+        for key, idx in self.groups().items():
             cfg = self.configs[idx[0]]
             med = float(np.median(_nan_inf(vals[idx])))
             cell = (xs.index(cfg[x]), ys.index(cfg[y]) if ys is not None else 0)

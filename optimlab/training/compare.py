@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import copy
+import importlib
+import json
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
-from ..record import History, monitor_mode
+from .._spec import unique_slugs
+from ..record import History, monitor_mode, to_jsonable
 from .tools import copy_state
 from .trainer import Trainer
 
 __all__ = ["compare_training", "TrainingComparison"]
+
+MANIFEST = "comparison.json"
 
 
 def _mean_std(xs: Sequence[float]) -> tuple[float, float]:
@@ -20,12 +25,6 @@ def _mean_std(xs: Sequence[float]) -> tuple[float, float]:
     if not len(a):
         return float("nan"), float("nan")
     return float(a.mean()), float(a.std(ddof=1)) if len(a) > 1 else 0.0
-
-
-def _pm(mean: float, std: float, n: int, fmt: str = "{:.4g}") -> str:
-    if not np.isfinite(mean):
-        return "—"
-    return fmt.format(mean) + (f" ± {std:.2g}" if n > 1 else "")
 
 
 def _padded_mean(arrays: Sequence[np.ndarray]) -> np.ndarray:
@@ -83,25 +82,6 @@ class TrainingComparison:
             })
         return rows
 
-    def table(self) -> tuple[list[str], list[list[Any]]]:
-        """Columns and formatted rows (mean ± sample std over seeds)."""
-        m = self.monitor
-        tgt = "—" if self.target is None else f"{self.target:.4g}"
-        reach = f"epochs to {m} {'≥' if self.mode == 'max' else '≤'} {tgt}"
-        cols = ["optimizer", f"final {m}", f"best {m}", "best epoch", reach, "time/epoch (ms)", "final train loss",
-                "stop"]
-        rows = []
-        for r in self.summary():
-            n = r["runs"]
-            reach = _pm(*r["epochs_to_target"], r["reached"], "{:.3g}")
-            if r["reached"] < n:
-                reach = f"{reach} ({r['reached']}/{n} runs)"
-            tpe = r["time_per_epoch"]
-            rows.append([r["label"], _pm(*r["final"], n), _pm(*r["best"], n), _pm(*r["best_epoch"], n, "{:.3g}"),
-                         reach, _pm(tpe[0] * 1e3, tpe[1] * 1e3, n, "{:.3g}"), _pm(*r["final_loss"], n),
-                         ", ".join(r["stop_reasons"])])
-        return cols, rows
-
     def mean_history(self, label: str) -> History:
         """A History whose series are the means over seeds (shorter runs padded with NaN)."""
         hs = self.histories[label]
@@ -111,44 +91,61 @@ class TrainingComparison:
         return History(label=label, config=dict(hs[0].config), epochs=epochs, series=series,
                        meta={"iterations_per_epoch": hs[0].iterations_per_epoch, "seeds": list(self.seeds)})
 
-    def figures(self, folder: str | Path) -> list[tuple[Path, str]]:
-        """Draw the curves into ``folder``; returns ``[(path, caption)]``."""
-        from ..viz.training import training_figures
-
-        return training_figures({label: self.mean_history(label) for label in self.histories}, folder,
-                                monitor=self.monitor, seeds=len(self.seeds))
-
-    def write_html(self, path: str | Path, title: str | None = None) -> Path:
-        """The page: settings, the table and the curves (through :func:`optimlab.report.write_html`)."""
-        from ..report import Figure, Heading, Table, Text, write_html
-
-        path = Path(path)
-        figs = self.figures(path.parent / (path.stem + "_figures"))
-        s = self.settings
-        cols, rows = self.table()
-        blocks: list[Any] = [
-            Text(f"Problem {self.problem} ({s.get('task')}, data: {s.get('source')}, train/validation/test "
-                 f"examples {s.get('split')}, model {s.get('model')}, loss {s.get('loss')}). "
-                 f"{s.get('epochs')} epochs, batch size {s.get('batch_size')} "
-                 f"({s.get('iterations_per_epoch')} iterations per epoch), seeds {self.seeds}. "
-                 f"Numbers are mean ± sample standard deviation over seeds; curves are means over seeds."),
-            Heading("Summary"), Table(cols, rows), Heading("Curves"),
-            *[Figure(p, caption) for p, caption in figs],
-        ]
-        return write_html(path, title or f"Training comparison: {self.problem}", blocks)
+    # -- persistence ------------------------------------------------------------------
+    def to_dict(self) -> dict:
+        """Everything but the histories, as JSON data (the histories are saved as files)."""
+        return to_jsonable({"kind": "training-comparison", "problem": self.problem, "seeds": self.seeds,
+                            "monitor": self.monitor, "target": self.target, "settings": self.settings,
+                            "labels": list(self.histories)})
 
     def save(self, folder: str | Path) -> list[Path]:
-        """Save every History as ``folder/<label>-seed<seed>.npz``."""
-        import re
-
+        """Save every History as ``folder/<label>-seed<seed>.npz`` and the comparison's own
+        data (problem, seeds, monitor, target, settings, which file is which run) as
+        ``folder/comparison.json``; :meth:`load` reads them back. Returns the History files."""
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
-        out = []
-        for label, hs in self.histories.items():
-            safe = re.sub(r"[^A-Za-z0-9_.=-]+", "_", label)
+        out, files = [], {}
+        for (label, hs), stem in zip(self.histories.items(), unique_slugs(list(self.histories))):
+            files[label] = []
             for seed, h in zip(self.seeds, hs):
-                out.append(h.save(folder / f"{safe}-seed{seed}.npz"))
+                out.append(h.save(folder / f"{stem}-seed{seed}.npz"))
+                files[label].append(out[-1].name)
+        (folder / MANIFEST).write_text(json.dumps({**self.to_dict(), "files": files}))
         return out
+
+    @classmethod
+    def load(cls, folder: str | Path) -> "TrainingComparison":
+        """The comparison saved by :meth:`save` in ``folder``, with the same table and curves."""
+        folder = Path(folder)
+        manifest = folder / MANIFEST
+        if not manifest.is_file():
+            raise ValueError(f"{str(folder)!r} holds no {MANIFEST} (saved by TrainingComparison.save); a folder "
+                             f"saved by an older optimlab has only the histories: read them with Trace.load")
+        d = json.loads(manifest.read_text())
+        if d.get("kind") != "training-comparison":
+            raise ValueError(f"{str(manifest)!r} is not a training comparison (its 'kind' is {d.get('kind')!r})")
+        histories = {label: [History.load(folder / name) for name in d["files"][label]] for label in d["labels"]}
+        target = d["target"]
+        return cls(d["problem"], histories, list(d["seeds"]), d["monitor"],
+                   None if target is None else float(target), d["settings"])
+
+    # -- kept for old code: the table and the page live in the report layer -------------
+    # optimlab.report sits above the training lab, so these resolve it by name when called.
+    def table(self) -> tuple[list[str], list[list[Any]]]:
+        """Columns and formatted rows; now :func:`optimlab.report.training_table`."""
+        t = importlib.import_module("optimlab.report").training_table(self)
+        return list(t.columns), [list(r) for r in t.rows]
+
+    def figures(self, folder: str | Path) -> list[tuple[Path, str]]:
+        """Draw the curves (means over seeds) into ``folder``; returns ``[(path, caption)]``."""
+        training = importlib.import_module("optimlab.viz.training")
+        return training.training_figures({label: self.mean_history(label) for label in self.histories}, folder,
+                                         monitor=self.monitor, seeds=len(self.seeds))
+
+    def write_html(self, path: str | Path, title: str | None = None) -> Path:
+        """The page at ``path``; now :func:`optimlab.report.training_html` (or
+        :func:`optimlab.report.training_page`, which saves the histories beside it)."""
+        return importlib.import_module("optimlab.report").training_html(self, path, title)
 
 
 def compare_training(problem: Any, optimizers: Mapping[str, Any] | Sequence[Any], *, epochs: int = 10,
@@ -177,7 +174,7 @@ def compare_training(problem: Any, optimizers: Mapping[str, Any] | Sequence[Any]
 
     Example:
         >>> cmp = compare_training("digits-mlp", {"SGD": "sgd:lr=0.1", "Adam": "adam"}, epochs=20, seeds=3)
-        >>> cmp.write_html("digits.html")
+        >>> page = optimlab.report.training_page(cmp, "digits")   # index.html, curves, histories/
     """
     from .. import problems as P
     from ..sweeps.grids import parse_seeds  # one reading of seeds for sweeps and comparisons (lazy: sweeps is heavy)

@@ -124,7 +124,7 @@ def _curves_from(items: Mapping[str, Any], param: str, by: str) -> list[tuple[st
             vals = item.values(by)
             vals = np.where(np.isnan(vals), np.inf, vals)
             per_x: dict[Any, list[np.ndarray]] = {}
-            for key, idx in item._groups().items():  # one configuration, all its seeds
+            for key, idx in item.groups().items():  # one configuration, all its seeds
                 c = item.configs[idx[0]]
                 if param not in c:
                     raise ValueError(f"{label}: {param!r} is not a swept argument")
@@ -160,12 +160,9 @@ def plot_sensitivity(items: Mapping[str, Any], param: str = "lr", *, by: str = "
     with a min–max band; at each value the best configuration over the other swept
     arguments) or ``{label: (xs, values)}`` (e.g. a benchmark's tuning trials, already
     ``f − f*``). Diverged settings are drawn as ✕ on the top edge. ``by``: the ``"final"``
-    or ``"best"`` value of each run of a SweepResult (:meth:`SweepResult.values`).
+    or ``"best"`` value of each run of a SweepResult (:meth:`SweepResult.values`, which
+    checks it before anything is drawn).
     """
-    from ..sweeps import BY
-
-    if by not in BY:
-        raise ValueError(f"by must be one of {', '.join(map(repr, BY))}, got {by!r}")
     if not isinstance(items, Mapping) or not items:
         raise ValueError("items must be a non-empty mapping {label: SweepResult or (xs, values)}")
     curves = _curves_from(items, param, by)
