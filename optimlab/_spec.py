@@ -11,7 +11,7 @@ import ast
 import re
 from typing import Any
 
-__all__ = ["name_key", "split_spec", "parse_options", "parse_value", "format_value", "slug", "unique_slugs"]
+__all__ = ["name_key", "split_spec", "parse_options", "parse_value", "format_value", "slug", "unique_slugs", "split_top"]
 
 _KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
@@ -22,7 +22,7 @@ def name_key(name: str) -> str:
     return re.sub(r"[\s_\-\u2010-\u2015]+", "", str(name)).lower()
 
 
-def _split_top(s: str, sep: str = ",") -> list[str]:
+def split_top(s: str, sep: str = ",") -> list[str]:
     """Split at ``sep`` outside parentheses and brackets."""
     parts, depth, cur = [], 0, ""
     for ch in s:
@@ -61,7 +61,7 @@ def parse_value(text: str, key: str) -> Any:
 def parse_options(text: str, spec: str, what: str) -> dict[str, Any]:
     """``KEY=VALUE,...`` into a dict; errors name the whole ``spec`` and ``what`` it is."""
     options: dict[str, Any] = {}
-    for item in _split_top(text):
+    for item in split_top(text):
         key, eq, val = item.partition("=")
         key = key.strip()
         if not eq or not _KEY.fullmatch(key):

@@ -41,7 +41,12 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from .. import problems as lab
+from ..functions import get
+from ..optim import registry
+from ..optim.registry import parse_spec
 from ..record import to_jsonable
+from ..sweeps import logspace, sweep
 from .store import TrialStore, trial_id
 from .suites import finish_suite, get_suite, problem_key, split_items
 
@@ -55,8 +60,6 @@ SEARCHES = ("grid", "random")
 def split_specs(text: str | Sequence[str]) -> list[str]:
     """``"adam,momentum:lr=0.01,momentum=0.7,sgd"`` → ``["adam", "momentum:lr=0.01,momentum=0.7", "sgd"]``
     (split by :func:`~optimlab.bench.suites.split_items`), each spec checked."""
-    from ..optim.registry import parse_spec
-
     if isinstance(text, str):
         parts = split_items(text)
     else:
@@ -71,8 +74,6 @@ def split_specs(text: str | Sequence[str]) -> list[str]:
 
 
 def _momentum_parameter(spec: str) -> tuple[str, float, float] | None:
-    from ..optim import registry
-
     name, kwargs = registry.parse_spec(spec)
     cls, presets, _ = registry._lookup(name)
     merged = {**presets, **kwargs}
@@ -89,8 +90,6 @@ def _momentum_parameter(spec: str) -> tuple[str, float, float] | None:
 def tune_configs(spec: str, budget: int, search: str = "grid", search_seed: int = 0,
                  lr_range: tuple[float, float] = (1e-4, 1.0)) -> list[dict]:
     """The N configurations the tuning phase tries for optimizer ``spec``."""
-    from ..sweeps import logspace
-
     if isinstance(budget, bool) or not isinstance(budget, int) or budget < 1:
         raise ValueError(f"budget must be an integer >= 1 (configurations tried per optimizer and problem), got {budget!r}")
     if search not in SEARCHES:
@@ -119,12 +118,8 @@ def _trial(problem: dict, spec: str, phase: str, hyper: dict, seed: int | None) 
 
 def _sweep_problem(problem: dict) -> Any:
     if problem["kind"] == "function":
-        from ..functions import get
-
         fn = get(problem["name"], **problem["params"])
         return fn.with_noise(problem["noise"], 0) if problem["noise"] else fn
-    from .. import problems as lab
-
     return lab.get(problem["name"], seed=0)
 
 
@@ -171,8 +166,6 @@ def trial_result(row: dict) -> dict:
 def _execute(store: TrialStore, trials: list[dict], on_done: Callable[[int], None] | None = None) -> int:
     """Compute the trials not yet in the store (one batched sweep per group) and store
     each one; returns how many were computed."""
-    from ..sweeps import sweep
-
     missing = [t for t in trials if not store.has(trial_id(t))]
     if not missing:
         return 0

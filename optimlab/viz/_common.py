@@ -15,6 +15,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from .._spec import format_value
+from ..functions import resolve
 from ..record import Trace
 
 __all__ = ["resolve_function", "evaluate_grid", "plot_window", "path_style", "legend_label",
@@ -31,8 +32,6 @@ def resolve_function(function: Any) -> Any:
     """A callable test function from a function object, a name (``"rosenbrock:dim=2"``) or a
     formula string (through :func:`optimlab.functions.resolve`, which explains unknown names)."""
     if isinstance(function, str):
-        from ..functions import resolve
-
         return resolve(function)
     if not callable(function):
         raise TypeError(f"function must be a test function, a name, a formula or a callable on "
@@ -40,7 +39,7 @@ def resolve_function(function: Any) -> Any:
     return function
 
 
-def _call(function: Any, points: np.ndarray) -> np.ndarray:
+def call_function(function: Any, points: np.ndarray) -> np.ndarray:
     """Values of ``function`` at ``points`` (..., d) as a float array; NaN where undefined."""
     import torch
 
@@ -68,7 +67,7 @@ def evaluate_grid(function: Any, window: Sequence[Sequence[float]], n: int = 300
     (x0, x1), (y0, y1) = window
     xs, ys = np.linspace(x0, x1, n), np.linspace(y0, y1, n)
     X, Y = np.meshgrid(xs, ys)
-    Z = _call(function, np.stack([X, Y], axis=-1))
+    Z = call_function(function, np.stack([X, Y], axis=-1))
     Z = np.where(np.isfinite(Z), Z, np.nan)
     return X, Y, Z
 
