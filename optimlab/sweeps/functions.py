@@ -11,7 +11,7 @@ import torch
 from ..engine import no_gc
 from ..record import Trace, to_jsonable
 from ..runner import resolve_function, resolve_optimizer, run_batch
-from .grids import hyper_values, split_hyper, with_options
+from .grids import config_rows, hyper_values, split_hyper, with_options
 from .result import SweepResult
 
 __all__ = ["function_sweep"]
@@ -33,10 +33,7 @@ def function_sweep(problem: Any, optimizer: Any, configs: list[dict], seed_list:
         raise ValueError(f"start must be d finite numbers, got {start!r}")
     d = x0.size
     noise = float(getattr(fn, "noise", 0.0) or 0.0)
-    rows: list[dict] = []  # configs × seeds, seed fastest
-    for c in configs:
-        for s in (seed_list if seed_list is not None else [None]):
-            rows.append({**c, **({"seed": s} if s is not None else {})})
+    rows = config_rows(configs, seed_list)
     R = len(rows)
     numeric, structural = split_hyper(configs, options)
     if record_params is None:

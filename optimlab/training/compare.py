@@ -8,6 +8,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
+from ..engine import parse_seeds
 from ..record import History, monitor_mode
 from .tools import copy_state
 from .trainer import Trainer
@@ -180,7 +181,6 @@ def compare_training(problem: Any, optimizers: Mapping[str, Any] | Sequence[Any]
         >>> cmp.write_html("digits.html")
     """
     from .. import problems as P
-    from ..sweeps.grids import parse_seeds  # one reading of seeds for sweeps and comparisons (lazy: sweeps is heavy)
 
     seed_list = parse_seeds(seeds)
     if seed_list is None:
