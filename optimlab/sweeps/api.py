@@ -8,8 +8,9 @@ from typing import Any, Callable, Mapping, Sequence
 import numpy as np
 import torch
 
+from ..engine import parse_seeds
 from .functions import function_sweep
-from .grids import expand_grid, finite_number, parse_seeds
+from .grids import expand_grid, finite_number
 from .result import SweepResult
 from .training import train_sweep
 

@@ -8,8 +8,10 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
+from ..engine import no_gc
 from ..record import Trace, to_jsonable
-from .grids import hyper_values, split_hyper, with_options
+from ..runner import resolve_function, resolve_optimizer, run_batch
+from .grids import config_rows, hyper_values, split_hyper, with_options
 from .result import SweepResult
 
 __all__ = ["function_sweep"]
@@ -18,7 +20,6 @@ __all__ = ["function_sweep"]
 def function_sweep(problem: Any, optimizer: Any, configs: list[dict], seed_list: list[int] | None, steps: int, *,
                     start: Any, stop: Any, schedule: Any, start_spread: float, dtype: torch.dtype, bound: float,
                     record_params: bool | None, progress: Callable | None) -> SweepResult:
-    from ..runner import _no_gc, resolve_function, resolve_optimizer, run_batch
 
     fn = resolve_function(problem)
     _, opt_name, options = resolve_optimizer(optimizer)
@@ -32,10 +33,7 @@ def function_sweep(problem: Any, optimizer: Any, configs: list[dict], seed_list:
         raise ValueError(f"start must be d finite numbers, got {start!r}")
     d = x0.size
     noise = float(getattr(fn, "noise", 0.0) or 0.0)
-    rows: list[dict] = []  # configs × seeds, seed fastest
-    for c in configs:
-        for s in (seed_list if seed_list is not None else [None]):
-            rows.append({**c, **({"seed": s} if s is not None else {})})
+    rows = config_rows(configs, seed_list)
     R = len(rows)
     numeric, structural = split_hyper(configs, options)
     if record_params is None:
@@ -68,7 +66,7 @@ def function_sweep(problem: Any, optimizer: Any, configs: list[dict], seed_list:
         out = run_batch(batch_fn, batch_opt, starts, steps, hyper=hyper, stop=stop, schedule=schedule,
                         dtype=dtype, bound=bound, record_params=record_params,
                         progress=cb if progress is not None else None)
-        with _no_gc():  # R small dicts that stay alive
+        with no_gc():  # R small dicts that stay alive
             for j, (i, t) in enumerate(zip(idx, out)):
                 if noise > 0:  # the function as it ran alone: with this run's noise seed
                     s = seeds_here[j] if seeds_here[j] is not None else int(fn.seed)

@@ -99,22 +99,6 @@ def is_number(v: Any) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
-def parse_seeds(seeds: Any) -> list[int] | None:
-    if seeds is None:
-        return None
-    if isinstance(seeds, (int, np.integer)) and not isinstance(seeds, bool):
-        if seeds < 1:
-            raise ValueError(f"seeds must be a count >= 1 or a list of integers, got {seeds!r}")
-        return list(range(int(seeds)))
-    try:
-        out = [int(s) for s in seeds if not isinstance(s, bool) and float(s) == int(s)]
-        if len(out) != len(list(seeds)) or not out:
-            raise ValueError
-    except (TypeError, ValueError):
-        raise ValueError(f"seeds must be a count >= 1 or a non-empty list of integers, got {seeds!r}") from None
-    return out
-
-
 def with_options(optimizer: Any, extra: Mapping[str, Any]) -> Any:
     """The same optimizer (name, class or factory) with ``extra`` fixed options added."""
     if not extra:
@@ -160,3 +144,12 @@ def hyper_values(rows: list[dict], numeric: list[str], options: Mapping[str, Any
             pairs.append((float(r.get("beta1", b1)), float(r.get("beta2", b2))))
         hyper["betas"] = pairs
     return hyper
+
+
+def config_rows(configs: list[dict], seeds: list[int] | None) -> list[dict]:
+    """The runs of a sweep: every configuration × every seed (seed fastest), with ``"seed"`` when seeded."""
+    rows: list[dict] = []
+    for c in configs:
+        for s in (seeds if seeds is not None else [None]):
+            rows.append({**c, **({"seed": s} if s is not None else {})})
+    return rows

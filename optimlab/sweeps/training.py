@@ -2,35 +2,26 @@
 
 from __future__ import annotations
 
+import copy
 from typing import Any, Callable
 
 import numpy as np
 import torch
+from torch.func import functional_call, stack_module_state, vmap
 
+from ..engine import EpochBatches, EpochMean, Freezer, RunState, divergent, run_generators
+from ..problems.data import dataset_tensors
 from ..record import Trace, to_jsonable
-from .grids import hyper_values, split_hyper
+from ..runner import resolve_optimizer
+from ..training.losses import resolve_loss
+from .grids import config_rows, hyper_values, split_hyper
 from .result import SweepResult
 
 __all__ = ["train_sweep"]
 
 
-def _dataset_tensors(data: Any, what: str) -> tuple[torch.Tensor, torch.Tensor]:
-    tensors = getattr(data, "tensors", None)
-    if tensors is not None and len(tensors) == 2:
-        return tensors[0], tensors[1]
-    try:
-        pairs = [data[i] for i in range(len(data))]
-    except TypeError:
-        raise TypeError(f"{what} must be a dataset of (x, y) pairs, got {type(data).__name__}") from None
-    if not pairs:
-        raise ValueError(f"{what} is empty")
-    return torch.stack([torch.as_tensor(p[0]) for p in pairs]), torch.stack([torch.as_tensor(p[1]) for p in pairs])
-
-
 def _loss_fn(loss: Any) -> Callable:
     """A loss callable: the problem's own, or a name of the training lab (``"cross_entropy"``, ...)."""
-    from ..training.losses import resolve_loss
-
     try:
         return resolve_loss(loss)[1]  # (name, callable, kind)
     except (TypeError, ValueError) as e:
@@ -43,8 +34,6 @@ def _init_model(problem: Any, seed: int, dtype: torch.dtype) -> torch.nn.Module:
     instance has ``model_fn = None`` and cannot), otherwise a copy of ``problem.model``
     whose submodules' ``reset_parameters()`` are called in module order after
     ``torch.manual_seed(seed)`` (the global RNG is left alone)."""
-    import copy
-
     if callable(getattr(problem, "new_model", None)) and getattr(problem, "model_fn", True) is not None:
         return problem.new_model(int(seed)).to(dtype)
     model = copy.deepcopy(problem.model)
@@ -57,7 +46,7 @@ def _init_model(problem: Any, seed: int, dtype: torch.dtype) -> torch.nn.Module:
 
 
 def train_sweep(problem: Any, optimizer: Any, configs: list[dict], seed_list: list[int] | None, steps: int, *,
-                 batch_size: int | None, dtype: torch.dtype, progress: Callable | None) -> SweepResult:
+                batch_size: int | None, dtype: torch.dtype, progress: Callable | None) -> SweepResult:
     r"""Train R stacked model copies at once with :mod:`torch.func`.
 
     Row j (configuration c_j, seed s_j) is exactly this loop run alone: model
@@ -69,131 +58,133 @@ def train_sweep(problem: Any, optimizer: Any, configs: list[dict], seed_list: li
     training ``loss`` recorded as ``Σ_b n_b·loss_b / Σ_b n_b`` over its batches (the
     mean over examples, as :class:`~optimlab.training.Trainer` logs it).
     """
-    from torch.func import functional_call, stack_module_state, vmap
-
-    from ..runner import resolve_optimizer
-
     factory, opt_name, options = resolve_optimizer(optimizer)
-    X, Y = _dataset_tensors(problem.train, "problem.train")
-    val = getattr(problem, "val", None)
-    Xv, Yv = _dataset_tensors(val, "problem.val") if val is not None and len(val) else (None, None)
-    X = X.to(dtype) if X.is_floating_point() else X
-    if Xv is not None and Xv.is_floating_point():
-        Xv = Xv.to(dtype)
-    N = X.shape[0]
-    B = int(batch_size) if batch_size is not None else min(32, N)
-    if B < 1 or B > N:
-        raise ValueError(f"batch_size must be in [1, {N}] (the training set size), got {batch_size!r}")
-    nb = -(-N // B)
-    rows: list[dict] = []
-    for c in configs:
-        for s in (seed_list if seed_list is not None else [None]):
-            rows.append({**c, **({"seed": s} if s is not None else {})})
-    R = len(rows)
-    row_seeds = [r.get("seed", 0) if r.get("seed") is not None else 0 for r in rows]
+    data = _Data(problem, dtype, batch_size)
+    rows = config_rows(configs, seed_list)
     numeric, structural = split_hyper(configs, options)
     if structural:
         raise ValueError(f"a training sweep puts every swept argument on the runs dimension; "
                          f"{', '.join(structural)} hold non-numbers: sweep them one value at a time")
-    hyper = hyper_values(rows, numeric, options)
-    models = {s: _init_model(problem, s, dtype) for s in sorted(set(row_seeds))}
-    base = models[row_seeds[0]]
-    params, buffers = stack_module_state([models[s] for s in row_seeds])
-    params = {k: v.detach().clone().requires_grad_(True) for k, v in params.items()}
-    loss_fn = _loss_fn(problem.loss)
-
-    def one(p: dict, b: dict, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        return loss_fn(functional_call(base, (p, b), (x,)), y)
-
-    batched = vmap(one, in_dims=(0, 0, 0, 0))
-    on_all = vmap(one, in_dims=(0, 0, None, None))
-    groups = []
-    for name_p, p in params.items():
-        shape = (R,) + (1,) * (p.ndim - 1)
-        g = {"params": [p]}
-        for k, vals in hyper.items():
-            if k == "betas":
-                arr = torch.tensor(vals, dtype=p.dtype)
-                g[k] = (arr[:, 0].reshape(shape), arr[:, 1].reshape(shape))
-            else:
-                g[k] = torch.tensor(vals, dtype=p.dtype).reshape(shape)
-        groups.append(g)
-    opt = factory(groups)  # per-group (R, 1, ...) hyperparameters override the fixed options
-
-    uniq = sorted(set(row_seeds))
-    gens = {s: torch.Generator().manual_seed(int(s)) for s in uniq}
-    row_of = torch.tensor([uniq.index(s) for s in row_seeds])
-    losses = np.full((steps, R), np.nan)
-    obj: list[np.ndarray] = []
-    tr_loss: list[np.ndarray] = []
-    active = np.ones(R, dtype=bool)
-    last_step = np.zeros(R, dtype=int)
-    reason = np.full(R, "", dtype=object)
-    perms = None
-
-    def evaluate() -> np.ndarray:
-        with torch.no_grad():
-            xe, ye = (Xv, Yv) if Xv is not None else (X, Y)
-            v = on_all({k: p.detach() for k, p in params.items()}, buffers, xe, ye)
-        return v.cpu().numpy().astype(float)
-
-    epoch_sum, epoch_n = np.zeros(R), 0  # Σ (batch size × batch mean loss), examples seen this epoch
-    for k in range(steps):
-        e, b = divmod(k, nb)
-        if b == 0:
-            perms = torch.stack([torch.randperm(N, generator=gens[s]) for s in uniq])
-        idx = perms[row_of, b * B:(b + 1) * B]  # (R, batch)
-        for p in params.values():
-            p.grad = None
-        f = batched(params, buffers, X[idx], Y[idx])
-        f.sum().backward()
-        fv = f.detach().cpu().numpy().astype(float)
-        bad = active & ~np.isfinite(fv)
-        reason[bad] = "diverged"
-        active &= ~bad
-        losses[k, active] = fv[active]
-        epoch_sum += np.where(active, fv, 0.0) * idx.shape[1]  # weighted by examples, as the Trainer
-        epoch_n += idx.shape[1]
-        with torch.no_grad():
-            inactive = torch.from_numpy(~active)
-            frozen = {n: p.detach().clone() for n, p in params.items()} if inactive.any() else None
-            for p in params.values():
-                p.grad[inactive] = 0.0
-        if active.any():
-            opt.step()
-        with torch.no_grad():
-            if frozen is not None:
-                for n, p in params.items():
-                    p[inactive] = frozen[n][inactive]
-        last_step[active] = k + 1
-        if b == nb - 1 or k == steps - 1:
-            ev = evaluate()
-            ev[~active] = np.nan
-            obj.append(ev)
-            tr_loss.append(np.where(active, epoch_sum / epoch_n, np.nan))
-            epoch_sum, epoch_n = np.zeros(R), 0
-            div = active & ~np.isfinite(ev)
-            reason[div] = "diverged"
-            active &= ~div
-        if progress is not None:
-            progress(k + 1, steps)
-        if not active.any():
-            break
-    reason[reason == ""] = "max_steps"
-    O = np.array(obj) if obj else np.zeros((0, R))
-    TL = np.array(tr_loss) if tr_loss else np.zeros((0, R))
+    row_seeds = [r.get("seed", 0) if r.get("seed") is not None else 0 for r in rows]
+    models = _StackedModels(problem, row_seeds, dtype)
+    opt = factory(models.groups(hyper_values(rows, numeric, options)))  # (R, 1, ...) values override the options
+    losses, O, TL, state = _train(models, opt, data, row_seeds, steps, progress)
     pname = getattr(problem, "name", type(problem).__name__)
     traces = []
     for j, r in enumerate(rows):
         n_ep = int(np.sum(np.isfinite(O[:, j]))) if O.size else 0
         epochs = {"objective": O[:n_ep, j].copy(), "loss": TL[:n_ep, j].copy()}
-        if Xv is not None:
+        if data.Xv is not None:
             epochs["val_loss"] = O[:n_ep, j].copy()
-        cfg = {"optimizer": opt_name, "options": to_jsonable({**options, **{k: v for k, v in r.items() if k != "seed"}}),
-               "problem": {"name": pname}, "seed": r.get("seed"), "batch_size": B, "steps_per_epoch": nb, "steps_limit": int(steps),
-               "sweep": to_jsonable(r)}
+        cfg = {"optimizer": opt_name,
+               "options": to_jsonable({**options, **{k: v for k, v in r.items() if k != "seed"}}),
+               "problem": {"name": pname}, "seed": r.get("seed"), "batch_size": data.B,
+               "steps_per_epoch": data.per_epoch, "steps_limit": int(steps), "sweep": to_jsonable(r)}
         label = f"{opt_name}(" + ", ".join(f"{k}={v}" for k, v in r.items()) + ")"
-        traces.append(Trace(label=label, config=cfg, series={"values": losses[:last_step[j], j].copy()},
-                            epochs=epochs, stop_reason=str(reason[j]), steps=int(last_step[j])))
+        traces.append(Trace(label=label, config=cfg, series={"values": losses[:state.last[j], j].copy()},
+                            epochs=epochs, stop_reason=str(state.reason[j]), steps=int(state.last[j])))
     return SweepResult(configs=rows, traces=traces, problem={"type": "training", "name": pname},
                        optimizer={"name": opt_name, "options": to_jsonable(options)})
+
+
+class _Data:
+    """The problem's training (and validation) tensors, inputs in ``dtype``, and the batch size."""
+
+    def __init__(self, problem: Any, dtype: torch.dtype, batch_size: int | None):
+        X, self.Y = dataset_tensors(problem.train, name="problem.train")
+        val = getattr(problem, "val", None)
+        Xv, self.Yv = dataset_tensors(val, name="problem.val") if val is not None and len(val) else (None, None)
+        self.X = X.to(dtype) if X.is_floating_point() else X
+        self.Xv = Xv.to(dtype) if Xv is not None and Xv.is_floating_point() else Xv
+        N = self.X.shape[0]
+        self.B = int(batch_size) if batch_size is not None else min(32, N)
+        if self.B < 1 or self.B > N:
+            raise ValueError(f"batch_size must be in [1, {N}] (the training set size), got {batch_size!r}")
+        self.per_epoch = -(-N // self.B)
+
+    def objective(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """What each epoch's end evaluates: the validation set, else the training set."""
+        return (self.Xv, self.Yv) if self.Xv is not None else (self.X, self.Y)
+
+
+class _StackedModels:
+    """R model copies (one per run, initial weights from its seed) as stacked (R, ...) parameters."""
+
+    def __init__(self, problem: Any, row_seeds: list[int], dtype: torch.dtype):
+        models = {s: _init_model(problem, s, dtype) for s in sorted(set(row_seeds))}
+        base = models[row_seeds[0]]
+        params, self.buffers = stack_module_state([models[s] for s in row_seeds])
+        self.params = {k: v.detach().clone().requires_grad_(True) for k, v in params.items()}
+        self.R = len(row_seeds)
+        loss_fn = _loss_fn(problem.loss)
+
+        def one(p: dict, b: dict, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+            return loss_fn(functional_call(base, (p, b), (x,)), y)
+
+        self.batched = vmap(one, in_dims=(0, 0, 0, 0))  # run j on its own batch
+        self.on_all = vmap(one, in_dims=(0, 0, None, None))  # every run on the same data
+
+    def groups(self, hyper: dict[str, list]) -> list[dict]:
+        """One parameter group per stacked tensor, each swept value as an (R, 1, ...) tensor."""
+        groups = []
+        for p in self.params.values():
+            shape = (self.R,) + (1,) * (p.ndim - 1)
+            g: dict[str, Any] = {"params": [p]}
+            for k, vals in hyper.items():
+                arr = torch.tensor(vals, dtype=p.dtype)
+                g[k] = (arr[:, 0].reshape(shape), arr[:, 1].reshape(shape)) if k == "betas" else arr.reshape(shape)
+            groups.append(g)
+        return groups
+
+    def evaluate(self, X: torch.Tensor, Y: torch.Tensor) -> np.ndarray:
+        with torch.no_grad():
+            v = self.on_all({k: p.detach() for k, p in self.params.items()}, self.buffers, X, Y)
+        return v.cpu().numpy().astype(float)
+
+
+def _train(models: _StackedModels, opt: torch.optim.Optimizer, data: _Data, row_seeds: list[int], steps: int,
+           progress: Callable | None) -> tuple[np.ndarray, np.ndarray, np.ndarray, RunState]:
+    """The loop: per-step batch losses (steps, R), per-epoch objective and training loss
+    (epochs, R; NaN once a run stopped) and the runs' state, by the rules of :mod:`optimlab.engine`."""
+    R, params = models.R, models.params
+    batches = EpochBatches(len(data.X), data.B, *run_generators(row_seeds))
+    nb = batches.per_epoch
+    losses = np.full((steps, R), np.nan)
+    obj: list[np.ndarray] = []
+    tr_loss: list[np.ndarray] = []
+    state, freezer, epoch_loss = RunState(R), Freezer(list(params.values())), EpochMean(R)
+    epoch: list = []
+    for k in range(steps):
+        b = k % nb
+        if b == 0:
+            epoch = batches.epoch()
+        idx = epoch[b]  # (R, batch)
+        for p in params.values():
+            p.grad = None
+        f = models.batched(params, models.buffers, data.X[idx], data.Y[idx])
+        f.sum().backward()
+        fv = f.detach().cpu().numpy().astype(float)
+        state.stop(divergent(fv), "diverged")
+        active = state.active
+        losses[k, active] = fv[active]
+        epoch_loss.add(fv, idx.shape[1], active)
+        freezer.hold(active)
+        if active.any():
+            opt.step()
+        freezer.release()
+        state.record(k + 1)
+        if b == nb - 1 or k == steps - 1:
+            ev = models.evaluate(*data.objective())
+            ev[~state.active] = np.nan
+            obj.append(ev)
+            tr_loss.append(np.where(state.active, epoch_loss.mean(), np.nan))
+            epoch_loss.reset()
+            state.stop(divergent(ev), "diverged")
+        if progress is not None:
+            progress(k + 1, steps)
+        if not state.active.any():
+            break
+    state.finish("max_steps")
+    O = np.array(obj) if obj else np.zeros((0, R))
+    TL = np.array(tr_loss) if tr_loss else np.zeros((0, R))
+    return losses, O, TL, state

@@ -11,6 +11,7 @@ from typing import Any, Callable, Mapping, Sequence
 import numpy as np
 
 from .._spec import unique_slugs
+from ..engine import parse_seeds
 from ..record import History, monitor_mode, to_jsonable
 from .tools import copy_state
 from .trainer import Trainer
@@ -177,7 +178,6 @@ def compare_training(problem: Any, optimizers: Mapping[str, Any] | Sequence[Any]
         >>> page = optimlab.report.training_page(cmp, "digits")   # index.html, curves, histories/
     """
     from .. import problems as P
-    from ..sweeps.grids import parse_seeds  # one reading of seeds for sweeps and comparisons (lazy: sweeps is heavy)
 
     seed_list = parse_seeds(seeds)
     if seed_list is None:

@@ -1,10 +1,7 @@
-"""Small torch helpers of the training lab: model state copies, DDP wrapping, input tensors."""
+"""Small torch helpers of the training lab: model state copies, DDP wrapping, the first bad row."""
 
 from __future__ import annotations
 
-from typing import Any
-
-import numpy as np
 import torch
 from torch import nn
 
@@ -37,18 +34,6 @@ def ddp_world(model: nn.Module) -> tuple[int, int]:
 
 def unwrap(model: nn.Module) -> nn.Module:
     return getattr(model, "module", model) if type(model).__name__ == "DistributedDataParallel" else model
-
-
-def as_tensor(a: Any, name: str) -> torch.Tensor:
-    if isinstance(a, torch.Tensor):
-        return a.detach()
-    try:
-        arr = np.asarray(a)
-    except Exception as e:  # pragma: no cover - numpy accepts almost anything
-        raise TypeError(f"{name} must be an array or tensor, got {type(a).__name__}: {e}") from None
-    if arr.dtype.kind not in "biuf":
-        raise TypeError(f"{name} must be numeric, got an array of dtype {arr.dtype}")
-    return torch.from_numpy(np.ascontiguousarray(arr))
 
 
 def first_bad_row(t: torch.Tensor) -> int:

@@ -12,14 +12,15 @@ from typing import Any, Callable, Iterable, Sequence
 import numpy as np
 import torch
 from torch import nn
-from torch.utils.data import Dataset, TensorDataset
+from torch.utils.data import TensorDataset
 
+from ..problems.data import as_tensor, dataset_tensors
 from ..record import SERIES_ALIASES, History, alias_series, to_jsonable
 from ..runner import make_scheduler, needs_closure
 from .callbacks import Callback
 from .losses import make_optimizer, resolve_loss, resolve_metrics
 from .progress import Progress
-from .tools import as_tensor, ddp_world, first_bad_row, grads_finite, unwrap
+from .tools import ddp_world, first_bad_row, grads_finite, unwrap
 
 __all__ = ["Trainer"]
 
@@ -82,30 +83,7 @@ class Trainer:
         return torch.device("cpu")
 
     def _tensors(self, data: Any, y: Any, name: str) -> tuple[torch.Tensor, torch.Tensor]:
-        if y is not None:
-            X, Y = as_tensor(data, name), as_tensor(y, "y")
-        elif isinstance(data, TensorDataset):
-            if len(data.tensors) != 2:
-                raise ValueError(f"{name} must hold (inputs, targets); this TensorDataset has "
-                                 f"{len(data.tensors)} tensors")
-            X, Y = data.tensors
-        elif isinstance(data, (tuple, list)) and len(data) == 2:
-            X, Y = as_tensor(data[0], f"{name}[0]"), as_tensor(data[1], f"{name}[1]")
-        elif isinstance(data, Dataset):
-            n = len(data)  # type: ignore[arg-type]
-            if n == 0:
-                raise ValueError(f"{name} is empty: the dataset has no examples")
-            items = [data[i] for i in range(n)]
-            X = torch.stack([torch.as_tensor(a) for a, _ in items])
-            Y = torch.stack([torch.as_tensor(b) for _, b in items])
-        elif type(data).__name__ == "Problem":
-            raise TypeError(f"{name} is a Problem; pass its datasets: fit(problem.train, validation_data=problem.val)")
-        else:
-            raise TypeError(f"{name} must be a Dataset, an (X, y) pair, or X with y=...; got {type(data).__name__}")
-        if len(X) == 0:
-            raise ValueError(f"{name} is empty: it has no examples")
-        if len(X) != len(Y):
-            raise ValueError(f"{name}: inputs have {len(X)} rows but targets have {len(Y)}; they must match")
+        X, Y = dataset_tensors(data, y, name)
         dt, dev = self._dtype, self._device  # data moves to the model's device once, not per batch
         X = X.to(device=dev, dtype=dt) if X.is_floating_point() else X.to(dev)
         Y = Y.to(device=dev, dtype=dt) if Y.is_floating_point() else Y.to(dev)
