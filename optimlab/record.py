@@ -17,7 +17,13 @@ A trace holds
 * ``stop_reason`` and ``steps`` (number of updates done).
 
 Traces save to a single ``.npz`` file (arrays plus a JSON header) and to JSON
-(for the web), and load back exactly.
+(for the web), and load back exactly, as the subclass that saved them (``kind`` in
+the header; :class:`History` lives here, so it comes back a History in any process).
+
+Every result is made of traces, and that is what is saved: a sweep's
+``SweepResult`` is its traces plus its grid (``sweep.json``); a benchmark's store
+keeps each trial's trace; a ``TrainingComparison`` is its histories plus
+``comparison.json``. Every page of :mod:`optimlab.report` is rebuilt from those files.
 """
 
 from __future__ import annotations
