@@ -33,8 +33,7 @@ from .report import Figure, Heading, Table, Text, trace_table, write_html
 from ._spec import slug
 from .functions import get as get_function
 from .runner import compare
-from .viz import animate_paths, plot_contour, plot_convergence, plot_surface, save_figure
-from .viz._common import format_options
+from .viz import animate_paths, format_options, plot_contour, plot_convergence, plot_surface, save_figure
 
 __all__ = ["Scene", "SCENES", "NOTEBOOK_SCENES", "RESULT_COLUMNS", "run_demo", "run_scene", "result_rows"]
 

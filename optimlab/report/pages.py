@@ -20,8 +20,7 @@ from typing import Any, Mapping
 
 from .._spec import unique_slugs
 from ..record import Trace
-from ..viz import animate_paths, plot_contour, plot_convergence, save_figure
-from ..viz._common import function_dim, resolve_function
+from ..viz import animate_paths, function_dim, plot_contour, plot_convergence, resolve_function, save_figure
 from ..viz.sweeps import plot_best_path, plot_heatmap, plot_sensitivity
 from ..viz.training import training_figures
 from .html import Figure, Heading, Text, write_html

@@ -30,7 +30,7 @@ from ..bench.protocol import trial_result
 from ..bench.suites import problem_key
 from ..optim import registry
 from ..record import Trace
-from ..viz._common import format_options, known_f_min
+from ..viz import format_options, known_f_min
 
 __all__ = ["Table", "format_number", "format_mean_std", "to_rich", "to_markdown", "write_csv",
            "TRACE_COLUMNS", "trace_table", "sweep_table", "training_table", "BENCH_SUMMARY_COLUMNS",
