@@ -32,7 +32,7 @@ from typing import Any, Iterator, Sequence
 import numpy as np
 import torch
 
-__all__ = ["parse_seeds", "run_generators", "EpochBatches", "EpochMean", "divergent", "RunState", "Freezer",
+__all__ = ["parse_seeds", "run_generators", "EpochBatches", "EpochMean", "divergent", "grads_finite", "RunState", "Freezer",
            "no_gc"]
 
 
@@ -172,6 +172,13 @@ def divergent(values: Any, *, grad_norms: np.ndarray | None = None, points: np.n
         if bound is not None:
             bad |= (np.abs(points) > bound).any(axis=1)
     return bad
+
+
+def grads_finite(opt: torch.optim.Optimizer) -> bool:
+    """True when every gradient the optimizer holds is finite (the gradient half of :func:`divergent`,
+    for a loop that never forms the gradient norms)."""
+    return all(bool(torch.isfinite(p.grad).all()) for g in opt.param_groups for p in g["params"]
+               if p.grad is not None)
 
 
 class RunState:

@@ -8,8 +8,9 @@ import torch
 from torch import nn
 
 from ..runner import resolve_optimizer
+from .tools import unwrap
 
-__all__ = ["LOSSES", "METRICS", "resolve_loss", "resolve_metrics", "make_optimizer"]
+__all__ = ["LOSSES", "METRICS", "resolve_loss", "resolve_metrics", "make_optimizer", "check_targets"]
 
 
 LOSSES: dict[str, tuple[Callable[[], nn.Module], str]] = {
@@ -120,3 +121,59 @@ def make_optimizer(params: Sequence[torch.Tensor], optimizer: Any) -> tuple[torc
         return optimizer, {"optimizer": type(optimizer).__name__, "options": opts}
     factory, name, options = resolve_optimizer(optimizer)
     return factory(params), {"optimizer": name, "options": dict(options)}
+
+
+def check_targets(model: nn.Module, loss_name: str, loss_fn: Callable, loss_kind: str | None, X: torch.Tensor,
+                  Y: torch.Tensor, name: str, dtype: torch.dtype) -> torch.Tensor:
+    """Check the model and loss accept (X, Y); reshape (N,) targets to (N, 1) where that is meant
+    (regression and binary losses on one output); ``dtype`` is the model's floating type."""
+    model = unwrap(model)
+    was = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            out = model(X[:2])
+    except RuntimeError as e:
+        raise ValueError(f"{name}: the model cannot take inputs of shape {tuple(X.shape[1:])} "
+                         f"(per example): {str(e).splitlines()[0]}") from None
+    finally:
+        model.train(was)
+    kind = loss_kind
+    if kind == "multiclass":
+        if out.dim() != 2:
+            raise ValueError(f"loss {loss_name!r} needs model outputs of shape (N, classes), got "
+                             f"{tuple(out.shape)} for 2 examples")
+        C = out.shape[1]
+        if Y.dim() == 1:
+            if Y.is_floating_point():
+                if not bool((Y == Y.round()).all()):
+                    raise ValueError(f"{name}: targets for {loss_name!r} must be class indices; got "
+                                     f"non-integer values")
+                Y = Y.long()
+            lo, hi = int(Y.min()), int(Y.max())
+            if lo < 0 or hi >= C:
+                raise ValueError(f"{name}: class indices must be in [0, {C}) for a model with {C} outputs; "
+                                 f"found {lo if lo < 0 else hi}")
+        elif tuple(Y.shape[1:]) != (C,):
+            raise ValueError(f"{name}: targets of shape {tuple(Y.shape)} do not match model outputs "
+                             f"(N, {C}); give class indices (N,) or probabilities (N, {C})")
+    elif kind in ("binary", "regression"):
+        if Y.dim() == 1 and out.dim() == 2 and out.shape[1] == 1:
+            Y = Y.reshape(-1, 1)
+        if not Y.is_floating_point():
+            Y = Y.to(dtype)
+        if tuple(Y.shape[1:]) != tuple(out.shape[1:]):
+            raise ValueError(f"{name}: targets of shape {tuple(Y.shape)} (per example {tuple(Y.shape[1:])}) "
+                             f"do not match model outputs per example {tuple(out.shape[1:])} for loss "
+                             f"{loss_name!r}")
+        if kind == "binary" and (bool((Y < 0).any()) or bool((Y > 1).any())):
+            raise ValueError(f"{name}: targets for {loss_name!r} must lie in [0, 1]")
+    else:
+        try:
+            v = loss_fn(out, Y[:2])
+        except Exception as e:
+            raise ValueError(f"{name}: the loss cannot compare model outputs {tuple(out.shape)} with targets "
+                             f"{tuple(Y[:2].shape)}: {e}") from None
+        if not isinstance(v, torch.Tensor) or v.numel() != 1:
+            raise ValueError("loss must return a scalar tensor (the mean over the batch)")
+    return Y

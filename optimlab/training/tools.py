@@ -6,11 +6,6 @@ import torch
 from torch import nn
 
 
-def grads_finite(opt: torch.optim.Optimizer) -> bool:
-    return all(bool(torch.isfinite(p.grad).all()) for g in opt.param_groups for p in g["params"]
-               if p.grad is not None)
-
-
 def copy_state(model: nn.Module) -> dict:
     return {k: v.detach().clone() for k, v in model.state_dict().items()}
 

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import io
 import json
-import math
 import time
+import warnings
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
@@ -14,13 +13,15 @@ import torch
 from torch import nn
 from torch.utils.data import TensorDataset
 
+from ..engine import EpochBatches, EpochMean, divergent, grads_finite
 from ..problems.data import as_tensor, dataset_tensors
 from ..record import SERIES_ALIASES, History, alias_series, to_jsonable
 from ..runner import make_scheduler, needs_closure
 from .callbacks import Callback
-from .losses import make_optimizer, resolve_loss, resolve_metrics
+from .checkpoint import read_checkpoint, write_checkpoint
+from .losses import check_targets, make_optimizer, resolve_loss, resolve_metrics
 from .progress import Progress
-from .tools import ddp_world, first_bad_row, grads_finite, unwrap
+from .tools import ddp_world, first_bad_row, unwrap
 
 __all__ = ["Trainer"]
 
@@ -94,57 +95,7 @@ class Trainer:
         return X, Y
 
     def _fit_targets(self, X: torch.Tensor, Y: torch.Tensor, name: str) -> torch.Tensor:
-        """Check the model and loss accept (X, Y); reshape (N,) targets to (N, 1) where that is meant."""
-        model = unwrap(self.model)
-        was = model.training
-        model.eval()
-        try:
-            with torch.no_grad():
-                out = model(X[:2])
-        except RuntimeError as e:
-            raise ValueError(f"{name}: the model cannot take inputs of shape {tuple(X.shape[1:])} "
-                             f"(per example): {str(e).splitlines()[0]}") from None
-        finally:
-            model.train(was)
-        kind = self.loss_kind
-        if kind == "multiclass":
-            if out.dim() != 2:
-                raise ValueError(f"loss {self.loss_name!r} needs model outputs of shape (N, classes), got "
-                                 f"{tuple(out.shape)} for 2 examples")
-            C = out.shape[1]
-            if Y.dim() == 1:
-                if Y.is_floating_point():
-                    if not bool((Y == Y.round()).all()):
-                        raise ValueError(f"{name}: targets for {self.loss_name!r} must be class indices; got "
-                                         f"non-integer values")
-                    Y = Y.long()
-                lo, hi = int(Y.min()), int(Y.max())
-                if lo < 0 or hi >= C:
-                    raise ValueError(f"{name}: class indices must be in [0, {C}) for a model with {C} outputs; "
-                                     f"found {lo if lo < 0 else hi}")
-            elif tuple(Y.shape[1:]) != (C,):
-                raise ValueError(f"{name}: targets of shape {tuple(Y.shape)} do not match model outputs "
-                                 f"(N, {C}); give class indices (N,) or probabilities (N, {C})")
-        elif kind in ("binary", "regression"):
-            if Y.dim() == 1 and out.dim() == 2 and out.shape[1] == 1:
-                Y = Y.reshape(-1, 1)
-            if not Y.is_floating_point():
-                Y = Y.to(self._dtype)
-            if tuple(Y.shape[1:]) != tuple(out.shape[1:]):
-                raise ValueError(f"{name}: targets of shape {tuple(Y.shape)} (per example {tuple(Y.shape[1:])}) "
-                                 f"do not match model outputs per example {tuple(out.shape[1:])} for loss "
-                                 f"{self.loss_name!r}")
-            if kind == "binary" and (bool((Y < 0).any()) or bool((Y > 1).any())):
-                raise ValueError(f"{name}: targets for {self.loss_name!r} must lie in [0, 1]")
-        else:
-            try:
-                v = self.loss_fn(out, Y[:2])
-            except Exception as e:
-                raise ValueError(f"{name}: the loss cannot compare model outputs {tuple(out.shape)} with targets "
-                                 f"{tuple(Y[:2].shape)}: {e}") from None
-            if not isinstance(v, torch.Tensor) or v.numel() != 1:
-                raise ValueError("loss must return a scalar tensor (the mean over the batch)")
-        return Y
+        return check_targets(self.model, self.loss_name, self.loss_fn, self.loss_kind, X, Y, name, self._dtype)
 
     # ---------------------------------------------------------------- stopping
     def request_stop(self, reason: str) -> None:
@@ -177,12 +128,42 @@ class Trainer:
         of the epoch's order (as ``DistributedSampler``); ``batch_size`` is per process
         and logged numbers are the process's own.
         """
-        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)):
-            raise TypeError(f"batch_size must be an integer, got {batch_size!r}")
-        if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 1:
-            raise ValueError(f"epochs must be an integer >= 1, got {epochs!r}")
-        if verbose not in (0, 1, 2):
-            raise ValueError(f"verbose must be 0, 1 or 2, got {verbose!r}")
+        _check_fit_arguments(batch_size, epochs, verbose)
+        X, Y, val = self._fit_data(data, y, validation_data, validation_split)
+        rank, world = ddp_world(self.model)
+        n_local = len(range(rank, len(X), world))
+        if not 1 <= batch_size <= n_local:
+            where = f" per process ({world} processes)" if world > 1 else ""
+            raise ValueError(f"batch_size must be in [1, N] with N = {n_local} training examples{where}; "
+                             f"got {batch_size}")
+        batches = EpochBatches(len(X), int(batch_size), self._generator if shuffle else None, shard=(rank, world),
+                               device=X.device)
+        callbacks = _sorted_callbacks(callbacks)
+        config = {**self.optimizer_config, "loss": self.loss_name, "metrics": [m for m, _, _ in self.metrics],
+                  "batch_size": int(batch_size), "shuffle": bool(shuffle), "n_train": len(X),
+                  "n_val": 0 if val is None else len(val[0]), "world_size": world}
+        hist = self._open_history(config, epochs, seed, label, resume_from, callbacks, batches.per_epoch)
+        for c in callbacks:
+            c.on_train_begin(self)
+        run = _Fit(self, X, Y, val, batches, world, callbacks)
+        progress = Progress(verbose, epochs, self.epoch)
+        run.start_clock()
+        try:
+            for epoch in range(self.epoch, epochs):
+                if not self._epoch(run, epoch, progress):
+                    break
+        except KeyboardInterrupt:
+            self.request_stop("interrupted")  # Ctrl-C: keep what was computed, return the history
+        finally:
+            progress.close()
+            self._finish(hist)
+        hist.stop_reason = self._stop_reason or "epochs_done"
+        for c in callbacks:
+            c.on_train_end(self)
+        return hist
+
+    def _fit_data(self, data: Any, y: Any, validation_data: Any, validation_split: float) -> tuple:
+        """``(X, Y, val)``: the training tensors and the validation pair (or None)."""
         X, Y = self._tensors(data, y, "data")
         if validation_data is not None and validation_split:
             raise ValueError("give validation_data or validation_split, not both")
@@ -201,23 +182,14 @@ class Trainer:
         Y = self._fit_targets(X, Y, "data")
         if val is not None:
             val = (val[0], self._fit_targets(val[0], val[1], "validation_data"))
-        rank, world = ddp_world(self.model)
-        n_local = len(range(rank, len(X), world))
-        if not 1 <= batch_size <= n_local:
-            where = f" per process ({world} processes)" if world > 1 else ""
-            raise ValueError(f"batch_size must be in [1, N] with N = {n_local} training examples{where}; "
-                             f"got {batch_size}")
-        ipe = math.ceil(n_local / batch_size)
-        callbacks = sorted(list(callbacks), key=lambda c: getattr(c, "order", 0))
-        for c in callbacks:
-            if not isinstance(c, Callback):
-                raise TypeError(f"callbacks must be Callback objects, got {type(c).__name__}")
+        return X, Y, val
 
-        config = {**self.optimizer_config, "loss": self.loss_name, "metrics": [m for m, _, _ in self.metrics],
-                  "batch_size": int(batch_size), "shuffle": bool(shuffle), "n_train": len(X),
-                  "n_val": 0 if val is None else len(val[0]), "world_size": world}
+    def _open_history(self, config: dict, epochs: int, seed: int | None, label: str | None,
+                      resume_from: str | Path | None, callbacks: list[Callback], ipe: int) -> History:
+        """A new History (seeding the shuffling generator), or the checkpoint's to continue;
+        its series become growing lists that callbacks may read during the fit."""
         if resume_from is not None:
-            state = self._read_checkpoint(resume_from)
+            state = read_checkpoint(resume_from)
             old = state["fit_config"]
             for k in ("batch_size", "shuffle", "n_train", "n_val"):
                 if old.get(k) != config[k]:
@@ -226,9 +198,8 @@ class Trainer:
             if state["epoch"] >= epochs:
                 raise ValueError(f"epochs={epochs} but the checkpoint has already done {state['epoch']} epochs; "
                                  f"pass a larger epochs to continue")
-            self._apply_checkpoint(state, callbacks)
-            seed = old["seed"]
-            config["seed"] = seed
+            self._apply_checkpoint(state, callbacks, stacklevel=4)
+            config["seed"] = old["seed"]
             hist = self.history
             assert hist is not None
         else:
@@ -245,118 +216,107 @@ class Trainer:
         config["epochs"] = int(epochs)
         hist.config.update(config)
         self._fit_config = config
-        series = {k: list(np.asarray(v).tolist()) for k, v in hist.series.items() if k not in SERIES_ALIASES}
-        hist.series = series
-        alias_series(series)  # callbacks may read history.values etc. during fit: the same growing lists
-        series = {k: v for k, v in series.items() if k not in SERIES_ALIASES}
-        ep = {k: list(np.asarray(v).tolist()) for k, v in hist.epochs.items()}
-        hist.epochs = ep
+        hist.series = {k: list(np.asarray(v).tolist()) for k, v in hist.series.items() if k not in SERIES_ALIASES}
+        alias_series(hist.series)  # callbacks may read history.values etc. during fit: the same growing lists
+        hist.epochs = {k: list(np.asarray(v).tolist()) for k, v in hist.epochs.items()}
         self._stop_reason = None
-        t_offset = float(series["time"][-1]) if series["time"] else 0.0
-
         self._callbacks = callbacks
-        for c in callbacks:
-            c.on_train_begin(self)
-        batch_cbs = [c for c in callbacks
-                     if "on_batch_end" in vars(c) or type(c).on_batch_end is not Callback.on_batch_end]
-        model, opt, loss_fn = self.model, self.optimizer, self.loss_fn
-        metrics = self.metrics
-        plateau = isinstance(self.scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau)
-        closure_step = needs_closure(opt)
-        progress = Progress(verbose, epochs, self.epoch)
-        t0 = time.perf_counter() - t_offset
-        try:
-            for epoch in range(self.epoch, epochs):
-                for c in callbacks:
-                    c.on_epoch_begin(self, epoch)
-                model.train()
-                order = torch.randperm(len(X), generator=self._generator).to(X.device) if shuffle else None
-                if world > 1:
-                    order = (order if order is not None else torch.arange(len(X)))[rank::world]
-                loss_sum, n_seen = 0.0, 0
-                outs: list[torch.Tensor] = []  # metrics are computed once per epoch from these
-                targets: list[torch.Tensor] = []
-                for b in range(ipe):
-                    if order is None:
-                        xb, yb = X[b * batch_size:(b + 1) * batch_size], Y[b * batch_size:(b + 1) * batch_size]
-                    else:
-                        idx = order[b * batch_size:(b + 1) * batch_size]
-                        xb, yb = X[idx], Y[idx]
-                    lr = self._lr()
-                    opt.zero_grad(set_to_none=True)
-                    with torch.set_grad_enabled(not closure_step):
-                        out = model(xb)
-                        loss = loss_fn(out, yb)
-                    lv = loss.item()
-                    if world == 1 and not math.isfinite(lv):
-                        self._diverged(epoch, b, lv, "loss")
-                        break
-                    try:
-                        if closure_step:
-                            opt.step(self._closure(xb, yb))
-                        else:
-                            loss.backward()
-                            # under DDP every process must take part in backward's all-reduce; the
-                            # averaged gradients are the same everywhere, so all decide alike
-                            if world > 1 and not grads_finite(opt):
-                                self._diverged(epoch, b, lv, "gradient (all processes)")
-                                break
-                            opt.step()
-                    except FloatingPointError as e:
-                        self._diverged(epoch, b, lv, f"gradient: {e}")
-                        break
-                    if self.scheduler is not None and self.schedule_per == "step" and not plateau:
-                        self.scheduler.step()
-                    self.step += 1
-                    series["loss"].append(lv)
-                    series["lr"].append(lr)
-                    series["time"].append(time.perf_counter() - t0)
-                    series["epoch"].append(epoch)
-                    n = len(xb)
-                    loss_sum += lv * n
-                    n_seen += n
-                    if metrics:
-                        outs.append(out.detach())
-                        targets.append(yb)
-                    for c in batch_cbs:
-                        c.on_batch_end(self, self.step, lv)
-                    if self._stop_reason is not None:
-                        break
-                if self._stop_reason is not None and n_seen < n_local:
-                    break  # an epoch cut short (divergence, a per-iteration rule) is not logged as an epoch
-                logs = {"loss": loss_sum / n_seen}
-                if metrics:
-                    logs.update(self._metric_values(torch.cat(outs), torch.cat(targets)))
-                if val is not None:
-                    for k, v in self._evaluate(*val, batch_size=max(batch_size, 1024)).items():
-                        logs["val_" + k] = v
-                logs["lr"] = self._lr()
-                if self.scheduler is not None and self.schedule_per == "epoch":
-                    if plateau:
-                        self.scheduler.step(logs.get("val_loss", logs["loss"]))
-                    else:
-                        self.scheduler.step()
-                elif plateau:
-                    self.scheduler.step(logs.get("val_loss", logs["loss"]))
-                logs["time"] = time.perf_counter() - t0
-                for k, v in logs.items():
-                    ep.setdefault(k, []).append(v)
-                self.epoch = epoch + 1
-                hist.steps = self.step
-                for c in callbacks:
-                    c.on_epoch_end(self, epoch, logs)
-                progress.epoch(epoch, logs)
-                if self._stop_reason is not None:
-                    break
-        except KeyboardInterrupt:
-            self.request_stop("interrupted")  # Ctrl-C: keep what was computed, return the history
-        finally:
-            progress.close()
-            self._finish(hist)
-        hist.stop_reason = self._stop_reason or "epochs_done"
-        for c in callbacks:
-            c.on_train_end(self)
         return hist
+
+    def _epoch(self, run: "_Fit", epoch: int, progress: Progress) -> bool:
+        """One epoch: its batches, then (unless cut short) its logs and callbacks; False to end the fit."""
+        for c in run.callbacks:
+            c.on_epoch_begin(self, epoch)
+        self.model.train()
+        mean, outs, targets = self._train_batches(run, epoch)
+        if self._stop_reason is not None and mean.n < run.batches.n_local:
+            return False  # an epoch cut short (divergence, a per-iteration rule) is not logged as an epoch
+        logs = self._epoch_logs(run, mean, outs, targets)
+        for k, v in logs.items():
+            run.epochs.setdefault(k, []).append(v)
+        self.epoch = epoch + 1
+        run.history.steps = self.step
+        for c in run.callbacks:
+            c.on_epoch_end(self, epoch, logs)
+        progress.epoch(epoch, logs)
+        return self._stop_reason is None
+
+    def _train_batches(self, run: "_Fit", epoch: int) -> tuple[EpochMean, list, list]:
+        """The updates of one epoch; returns its loss accumulator and, for metrics, the outputs and targets."""
+        mean = EpochMean()
+        outs: list[torch.Tensor] = []  # metrics are computed once per epoch from these
+        targets: list[torch.Tensor] = []
+        series = run.series
+        for b, idx in enumerate(run.batches.epoch()):
+            xb, yb = run.X[idx], run.Y[idx]
+            done = self._update(run, epoch, b, xb, yb)
+            if done is None:
+                break
+            lr, lv, out = done
+            if self.scheduler is not None and self.schedule_per == "step" and not run.plateau:
+                self.scheduler.step()
+            self.step += 1
+            series["loss"].append(lv)
+            series["lr"].append(lr)
+            series["time"].append(run.elapsed())
+            series["epoch"].append(epoch)
+            mean.add(lv, len(xb))
+            if self.metrics:
+                outs.append(out.detach())
+                targets.append(yb)
+            for c in run.batch_callbacks:
+                c.on_batch_end(self, self.step, lv)
+            if self._stop_reason is not None:
+                break
+        return mean, outs, targets
+
+    def _update(self, run: "_Fit", epoch: int, b: int, xb: torch.Tensor,
+                yb: torch.Tensor) -> tuple[float, float, torch.Tensor] | None:
+        """One update on batch ``b``: ``(lr, loss before the update, outputs)``, None if it diverged."""
+        opt = self.optimizer
+        lr = self._lr()
+        opt.zero_grad(set_to_none=True)
+        with torch.set_grad_enabled(not run.closure_step):
+            out = self.model(xb)
+            loss = self.loss_fn(out, yb)
+        lv = loss.item()
+        if run.world == 1 and divergent(lv) is not None:
+            self._diverged(epoch, b, lv, "loss")
+            return None
+        try:
+            if run.closure_step:
+                opt.step(self._closure(xb, yb))
+            else:
+                loss.backward()
+                # under DDP every process must take part in backward's all-reduce; the
+                # averaged gradients are the same everywhere, so all decide alike
+                if run.world > 1 and not grads_finite(opt):
+                    self._diverged(epoch, b, lv, "gradient (all processes)")
+                    return None
+                opt.step()
+        except FloatingPointError as e:
+            self._diverged(epoch, b, lv, f"gradient: {e}")
+            return None
+        return lr, lv, out
+
+    def _epoch_logs(self, run: "_Fit", mean: EpochMean, outs: list, targets: list) -> dict:
+        """The epoch's logs (loss, metrics, validation, lr, time); steps an epoch-wise schedule."""
+        logs = {"loss": mean.mean()}
+        if self.metrics:
+            logs.update(self._metric_values(torch.cat(outs), torch.cat(targets)))
+        if run.val is not None:
+            for k, v in self._evaluate(*run.val, batch_size=max(run.batches.batch_size, 1024)).items():
+                logs["val_" + k] = v
+        logs["lr"] = self._lr()
+        if self.scheduler is not None and self.schedule_per == "epoch":
+            if run.plateau:
+                self.scheduler.step(logs.get("val_loss", logs["loss"]))
+            else:
+                self.scheduler.step()
+        elif run.plateau:
+            self.scheduler.step(logs.get("val_loss", logs["loss"]))
+        logs["time"] = run.elapsed()
+        return logs
 
     def _closure(self, xb: torch.Tensor, yb: torch.Tensor) -> Callable[[], torch.Tensor]:
         """Re-evaluate the batch loss and its gradient wherever the optimizer has put the
@@ -387,19 +347,18 @@ class Trainer:
         model = self.model
         was = model.training
         model.eval()
-        n = len(X)
-        loss_sum = 0.0
+        mean = EpochMean()  # the loss over all examples: batch means weighted by batch size
         outs = []
         try:
             with torch.no_grad():
-                for s in range(0, n, batch_size):
+                for s in range(0, len(X), batch_size):
                     xb, yb = X[s:s + batch_size], Y[s:s + batch_size]
                     out = unwrap(model)(xb)
-                    loss_sum += self.loss_fn(out, yb).item() * len(xb)
+                    mean.add(self.loss_fn(out, yb).item(), len(xb))
                     outs.append(out)
         finally:
             model.train(was)
-        return {"loss": loss_sum / n, **self._metric_values(torch.cat(outs), Y)}
+        return {"loss": mean.mean(), **self._metric_values(torch.cat(outs), Y)}
 
     def _metric_values(self, out: torch.Tensor, y: torch.Tensor) -> dict[str, float]:
         """Every metric over all examples at once: the example-weighted mean of batch values."""
@@ -443,8 +402,6 @@ class Trainer:
                 if not isinstance(c, Callback):
                     raise TypeError(f"callbacks must be Callback objects, got {type(c).__name__}")
             callbacks = sorted(callbacks, key=lambda c: getattr(c, "order", 0))  # fit's order, as resume reads it
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
         hist = self.history
         hd = None
         if hist is not None:
@@ -454,7 +411,6 @@ class Trainer:
                            epochs={k: np.asarray(v, dtype=np.float64) for k, v in hist.epochs.items()})
             hd = json.dumps(snap.to_dict())
         state = {
-            "format": "optimlab-checkpoint-1",
             "epoch": self.epoch, "step": self.step,
             "model": unwrap(self.model).state_dict(),
             "optimizer": self.optimizer.state_dict(),
@@ -465,43 +421,9 @@ class Trainer:
             "fit_config": json.dumps(to_jsonable(self._fit_config)),
             "callbacks": [c.state_dict() for c in callbacks],
         }
-        buf = io.BytesIO()
-        torch.save(state, buf)
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_bytes(buf.getvalue())
-        tmp.replace(path)  # never leave a half-written checkpoint
-        return path
+        return write_checkpoint(state, path)
 
-    _CHECKPOINT_KEYS = ("epoch", "step", "model", "optimizer", "scheduler", "shuffle_rng", "torch_rng", "history",
-                        "fit_config")
-
-    def _read_checkpoint(self, path: str | Path, argument: str = "resume_from") -> dict:
-        path = Path(path)
-        if not path.is_file():
-            raise ValueError(f"{argument}: checkpoint {str(path)!r} does not exist")
-        try:
-            state = torch.load(path, map_location="cpu", weights_only=True)
-        except Exception as e:  # any file torch cannot read (text, a truncated or foreign pickle, ...)
-            raise ValueError(f"{str(path)!r} is not an optimlab checkpoint: torch.load failed "
-                             f"({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''})") from None
-        if not isinstance(state, dict) or state.get("format") != "optimlab-checkpoint-1":
-            held = "a dict without format 'optimlab-checkpoint-1'" if isinstance(state, dict) else \
-                f"a {type(state).__name__}"
-            raise ValueError(f"{str(path)!r} is not an optimlab checkpoint: it holds {held} (checkpoints are "
-                             f"written by Trainer.save_checkpoint or ModelCheckpoint)")
-        missing = [k for k in self._CHECKPOINT_KEYS if k not in state]
-        if missing:
-            raise ValueError(f"{str(path)!r} is not an optimlab checkpoint: it lacks {', '.join(missing)}")
-        try:
-            state["fit_config"] = json.loads(state["fit_config"])
-            if not isinstance(state["fit_config"], dict):
-                raise ValueError("not a JSON object")
-        except (TypeError, ValueError) as e:
-            raise ValueError(f"{str(path)!r} is not an optimlab checkpoint: its fit_config is not valid ({e})") \
-                from None
-        return state
-
-    def _apply_checkpoint(self, state: dict, callbacks: Sequence[Callback] = ()) -> None:
+    def _apply_checkpoint(self, state: dict, callbacks: Sequence[Callback] = (), stacklevel: int = 3) -> None:
         unwrap(self.model).load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
         if self.scheduler is not None and state["scheduler"] is not None:
@@ -516,13 +438,54 @@ class Trainer:
             for c, s in zip(stateful, saved):
                 c.load_state_dict(s)
         elif any(saved) and stateful:
-            import warnings
-
             warnings.warn(f"the checkpoint holds the state of {len(saved)} callbacks but {len(stateful)} were "
                           f"given; their state is not restored, so the resumed run may differ", RuntimeWarning,
-                          stacklevel=3)
+                          stacklevel=stacklevel)
 
     def load_checkpoint(self, path: str | Path) -> "Trainer":
         """Restore model, optimizer, schedule, RNG states, epoch and history from ``path``."""
-        self._apply_checkpoint(self._read_checkpoint(path, "path"))
+        self._apply_checkpoint(read_checkpoint(path, "path"))
         return self
+
+
+def _check_fit_arguments(batch_size: Any, epochs: Any, verbose: Any) -> None:
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)):
+        raise TypeError(f"batch_size must be an integer, got {batch_size!r}")
+    if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 1:
+        raise ValueError(f"epochs must be an integer >= 1, got {epochs!r}")
+    if verbose not in (0, 1, 2):
+        raise ValueError(f"verbose must be 0, 1 or 2, got {verbose!r}")
+
+
+def _sorted_callbacks(callbacks: Iterable[Any]) -> list[Callback]:
+    """The callbacks in the order they run (``order``, then as given), all checked."""
+    callbacks = sorted(list(callbacks), key=lambda c: getattr(c, "order", 0))
+    for c in callbacks:
+        if not isinstance(c, Callback):
+            raise TypeError(f"callbacks must be Callback objects, got {type(c).__name__}")
+    return callbacks
+
+
+class _Fit:
+    """What one ``fit`` works on: the data, the epoch batches, the callbacks, the growing records, the clock."""
+
+    def __init__(self, trainer: Trainer, X: torch.Tensor, Y: torch.Tensor, val: tuple | None,
+                 batches: EpochBatches, world: int, callbacks: list[Callback]):
+        self.X, self.Y, self.val, self.batches, self.world, self.callbacks = X, Y, val, batches, world, callbacks
+        self.history = hist = trainer.history
+        assert hist is not None
+        self.series = {k: v for k, v in hist.series.items() if k not in SERIES_ALIASES}
+        self.epochs = hist.epochs
+        self.batch_callbacks = [c for c in callbacks
+                                if "on_batch_end" in vars(c) or type(c).on_batch_end is not Callback.on_batch_end]
+        self.plateau = isinstance(trainer.scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau)
+        self.closure_step = needs_closure(trainer.optimizer)
+        self._t_offset = float(self.series["time"][-1]) if self.series["time"] else 0.0
+        self._t0 = 0.0
+
+    def start_clock(self) -> None:
+        """Times continue from the history's last one (a resumed fit)."""
+        self._t0 = time.perf_counter() - self._t_offset
+
+    def elapsed(self) -> float:
+        return time.perf_counter() - self._t0
