@@ -136,7 +136,7 @@ def run_cmd(
       optimlab run "x**2 + 10*y**2" -O momentum:lr=0.01,momentum=0.7,momentum_form=velocity --start=-2,1
       optimlab run rosenbrock -O adam:lr=0.01 --start=-1.5,2 --steps 5000 --stop grad_tol=1e-6
 
-    Writes OUT/paths.png (level lines and paths), OUT/convergence.png, OUT/paths.gif with --animate, and one trace file per optimizer (OUT/<spec>.npz, read it with optimlab.record.Trace.load).
+    Writes OUT/paths.png (level lines and paths), OUT/convergence.png, OUT/paths.gif with --animate, one trace file per optimizer (OUT/<spec>.npz, read it with optimlab.record.Trace.load) and OUT/index.html (optimlab.report.run_page).
     """
     from .. import report  # heavy (torch, matplotlib): imported by the command, so --help stays fast
     from .. import runner
