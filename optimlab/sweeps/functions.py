@@ -55,7 +55,7 @@ def function_sweep(problem: Any, optimizer: Any, configs: list[dict], seed_list:
         batch_fn = fn
         seeds_here = [r.get("seed") for r in sub]
         if noise > 0:
-            batch_fn = _RowNoise(fn, [s if s is not None else int(fn.seed) for s in seeds_here], steps, d, dtype)
+            batch_fn = fn.with_run_noise([s if s is not None else int(fn.seed) for s in seeds_here])
         elif seed_list is not None:
             for j, s in enumerate(seeds_here):
                 g = torch.Generator().manual_seed(int(s))
@@ -80,47 +80,3 @@ def function_sweep(problem: Any, optimizer: Any, configs: list[dict], seed_list:
     return SweepResult(configs=rows, traces=traces, problem={"type": "function", **fdict},
                        optimizer={"name": opt_name, "options": to_jsonable(options)},
                        f_min=float(getattr(fn, "f_min", float("nan"))))
-
-
-class _RowNoise:
-    r"""A noisy test function evaluated for R runs whose gradient noise streams differ.
-
-    Run j adds ``σ·ξ_{s_j,k}`` to its gradient at evaluation k, where ``ξ_{s,k}`` is the
-    k-th draw of ``torch.randn((1, d))`` from ``torch.Generator().manual_seed(s)``:
-    exactly the draws the same function with noise seed ``s`` makes when run alone."""
-
-    def __init__(self, fn: Any, seeds: list[int], steps: int, d: int, dtype: torch.dtype):
-        self.fn = fn.with_noise(0.0)
-        self.name, self.dim, self.f_min = fn.name, fn.dim, fn.f_min
-        self.sigma = float(fn.noise)
-        self._src = fn
-        uniq = sorted(set(seeds))
-        tables = []
-        for s in uniq:
-            g = torch.Generator().manual_seed(int(s))
-            tables.append(torch.cat([torch.randn((1, d), generator=g, dtype=dtype) for _ in range(steps + 1)]))
-        self.table = torch.stack(tables)  # (S, steps + 1, d)
-        self.rows = torch.tensor([uniq.index(s) for s in seeds])
-        self.k = 0
-
-    def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        noise = self.table[self.rows, min(self.k, self.table.shape[1] - 1)].to(x.dtype)
-        self.k += 1
-        return self.fn(_AddGradNoise.apply(x, self.sigma * noise))
-
-    def to_dict(self) -> dict:
-        return self._src.to_dict()
-
-
-class _AddGradNoise(torch.autograd.Function):
-    """Identity forward; backward adds a fixed tensor to the gradient."""
-
-    @staticmethod
-    def forward(ctx: Any, x: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
-        ctx.save_for_backward(noise)
-        return x.view_as(x)
-
-    @staticmethod
-    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor, None]:
-        (noise,) = ctx.saved_tensors
-        return grad + noise, None
