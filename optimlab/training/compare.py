@@ -8,6 +8,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
+from .. import problems as P
 from ..engine import parse_seeds
 from ..record import History, monitor_mode
 from .tools import copy_state
@@ -180,8 +181,6 @@ def compare_training(problem: Any, optimizers: Mapping[str, Any] | Sequence[Any]
         >>> cmp = compare_training("digits-mlp", {"SGD": "sgd:lr=0.1", "Adam": "adam"}, epochs=20, seeds=3)
         >>> cmp.write_html("digits.html")
     """
-    from .. import problems as P
-
     seed_list = parse_seeds(seeds)
     if seed_list is None:
         raise ValueError("seeds must be a count >= 1 or a non-empty list of integers, got None")
