@@ -32,8 +32,8 @@ from typing import Any, Iterator, Sequence
 import numpy as np
 import torch
 
-__all__ = ["parse_seeds", "run_generators", "EpochBatches", "EpochMean", "divergent", "grads_finite", "RunState", "Freezer",
-           "no_gc"]
+__all__ = ["parse_seeds", "run_generators", "EpochBatches", "EpochMean", "divergent", "grads_finite", "RunState",
+           "Freezer", "no_gc"]
 
 
 # ------------------------------------------------------------------------- seeds

@@ -19,6 +19,7 @@ from typing import Any, Callable, Mapping, Sequence
 import numpy as np
 import torch
 
+from . import functions
 from .engine import Freezer, RunState, divergent, no_gc
 from .optim import NAG, Optimizer as _OptimlabOptimizer, registry
 from .record import Trace, to_jsonable
@@ -47,9 +48,7 @@ class _Callable:
 def resolve_function(function: Any) -> Any:
     """A TestFunction, a name (``"rosenbrock:dim=5"``), a formula string, or a callable on tensors (..., d)."""
     if isinstance(function, str):
-        from .functions import resolve  # the function library is imported only when needed
-
-        return resolve(function)
+        return functions.resolve(function)
     if callable(function):
         return function if hasattr(function, "to_dict") else _Callable(function)
     raise TypeError(f"function must be a name, a formula or a callable on tensors (..., d); got {function!r}")
@@ -121,7 +120,8 @@ def make_scheduler(schedule: Any, opt: torch.optim.Optimizer) -> Any:
                     f"optimizer -> scheduler; got {schedule!r}")
 
 
-def _label(name: str, options: Mapping) -> str:
+def run_label(name: str, options: Mapping) -> str:
+    """``name(k=v, ...)``, or the bare name without options: how a run is labelled."""
     if not options:
         return name
     return f"{name}(" + ", ".join(f"{k}={v}" for k, v in options.items()) + ")"
@@ -375,7 +375,7 @@ class _FunctionLoop:
                       zip(*(np.asarray(v, dtype=float).tolist() for v in hyper.values()))] if hyper else [{}] * R
         starts_list, last_list = self.x0.tolist(), self.state.last.tolist()
         reason_list = self.state.reason.tolist()
-        fixed_label = _label(name, options) if not hyper else None
+        fixed_label = run_label(name, options) if not hyper else None
         traces = []
         with no_gc():  # 10,000 traces: no collector passes over the whole heap meanwhile
             for i in range(R):
@@ -391,7 +391,7 @@ class _FunctionLoop:
                 if labels is not None:
                     label = labels[i]
                 else:
-                    label = fixed_label if fixed_label is not None else _label(name, {**options, **hyper_i})
+                    label = fixed_label if fixed_label is not None else run_label(name, {**options, **hyper_i})
                 traces.append(Trace(
                     label=label, config={**base_config, "options": {**options_json, **hyper_i},
                                          "start": starts_list[i]},

@@ -8,6 +8,7 @@ from typing import Any, Callable, Mapping, Sequence
 import numpy as np
 import torch
 
+from .. import problems
 from ..engine import parse_seeds
 from .functions import function_sweep
 from .grids import expand_grid, finite_number
@@ -62,9 +63,7 @@ def sweep(problem: Any, optimizer: Any, grid: Mapping[str, Sequence[Any]] | Sequ
             seen.setdefault(k, {}).setdefault((type(v).__name__, v), v)
     grid_plain = {k: list(vals.values()) for k, vals in seen.items()}
     if isinstance(problem, str) and problem.startswith("problem:"):
-        from .. import problems as _problems  # the training lab, only when asked for
-
-        problem = _problems.get(problem[len("problem:"):])
+        problem = problems.get(problem[len("problem:"):])
     training = is_training_problem(problem)
     not_here = {"stop": stop, "schedule": schedule, "start": start} if training else {"batch_size": batch_size}
     for arg, v in not_here.items():

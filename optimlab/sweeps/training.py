@@ -12,7 +12,7 @@ from torch.func import functional_call, stack_module_state, vmap
 from ..engine import EpochBatches, EpochMean, Freezer, RunState, divergent, run_generators
 from ..problems.data import dataset_tensors
 from ..record import Trace, to_jsonable
-from ..runner import resolve_optimizer
+from ..runner import resolve_optimizer, run_label
 from ..training.losses import resolve_loss
 from .grids import config_rows, hyper_values, split_hyper
 from .result import SweepResult
@@ -80,8 +80,8 @@ def train_sweep(problem: Any, optimizer: Any, configs: list[dict], seed_list: li
                "options": to_jsonable({**options, **{k: v for k, v in r.items() if k != "seed"}}),
                "problem": {"name": pname}, "seed": r.get("seed"), "batch_size": data.B,
                "steps_per_epoch": data.per_epoch, "steps_limit": int(steps), "sweep": to_jsonable(r)}
-        label = f"{opt_name}(" + ", ".join(f"{k}={v}" for k, v in r.items()) + ")"
-        traces.append(Trace(label=label, config=cfg, series={"values": losses[:state.last[j], j].copy()},
+        traces.append(Trace(label=run_label(opt_name, r), config=cfg,
+                            series={"values": losses[:state.last[j], j].copy()},
                             epochs=epochs, stop_reason=str(state.reason[j]), steps=int(state.last[j])))
     return SweepResult(configs=rows, traces=traces, problem={"type": "training", "name": pname},
                        optimizer={"name": opt_name, "options": to_jsonable(options)})

@@ -10,6 +10,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
+from .. import problems as P
 from .._spec import unique_slugs
 from ..engine import parse_seeds
 from ..record import History, monitor_mode, to_jsonable
@@ -177,8 +178,6 @@ def compare_training(problem: Any, optimizers: Mapping[str, Any] | Sequence[Any]
         >>> cmp = compare_training("digits-mlp", {"SGD": "sgd:lr=0.1", "Adam": "adam"}, epochs=20, seeds=3)
         >>> page = optimlab.report.training_page(cmp, "digits")   # index.html, curves, histories/
     """
-    from .. import problems as P
-
     seed_list = parse_seeds(seeds)
     if seed_list is None:
         raise ValueError("seeds must be a count >= 1 or a non-empty list of integers, got None")
