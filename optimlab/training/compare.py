@@ -101,8 +101,9 @@ class TrainingComparison:
                             "labels": list(self.histories)})
 
     def save(self, folder: str | Path) -> list[Path]:
-        """Save every History as ``folder/<label>-seed<seed>.npz`` and the comparison's own
-        data (problem, seeds, monitor, target, settings, which file is which run) as
+        """Save every History as ``folder/<label>-seed<seed>.npz`` (the label as a file name:
+        lower case, ``_`` for other characters, made distinct) and the comparison's own data
+        (problem, seeds, monitor, target, settings, which file is which run) as
         ``folder/comparison.json``; :meth:`load` reads them back. Returns the History files."""
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
