@@ -51,7 +51,8 @@ def run_page(function: Any, traces: Mapping[str, Trace], out: str | Path, *, dom
 
     ``function``: the function object, a registered name or a formula; ``traces``:
     ``{label: Trace}`` (as :func:`optimlab.compare` returns); ``domain``: the plot window
-    ``((x0, x1), (y0, y1))``. A bad window raises ValueError before anything is drawn.
+    ``((x0, x1), (y0, y1))``; a bad one raises ValueError from the picture (the traces are
+    saved by then).
     """
     fn = resolve_function(function)
     if not traces:
@@ -72,12 +73,11 @@ def run_page(function: Any, traces: Mapping[str, Trace], out: str | Path, *, dom
             pictures.append((animate_paths(fn, traces, out / "paths.gif", frames=frames, domain=domain),
                              "the paths, animated"))
     elif animate:
-        notes.append("--animate draws 2-D functions only; no animation written")
+        notes.append("the animation draws 2-D functions only; none written")
     files += [p for p, _ in pictures]
+    shown = table if any(r[1] for r in table.rows) else table.select([c for c in table.columns if c != "settings"])
     blocks = [Text(f"{len(traces)} run(s) of {name}; trace files: {', '.join(p.name for p in files[:len(traces)])} "
-                   f"(read them with optimlab.record.Trace.load)."), Heading("Results"), table.select(
-                       [c for c in table.columns if c != "settings"] if not any(r[1] for r in table.rows)
-                       else list(table.columns))]
+                   f"(read them with optimlab.record.Trace.load)."), Heading("Results"), shown]
     blocks += [Figure(p, caption) for p, caption in pictures]
     page = write_html(out / "index.html", f"optimlab run: {table.title}", blocks)
     return Page(page, [*files, page], table, notes)
