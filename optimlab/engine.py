@@ -33,7 +33,7 @@ import numpy as np
 import torch
 
 __all__ = ["parse_seeds", "run_generators", "EpochBatches", "EpochMean", "divergent", "grads_finite", "RunState",
-           "Freezer", "no_gc"]
+           "Freezer", "chunks", "no_gc"]
 
 
 # ------------------------------------------------------------------------- seeds
@@ -109,12 +109,17 @@ class EpochBatches:
     def epoch(self) -> list[Any]:
         """The batches of the next epoch: index tensors, or ``slice`` s without shuffling."""
         order = self._order()
-        B = self.batch_size
         if order is None:
-            return [slice(b * B, (b + 1) * B) for b in range(self.per_epoch)]
+            return chunks(self.n, self.batch_size)
         if self.world > 1:
             order = order[..., self.rank::self.world]
-        return [order[..., b * B:(b + 1) * B] for b in range(self.per_epoch)]
+        return [order[..., s] for s in chunks(self.n_local, self.batch_size)]
+
+
+def chunks(n: int, size: int) -> list[slice]:
+    """Consecutive slices of ``size`` items covering ``0..n`` (the last one shorter when
+    ``size`` does not divide ``n``): the batches of an epoch in order, or of an evaluation."""
+    return [slice(s, s + size) for s in range(0, n, size)]
 
 
 class EpochMean:

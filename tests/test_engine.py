@@ -5,8 +5,8 @@ import pytest
 import torch
 
 import optimlab
-from optimlab.engine import (EpochBatches, EpochMean, Freezer, RunState, divergent, grads_finite, parse_seeds,
-                             run_generators)
+from optimlab.engine import (EpochBatches, EpochMean, Freezer, RunState, chunks, divergent, grads_finite,
+                             parse_seeds, run_generators)
 from optimlab.functions import GradNoise, NoiseStreams
 
 
@@ -39,6 +39,7 @@ def test_one_run_visits_each_epoch_in_the_generators_order_last_batch_smaller():
 
 def test_without_shuffling_the_batches_are_the_examples_in_order():
     assert EpochBatches(5, 2).epoch() == [slice(0, 2), slice(2, 4), slice(4, 6)]
+    assert chunks(7, 3) == [slice(0, 3), slice(3, 6), slice(6, 9)] and chunks(2, 1024) == [slice(0, 1024)]
 
 
 def test_runs_take_rows_of_their_generators_permutation():

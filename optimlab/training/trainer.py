@@ -13,7 +13,7 @@ import torch
 from torch import nn
 from torch.utils.data import TensorDataset
 
-from ..engine import EpochBatches, EpochMean, divergent, grads_finite
+from ..engine import EpochBatches, EpochMean, chunks, divergent, grads_finite
 from ..problems.data import as_tensor, dataset_tensors
 from ..record import SERIES_ALIASES, History, alias_series, to_jsonable
 from ..runner import make_scheduler, needs_closure
@@ -351,8 +351,8 @@ class Trainer:
         outs = []
         try:
             with torch.no_grad():
-                for s in range(0, len(X), batch_size):
-                    xb, yb = X[s:s + batch_size], Y[s:s + batch_size]
+                for s in chunks(len(X), batch_size):
+                    xb, yb = X[s], Y[s]
                     out = unwrap(model)(xb)
                     mean.add(self.loss_fn(out, yb).item(), len(xb))
                     outs.append(out)
@@ -383,7 +383,7 @@ class Trainer:
         model.eval()
         try:
             with torch.no_grad():
-                return torch.cat([model(X[s:s + batch_size]) for s in range(0, len(X), batch_size)])
+                return torch.cat([model(X[s]) for s in chunks(len(X), batch_size)])
         finally:
             model.train(was)
 
