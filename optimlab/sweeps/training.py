@@ -68,14 +68,14 @@ def train_sweep(problem: Any, optimizer: Any, configs: list[dict], seed_list: li
     row_seeds = [r.get("seed", 0) if r.get("seed") is not None else 0 for r in rows]
     models = _StackedModels(problem, row_seeds, dtype)
     opt = factory(models.groups(hyper_values(rows, numeric, options)))  # (R, 1, ...) values override the options
-    losses, O, TL, state = _train(models, opt, data, row_seeds, steps, progress)
+    losses, objective, train_loss, state = _train(models, opt, data, row_seeds, steps, progress)
     pname = getattr(problem, "name", type(problem).__name__)
     traces = []
     for j, r in enumerate(rows):
-        n_ep = int(np.sum(np.isfinite(O[:, j]))) if O.size else 0
-        epochs = {"objective": O[:n_ep, j].copy(), "loss": TL[:n_ep, j].copy()}
+        n_ep = int(np.sum(np.isfinite(objective[:, j]))) if objective.size else 0
+        epochs = {"objective": objective[:n_ep, j].copy(), "loss": train_loss[:n_ep, j].copy()}
         if data.Xv is not None:
-            epochs["val_loss"] = O[:n_ep, j].copy()
+            epochs["val_loss"] = objective[:n_ep, j].copy()
         cfg = {"optimizer": opt_name,
                "options": to_jsonable({**options, **{k: v for k, v in r.items() if k != "seed"}}),
                "problem": {"name": pname}, "seed": r.get("seed"), "batch_size": data.B,
@@ -185,6 +185,6 @@ def _train(models: _StackedModels, opt: torch.optim.Optimizer, data: _Data, row_
         if not state.active.any():
             break
     state.finish("max_steps")
-    O = np.array(obj) if obj else np.zeros((0, R))
-    TL = np.array(tr_loss) if tr_loss else np.zeros((0, R))
-    return losses, O, TL, state
+    objective = np.array(obj) if obj else np.zeros((0, R))
+    train_loss = np.array(tr_loss) if tr_loss else np.zeros((0, R))
+    return losses, objective, train_loss, state
