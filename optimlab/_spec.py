@@ -11,7 +11,7 @@ import ast
 import re
 from typing import Any
 
-__all__ = ["name_key", "split_spec", "split_top", "parse_options", "parse_value"]
+__all__ = ["name_key", "split_spec", "parse_options", "parse_value", "format_value", "slug", "unique_slugs", "split_top"]
 
 _KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
@@ -79,3 +79,39 @@ def split_spec(spec: str) -> tuple[str, str, str]:
     """``NAME[:OPTIONS]`` → ``(name, colon, options text)``."""
     name, colon, rest = spec.strip().partition(":")
     return name.strip(), colon, rest
+
+
+def format_value(v: Any, digits: int | None = None) -> str:
+    """A VALUE written back in the spec syntax (the inverse of :func:`parse_value`):
+    ``true``/``false``/``none``, tuples in parentheses, floats with ``%g`` (``digits``
+    significant digits when given). Legends, settings columns and tick labels use it."""
+    if isinstance(v, bool) or v is None:
+        return str(v).lower()
+    if isinstance(v, float):
+        return f"{v:g}" if digits is None else f"{v:.{digits}g}"
+    if isinstance(v, (list, tuple)):
+        return "(" + ", ".join(format_value(x, digits) for x in v) + ")"
+    return str(v)
+
+
+def slug(text: str) -> str:
+    """A file-name stem from a label or spec: ``"adam:lr=0.1"`` → ``"adam_lr=0.1"``,
+    ``"Momentum μ=0.9"`` → ``"momentum_mu=0.9"``; letters, digits, ``.`` and ``=`` kept,
+    every other run of characters one ``_``; ``"run"`` when nothing is left."""
+    return re.sub(r"[^A-Za-z0-9.=]+", "_", str(text).replace("μ", "mu")).strip("_").lower() or "run"
+
+
+def unique_slugs(labels: list[str]) -> list[str]:
+    """:func:`slug` of each label, made distinct (``adam``, ``adam_2``, ...) so that files
+    named by them never overwrite each other (``"SGD"`` and ``"sgd"`` share a slug)."""
+    seen: set[str] = set()
+    out = []
+    for label in labels:
+        base = s = slug(label)
+        n = 1
+        while s in seen:
+            n += 1
+            s = f"{base}_{n}"
+        seen.add(s)
+        out.append(s)
+    return out

@@ -29,6 +29,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
+from .report import Figure, Heading, Table, Text, trace_table, write_html
+from ._spec import slug
+from .functions import get as get_function
+from .runner import compare
+from .viz import animate_paths, format_options, plot_contour, plot_convergence, plot_surface, save_figure
 
 __all__ = ["Scene", "SCENES", "NOTEBOOK_SCENES", "RESULT_COLUMNS", "run_demo", "run_scene", "result_rows"]
 
@@ -184,29 +189,17 @@ RESULT_COLUMNS = ("scene", "optimizer", "settings", "final f", "f − f*", "‖�
 # ------------------------------------------------------------------ running and drawing
 def run_scene(scene: Scene) -> dict[str, Any]:
     """Run every method of ``scene``; ``{label: Trace}`` (through :func:`optimlab.compare`)."""
-    from .runner import compare
-
     return compare(scene.function, dict(scene.methods), scene.start, scene.steps)
 
 
 def result_rows(scene: Scene, traces: dict[str, Any]) -> list[list[Any]]:
-    """One table row per run: see :data:`RESULT_COLUMNS`. ``f − f*`` is NaN when f* is unknown."""
-    from .viz._common import format_options, known_f_min
-
-    rows = []
-    for label, t in traces.items():
-        f_star = known_f_min(None, [t])
-        final = float(t.values[-1])
-        rows.append([scene.key, label, format_options(t.config.get("options", {})), final,
-                     final - f_star if f_star is not None else float("nan"), float(t.grad_norms[-1]),
-                     int(t.steps), t.stop_reason])
-    return rows
+    """One table row per run: see :data:`RESULT_COLUMNS` (built by :func:`optimlab.report.trace_table`).
+    ``f − f*`` is NaN when f* is unknown."""
+    table = trace_table(traces).select(RESULT_COLUMNS[1:])
+    return [[scene.key, *row] for row in table.rows]
 
 
 def _draw_scene(scene: Scene, traces: dict[str, Any], out: Path, quick: bool) -> list[tuple[Path, str]]:
-    from .functions import get as get_function
-    from .viz import animate_paths, plot_contour, plot_convergence, plot_surface, save_figure
-
     fn = get_function(scene.function)
     grid = 140 if quick else 300
     styles = [dict(METHOD_STYLES.get(label, {})) for label in traces]
@@ -232,8 +225,6 @@ def _draw_scene(scene: Scene, traces: dict[str, Any], out: Path, quick: bool) ->
 
 
 def _options_text(scene: Scene) -> str:
-    from .viz._common import format_options
-
     return "; ".join(f"{label}: {name}({format_options(opts)})" for label, (name, opts) in scene.methods.items())
 
 
@@ -251,8 +242,6 @@ def run_demo(out_dir: str | Path = "optimlab-out", *, quick: bool = False,
     Returns ``{"out_dir", "index", "files", "columns", "rows", "traces", "seconds"}``:
     ``traces`` is ``{scene key: {label: Trace}}``, ``rows`` the results table.
     """
-    from .report import Figure, Heading, Table, Text, write_html
-
     t0 = time.perf_counter()
     scenes = SCENES if scenes is None else tuple(scenes)
     out = Path(out_dir)
@@ -278,7 +267,7 @@ def run_demo(out_dir: str | Path = "optimlab-out", *, quick: bool = False,
         traces = run_scene(scene)
         all_traces[scene.key] = traces
         for label, t in traces.items():
-            files.append(t.save(out / "traces" / f"{scene.key}_{_slug(label)}.npz"))
+            files.append(t.save(out / "traces" / f"{scene.key}_{slug(label)}.npz"))
         scene_rows = result_rows(scene, traces)
         rows.extend(scene_rows)
         tick(f"ran {scene.key}")
@@ -295,13 +284,3 @@ def run_demo(out_dir: str | Path = "optimlab-out", *, quick: bool = False,
     tick("wrote index.html")
     return {"out_dir": out, "index": index, "files": files, "columns": RESULT_COLUMNS, "rows": rows,
             "traces": all_traces, "seconds": time.perf_counter() - t0}
-
-
-def _slug(text: str) -> str:
-    import re
-
-    s = re.sub(r"[^A-Za-z0-9.]+", "-", text.replace("μ", "mu").replace("=", "")).strip("-").lower()
-    return s or "run"
-
-
-

@@ -17,11 +17,18 @@ A trace holds
 * ``stop_reason`` and ``steps`` (number of updates done).
 
 Traces save to a single ``.npz`` file (arrays plus a JSON header) and to JSON
-(for the web), and load back exactly.
+(for the web), and load back exactly, as the subclass that saved them (``kind`` in
+the header; :class:`History` lives here, so it comes back a History in any process).
+
+Every result is made of traces, and that is what is saved: a sweep's
+``SweepResult`` is its traces plus its grid (``sweep.json``); a benchmark's store
+keeps each trial's trace; a ``TrainingComparison`` is its histories plus
+``comparison.json``. Every page of :mod:`optimlab.report` is rebuilt from those files.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 from dataclasses import dataclass, field
@@ -30,11 +37,13 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Trace", "to_jsonable"]
+__all__ = ["Trace", "History", "to_jsonable"]
 
 
 def to_jsonable(obj: Any) -> Any:
-    """Turn numbers, tensors, arrays, tuples and nested containers into JSON data."""
+    """Turn numbers, tensors, arrays, tuples, traces and nested containers into JSON data."""
+    if isinstance(obj, Trace):
+        return obj.to_dict()
     try:
         import torch
 
@@ -188,3 +197,113 @@ class Trace:
 
 
 _KINDS: dict[str, type] = {"trace": Trace}
+
+
+# ------------------------------------------------------------------ History (training)
+class History(Trace):
+    """The record of one ``fit``: a :class:`~optimlab.record.Trace` with training conventions.
+
+    ``series`` (one entry per iteration): ``loss`` (mean loss of the batch, evaluated
+    before the update; also under the function lab's name ``values``), ``lr`` (the
+    learning rate of the update, also ``lrs``), ``time`` (seconds since the start of
+    ``fit`` after the update, also ``times``), ``epoch`` (0-based epoch of the iteration).
+    Files (``save``, ``to_dict``) hold each series once, under the training name;
+    ``load`` rebuilds the aliases.
+
+    ``epochs`` (one entry per completed epoch): ``loss`` and each metric on the
+    training batches of the epoch (example-weighted mean, as Keras reports it),
+    ``val_loss`` and ``val_<metric>`` on the validation data at the end of the epoch,
+    ``lr`` at the end of the epoch, ``time`` seconds since the start at the end of
+    the epoch.
+
+    ``stop_reason``: ``"epochs_done"``, ``"early_stopping"``, ``"diverged"`` (the loss
+    or a gradient became NaN/inf; the history keeps every finite step before it),
+    ``"interrupted"`` (Ctrl-C during ``fit``: the history is returned) or the reason
+    of a stopping rule (``"time_limit"``, ...). ``steps``: iterations done.
+    """
+
+    kind = "history"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        alias_series(self.series)
+
+    @property
+    def history(self) -> dict[str, list[float]]:
+        """Keras' ``History.history``: per-epoch lists, e.g. ``["val_accuracy"]``."""
+        return {k: [float(v) for v in np.asarray(a)] for k, a in self.epochs.items()}
+
+    @property
+    def epoch(self) -> list[int]:
+        """Indices of the completed epochs (Keras' ``History.epoch``)."""
+        return list(range(self.n_epochs))
+
+    @property
+    def n_epochs(self) -> int:
+        return len(self.epochs.get("loss", ()))
+
+    @property
+    def iterations_per_epoch(self) -> int:
+        return int(self.meta.get("iterations_per_epoch", 0))
+
+    @property
+    def epoch_times(self) -> np.ndarray:
+        """Seconds each epoch took (training plus its validation pass)."""
+        t = np.asarray(self.epochs.get("time", []), dtype=float)
+        return np.diff(np.concatenate([[0.0], t]))
+
+    def _stored(self) -> "History":
+        """A shallow copy without the alias series (``values``, ``lrs``, ``times``): the
+        files hold each per-iteration series once, and loading rebuilds the aliases."""
+        c = copy.copy(self)
+        c.series = {k: v for k, v in self.series.items()
+                    if not (k in SERIES_ALIASES and SERIES_ALIASES[k] in self.series)}
+        return c
+
+    def to_dict(self) -> dict:
+        return Trace.to_dict(self._stored())
+
+    def save(self, path: str | Path) -> Path:
+        return Trace.save(self._stored(), path)
+
+    def best(self, monitor: str = "val_loss", mode: str = "auto") -> tuple[int, float]:
+        """``(epoch index, value)`` of the best epoch for ``monitor`` (``mode`` min/max/auto)."""
+        a = self._epoch_series(monitor)
+        sign = -1.0 if monitor_mode(monitor, mode) == "max" else 1.0
+        finite = np.where(np.isfinite(a), sign * a, np.inf)
+        if not len(a) or not np.isfinite(finite).any():
+            return -1, float("nan")
+        i = int(np.argmin(finite))
+        return i, float(a[i])
+
+    def epochs_to(self, monitor: str, target: float, mode: str = "auto") -> int | None:
+        """Number of epochs until ``monitor`` first reaches ``target`` (None if never)."""
+        a = self._epoch_series(monitor)
+        hit = a >= target if monitor_mode(monitor, mode) == "max" else a <= target
+        idx = np.flatnonzero(hit & np.isfinite(a))
+        return int(idx[0]) + 1 if len(idx) else None
+
+    def _epoch_series(self, key: str) -> np.ndarray:
+        if key not in self.epochs:
+            raise KeyError(f"history has no per-epoch {key!r}; it has {sorted(self.epochs)}")
+        return np.asarray(self.epochs[key], dtype=float)
+
+
+SERIES_ALIASES = {"values": "loss", "lrs": "lr", "times": "time"}
+
+
+def alias_series(series: dict) -> None:
+    """Expose the per-iteration series under the function lab's names too (same arrays)."""
+    for fl, tl in SERIES_ALIASES.items():
+        if tl in series:
+            series[fl] = series[tl]
+
+
+def monitor_mode(monitor: str, mode: str) -> str:
+    """``"min"`` or ``"max"``: ``mode`` itself, or for ``"auto"`` ``"max"`` on accuracies (acc, auc, r2)."""
+    if mode not in ("auto", "min", "max"):
+        raise ValueError(f"mode must be 'auto', 'min' or 'max', got {mode!r}")
+    if mode != "auto":
+        return mode
+    return "max" if any(s in monitor for s in ("acc", "auc", "r2")) else "min"
+

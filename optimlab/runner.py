@@ -13,14 +13,14 @@ optimizer step updates all runs. Trace i equals run i done alone.
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import time
 from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 import torch
 
+from . import functions
+from .engine import Freezer, RunState, divergent, no_gc
 from .optim import Optimizer as _OptimlabOptimizer, registry
 from .record import Trace, to_jsonable
 from .stopping import AnyOf, StopInfo, as_rule
@@ -48,9 +48,7 @@ class _Callable:
 def resolve_function(function: Any) -> Any:
     """A TestFunction, a name (``"rosenbrock:dim=5"``), a formula string, or a callable on tensors (..., d)."""
     if isinstance(function, str):
-        from .functions import resolve  # the function library is imported only when needed
-
-        return resolve(function)
+        return functions.resolve(function)
     if callable(function):
         return function if hasattr(function, "to_dict") else _Callable(function)
     raise TypeError(f"function must be a name, a formula or a callable on tensors (..., d); got {function!r}")
@@ -123,35 +121,18 @@ def make_scheduler(schedule: Any, opt: torch.optim.Optimizer) -> Any:
                     f"optimizer -> scheduler; got {schedule!r}")
 
 
-def _label(name: str, options: Mapping) -> str:
+def run_label(name: str, options: Mapping) -> str:
+    """``name(k=v, ...)``, or the bare name without options: how a run is labelled."""
     if not options:
         return name
     return f"{name}(" + ", ".join(f"{k}={v}" for k, v in options.items()) + ")"
 
 
 # ------------------------------------------------------------------------ running
-_FLOAT_MAX = float(np.finfo(np.float64).max)
-
-
 def _same_lr(a: Any, b: Any) -> bool:
     if isinstance(a, tuple) and isinstance(b, tuple):
         return a[0] is b[0] and a[1] == b[1]
     return a == b
-
-
-@contextlib.contextmanager
-def _no_gc():
-    """Pause Python's cyclic garbage collector while building many small objects that stay
-    alive (the traces of a big batch): each collection it would start meanwhile walks
-    every object of the process, several times for 10,000 traces. Nothing is a cycle to
-    collect there; the previous state comes back afterwards."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _hyper_tensors(hyper: Mapping[str, Sequence], R: int, dtype: torch.dtype) -> dict[str, Any]:
@@ -179,7 +160,8 @@ def run_batch(function: Any, optimizer: Any, starts: Any, steps: int = 100, *,
     ``hyper`` says how many runs there are). ``hyper``: ``{name: R values}`` for
     hyperparameters that differ between runs (``"betas"``: R pairs); they become
     (R, 1) tensors that broadcast in the optimizer. A run stops on its own (rules,
-    divergence) while the others go on; its trace ends there.
+    divergence) while the others go on; its trace ends there (the rules of
+    :mod:`optimlab.engine`).
 
     ``record_params=False`` keeps only the start and the last point in
     ``trace.params`` (for very large sweeps). ``progress`` is called with the step
@@ -190,211 +172,233 @@ def run_batch(function: Any, optimizer: Any, starts: Any, steps: int = 100, *,
     fn = resolve_function(function)
     factory, name, options = resolve_optimizer(optimizer)
     hyper = dict(hyper or {})
-    x0 = np.asarray(starts, dtype=float)
-    if x0.ndim == 1:
-        R = len(next(iter(hyper.values()))) if hyper else 1
-        x0 = np.repeat(x0[None, :], R, axis=0)
-    if x0.ndim != 2 or x0.shape[0] == 0 or x0.shape[1] == 0:
-        raise ValueError(f"starts must be a point (d,) or points (R, d), got shape {np.shape(starts)}")
-    R, d = x0.shape
-    if not np.isfinite(x0).all():
-        raise ValueError("start contains NaN or inf")
-    fdim = getattr(fn, "dim", None)
-    if fdim is not None and fdim != d:
-        raise ValueError(f"start has {d} coordinates but {getattr(fn, 'name', 'the function')} takes {fdim}")
-    if labels is not None and len(labels) != R:
-        raise ValueError(f"labels must have {R} entries, got {len(labels)}")
+    x0 = _start_points(starts, hyper, fn)
+    if labels is not None and len(labels) != len(x0):
+        raise ValueError(f"labels must have {len(x0)} entries, got {len(labels)}")
     rule: AnyOf = as_rule(stop)
-    f_min = _f_min(fn)
-
-    x = torch.tensor(x0, dtype=dtype, requires_grad=True)
-    hyper_t = _hyper_tensors(hyper, R, dtype)
-    opt = factory([x], **hyper_t)
-    group = opt.param_groups[0]
-    closure_step = needs_closure(opt)
-    # Before every step the runner checks each active run's gradient (a non-finite one stops
-    # that run as "diverged") and zeroes the gradient of stopped runs, so an optimlab
-    # optimizer's own check of the whole gradient (nonfinite="raise") can never fire here:
-    # skip it unless the user chose a policy. Not for closure methods: their step evaluates
-    # new gradients the runner has not seen. The numbers are the same either way.
-    user_factory = callable(optimizer) and not isinstance(optimizer, (str, tuple, type))
-    if isinstance(opt, _OptimlabOptimizer) and not closure_step and not user_factory and "nonfinite" not in options:
-        for g in opt.param_groups:
-            g["nonfinite"] = "ignore"
-    # a schedule on tensor learning rates runs on a scalar shadow (base lr 1.0) and
-    # scales each run's lr by its factor: exact for schedules proportional to the base lr
-    shadow = None
-    if schedule is not None and isinstance(group["lr"], torch.Tensor):
-        shadow_opt = torch.optim.SGD([torch.zeros(1)], lr=1.0)
-        shadow = (make_scheduler(schedule, shadow_opt), shadow_opt, group["lr"].clone())
-        sched = None
-    else:
-        sched = make_scheduler(schedule, opt)
-
-    n_rec = steps + 1
-    # Rows are written whole (no masks): a row k of run i is read only if run i was
-    # still recording at step k (k <= last[i]), so what lands in the rows of stopped
-    # runs is never seen and the buffers need no NaN fill.
-    P = np.empty((n_rec, R, d)) if record_params else np.full((2, R, d), np.nan)
-    V = np.empty((n_rec, R))
-    G = np.empty((n_rec, R))
-    LR = None  # (steps, R) once the lr changes between steps; until then lr_const = (key, row)
-    lr_const: tuple | None = None
-    T = np.zeros(n_rec)
-    last = np.zeros(R, dtype=int)  # last recorded (finite) row of each run
-    reason = np.full(R, "", dtype=object)
-    active = np.ones(R, dtype=bool)
-    all_active = True
-    has_rules = bool(rule.rules())
-    frozen = torch.zeros_like(x)
-    value0 = grad0 = ones = None
-    t0 = time.perf_counter()
-    k = 0
-    while True:
-        if x.grad is not None:
-            x.grad = None
-        f = fn(x)
-        if f.shape != (R,):
-            raise ValueError(f"the function must map (R, d) points to (R,) values; got shape {tuple(f.shape)}")
-        if ones is None or ones.dtype != f.dtype or ones.device != f.device:
-            ones = torch.ones_like(f, memory_format=torch.contiguous_format)
-        f.backward(ones)  # the gradient of f.sum() without building the sum
-        with torch.no_grad():
-            # views of this step's tensors (float64 on the CPU: no copy); consumed before the update
-            fv = np.asarray(f.detach().cpu().numpy(), dtype=float)
-            gn = np.asarray(torch.linalg.vector_norm(x.grad, dim=1).cpu().numpy(), dtype=float)
-            xv = np.asarray(x.detach().cpu().numpy(), dtype=float)
-        elapsed = time.perf_counter() - t0
-        # fast test first: all finite and inside the bound (NaN fails every comparison)
-        if fv.max() <= bound and fv.min() >= -bound and xv.max() <= bound and xv.min() >= -bound \
-                and gn.max() <= _FLOAT_MAX:
-            bad = None
-        else:
-            bad = ~np.isfinite(fv) | ~np.isfinite(gn) | (np.abs(fv) > bound) | (np.abs(xv) > bound).any(axis=1) \
-                | ~np.isfinite(xv).all(axis=1)
-            if not all_active:
-                bad &= active
-            if bad.any():
-                reason[bad] = "diverged"
-                active &= ~bad
-                all_active = False
-        if k == 0:
-            if bad is not None and bad.any():
-                raise ValueError(f"the function is not finite at the start point(s) {x0[bad].tolist()}: "
-                                 f"values {fv[bad].tolist()}")
-            value0, grad0 = fv.copy(), gn.copy()
-        V[k], G[k], T[k] = fv, gn, elapsed
-        if record_params:
-            P[k] = xv
-        elif all_active:
-            P[0 if k == 0 else 1] = xv
-        else:
-            P[0 if k == 0 else 1][active] = xv[active]
-        if all_active:
-            last[:] = k
-        else:
-            last[active] = k
-        if has_rules:
-            info = StopInfo(step=k, elapsed=elapsed, values=fv, grad_norms=gn, value0=value0,
-                            grad_norm0=grad0, f_min=f_min)
-            fired = rule.which(info)
-            newly = active & (fired != "")
-            if newly.any():
-                reason[newly] = fired[newly]
-                active &= ~newly
-                all_active = False
-        if k == steps:
-            reason[active] = "max_steps"
-            active[:] = False
-        if not active.any():
-            break
-        with torch.no_grad():
-            if not all_active:
-                inactive = torch.from_numpy(~active)
-                x.grad[inactive] = 0.0  # a stopped run must not feed NaN into the step
-                frozen.copy_(x)
-            if shadow is not None:
-                group["lr"] = shadow[2] * shadow[1].param_groups[0]["lr"]
-            lr_now = group["lr"]
-            # the lr is stored once while it stays the same object (and, for a tensor, unmodified)
-            lr_key = (lr_now, lr_now._version) if isinstance(lr_now, torch.Tensor) else float(lr_now)
-            if LR is None and (lr_const is None or not _same_lr(lr_key, lr_const[0])):
-                row = lr_now.reshape(-1).cpu().numpy().copy() if isinstance(lr_now, torch.Tensor) else float(lr_now)
-                if lr_const is None:
-                    lr_const = (lr_key, np.broadcast_to(np.asarray(row, dtype=float), (R,)))
-                else:  # it changed: from now on one row per step
-                    LR = np.empty((steps, R))
-                    LR[:k] = lr_const[1]
-            if LR is not None:
-                LR[k] = lr_now.reshape(-1).cpu().numpy() if isinstance(lr_now, torch.Tensor) else float(lr_now)
-        if closure_step:
-            def closure() -> torch.Tensor:
-                x.grad = None
-                with torch.enable_grad():
-                    total = fn(x).sum()
-                    total.backward()
-                if not all_active:
-                    with torch.no_grad():
-                        x.grad[inactive] = 0.0
-                return total
-
-            opt.step(closure)
-        else:
-            opt.step()
-        with torch.no_grad():
-            if not all_active:
-                x[inactive] = frozen[inactive]
-        if sched is not None:
-            sched.step()
-        elif shadow is not None:
-            shadow[1].step()  # no parameter has a gradient: only keeps torch's call-order check quiet
-            shadow[0].step()
-        k += 1
-        if progress is not None:
-            progress(k)
-
+    params, hyper_t = _new_params(x0, hyper, dtype)
+    loop = _FunctionLoop(fn, factory(params, **hyper_t), x0, int(steps), record_params)
+    loop.own_check_off(optimizer, options)
+    loop.set_schedule(schedule)
+    loop.run(rule, bound, _f_min(fn), progress)
     base_config = {"optimizer": name, "options": to_jsonable(options), "function": to_jsonable(fn.to_dict()),
                    "dtype": str(dtype).replace("torch.", ""), "steps_limit": int(steps)}
     if stop is not None:
         base_config["stop"] = repr(rule)
     if schedule is not None:
         base_config["schedule"] = repr(schedule)
-    traces = []
-    # Every run's series are views into the shared step-major buffers (no copies:
-    # a 10,000-run sweep would otherwise spend longer copying than computing). Each
-    # run owns its column; the clock is shared by all runs and is read-only.
-    T.setflags(write=False)
-    options_json = to_jsonable(options)
-    # lrs: one row per step once the lr changed; a constant lr is one read-only broadcast view
-    lr_run_major = LR is None
-    if lr_run_major:
-        row = lr_const[1] if lr_const is not None else np.zeros(R)
-        LR = np.broadcast_to(row[:, None], (R, max(steps, 0)))
-    # per-run Python values converted in bulk (10,000 traces are built in this loop)
-    hyper_rows = [dict(zip(hyper, vals)) for vals in zip(*(np.asarray(v, dtype=float).tolist() for v in hyper.values()))] \
-        if hyper else [{}] * R
-    starts_list, last_list, reason_list = x0.tolist(), last.tolist(), reason.tolist()
-    fixed_label = _label(name, options) if not hyper else None
-    with _no_gc():  # 10,000 traces: no collector passes over the whole heap meanwhile
-        for i in range(R):
-            n = last_list[i]
-            hyper_i = hyper_rows[i]
-            series = {
-                "params": P[: n + 1, i] if record_params else P[:, i],
-                "values": V[: n + 1, i],
-                "grad_norms": G[: n + 1, i],
-                "times": T[: n + 1],
-                "lrs": LR[i, :n] if lr_run_major else LR[:n, i],
-            }
-            if labels is not None:
-                label = labels[i]
-            else:
-                label = fixed_label if fixed_label is not None else _label(name, {**options, **hyper_i})
-            traces.append(Trace(
-                label=label, config={**base_config, "options": {**options_json, **hyper_i}, "start": starts_list[i]},
-                series=series, stop_reason=str(reason_list[i]), steps=n,
-            ))
-    return traces
+    return loop.traces(base_config, name, options, hyper, labels)
+
+
+def _start_points(starts: Any, hyper: Mapping[str, Sequence], fn: Any) -> np.ndarray:
+    """(R, d) finite start points that fit the function."""
+    x0 = np.asarray(starts, dtype=float)
+    if x0.ndim == 1:
+        R = len(next(iter(hyper.values()))) if hyper else 1
+        x0 = np.repeat(x0[None, :], R, axis=0)
+    if x0.ndim != 2 or x0.shape[0] == 0 or x0.shape[1] == 0:
+        raise ValueError(f"starts must be a point (d,) or points (R, d), got shape {np.shape(starts)}")
+    if not np.isfinite(x0).all():
+        raise ValueError("start contains NaN or inf")
+    fdim = getattr(fn, "dim", None)
+    if fdim is not None and fdim != x0.shape[1]:
+        raise ValueError(f"start has {x0.shape[1]} coordinates but {getattr(fn, 'name', 'the function')} "
+                         f"takes {fdim}")
+    return x0
+
+
+def _new_params(x0: np.ndarray, hyper: Mapping[str, Sequence], dtype: torch.dtype) -> tuple[list, dict]:
+    """``([x], hyper tensors)``: the (R, d) parameter and the (R, 1) hyperparameters, for the factory."""
+    x = torch.tensor(x0, dtype=dtype, requires_grad=True)
+    return [x], _hyper_tensors(hyper, len(x0), dtype)
+
+
+class _FunctionLoop:
+    """One :func:`run_batch`: the (R, d) parameter, its optimizer, and the step-major records.
+
+    Rows of the records are written whole (no masks): row k of run i is read only if
+    run i was still recording at step k (``k <= state.last[i]``), so what lands in the
+    rows of stopped runs is never seen and the buffers need no NaN fill."""
+
+    def __init__(self, fn: Any, opt: torch.optim.Optimizer, x0: np.ndarray, steps: int, record_params: bool):
+        R, d = x0.shape
+        self.fn, self.opt, self.x0, self.steps, self.record_params = fn, opt, x0, steps, record_params
+        self.x = opt.param_groups[0]["params"][0]
+        self.group = opt.param_groups[0]
+        self.closure_step = needs_closure(opt)
+        n_rec = steps + 1
+        self.P = np.empty((n_rec, R, d)) if record_params else np.full((2, R, d), np.nan)
+        self.V, self.G, self.T = np.empty((n_rec, R)), np.empty((n_rec, R)), np.zeros(n_rec)
+        self.LR: np.ndarray | None = None  # (steps, R) once the lr changes between steps
+        self.lr_const: tuple | None = None  # until then (key, row)
+        self.state = RunState(R)
+        self.freezer = Freezer([self.x])
+        self.sched = self.shadow = self._ones = None
+
+    def own_check_off(self, optimizer: Any, options: Mapping) -> None:
+        """Before every step the loop checks each active run's gradient (a non-finite one
+        stops that run as "diverged") and zeroes the gradient of stopped runs, so an
+        optimlab optimizer's own check of the whole gradient (nonfinite="raise") can never
+        fire here: skip it unless the user chose a policy. Not for closure methods: their
+        step evaluates new gradients the loop has not seen. The numbers are the same."""
+        user_factory = callable(optimizer) and not isinstance(optimizer, (str, tuple, type))
+        if isinstance(self.opt, _OptimlabOptimizer) and not self.closure_step and not user_factory \
+                and "nonfinite" not in options:
+            for g in self.opt.param_groups:
+                g["nonfinite"] = "ignore"
+
+    def set_schedule(self, schedule: Any) -> None:
+        """A schedule on tensor learning rates runs on a scalar shadow (base lr 1.0) and
+        scales each run's lr by its factor: exact for schedules proportional to the base lr."""
+        if schedule is not None and isinstance(self.group["lr"], torch.Tensor):
+            shadow_opt = torch.optim.SGD([torch.zeros(1)], lr=1.0)
+            self.shadow = (make_scheduler(schedule, shadow_opt), shadow_opt, self.group["lr"].clone())
+        else:
+            self.sched = make_scheduler(schedule, self.opt)
+
+    def evaluate(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Values, gradient norms and points of every run at the current parameters."""
+        x, R = self.x, len(self.x0)
+        if x.grad is not None:
+            x.grad = None
+        f = self.fn(x)
+        if f.shape != (R,):
+            raise ValueError(f"the function must map (R, d) points to (R,) values; got shape {tuple(f.shape)}")
+        if self._ones is None or self._ones.dtype != f.dtype or self._ones.device != f.device:
+            self._ones = torch.ones_like(f, memory_format=torch.contiguous_format)
+        f.backward(self._ones)  # the gradient of f.sum() without building the sum
+        with torch.no_grad():
+            # views of this step's tensors (float64 on the CPU: no copy); consumed before the update
+            fv = np.asarray(f.detach().cpu().numpy(), dtype=float)
+            gn = np.asarray(torch.linalg.vector_norm(x.grad, dim=1).cpu().numpy(), dtype=float)
+            xv = np.asarray(x.detach().cpu().numpy(), dtype=float)
+        return fv, gn, xv
+
+    def record(self, k: int, fv: np.ndarray, gn: np.ndarray, xv: np.ndarray, elapsed: float) -> None:
+        st = self.state
+        self.V[k], self.G[k], self.T[k] = fv, gn, elapsed
+        if self.record_params:
+            self.P[k] = xv
+        elif st.all_active:
+            self.P[0 if k == 0 else 1] = xv
+        else:
+            self.P[0 if k == 0 else 1][st.active] = xv[st.active]
+        st.record(k)
+
+    def run(self, rule: AnyOf, bound: float, f_min: float, progress: Callable[[int], None] | None) -> None:
+        st, has_rules = self.state, bool(rule.rules())
+        value0 = grad0 = None
+        t0 = time.perf_counter()
+        k = 0
+        while True:
+            fv, gn, xv = self.evaluate()
+            elapsed = time.perf_counter() - t0
+            bad = divergent(fv, grad_norms=gn, points=xv, bound=bound)
+            if k == 0:
+                if bad is not None and bad.any():
+                    raise ValueError(f"the function is not finite at the start point(s) {self.x0[bad].tolist()}: "
+                                     f"values {fv[bad].tolist()}")
+                value0, grad0 = fv.copy(), gn.copy()
+            st.stop(bad, "diverged")
+            self.record(k, fv, gn, xv, elapsed)
+            if has_rules:
+                fired = rule.which(StopInfo(step=k, elapsed=elapsed, values=fv, grad_norms=gn, value0=value0,
+                                            grad_norm0=grad0, f_min=f_min))
+                st.stop(fired != "", fired)
+            if k == self.steps:
+                st.finish("max_steps")
+            if not st.active.any():
+                break
+            self.step(k)
+            k += 1
+            if progress is not None:
+                progress(k)
+
+    def step(self, k: int) -> None:
+        """Update the active runs (step k); stopped runs stay where they are."""
+        self.freezer.hold(self.state.active)
+        with torch.no_grad():
+            if self.shadow is not None:
+                self.group["lr"] = self.shadow[2] * self.shadow[1].param_groups[0]["lr"]
+            self.record_lr(k)
+        if self.closure_step:
+            x, fn, freezer = self.x, self.fn, self.freezer
+
+            def closure() -> torch.Tensor:
+                x.grad = None
+                with torch.enable_grad():
+                    total = fn(x).sum()
+                    total.backward()
+                freezer.zero_grads()
+                return total
+
+            self.opt.step(closure)
+        else:
+            self.opt.step()
+        self.freezer.release()
+        if self.sched is not None:
+            self.sched.step()
+        elif self.shadow is not None:
+            self.shadow[1].step()  # no parameter has a gradient: only keeps torch's call-order check quiet
+            self.shadow[0].step()
+
+    def record_lr(self, k: int) -> None:
+        """The lr of step k, stored once while it stays the same object (and, for a tensor, unmodified)."""
+        lr_now = self.group["lr"]
+        lr_key = (lr_now, lr_now._version) if isinstance(lr_now, torch.Tensor) else float(lr_now)
+        if self.LR is None and (self.lr_const is None or not _same_lr(lr_key, self.lr_const[0])):
+            row = lr_now.reshape(-1).cpu().numpy().copy() if isinstance(lr_now, torch.Tensor) else float(lr_now)
+            if self.lr_const is None:
+                self.lr_const = (lr_key, np.broadcast_to(np.asarray(row, dtype=float), (len(self.x0),)))
+            else:  # it changed: from now on one row per step
+                self.LR = np.empty((self.steps, len(self.x0)))
+                self.LR[:k] = self.lr_const[1]
+        if self.LR is not None:
+            self.LR[k] = lr_now.reshape(-1).cpu().numpy() if isinstance(lr_now, torch.Tensor) else float(lr_now)
+
+    def traces(self, base_config: dict, name: str, options: Mapping, hyper: Mapping[str, Sequence],
+               labels: Sequence[str] | None) -> list[Trace]:
+        """One Trace per run. Every run's series are views into the shared step-major
+        buffers (no copies: a 10,000-run sweep would otherwise spend longer copying than
+        computing). Each run owns its column; the clock is shared by all runs and is read-only."""
+        R, steps, P = len(self.x0), self.steps, self.P
+        self.T.setflags(write=False)
+        options_json = to_jsonable(options)
+        # lrs: one row per step once the lr changed; a constant lr is one read-only broadcast view
+        lr_run_major = self.LR is None
+        if lr_run_major:
+            row = self.lr_const[1] if self.lr_const is not None else np.zeros(R)
+            LR = np.broadcast_to(row[:, None], (R, max(steps, 0)))
+        else:
+            LR = self.LR
+        # per-run Python values converted in bulk (10,000 traces are built in this loop)
+        hyper_rows = [dict(zip(hyper, vals)) for vals in
+                      zip(*(np.asarray(v, dtype=float).tolist() for v in hyper.values()))] if hyper else [{}] * R
+        starts_list, last_list = self.x0.tolist(), self.state.last.tolist()
+        reason_list = self.state.reason.tolist()
+        fixed_label = run_label(name, options) if not hyper else None
+        traces = []
+        with no_gc():  # 10,000 traces: no collector passes over the whole heap meanwhile
+            for i in range(R):
+                n = last_list[i]
+                hyper_i = hyper_rows[i]
+                series = {
+                    "params": P[: n + 1, i] if self.record_params else P[:, i],
+                    "values": self.V[: n + 1, i],
+                    "grad_norms": self.G[: n + 1, i],
+                    "times": self.T[: n + 1],
+                    "lrs": LR[i, :n] if lr_run_major else LR[:n, i],
+                }
+                if labels is not None:
+                    label = labels[i]
+                else:
+                    label = fixed_label if fixed_label is not None else run_label(name, {**options, **hyper_i})
+                traces.append(Trace(
+                    label=label, config={**base_config, "options": {**options_json, **hyper_i},
+                                         "start": starts_list[i]},
+                    series=series, stop_reason=str(reason_list[i]), steps=n,
+                ))
+        return traces
 
 
 def run(function: Any, optimizer: Any, start: Any, steps: int = 100, *, stop: Any = None, schedule: Any = None,

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from optimlab.bench import TrialStore, performance_profile, performance_ratios, trial_id
-from optimlab.bench.protocol import split_specs, tune_configs
+from optimlab.bench.protocol import split_specs, trial_result, tune_configs
 from optimlab.cli.sweep import CLIError, parse_grid
 from optimlab.sweeps import logspace
 
@@ -147,7 +147,7 @@ def test_killed_benchmark_resumes_without_rerunning_finished_trials(tmp_path):
     before = {}
     with TrialStore(store) as st:
         for row in st:
-            before[row["id"]] = (row["finished"], row["pid"], row["result"]["final"])
+            before[row["id"]] = (row["finished"], row["pid"], trial_result(row)["final"])
     assert 0 < len(before) < total, f"kill missed the run: {len(before)} of {total} stored"
     run = run_bench(SUITE, ARGS["optimizers"], budget=ARGS["budget"], seeds=ARGS["seeds"], steps=ARGS["steps"],
                     store=store)
@@ -168,8 +168,8 @@ def test_killed_benchmark_resumes_without_rerunning_finished_trials(tmp_path):
     fresh = tmp_path / "fresh.sqlite"
     run_bench(SUITE, ARGS["optimizers"], budget=ARGS["budget"], seeds=ARGS["seeds"], steps=ARGS["steps"], store=fresh)
     with TrialStore(fresh) as st:
-        ref = {r["id"]: r["result"]["final"] for r in st}
-    assert ref == {r["id"]: r["result"]["final"] for r in rows}
+        ref = {r["id"]: trial_result(r)["final"] for r in st}
+    assert ref == {r["id"]: trial_result(r)["final"] for r in rows}
     # the report comes from the store alone; its numbers are the stored trials'
     page, agg = build_report(store, tmp_path / "out")
     assert page.exists() and "performance profile" in page.read_text().lower()
@@ -178,14 +178,14 @@ def test_killed_benchmark_resumes_without_rerunning_finished_trials(tmp_path):
     assert len(json.loads((tmp_path / "out" / "trials.json").read_text())) == total
     reruns = [r for r in rows if r["trial"]["phase"] == "rerun" and r["trial"]["optimizer"] == "adam"
               and r["trial"]["problem"]["name"] == "booth"]
-    cell = agg["cells"][("booth", "adam")]
-    assert cell["runs"] == 2 and cell["median"] == np.median([r["result"]["final"] for r in reruns])
+    cell = agg["cells"]["booth"]["adam"]
+    assert cell["runs"] == 2 and cell["median"] == np.median([trial_result(r)["final"] for r in reruns])
     tune = [r for r in rows if r["trial"]["phase"] == "tune" and r["trial"]["optimizer"] == "adam"
             and r["trial"]["problem"]["name"] == "booth"]
-    best = min(tune, key=lambda r: (r["result"]["final"], logspace(1e-4, 1, 6).index(r["trial"]["hyper"]["lr"])))
+    best = min(tune, key=lambda r: (trial_result(r)["final"], logspace(1e-4, 1, 6).index(r["trial"]["hyper"]["lr"])))
     assert cell["best_hyper"] == best["trial"]["hyper"]
     # steps to the target, by hand from the stored curves
-    hits = [np.flatnonzero(np.asarray(r["result"]["curve"]) <= 1e-6) for r in reruns]
+    hits = [np.flatnonzero(np.asarray(r["trace"].values) <= 1e-6) for r in reruns]  # booth: f* = 0
     steps = [h[0] if h.size else INF for h in hits]
     assert cell["median_steps"] == np.median(steps) and cell["cost"] == np.median(np.add(steps, 1))
 
@@ -235,7 +235,7 @@ def test_training_problems_in_a_benchmark(tmp_path):
     assert run.computed == run.total == 2 * (2 + 2)
     page, agg = build_report(tmp_path / "t.sqlite", tmp_path / "out")
     # the derived target: 1.05 × the best optimizer's median final validation loss
-    meds = [agg["cells"][(name, s)]["median"] for s in ("sgd", "adam")]
+    meds = [agg["cells"][name][s]["median"] for s in ("sgd", "adam")]
     assert agg["targets"][name] == pytest.approx(1.05 * min(meds))
     assert page.exists()
 
@@ -259,7 +259,7 @@ def test_a_suite_given_as_dicts_gets_the_steps_override_and_the_checks(tmp_path)
             a, b = x[0] + 2 * x[1] - 7, 2 * x[0] + x[1] - 5
             x = x - lr * np.array([2 * a + 4 * b, 4 * a + 2 * b])
         a, b = x[0] + 2 * x[1] - 7, 2 * x[0] + x[1] - 5
-        assert r["result"]["final"] == pytest.approx(a * a + b * b, rel=1e-9, abs=1e-12)
+        assert trial_result(r)["final"] == pytest.approx(a * a + b * b, rel=1e-9, abs=1e-12)
     from optimlab.bench.suites import finish_suite, parse_problem
 
     assert finish_suite([{"kind": "function", "name": "booth"}]) == [parse_problem("booth")]  # the same defaults

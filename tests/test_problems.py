@@ -144,3 +144,36 @@ def test_problem_errors_name_the_argument(tmp_path):
         P.get("moons-mlp", activation="swishy")
     with pytest.raises(ValueError, match="condition must be a number >= 1"):
         P.get("linreg-synthetic", condition=0.5)
+
+
+def test_dataset_tensors_reads_every_form_the_lab_takes():
+    from torch.utils.data import Dataset, TensorDataset
+
+    from optimlab.problems.data import dataset_tensors
+
+    X = torch.arange(12.0).reshape(6, 2)
+    y = torch.tensor([0, 1, 0, 1, 1, 0])
+
+    class Pairs(Dataset):
+        def __len__(self):
+            return 6
+
+        def __getitem__(self, i):
+            return X[i], y[i]
+
+    ds = TensorDataset(X, y)
+    assert dataset_tensors(ds)[0] is X  # a TensorDataset is used without copying
+    for data, target in ((ds, None), ((X.numpy(), y.numpy()), None), (X.numpy(), y.numpy()), (Pairs(), None),
+                         ([(X[i], y[i]) for i in range(6)], None)):
+        Xt, yt = dataset_tensors(data, target)
+        assert torch.equal(Xt, X) and torch.equal(yt, y)
+    for data, target, err, match in (
+            (TensorDataset(X[:0], y[:0]), None, ValueError, "train is empty"),
+            ((X, y[:5]), None, ValueError, "inputs have 6 rows but targets have 5"),
+            (TensorDataset(X), None, ValueError, "this TensorDataset has 1 tensors"),
+            ("abc", None, TypeError, "train must be a Dataset"),
+            ((np.array(["a", "b"]), y[:2]), None, TypeError, r"train\[0\] must be numeric")):
+        with pytest.raises(err, match=match):
+            dataset_tensors(data, target, name="train")
+    with pytest.raises(TypeError, match="train is a Problem"):
+        dataset_tensors(P.get("iris-softmax"), name="train")

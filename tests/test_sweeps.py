@@ -78,6 +78,19 @@ def test_noisy_function_seeds_are_noise_streams():
     assert np.abs(res.traces[0].params[-1] - res.traces[1].params[-1]).max() > 1e-3
 
 
+def test_noisy_sweep_of_a_closure_method_equals_each_run_alone():
+    """NAG evaluates the function twice per step (the runner's and its look-ahead's), so
+    each run draws two noise samples per step; rows with one seed draw alike."""
+    F = pytest.importorskip("optimlab.functions")
+    f = F.get("rosenbrock").with_noise(0.5, seed=3)
+    res = optimlab.sweep(f, "nag:momentum=0.9", grid={"lr": [1e-4, 1e-3]}, seeds=[0, 1, 1], start=(-1.0, 1.0),
+                         steps=25)
+    for cfg, t in zip(res.configs, res.traces):
+        alone = optimlab.run(f.with_noise(0.5, cfg["seed"]), ("nag", {"momentum": 0.9, "lr": cfg["lr"]}),
+                             start=(-1.0, 1.0), steps=25)
+        _same(t, alone)
+
+
 def test_result_numbers_table_best_and_json_roundtrip(tmp_path):
     res = optimlab.sweep(valley, "sgd", grid={"lr": [0.001, 0.01, 0.03, 0.05], "momentum": [0.0, 0.9]},
                          seeds=2, start=(2.0, 1.0), steps=80)

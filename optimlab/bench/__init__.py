@@ -1,15 +1,16 @@
 """Benchmarks of optimizers: a protocol in the manner of DeepOBS and AlgoPerf, suites of
-problems, a resumable SQLite results store, Dolan–Moré performance profiles and an
-HTML report rebuilt from the store.
+problems, a resumable SQLite results store and Dolan–Moré performance profiles. The
+HTML report, rebuilt from the store alone, is :func:`optimlab.report.bench_page`.
 
 >>> from optimlab import bench
+>>> from optimlab import bench, report
 >>> run = bench.run_bench("beale,rosenbrock", "sgd,adam", budget=4, seeds=2, store="bench.sqlite")
 >>> run.computed, run.total     # 2 problems x 2 optimizers x (4 tuning configurations + 2 seeds)
 (24, 24)
 >>> bench.run_bench("beale,rosenbrock", "sgd,adam", budget=4, seeds=2, store="bench.sqlite").reused
 24
->>> page, numbers = bench.build_report("bench.sqlite", "bench-report")
->>> page.name
+>>> page = report.bench_page("bench.sqlite", "bench-report")
+>>> page.index.name
 'index.html'
 
 The built-in suites (``bench.suite_names()``) are larger: ``"functions-2d"`` has 9 functions.
@@ -17,10 +18,19 @@ The built-in suites (``bench.suite_names()``) are larger: ``"functions-2d"`` has
 
 from .profiles import cost_table, performance_profile, performance_ratios
 from .protocol import BenchRun, aggregate, run_bench, split_specs, tune_configs
-from .report import build_report
 from .store import TrialStore, trial_id
 from .suites import SUITES, get_suite, suite_names
 
 __all__ = ["run_bench", "build_report", "BenchRun", "TrialStore", "trial_id", "performance_profile",
            "performance_ratios", "cost_table", "get_suite", "suite_names", "SUITES", "split_specs",
            "tune_configs", "aggregate"]
+
+
+def __getattr__(name: str):
+    # ``bench.build_report`` moved to the report layer (optimlab.report.bench_page); the old
+    # name still works. Resolved on first use, by name, because report sits above bench.
+    if name == "build_report":
+        import importlib
+
+        return importlib.import_module("optimlab.report").build_report
+    raise AttributeError(f"module 'optimlab.bench' has no attribute {name!r}")

@@ -42,13 +42,16 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from .. import problems as lab
+from ..functions import get
 from ..optim import registry
 from ..record import to_jsonable
+from ..sweeps import logspace, sweep
 from .store import TrialStore, trial_id
 from .suites import finish_suite, get_suite, problem_key, split_items
 
 __all__ = ["run_bench", "BenchRun", "tune_configs", "split_specs", "PROTOCOL_VERSION", "trial_summary",
-           "aggregate"]
+           "trial_result", "aggregate"]
 
 PROTOCOL_VERSION = 1
 SEARCHES = ("grid", "random")
@@ -73,8 +76,6 @@ def split_specs(text: str | Sequence[str]) -> list[str]:
 def tune_configs(spec: str, budget: int, search: str = "grid", search_seed: int = 0,
                  lr_range: tuple[float, float] = (1e-4, 1.0)) -> list[dict]:
     """The N configurations the tuning phase tries for optimizer ``spec``."""
-    from ..sweeps import logspace
-
     if isinstance(budget, bool) or not isinstance(budget, int) or budget < 1:
         raise ValueError(f"budget must be an integer >= 1 (configurations tried per optimizer and problem), got {budget!r}")
     if search not in SEARCHES:
@@ -103,20 +104,20 @@ def _trial(problem: dict, spec: str, phase: str, hyper: dict, seed: int | None) 
 
 def _sweep_problem(problem: dict) -> Any:
     if problem["kind"] == "function":
-        from ..functions import get
-
         fn = get(problem["name"], **problem["params"])
         return fn.with_noise(problem["noise"], 0) if problem["noise"] else fn
-    from .. import problems as lab
-
     return lab.get(problem["name"], seed=0)
 
 
-def trial_summary(trace: Any, problem: dict, f_min: float, keep_params: bool) -> dict:
-    """What a stored trial keeps: the objective curve with its step numbers and times,
-    final and best objective, stop reason (and the path on a 2-D function rerun)."""
+def trial_summary(trace: Any, problem: dict, f_min: float | None = None, keep_params: bool = False) -> dict:
+    """The numbers of a trial, read from its stored trace: the objective curve with its
+    step numbers and times, final and best objective, stop reason (and the path on a 2-D
+    function). ``f_min`` defaults to the one recorded in ``trace.meta`` (then the function's
+    config)."""
     if problem["kind"] == "function":
-        curve = np.asarray(trace.values, dtype=float) - f_min
+        if f_min is None:
+            f_min = trace.meta.get("f_min", (trace.config.get("function") or {}).get("f_min", 0.0))
+        curve = np.asarray(trace.values, dtype=float) - float(f_min)
         steps_at = np.arange(len(curve))
         times = np.asarray(trace.times, dtype=float)
     else:
@@ -136,11 +137,21 @@ def trial_summary(trace: Any, problem: dict, f_min: float, keep_params: bool) ->
     return res
 
 
+def trial_result(row: dict) -> dict:
+    """The numbers of a stored trial (a :class:`TrialStore` row): :func:`trial_summary` of
+    its trace, or, in a store written by an older optimlab, the summary stored instead."""
+    if row.get("trace") is not None:
+        return trial_summary(row["trace"], row["trial"]["problem"], keep_params=row["trial"]["phase"] == "rerun")
+    res = row.get("result")
+    if not isinstance(res, dict) or "final" not in res:
+        raise ValueError(f"trial {row.get('id')!r} holds neither a trace nor a result summary; is the store from "
+                         f"an optimlab benchmark?")
+    return res
+
+
 def _execute(store: TrialStore, trials: list[dict], on_done: Callable[[int], None] | None = None) -> int:
     """Compute the trials not yet in the store (one batched sweep per group) and store
     each one; returns how many were computed."""
-    from ..sweeps import sweep
-
     missing = [t for t in trials if not store.has(trial_id(t))]
     if not missing:
         return 0
@@ -173,7 +184,8 @@ def _execute(store: TrialStore, trials: list[dict], on_done: Callable[[int], Non
         for cfg, trace in zip(res.configs, res.traces):
             hyper = {k: v for k, v in cfg.items() if k != "seed"}
             t = _trial(problem, spec, missing[0]["phase"], hyper, cfg.get("seed"))
-            store.put(t, trial_summary(trace, problem, f_min, keep_params=t["phase"] == "rerun"))
+            trace.meta["f_min"] = f_min  # the objective is f − f*: the trace says which f*
+            store.put(t, trace)
             done += 1
             if on_done is not None:
                 on_done(1)
@@ -257,7 +269,7 @@ def _best_hyper(store: TrialStore, tune: list[dict]) -> dict:
     best, best_v = tune[0]["hyper"], math.inf
     for t in tune:
         row = store.get(trial_id(t))
-        v = float(row["result"]["final"]) if row else math.inf
+        v = float(trial_result(row)["final"]) if row else math.inf
         v = math.inf if math.isnan(v) else v
         if v < best_v:
             best, best_v = t["hyper"], v
@@ -277,14 +289,15 @@ def _first_hit(curve: Sequence[float], steps_at: Sequence[int], times: Sequence[
 
 
 def aggregate(rows: list[dict], desc: dict) -> dict:
-    """From stored trials (``TrialStore`` rows) to the benchmark's numbers.
+    """From stored trials (``TrialStore`` rows) to the benchmark's numbers, as JSON data.
 
-    Returns ``{"problems": [keys], "optimizers": [specs], "targets": {problem: ε},
-    "cells": {(problem, spec): {...}}, "tuning": {(problem, spec): [(hyper, final), ...]}}``;
-    a cell holds ``best_hyper``, ``median``, ``min``, ``max`` (final objective over the
-    reruns), ``solved`` (reruns reaching the target), ``runs``, ``cost`` (median
-    gradient evaluations to the target; ∞ if not reached), ``median_steps``,
-    ``median_time`` and the rerun rows themselves.
+    Returns ``{"problems": [keys], "problem_dicts": [...], "optimizers": [specs],
+    "targets": {problem: ε}, "cells": {problem: {spec: {...}}}, "tuning": {problem:
+    {spec: [[hyper, final], ...]}}}``; a cell holds ``best_hyper``, ``median``, ``min``,
+    ``max`` (final objective over the reruns), ``solved`` (reruns reaching the target),
+    ``runs``, ``cost`` (median gradient evaluations to the target; ∞ if not reached),
+    ``median_steps``, ``median_time`` and ``reruns``: ``[{"id", "trial", "result"}]`` with
+    each rerun's numbers (:func:`trial_result`).
     """
     problems = desc["problems"]
     specs = desc["optimizers"]
@@ -295,40 +308,46 @@ def aggregate(rows: list[dict], desc: dict) -> dict:
         if t.get("protocol") != PROTOCOL_VERSION or t["optimizer"] not in specs or t["problem"] not in problems:
             continue
         key = (problem_key(t["problem"]), t["optimizer"])
-        by_cell.setdefault(key, {"tune": [], "rerun": []})[t["phase"]].append(r)
-    targets: dict[str, float] = {}
-    for p, k in zip(problems, keys):
-        if p.get("target") is not None:
-            targets[k] = float(p["target"])
-        else:  # derived: within 5 % of the best optimizer's median final objective
-            meds = [float(np.median([r["result"]["final"] for r in by_cell.get((k, s), {}).get("rerun", [])]))
-                    for s in specs if by_cell.get((k, s), {}).get("rerun")]
-            finite = [m for m in meds if math.isfinite(m)]
-            targets[k] = 1.05 * min(finite) if finite else -math.inf
-    cells: dict[tuple[str, str], dict] = {}
-    tuning: dict[tuple[str, str], list] = {}
+        entry = {"id": r["id"], "trial": t, "result": trial_result(r)}
+        by_cell.setdefault(key, {"tune": [], "rerun": []})[t["phase"]].append(entry)
+    targets = {k: _target(p, [by_cell.get((k, s), {}).get("rerun", []) for s in specs])
+               for p, k in zip(problems, keys)}
+    cells: dict[str, dict[str, dict]] = {k: {} for k in keys}
+    tuning: dict[str, dict[str, list]] = {k: {} for k in keys}
     for k in keys:
         for s in specs:
             cell = by_cell.get((k, s), {"tune": [], "rerun": []})
-            tuning[(k, s)] = sorted(((r["trial"]["hyper"], float(r["result"]["final"])) for r in cell["tune"]),
-                                    key=lambda hv: hv[0].get("lr", 0.0))
-            reruns = sorted(cell["rerun"], key=lambda r: r["trial"]["seed"])
-            finals = np.array([float(r["result"]["final"]) for r in reruns])
-            hits = [_first_hit(r["result"]["curve"], r["result"]["curve_steps"], r["result"]["curve_times"], targets[k])
-                    for r in reruns]
-            steps_hit = np.array([h[0] for h in hits]) if hits else np.array([])
-            times_hit = np.array([h[1] for h in hits]) if hits else np.array([])
-            cells[(k, s)] = {
-                "best_hyper": reruns[0]["trial"]["hyper"] if reruns else None,
-                "runs": len(reruns),
-                "median": float(np.median(finals)) if finals.size else math.nan,
-                "min": float(finals.min()) if finals.size else math.nan,
-                "max": float(finals.max()) if finals.size else math.nan,
-                "solved": int(np.isfinite(steps_hit).sum()),
-                "median_steps": float(np.median(steps_hit)) if steps_hit.size else math.inf,
-                "median_time": float(np.median(times_hit)) if times_hit.size else math.inf,
-                "cost": float(np.median(steps_hit + 1)) if steps_hit.size else math.inf,
-                "reruns": reruns,
-            }
+            tuning[k][s] = sorted(([r["trial"]["hyper"], float(r["result"]["final"])] for r in cell["tune"]),
+                                  key=lambda hv: hv[0].get("lr", 0.0))
+            cells[k][s] = _cell(sorted(cell["rerun"], key=lambda r: r["trial"]["seed"]), targets[k])
     return {"problems": keys, "problem_dicts": problems, "optimizers": specs, "targets": targets, "cells": cells,
             "tuning": tuning}
+
+
+def _target(problem: dict, reruns_by_spec: list[list[dict]]) -> float:
+    """The problem's target, or within 5 % of the best optimizer's median final objective."""
+    if problem.get("target") is not None:
+        return float(problem["target"])
+    meds = [float(np.median([r["result"]["final"] for r in reruns])) for reruns in reruns_by_spec if reruns]
+    finite = [m for m in meds if math.isfinite(m)]
+    return 1.05 * min(finite) if finite else -math.inf
+
+
+def _cell(reruns: list[dict], target: float) -> dict:
+    finals = np.array([float(r["result"]["final"]) for r in reruns])
+    hits = [_first_hit(r["result"]["curve"], r["result"]["curve_steps"], r["result"]["curve_times"], target)
+            for r in reruns]
+    steps_hit = np.array([h[0] for h in hits]) if hits else np.array([])
+    times_hit = np.array([h[1] for h in hits]) if hits else np.array([])
+    return {
+        "best_hyper": reruns[0]["trial"]["hyper"] if reruns else None,
+        "runs": len(reruns),
+        "median": float(np.median(finals)) if finals.size else math.nan,
+        "min": float(finals.min()) if finals.size else math.nan,
+        "max": float(finals.max()) if finals.size else math.nan,
+        "solved": int(np.isfinite(steps_hit).sum()),
+        "median_steps": float(np.median(steps_hit)) if steps_hit.size else math.inf,
+        "median_time": float(np.median(times_hit)) if times_hit.size else math.inf,
+        "cost": float(np.median(steps_hit + 1)) if steps_hit.size else math.inf,
+        "reruns": reruns,
+    }

@@ -7,6 +7,12 @@ loses at most the trials that were being computed; started again, it finds the
 finished ones by id and computes only the rest. The store also keeps the benchmark's
 own description (``meta``) so that a report can be rebuilt from the file alone.
 
+A trial's result is its :class:`~optimlab.record.Trace`, the whole run (every step's
+value, time and, on a function, the path), stored as the trace's JSON; the numbers a
+report shows are computed from it (:func:`optimlab.bench.protocol.trial_result`).
+Stores written by optimlab before this held a summary dict per trial instead; they are
+read as they are (``row["result"]``) and still report.
+
 Trials are independent JSON documents, so a store could be filled by several
 machines; :class:`TrialStore` is the one interface the protocol uses.
 """
@@ -21,7 +27,7 @@ import time
 from pathlib import Path
 from typing import Any, Iterator
 
-from ..record import to_jsonable
+from ..record import Trace, to_jsonable
 
 __all__ = ["TrialStore", "trial_id", "canonical_json"]
 
@@ -50,6 +56,10 @@ def trial_id(trial: dict) -> str:
 class TrialStore:
     """Finished trials in a SQLite file. ``put`` commits immediately.
 
+    Rows (``get``, iteration) are ``{"id", "trial", "trace", "result", "finished", "pid"}``:
+    ``trace`` is the stored :class:`~optimlab.record.Trace` (None in an old store),
+    ``result`` a plain dict stored instead of a trace (None when there is a trace).
+
     >>> store = TrialStore(":memory:")
     >>> tid = store.put({"a": 1}, {"final": 0.5})
     >>> store.get(tid)["result"]["final"]
@@ -70,8 +80,13 @@ class TrialStore:
             raise ValueError(f"store {self.path!r} is not an optimlab results store (SQLite): {e}") from None
 
     # -- trials --------------------------------------------------------------------
-    def put(self, trial: dict, result: dict) -> str:
-        """Store a finished trial (ignored if its id is already stored); returns its id."""
+    def put(self, trial: dict, result: Trace | dict) -> str:
+        """Store a finished trial with its trace (or a plain dict; ignored if its id is
+        already stored); returns its id."""
+        if isinstance(result, Trace):
+            result = {"trace": result.to_dict()}
+        elif not isinstance(result, dict):
+            raise TypeError(f"result must be a Trace or a dict, got {type(result).__name__}")
         tid = trial_id(trial)
         self._db.execute("BEGIN IMMEDIATE")
         try:
@@ -102,7 +117,11 @@ class TrialStore:
 
     @staticmethod
     def _row(row: tuple) -> dict:
-        return {"id": row[0], "trial": json.loads(row[1]), "result": json.loads(row[2]), "finished": row[3],
+        stored = json.loads(row[2])
+        trace = None
+        if isinstance(stored, dict) and set(stored) == {"trace"} and isinstance(stored["trace"], dict):
+            trace, stored = Trace.from_dict(stored["trace"]), None
+        return {"id": row[0], "trial": json.loads(row[1]), "trace": trace, "result": stored, "finished": row[3],
                 "pid": row[4]}
 
     # -- the benchmark's description -----------------------------------------------------

@@ -23,6 +23,10 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from .. import problems as lab
+from .._spec import split_top
+from ..functions import get
+
 __all__ = ["SUITES", "suite_names", "get_suite", "finish_suite", "split_items", "parse_problem", "problem_key"]
 
 _FUNCTIONS_2D = ["lecture-quadratic", "ill-conditioned", "rosenbrock", "beale", "booth", "matyas", "himmelblau",
@@ -54,11 +58,6 @@ def get_suite(name: str, steps: int | None = None) -> list[dict]:
     elif name == "noisy-functions":
         probs = [_function(n, noise=0.1, target=1e-2) for n in _NOISY]
     elif name == "training":
-        try:
-            from .. import problems as lab
-        except ImportError:
-            raise ValueError("suite 'training' needs the training lab (optimlab.problems), which is not part of "
-                             "this build; use functions-2d or noisy-functions") from None
         probs = [{"kind": "training", "name": n, "steps": 300, "batch_size": 32, "target": None}
                  for n in lab.names()]
     else:
@@ -106,10 +105,9 @@ def split_items(text: str) -> list[str]:
     ``=`` with no ``:`` before it); commas inside ``()``/``[]`` never split
     (``"adam:betas=(0.9,0.99),sgd"``). Empty parts are dropped. Used for optimizer
     specs and for problem lists alike."""
-    from .._spec import _split_top  # the one comma rule for "outside brackets"
 
     parts: list[str] = []
-    for piece in _split_top(text):
+    for piece in split_top(text):
         if parts and "=" in piece and ":" not in piece.split("=")[0]:
             parts[-1] += "," + piece
         else:
@@ -125,9 +123,8 @@ def parse_problem(text: str) -> dict:
         kind, text = "training", text[len("problem:"):]
     name, _, rest = text.partition(":")
     opts: dict[str, Any] = {}
-    from .._spec import _split_top
 
-    for item in _split_top(rest):
+    for item in split_top(rest):
         k, eq, v = item.partition("=")
         if not eq:
             raise ValueError(f"bad option {item!r} in problem {text!r}: write KEY=VALUE")
@@ -152,15 +149,11 @@ def _check(p: dict) -> None:
     if isinstance(p["steps"], bool) or not isinstance(p["steps"], int) or p["steps"] < 1:
         raise ValueError(f"steps must be an integer >= 1, got {p['steps']!r} in problem {p['name']!r}")
     if p["kind"] == "function":
-        from ..functions import get  # validates the name and the parameters
-
         fn = get(p["name"], **p["params"])
         if not math.isfinite(fn.f_min):
             raise ValueError(f"problem {p['name']!r} has no finite known minimum f*; a benchmark needs one for "
                              f"its target f − f* ≤ ε")
     elif p["kind"] == "training":
-        from .. import problems as lab
-
         if p["name"] not in lab.names():
             raise ValueError(f"unknown training problem {p['name']!r}; available: {', '.join(lab.names())}")
 

@@ -40,4 +40,7 @@ _register_all()
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``optimlab`` script."""
+    import matplotlib  # the script writes picture files: it picks a file backend; the library never does
+
+    matplotlib.use("Agg")
     app(args=argv if argv is not None else sys.argv[1:], prog_name="optimlab")

@@ -1,13 +1,13 @@
 """The function lab on the command line: ``optimlab demo``, ``optimlab run``, ``optimlab list``.
 
 Thin: arguments are parsed here, the work is done by :mod:`optimlab.demo`,
-:mod:`optimlab.runner` and :mod:`optimlab.viz`, and results are printed with rich.
+:mod:`optimlab.runner` and :mod:`optimlab.report` (which writes the pages and builds
+the tables printed here).
 Bad arguments end with one line on stderr (``error: ...``) and exit status 2.
 """
 
 from __future__ import annotations
 
-import inspect
 import re
 import time
 from pathlib import Path
@@ -15,9 +15,7 @@ from typing import Any, List, Optional
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
-from ..report import format_number
 from ._common import CLIError, console, err_console, fail, one_line, parse_numbers
 
 
@@ -76,10 +74,6 @@ def _labels(specs: list[str]) -> list[str]:
     return out
 
 
-def _slug(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9.=]+", "_", text).strip("_").lower() or "run"
-
-
 # ----------------------------------------------------------------- commands
 def demo(out: Path = typer.Option(Path("optimlab-out"), "--out", "-o", help="Folder for the pictures, traces "
                                   "and index.html (created)."),
@@ -92,6 +86,7 @@ def demo(out: Path = typer.Option(Path("optimlab-out"), "--out", "-o", help="Fol
     and a saddle point with SGD, Momentum, NAG, Adagrad, RMSProp, Adadelta and Adam.
     Open OUT/index.html to see them.
     """
+    from .. import report  # heavy (torch, matplotlib): imported by the command, so --help stays fast
     from ..demo import RESULT_COLUMNS, run_demo
 
     t0 = time.perf_counter()
@@ -107,17 +102,11 @@ def demo(out: Path = typer.Option(Path("optimlab-out"), "--out", "-o", help="Fol
         except OSError as e:
             fail(f"cannot write to {str(out)!r}: {one_line(e)}")
     wide = console.width >= 110  # the settings column only where it fits
+    table = report.Table(RESULT_COLUMNS, result["rows"], text_columns=("scene", "optimizer", "settings", "stop reason"))
     for key in dict.fromkeys(row[0] for row in result["rows"]):
-        table = Table(title=key, header_style="bold", title_justify="left")
-        columns = [c for c in RESULT_COLUMNS[1:] if wide or c != "settings"]
-        for c in columns:
-            numeric = c not in ("optimizer", "settings", "stop reason")
-            table.add_column(c, justify="right" if numeric else "left", no_wrap=c != "settings")
-        for row in result["rows"]:
-            if row[0] == key:
-                cells = dict(zip(RESULT_COLUMNS, row))
-                table.add_row(*(format_number(cells[c]) for c in columns))
-        console.print(table)
+        part = report.Table(table.columns, [r for r in table.rows if r[0] == key], title=key,
+                            text_columns=table.text_columns)
+        console.print(report.to_rich(part.select([c for c in RESULT_COLUMNS[1:] if wide or c != "settings"])))
     console.print(f"Wrote {len(result['files'])} files and [bold]{result['index']}[/] "
                   f"in {time.perf_counter() - t0:.1f} s.", highlight=False)
 
@@ -147,8 +136,9 @@ def run_cmd(
       optimlab run "x**2 + 10*y**2" -O momentum:lr=0.01,momentum=0.7,momentum_form=velocity --start=-2,1
       optimlab run rosenbrock -O adam:lr=0.01 --start=-1.5,2 --steps 5000 --stop grad_tol=1e-6
 
-    Writes OUT/paths.png (level lines and paths), OUT/convergence.png, OUT/paths.gif with --animate, and one trace file per optimizer (OUT/<spec>.npz, read it with optimlab.record.Trace.load).
+    Writes OUT/paths.png (level lines and paths), OUT/convergence.png, OUT/paths.gif with --animate, one trace file per optimizer (OUT/<spec>.npz, read it with optimlab.record.Trace.load) and OUT/index.html (optimlab.report.run_page).
     """
+    from .. import report  # heavy (torch, matplotlib): imported by the command, so --help stays fast
     from .. import runner
 
     try:
@@ -181,36 +171,15 @@ def run_cmd(
             traces[label] = runner.run(fn, spec, x0, steps, stop=rules or None, label=label)
         except (ValueError, TypeError, RuntimeError) as e:
             fail(f"--optimizer {spec!r}: {one_line(e)}")
-    out.mkdir(parents=True, exist_ok=True)
-    written = [t.save(out / f"{_slug(label)}.npz") for label, t in traces.items()]
-
-    from ..viz import animate_paths, plot_contour, plot_convergence, save_figure
-    from ..viz._common import known_f_min
-
-    f_star = known_f_min(fn, list(traces.values()))
-    written.append(save_figure(plot_convergence(traces, function=fn), out / "convergence.png"))
-    if len(x0) == 2:
-        try:
-            written.append(save_figure(plot_contour(fn, traces, domain=window), out / "paths.png", dpi=110))
-            if animate:
-                written.append(animate_paths(fn, traces, out / "paths.gif", frames=100, domain=window))
-        except ValueError as e:
-            fail(one_line(e))
-    elif animate:
-        err_console.print("note: --animate draws 2-D functions only; no animation written")
-
-    table = Table(title=f"{getattr(fn, 'name', function)} from ({', '.join(f'{v:g}' for v in x0)})",
-                  header_style="bold")
-    for c in ("optimizer", "final f", "f − f*", "‖∇f‖", "steps", "stop reason", "final point"):
-        text = c in ("optimizer", "stop reason", "final point")
-        table.add_column(c, justify="left" if text else "right", no_wrap=not text, overflow="fold")
-    for label, t in traces.items():
-        final = float(t.values[-1])
-        point = ", ".join(f"{v:.4g}" for v in t.params[-1])
-        table.add_row(label, format_number(final), format_number(final - f_star if f_star is not None else float("nan")),
-                      format_number(float(t.grad_norms[-1])), str(t.steps), t.stop_reason, f"({point})")
-    console.print(table)
-    console.print(f"Wrote {len(written)} files to {out}", highlight=False)
+    try:
+        page = report.run_page(fn, traces, out, domain=window, animate=animate)
+    except ValueError as e:
+        fail(one_line(e))
+        return
+    for note in page.notes:
+        err_console.print(f"note: {note}")
+    console.print(report.to_rich(page.table.select([c for c in page.table.columns if c != "settings"])))
+    console.print(f"Wrote {len(page.files)} files to {out} (open {page.index.name})", highlight=False)
 
 
 def list_cmd(what: str = typer.Argument(..., metavar="functions|optimizers",
@@ -226,68 +195,15 @@ def list_cmd(what: str = typer.Argument(..., metavar="functions|optimizers",
 
 
 def _list_functions() -> None:
-    from .. import functions
-
-    table = Table(title="optimlab test functions (optimlab.functions.get(name))", header_style="bold",
-                  show_lines=False)
-    for c in ("name", "formula / description", "dim", "f*", "minimizer", "start"):
-        table.add_column(c, overflow="fold")
-    for name in functions.names():
-        fn = functions.get(name)
-        text = getattr(fn, "description", "") or getattr(fn, "latex", "") or ""
-        m = getattr(fn, "minimizers", None)
-        mins = ""
-        try:
-            import numpy as np
-
-            arr = np.asarray(m, dtype=float).reshape(-1, int(fn.dim)) if m is not None else np.zeros((0, 1))
-            mins = "; ".join("(" + ", ".join(f"{v:.4g}" for v in row) + ")" for row in arr[:2])
-            if len(arr) > 2:
-                mins += f" (+{len(arr) - 2})"
-            starts = getattr(fn, "starts", None)
-            start = ("(" + ", ".join(f"{v:g}" for v in np.asarray(starts, dtype=float)[0]) + ")"
-                     if starts is not None and len(starts) else "")
-        except (TypeError, ValueError):
-            start = ""
-        f_min = getattr(fn, "f_min", None)
-        table.add_row(name, str(text), str(getattr(fn, "dim", "")), format_number(float(f_min)) if f_min is not None
-                      else "", mins, start)
-    console.print(table)
+    from .. import report  # heavy (torch, matplotlib): imported by the command, so --help stays fast
+    console.print(report.to_rich(report.function_list_table()))
     console.print("A formula works wherever a name does, e.g. optimlab run \"x**2 + 10*y**2\" -O sgd:lr=0.05 "
                   "--start 2,1", highlight=False)
 
 
-def optimizer_defaults(cls: type, presets: dict | None = None) -> str:
-    """``lr=0.001, betas=(0.9, 0.999), eps=1e-08``: the constructor's numeric defaults with the
-    name's presets applied; zero defaults (weight decay, dampening, ...) are left out."""
-    from ..viz._common import _fmt_value
-
-    presets = presets or {}
-    parts = []
-    for p in inspect.signature(cls.__init__).parameters.values():
-        if p.name in ("self", "params") or p.default is inspect.Parameter.empty:
-            continue
-        d = presets.get(p.name, p.default)
-        if isinstance(d, bool) or d is None or (isinstance(d, (int, float)) and d == 0):
-            continue
-        if isinstance(d, (int, float, tuple)):
-            parts.append(f"{p.name}={_fmt_value(d)}")
-    return ", ".join(parts)
-
-
 def _list_optimizers() -> None:
-    from ..optim import registry
-
-    table = Table(title="optimlab optimizers (spec NAME[:KEY=VALUE,...])", header_style="bold")
-    for c in ("name", "class", "preset", "defaults", "description"):
-        table.add_column(c, overflow="fold")
-    from ..viz._common import format_options
-
-    for name, cls_name, presets, description in registry.describe():
-        cls = registry.get(name)
-        table.add_row(name, cls_name, format_options(presets), optimizer_defaults(cls, presets),
-                      description.split(";")[0])
-    console.print(table)
+    from .. import report  # heavy (torch, matplotlib): imported by the command, so --help stays fast
+    console.print(report.to_rich(report.optimizer_list_table()))
     console.print("Spec example: adam:lr=0.1,betas=(0.9,0.99)", highlight=False)
 
 

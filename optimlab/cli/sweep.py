@@ -1,7 +1,8 @@
 """``optimlab sweep`` and ``optimlab bench`` on the command line.
 
-Thin: arguments are parsed here; :func:`optimlab.sweep`, :mod:`optimlab.bench` and
-:mod:`optimlab.viz.sweeps` do the work. Bad arguments end with one line on stderr
+Thin: arguments are parsed here; :func:`optimlab.sweep` and :mod:`optimlab.bench` do
+the work, :func:`optimlab.report.sweep_page` and :func:`optimlab.report.bench_page`
+write the pages and build the tables printed here. Bad arguments end with one line on stderr
 (``error: ...``) and exit status 2.
 
 Grid syntax (``--grid``, repeatable, one swept argument each)::
@@ -13,7 +14,6 @@ Grid syntax (``--grid``, repeatable, one swept argument each)::
 
 from __future__ import annotations
 
-import csv
 import math
 import re
 from pathlib import Path
@@ -21,9 +21,7 @@ from typing import Any, List, Optional
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
-from ..report import format_number
 from ._common import CLIError, console, err_console, fail, one_line, parse_number, parse_numbers
 
 
@@ -78,12 +76,6 @@ def _progress() -> Progress:
                     console=console, transient=False)
 
 
-def _fmt(v: Any, column: str = "") -> str:
-    if v == math.inf and column == "final":
-        return "∞ (diverged)"
-    return format_number(v)
-
-
 def _optional_start(text: str | None) -> list[float] | None:
     return None if text is None else parse_numbers(text, "--start")
 
@@ -106,6 +98,8 @@ def sweep_command(
         g = parse_grid(grid)
         if not g:
             raise CLIError("give at least one --grid NAME=..., e.g. --grid lr=log:1e-4:1:50")
+        if top < 1:
+            raise CLIError(f"--top must be >= 1 (rows of the summary table), got {top}")
         x0 = _optional_start(start)
         prob: Any = problem
         if not problem.startswith("problem:"):
@@ -132,59 +126,19 @@ def sweep_command(
     except (ValueError, TypeError, KeyError, FloatingPointError) as e:
         fail(one_line(e))
         return
-    _sweep_outputs(res, g, out, target, top)
+    _sweep_outputs(res, out, target, top)
 
 
-def _sweep_outputs(res: Any, g: dict, out: Path, target: float | None, top: int) -> None:
-    from ..report import Figure, Heading, Table as HTable, Text, write_html
-    from ..viz.curves import save_figure
-    from ..viz.sweeps import plot_best_path, plot_heatmap, plot_sensitivity
-
-    out.mkdir(parents=True, exist_ok=True)
-    res.save(out / "sweep.json")
-    f_min = res.f_min if math.isfinite(res.f_min) else None
-    abs_target = None if target is None else (target + (f_min or 0.0))
-    rows = res.table(abs_target)
-    cols = list(rows[0].keys()) if rows else []
-    with open(out / "table.csv", "w", newline="") as fh:
-        w = csv.writer(fh)
-        w.writerow(cols)
-        for r in rows:
-            w.writerow([r.get(c) for c in cols])
-    order = sorted(range(len(rows)), key=lambda i: (rows[i]["final"] != rows[i]["final"], rows[i]["final"]))
-    t = Table(title=f"{res.optimizer['name']} on {res.problem.get('name', '')}: best {min(top, len(rows))} of "
-                    f"{len(rows)} runs ({int(res.diverged.sum())} diverged) in {res.wall_time:.2f} s")
-    for c in cols:
-        t.add_column(c, justify="right" if c not in ("stop_reason",) else "left")
-    for i in order[:top]:
-        t.add_row(*[_fmt(rows[i][c], c) for c in cols])
-    console.print(t)
-    blocks: list[Any] = [Text(f"{len(rows)} runs, {int(res.diverged.sum())} diverged, computed as one batch in "
-                              f"{res.wall_time:.2f} s.")]
-    numeric = [k for k, v in g.items() if all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in v)
-               and len(v) > 1]
-    pics = []
+def _sweep_outputs(res: Any, out: Path, target: float | None, top: int) -> None:
+    from .. import report  # heavy (torch, matplotlib): imported by the command, so --help stays fast
     try:
-        if len(numeric) >= 2:
-            x = "lr" if "lr" in numeric else numeric[0]
-            y = next(k for k in numeric if k != x)
-            pics.append((save_figure(plot_heatmap(res, x, y), out / "heatmap.png"),
-                         f"final value over {x} × {y} (median over seeds; hatched ✕: diverged)"))
-        if numeric:
-            x = "lr" if "lr" in numeric else numeric[0]
-            pics.append((save_figure(plot_sensitivity({res.optimizer["name"]: res}, x), out / "sensitivity.png"),
-                         f"final value versus {x}"))
-        if res.problem.get("type") == "function" and res.problem.get("dim", 2) == 2 and not res.diverged.all():
-            pics.append((save_figure(plot_best_path(res), out / "best_path.png"), "the best configuration's path"))
-    except (ValueError, TypeError) as e:  # a picture must not lose the computed sweep
-        err_console.print(f"[yellow]warning:[/] a picture was skipped: {one_line(e)}")
-    blocks.append(Heading("Best runs"))
-    blocks.append(HTable(cols, [[rows[i][c] for c in cols] for i in order[:top]]))
-    for p, cap in pics:
-        blocks.append(Figure(p, cap))
-    page = write_html(out / "index.html", f"optimlab sweep: {res.optimizer['name']} on {res.problem.get('name', '')}",
-                      blocks)
-    console.print(f"wrote {page} (and sweep.json, table.csv{''.join(', ' + Path(p).name for p, _ in pics)})")
+        page = report.sweep_page(res, out, target=target, top=top)
+    except OSError as e:
+        fail(f"cannot write to {str(out)!r}: {one_line(e)}")
+    console.print(report.to_rich(page.table))
+    for note in page.notes:
+        err_console.print(f"[yellow]warning:[/] {note}")
+    console.print(f"wrote {page.index} (and {', '.join(p.name for p in page.files[:-1])})")
 
 
 # ------------------------------------------------------------------------- bench
@@ -204,6 +158,7 @@ def bench_command(
     report_only: bool = typer.Option(False, "--report-only", help="Rebuild the report from --store alone; compute nothing."),
 ) -> None:
     """Tune each optimizer on each problem of a suite, rerun the best on seeds, report; resumable."""
+    from .. import report  # heavy (torch, matplotlib): imported by the command, so --help stays fast
     from .. import bench
 
     if not report_only:
@@ -250,27 +205,13 @@ def bench_command(
         console.print(f"{run.computed} trials computed, {run.reused} found in {store}, {run.total} in all "
                       f"({run.wall_time:.1f} s)")
     try:
-        page, agg = bench.build_report(store, out)
+        page = report.bench_page(store, out)
     except (ValueError, TypeError, KeyError) as e:
         fail(one_line(e))
         return
-    from ..bench.report import SUMMARY_COLUMNS, summary_rows
-
-    def short(v: Any) -> str:
-        if isinstance(v, float):
-            return "—" if v != v else f"{v:.3g}"
-        return str(v)
-
-    t = Table(title=f"benchmark summary ({store}); full table in {out / 'index.html'}")
-    keep = ["problem", "optimizer", "tuned", "median final", "spread", "solved", "median steps", "cost"]
-    for c in keep:
-        t.add_column(c, justify="left" if c in ("problem", "optimizer", "tuned") else "right")
-    for row in summary_rows(agg):
-        r = dict(zip(SUMMARY_COLUMNS, row))
-        r["spread"] = f"{short(r['min'])}…{short(r['max'])}"
-        t.add_row(*[short(r[c]) for c in keep])
-    console.print(t)
-    console.print(f"wrote {page} (and trials.csv, trials.json)")
+    console.print(report.to_rich(page.table.select(["problem", "optimizer", "tuned", "median final", "min", "max",
+                                                    "solved", "median steps", "cost"])))
+    console.print(f"wrote {page.index} (and trials.csv, trials.json)")
 
 
 def register(app: typer.Typer) -> None:

@@ -6,8 +6,9 @@ from pathlib import Path
 from typing import List, Optional
 
 import typer
+from rich.progress import Progress
 
-from ._common import fail
+from ._common import console, fail
 
 DEFAULT_OPTIMIZERS = ["sgd:lr=0.01", "momentum:lr=0.01", "rmsprop:lr=0.001", "adam:lr=0.001"]
 
@@ -33,28 +34,20 @@ def train(
     verbose: bool = typer.Option(False, "--verbose", "-v", help="One line per epoch of every run."),
 ) -> None:
     """Train PROBLEM with each optimizer and write a comparison page (table and curves)."""
-    from rich.console import Console
-    from rich.progress import Progress
-    from rich.table import Table
-
+    # heavy (torch, the training lab, matplotlib): imported by the command, so --help stays fast
     import torch
 
-    import optimlab.problems as P
-    from optimlab.training import compare_training
+    from .. import problems as P
+    from .. import report
+    from ..optim.registry import parse_spec
+    from ..training import compare_training
 
     torch.set_num_threads(threads)
-    console = Console()
     if list_:
-        t = Table("problem", "task", "loss", "train/val/test")
-        for name in P.names():
-            p = P.get(name)
-            t.add_row(name, p.task, p.loss, f"{len(p.train)}/{len(p.val)}/{len(p.test)}")
-        console.print(t)
+        console.print(report.to_rich(report.problem_list_table()))
         return
     specs = optimizer or DEFAULT_OPTIMIZERS
     try:
-        from optimlab.optim.registry import parse_spec
-
         for s in specs:
             parse_spec(s)
         if problem.lower().endswith(".csv") or Path(problem).is_file():
@@ -78,16 +71,9 @@ def train(
     except (ValueError, TypeError, KeyError) as e:
         fail(str(e).strip("'\""))
         return
-    cols, rows = cmp.table()
-    t = Table(title=f"{cmp.problem}: {epochs} epochs, batch {batch_size}, {seeds} seed(s)")
-    for c in cols:
-        t.add_column(c, overflow="fold")
-    for r in rows:
-        t.add_row(*map(str, r))
-    console.print(t)
-    page = cmp.write_html(Path(folder) / "index.html")
-    cmp.save(Path(folder) / "histories")
-    console.print(f"wrote {page}")
+    page = report.training_page(cmp, folder)
+    console.print(report.to_rich(page.table))
+    console.print(f"wrote {page.index}")
 
 
 def register(app: typer.Typer) -> None:

@@ -13,9 +13,9 @@ See ``docs/functions.md`` for the table of functions and the formula grammar.
 
 from __future__ import annotations
 
-from ._base import GradNoise, TestFunction
+from ._base import GradNoise, NoiseStreams, TestFunction
 from .library import aliases, get, names, register
 from .parser import FormulaError, from_dict, parse, resolve
 
-__all__ = ["TestFunction", "GradNoise", "get", "names", "aliases", "register", "parse", "resolve",
+__all__ = ["TestFunction", "GradNoise", "NoiseStreams", "get", "names", "aliases", "register", "parse", "resolve",
            "from_dict", "FormulaError"]

@@ -5,33 +5,62 @@ from __future__ import annotations
 
 import math
 import numbers
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import torch
 
-__all__ = ["TestFunction", "GradNoise"]
+__all__ = ["TestFunction", "GradNoise", "NoiseStreams"]
+
+
+class NoiseStreams:
+    """Gradient-noise streams for the R runs (rows) of a batch: row j draws from
+    ``torch.Generator().manual_seed(seeds[j])`` one ``(1, ...)`` sample per evaluation,
+    exactly what the function with noise seed ``seeds[j]`` draws when it runs alone.
+    Rows with the same seed share one stream (each sees the draws it would see alone)."""
+
+    def __init__(self, seeds: Sequence[int]):
+        self.seeds = [int(s) for s in seeds]
+        uniq = sorted(set(self.seeds))
+        self._gens = [torch.Generator().manual_seed(s) for s in uniq]
+        self._rows = torch.tensor([uniq.index(s) for s in self.seeds], dtype=torch.long)
+
+    def draw(self, shape: torch.Size, dtype: torch.dtype) -> torch.Tensor:
+        """One standard normal sample per row, shape ``shape`` (rows first), on the CPU."""
+        one = (1,) + tuple(shape[1:])
+        return torch.cat([torch.randn(one, generator=g, dtype=dtype) for g in self._gens])[self._rows]
+
+    def reset(self) -> None:
+        """Restart every stream from its seed."""
+        for g, s in zip(self._gens, sorted(set(self.seeds))):
+            g.manual_seed(s)
 
 
 class GradNoise(torch.autograd.Function):
     r"""Identity in the forward pass; the backward pass adds :math:`\sigma\,\xi`,
-    :math:`\xi \sim \mathcal N(0, I)` drawn from ``generator``, to the incoming gradient.
+    :math:`\xi \sim \mathcal N(0, I)`, to the incoming gradient: drawn from ``generator``
+    (a ``torch.Generator``: one sample of the gradient's shape), or from a
+    :class:`NoiseStreams` (one stream per row, for R runs with their own seeds).
 
     Applied to the *input* of a test function, every autograd gradient of the function
     becomes :math:`\nabla f(x) + \sigma\xi` while the values stay exact: the model of a
     stochastic gradient used in SGD analyses (unbiased, variance :math:`\sigma^2` per
-    coordinate).
+    coordinate). The one implementation of gradient noise in optimlab.
     """
 
     @staticmethod
-    def forward(ctx: Any, x: torch.Tensor, sigma: float, generator: torch.Generator) -> torch.Tensor:
+    def forward(ctx: Any, x: torch.Tensor, sigma: float, generator: torch.Generator | NoiseStreams) -> torch.Tensor:
         ctx.sigma = sigma
         ctx.generator = generator
         return x.view_as(x)
 
     @staticmethod
     def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor | None, None, None]:
-        noise = torch.randn(grad.shape, generator=ctx.generator, dtype=grad.dtype, device="cpu")
+        src = ctx.generator
+        if isinstance(src, NoiseStreams):
+            noise = src.draw(grad.shape, grad.dtype)
+        else:
+            noise = torch.randn(grad.shape, generator=src, dtype=grad.dtype, device="cpu")
         return grad + ctx.sigma * noise.to(grad.device), None, None
 
 
@@ -113,7 +142,7 @@ class TestFunction:
             raise ValueError(f"noise must be a finite number >= 0, got {noise!r}")
         self.noise = float(noise)
         self.seed = seed
-        self._generator: torch.Generator | None = None
+        self._generator: torch.Generator | NoiseStreams | None = None
         if self.noise > 0:
             if seed is None or isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
                 raise ValueError(f"seed must be an integer when noise > 0, got {seed!r}")
@@ -176,9 +205,21 @@ class TestFunction:
         the stream. ``sigma = 0`` gives a noiseless copy."""
         return self._copy(noise=sigma, seed=seed)
 
+    def with_run_noise(self, seeds: Sequence[int]) -> "TestFunction":
+        """This noisy function for R runs evaluated together, run j with the noise stream of
+        seed ``seeds[j]``: its gradients are those of ``with_noise(noise, seeds[j])`` run
+        alone (:class:`NoiseStreams`). Its ``seed`` and ``to_dict`` stay this function's."""
+        if not self.noise:
+            raise ValueError(f"with_run_noise needs a noisy function; {self.name!r} has noise=0")
+        f = self._copy()
+        f._generator = NoiseStreams(seeds)
+        return f
+
     def reset(self) -> None:
-        """Restart the gradient-noise stream from the seed (no-op without noise)."""
-        if self._generator is not None:
+        """Restart the gradient-noise stream(s) from the seed(s) (no-op without noise)."""
+        if isinstance(self._generator, NoiseStreams):
+            self._generator.reset()
+        elif self._generator is not None:
             self._generator.manual_seed(int(self.seed))
 
     def _copy(self, **changes: Any) -> "TestFunction":

@@ -20,10 +20,10 @@ from typing import Any, Callable
 
 import numpy as np
 import torch
-from torch.utils.data import TensorDataset
+from torch.utils.data import Dataset, TensorDataset
 
 __all__ = ["digits", "breast_cancer", "iris", "wine", "diabetes", "moons", "spirals", "linreg",
-           "from_arrays", "read_csv", "split", "Splits", "DATASETS", "TASKS"]
+           "from_arrays", "read_csv", "split", "Splits", "DATASETS", "TASKS", "dataset_tensors", "as_tensor"]
 
 TASKS = ("binary", "multiclass", "regression")
 
@@ -325,3 +325,51 @@ def split(X: np.ndarray, y: np.ndarray, task: str, info: dict, *, seed: int = 0,
         return TensorDataset(xt, yt)
 
     return Splits(ds(idx_tr), ds(idx_va), ds(idx_te), info)
+
+
+# ------------------------------------------------------------------ data as tensors
+def as_tensor(a: Any, name: str) -> torch.Tensor:
+    """A numeric array or tensor as a tensor (no copy where NumPy and torch allow)."""
+    if isinstance(a, torch.Tensor):
+        return a.detach()
+    try:
+        arr = np.asarray(a)
+    except Exception as e:  # pragma: no cover - numpy accepts almost anything
+        raise TypeError(f"{name} must be an array or tensor, got {type(a).__name__}: {e}") from None
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must be numeric, got an array of dtype {arr.dtype}")
+    return torch.from_numpy(np.ascontiguousarray(arr))
+
+
+def dataset_tensors(data: Any, y: Any = None, name: str = "data") -> tuple[torch.Tensor, torch.Tensor]:
+    """``(inputs, targets)`` as two tensors with one row per example, from any form the
+    lab takes: a ``TensorDataset`` of two tensors (used without copying), an ``(X, y)``
+    pair of arrays/tensors, ``X`` with ``y=...``, or a dataset of ``(x, y)`` pairs (any
+    ``Dataset``, or an object with ``len`` and indexing). ``name`` is the argument
+    named in errors (empty data, row counts that differ, a form it cannot read)."""
+    if y is not None:
+        X, Y = as_tensor(data, name), as_tensor(y, "y")
+    elif isinstance(data, TensorDataset):
+        if len(data.tensors) != 2:
+            raise ValueError(f"{name} must hold (inputs, targets); this TensorDataset has "
+                             f"{len(data.tensors)} tensors")
+        X, Y = data.tensors
+    elif isinstance(data, (tuple, list)) and len(data) == 2:
+        X, Y = as_tensor(data[0], f"{name}[0]"), as_tensor(data[1], f"{name}[1]")
+    elif type(data).__name__ == "Problem":
+        raise TypeError(f"{name} is a Problem; pass its datasets: fit(problem.train, validation_data=problem.val)")
+    elif isinstance(data, Dataset) or (hasattr(data, "__len__") and hasattr(data, "__getitem__")
+                                       and not isinstance(data, (str, bytes, np.ndarray, torch.Tensor))):
+        n = len(data)  # type: ignore[arg-type]
+        if n == 0:
+            raise ValueError(f"{name} is empty: the dataset has no examples")
+        items = [data[i] for i in range(n)]
+        X = torch.stack([torch.as_tensor(a) for a, _ in items])
+        Y = torch.stack([torch.as_tensor(b) for _, b in items])
+    else:
+        raise TypeError(f"{name} must be a Dataset, an (X, y) pair, or X with y=...; got {type(data).__name__}")
+    if len(X) == 0:
+        raise ValueError(f"{name} is empty: it has no examples")
+    if len(X) != len(Y):
+        raise ValueError(f"{name}: inputs have {len(X)} rows but targets have {len(Y)}; they must match")
+    return X, Y

@@ -12,13 +12,17 @@ objects (or a function to draw under them) and returns a matplotlib ``Figure``
 * :func:`plot_lr`: the learning rate per step;
 * :func:`plot_curves`: any per-step or per-epoch series of several traces.
 
-A method gets the same colour (by its position in the list) in every picture.
+A method gets the same colour (by its position in the list) in every picture. The
+helpers the pages share with the pictures (``format_options`` for settings,
+``known_f_min``, ``function_dim``, ``resolve_function``) are exported too.
 """
 
+from ._common import format_options, function_dim, known_f_min, resolve_function
 from .animation import animate_paths, frame_steps
 from .convergence import plot_convergence, plot_lr
 from .curves import plot_curves, save_figure
 from .landscape import contour_levels, plot_contour, plot_surface
 
 __all__ = ["plot_contour", "animate_paths", "plot_surface", "plot_convergence", "plot_lr", "plot_curves",
-           "save_figure", "contour_levels", "frame_steps"]
+           "save_figure", "contour_levels", "frame_steps", "format_options", "function_dim", "known_f_min",
+           "resolve_function"]

@@ -14,6 +14,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from .._spec import format_value
+from ..functions import resolve
 from ..record import Trace
 
 __all__ = ["resolve_function", "evaluate_grid", "plot_window", "path_style", "legend_label",
@@ -30,8 +32,6 @@ def resolve_function(function: Any) -> Any:
     """A callable test function from a function object, a name (``"rosenbrock:dim=2"``) or a
     formula string (through :func:`optimlab.functions.resolve`, which explains unknown names)."""
     if isinstance(function, str):
-        from ..functions import resolve
-
         return resolve(function)
     if not callable(function):
         raise TypeError(f"function must be a test function, a name, a formula or a callable on "
@@ -39,7 +39,7 @@ def resolve_function(function: Any) -> Any:
     return function
 
 
-def _call(function: Any, points: np.ndarray) -> np.ndarray:
+def call_function(function: Any, points: np.ndarray) -> np.ndarray:
     """Values of ``function`` at ``points`` (..., d) as a float array; NaN where undefined."""
     import torch
 
@@ -67,7 +67,7 @@ def evaluate_grid(function: Any, window: Sequence[Sequence[float]], n: int = 300
     (x0, x1), (y0, y1) = window
     xs, ys = np.linspace(x0, x1, n), np.linspace(y0, y1, n)
     X, Y = np.meshgrid(xs, ys)
-    Z = _call(function, np.stack([X, Y], axis=-1))
+    Z = call_function(function, np.stack([X, Y], axis=-1))
     Z = np.where(np.isfinite(Z), Z, np.nan)
     return X, Y, Z
 
@@ -157,16 +157,6 @@ _SHORT = {"momentum": "μ", "betas": "β", "alpha": "α", "rho": "ρ", "eps": "�
           "dampening": "τ", "momentum_form": "form", "lr_decay": "lr decay"}
 
 
-def _fmt_value(v: Any) -> str:
-    if isinstance(v, bool) or v is None:
-        return str(v).lower()
-    if isinstance(v, float):
-        return f"{v:g}"
-    if isinstance(v, (list, tuple)):
-        return "(" + ", ".join(_fmt_value(x) for x in v) + ")"
-    return str(v)
-
-
 def format_options(options: Any) -> str:
     """``{"lr": 0.01, "momentum": 0.9}`` → ``"lr=0.01, μ=0.9"`` (short symbols for the usual names).
 
@@ -181,7 +171,7 @@ def format_options(options: Any) -> str:
         elif v is False:
             continue
         else:
-            parts.append(f"{_SHORT.get(k, k)}={_fmt_value(v)}")
+            parts.append(f"{_SHORT.get(k, k)}={format_value(v)}")
     return ", ".join(parts)
 
 

@@ -12,14 +12,11 @@ import subprocess
 from pathlib import Path
 from typing import Any, Sequence
 
-import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
 
-matplotlib.use("Agg", force=False)
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from .landscape import plot_contour  # noqa: E402
-from .curves import trace_list  # noqa: E402
+from .landscape import plot_contour
+from .curves import trace_list
 
 __all__ = ["animate_paths", "frame_steps"]
 

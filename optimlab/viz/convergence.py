@@ -8,14 +8,11 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
 
-matplotlib.use("Agg", force=False)
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from ._common import known_f_min, legend_label, path_style  # noqa: E402
-from .curves import plot_curves, trace_list  # noqa: E402
+from ._common import known_f_min, legend_label, path_style
+from .curves import plot_curves, trace_list
 
 __all__ = ["plot_convergence", "plot_lr"]
 

@@ -11,13 +11,10 @@ import dataclasses
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
-import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
 
-matplotlib.use("Agg", force=False)
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from ..record import Trace  # noqa: E402
+from ..record import Trace
 
 __all__ = ["plot_curves", "save_figure", "trace_list"]
 

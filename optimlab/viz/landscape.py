@@ -13,16 +13,13 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.colors import BoundaryNorm
 
-matplotlib.use("Agg", force=False)
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from matplotlib.colors import BoundaryNorm  # noqa: E402
-
-from ._common import (evaluate_grid, function_dim, function_title, known_f_min, known_minimizers,  # noqa: E402
+from ._common import (call_function, evaluate_grid, function_dim, function_title, known_f_min, known_minimizers,
                       legend_label, path_style, plot_window, resolve_function)
-from .curves import trace_list  # noqa: E402
+from .curves import trace_list
 
 __all__ = ["plot_contour", "plot_surface", "contour_levels", "draw_landscape"]
 
@@ -247,8 +244,7 @@ def plot_surface(function: Any, traces: Any = (), *, domain: Any = None, log_z: 
         p = np.asarray(t.params, dtype=float)
         z = np.asarray(t.series["values"], dtype=float) if "values" in t.series else None
         if z is None or z.shape[0] != p.shape[0]:
-            from ._common import _call
-            z = _call(function, p)
+            z = call_function(function, p)
         keep = (p[:, 0] >= x0) & (p[:, 0] <= x1) & (p[:, 1] >= y0) & (p[:, 1] <= y1) & np.isfinite(z)
         px, py, pz = (np.where(keep, a, np.nan) for a in (p[:, 0], p[:, 1], lift(np.where(keep, z, zmin))))
         style = path_style(i, styles[i] if styles and i < len(styles) else None)
@@ -262,8 +258,7 @@ def plot_surface(function: Any, traces: Any = (), *, domain: Any = None, log_z: 
     if len(m):
         inside = m[(m[:, 0] >= x0) & (m[:, 0] <= x1) & (m[:, 1] >= y0) & (m[:, 1] <= y1)]
         if len(inside):
-            from ._common import _call
-            ax.plot(inside[:, 0], inside[:, 1], lift(_call(function, inside)), ls="none", marker="*", ms=14,
+            ax.plot(inside[:, 0], inside[:, 1], lift(call_function(function, inside)), ls="none", marker="*", ms=14,
                     mfc="gold", mec="black", zorder=11, label="minimum")
     ax.set_xlabel("x")
     ax.set_ylabel("y")

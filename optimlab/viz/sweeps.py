@@ -11,21 +11,18 @@ import math
 from typing import Any, Mapping
 
 import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.colors import LogNorm, Normalize
 
-matplotlib.use("Agg", force=False)
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from matplotlib.colors import LogNorm, Normalize  # noqa: E402
+from .._spec import format_value
+from ..functions import get as get_function
+from ._common import resolve_function
+from .landscape import plot_contour
 
 __all__ = ["plot_heatmap", "plot_sensitivity", "plot_best_path", "plot_performance_profile"]
 
 _TINY = 1e-300
-
-
-def _fmt(v: Any) -> str:
-    if isinstance(v, float):
-        return f"{v:.2g}" if (v != 0 and (abs(v) < 1e-2 or abs(v) >= 1e3)) else f"{v:.3g}"
-    return str(v)
 
 
 def _gap(values: np.ndarray, f_min: float) -> tuple[np.ndarray, str]:
@@ -87,13 +84,13 @@ def plot_heatmap(result: Any, x: str = "lr", y: str = "momentum", *, by: str = "
     if ok.any():
         j, i = np.unravel_index(np.nanargmin(np.where(ok, Z, np.nan)), Z.shape)
         best_cell = (i, j)
-        notes.insert(0, f"★ best: {x}={_fmt(xs[i])}, {y}={_fmt(ys[j])}")
+        notes.insert(0, f"★ best: {x}={format_value(xs[i], 3)}, {y}={format_value(ys[j], 3)}")
     step = max(1, int(math.ceil(len(xs) / 10)))
     ax.set_xticks(range(0, len(xs), step))
-    ax.set_xticklabels([_fmt(v) for v in xs[::step]], rotation=45, ha="right")
+    ax.set_xticklabels([format_value(v, 3) for v in xs[::step]], rotation=45, ha="right")
     ystep = max(1, int(math.ceil(len(ys) / 12)))
     ax.set_yticks(range(0, len(ys), ystep))
-    ax.set_yticklabels([_fmt(v) for v in ys[::ystep]])
+    ax.set_yticklabels([format_value(v, 3) for v in ys[::ystep]])
     ax.set_xlabel(x)
     ax.set_ylabel(y)
     cb = fig.colorbar(im, ax=ax, pad=0.01)
@@ -128,7 +125,7 @@ def _curves_from(items: Mapping[str, Any], param: str, by: str) -> list[tuple[st
             vals = item.values(by)
             vals = np.where(np.isnan(vals), np.inf, vals)
             per_x: dict[Any, list[np.ndarray]] = {}
-            for key, idx in item._groups().items():  # one configuration, all its seeds
+            for key, idx in item.groups().items():  # one configuration, all its seeds
                 c = item.configs[idx[0]]
                 if param not in c:
                     raise ValueError(f"{label}: {param!r} is not a swept argument")
@@ -164,12 +161,9 @@ def plot_sensitivity(items: Mapping[str, Any], param: str = "lr", *, by: str = "
     with a min–max band; at each value the best configuration over the other swept
     arguments) or ``{label: (xs, values)}`` (e.g. a benchmark's tuning trials, already
     ``f − f*``). Diverged settings are drawn as ✕ on the top edge. ``by``: the ``"final"``
-    or ``"best"`` value of each run of a SweepResult (:meth:`SweepResult.values`).
+    or ``"best"`` value of each run of a SweepResult (:meth:`SweepResult.values`, which
+    checks it before anything is drawn).
     """
-    from ..sweeps import BY
-
-    if by not in BY:
-        raise ValueError(f"by must be one of {', '.join(map(repr, BY))}, got {by!r}")
     if not isinstance(items, Mapping) or not items:
         raise ValueError("items must be a non-empty mapping {label: SweepResult or (xs, values)}")
     curves = _curves_from(items, param, by)
@@ -236,22 +230,16 @@ def plot_best_path(result: Any, function: Any = None, *, title: str | None = Non
     if "params" not in t.series or np.shape(t.params)[1:] != (2,) or len(t.params) < 3:
         raise ValueError("the best run has no recorded 2-D path: sweep with record_params=True on a 2-D function")
     if function is None:
-        from ..runner import resolve_function
-
         spec = result.problem
+        params = {k: v for k, v in dict(spec.get("params", {})).items() if k not in ("noise", "seed")}
         try:
-            from ..functions import get
-
-            params = dict(spec.get("params", {}))
-            function = get(spec["name"], **{k: v for k, v in params.items() if k not in ("noise", "seed")})
-        except Exception:  # a formula or a callable: fall back to the name
+            function = get_function(spec["name"], **params)
+        except Exception:  # noqa: BLE001 - a formula or a callable: fall back to the name
             function = resolve_function(spec.get("name"))
-    label = ", ".join(f"{k}={_fmt(v)}" for k, v in best.config.items())
+    label = ", ".join(f"{k}={format_value(v, 3)}" for k, v in best.config.items())
     t_label = t.label
     t.label = f"best: {result.optimizer.get('name', '')} {label}"
     ttl = title or f"best configuration on {result.problem.get('name', '')} (final {best.value:.3g})"
-    from .landscape import plot_contour
-
     contour_kw.setdefault("settings", False)  # the label already says the configuration
     try:
         fig = plot_contour(function, [t], title=ttl, **contour_kw)
@@ -260,19 +248,18 @@ def plot_best_path(result: Any, function: Any = None, *, title: str | None = Non
     return fig
 
 
-def plot_performance_profile(costs: Any, *, ax: Any = None, title: str | None = None, tau_max: float | None = None
+def plot_performance_profile(profile: Any, *, ax: Any = None, title: str | None = None, tau_max: float | None = None
                              ) -> Any:
     """Dolan–Moré performance profiles ρ_s(τ), one step line per solver, τ on a log₂ axis.
 
-    ``costs``: ``{problem: {solver: cost}}`` or ``(taus, rho, solvers)`` from
-    :func:`optimlab.bench.profiles.performance_profile`.
+    ``profile``: ``(taus, rho, solvers)`` as :func:`optimlab.bench.performance_profile`
+    computes it from ``{problem: {solver: cost}}`` (viz draws; the benchmark's numbers
+    are the benchmark's).
     """
-    from ..bench.profiles import performance_profile
-
-    if isinstance(costs, tuple) and len(costs) == 3:
-        taus, rho, names = costs
-    else:
-        taus, rho, names = performance_profile(costs)
+    if not (isinstance(profile, tuple) and len(profile) == 3):
+        raise TypeError("profile must be (taus, rho, solvers) from optimlab.bench.performance_profile(costs), "
+                        f"got {type(profile).__name__}")
+    taus, rho, names = profile
     taus = np.asarray(taus, dtype=float)
     if ax is None:
         fig, ax = plt.subplots(figsize=(6.4, 4.0), constrained_layout=True)

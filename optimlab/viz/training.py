@@ -10,8 +10,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from .curves import plot_curves, save_figure
+import matplotlib.pyplot as plt
+
 from ..record import Trace
+from .curves import plot_curves, save_figure
 
 __all__ = ["training_figures", "plot_history"]
 
@@ -48,8 +50,6 @@ def plot_history(history: Trace, metrics: Sequence[str] | None = None) -> Any:
 
     Returns the matplotlib Figure.
     """
-    import matplotlib.pyplot as plt
-
     ep = history.epochs
     if "loss" not in ep:
         raise ValueError("history has no per-epoch 'loss': is it a training History with at least one epoch?")

@@ -1,22 +1,24 @@
-"""Self-contained HTML pages from stored results (figures are embedded as data URIs).
+"""Self-contained HTML pages (figures are embedded as data URIs).
 
 A page is a title plus a list of blocks; each block is a heading, a paragraph, a
-table or a figure. Every report in optimlab (the demo's ``index.html``, training
-comparisons, benchmarks) is written through :func:`write_html`, so they look alike.
+table (:class:`optimlab.report.tables.Table`) or a figure. Every page of optimlab (the
+demo's ``index.html``, runs, sweeps, training comparisons, benchmarks) is written
+through :func:`write_html`, so they look alike.
 """
 
 from __future__ import annotations
 
 import base64
 import html
-import math
 import mimetypes
 import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
-__all__ = ["Heading", "Text", "Table", "Figure", "write_html", "render_html", "format_number"]
+from .tables import Table, format_number
+
+__all__ = ["Heading", "Text", "Figure", "write_html", "render_html"]
 
 
 @dataclass
@@ -28,13 +30,6 @@ class Heading:
 @dataclass
 class Text:
     text: str
-
-
-@dataclass
-class Table:
-    columns: Sequence[str]
-    rows: Sequence[Sequence[Any]]
-    caption: str = ""
 
 
 @dataclass
@@ -58,18 +53,6 @@ img{max-width:100%;height:auto;border:1px solid #eee}
 """
 
 
-def format_number(v: Any) -> str:
-    """A table cell: floats with 4 significant digits (scientific outside [1e-3, 1e5)),
-    NaN as an em dash, infinities as ∞; anything else as ``str``."""
-    if isinstance(v, float):
-        if math.isnan(v):
-            return "—"
-        if math.isinf(v):
-            return "∞" if v > 0 else "−∞"
-        return f"{v:.4g}" if v == 0 or 1e-3 <= abs(v) < 1e5 else f"{v:.3e}"
-    return str(v)
-
-
 def _block(b: Any, base: Path | None) -> str:
     if isinstance(b, Heading):
         return f"<h{b.level}>{html.escape(b.text)}</h{b.level}>"
@@ -80,7 +63,8 @@ def _block(b: Any, base: Path | None) -> str:
         body = "".join(
             "<tr>" + "".join(f"<td>{html.escape(format_number(v))}</td>" for v in row) + "</tr>" for row in b.rows
         )
-        cap = f"<caption>{html.escape(b.caption)}</caption>" if b.caption else ""
+        text = b.caption or b.title
+        cap = f"<caption>{html.escape(text)}</caption>" if text else ""
         return f"<table>{cap}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
     if isinstance(b, Figure):
         p = Path(b.path)

@@ -1,0 +1,290 @@
+r"""The rules of optimlab's one batched loop, shared by every loop of the lab.
+
+The function runner (:func:`optimlab.runner.run_batch`), the training sweep
+(:func:`optimlab.sweep` on a training problem) and :meth:`optimlab.Trainer.fit` all
+step R runs (R = 1 for the Trainer) and all follow the same rules, written once here:
+
+* **Seeds.** :func:`parse_seeds` reads a count or a list of seeds;
+  :func:`run_generators` gives each run the ``torch.Generator().manual_seed(s)`` of its
+  seed, runs with the same seed sharing one (so each sees what it would see alone).
+* **Epoch batches.** :class:`EpochBatches`: run j visits the N examples of epoch e in
+  the order of the e-th ``torch.randperm(N, generator=g_j)``, in batches of B
+  examples, the last one smaller when B does not divide N (lecture 002:
+  :math:`\lceil N/B \rceil` iterations per epoch).
+* **Epoch loss.** :class:`EpochMean`: the loss of an epoch is the mean over its
+  examples, :math:`\sum_b n_b \ell_b / \sum_b n_b` with :math:`\ell_b` the mean loss of
+  batch b and :math:`n_b` its size (what Keras logs).
+* **Divergence.** :func:`divergent`: a run whose value (or gradient norm, or a
+  coordinate) is NaN or ±inf, or beyond ``±bound``, stops as ``"diverged"``; its record
+  keeps every finite step before (:class:`RunState` tracks the last recorded step).
+* **Frozen runs.** :class:`Freezer`: a run that stopped takes no further part in the
+  optimizer's steps: its gradient is zeroed before a step (no NaN reaches the shared
+  update) and its parameters are put back after it (momentum would still move them).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import math
+from typing import Any, Iterator, Sequence
+
+import numpy as np
+import torch
+
+__all__ = ["parse_seeds", "run_generators", "EpochBatches", "EpochMean", "divergent", "grads_finite", "RunState",
+           "Freezer", "chunks", "no_gc"]
+
+
+# ------------------------------------------------------------------------- seeds
+def parse_seeds(seeds: Any) -> list[int] | None:
+    """``None``, a count k (seeds ``0..k-1``) or a non-empty list of integers → a list (or None)."""
+    if seeds is None:
+        return None
+    if isinstance(seeds, (int, np.integer)) and not isinstance(seeds, bool):
+        if seeds < 1:
+            raise ValueError(f"seeds must be a count >= 1 or a list of integers, got {seeds!r}")
+        return list(range(int(seeds)))
+    try:
+        out = [int(s) for s in seeds if not isinstance(s, bool) and float(s) == int(s)]
+        if len(out) != len(list(seeds)) or not out:
+            raise ValueError
+    except (TypeError, ValueError):
+        raise ValueError(f"seeds must be a count >= 1 or a non-empty list of integers, got {seeds!r}") from None
+    return out
+
+
+def run_generators(seeds: Sequence[int]) -> tuple[list[torch.Generator], torch.Tensor]:
+    """One ``torch.Generator().manual_seed(s)`` per distinct seed (in increasing order)
+    and, for each run, the index of its seed's generator: runs with equal seeds draw
+    the same numbers, as each would alone."""
+    uniq = sorted(set(int(s) for s in seeds))
+    gens = [torch.Generator().manual_seed(s) for s in uniq]
+    return gens, torch.tensor([uniq.index(int(s)) for s in seeds], dtype=torch.long)
+
+
+# ------------------------------------------------------------------ epoch batches
+class EpochBatches:
+    """The mini-batches of every epoch: index tensors into the N training examples.
+
+    Args:
+        n: number of training examples N.
+        batch_size: B, ``1 <= B <= N`` (per process under ``shard``).
+        generators: ``None`` (no shuffling: the examples in order), one
+            ``torch.Generator`` (one run: each batch is a 1-D index tensor), or a list
+            of generators with ``rows`` (run j uses ``generators[rows[j]]``: each batch
+            is an (R, b) index tensor).
+        shard: ``(rank, world)``: each process keeps every ``world``-th example of the
+            epoch's order from ``rank`` on (as ``DistributedSampler``).
+        device: where the index tensors go (the data's device).
+
+    :meth:`epoch` draws the epoch's permutations (one ``randperm`` per generator, at
+    the start of the epoch) and returns its batches; ``per_epoch`` is their number,
+    ``ceil(n_local / B)`` with ``n_local`` the examples of this process.
+    """
+
+    def __init__(self, n: int, batch_size: int, generators: torch.Generator | Sequence[torch.Generator] | None = None,
+                 rows: torch.Tensor | None = None, *, shard: tuple[int, int] = (0, 1),
+                 device: torch.device | str | None = None):
+        rank, world = shard
+        self.n, self.batch_size, self.rank, self.world = int(n), int(batch_size), int(rank), int(world)
+        self.n_local = len(range(self.rank, self.n, self.world))
+        if not 1 <= self.batch_size <= self.n_local:
+            raise ValueError(f"batch_size must be in [1, {self.n_local}], got {batch_size!r}")
+        self.per_epoch = math.ceil(self.n_local / self.batch_size)
+        self.generators, self.rows, self.device = generators, rows, device
+
+    def _order(self) -> torch.Tensor | None:
+        g = self.generators
+        if g is None:
+            return torch.arange(self.n) if self.world > 1 else None
+        if isinstance(g, torch.Generator):
+            order = torch.randperm(self.n, generator=g)
+        else:
+            order = torch.stack([torch.randperm(self.n, generator=gi) for gi in g])
+            if self.rows is not None:
+                order = order[self.rows]
+        return order.to(self.device) if self.device is not None else order
+
+    def epoch(self) -> list[Any]:
+        """The batches of the next epoch: index tensors, or ``slice`` s without shuffling."""
+        order = self._order()
+        if order is None:
+            return chunks(self.n, self.batch_size)
+        if self.world > 1:
+            order = order[..., self.rank::self.world]
+        return [order[..., s] for s in chunks(self.n_local, self.batch_size)]
+
+
+def chunks(n: int, size: int) -> list[slice]:
+    """Consecutive slices of ``size`` items covering ``0..n`` (the last one shorter when
+    ``size`` does not divide ``n``): the batches of an epoch in order, or of an evaluation."""
+    return [slice(s, s + size) for s in range(0, n, size)]
+
+
+class EpochMean:
+    r"""The epoch loss :math:`\sum_b n_b \ell_b / \sum_b n_b` over the batches added so far.
+
+    ``runs=None``: one run, ``add`` takes a float and :meth:`mean` returns a float.
+    ``runs=R``: ``add`` takes R batch means; runs not ``active`` add nothing.
+    """
+
+    def __init__(self, runs: int | None = None):
+        self.runs = runs
+        self.reset()
+
+    def reset(self) -> None:
+        self.total: Any = 0.0 if self.runs is None else np.zeros(self.runs)
+        self.n = 0  # examples seen this epoch
+
+    def add(self, losses: Any, n: int, active: np.ndarray | None = None) -> None:
+        if active is not None:
+            losses = np.where(active, losses, 0.0)
+        self.total += losses * n
+        self.n += n
+
+    def mean(self) -> Any:
+        return self.total / self.n
+
+
+# --------------------------------------------------------------------- divergence
+_FLOAT_MAX = float(np.finfo(np.float64).max)
+
+
+def divergent(values: Any, *, grad_norms: np.ndarray | None = None, points: np.ndarray | None = None,
+              bound: float | None = None) -> np.ndarray | None:
+    """The runs that diverged: ``None`` when none did, else a boolean mask over runs.
+
+    A run diverged when its value or gradient norm is NaN or ±inf, a coordinate of its
+    point (``points``: (R, d)) is not finite, or, with ``bound``, ``|value|`` or any
+    ``|coordinate|`` exceeds it. The common case (nothing wrong) costs a few reductions.
+    """
+    v = np.asarray(values, dtype=float).reshape(-1)
+    if bound is None:
+        ok = bool(np.isfinite(v).all()) and (points is None or bool(np.isfinite(points).all()))
+    else:  # NaN fails every comparison
+        ok = v.max() <= bound and v.min() >= -bound and (points is None or (points.max() <= bound
+                                                                             and points.min() >= -bound))
+    if ok and (grad_norms is None or grad_norms.max() <= _FLOAT_MAX):
+        return None
+    bad = ~np.isfinite(v)
+    if grad_norms is not None:
+        bad |= ~np.isfinite(grad_norms)
+    if bound is not None:
+        bad |= np.abs(v) > bound
+    if points is not None:
+        bad |= ~np.isfinite(points).all(axis=1)
+        if bound is not None:
+            bad |= (np.abs(points) > bound).any(axis=1)
+    return bad
+
+
+def grads_finite(opt: torch.optim.Optimizer) -> bool:
+    """True when every gradient the optimizer holds is finite (the gradient half of :func:`divergent`,
+    for a loop that never forms the gradient norms)."""
+    return all(bool(torch.isfinite(p.grad).all()) for g in opt.param_groups for p in g["params"]
+               if p.grad is not None)
+
+
+class RunState:
+    """Which of R runs go on, why each stopped, and the last step each recorded.
+
+    ``active`` (bool, R), ``reason`` (``""`` while running), ``last`` (int, R): the
+    last recorded step; a run's record is its steps ``0..last`` (the finite prefix of
+    a run that diverged). ``all_active`` lets the hot path skip masks.
+    """
+
+    def __init__(self, runs: int):
+        self.active = np.ones(runs, dtype=bool)
+        self.reason = np.full(runs, "", dtype=object)
+        self.last = np.zeros(runs, dtype=int)
+        self.all_active = True
+
+    def stop(self, mask: np.ndarray | None, why: Any) -> np.ndarray | None:
+        """Stop the active runs in ``mask`` with reason ``why`` (a string, or R strings);
+        returns the runs newly stopped (None if none)."""
+        if mask is None:
+            return None
+        newly = self.active & mask
+        if not newly.any():
+            return None
+        self.reason[newly] = why[newly] if isinstance(why, np.ndarray) else why
+        self.active &= ~newly
+        self.all_active = False
+        return newly
+
+    def record(self, step: int) -> None:
+        """The active runs recorded ``step``."""
+        if self.all_active:
+            self.last[:] = step
+        else:
+            self.last[self.active] = step
+
+    def finish(self, why: str) -> None:
+        """Every run still going stops with ``why`` (e.g. ``"max_steps"``)."""
+        self.reason[self.reason == ""] = why
+        self.active[:] = False
+        self.all_active = False
+
+
+# ---------------------------------------------------------------------- freezing
+class Freezer:
+    """Keep stopped runs where they are through optimizer steps.
+
+    ``params``: tensors whose first dimension is the runs. Use as::
+
+        freezer.hold(active)      # before the step: zero the stopped runs' gradients, save them
+        optimizer.step()          # a closure calls freezer.zero_grads() after its backward
+        freezer.release()         # after: put the stopped runs' parameters back
+
+    With every run active both calls do nothing.
+    """
+
+    def __init__(self, params: Sequence[torch.Tensor]):
+        self.params = list(params)
+        self._saved: list[torch.Tensor] | None = None
+        self._inactive: torch.Tensor | None = None
+
+    def hold(self, active: np.ndarray) -> None:
+        if active.all():
+            self._inactive = None
+            return
+        self._inactive = torch.from_numpy(~active)
+        with torch.no_grad():
+            if self._saved is None:
+                self._saved = [torch.empty_like(p) for p in self.params]
+            for s, p in zip(self._saved, self.params):
+                s.copy_(p)
+        self.zero_grads()
+
+    def zero_grads(self) -> None:
+        """Zero the stopped runs' gradients (a stopped run must not feed NaN into the step)."""
+        if self._inactive is None:
+            return
+        with torch.no_grad():
+            for p in self.params:
+                if p.grad is not None:
+                    p.grad[self._inactive] = 0.0
+
+    def release(self) -> None:
+        if self._inactive is None or self._saved is None:
+            return
+        with torch.no_grad():
+            for s, p in zip(self._saved, self.params):
+                p[self._inactive] = s[self._inactive]
+
+
+# -------------------------------------------------------------------------- misc
+@contextlib.contextmanager
+def no_gc() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector while building many small objects that stay
+    alive (the traces of a big batch): each collection it would start meanwhile walks
+    every object of the process, several times for 10,000 traces. Nothing is a cycle to
+    collect there; the previous state comes back afterwards."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()

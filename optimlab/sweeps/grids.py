@@ -1,0 +1,155 @@
+"""Grids of a sweep: value ranges, the Cartesian product, seeds, and how swept values reach the optimizer."""
+
+from __future__ import annotations
+
+import itertools
+import math
+from typing import Any, Iterable, Mapping, Sequence
+
+import numpy as np
+import torch
+
+from ..optim import registry
+
+__all__ = ["logspace", "linspace", "expand_grid"]
+
+
+def logspace(lo: float, hi: float, n: int) -> list[float]:
+    """``n`` values from ``lo`` to ``hi`` (both included) evenly spaced on a log scale.
+
+    >>> logspace(1e-3, 1, 4)
+    [0.001, 0.01, 0.1, 1.0]
+    """
+    lo_f, hi_f = finite_number("lo", lo), finite_number("hi", hi)
+    if lo_f <= 0 or hi_f <= 0:
+        raise ValueError(f"logspace needs lo > 0 and hi > 0, got lo={lo!r}, hi={hi!r}")
+    n = positive_int("n", n)
+    if n == 1:
+        return [lo_f]
+    vals = np.logspace(math.log10(lo_f), math.log10(hi_f), n)
+    vals[0], vals[-1] = lo_f, hi_f
+    # 10**k for integer k comes out exact, anything else as numpy computes it
+    return [float(v) for v in vals]
+
+
+def linspace(lo: float, hi: float, n: int) -> list[float]:
+    """``n`` values from ``lo`` to ``hi`` (both included), evenly spaced."""
+    lo_f, hi_f = finite_number("lo", lo), finite_number("hi", hi)
+    n = positive_int("n", n)
+    return [lo_f] if n == 1 else [float(v) for v in np.linspace(lo_f, hi_f, n)]
+
+
+def finite_number(name: str, v: Any) -> float:
+    if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)) or not math.isfinite(v):
+        raise ValueError(f"{name} must be a finite number, got {v!r}")
+    return float(v)
+
+
+def positive_int(name: str, n: Any) -> int:
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise ValueError(f"{name} must be an integer >= 1, got {n!r}")
+    return int(n)
+
+
+def expand_grid(grid: Mapping[str, Sequence[Any]] | None) -> list[dict[str, Any]]:
+    """The Cartesian product of a grid as a list of dicts (first key varies slowest)."""
+    if grid is None:
+        return [{}]
+    if isinstance(grid, (list, tuple)) and grid and all(isinstance(c, Mapping) for c in grid):
+        keys = list(grid[0])
+        out = []
+        for i, c in enumerate(grid):
+            if list(c) != keys:
+                raise ValueError(f"grid[{i}] has arguments {list(c)}; every configuration needs {keys}")
+            out.append({k: _plain(v, k) for k, v in c.items()})
+        return out
+    if not isinstance(grid, Mapping):
+        raise TypeError(f"grid must be a mapping {{argument: [values]}} or a list of configurations "
+                        f"(dicts), got {type(grid).__name__}")
+    keys, lists = [], []
+    for k, vals in grid.items():
+        if not isinstance(k, str) or not k.isidentifier():
+            raise ValueError(f"grid keys must be optimizer argument names, got {k!r}")
+        if isinstance(vals, (str, bytes)) or not isinstance(vals, Iterable):
+            raise ValueError(f"grid[{k!r}] must be a list of values, got {vals!r}")
+        vals = list(vals)
+        if not vals:
+            raise ValueError(f"grid[{k!r}] is empty: give at least one value")
+        keys.append(k)
+        lists.append([_plain(v, k) for v in vals])
+    return [dict(zip(keys, combo)) for combo in itertools.product(*lists)]
+
+
+def _plain(v: Any, key: str) -> Any:
+    if isinstance(v, torch.Tensor):
+        v = v.item() if v.numel() == 1 else v.tolist()
+    if isinstance(v, np.generic):
+        v = v.item()
+    if isinstance(v, (list, tuple)):
+        return tuple(_plain(x, key) for x in v)
+    if isinstance(v, float) and not math.isfinite(v):
+        raise ValueError(f"grid[{key!r}] contains {v!r}; values must be finite")
+    if v is None or isinstance(v, (bool, int, float, str)):
+        return v
+    raise ValueError(f"grid[{key!r}] holds {v!r}; values must be numbers, booleans, strings or tuples")
+
+
+
+def is_number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def with_options(optimizer: Any, extra: Mapping[str, Any]) -> Any:
+    """The same optimizer (name, class or factory) with ``extra`` fixed options added."""
+    if not extra:
+        return optimizer
+    if isinstance(optimizer, str):
+        name, kwargs = registry.parse_spec(optimizer)
+        return name, {**kwargs, **extra}
+    if isinstance(optimizer, tuple) and len(optimizer) == 2 and isinstance(optimizer[1], Mapping):
+        return optimizer[0], {**optimizer[1], **extra}
+    if isinstance(optimizer, type):
+        return optimizer, dict(extra)
+    raise TypeError(f"a factory optimizer cannot take swept options ({', '.join(extra)}); pass a name, "
+                    f"(name, kwargs) or an Optimizer class")
+
+
+def split_hyper(cfgs: list[dict], options: Mapping[str, Any]) -> tuple[list[str], list[str]]:
+    """Split swept arguments into numeric per-run values (runs dimension) and
+    structural ones (a separate batch per distinct value)."""
+    keys = list(cfgs[0]) if cfgs else []
+    numeric, structural = [], []
+    for k in keys:
+        vals = [c[k] for c in cfgs]
+        if k in ("beta1", "beta2") or all(is_number(v) for v in vals) or \
+                (k == "betas" and all(isinstance(v, tuple) and len(v) == 2 and all(map(is_number, v)) for v in vals)):
+            numeric.append(k)
+        else:
+            structural.append(k)
+    return numeric, structural
+
+
+def hyper_values(rows: list[dict], numeric: list[str], options: Mapping[str, Any]) -> dict[str, list]:
+    hyper: dict[str, list] = {}
+    betas_needed = any(k in numeric for k in ("beta1", "beta2", "betas"))
+    for k in numeric:
+        if k in ("beta1", "beta2", "betas"):
+            continue
+        hyper[k] = [float(r[k]) for r in rows]
+    if betas_needed:
+        default = options.get("betas", (0.9, 0.999))
+        pairs = []
+        for r in rows:
+            b1, b2 = r.get("betas", default)
+            pairs.append((float(r.get("beta1", b1)), float(r.get("beta2", b2))))
+        hyper["betas"] = pairs
+    return hyper
+
+
+def config_rows(configs: list[dict], seeds: list[int] | None) -> list[dict]:
+    """The runs of a sweep: every configuration × every seed (seed fastest), with ``"seed"`` when seeded."""
+    rows: list[dict] = []
+    for c in configs:
+        for s in (seeds if seeds is not None else [None]):
+            rows.append({**c, **({"seed": s} if s is not None else {})})
+    return rows

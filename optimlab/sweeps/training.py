@@ -1,0 +1,190 @@
+"""A sweep on a training problem: R stacked model copies trained at once with :mod:`torch.func`."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any, Callable
+
+import numpy as np
+import torch
+from torch.func import functional_call, stack_module_state, vmap
+
+from ..engine import EpochBatches, EpochMean, Freezer, RunState, divergent, run_generators
+from ..problems.data import dataset_tensors
+from ..record import Trace, to_jsonable
+from ..runner import resolve_optimizer, run_label
+from ..training.losses import resolve_loss
+from .grids import config_rows, hyper_values, split_hyper
+from .result import SweepResult
+
+__all__ = ["train_sweep"]
+
+
+def _loss_fn(loss: Any) -> Callable:
+    """A loss callable: the problem's own, or a name of the training lab (``"cross_entropy"``, ...)."""
+    try:
+        return resolve_loss(loss)[1]  # (name, callable, kind)
+    except (TypeError, ValueError) as e:
+        raise type(e)(f"problem.loss: {e}") from None
+
+
+def _init_model(problem: Any, seed: int, dtype: torch.dtype) -> torch.nn.Module:
+    """The problem's model with its initial weights drawn from ``seed``: the training
+    lab's ``problem.new_model(seed)`` when it can build one (a problem made from a model
+    instance has ``model_fn = None`` and cannot), otherwise a copy of ``problem.model``
+    whose submodules' ``reset_parameters()`` are called in module order after
+    ``torch.manual_seed(seed)`` (the global RNG is left alone)."""
+    if callable(getattr(problem, "new_model", None)) and getattr(problem, "model_fn", True) is not None:
+        return problem.new_model(int(seed)).to(dtype)
+    model = copy.deepcopy(problem.model)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(int(seed))
+        for m in model.modules():
+            if hasattr(m, "reset_parameters"):
+                m.reset_parameters()
+    return model.to(dtype)
+
+
+def train_sweep(problem: Any, optimizer: Any, configs: list[dict], seed_list: list[int] | None, steps: int, *,
+                batch_size: int | None, dtype: torch.dtype, progress: Callable | None) -> SweepResult:
+    r"""Train R stacked model copies at once with :mod:`torch.func`.
+
+    Row j (configuration c_j, seed s_j) is exactly this loop run alone: model
+    ``_init_model(problem, s_j)``; optimizer ``create(model.parameters(), name,
+    **options, **c_j)``; epoch e visits the training set in the order
+    ``torch.randperm(N, generator=g_j)`` (``g_j = Generator().manual_seed(s_j)``, one
+    permutation per epoch), batches of ``batch_size`` (the last one smaller); at each
+    epoch's end (and after the last step) the objective is evaluated and the epoch's
+    training ``loss`` recorded as ``Σ_b n_b·loss_b / Σ_b n_b`` over its batches (the
+    mean over examples, as :class:`~optimlab.training.Trainer` logs it).
+    """
+    factory, opt_name, options = resolve_optimizer(optimizer)
+    data = _Data(problem, dtype, batch_size)
+    rows = config_rows(configs, seed_list)
+    numeric, structural = split_hyper(configs, options)
+    if structural:
+        raise ValueError(f"a training sweep puts every swept argument on the runs dimension; "
+                         f"{', '.join(structural)} hold non-numbers: sweep them one value at a time")
+    row_seeds = [r.get("seed", 0) if r.get("seed") is not None else 0 for r in rows]
+    models = _StackedModels(problem, row_seeds, dtype)
+    opt = factory(models.groups(hyper_values(rows, numeric, options)))  # (R, 1, ...) values override the options
+    losses, objective, train_loss, state = _train(models, opt, data, row_seeds, steps, progress)
+    pname = getattr(problem, "name", type(problem).__name__)
+    traces = []
+    for j, r in enumerate(rows):
+        n_ep = int(np.sum(np.isfinite(objective[:, j]))) if objective.size else 0
+        epochs = {"objective": objective[:n_ep, j].copy(), "loss": train_loss[:n_ep, j].copy()}
+        if data.Xv is not None:
+            epochs["val_loss"] = objective[:n_ep, j].copy()
+        cfg = {"optimizer": opt_name,
+               "options": to_jsonable({**options, **{k: v for k, v in r.items() if k != "seed"}}),
+               "problem": {"name": pname}, "seed": r.get("seed"), "batch_size": data.B,
+               "steps_per_epoch": data.per_epoch, "steps_limit": int(steps), "sweep": to_jsonable(r)}
+        traces.append(Trace(label=run_label(opt_name, r), config=cfg,
+                            series={"values": losses[:state.last[j], j].copy()},
+                            epochs=epochs, stop_reason=str(state.reason[j]), steps=int(state.last[j])))
+    return SweepResult(configs=rows, traces=traces, problem={"type": "training", "name": pname},
+                       optimizer={"name": opt_name, "options": to_jsonable(options)})
+
+
+class _Data:
+    """The problem's training (and validation) tensors, inputs in ``dtype``, and the batch size."""
+
+    def __init__(self, problem: Any, dtype: torch.dtype, batch_size: int | None):
+        X, self.Y = dataset_tensors(problem.train, name="problem.train")
+        val = getattr(problem, "val", None)
+        Xv, self.Yv = dataset_tensors(val, name="problem.val") if val is not None and len(val) else (None, None)
+        self.X = X.to(dtype) if X.is_floating_point() else X
+        self.Xv = Xv.to(dtype) if Xv is not None and Xv.is_floating_point() else Xv
+        N = self.X.shape[0]
+        self.B = int(batch_size) if batch_size is not None else min(32, N)
+        if self.B < 1 or self.B > N:
+            raise ValueError(f"batch_size must be in [1, {N}] (the training set size), got {batch_size!r}")
+        self.per_epoch = -(-N // self.B)
+
+    def objective(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """What each epoch's end evaluates: the validation set, else the training set."""
+        return (self.Xv, self.Yv) if self.Xv is not None else (self.X, self.Y)
+
+
+class _StackedModels:
+    """R model copies (one per run, initial weights from its seed) as stacked (R, ...) parameters."""
+
+    def __init__(self, problem: Any, row_seeds: list[int], dtype: torch.dtype):
+        models = {s: _init_model(problem, s, dtype) for s in sorted(set(row_seeds))}
+        base = models[row_seeds[0]]
+        params, self.buffers = stack_module_state([models[s] for s in row_seeds])
+        self.params = {k: v.detach().clone().requires_grad_(True) for k, v in params.items()}
+        self.R = len(row_seeds)
+        loss_fn = _loss_fn(problem.loss)
+
+        def one(p: dict, b: dict, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+            return loss_fn(functional_call(base, (p, b), (x,)), y)
+
+        self.batched = vmap(one, in_dims=(0, 0, 0, 0))  # run j on its own batch
+        self.on_all = vmap(one, in_dims=(0, 0, None, None))  # every run on the same data
+
+    def groups(self, hyper: dict[str, list]) -> list[dict]:
+        """One parameter group per stacked tensor, each swept value as an (R, 1, ...) tensor."""
+        groups = []
+        for p in self.params.values():
+            shape = (self.R,) + (1,) * (p.ndim - 1)
+            g: dict[str, Any] = {"params": [p]}
+            for k, vals in hyper.items():
+                arr = torch.tensor(vals, dtype=p.dtype)
+                g[k] = (arr[:, 0].reshape(shape), arr[:, 1].reshape(shape)) if k == "betas" else arr.reshape(shape)
+            groups.append(g)
+        return groups
+
+    def evaluate(self, X: torch.Tensor, Y: torch.Tensor) -> np.ndarray:
+        with torch.no_grad():
+            v = self.on_all({k: p.detach() for k, p in self.params.items()}, self.buffers, X, Y)
+        return v.cpu().numpy().astype(float)
+
+
+def _train(models: _StackedModels, opt: torch.optim.Optimizer, data: _Data, row_seeds: list[int], steps: int,
+           progress: Callable | None) -> tuple[np.ndarray, np.ndarray, np.ndarray, RunState]:
+    """The loop: per-step batch losses (steps, R), per-epoch objective and training loss
+    (epochs, R; NaN once a run stopped) and the runs' state, by the rules of :mod:`optimlab.engine`."""
+    R, params = models.R, models.params
+    batches = EpochBatches(len(data.X), data.B, *run_generators(row_seeds))
+    nb = batches.per_epoch
+    losses = np.full((steps, R), np.nan)
+    obj: list[np.ndarray] = []
+    tr_loss: list[np.ndarray] = []
+    state, freezer, epoch_loss = RunState(R), Freezer(list(params.values())), EpochMean(R)
+    epoch: list = []
+    for k in range(steps):
+        b = k % nb
+        if b == 0:
+            epoch = batches.epoch()
+        idx = epoch[b]  # (R, batch)
+        for p in params.values():
+            p.grad = None
+        f = models.batched(params, models.buffers, data.X[idx], data.Y[idx])
+        f.sum().backward()
+        fv = f.detach().cpu().numpy().astype(float)
+        state.stop(divergent(fv), "diverged")
+        active = state.active
+        losses[k, active] = fv[active]
+        epoch_loss.add(fv, idx.shape[1], active)
+        freezer.hold(active)
+        if active.any():
+            opt.step()
+        freezer.release()
+        state.record(k + 1)
+        if b == nb - 1 or k == steps - 1:
+            ev = models.evaluate(*data.objective())
+            ev[~state.active] = np.nan
+            obj.append(ev)
+            tr_loss.append(np.where(state.active, epoch_loss.mean(), np.nan))
+            epoch_loss.reset()
+            state.stop(divergent(ev), "diverged")
+        if progress is not None:
+            progress(k + 1, steps)
+        if not state.active.any():
+            break
+    state.finish("max_steps")
+    objective = np.array(obj) if obj else np.zeros((0, R))
+    train_loss = np.array(tr_loss) if tr_loss else np.zeros((0, R))
+    return losses, objective, train_loss, state

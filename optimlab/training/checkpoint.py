@@ -1,0 +1,56 @@
+"""Checkpoints of a :class:`~optimlab.training.Trainer`: the file format, reading it back, writing it safely."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import torch
+
+__all__ = ["FORMAT", "KEYS", "read_checkpoint", "write_checkpoint"]
+
+FORMAT = "optimlab-checkpoint-1"
+KEYS = ("epoch", "step", "model", "optimizer", "scheduler", "shuffle_rng", "torch_rng", "history", "fit_config")
+"""What every checkpoint holds (besides ``format`` and ``callbacks``)."""
+
+
+def write_checkpoint(state: dict, path: str | Path) -> Path:
+    """Write ``state`` with ``torch.save`` to ``path`` through a temporary file, so a crash
+    never leaves a half-written checkpoint."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    buf = io.BytesIO()
+    torch.save({"format": FORMAT, **state}, buf)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(buf.getvalue())
+    tmp.replace(path)
+    return path
+
+
+def read_checkpoint(path: str | Path, argument: str = "resume_from") -> dict:
+    """The state saved in ``path``, checked; ``argument`` names the file in errors."""
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"{argument}: checkpoint {str(path)!r} does not exist")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # any file torch cannot read (text, a truncated or foreign pickle, ...)
+        raise ValueError(f"{str(path)!r} is not an optimlab checkpoint: torch.load failed "
+                         f"({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''})") from None
+    if not isinstance(state, dict) or state.get("format") != FORMAT:
+        held = f"a dict without format {FORMAT!r}" if isinstance(state, dict) else \
+            f"a {type(state).__name__}"
+        raise ValueError(f"{str(path)!r} is not an optimlab checkpoint: it holds {held} (checkpoints are "
+                         f"written by Trainer.save_checkpoint or ModelCheckpoint)")
+    missing = [k for k in KEYS if k not in state]
+    if missing:
+        raise ValueError(f"{str(path)!r} is not an optimlab checkpoint: it lacks {', '.join(missing)}")
+    try:
+        state["fit_config"] = json.loads(state["fit_config"])
+        if not isinstance(state["fit_config"], dict):
+            raise ValueError("not a JSON object")
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"{str(path)!r} is not an optimlab checkpoint: its fit_config is not valid ({e})") \
+            from None
+    return state

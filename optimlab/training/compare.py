@@ -1,0 +1,225 @@
+"""Comparisons of optimizers on one training problem over seeds: :func:`compare_training`."""
+
+from __future__ import annotations
+
+import copy
+import importlib
+import json
+from pathlib import Path
+from typing import Any, Callable, Mapping, Sequence
+
+import numpy as np
+
+from .. import problems as P
+from .._spec import unique_slugs
+from ..engine import parse_seeds
+from ..record import History, monitor_mode, to_jsonable
+from .tools import copy_state
+from .trainer import Trainer
+
+__all__ = ["compare_training", "TrainingComparison"]
+
+MANIFEST = "comparison.json"
+
+
+def _mean_std(xs: Sequence[float]) -> tuple[float, float]:
+    a = np.asarray([x for x in xs if x is not None and np.isfinite(x)], dtype=float)
+    if not len(a):
+        return float("nan"), float("nan")
+    return float(a.mean()), float(a.std(ddof=1)) if len(a) > 1 else 0.0
+
+
+def _padded_mean(arrays: Sequence[np.ndarray]) -> np.ndarray:
+    n = max((len(a) for a in arrays), default=0)
+    out = np.full((len(arrays), n), np.nan)
+    for i, a in enumerate(arrays):
+        out[i, :len(a)] = a
+    with np.errstate(invalid="ignore"):
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            return np.nanmean(out, axis=0) if len(arrays) else out[:0]
+
+
+class TrainingComparison:
+    """Result of :func:`compare_training`: every :class:`History` (``histories[label][i]``
+    is seed ``seeds[i]``), the summary table and the pictures.
+
+    ``monitor`` is the validation quantity that ranks runs (``val_accuracy`` for
+    classifiers, ``val_loss`` otherwise; ``accuracy``/``loss`` on the training data
+    when the problem has no validation split); ``target`` the level for "epochs to target"
+    (given, or by default the lowest of the optimizers' mean best values: the level
+    every optimizer reached on average).
+    """
+
+    def __init__(self, problem: str, histories: dict[str, list[History]], seeds: list[int], monitor: str,
+                 target: float | None, settings: dict):
+        self.problem, self.histories, self.seeds, self.monitor = problem, histories, seeds, monitor
+        self.settings = settings
+        self.mode = monitor_mode(monitor, "auto")
+        if target is None:
+            bests = [_mean_std([h.best(monitor)[1] for h in hs])[0] for hs in histories.values()]
+            bests = [b for b in bests if np.isfinite(b)]
+            target = (min(bests) if self.mode == "max" else max(bests)) if bests else None
+        self.target = target
+
+    def summary(self) -> list[dict]:
+        """One dict per optimizer: means and standard deviations over seeds."""
+        rows = []
+        for label, hs in self.histories.items():
+            final = [float(h.epochs[self.monitor][-1]) if h.n_epochs else float("nan") for h in hs]
+            best = [h.best(self.monitor) for h in hs]
+            reach = [h.epochs_to(self.monitor, self.target) if self.target is not None else None for h in hs]
+            tpe = [float(np.mean(h.epoch_times)) if h.n_epochs else float("nan") for h in hs]
+            loss = [float(h.epochs["loss"][-1]) if h.n_epochs else float("nan") for h in hs]
+            rows.append({
+                "label": label, "runs": len(hs),
+                "final": _mean_std(final), "best": _mean_std([b[1] for b in best]),
+                "best_epoch": _mean_std([b[0] + 1 for b in best if b[0] >= 0]),
+                "epochs_to_target": _mean_std([r for r in reach if r is not None]),
+                "reached": sum(r is not None for r in reach),
+                "time_per_epoch": _mean_std(tpe), "final_loss": _mean_std(loss),
+                "stop_reasons": sorted({h.stop_reason for h in hs}),
+            })
+        return rows
+
+    def mean_history(self, label: str) -> History:
+        """A History whose series are the means over seeds (shorter runs padded with NaN)."""
+        hs = self.histories[label]
+        epochs = {k: _padded_mean([np.asarray(h.epochs[k], dtype=float) for h in hs if k in h.epochs])
+                  for k in hs[0].epochs}
+        series = {"loss": _padded_mean([np.asarray(h.series["loss"], dtype=float) for h in hs])}
+        return History(label=label, config=dict(hs[0].config), epochs=epochs, series=series,
+                       meta={"iterations_per_epoch": hs[0].iterations_per_epoch, "seeds": list(self.seeds)})
+
+    # -- persistence ------------------------------------------------------------------
+    def to_dict(self) -> dict:
+        """Everything but the histories, as JSON data (the histories are saved as files)."""
+        return to_jsonable({"kind": "training-comparison", "problem": self.problem, "seeds": self.seeds,
+                            "monitor": self.monitor, "target": self.target, "settings": self.settings,
+                            "labels": list(self.histories)})
+
+    def save(self, folder: str | Path) -> list[Path]:
+        """Save every History as ``folder/<label>-seed<seed>.npz`` (the label as a file name:
+        lower case, ``_`` for other characters, made distinct) and the comparison's own data
+        (problem, seeds, monitor, target, settings, which file is which run) as
+        ``folder/comparison.json``; :meth:`load` reads them back. Returns the History files."""
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        out, files = [], {}
+        for (label, hs), stem in zip(self.histories.items(), unique_slugs(list(self.histories))):
+            files[label] = []
+            for seed, h in zip(self.seeds, hs):
+                out.append(h.save(folder / f"{stem}-seed{seed}.npz"))
+                files[label].append(out[-1].name)
+        (folder / MANIFEST).write_text(json.dumps({**self.to_dict(), "files": files}))
+        return out
+
+    @classmethod
+    def load(cls, folder: str | Path) -> "TrainingComparison":
+        """The comparison saved by :meth:`save` in ``folder``, with the same table and curves."""
+        folder = Path(folder)
+        manifest = folder / MANIFEST
+        if not manifest.is_file():
+            raise ValueError(f"{str(folder)!r} holds no {MANIFEST} (saved by TrainingComparison.save); a folder "
+                             f"saved by an older optimlab has only the histories: read them with Trace.load")
+        d = json.loads(manifest.read_text())
+        if d.get("kind") != "training-comparison":
+            raise ValueError(f"{str(manifest)!r} is not a training comparison (its 'kind' is {d.get('kind')!r})")
+        histories = {label: [History.load(folder / name) for name in d["files"][label]] for label in d["labels"]}
+        target = d["target"]
+        return cls(d["problem"], histories, list(d["seeds"]), d["monitor"],
+                   None if target is None else float(target), d["settings"])
+
+    # -- kept for old code: the table and the page live in the report layer -------------
+    # optimlab.report sits above the training lab, so these resolve it by name when called.
+    def table(self) -> tuple[list[str], list[list[Any]]]:
+        """Columns and formatted rows; now :func:`optimlab.report.training_table`."""
+        t = importlib.import_module("optimlab.report").training_table(self)
+        return list(t.columns), [list(r) for r in t.rows]
+
+    def figures(self, folder: str | Path) -> list[tuple[Path, str]]:
+        """Draw the curves (means over seeds) into ``folder``; returns ``[(path, caption)]``."""
+        training = importlib.import_module("optimlab.viz.training")
+        return training.training_figures({label: self.mean_history(label) for label in self.histories}, folder,
+                                         monitor=self.monitor, seeds=len(self.seeds))
+
+    def write_html(self, path: str | Path, title: str | None = None) -> Path:
+        """The page at ``path``; now :func:`optimlab.report.training_html` (or
+        :func:`optimlab.report.training_page`, which saves the histories beside it)."""
+        return importlib.import_module("optimlab.report").training_html(self, path, title)
+
+
+def compare_training(problem: Any, optimizers: Mapping[str, Any] | Sequence[Any], *, epochs: int = 10,
+                     seeds: Sequence[int] | int = (0,), batch_size: int = 32, target: float | None = None,
+                     monitor: str | None = None, callbacks: Callable[[], list] | None = None,
+                     schedule: Any = None, verbose: int = 0, on_run: Callable | None = None,
+                     **problem_options: Any) -> TrainingComparison:
+    """Train one problem with several optimizers over several seeds; same start for all.
+
+    Args:
+        problem: a problem name (``"digits-mlp"``; rebuilt for each seed: split and
+            initial weights follow the seed) or a :class:`optimlab.problems.Problem`
+            (its split is kept; each seed draws new initial weights when it can).
+        optimizers: ``{label: optimizer}`` (any form :class:`Trainer` takes) or a list
+            of spec strings (labelled by themselves).
+        seeds: a list of seeds, or an int k for seeds ``0..k-1``. Each seed fixes the
+            initial weights and the shuffling; every optimizer starts from the same
+            weights for the same seed.
+        monitor: the per-epoch quantity that ranks runs; by default the problem's
+            (``val_accuracy`` or ``val_loss``), or its training counterpart
+            (``accuracy``, ``loss``) when the problem has no validation split
+            (``problems.get(..., val=0)``), in which case no validation pass is run.
+        target: level of ``monitor`` for the "epochs to target" column.
+        callbacks: a factory returning fresh callbacks for each run (e.g. early stopping).
+        on_run: called as ``on_run(label, seed, history)`` after each run (progress).
+
+    Example:
+        >>> cmp = compare_training("digits-mlp", {"SGD": "sgd:lr=0.1", "Adam": "adam"}, epochs=20, seeds=3)
+        >>> page = optimlab.report.training_page(cmp, "digits")   # index.html, curves, histories/
+    """
+    seed_list = parse_seeds(seeds)
+    if seed_list is None:
+        raise ValueError("seeds must be a count >= 1 or a non-empty list of integers, got None")
+    seeds = seed_list
+    if not isinstance(optimizers, Mapping):
+        optimizers = {str(o): o for o in optimizers}
+    if not optimizers:
+        raise ValueError("optimizers is empty: give at least one, e.g. {'Adam': 'adam'}")
+    base = P.get(problem, seed=seeds[0], **problem_options) if isinstance(problem, str) else problem
+    if not isinstance(base, P.Problem):
+        raise TypeError(f"problem must be a name ({', '.join(P.names())}) or a Problem, got {type(problem).__name__}")
+    has_val = len(base.val) > 0
+    if monitor is None:  # without validation data, rank runs by the training quantity
+        monitor = base.monitor if has_val else base.monitor.removeprefix("val_")
+    elif monitor.startswith("val_") and not has_val:
+        raise ValueError(f"monitor {monitor!r} needs validation data, but problem {base.name!r} has none; "
+                         f"use {monitor.removeprefix('val_')!r} or a problem with a validation split")
+    histories: dict[str, list[History]] = {str(k): [] for k in optimizers}
+    ipe = None
+    for seed in seeds:
+        prob = P.get(problem, seed=seed, **problem_options) if isinstance(problem, str) else base
+        init = (prob.model if isinstance(problem, str) else
+                (prob.new_model(seed) if prob.model_fn is not None else prob.model))
+        init_state = copy_state(init)
+        for label, opt in optimizers.items():
+            model = copy.deepcopy(init)
+            model.load_state_dict(init_state)
+            trainer = Trainer(model, loss=prob.loss, optimizer=opt, metrics=list(prob.metrics), schedule=schedule)
+            h = trainer.fit(prob.train, batch_size=batch_size, epochs=epochs,
+                            validation_data=prob.val if len(prob.val) else None,
+                            seed=seed, verbose=verbose, callbacks=callbacks() if callbacks else (),
+                            label=str(label))
+            h.config["problem"] = prob.name
+            h.meta["seed"] = seed
+            ipe = h.iterations_per_epoch
+            histories[str(label)].append(h)
+            if on_run is not None:
+                on_run(str(label), seed, h)
+    split = base.info.get("split", {})
+    settings = {"epochs": epochs, "batch_size": batch_size, "iterations_per_epoch": ipe, "task": base.task,
+                "loss": base.loss, "model": type(base.model).__name__, "source": base.info.get("source", ""),
+                "split": f"{split.get('train', len(base.train))}/{split.get('val', len(base.val))}/"
+                         f"{split.get('test', len(base.test))}"}
+    return TrainingComparison(base.name, histories, seeds, monitor, target, settings)
