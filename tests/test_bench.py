@@ -131,7 +131,8 @@ def _count(path):
 @pytest.mark.slow  # a worker process killed mid-run and a rerun (about 7-15 s)
 def test_killed_benchmark_resumes_without_rerunning_finished_trials(tmp_path):
     pytest.importorskip("optimlab.functions")
-    from optimlab.bench import build_report, run_bench
+    from optimlab.bench import run_bench
+    from optimlab.report import build_report
 
     store = tmp_path / "b.sqlite"
     cmd = [sys.executable, "-m", "optimlab", "bench", "--suite", SUITE, "--optimizers", ARGS["optimizers"],
@@ -228,7 +229,8 @@ def test_cli_sweep_writes_results(tmp_path):
 
 def test_training_problems_in_a_benchmark(tmp_path):
     lab = pytest.importorskip("optimlab.problems")
-    from optimlab.bench import build_report, run_bench
+    from optimlab.bench import run_bench
+    from optimlab.report import build_report
 
     name = "iris-softmax" if "iris-softmax" in lab.names() else lab.names()[0]
     run = run_bench(f"problem:{name}:steps=12,batch_size=16", "sgd,adam", budget=2, seeds=2, store=tmp_path / "t.sqlite")

@@ -8,6 +8,7 @@ import typer
 from typer.testing import CliRunner
 
 import optimlab
+from optimlab import report
 from optimlab.training import EarlyStopping
 
 
@@ -26,7 +27,8 @@ def test_every_optimizer_starts_from_the_same_weights_and_batches(cmp):
 
 
 def test_table_numbers_are_means_and_sample_stds_of_the_histories(cmp):
-    cols, rows = cmp.table()
+    t = report.training_table(cmp)
+    cols, rows = list(t.columns), [list(r) for r in t.rows]
     assert cols[0] == "optimizer" and cols[1] == "final val_accuracy"
     summary = {r["label"]: r for r in cmp.summary()}
     for label, hs in cmp.histories.items():
@@ -44,7 +46,7 @@ def test_table_numbers_are_means_and_sample_stds_of_the_histories(cmp):
 
 
 def test_html_page_has_table_and_figures(cmp, tmp_path):
-    page = cmp.write_html(tmp_path / "index.html")
+    page = report.training_html(cmp, tmp_path / "index.html")
     html = page.read_text()
     assert "<table>" in html and "final val_accuracy" in html and html.count("data:image/png;base64,") >= 3
     saved = cmp.save(tmp_path / "h")
@@ -131,7 +133,7 @@ def test_compare_on_a_problem_without_validation_split_ranks_by_the_training_qua
     np.testing.assert_array_equal(h.values, ref.values)
     np.testing.assert_array_equal(h.epochs["accuracy"], ref.epochs["accuracy"])
     assert c.summary()[0]["final"][0] == ref.epochs["accuracy"][-1]
-    assert c.write_html(tmp_path / "p.html").is_file()
+    assert report.training_html(c, tmp_path / "p.html").is_file()
     assert optimlab.compare_training(prob, ["sgd:lr=0.1"], epochs=1, monitor="loss").monitor == "loss"
     with pytest.raises(ValueError, match="monitor 'val_loss' needs validation data.*use 'loss'"):
         optimlab.compare_training(prob, ["sgd:lr=0.1"], epochs=1, monitor="val_loss")

@@ -21,16 +21,7 @@ from .protocol import BenchRun, aggregate, run_bench, split_specs, tune_configs
 from .store import TrialStore, trial_id
 from .suites import SUITES, get_suite, suite_names
 
-__all__ = ["run_bench", "build_report", "BenchRun", "TrialStore", "trial_id", "performance_profile",
+__all__ = ["run_bench", "BenchRun", "TrialStore", "trial_id", "performance_profile",
            "performance_ratios", "cost_table", "get_suite", "suite_names", "SUITES", "split_specs",
            "tune_configs", "aggregate"]
 
-
-def __getattr__(name: str):
-    # ``bench.build_report`` moved to the report layer (optimlab.report.bench_page); the old
-    # name still works. Resolved on first use, by name, because report sits above bench.
-    if name == "build_report":
-        import importlib
-
-        return importlib.import_module("optimlab.report").build_report
-    raise AttributeError(f"module 'optimlab.bench' has no attribute {name!r}")

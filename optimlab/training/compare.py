@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import importlib
 import json
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
@@ -131,24 +130,6 @@ class TrainingComparison:
         target = d["target"]
         return cls(d["problem"], histories, list(d["seeds"]), d["monitor"],
                    None if target is None else float(target), d["settings"])
-
-    # -- kept for old code: the table and the page live in the report layer -------------
-    # optimlab.report sits above the training lab, so these resolve it by name when called.
-    def table(self) -> tuple[list[str], list[list[Any]]]:
-        """Columns and formatted rows; now :func:`optimlab.report.training_table`."""
-        t = importlib.import_module("optimlab.report").training_table(self)
-        return list(t.columns), [list(r) for r in t.rows]
-
-    def figures(self, folder: str | Path) -> list[tuple[Path, str]]:
-        """Draw the curves (means over seeds) into ``folder``; returns ``[(path, caption)]``."""
-        training = importlib.import_module("optimlab.viz.training")
-        return training.training_figures({label: self.mean_history(label) for label in self.histories}, folder,
-                                         monitor=self.monitor, seeds=len(self.seeds))
-
-    def write_html(self, path: str | Path, title: str | None = None) -> Path:
-        """The page at ``path``; now :func:`optimlab.report.training_html` (or
-        :func:`optimlab.report.training_page`, which saves the histories beside it)."""
-        return importlib.import_module("optimlab.report").training_html(self, path, title)
 
 
 def compare_training(problem: Any, optimizers: Mapping[str, Any] | Sequence[Any], *, epochs: int = 10,
