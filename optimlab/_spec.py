@@ -39,9 +39,6 @@ def split_top(s: str, sep: str = ",") -> list[str]:
     return [p.strip() for p in parts if p.strip()]
 
 
-_split_top = split_top  # the old private name, until optimlab/bench/suites.py imports split_top (issue 9)
-
-
 def parse_value(text: str, key: str) -> Any:
     """One VALUE of a spec (see the module docstring)."""
     low = text.lower()

@@ -30,40 +30,15 @@ from __future__ import annotations
 
 import copy
 import json
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from ._json import to_jsonable
+
 __all__ = ["Trace", "History", "to_jsonable"]
-
-
-def to_jsonable(obj: Any) -> Any:
-    """Turn numbers, tensors, arrays, tuples, traces and nested containers into JSON data."""
-    if isinstance(obj, Trace):
-        return obj.to_dict()
-    try:
-        import torch
-
-        if isinstance(obj, torch.Tensor):
-            obj = obj.detach().cpu().numpy()
-    except ImportError:  # pragma: no cover - torch is a dependency
-        pass
-    if isinstance(obj, np.ndarray):
-        return to_jsonable(obj.tolist() if obj.ndim else obj.item())  # NaN/inf inside become strings too
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, dict):
-        return {str(k): to_jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [to_jsonable(v) for v in obj]
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return str(obj)  # "nan", "inf", "-inf": JSON has no literal for them
-    if obj is None or isinstance(obj, (bool, int, float, str)):
-        return obj
-    return repr(obj)
 
 
 @dataclass

@@ -69,7 +69,7 @@ def test_full_batch_sgd_equals_numpy_gradient_descent():
         f, gw, gb = _np_mse_grad(X, y, w, b)
         ref_losses.append(f)
         w, b = w - lr * gw, b - lr * gb
-    h = p.trainer(("sgd", {"lr": lr})).fit(p.train, batch_size=len(X), epochs=steps, seed=0, verbose=0)
+    h = Trainer.for_problem(p, ("sgd", {"lr": lr})).fit(p.train, batch_size=len(X), epochs=steps, seed=0, verbose=0)
     assert h.iterations_per_epoch == 1 and h.steps == steps
     np.testing.assert_allclose(h.values, ref_losses, rtol=1e-12, atol=0)
     np.testing.assert_allclose(p.model.weight.detach().numpy().ravel(), w, rtol=1e-11, atol=1e-13)
@@ -80,7 +80,7 @@ def test_full_batch_sgd_equals_numpy_gradient_descent():
 def test_full_batch_gd_converges_to_the_known_optimum():
     p = _linreg(seed=1, d=3, condition=5.0, noise=0.3)
     # lr = 1 / L with L = 2·condition the largest Hessian eigenvalue of the mean squared error
-    h = p.trainer(("gd", {"lr": 1 / (2 * 5.0)})).fit(p.train, batch_size=len(p.train), epochs=300,
+    h = Trainer.for_problem(p, ("gd", {"lr": 1 / (2 * 5.0)})).fit(p.train, batch_size=len(p.train), epochs=300,
                                                      shuffle=False, verbose=0)
     w_star = np.array(p.info["optimum"])
     got = np.r_[p.model.weight.detach().numpy().ravel(), p.model.bias.detach().numpy()]
@@ -89,7 +89,7 @@ def test_full_batch_gd_converges_to_the_known_optimum():
     # L-BFGS gets a closure (it evaluates the loss itself): 4 full-batch steps of 20 inner iterations
     q = _linreg(seed=1, d=3, condition=5.0, noise=0.3)
     lbfgs = (torch.optim.LBFGS, {"max_iter": 20, "tolerance_grad": 1e-14, "tolerance_change": 0.0})
-    q.trainer(lbfgs).fit(q.train, batch_size=len(q.train), epochs=4, verbose=0)
+    Trainer.for_problem(q, lbfgs).fit(q.train, batch_size=len(q.train), epochs=4, verbose=0)
     got = np.r_[q.model.weight.detach().numpy().ravel(), q.model.bias.detach().numpy()]
     np.testing.assert_allclose(got, w_star, atol=1e-7)
 
@@ -108,7 +108,7 @@ def test_lectures_nag_takes_the_gradient_at_the_look_ahead_point():
         _, gw, gb = _np_mse_grad(X, y, w - gamma * vw, b - gamma * vb)
         vw, vb = gamma * vw + lr * gw, gamma * vb + lr * gb
         w, b = w - vw, b - vb
-    h = p.trainer(("nag", {"lr": lr, "momentum": gamma})).fit(p.train, batch_size=len(X), epochs=steps,
+    h = Trainer.for_problem(p, ("nag", {"lr": lr, "momentum": gamma})).fit(p.train, batch_size=len(X), epochs=steps,
                                                                verbose=0)
     np.testing.assert_allclose(h.values, losses, rtol=1e-12)
     np.testing.assert_allclose(p.model.weight.detach().numpy().ravel(), w, rtol=1e-11)
@@ -127,7 +127,7 @@ def test_minibatch_sgd_in_order_equals_numpy_loop_with_partial_last_batch():
             f, gw, gb = _np_mse_grad(X[s:s + B], y[s:s + B], w, b)
             losses.append(f)
             w, b = w - lr * gw, b - lr * gb
-    h = p.trainer(f"sgd:lr={lr}").fit(p.train, batch_size=B, epochs=epochs, shuffle=False, verbose=0)
+    h = Trainer.for_problem(p, f"sgd:lr={lr}").fit(p.train, batch_size=B, epochs=epochs, shuffle=False, verbose=0)
     np.testing.assert_allclose(h.values, losses, rtol=1e-12)
     np.testing.assert_allclose(p.model.weight.detach().numpy().ravel(), w, rtol=1e-11)
     # the epoch loss is the example-weighted mean of its batch losses (Keras' number)
@@ -201,7 +201,7 @@ def test_accuracy_metric_and_evaluate_against_hand_count():
 # ------------------------------------------------------------------ the lecture's target
 def test_digits_mlp_with_adam_reaches_095_validation_accuracy_within_30_epochs():
     p = P.get("digits-mlp", seed=0)
-    h = p.trainer("adam").fit(p.train, batch_size=32, epochs=30, validation_data=p.val, seed=0, verbose=0)
+    h = Trainer.for_problem(p, "adam").fit(p.train, batch_size=32, epochs=30, validation_data=p.val, seed=0, verbose=0)
     assert h.stop_reason == "epochs_done" and h.n_epochs == 30
     assert max(h.history["val_accuracy"]) >= 0.95
     # the logged validation accuracy is what an independent count on the final model gives
@@ -302,7 +302,7 @@ def test_full_batch_sgd_equals_the_function_labs_gradient_descent():
         return ((theta[..., :d] @ X.T + theta[..., d:] - y) ** 2).mean(-1)
 
     trace = optimlab.run(mse, "gd:lr=0.03", start, steps=40, dtype=torch.float64)
-    h = p.trainer("gd:lr=0.03").fit(p.train, batch_size=len(X), epochs=40, seed=0, verbose=0)
+    h = Trainer.for_problem(p, "gd:lr=0.03").fit(p.train, batch_size=len(X), epochs=40, seed=0, verbose=0)
     assert trace.steps == h.steps == 40
     np.testing.assert_allclose(h.values, trace.values[:-1], rtol=1e-12)
     got = np.r_[p.model.weight.detach().numpy().ravel(), p.model.bias.detach().numpy()]
@@ -313,19 +313,19 @@ def test_stop_when_runs_the_function_labs_rules_per_epoch_and_per_step():
     from optimlab.stopping import GradTol, MaxSteps, RelFTol
 
     p = _linreg(seed=0, d=3, condition=3.0, noise=0.0)
-    h = p.trainer("gd:lr=0.1").fit(p.train, batch_size=len(p.train), epochs=500, verbose=0,
+    h = Trainer.for_problem(p, "gd:lr=0.1").fit(p.train, batch_size=len(p.train), epochs=500, verbose=0,
                                    callbacks=[StopWhen(RelFTol(1e-3))])
     loss = np.asarray(h.history["loss"])
     k = int(np.argmax(loss <= 1e-3 * loss[0]))  # first epoch whose loss is below ε·(first epoch's)
     assert h.stop_reason == "rel_f_tol" and h.n_epochs == k + 1 and k > 0
-    h = p.trainer("gd:lr=0.1").fit(p.train, batch_size=100, epochs=50, verbose=0,
+    h = Trainer.for_problem(p, "gd:lr=0.1").fit(p.train, batch_size=100, epochs=50, verbose=0,
                                    callbacks=[StopWhen(MaxSteps(7), per="step")])
     assert h.stop_reason == "max_steps" and h.steps == 7 and h.n_epochs == 2  # epoch 3 cut short: not logged
     p = _linreg(seed=0, d=3, condition=3.0, noise=0.0)
     norms = []
     grad_spy = LambdaCallback(on_batch_end=lambda tr, s, l: norms.append(float(torch.linalg.vector_norm(
         torch.cat([q.grad.ravel() for q in tr.model.parameters()])))))
-    h = p.trainer("gd:lr=0.1").fit(p.train, batch_size=len(p.train), epochs=500, verbose=0,
+    h = Trainer.for_problem(p, "gd:lr=0.1").fit(p.train, batch_size=len(p.train), epochs=500, verbose=0,
                                    callbacks=[grad_spy, StopWhen(GradTol(1e-2), per="step")])
     k = int(np.argmax(np.asarray(norms) <= 1e-2 * norms[0]))
     assert h.stop_reason == "grad_tol" and h.steps == k + 1
@@ -432,7 +432,7 @@ def test_resume_refuses_other_settings(tmp_path):
 @pytest.mark.parametrize("opt", ["sgd:lr=10.0", (torch.optim.SGD, {"lr": 10.0})])
 def test_a_diverging_run_stops_with_reason_diverged_and_keeps_its_history(opt):
     p = _linreg(seed=0, d=5, condition=100.0)
-    h = p.trainer(opt).fit(p.train, batch_size=50, epochs=100, validation_data=p.val, verbose=0, seed=0)
+    h = Trainer.for_problem(p, opt).fit(p.train, batch_size=50, epochs=100, validation_data=p.val, verbose=0, seed=0)
     assert h.stop_reason == "diverged"
     assert 0 < h.steps < 100 * h.iterations_per_epoch
     assert len(h.values) == h.steps and np.isfinite(h.values).all()
@@ -511,7 +511,7 @@ def test_verbose_0_is_silent_and_1_shows_progress(capsys, small):
 # ------------------------------------------------------------------ the record
 def test_history_is_a_trace_with_keras_dict_and_round_trips(tmp_path):
     p = P.get("iris-softmax", seed=0)
-    h = p.trainer("adam:lr=0.05").fit(p.train, batch_size=16, epochs=4, validation_data=p.val, seed=1, verbose=0)
+    h = Trainer.for_problem(p, "adam:lr=0.05").fit(p.train, batch_size=16, epochs=4, validation_data=p.val, seed=1, verbose=0)
     assert isinstance(h, Trace) and isinstance(h, optimlab.History) and h.kind == "history"
     assert set(h.history) == {"loss", "accuracy", "val_loss", "val_accuracy", "lr", "time"}
     assert all(len(v) == 4 for v in h.history.values()) and h.epoch == [0, 1, 2, 3]

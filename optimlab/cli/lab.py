@@ -30,7 +30,7 @@ STOP_HELP = (
 # ----------------------------------------------------------------- argument parsing
 def parse_stop(items: list[str]) -> list[Any]:
     """``["grad_tol=1e-6", "time_limit=2"]`` → rules of :mod:`optimlab.stopping`."""
-    from .. import stopping
+    from .. import stopping  # lazy: keeps --help free of torch
 
     kinds = {"f_tol": stopping.FTol, "rel_f_tol": stopping.RelFTol, "grad_tol": stopping.GradTol,
              "time_limit": stopping.TimeLimit, "max_steps": stopping.MaxSteps}
@@ -49,14 +49,14 @@ def parse_stop(items: list[str]) -> list[Any]:
 
 
 def _function(name_or_formula: str) -> Any:
-    from ..runner import resolve_function
+    from ..runner import resolve_function  # lazy: keeps --help free of torch
 
     try:
         return resolve_function(name_or_formula)
     except (ValueError, TypeError, KeyError, SyntaxError) as e:
         base = name_or_formula.split(":")[0].strip()
         if re.fullmatch(r"[A-Za-z][A-Za-z0-9_\- ]*", base) and not re.fullmatch(r"x\d*|y|z", base):
-            from ..functions import get  # a bare word: the registry's error names close matches
+            from ..functions import get  # lazy: keeps --help free of torch
 
             try:
                 get(base)
@@ -86,8 +86,8 @@ def demo(out: Path = typer.Option(Path("optimlab-out"), "--out", "-o", help="Fol
     and a saddle point with SGD, Momentum, NAG, Adagrad, RMSProp, Adadelta and Adam.
     Open OUT/index.html to see them.
     """
-    from .. import report  # heavy (torch, matplotlib): imported by the command, so --help stays fast
-    from ..demo import RESULT_COLUMNS, run_demo
+    from .. import report  # lazy: keeps --help free of torch
+    from ..demo import RESULT_COLUMNS, run_demo  # lazy: keeps --help free of torch
 
     t0 = time.perf_counter()
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
@@ -138,8 +138,8 @@ def run_cmd(
 
     Writes OUT/paths.png (level lines and paths), OUT/convergence.png, OUT/paths.gif with --animate, one trace file per optimizer (OUT/<spec>.npz, read it with optimlab.record.Trace.load) and OUT/index.html (optimlab.report.run_page).
     """
-    from .. import report  # heavy (torch, matplotlib): imported by the command, so --help stays fast
-    from .. import runner
+    from .. import report  # lazy: keeps --help free of torch
+    from .. import runner  # lazy: keeps --help free of torch
 
     try:
         fn = _function(function)
@@ -195,14 +195,14 @@ def list_cmd(what: str = typer.Argument(..., metavar="functions|optimizers",
 
 
 def _list_functions() -> None:
-    from .. import report  # heavy (torch, matplotlib): imported by the command, so --help stays fast
+    from .. import report  # lazy: keeps --help free of torch
     console.print(report.to_rich(report.function_list_table()))
     console.print("A formula works wherever a name does, e.g. optimlab run \"x**2 + 10*y**2\" -O sgd:lr=0.05 "
                   "--start 2,1", highlight=False)
 
 
 def _list_optimizers() -> None:
-    from .. import report  # heavy (torch, matplotlib): imported by the command, so --help stays fast
+    from .. import report  # lazy: keeps --help free of torch
     console.print(report.to_rich(report.optimizer_list_table()))
     console.print("Spec example: adam:lr=0.1,betas=(0.9,0.99)", highlight=False)
 

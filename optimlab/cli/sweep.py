@@ -32,7 +32,7 @@ GRID_HELP = ("Swept argument, repeatable: NAME=log:LO:HI:N (log-spaced), NAME=li
 # ------------------------------------------------------------------------- parsing
 def parse_grid(items: list[str]) -> dict[str, list]:
     """``["lr=log:1e-4:1:50", "momentum=0,0.5,0.9"]`` → ``{"lr": [...50 values], "momentum": [0.0, 0.5, 0.9]}``."""
-    from ..sweeps import linspace, logspace
+    from ..sweeps import linspace, logspace  # lazy: keeps --help free of torch
 
     grid: dict[str, list] = {}
     for item in items:
@@ -103,14 +103,14 @@ def sweep_command(
         x0 = _optional_start(start)
         prob: Any = problem
         if not problem.startswith("problem:"):
-            from ..runner import resolve_function
+            from ..runner import resolve_function  # lazy: keeps --help free of torch
 
             prob = resolve_function(problem)
             if noise:
                 if not hasattr(prob, "with_noise"):
                     raise CLIError("--noise needs a registered test function or a formula")
                 prob = prob.with_noise(noise, 0)
-        from ..sweeps import sweep
+        from ..sweeps import sweep  # lazy: keeps --help free of torch
 
         n_runs = math.prod(len(v) for v in g.values()) * (seeds or 1)
         with _progress() as bar:
@@ -130,7 +130,7 @@ def sweep_command(
 
 
 def _sweep_outputs(res: Any, out: Path, target: float | None, top: int) -> None:
-    from .. import report  # heavy (torch, matplotlib): imported by the command, so --help stays fast
+    from .. import report  # lazy: keeps --help free of torch
     try:
         page = report.sweep_page(res, out, target=target, top=top)
     except OSError as e:
@@ -158,8 +158,8 @@ def bench_command(
     report_only: bool = typer.Option(False, "--report-only", help="Rebuild the report from --store alone; compute nothing."),
 ) -> None:
     """Tune each optimizer on each problem of a suite, rerun the best on seeds, report; resumable."""
-    from .. import report  # heavy (torch, matplotlib): imported by the command, so --help stays fast
-    from .. import bench
+    from .. import report  # lazy: keeps --help free of torch
+    from .. import bench  # lazy: keeps --help free of torch
 
     if not report_only:
         try:

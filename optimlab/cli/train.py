@@ -37,10 +37,10 @@ def train(
     # heavy (torch, the training lab, matplotlib): imported by the command, so --help stays fast
     import torch
 
-    from .. import problems as P
-    from .. import report
-    from ..optim.registry import parse_spec
-    from ..training import compare_training
+    from .. import problems as P  # lazy: keeps --help free of torch
+    from .. import report  # lazy: keeps --help free of torch
+    from ..optim.registry import parse_spec  # lazy: keeps --help free of torch
+    from ..training import compare_training  # lazy: keeps --help free of torch
 
     torch.set_num_threads(threads)
     if list_:
@@ -57,7 +57,7 @@ def train(
         else:
             if target:
                 fail("--target is for CSV files; named problems know their target")
-            P._parse_name(problem)
+            P.parse_name(problem)  # lazy: keeps --help free of torch
             prob = problem
         name = Path(problem).stem if isinstance(prob, P.Problem) else problem
         folder = out or Path("optimlab-train") / name

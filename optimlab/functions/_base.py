@@ -10,6 +10,8 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import torch
 
+from .._json import to_jsonable
+
 __all__ = ["TestFunction", "GradNoise", "NoiseStreams"]
 
 
@@ -237,8 +239,6 @@ class TestFunction:
     def to_dict(self) -> dict[str, Any]:
         """JSON data: name, params (with ``noise``/``seed`` when noisy), latex, dim,
         domain, minimizers, f_min (``"inf"``/``"-inf"``/``"nan"`` as strings)."""
-        from ..record import to_jsonable
-
         params = dict(self.params)
         if self.noise:
             params.update(noise=self.noise, seed=self.seed)

@@ -85,12 +85,6 @@ class Problem:
         """The validation quantity that says how good a run is: ``val_accuracy`` or ``val_loss``."""
         return "val_accuracy" if "accuracy" in self.metrics else "val_loss"
 
-    def trainer(self, optimizer: Any = "adam", model: nn.Module | None = None, **kw: Any):
-        from ..training import Trainer
-
-        return Trainer(self.model if model is None else model, loss=self.loss, optimizer=optimizer,
-                       metrics=list(self.metrics), **kw)
-
     def __repr__(self) -> str:
         return (f"Problem({self.name!r}, task={self.task!r}, loss={self.loss!r}, train={len(self.train)}, "
                 f"val={len(self.val)}, test={len(self.test)}, model={type(self.model).__name__})")
@@ -174,9 +168,6 @@ def parse_name(name: str) -> tuple[str, str]:
                          f"{', '.join(DATASETS)} and MODEL in {', '.join(MODEL_TASKS)}; named problems: "
                          f"{', '.join(_CURATED)}")
     return ds, model
-
-
-_parse_name = parse_name  # the old private name, until optimlab/cli/train.py calls parse_name (issue 9)
 
 
 def get(name: str, seed: int = 0, *, val: float = 0.2, test: float = 0.2, hidden: Any = None,

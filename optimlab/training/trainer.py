@@ -14,6 +14,7 @@ from torch import nn
 from torch.utils.data import TensorDataset
 
 from ..engine import EpochBatches, EpochMean, chunks, divergent, grads_finite
+from ..problems import Problem
 from ..problems.data import as_tensor, dataset_tensors
 from ..record import SERIES_ALIASES, History, alias_series, to_jsonable
 from ..runner import make_scheduler, needs_closure
@@ -68,6 +69,21 @@ class Trainer:
         self._generator = torch.Generator()
         self._stop_reason: str | None = None
         self._fit_config: dict = {}
+
+    @classmethod
+    def for_problem(cls, problem: Problem, optimizer: Any = "adam", model: nn.Module | None = None,
+                    **kw: Any) -> "Trainer":
+        """A Trainer for a :class:`~optimlab.problems.Problem`: its model (or ``model``), its
+        loss and its metrics; ``kw`` go to the constructor (``schedule=``, ``schedule_per=``).
+
+        >>> from optimlab import problems
+        >>> p = problems.get("iris-logreg")
+        >>> t = Trainer.for_problem(p, "sgd:lr=0.1")
+        >>> t.loss_name, [m[0] for m in t.metrics]
+        ('cross_entropy', ['accuracy'])
+        """
+        return cls(problem.model if model is None else model, loss=problem.loss, optimizer=optimizer,
+                   metrics=list(problem.metrics), **kw)
 
     # ---------------------------------------------------------------- data handling
     @property
