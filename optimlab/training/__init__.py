@@ -12,7 +12,8 @@ the *mean* over its examples (lecture 003), so the update is
 >>> p = P.get("digits-mlp", seed=0)
 >>> trainer = optimlab.Trainer(p.model, loss=p.loss, optimizer="adam:lr=0.001", metrics=["accuracy"])
 >>> h = trainer.fit(p.train, batch_size=32, epochs=20, validation_data=p.val, seed=0, verbose=0)
->>> h.history["val_accuracy"][-1], h.iterations_per_epoch, h.stop_reason
+>>> round(h.history["val_accuracy"][-1], 3), h.iterations_per_epoch, h.stop_reason
+(0.967, 34, 'epochs_done')
 
 A :class:`History` is an :class:`optimlab.record.Trace`: the per-iteration training
 loss is ``history.values`` (``series["loss"]``), so the function lab's plots and

@@ -157,8 +157,10 @@ def compare_training(problem: Any, optimizers: Mapping[str, Any] | Sequence[Any]
         on_run: called as ``on_run(label, seed, history)`` after each run (progress).
 
     Example:
-        >>> cmp = compare_training("digits-mlp", {"SGD": "sgd:lr=0.1", "Adam": "adam"}, epochs=20, seeds=3)
-        >>> page = optimlab.report.training_page(cmp, "digits")   # index.html, curves, histories/
+        >>> from optimlab import report
+        >>> cmp = compare_training("digits-mlp", {"SGD": "sgd:lr=0.1", "Adam": "adam"}, epochs=5, seeds=2)
+        >>> report.training_page(cmp, "digits").index.name   # index.html, curves, histories/
+        'index.html'
     """
     seed_list = parse_seeds(seeds)
     if seed_list is None:

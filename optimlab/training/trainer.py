@@ -46,9 +46,13 @@ class Trainer:
             validation loss (or the training loss without validation data).
 
     Example:
+        >>> X, y = torch.randn(200, 4), torch.randint(0, 3, (200,))
+        >>> model = torch.nn.Sequential(torch.nn.Linear(4, 16), torch.nn.ReLU(), torch.nn.Linear(16, 3))
         >>> t = Trainer(model, loss="cross_entropy", optimizer="sgd:lr=0.1,momentum=0.9",
         ...             metrics=["accuracy"], schedule=(torch.optim.lr_scheduler.StepLR, {"step_size": 10}))
-        >>> history = t.fit((X, y), batch_size=32, epochs=30, validation_split=0.2, seed=0)
+        >>> history = t.fit((X, y), batch_size=32, epochs=30, validation_split=0.2, seed=0, verbose=0)
+        >>> len(history.history["val_accuracy"]), history.stop_reason
+        (30, 'epochs_done')
     """
 
     def __init__(self, model: nn.Module, loss: Any = "mse", optimizer: Any = "adam", metrics: Any = None,
@@ -77,7 +81,7 @@ class Trainer:
         loss and its metrics; ``kw`` go to the constructor (``schedule=``, ``schedule_per=``).
 
         >>> from optimlab import problems
-        >>> p = problems.get("iris-logreg")
+        >>> p = problems.get("iris-softmax")
         >>> t = Trainer.for_problem(p, "sgd:lr=0.1")
         >>> t.loss_name, [m[0] for m in t.metrics]
         ('cross_entropy', ['accuracy'])
