@@ -11,7 +11,8 @@ import ast
 import re
 from typing import Any
 
-__all__ = ["name_key", "split_spec", "parse_options", "parse_value", "format_value", "slug", "unique_slugs", "split_top"]
+__all__ = ["name_key", "split_spec", "parse_options", "parse_value", "format_value", "slug", "unique_slugs",
+           "split_top"]
 
 _KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 

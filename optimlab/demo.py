@@ -29,9 +29,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from .report import Figure, Heading, Table, Text, trace_table, write_html
 from ._spec import slug
 from .functions import get as get_function
+from .report import Figure, Heading, Table, Text, trace_table, write_html
 from .runner import compare
 from .viz import animate_paths, format_options, plot_contour, plot_convergence, plot_surface, save_figure
 

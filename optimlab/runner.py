@@ -21,7 +21,8 @@ import torch
 
 from . import functions
 from .engine import Freezer, RunState, divergent, no_gc
-from .optim import Optimizer as _OptimlabOptimizer, registry
+from .optim import Optimizer as _OptimlabOptimizer
+from .optim import registry
 from .record import Trace, to_jsonable
 from .stopping import AnyOf, StopInfo, as_rule
 

@@ -207,7 +207,8 @@ def test_cli_errors_are_one_line(tmp_path):
                         (["bench", "--optimizers", "adam"], "give --suite"),
                         (["bench", "--report-only", "--store", str(tmp_path / "none.sqlite")], "does not exist"),
                         (["sweep", "x**2 + 3*y**2", "--grid", "lr=log:1:1e-4"], "needs LO:HI:N"),
-                        (["sweep", "x**2 + 3*y**2", "--grid", "lr=0.1", "--optimizer", "adam:eps=-1", "--start", "1,1"], "eps must be"),
+                        (["sweep", "x**2 + 3*y**2", "--grid", "lr=0.1", "--optimizer", "adam:eps=-1", "--start", "1,1"],
+                         "eps must be"),
                         (["sweep", "x**2 + 3*y**2", "--grid", "lr=0.1"], "start is required")]:
         p = _cli(*args)
         assert p.exit_code == 2, (args, p.output)
@@ -233,7 +234,8 @@ def test_training_problems_in_a_benchmark(tmp_path):
     from optimlab.report import build_report
 
     name = "iris-softmax" if "iris-softmax" in lab.names() else lab.names()[0]
-    run = run_bench(f"problem:{name}:steps=12,batch_size=16", "sgd,adam", budget=2, seeds=2, store=tmp_path / "t.sqlite")
+    run = run_bench(f"problem:{name}:steps=12,batch_size=16", "sgd,adam", budget=2, seeds=2,
+                    store=tmp_path / "t.sqlite")
     assert run.computed == run.total == 2 * (2 + 2)
     page, agg = build_report(tmp_path / "t.sqlite", tmp_path / "out")
     # the derived target: 1.05 × the best optimizer's median final validation loss

@@ -14,8 +14,17 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from optimlab.demo import (BEALE, LECTURE_METHODS, LONG_VALLEY, NOTEBOOK_NONCONVEX, NOTEBOOK_QUADRATIC,
-                           RESULT_COLUMNS, SADDLE, SCENES, run_demo)
+from optimlab.demo import (
+    BEALE,
+    LECTURE_METHODS,
+    LONG_VALLEY,
+    NOTEBOOK_NONCONVEX,
+    NOTEBOOK_QUADRATIC,
+    RESULT_COLUMNS,
+    SADDLE,
+    SCENES,
+    run_demo,
+)
 
 
 @pytest.fixture(scope="module")

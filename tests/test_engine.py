@@ -5,8 +5,17 @@ import pytest
 import torch
 
 import optimlab
-from optimlab.engine import (EpochBatches, EpochMean, Freezer, RunState, chunks, divergent, grads_finite,
-                             parse_seeds, run_generators)
+from optimlab.engine import (
+    EpochBatches,
+    EpochMean,
+    Freezer,
+    RunState,
+    chunks,
+    divergent,
+    grads_finite,
+    parse_seeds,
+    run_generators,
+)
 from optimlab.functions import GradNoise, NoiseStreams
 
 

@@ -285,7 +285,8 @@ def test_create_adam_is_torch_numerics_not_keras():
     assert max_diff(torch_path, twin) <= TOL
     assert max_diff(torch_path, ref) > 1e-4
     # the same with each library's default epsilon (1e-8 vs 1e-7) and default settings
-    assert max_diff(run_torch(lambda ps: oo.create(ps, "adam", lr=0.05)), keras_np("Adam", {"learning_rate": 0.05})) > 1e-10
+    torch_numbers = run_torch(lambda ps: oo.create(ps, "adam", lr=0.05))
+    assert max_diff(torch_numbers, keras_np("Adam", {"learning_rate": 0.05})) > 1e-10
 
 
 @pytest.mark.parametrize("name,kwargs,schedule", [

@@ -13,9 +13,15 @@ from torch import nn
 import optimlab
 import optimlab.problems as P
 from optimlab.record import Trace
-from optimlab.training import (EarlyStopping, History, LambdaCallback, ModelCheckpoint, ReduceLROnPlateau,
-                               StopWhen, Trainer)
-
+from optimlab.training import (
+    EarlyStopping,
+    History,
+    LambdaCallback,
+    ModelCheckpoint,
+    ReduceLROnPlateau,
+    StopWhen,
+    Trainer,
+)
 
 
 def _linreg(seed=0, **kw):
@@ -323,7 +329,7 @@ def test_stop_when_runs_the_function_labs_rules_per_epoch_and_per_step():
     assert h.stop_reason == "max_steps" and h.steps == 7 and h.n_epochs == 2  # epoch 3 cut short: not logged
     p = _linreg(seed=0, d=3, condition=3.0, noise=0.0)
     norms = []
-    grad_spy = LambdaCallback(on_batch_end=lambda tr, s, l: norms.append(float(torch.linalg.vector_norm(
+    grad_spy = LambdaCallback(on_batch_end=lambda tr, s, loss: norms.append(float(torch.linalg.vector_norm(
         torch.cat([q.grad.ravel() for q in tr.model.parameters()])))))
     h = Trainer.for_problem(p, "gd:lr=0.1").fit(p.train, batch_size=len(p.train), epochs=500, verbose=0,
                                    callbacks=[grad_spy, StopWhen(GradTol(1e-2), per="step")])
@@ -511,7 +517,8 @@ def test_verbose_0_is_silent_and_1_shows_progress(capsys, small):
 # ------------------------------------------------------------------ the record
 def test_history_is_a_trace_with_keras_dict_and_round_trips(tmp_path):
     p = P.get("iris-softmax", seed=0)
-    h = Trainer.for_problem(p, "adam:lr=0.05").fit(p.train, batch_size=16, epochs=4, validation_data=p.val, seed=1, verbose=0)
+    h = Trainer.for_problem(p, "adam:lr=0.05").fit(p.train, batch_size=16, epochs=4, validation_data=p.val, seed=1,
+                                                   verbose=0)
     assert isinstance(h, Trace) and isinstance(h, optimlab.History) and h.kind == "history"
     assert set(h.history) == {"loss", "accuracy", "val_loss", "val_accuracy", "lr", "time"}
     assert all(len(v) == 4 for v in h.history.values()) and h.epoch == [0, 1, 2, 3]

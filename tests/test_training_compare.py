@@ -12,7 +12,6 @@ from optimlab import report
 from optimlab.training import EarlyStopping
 
 
-
 @pytest.fixture(scope="module")
 def cmp():
     return optimlab.compare_training("iris-softmax", {"SGD": "sgd:lr=0.1", "Adam": "adam:lr=0.05"}, epochs=6,

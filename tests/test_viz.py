@@ -14,8 +14,16 @@ from matplotlib.colors import to_rgb
 from PIL import Image
 
 from optimlab.record import Trace
-from optimlab.viz import (animate_paths, contour_levels, frame_steps, plot_contour, plot_convergence, plot_lr,
-                          plot_surface, save_figure)
+from optimlab.viz import (
+    animate_paths,
+    contour_levels,
+    frame_steps,
+    plot_contour,
+    plot_convergence,
+    plot_lr,
+    plot_surface,
+    save_figure,
+)
 from optimlab.viz._common import format_options, legend_label, plot_window
 
 

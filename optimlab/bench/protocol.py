@@ -77,7 +77,8 @@ def tune_configs(spec: str, budget: int, search: str = "grid", search_seed: int 
                  lr_range: tuple[float, float] = (1e-4, 1.0)) -> list[dict]:
     """The N configurations the tuning phase tries for optimizer ``spec``."""
     if isinstance(budget, bool) or not isinstance(budget, int) or budget < 1:
-        raise ValueError(f"budget must be an integer >= 1 (configurations tried per optimizer and problem), got {budget!r}")
+        raise ValueError(f"budget must be an integer >= 1 (configurations tried per optimizer and problem), "
+                         f"got {budget!r}")
     if search not in SEARCHES:
         raise ValueError(f"search must be one of {', '.join(SEARCHES)}, got {search!r}")
     lo, hi = (float(v) for v in lr_range)

@@ -52,7 +52,8 @@ def _function(name: str, noise: float = 0.0, steps: int = 500, target: float = 1
 def get_suite(name: str, steps: int | None = None) -> list[dict]:
     """The problems of a built-in suite or of a comma-separated list of problem names."""
     if not isinstance(name, str) or not name.strip():
-        raise ValueError(f"suite must be one of {', '.join(SUITES)} or a comma-separated list of problems; got {name!r}")
+        raise ValueError(f"suite must be one of {', '.join(SUITES)} or a comma-separated list of problems; "
+                         f"got {name!r}")
     if name == "functions-2d":
         probs = [_function(n) for n in _FUNCTIONS_2D]
     elif name == "noisy-functions":
@@ -136,7 +137,8 @@ def parse_problem(text: str) -> dict:
         allowed = {"steps", "batch_size", "target"}
         bad = set(opts) - allowed
         if bad:
-            raise ValueError(f"unknown option(s) {sorted(bad)} for training problem {name!r}; allowed: {sorted(allowed)}")
+            raise ValueError(f"unknown option(s) {sorted(bad)} for training problem {name!r}; "
+                             f"allowed: {sorted(allowed)}")
         return {"kind": "training", "name": name, "steps": int(opts.get("steps", 300)),
                 "batch_size": int(opts.get("batch_size", 32)), "target": opts.get("target")}
     noise = float(opts.pop("noise", 0.0))

@@ -18,7 +18,6 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from ._common import CLIError, console, err_console, fail, one_line, parse_numbers
 
-
 SPEC_HELP = "Optimizer spec NAME[:KEY=VALUE,...]; repeat for several (syntax above)."
 STOP_HELP = (
     "Extra stopping rule KIND=VALUE, repeatable (the first that fires wins; --steps is always a limit): "
@@ -127,7 +126,10 @@ def run_cmd(
 ) -> None:
     """Run optimizers from one start on a function; print a table, draw the paths, save the traces.
 
-    Optimizer spec: NAME[:KEY=VALUE,...]. NAME is any name of `optimlab list optimizers` (case-insensitive; the lectures' gd, momentum, nesterov, amsgrad too); KEY is a constructor argument; VALUE is a number, true/false/none, a tuple in parentheses or a word. Quote specs that contain parentheses.
+    Optimizer spec: NAME[:KEY=VALUE,...]. NAME is any name of `optimlab list optimizers`
+    (case-insensitive; the lectures' gd, momentum, nesterov, amsgrad too); KEY is a
+    constructor argument; VALUE is a number, true/false/none, a tuple in parentheses or a
+    word. Quote specs that contain parentheses.
 
     \b
     Examples:
@@ -136,10 +138,14 @@ def run_cmd(
       optimlab run "x**2 + 10*y**2" -O momentum:lr=0.01,momentum=0.7,momentum_form=velocity --start=-2,1
       optimlab run rosenbrock -O adam:lr=0.01 --start=-1.5,2 --steps 5000 --stop grad_tol=1e-6
 
-    Writes OUT/paths.png (level lines and paths), OUT/convergence.png, OUT/paths.gif with --animate, one trace file per optimizer (OUT/<spec>.npz, read it with optimlab.record.Trace.load) and OUT/index.html (optimlab.report.run_page).
+    Writes OUT/paths.png (level lines and paths), OUT/convergence.png, OUT/paths.gif with
+    --animate, one trace file per optimizer (OUT/<spec>.npz, read it with
+    optimlab.record.Trace.load) and OUT/index.html (optimlab.report.run_page).
     """
-    from .. import report  # lazy: keeps --help free of torch
-    from .. import runner  # lazy: keeps --help free of torch
+    from .. import (
+        report,  # lazy: keeps --help free of torch
+        runner,  # lazy: keeps --help free of torch
+    )
 
     try:
         fn = _function(function)

@@ -24,7 +24,6 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from ._common import CLIError, console, err_console, fail, one_line, parse_number, parse_numbers
 
-
 GRID_HELP = ("Swept argument, repeatable: NAME=log:LO:HI:N (log-spaced), NAME=lin:LO:HI:N (evenly spaced) "
              "or NAME=V1,V2,... (values; true/false allowed).")
 
@@ -83,14 +82,18 @@ def _optional_start(text: str | None) -> list[float] | None:
 # ------------------------------------------------------------------------- sweep
 def sweep_command(
     problem: str = typer.Argument(..., help="Test function name or formula, or problem:NAME for a training problem."),
-    optimizer: str = typer.Option("adam", "--optimizer", "-O", help="Optimizer spec NAME[:KEY=VALUE,...] (fixed options)."),
+    optimizer: str = typer.Option("adam", "--optimizer", "-O",
+                                  help="Optimizer spec NAME[:KEY=VALUE,...] (fixed options)."),
     grid: List[str] = typer.Option([], "--grid", "-g", help=GRID_HELP),
     steps: int = typer.Option(200, "--steps", "-n", help="Updates per run."),
-    seeds: Optional[int] = typer.Option(None, "--seeds", help="Seeds 0..K-1 per configuration (start perturbation or noise stream)."),
-    start: Optional[str] = typer.Option(None, "--start", help="Start point x,y (default: the function's suggested start)."),
+    seeds: Optional[int] = typer.Option(None, "--seeds",
+                                        help="Seeds 0..K-1 per configuration (start perturbation or noise stream)."),
+    start: Optional[str] = typer.Option(None, "--start",
+                                        help="Start point x,y (default: the function's suggested start)."),
     noise: float = typer.Option(0.0, "--noise", help="Gradient noise σ (test functions)."),
     target: Optional[float] = typer.Option(None, "--target", help="Report steps until f − f* ≤ TARGET."),
-    out: Path = typer.Option(Path("sweep-out"), "--out", "-o", help="Folder for sweep.json, table.csv, pictures and index.html."),
+    out: Path = typer.Option(Path("sweep-out"), "--out", "-o",
+                             help="Folder for sweep.json, table.csv, pictures and index.html."),
     top: int = typer.Option(10, "--top", help="Rows of the summary table."),
 ) -> None:
     """Run every configuration of a grid as ONE batched computation; table, heatmap, sensitivity, best path."""
@@ -143,8 +146,9 @@ def _sweep_outputs(res: Any, out: Path, target: float | None, top: int) -> None:
 
 # ------------------------------------------------------------------------- bench
 def bench_command(
-    suite: Optional[str] = typer.Option(None, "--suite", help="functions-2d, noisy-functions, training, or a "
-                                        "comma-separated list of problems (NAME[:noise=σ,steps=N,target=ε], problem:NAME)."),
+    suite: Optional[str] = typer.Option(None, "--suite",
+                                        help="functions-2d, noisy-functions, training, or a comma-separated list "
+                                             "of problems (NAME[:noise=σ,steps=N,target=ε], problem:NAME)."),
     optimizers: Optional[str] = typer.Option(None, "--optimizers", "-O", help="Comma-separated optimizer specs, "
                                              "e.g. sgd,momentum,adam:amsgrad=true."),
     budget: int = typer.Option(20, "--budget", help="Configurations tried per optimizer and problem when tuning."),
@@ -154,12 +158,16 @@ def bench_command(
     lr_range: str = typer.Option("1e-4:1", "--lr-range", help="LO:HI of the learning rates tried."),
     steps: Optional[int] = typer.Option(None, "--steps", "-n", help="Override every problem's step count."),
     store: Path = typer.Option(Path("bench.sqlite"), "--store", help="SQLite results store (resumes from it)."),
-    out: Path = typer.Option(Path("bench-out"), "--out", "-o", help="Folder for index.html, trials.csv, trials.json, pictures."),
-    report_only: bool = typer.Option(False, "--report-only", help="Rebuild the report from --store alone; compute nothing."),
+    out: Path = typer.Option(Path("bench-out"), "--out", "-o",
+                             help="Folder for index.html, trials.csv, trials.json, pictures."),
+    report_only: bool = typer.Option(False, "--report-only",
+                                     help="Rebuild the report from --store alone; compute nothing."),
 ) -> None:
     """Tune each optimizer on each problem of a suite, rerun the best on seeds, report; resumable."""
-    from .. import report  # lazy: keeps --help free of torch
-    from .. import bench  # lazy: keeps --help free of torch
+    from .. import (
+        bench,  # lazy: keeps --help free of torch
+        report,  # lazy: keeps --help free of torch
+    )
 
     if not report_only:
         try:
@@ -198,7 +206,7 @@ def bench_command(
                 n = len(st)
             err_console.print(f"interrupted: {n} trials are stored in {store} ({n - n_before} new); run the same "
                               f"command again to resume")
-            raise typer.Exit(code=130)
+            raise typer.Exit(code=130) from None
         except (ValueError, TypeError, KeyError, FloatingPointError) as e:
             fail(one_line(e))
             return

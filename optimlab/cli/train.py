@@ -11,14 +11,15 @@ from rich.progress import Progress
 from ._common import console, fail
 
 DEFAULT_OPTIMIZERS = ["sgd:lr=0.01", "momentum:lr=0.01", "rmsprop:lr=0.001", "adam:lr=0.001"]
+OPTIMIZER_HELP = ("Optimizer spec NAME[:KEY=VALUE,...], e.g. adam:lr=0.01 (repeat for several; default: "
+                  + ", ".join(DEFAULT_OPTIMIZERS) + ").")
 
 
 def train(
     problem: str = typer.Argument(..., help="Named problem (see --list), or a CSV file with --target COLUMN."),
     optimizer: Optional[List[str]] = typer.Option(
         None, "--optimizer", "-O",
-        help="Optimizer spec NAME[:KEY=VALUE,...], e.g. adam:lr=0.01 (repeat for several; default: "
-             + ", ".join(DEFAULT_OPTIMIZERS) + ")."),
+        help=OPTIMIZER_HELP),
     epochs: int = typer.Option(10, "--epochs", "-e", min=1, help="Epochs per run."),
     batch_size: int = typer.Option(32, "--batch-size", "-b", min=1, help="Examples per iteration."),
     seeds: int = typer.Option(1, "--seeds", min=1, help="Runs per optimizer (seeds 0..K-1): mean ± std."),
@@ -28,8 +29,9 @@ def train(
     model: str = typer.Option("mlp", "--model", help="CSV only: linreg, logreg, softmax or mlp."),
     reach: Optional[float] = typer.Option(None, "--reach", help="Level of the validation metric for "
                                                                  "'epochs to target' (default: reached by all)."),
-    threads: int = typer.Option(1, "--threads", min=1, help="torch intra-op threads (the lab's models are "
-                                                            "small: one thread is fastest and avoids oversubscription)."),
+    threads: int = typer.Option(1, "--threads", min=1,
+                                help="torch intra-op threads (the lab's models are small: one thread is fastest "
+                                     "and avoids oversubscription)."),
     list_: bool = typer.Option(False, "--list", help="List the named problems and exit."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="One line per epoch of every run."),
 ) -> None:

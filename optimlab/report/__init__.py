@@ -18,9 +18,23 @@ page can be rebuilt from disk alone.
 from .bench import bench_page, build_report
 from .html import Figure, Heading, Text, render_html, write_html
 from .pages import Page, run_page, sweep_page, training_html, training_page
-from .tables import (Table, bench_cost_table, bench_summary_table, format_mean_std, format_number,
-                     function_list_table, optimizer_list_table, problem_list_table, sweep_table, to_markdown,
-                     to_rich, trace_table, training_table, trials_table, write_csv)
+from .tables import (
+                     Table,
+                     bench_cost_table,
+                     bench_summary_table,
+                     format_mean_std,
+                     format_number,
+                     function_list_table,
+                     optimizer_list_table,
+                     problem_list_table,
+                     sweep_table,
+                     to_markdown,
+                     to_rich,
+                     trace_table,
+                     training_table,
+                     trials_table,
+                     write_csv,
+)
 
 __all__ = ["Heading", "Text", "Table", "Figure", "write_html", "render_html", "format_number", "format_mean_std",
            "Page", "run_page", "sweep_page", "training_page", "training_html", "bench_page", "build_report",

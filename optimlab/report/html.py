@@ -41,7 +41,8 @@ class Figure:
 
 
 _STYLE = """
-body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;max-width:1100px;color:#222;padding:0 1rem}
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;max-width:1100px;color:#222;
+     padding:0 1rem}
 h1{font-weight:600}h2{border-bottom:1px solid #ddd;padding-bottom:.3rem;margin-top:2.2rem}
 table{border-collapse:collapse;margin:1rem 0;font-size:.92rem}
 th,td{border:1px solid #ddd;padding:.35rem .7rem;text-align:right}

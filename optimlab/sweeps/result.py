@@ -172,7 +172,7 @@ class SweepResult:
         ys = list(self.grid[y]) if y is not None else None
         Z = np.full((len(ys) if ys is not None else 1, len(xs)), np.nan)
         cells: dict[tuple, list[float]] = {}
-        for key, idx in self.groups().items():
+        for idx in self.groups().values():
             cfg = self.configs[idx[0]]
             med = float(np.median(_nan_inf(vals[idx])))
             cell = (xs.index(cfg[x]), ys.index(cfg[y]) if ys is not None else 0)

@@ -15,8 +15,8 @@ from typing import Any, Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 
-from .landscape import plot_contour
 from .curves import trace_list
+from .landscape import plot_contour
 
 __all__ = ["animate_paths", "frame_steps"]
 
@@ -114,8 +114,8 @@ def animate_paths(function: Any, traces: Any, path: str | Path, *, stride: int =
 
 
 def _write_gif(images: list[np.ndarray], path: Path, fps: float, colors: Sequence[str] = ()) -> None:
-    from PIL import Image
     from matplotlib.colors import to_rgb
+    from PIL import Image
 
     # One shared palette keeps colours steady and the file small. It is cut from the last
     # frame plus a swatch of the path colours, so that those get exact palette entries.

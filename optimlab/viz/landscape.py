@@ -17,8 +17,18 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.colors import BoundaryNorm
 
-from ._common import (call_function, evaluate_grid, function_dim, function_title, known_f_min, known_minimizers,
-                      legend_label, path_style, plot_window, resolve_function)
+from ._common import (
+    call_function,
+    evaluate_grid,
+    function_dim,
+    function_title,
+    known_f_min,
+    known_minimizers,
+    legend_label,
+    path_style,
+    plot_window,
+    resolve_function,
+)
 from .curves import trace_list
 
 __all__ = ["plot_contour", "plot_surface", "contour_levels", "draw_landscape"]

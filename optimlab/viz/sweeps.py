@@ -69,7 +69,8 @@ def plot_heatmap(result: Any, x: str = "lr", y: str = "momentum", *, by: str = "
         shown = np.where(ok, np.maximum(shown, vmin), np.nan)
         norm = LogNorm(vmin=vmin, vmax=vmax if vmax > vmin else vmin * 10)
     else:
-        norm = Normalize(vmin=float(np.nanmin(shown)) if ok.any() else 0, vmax=float(np.nanmax(shown)) if ok.any() else 1)
+        norm = Normalize(vmin=float(np.nanmin(shown)) if ok.any() else 0,
+                         vmax=float(np.nanmax(shown)) if ok.any() else 1)
     cmap = matplotlib.colormaps["viridis"].with_extremes(bad="#d9d9d9")
     im = ax.imshow(np.ma.masked_invalid(shown), origin="lower", aspect="auto", cmap=cmap, norm=norm,
                    interpolation="nearest", extent=(-0.5, len(xs) - 0.5, -0.5, len(ys) - 0.5))
@@ -125,7 +126,7 @@ def _curves_from(items: Mapping[str, Any], param: str, by: str) -> list[tuple[st
             vals = item.values(by)
             vals = np.where(np.isnan(vals), np.inf, vals)
             per_x: dict[Any, list[np.ndarray]] = {}
-            for key, idx in item.groups().items():  # one configuration, all its seeds
+            for idx in item.groups().values():  # one configuration, all its seeds
                 c = item.configs[idx[0]]
                 if param not in c:
                     raise ValueError(f"{label}: {param!r} is not a swept argument")
@@ -172,7 +173,7 @@ def plot_sensitivity(items: Mapping[str, Any], param: str = "lr", *, by: str = "
     else:
         fig = ax.figure
     finite_all = []
-    for _, xs, med, lo, hi, f_min in curves:
+    for _, _xs, med, lo, hi, f_min in curves:
         sub = f_min if (gap and math.isfinite(f_min)) else 0.0
         for arr in (med, lo, hi):
             a = arr - sub
