@@ -1,4 +1,5 @@
-"""Settings for the docstring examples (``python -m pytest --doctest-modules optimlab``).
+"""Settings for the docstring examples (collected with the tests: ``testpaths`` and
+``--doctest-modules`` in pyproject.toml).
 
 Each example runs in a fresh temporary folder (examples that write files leave nothing
 in the checkout), with torch seeded and matplotlib drawing off-screen, so the printed
@@ -11,7 +12,9 @@ import pytest
 import torch
 
 os.environ.setdefault("MPLBACKEND", "Agg")
-torch.set_num_threads(1)  # as in tests/conftest.py: small tensors, a shared 2-core machine
+# small tensors: one intra-op thread is fastest and does not oversubscribe the 2-core CI
+# machine when a test starts worker processes (DDP, the benchmark resume test)
+torch.set_num_threads(1)
 
 
 @pytest.fixture(autouse=True)

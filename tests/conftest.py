@@ -6,9 +6,7 @@ import torch
 
 os.environ.setdefault("MPLBACKEND", "Agg")
 matplotlib.use("Agg")
-# The tests use small tensors: one intra-op thread is fastest and does not oversubscribe
-# the 2-core CI machine when a test starts worker processes (DDP, the benchmark resume test).
-torch.set_num_threads(1)
+# One intra-op torch thread is set by the root conftest.py, for the tests and the doctests.
 
 
 @pytest.fixture(autouse=True)
