@@ -31,6 +31,9 @@ from typing import Any, Callable, Iterable
 import torch
 from torch import Tensor
 
+from ._fused import check_fused_device, fusable
+from ._state import check_loaded_state, real_view_update, tensorize_scalars
+
 __all__ = ["Optimizer", "check_range", "check_choice", "HParam"]
 
 HParam = "float | Tensor"
@@ -179,9 +182,8 @@ class Optimizer(torch.optim.Optimizer):
                  global_clipnorm: float | None = None, nonfinite: str = "raise",
                  foreach: bool | None = None, fused: bool | None = None,
                  differentiable: bool = False, capturable: bool = False) -> None:
-        if differentiable:
-            raise NotImplementedError("differentiable=True is not supported by optimlab optimizers; "
-                                      "use torch.func (functional_call) to differentiate through updates")
+        if differentiable and fused:
+            raise RuntimeError("`fused` does not support `differentiable`")
         if capturable:
             raise NotImplementedError("capturable=True (CUDA graph capture) is not supported by optimlab optimizers")
         check_choice("nonfinite", nonfinite, NONFINITE_POLICIES)
@@ -191,7 +193,7 @@ class Optimizer(torch.optim.Optimizer):
         defaults.update(maximize=bool(maximize), decoupled_weight_decay=bool(decoupled_weight_decay),
                         lr_decay=lr_decay, clipvalue=clipvalue, clipnorm=clipnorm,
                         global_clipnorm=global_clipnorm, nonfinite=nonfinite,
-                        foreach=foreach, fused=fused, differentiable=False)
+                        foreach=foreach, fused=fused, differentiable=bool(differentiable))
         self._validate(defaults)
         super().__init__(params, defaults)
         for group in self.param_groups:
@@ -221,19 +223,38 @@ class Optimizer(torch.optim.Optimizer):
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         # also called by load_state_dict: a state saved by the torch twin lacks our
-        # options, so they take this optimizer's defaults.
+        # options, so they take this optimizer's defaults; a plain-number step (older
+        # torch, other tools) becomes a tensor, as torch's classes convert it.
         super().__setstate__(state)
         for group in self.param_groups:
             for k, v in self.defaults.items():
                 group.setdefault(k, v)
+        tensorize_scalars(self.state, _scalar_dtype())
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """torch's ``load_state_dict``, after checking that every saved state tensor fits its
+        parameter (same shape; complex only for a complex parameter): a mismatch raises
+        ``RuntimeError`` naming the entry and nothing is loaded. torch then casts the state
+        to each parameter's dtype and device, as its own classes do."""
+        check_loaded_state(type(self).__name__, state_dict, self.param_groups)
+        super().load_state_dict(state_dict)
 
     # -- the step ----------------------------------------------------------------------
-    @torch.no_grad()
+    _supports_sparse: bool = False  # torch's SGD and Adagrad take sparse gradients
+
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """Perform one update of every parameter that has a gradient.
 
-        ``closure`` re-evaluates the model and returns the loss (as in torch).
+        ``closure`` re-evaluates the model and returns the loss (as in torch). With
+        ``differentiable=True`` the update is recorded by autograd, as in torch.
         """
+        if self.defaults["differentiable"]:
+            with torch.enable_grad():
+                return self._step(closure)
+        with torch.no_grad():
+            return self._step(closure)
+
+    def _step(self, closure: Callable[[], Any] | None) -> Any:
         loss = None
         if closure is not None:
             with torch.enable_grad():
@@ -242,8 +263,10 @@ class Optimizer(torch.optim.Optimizer):
         for gi, group in enumerate(self.param_groups):
             params = [p for p in group["params"] if p.grad is not None]
             for p in params:
-                if p.grad.is_sparse:
+                if p.grad.is_sparse and not self._supports_sparse:
                     raise RuntimeError(f"{type(self).__name__} does not support sparse gradients")
+            if group["fused"]:
+                check_fused_device(params)
             if params:
                 work.append((gi, group, params))
         if not self._grads_ok(work):
@@ -266,7 +289,7 @@ class Optimizer(torch.optim.Optimizer):
             return True
         for gi, group, params in pending:  # a sum can overflow: find the culprit exactly
             for pi, p in enumerate(params):
-                if not bool(torch.isfinite(p.grad).all()):
+                if not bool(torch.isfinite(p.grad._values() if p.grad.is_sparse else p.grad).all()):
                     msg = (f"{type(self).__name__}: non-finite gradient (NaN or inf) in parameter {pi} of "
                            f"param group {gi} (shape {tuple(p.shape)})")
                     if group["nonfinite"] == "raise":
@@ -277,15 +300,25 @@ class Optimizer(torch.optim.Optimizer):
         return True
 
     def _group_step(self, group: dict[str, Any], params: list[Tensor]) -> None:
-        grads = [p.grad for p in params]
         states = [self.state[p] for p in params]
         for p, state in zip(params, states):
             if not state:
                 self._init_state(p, state, group)
-        if self._use_fused(group, params):
-            self._fused_step(group, params, grads)
-            return
-        grads = self._preprocess(group, params, grads)
+        fused = self._fused_mask(group, params, states)
+        if any(fused):
+            self._fused_step(group, [p for p, f in zip(params, fused) if f],
+                             [p.grad for p, f in zip(params, fused) if f])
+            params = [p for p, f in zip(params, fused) if not f]
+            states = [s for s, f in zip(states, fused) if not f]
+        if params:
+            self._eager_step(group, params, states)
+        for p, state in zip(params, states):
+            if not state:  # torch keeps no entry for a parameter without state (SGD without momentum)
+                del self.state[p]
+
+    def _eager_step(self, group: dict[str, Any], params: list[Tensor], states: list[dict[str, Any]]) -> None:
+        """The readable path: shared gradient pipeline, then the method's ``_update`` per parameter."""
+        grads = self._preprocess(group, params, [p.grad for p in params])
         if self._counts_steps(group):
             self._count_steps(states)
         for p, g, state in zip(params, grads, states):
@@ -296,15 +329,22 @@ class Optimizer(torch.optim.Optimizer):
                 else:
                     g = g.add(p * group["weight_decay"]) if is_tensor_hparam(group["weight_decay"]) \
                         else g.add(p, alpha=group["weight_decay"])
-            self._update(p, g, state, group, lr)
+            if p.is_complex():
+                real_view_update(self._update, p, g, state, group, lr)
+            else:
+                self._update(p, g, state, group, lr)
 
     def _preprocess(self, group: dict[str, Any], params: list[Tensor], grads: list[Tensor]) -> list[Tensor]:
         """maximize and Keras clipping; never modifies ``p.grad``."""
         if group["maximize"]:
             grads = [-g for g in grads]
+        clipping = [n for n in ("clipvalue", "clipnorm", "global_clipnorm") if group[n] is not None]
+        if clipping and any(g.is_sparse for g in grads):
+            raise RuntimeError(f"{clipping[0]} does not support sparse gradients")
         if group["clipvalue"] is not None:
             c = group["clipvalue"]
-            grads = [g.clamp(-c, c) for g in grads]
+            grads = [torch.view_as_complex(torch.view_as_real(g).clamp(-c, c)) if g.is_complex()
+                     else g.clamp(-c, c) for g in grads]
         elif group["clipnorm"] is not None:
             c = group["clipnorm"]
             grads = [g * (c / torch.clamp(torch.linalg.vector_norm(g), min=c)) for g in grads]
@@ -342,21 +382,32 @@ class Optimizer(torch.optim.Optimizer):
     # -- fused fast path ---------------------------------------------------------------
     _fused_incompatible: dict[str, Any] = {}  # option -> value the fused kernel needs
 
-    def _use_fused(self, group: dict[str, Any], params: list[Tensor]) -> bool:
+    _fused_bad_cpu_dtypes: tuple = ()  # dtypes the class's CPU kernel gets wrong
+
+    def _fused_mask(self, group: dict[str, Any], params: list[Tensor], states: list[dict[str, Any]]) -> list[bool]:
+        """Which of ``params`` go to the fused kernel: the group's options must allow it
+        (``fused=True`` raises if they do not), and each parameter must be one the kernel
+        is known to get right (:func:`optimlab.optim._fused.fusable`); the others take
+        the readable formula."""
         if not self._has_fused or group["fused"] is False:
-            return False
+            return [False] * len(params)
         if group["fused"] is None and isinstance(group["lr"], Tensor):
-            return False  # a blocker (below); the quick answer, as this runs every step
-        reasons = self._fused_blockers(group, params)
+            return [False] * len(params)  # a blocker (below); the quick answer, as this runs every step
+        reasons = self._fused_blockers(group)
         if group["fused"] and reasons:
             raise ValueError(f"fused=True is not possible here: {'; '.join(reasons)}")
-        return not reasons
+        if reasons:
+            return [False] * len(params)
+        auto = group["fused"] is None
+        return [fusable(p, state, auto, self._fused_bad_cpu_dtypes) for p, state in zip(params, states)]
 
-    def _fused_blockers(self, group: dict[str, Any], params: list[Tensor]) -> list[str]:
+    def _fused_blockers(self, group: dict[str, Any]) -> list[str]:
         reasons = []
         for k, v in group.items():
+            if k == "lr" and isinstance(v, Tensor) and v.numel() == 1 and group["fused"]:
+                continue  # fused=True takes a one-element tensor lr, as torch does
             if k != "params" and isinstance(v, Tensor):
-                reasons.append(f"{k} is a tensor")
+                reasons.append(f"{k} is a tensor" + (" with more than one element" if k == "lr" else ""))
             if k == "betas" and any(isinstance(b, Tensor) for b in v):
                 reasons.append("betas hold tensors")
         for k, need in self._fused_incompatible.items():
@@ -365,11 +416,10 @@ class Optimizer(torch.optim.Optimizer):
                 reasons.append(f"{k}={group.get(k)!r}")
         if any(group.get(k) is not None for k in ("clipvalue", "clipnorm", "global_clipnorm")):
             reasons.append("gradient clipping")
+        if group["differentiable"]:
+            reasons.append("differentiable=True")
         if torch.compiler.is_compiling():
             reasons.append("inside torch.compile")
-        devices = {p.device.type for p in params}
-        if not devices <= {"cpu", "cuda"} or any(not p.is_floating_point() or p.is_complex() for p in params):
-            reasons.append("fused kernels need real floating-point parameters on CPU or CUDA")
         return reasons
 
     def _fused_step(self, group: dict[str, Any], params: list[Tensor], grads: list[Tensor]) -> None:
@@ -378,6 +428,8 @@ class Optimizer(torch.optim.Optimizer):
 
 def _sum(g: Tensor) -> float:
     """Sum of all elements as a Python float (NaN/inf propagate), accumulated in at least float32."""
+    if g.is_sparse:
+        g = g._values()
     if g.is_complex():
         g = torch.view_as_real(g)
     return g.sum(dtype=torch.float32).item() if g.dtype in (torch.float16, torch.bfloat16) else g.sum().item()

@@ -8,7 +8,8 @@ import torch
 from torch import Tensor
 
 from ._base import Optimizer, add_, addcdiv_, addcmul_, check_choice, check_range, _nonzero, _scalar_dtype as _sd
-from .sgd import MOMENTUM_FORMS, _group_by_device_dtype
+from ._fused import group_by_device_dtype, kernel_lr
+from .sgd import MOMENTUM_FORMS
 
 __all__ = ["Adagrad", "RMSprop", "Adadelta"]
 
@@ -41,6 +42,7 @@ class Adagrad(Optimizer):
 
     _has_fused = True
     _fused_incompatible = {"eps_in_sqrt": False, "decoupled_weight_decay": False}
+    _supports_sparse = True
 
     def __init__(self, params: Any, lr: Any = 1e-2, lr_decay: Any = 0.0, weight_decay: Any = 0.0,
                  initial_accumulator_value: Any = 0.0, eps: Any = 1e-10, foreach: bool | None = None, *,
@@ -55,7 +57,7 @@ class Adagrad(Optimizer):
         check_range("initial_accumulator_value", group["initial_accumulator_value"], 0.0)
 
     def _init_state(self, p: Tensor, state: dict[str, Any], group: dict[str, Any]) -> None:
-        state["step"] = torch.tensor(0.0, dtype=torch.float32 if self._use_fused(group, [p]) else _sd())
+        state["step"] = torch.tensor(0.0, dtype=torch.float32 if group["fused"] else _sd())  # torch's dtypes
         init = group["initial_accumulator_value"]
         if isinstance(init, Tensor):  # one value per run (the runs dimension)
             state["sum"] = torch.zeros_like(p, memory_format=torch.preserve_format).add_(init)
@@ -64,15 +66,29 @@ class Adagrad(Optimizer):
 
     def _update(self, p: Tensor, g: Tensor, state: dict[str, Any], group: dict[str, Any], lr: Any) -> None:
         s = state["sum"]
+        if g.is_sparse:
+            self._sparse_update(p, g, s, group, lr)
+            return
         addcmul_(s, g, g, 1.0)
         addcdiv_(p, g, _root(s, group["eps"], group["eps_in_sqrt"]), -lr)
+
+    @staticmethod
+    def _sparse_update(p: Tensor, g: Tensor, s: Tensor, group: dict[str, Any], lr: Any) -> None:
+        """The same update on the coordinates a sparse gradient holds (torch supports it)."""
+        if _nonzero(group["weight_decay"]) and not group["decoupled_weight_decay"]:
+            raise RuntimeError("weight_decay option is not compatible with sparse gradients")
+        g = g.coalesce()
+        idx, vals = g._indices(), g._values()
+        s.add_(torch.sparse_coo_tensor(idx, vals * vals, g.shape))
+        root = _root(s.sparse_mask(g)._values(), group["eps"], group["eps_in_sqrt"])
+        add_(p, torch.sparse_coo_tensor(idx, vals / root, g.shape), -lr)
 
     def _fused_step(self, group: dict[str, Any], params: list[Tensor], grads: list[Tensor]) -> None:
         sums = [self.state[p]["sum"] for p in params]
         steps = [self.state[p]["step"] for p in params]
-        for dp, dg, ds, dt in _group_by_device_dtype(params, grads, sums, steps):
+        for dp, dg, ds, dt in group_by_device_dtype(params, grads, sums, steps):
             torch._foreach_add_(dt, 1)
-            torch._fused_adagrad_(dp, dg, ds, dt, lr=group["lr"], lr_decay=group["lr_decay"],
+            torch._fused_adagrad_(dp, dg, ds, dt, lr=kernel_lr(group["lr"], dp[0].device), lr_decay=group["lr_decay"],
                                   weight_decay=group["weight_decay"], eps=group["eps"],
                                   maximize=group["maximize"], grad_scale=None, found_inf=None)
 

@@ -8,6 +8,7 @@ import torch
 from torch import Tensor
 
 from ._base import Optimizer, add_, check_choice, check_range, _nonzero
+from ._fused import group_by_device_dtype, kernel_lr
 
 __all__ = ["SGD", "NAG"]
 
@@ -61,6 +62,9 @@ class SGD(Optimizer):
 
     _has_fused = True
     _fused_incompatible = {"momentum_form": "torch", "lr_decay": 0.0, "decoupled_weight_decay": False}
+    # torch 2.13's CPU fused SGD leaves these unchanged when numel is a multiple of the SIMD width
+    _fused_bad_cpu_dtypes = (torch.float16, torch.bfloat16)
+    _supports_sparse = True
 
     def __init__(self, params: Any, lr: Any = 1e-3, momentum: Any = 0.0, dampening: Any = 0.0,
                  weight_decay: Any = 0.0, nesterov: bool = False, *, momentum_form: str = "torch",
@@ -131,29 +135,16 @@ class SGD(Optimizer):
             for p, b in zip(params, bufs):
                 self.state[p]["momentum_buffer"] = b
             first = False
-        for device_params, device_grads, device_bufs in _group_by_device_dtype(params, grads, bufs):
+        for device_params, device_grads, device_bufs in group_by_device_dtype(params, grads, bufs):
             torch._fused_sgd_(device_params, device_grads, [] if momentum == 0 else device_bufs,
-                              weight_decay=group["weight_decay"], momentum=momentum, lr=group["lr"],
+                              weight_decay=group["weight_decay"], momentum=momentum,
+                              lr=kernel_lr(group["lr"], device_params[0].device),
                               dampening=group["dampening"], nesterov=group["nesterov"],
                               maximize=group["maximize"], is_first_step=first,
                               grad_scale=None, found_inf=None)
         if momentum != 0:
             for p, b in zip(params, bufs):
                 self.state[p]["momentum_buffer"] = b
-
-
-def _group_by_device_dtype(*lists: list[Tensor]) -> list[tuple[list[Tensor], ...]]:
-    """Split parallel lists of tensors by (device, dtype) of the first list, as fused kernels need."""
-    first = lists[0]
-    if len({(t.device, t.dtype) for t in first}) <= 1:  # the usual case: one bucket, no copying
-        return [tuple(lists)]
-    groups: dict[tuple, tuple[list[Tensor], ...]] = {}
-    for items in zip(*lists):
-        key = (items[0].device, items[0].dtype)
-        bucket = groups.setdefault(key, tuple([] for _ in lists))
-        for lst, t in zip(bucket, items):
-            lst.append(t)
-    return list(groups.values())
 
 
 class NAG(Optimizer):
