@@ -122,6 +122,15 @@ def sqrt(x: Any) -> Any:
     return x.sqrt() if isinstance(x, Tensor) else math.sqrt(x)
 
 
+def sqrt_eps(v: Tensor, eps: Any, fresh: bool = False) -> Tensor:
+    """√v + ε as a new tensor. ``fresh``: v is a temporary the root may overwrite. While
+    autograd records the step (``differentiable=True``), ε is added out of place:
+    the root's backward needs the root itself."""
+    if torch.is_grad_enabled():
+        return v.sqrt() + eps
+    return (v.sqrt_() if fresh else v.sqrt()).add_(eps)
+
+
 def step_value(state: dict[str, Any]) -> Any:
     """This parameter's step count t as a Python float; inside ``torch.compile`` the
     step tensor itself, as torch does, so that a compiled step neither breaks the
@@ -308,10 +317,9 @@ class Optimizer(torch.optim.Optimizer):
         if any(fused):
             self._fused_step(group, [p for p, f in zip(params, fused) if f],
                              [p.grad for p, f in zip(params, fused) if f])
-            params = [p for p, f in zip(params, fused) if not f]
-            states = [s for s, f in zip(states, fused) if not f]
-        if params:
-            self._eager_step(group, params, states)
+        if not all(fused):
+            self._eager_step(group, [p for p, f in zip(params, fused) if not f],
+                             [s for s, f in zip(states, fused) if not f])
         for p, state in zip(params, states):
             if not state:  # torch keeps no entry for a parameter without state (SGD without momentum)
                 del self.state[p]

@@ -7,7 +7,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from ._base import Optimizer, add_, addcdiv_, addcmul_, check_range, sqrt, step_value, _scalar_dtype
+from ._base import Optimizer, add_, addcdiv_, addcmul_, check_range, sqrt, sqrt_eps, step_value, _scalar_dtype
 from ._fused import group_by_device_dtype, kernel_lr
 
 __all__ = ["Adam", "AdamW", "Adamax", "NAdam", "RAdam"]
@@ -34,7 +34,7 @@ class _AdamBase(Optimizer):
 def _max_into(dst: Tensor, other: Tensor) -> None:
     """dst ← max(dst, other) in place; recorded by autograd when it tracks either (differentiable=True)."""
     if torch.is_grad_enabled() and (dst.requires_grad or other.requires_grad):
-        dst.copy_(torch.maximum(dst, other))
+        dst.copy_(torch.maximum(dst.clone(), other))  # maximum's backward keeps its inputs
     else:
         torch.maximum(dst, other, out=dst)
 
@@ -95,7 +95,7 @@ class Adam(_AdamBase):
             v = state["max_exp_avg_sq"]
         bc1, bc2 = (1 - beta1 ** t, 1 - beta2 ** t) if group["bias_correction"] else (1.0, 1.0)
         if group["eps_hat"]:
-            denom = v.sqrt().add_(eps)
+            denom = sqrt_eps(v, eps)
             step_size = lr * sqrt(bc2) / bc1
         elif group["eps_in_sqrt"]:
             denom = (v / bc2).add_(eps).sqrt_()
@@ -236,7 +236,7 @@ class NAdam(_AdamBase):
             bc2, c_g, c_m = 1 - beta2 ** t, 1.0 - prod, 1.0 - prod_next
         else:
             bc2, c_g, c_m = 1.0, 1.0, 1.0
-        denom = (v / bc2).add_(eps).sqrt_() if group["eps_in_sqrt"] else (v / bc2).sqrt_().add_(eps)
+        denom = (v / bc2).add_(eps).sqrt_() if group["eps_in_sqrt"] else sqrt_eps(v / bc2, eps, fresh=True)
         addcdiv_(p, g, denom, -lr * (1.0 - mu) / c_g)
         addcdiv_(p, m, denom, -lr * mu_next / c_m)
 
@@ -284,7 +284,7 @@ class RAdam(_AdamBase):
             if group["eps_in_sqrt"]:
                 addcdiv_(p, m, (v / bc2).add_(eps).sqrt_(), -lr * rect / bc1)
             else:
-                addcdiv_(p, m, v.sqrt().add_(eps), -lr * rect * sqrt(bc2) / bc1)
+                addcdiv_(p, m, sqrt_eps(v, eps), -lr * rect * sqrt(bc2) / bc1)
         else:
             add_(p, m, -lr / bc1)
 
@@ -292,4 +292,4 @@ class RAdam(_AdamBase):
     def _adaptive(v: Tensor, bc2: Any, eps: Any, group: dict[str, Any]) -> Tensor:
         if group["eps_in_sqrt"]:
             return (v / bc2).add_(eps).rsqrt_()
-        return sqrt(bc2) / v.sqrt().add_(eps)
+        return sqrt(bc2) / sqrt_eps(v, eps)

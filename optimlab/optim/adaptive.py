@@ -7,7 +7,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from ._base import Optimizer, add_, addcdiv_, addcmul_, check_choice, check_range, _nonzero, _scalar_dtype as _sd
+from ._base import Optimizer, add_, addcdiv_, addcmul_, check_choice, check_range, sqrt_eps, _nonzero, _scalar_dtype as _sd
 from ._fused import group_by_device_dtype, kernel_lr
 from .sgd import MOMENTUM_FORMS
 
@@ -18,7 +18,7 @@ def _root(v: Tensor, eps: Any, eps_in_sqrt: bool) -> Tensor:
     """√(v + ε) when ``eps_in_sqrt`` else √v + ε, as a new tensor."""
     if eps_in_sqrt:
         return v.add(eps).sqrt_()
-    return v.sqrt().add_(eps)
+    return sqrt_eps(v, eps)
 
 
 class Adagrad(Optimizer):
@@ -59,6 +59,8 @@ class Adagrad(Optimizer):
     def _init_state(self, p: Tensor, state: dict[str, Any], group: dict[str, Any]) -> None:
         state["step"] = torch.tensor(0.0, dtype=torch.float32 if group["fused"] else _sd())  # torch's dtypes
         init = group["initial_accumulator_value"]
+        if p.is_complex():  # both parts of a complex coordinate start there, as torch does
+            init = torch.complex(init, init) if isinstance(init, Tensor) else complex(init, init)
         if isinstance(init, Tensor):  # one value per run (the runs dimension)
             state["sum"] = torch.zeros_like(p, memory_format=torch.preserve_format).add_(init)
         else:
@@ -148,7 +150,7 @@ class RMSprop(Optimizer):
             ga = state["grad_avg"]
             ga.lerp_(g, 1 - alpha)
             var = sq.addcmul(ga, ga, value=-1)
-            denom = var.add_(eps).sqrt_() if group["eps_in_sqrt"] else var.sqrt_().add_(eps)
+            denom = var.add_(eps).sqrt_() if group["eps_in_sqrt"] else sqrt_eps(var, eps, fresh=True)
         else:
             denom = _root(sq, eps, group["eps_in_sqrt"])
         if _nonzero(group["momentum"]):
@@ -201,7 +203,10 @@ class Adadelta(Optimizer):
         sq, acc = state["square_avg"], state["acc_delta"]
         addcmul_(sq.mul_(rho), g, g, 1 - rho)
         std = sq.add(eps).sqrt_()
-        delta = acc.add(eps).sqrt_().div_(std).mul_(g)
+        if torch.is_grad_enabled():  # differentiable=True: the roots' backward needs the roots
+            delta = acc.add(eps).sqrt_() / std * g
+        else:
+            delta = acc.add(eps).sqrt_().div_(std).mul_(g)
         addcmul_(acc.mul_(rho), delta, delta, 1 - rho)
         add_(p, delta, -lr)
 
