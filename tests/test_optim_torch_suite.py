@@ -443,7 +443,7 @@ def test_lr_schedulers_as_the_twin(cls):
                 opt.step(functools.partial(_fwd_bwd, opt, weight, bias, x))
                 for s in scheds:
                     if isinstance(s, torch.optim.lr_scheduler.ReduceLROnPlateau):
-                        s.step(_fwd_bwd(opt, weight, bias, x))
+                        s.step(_fwd_bwd(opt, weight, bias, x).item())
                     else:
                         s.step()
             results.append((weight.detach(), bias.detach()))
@@ -451,6 +451,7 @@ def test_lr_schedulers_as_the_twin(cls):
 
 
 # --------------------------------------------------------------------- sparse
+@pytest.mark.filterwarnings("ignore:Sparse invariant checks")  # raised inside torch's Adagrad
 @pytest.mark.parametrize("cls", [c for c in TWINS if INFO[TWINS[c]].supports_sparse], ids=lambda c: c.__name__)
 def test_rosenbrock_sparse_equals_dense_and_the_twin(cls):
     info = INFO[TWINS[cls]]
@@ -484,7 +485,7 @@ def _coordinate_grad(p, sparse, w):
         return torch.stack([grad[0], torch.zeros(())]) if w else torch.stack([torch.zeros(()), grad[1]])
     i, v = (torch.tensor([[0, 0]]), torch.stack([grad[0] / 4, grad[0] * 3 / 4])) if w else \
         (torch.tensor([[1, 1]]), torch.stack([grad[1] * 3 / 4, grad[1] / 4]))
-    return torch.sparse_coo_tensor(i, v, (2,))
+    return torch.sparse_coo_tensor(i, v, (2,), check_invariants=True)
 
 
 # ---------------------------------------------------------------- fused edges
@@ -498,6 +499,30 @@ def test_fused_on_meta_parameters_fails_with_torchs_message(cls):
         p.grad = torch.ones_like(p)
     with pytest.raises(RuntimeError, match="`fused=True` requires all the params to be floating point Tensors"):
         opt.step()
+
+
+@pytest.mark.parametrize("cls", [c for c in TWINS if "fused" in INFO[TWINS[c]].supported_impls],
+                         ids=lambda c: c.__name__)
+def test_grad_scaler_unscales_and_skips_for_us(cls):
+    """torch's fused classes read grad_scale/found_inf themselves (their test
+    test_fused_does_not_step_if_foundinf); optimlab's do not claim to
+    (_step_supports_amp_scaling is False), so GradScaler unscales the gradients and skips
+    a step with inf gradients for them: the same parameters as the torch twin's fused path."""
+    assert not getattr(cls([torch.zeros(1, requires_grad=True)], fused=True), "_step_supports_amp_scaling", False)
+    results = []
+    for c in (cls, twin(cls)):
+        w = Parameter(torch.tensor([1.0, -2.0, 3.0]))
+        opt = c([w], lr=0.1, fused=True)
+        scaler = torch.amp.GradScaler("cpu", init_scale=1024.0)
+        for value in (1.0, float("inf"), 2.0):
+            opt.zero_grad()
+            scaler.scale((w * value).sum()).backward()
+            scaler.step(opt)
+            scaler.update()
+        results.append((w.detach().clone(), {k: v for k, v in opt.state[w].items()}))
+    close(results[0][0], results[1][0])
+    for k, v in results[1][1].items():
+        close(results[0][1][k], v, check_dtype=False)
 
 
 # ------------------------------------------------------------ differentiable

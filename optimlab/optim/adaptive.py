@@ -80,10 +80,12 @@ class Adagrad(Optimizer):
         if _nonzero(group["weight_decay"]) and not group["decoupled_weight_decay"]:
             raise RuntimeError("weight_decay option is not compatible with sparse gradients")
         g = g.coalesce()
-        idx, vals = g._indices(), g._values()
-        s.add_(torch.sparse_coo_tensor(idx, vals * vals, g.shape))
+        s.add_(g * g)
         root = _root(s.sparse_mask(g)._values(), group["eps"], group["eps_in_sqrt"])
-        add_(p, torch.sparse_coo_tensor(idx, vals / root, g.shape), -lr)
+        # the indices are those of the gradient, already coalesced by torch
+        step = torch.sparse_coo_tensor(g._indices(), g._values() / root, g.shape, is_coalesced=True,
+                                       check_invariants=False)
+        add_(p, step, -lr)
 
     def _fused_step(self, group: dict[str, Any], params: list[Tensor], grads: list[Tensor]) -> None:
         sums = [self.state[p]["sum"] for p in params]
