@@ -180,7 +180,12 @@ class Optimizer(torch.optim.Optimizer):
     uses torch's fused kernel where the arithmetic is identical to the readable
     formula and every hyperparameter is a Python number; ``fused=False`` always
     runs the readable formula; ``fused=True`` requires the fused path and raises
-    if the configuration cannot use it.
+    if the options cannot use it (a one-element tensor ``lr`` can). In both cases a
+    parameter reaches a kernel only when the kernel is known to be right for it
+    (:mod:`optimlab.optim._fused`); the others take the readable formula.
+
+    ``differentiable``: record the step with autograd, as torch's option does.
+    Complex parameters are updated as (real, imaginary) pairs, as in torch.
     """
 
     _has_fused: bool = False
