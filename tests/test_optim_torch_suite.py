@@ -571,3 +571,20 @@ def test_differentiable_step_passes_gradcheck(cls):
     opt.state[plain].update({k: v.detach().clone() for k, v in extra.items()})
     opt.step()
     close(one_step(p, grad, *state)[0].detach(), plain)
+
+
+@CLASSES
+def test_differentiable_first_step_and_tensor_lr_pass_gradcheck(cls):
+    """From a fresh state (SGD's buffer starts as the gradient) and through a tensor lr."""
+    kw = {k: v for k, v in DIFF_STATE[TWINS[cls]][0].items() if k != "lr"}
+
+    def one_step(lr, p, grad):
+        p = p.clone()
+        p.grad = grad
+        cls([p], lr=lr, differentiable=True, **kw).step()
+        return p
+
+    g = torch.Generator().manual_seed(8)
+    args = (torch.tensor(0.1, dtype=torch.float64, requires_grad=True),
+            *(torch.rand(6, generator=g, dtype=torch.float64, requires_grad=True) for _ in range(2)))
+    assert torch.autograd.gradcheck(one_step, args)

@@ -104,7 +104,7 @@ class SGD(Optimizer):
             keep = torch.where(mu == 0, torch.ones((), dtype=mu.dtype), torch.as_tensor(keep, dtype=mu.dtype))
         if group["momentum_form"] == "torch":
             if buf is None:
-                buf = state["momentum_buffer"] = torch.clone(g).detach()
+                buf = state["momentum_buffer"] = g.clone()  # b₁ = g; tracked by autograd under differentiable=True
                 if isinstance(mu, Tensor):  # broadcast shape of a tensor momentum
                     buf = state["momentum_buffer"] = buf * torch.ones_like(mu)
             else:
