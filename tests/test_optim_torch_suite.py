@@ -111,7 +111,7 @@ def test_errors_as_torch(cls, index):
 
 
 # ------------------------------------------- the same iterates as the torch twin
-def _linear_run(cls, kw, weight, bias, x, steps=20, groups=None):
+def _linear_run(cls, kw, weight, bias, x, steps=8, groups=None):
     opt = cls(groups(weight, bias) if groups else [weight, bias], **kw)
 
     def closure():
@@ -314,12 +314,12 @@ def test_state_dict_is_deterministic_and_resumes_exactly(cls):
         torch.manual_seed(5)
         w, b, x = Parameter(torch.randn(2, 3)), Parameter(torch.randn(2)), torch.randn(3)
         opt = cls([w, b], **copy.deepcopy(kw))
-        for _ in range(10):
+        for _ in range(4):
             opt.step(functools.partial(_fwd_bwd, opt, w, b, x))
         wc, bc = Parameter(w.detach().clone()), Parameter(b.detach().clone())
         opt_c = cls([wc, bc], **copy.deepcopy(kw))
         opt_c.load_state_dict(copy.deepcopy(opt.state_dict()))
-        for _ in range(10):
+        for _ in range(4):
             opt.step(functools.partial(_fwd_bwd, opt, w, b, x))
             opt_c.step(functools.partial(_fwd_bwd, opt_c, wc, bc, x))
             close((w, b), (wc, bc), msg=lambda m: f"{desc}: {m}")
@@ -468,7 +468,7 @@ def test_rosenbrock_sparse_equals_dense_and_the_twin(cls):
         for c, k, sparse in ((cls, kw, True), (cls, kw, False), (twin(cls), reference_kwargs(kw), True)):
             p = Parameter(torch.tensor([1.5, 1.5], dtype=torch.float64))
             opt = c([p], **copy.deepcopy(k))
-            for i in range(200):
+            for i in range(100):
                 opt.zero_grad()
                 p.grad = _coordinate_grad(p.detach(), sparse, i % 2)
                 opt.step()
