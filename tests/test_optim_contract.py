@@ -135,3 +135,8 @@ def test_a_state_tensor_with_other_strides_never_reaches_the_kernel(monkeypatch)
     monkeypatch.setattr(torch, "_fused_adam_", lambda *a, **k: calls.append(1))
     torch.testing.assert_close(_steps(opt, p, grads[1:]), _steps(ref, q, grads[1:]))
     assert not calls
+
+
+def test_nag_refuses_differentiable_with_the_alternative():
+    with pytest.raises(NotImplementedError, match=r"NAG: differentiable=True.*SGD\(nesterov=True\)"):
+        oo.NAG([torch.zeros(2, requires_grad=True)], differentiable=True)

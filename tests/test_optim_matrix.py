@@ -135,5 +135,5 @@ def test_runs_equal_one_run_at_a_time_in_every_dtype(cls, kw, torch_has):
         ref_cls, ref_kw = _reference(cls, kw, torch_has)
         for r, lr_r in enumerate(lrs):
             one = _run(ref_cls, {**ref_kw, "lr": lr_r}, values[r].clone().requires_grad_(),
-                       [lambda p, g=g: g[r].clone() for g in grads])
+                       [lambda p, g=g, r=r: g[r].clone() for g in grads])
             _close(ours[r], one, dtype, f"{dtype} run {r}")

@@ -175,6 +175,9 @@ class NAG(Optimizer):
 
     def __init__(self, params: Any, lr: Any = 1e-3, momentum: Any = 0.9, weight_decay: Any = 0.0,
                  **options: Any) -> None:
+        if options.get("differentiable"):
+            raise NotImplementedError("NAG: differentiable=True is not supported: the look-ahead moves the "
+                                      "parameters outside autograd; SGD(nesterov=True) supports it")
         super().__init__(params, dict(lr=lr, momentum=momentum, weight_decay=weight_decay), **options)
 
     def _validate(self, group: dict[str, Any]) -> None:
