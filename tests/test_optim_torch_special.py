@@ -73,6 +73,19 @@ def test_fused_on_meta_parameters_fails_with_torchs_message(cls):
         opt.step()
 
 
+@CLASSES
+def test_default_path_steps_meta_parameters_as_torch(cls):
+    """Meta tensors (sizing a model, deferred init) step without values, as torch's default path."""
+    with torch.device("meta"):
+        model = torch.nn.Linear(3, 2)
+    opt = cls(model.parameters())
+    for _ in range(2):
+        for p in model.parameters():
+            p.grad = torch.ones_like(p)
+        opt.step()
+    assert all(p.is_meta for p in model.parameters())
+
+
 @pytest.mark.parametrize("cls", [c for c in TWINS if "fused" in INFO[TWINS[c]].supported_impls],
                          ids=lambda c: c.__name__)
 def test_grad_scaler_unscales_and_skips_for_us(cls):

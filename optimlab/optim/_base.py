@@ -294,7 +294,8 @@ class Optimizer(torch.optim.Optimizer):
         pending = [(gi, group, params) for gi, group, params in work if group["nonfinite"] != "ignore"]
         if not pending:
             return True
-        grads = [p.grad for _, _, params in pending for p in params]
+        # meta tensors hold no values to check (model sizing, deferred init): torch's path applies
+        grads = [p.grad for _, _, params in pending for p in params if not p.grad.is_meta]
         if torch.compiler.is_compiling():
             return True  # a data-dependent check would break the graph; torch semantics apply
         # one read pass: any NaN or ±inf makes its sum non-finite (a finite sum that overflows
@@ -303,7 +304,7 @@ class Optimizer(torch.optim.Optimizer):
             return True
         for gi, group, params in pending:  # a sum can overflow: find the culprit exactly
             for pi, p in enumerate(params):
-                if not bool(torch.isfinite(p.grad._values() if p.grad.is_sparse else p.grad).all()):
+                if not p.grad.is_meta and not bool(torch.isfinite(p.grad._values() if p.grad.is_sparse else p.grad).all()):
                     msg = (f"{type(self).__name__}: non-finite gradient (NaN or inf) in parameter {pi} of "
                            f"param group {gi} (shape {tuple(p.shape)})")
                     if group["nonfinite"] == "raise":
