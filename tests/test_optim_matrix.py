@@ -10,6 +10,7 @@ options torch has, and optimlab's readable formula (``fused=False``) on a contig
 copy for optimlab's own options (that formula is checked against NumPy
 transcriptions in test_optim_variants.py). Runs are compared with one run at a time.
 Our run uses the default ``fused=None`` and, where the class has a kernel, ``fused=True``.
+CPU only (no GPU on the build machine): the CUDA column of the matrix is not run.
 """
 
 from __future__ import annotations
