@@ -140,3 +140,12 @@ def test_a_state_tensor_with_other_strides_never_reaches_the_kernel(monkeypatch)
 def test_nag_refuses_differentiable_with_the_alternative():
     with pytest.raises(NotImplementedError, match=r"NAG: differentiable=True.*SGD\(nesterov=True\)"):
         oo.NAG([torch.zeros(2, requires_grad=True)], differentiable=True)
+
+
+def test_a_refused_fused_group_changes_no_other_group():
+    a, b = torch.ones(3, requires_grad=True), torch.ones(3, requires_grad=True)
+    opt = oo.Adam([{"params": [a]}, {"params": [b], "fused": True, "eps_in_sqrt": True}])
+    a.grad, b.grad = torch.ones(3), torch.ones(3)
+    with pytest.raises(ValueError, match="fused=True is not possible here: eps_in_sqrt=True"):
+        opt.step()
+    assert torch.equal(a.detach(), torch.ones(3)) and len(opt.state) == 0

@@ -279,8 +279,11 @@ class Optimizer(torch.optim.Optimizer):
             for p in params:
                 if p.grad.is_sparse and not self._supports_sparse:
                     raise RuntimeError(f"{type(self).__name__} does not support sparse gradients")
-            if group["fused"]:
+            if group["fused"] and self._has_fused and params:  # refused before anything changes, in any group
                 check_fused_device(params)
+                reasons = self._fused_blockers(group)
+                if reasons:
+                    raise ValueError(f"fused=True is not possible here: {'; '.join(reasons)}")
             if params:
                 work.append((gi, group, params))
         if not self._grads_ok(work):
@@ -304,7 +307,8 @@ class Optimizer(torch.optim.Optimizer):
             return True
         for gi, group, params in pending:  # a sum can overflow: find the culprit exactly
             for pi, p in enumerate(params):
-                if not p.grad.is_meta and not bool(torch.isfinite(p.grad._values() if p.grad.is_sparse else p.grad).all()):
+                values = p.grad._values() if p.grad.is_sparse else p.grad
+                if not values.is_meta and not bool(torch.isfinite(values).all()):
                     msg = (f"{type(self).__name__}: non-finite gradient (NaN or inf) in parameter {pi} of "
                            f"param group {gi} (shape {tuple(p.shape)})")
                     if group["nonfinite"] == "raise":
@@ -400,17 +404,14 @@ class Optimizer(torch.optim.Optimizer):
 
     def _fused_mask(self, group: dict[str, Any], params: list[Tensor], states: list[dict[str, Any]]) -> list[bool]:
         """Which of ``params`` go to the fused kernel: the group's options must allow it
-        (``fused=True`` raises if they do not), and each parameter must be one the kernel
-        is known to get right (:func:`optimlab.optim._fused.fusable`); the others take
-        the readable formula."""
+        (with ``fused=True``, ``_step`` has refused them if not), and each parameter must
+        be one the kernel is known to get right (:func:`optimlab.optim._fused.fusable`);
+        the others take the readable formula."""
         if not self._has_fused or group["fused"] is False:
             return [False] * len(params)
         if group["fused"] is None and isinstance(group["lr"], Tensor):
             return [False] * len(params)  # a blocker (below); the quick answer, as this runs every step
-        reasons = self._fused_blockers(group)
-        if group["fused"] and reasons:
-            raise ValueError(f"fused=True is not possible here: {'; '.join(reasons)}")
-        if reasons:
+        if self._fused_blockers(group):  # fused=True raised in _step
             return [False] * len(params)
         auto = group["fused"] is None
         return [fusable(p, state, auto, self._fused_bad_cpu_dtypes) for p, state in zip(params, states)]

@@ -7,7 +7,8 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from ._base import Optimizer, add_, addcdiv_, addcmul_, check_choice, check_range, sqrt_eps, _nonzero, _scalar_dtype as _sd
+from ._base import (Optimizer, _nonzero, add_, addcdiv_, addcmul_, check_choice, check_range, sqrt_eps,
+                    _scalar_dtype as _sd)
 from ._fused import group_by_device_dtype, kernel_lr
 from .sgd import MOMENTUM_FORMS
 
