@@ -49,6 +49,26 @@ def test_rosenbrock_sparse_equals_dense_and_the_twin(cls):
         close(runs[0], runs[2], what=f"{kw}")
 
 
+SPARSE_OPTIONS = [(oo.SGD, {"momentum": 0.9}), (oo.SGD, {"momentum": 0.9, "nesterov": True}),
+                  (oo.SGD, {"momentum": 0.9, "dampening": 0.5, "maximize": True}),
+                  (oo.Adagrad, {"lr_decay": 0.1, "initial_accumulator_value": 0.2, "maximize": True})]
+
+
+@pytest.mark.filterwarnings("ignore:Sparse invariant checks")
+@pytest.mark.parametrize("cls, kw", SPARSE_OPTIONS, ids=lambda v: v.__name__ if isinstance(v, type) else str(v))
+def test_sparse_gradients_with_options_as_the_twin(cls, kw):
+    runs = []
+    for c in (cls, twin(cls)):
+        p = Parameter(torch.ones(4, dtype=torch.float64))
+        opt = c([p], lr=0.1, **kw)
+        for i in range(5):
+            p.grad = torch.sparse_coo_tensor([[i % 4, (i + 1) % 4, i % 4]], torch.tensor([1.0, -2.0, 0.5],
+                                             dtype=torch.float64), (4,), check_invariants=True)
+            opt.step()
+        runs.append(p.detach())
+    close(*runs, rtol=1e-12, atol=1e-12)
+
+
 def _coordinate_grad(p, sparse, w):
     """One coordinate of Rosenbrock's gradient, as an uncoalesced sparse tensor (torch's torture test)."""
     x, y = p
