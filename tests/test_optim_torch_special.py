@@ -93,12 +93,12 @@ def test_fused_on_meta_parameters_fails_with_torchs_message(cls):
         opt.step()
 
 
-@CLASSES
-@pytest.mark.parametrize("fused", [None, True])
+MIXED = [(c, f) for c in TWINS for f in (None, True) if f is None or "fused" in INFO[TWINS[c]].supported_impls]
+
+
+@pytest.mark.parametrize("cls, fused", MIXED, ids=[f"{c.__name__}-fused={f}" for c, f in MIXED])
 def test_mixed_dtypes_in_one_group_as_the_twin(cls, fused):
     """torch's test_mixed_device_dtype on one CPU: four dtypes in one group, one kernel call per dtype."""
-    if fused and "fused" not in INFO[TWINS[cls]].supported_impls:
-        pytest.skip("no fused kernel")
     gen = torch.Generator().manual_seed(9)
     values = [torch.rand(2, 32, generator=gen, dtype=torch.float64).to(dt)
               for dt in (torch.float64, torch.float32, torch.float16, torch.bfloat16)]
