@@ -15,6 +15,7 @@ import optimlab
 import optimlab.optim as oo
 from optimlab.bench import run_bench, tune_configs
 from optimlab.bench.store import TrialStore
+from optimlab.bench.protocol import trial_result
 from optimlab.cli import app
 from optimlab.optim.hparams import Range
 from optimlab.record import Trace
@@ -104,4 +105,4 @@ def test_the_bench_tunes_its_declared_range(tmp_path):
         hyper = r["trial"]["hyper"]
         assert set(hyper) == {"lr", "clip"} and 0.5 <= hyper["clip"] <= 2.0
         final = booth(by_hand([1.0, -2.0], hyper["lr"], hyper["clip"], 6))
-        assert r["result"]["final"] == pytest.approx(final, rel=1e-9, abs=1e-12)
+        assert trial_result(r)["final"] == pytest.approx(final, rel=1e-9, abs=1e-12)

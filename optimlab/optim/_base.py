@@ -32,6 +32,8 @@ from typing import Any, Callable
 import torch
 from torch import Tensor
 
+from ._fused import check_fused_device, fusable
+from ._state import check_loaded_state, real_view_update, tensorize_scalars
 from .hparams import AtMostOne, Choice, Flag, Range, check_choice, check_range, check_values
 
 __all__ = ["Optimizer", "check_range", "check_choice", "HParam"]
@@ -73,6 +75,15 @@ def mul_(t: Tensor, x: Any) -> Tensor:
 def sqrt(x: Any) -> Any:
     """Square root of a Python number or a tensor."""
     return x.sqrt() if isinstance(x, Tensor) else math.sqrt(x)
+
+
+def sqrt_eps(v: Tensor, eps: Any, fresh: bool = False) -> Tensor:
+    """√v + ε as a new tensor. ``fresh``: v is a temporary the root may overwrite. While
+    autograd records the step (``differentiable=True``), ε is added out of place:
+    the root's backward needs the root itself."""
+    if torch.is_grad_enabled():
+        return v.sqrt() + eps
+    return (v.sqrt_() if fresh else v.sqrt()).add_(eps)
 
 
 def step_value(state: dict[str, Any]) -> Any:
@@ -126,7 +137,12 @@ class Optimizer(torch.optim.Optimizer):
     uses torch's fused kernel where the arithmetic is identical to the readable
     formula and every hyperparameter is a Python number; ``fused=False`` always
     runs the readable formula; ``fused=True`` requires the fused path and raises
-    if the configuration cannot use it.
+    if the options cannot use it (a one-element tensor ``lr`` can). In both cases a
+    parameter reaches a kernel only when the kernel is known to be right for it
+    (:mod:`optimlab.optim._fused`); the others take the readable formula.
+
+    ``differentiable``: record the step with autograd, as torch's option does.
+    Complex parameters are updated as (real, imaginary) pairs, as in torch.
     """
 
     _has_fused: bool = False
@@ -153,16 +169,15 @@ class Optimizer(torch.optim.Optimizer):
                  global_clipnorm: float | None = None, nonfinite: str = "raise",
                  foreach: bool | None = None, fused: bool | None = None,
                  differentiable: bool = False, capturable: bool = False) -> None:
-        if differentiable:
-            raise NotImplementedError("differentiable=True is not supported by optimlab optimizers; "
-                                      "use torch.func (functional_call) to differentiate through updates")
+        if differentiable and fused:
+            raise RuntimeError("`fused` does not support `differentiable`")
         if capturable:
             raise NotImplementedError("capturable=True (CUDA graph capture) is not supported by optimlab optimizers")
         defaults = dict(defaults)
         defaults.update(maximize=maximize, decoupled_weight_decay=decoupled_weight_decay,
                         lr_decay=lr_decay, clipvalue=clipvalue, clipnorm=clipnorm,
                         global_clipnorm=global_clipnorm, nonfinite=nonfinite,
-                        foreach=foreach, fused=fused, differentiable=False)
+                        foreach=foreach, fused=fused, differentiable=differentiable)
         defaults = self._validate(defaults)
         if fused and not self._has_fused:
             raise ValueError(f"fused=True: {type(self).__name__} has no fused kernel; use fused=None or False")
@@ -205,19 +220,38 @@ class Optimizer(torch.optim.Optimizer):
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         # also called by load_state_dict: a state saved by the torch twin lacks our
-        # options, so they take this optimizer's defaults.
+        # options, so they take this optimizer's defaults; a plain-number step (older
+        # torch, other tools) becomes a tensor, as torch's classes convert it.
         super().__setstate__(state)
         for group in self.param_groups:
             for k, v in self.defaults.items():
                 group.setdefault(k, v)
+        tensorize_scalars(self.state, scalar_dtype())
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """torch's ``load_state_dict``, after checking that every saved state tensor fits its
+        parameter (same shape; complex only for a complex parameter): a mismatch raises
+        ``RuntimeError`` naming the entry and nothing is loaded. torch then casts the state
+        to each parameter's dtype and device, as its own classes do."""
+        check_loaded_state(type(self).__name__, state_dict, self.param_groups)
+        super().load_state_dict(state_dict)
 
     # -- the step ----------------------------------------------------------------------
-    @torch.no_grad()
+    _supports_sparse: bool = False  # torch's SGD and Adagrad take sparse gradients
+
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """Perform one update of every parameter that has a gradient.
 
-        ``closure`` re-evaluates the model and returns the loss (as in torch).
+        ``closure`` re-evaluates the model and returns the loss (as in torch). With
+        ``differentiable=True`` the update is recorded by autograd, as in torch.
         """
+        if self.defaults["differentiable"]:
+            with torch.enable_grad():
+                return self._step(closure)
+        with torch.no_grad():
+            return self._step(closure)
+
+    def _step(self, closure: Callable[[], Any] | None) -> Any:
         loss = None
         if closure is not None:
             with torch.enable_grad():
@@ -226,8 +260,13 @@ class Optimizer(torch.optim.Optimizer):
         for gi, group in enumerate(self.param_groups):
             params = [p for p in group["params"] if p.grad is not None]
             for p in params:
-                if p.grad.is_sparse:
+                if p.grad.is_sparse and not self._supports_sparse:
                     raise RuntimeError(f"{type(self).__name__} does not support sparse gradients")
+            if group["fused"] and self._has_fused and params:  # refused before anything changes, in any group
+                check_fused_device(params)
+                reasons = self._fused_blockers(group)
+                if reasons:
+                    raise ValueError(f"fused=True is not possible here: {'; '.join(reasons)}")
             if params:
                 work.append((gi, group, params))
         if not self._grads_ok(work):
@@ -241,7 +280,8 @@ class Optimizer(torch.optim.Optimizer):
         pending = [(gi, group, params) for gi, group, params in work if group["nonfinite"] != "ignore"]
         if not pending:
             return True
-        grads = [p.grad for _, _, params in pending for p in params]
+        # meta tensors hold no values to check (model sizing, deferred init): torch's path applies
+        grads = [p.grad for _, _, params in pending for p in params if not p.grad.is_meta]
         if torch.compiler.is_compiling():
             return True  # a data-dependent check would break the graph; torch semantics apply
         # one read pass: any NaN or ±inf makes its sum non-finite (a finite sum that overflows
@@ -250,7 +290,8 @@ class Optimizer(torch.optim.Optimizer):
             return True
         for gi, group, params in pending:  # a sum can overflow: find the culprit exactly
             for pi, p in enumerate(params):
-                if not bool(torch.isfinite(p.grad).all()):
+                values = p.grad._values() if p.grad.is_sparse else p.grad
+                if not values.is_meta and not bool(torch.isfinite(values).all()):
                     msg = (f"{type(self).__name__}: non-finite gradient (NaN or inf) in parameter {pi} of "
                            f"param group {gi} (shape {tuple(p.shape)})")
                     if group["nonfinite"] == "raise":
@@ -261,34 +302,50 @@ class Optimizer(torch.optim.Optimizer):
         return True
 
     def _group_step(self, group: dict[str, Any], params: list[Tensor]) -> None:
-        grads = [p.grad for p in params]
         states = [self.state[p] for p in params]
         for p, state in zip(params, states):
             if not state:
                 self._init_state(p, state, group)
-        if self._use_fused(group, params):
-            self._fused_step(group, params, grads)
-            return
-        grads = self._preprocess(group, params, grads)
+        fused = self._fused_mask(group, params, states)
+        if any(fused):
+            self._fused_step(group, [p for p, f in zip(params, fused) if f],
+                             [p.grad for p, f in zip(params, fused) if f])
+        if not all(fused):
+            self._eager_step(group, [p for p, f in zip(params, fused) if not f],
+                             [s for s, f in zip(states, fused) if not f])
+        for p, state in zip(params, states):
+            if not state:  # torch keeps no entry for a parameter without state (SGD without momentum)
+                del self.state[p]
+
+    def _eager_step(self, group: dict[str, Any], params: list[Tensor], states: list[dict[str, Any]]) -> None:
+        """The readable path: shared gradient pipeline, then the method's ``_update`` per parameter."""
+        grads = self._preprocess(group, params, [p.grad for p in params])
         if self._counts_steps(group):
             self._count_steps(states)
         for p, g, state in zip(params, grads, states):
             lr = self._lr(group, state)
-            if _nonzero(group.get("weight_decay", 0.0)):
+            if is_nonzero(group.get("weight_decay", 0.0)):
                 if group["decoupled_weight_decay"]:
                     mul_(p, 1 - lr * group["weight_decay"])
                 else:
                     g = g.add(p * group["weight_decay"]) if is_tensor_hparam(group["weight_decay"]) \
                         else g.add(p, alpha=group["weight_decay"])
-            self._update(p, g, state, group, lr)
+            if p.is_complex():
+                real_view_update(self._update, p, g, state, group, lr)
+            else:
+                self._update(p, g, state, group, lr)
 
     def _preprocess(self, group: dict[str, Any], params: list[Tensor], grads: list[Tensor]) -> list[Tensor]:
         """maximize and Keras clipping; never modifies ``p.grad``."""
         if group["maximize"]:
             grads = [-g for g in grads]
+        clipping = [n for n in ("clipvalue", "clipnorm", "global_clipnorm") if group[n] is not None]
+        if clipping and any(g.is_sparse for g in grads):
+            raise RuntimeError(f"{clipping[0]} does not support sparse gradients")
         if group["clipvalue"] is not None:
             c = group["clipvalue"]
-            grads = [g.clamp(-c, c) for g in grads]
+            grads = [torch.view_as_complex(torch.view_as_real(g).clamp(-c, c)) if g.is_complex()
+                     else g.clamp(-c, c) for g in grads]
         elif group["clipnorm"] is not None:
             c = group["clipnorm"]
             grads = [g * (c / torch.clamp(torch.linalg.vector_norm(g), min=c)) for g in grads]
@@ -303,13 +360,13 @@ class Optimizer(torch.optim.Optimizer):
         """Add 1 to each parameter's step count t (1 at the first update), in one call as torch does."""
         for state in states:
             if "step" not in state:  # SGD and NAG count steps only when lr_decay needs t
-                state["step"] = torch.tensor(0.0, dtype=_scalar_dtype())
+                state["step"] = torch.tensor(0.0, dtype=scalar_dtype())
         torch._foreach_add_([state["step"] for state in states], 1)
 
     def _lr(self, group: dict[str, Any], state: dict[str, Any]) -> Any:
         """The learning rate of this update: ``lr``, with inverse-time decay in the step count t."""
         lr = group["lr"]
-        if _nonzero(group["lr_decay"]):
+        if is_nonzero(group["lr_decay"]):
             lr = lr / (1 + (step_value(state) - 1) * group["lr_decay"])
         return lr
 
@@ -326,21 +383,29 @@ class Optimizer(torch.optim.Optimizer):
     # -- fused fast path ---------------------------------------------------------------
     _fused_incompatible: dict[str, Any] = {}  # option -> value the fused kernel needs
 
-    def _use_fused(self, group: dict[str, Any], params: list[Tensor]) -> bool:
-        if not self._has_fused or group["fused"] is False:
-            return False
-        if group["fused"] is None and isinstance(group["lr"], Tensor):
-            return False  # a blocker (below); the quick answer, as this runs every step
-        reasons = self._fused_blockers(group, params)
-        if group["fused"] and reasons:
-            raise ValueError(f"fused=True is not possible here: {'; '.join(reasons)}")
-        return not reasons
+    _fused_bad_cpu_dtypes: tuple = ()  # dtypes the class's CPU kernel gets wrong
 
-    def _fused_blockers(self, group: dict[str, Any], params: list[Tensor]) -> list[str]:
+    def _fused_mask(self, group: dict[str, Any], params: list[Tensor], states: list[dict[str, Any]]) -> list[bool]:
+        """Which of ``params`` go to the fused kernel: the group's options must allow it
+        (with ``fused=True``, ``_step`` has refused them if not), and each parameter must
+        be one the kernel is known to get right (:func:`optimlab.optim._fused.fusable`);
+        the others take the readable formula."""
+        if not self._has_fused or group["fused"] is False:
+            return [False] * len(params)
+        if group["fused"] is None and isinstance(group["lr"], Tensor):
+            return [False] * len(params)  # a blocker (below); the quick answer, as this runs every step
+        if self._fused_blockers(group):  # fused=True raised in _step
+            return [False] * len(params)
+        auto = group["fused"] is None
+        return [fusable(p, state, auto, self._fused_bad_cpu_dtypes) for p, state in zip(params, states)]
+
+    def _fused_blockers(self, group: dict[str, Any]) -> list[str]:
         reasons = []
         for k, v in group.items():
+            if k == "lr" and isinstance(v, Tensor) and v.numel() == 1 and group["fused"]:
+                continue  # fused=True takes a one-element tensor lr, as torch does
             if k != "params" and isinstance(v, Tensor):
-                reasons.append(f"{k} is a tensor")
+                reasons.append(f"{k} is a tensor" + (" with more than one element" if k == "lr" else ""))
             if k == "betas" and any(isinstance(b, Tensor) for b in v):
                 reasons.append("betas hold tensors")
         for k, need in self._fused_incompatible.items():
@@ -349,11 +414,10 @@ class Optimizer(torch.optim.Optimizer):
                 reasons.append(f"{k}={group.get(k)!r}")
         if any(group.get(k) is not None for k in ("clipvalue", "clipnorm", "global_clipnorm")):
             reasons.append("gradient clipping")
+        if group["differentiable"]:
+            reasons.append("differentiable=True")
         if torch.compiler.is_compiling():
             reasons.append("inside torch.compile")
-        devices = {p.device.type for p in params}
-        if not devices <= {"cpu", "cuda"} or any(not p.is_floating_point() or p.is_complex() for p in params):
-            reasons.append("fused kernels need real floating-point parameters on CPU or CUDA")
         return reasons
 
     def _fused_step(self, group: dict[str, Any], params: list[Tensor], grads: list[Tensor]) -> None:
@@ -362,16 +426,18 @@ class Optimizer(torch.optim.Optimizer):
 
 def _sum(g: Tensor) -> float:
     """Sum of all elements as a Python float (NaN/inf propagate), accumulated in at least float32."""
+    if g.is_sparse:
+        g = g._values()
     if g.is_complex():
         g = torch.view_as_real(g)
     return g.sum(dtype=torch.float32).item() if g.dtype in (torch.float16, torch.bfloat16) else g.sum().item()
 
 
-def _nonzero(v: Any) -> bool:
+def is_nonzero(v: Any) -> bool:
     if isinstance(v, Tensor):
         return True
     return v != 0
 
 
-def _scalar_dtype() -> torch.dtype:
+def scalar_dtype() -> torch.dtype:
     return torch.float64 if torch.get_default_dtype() == torch.float64 else torch.float32

@@ -7,10 +7,10 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from ._base import Optimizer, add_, addcdiv_, addcmul_, sqrt, step_value, _scalar_dtype
+from ._base import Optimizer, add_, addcdiv_, addcmul_, scalar_dtype, sqrt, sqrt_eps, step_value
+from ._fused import group_by_device_dtype, kernel_lr
 from .hparams import AtMostOne, Flag, Items, NoTensorWithForeach, Range, SameKind
 from .registry import Tune, alias, register_optimizer
-from .sgd import _group_by_device_dtype
 
 __all__ = ["Adam", "AdamW", "Adamax", "NAdam", "RAdam"]
 
@@ -27,9 +27,17 @@ class _AdamBase(Optimizer):
     hparam_rules = (SameKind("betas", torch="betas must be either both floats or both Tensors"),)
 
     def _moments(self, p: Tensor, state: dict[str, Any]) -> None:
-        state["step"] = torch.tensor(0.0, dtype=_scalar_dtype())
+        state["step"] = torch.tensor(0.0, dtype=scalar_dtype())
         state["exp_avg"] = torch.zeros_like(p, memory_format=torch.preserve_format)
         state["exp_avg_sq"] = torch.zeros_like(p, memory_format=torch.preserve_format)
+
+
+def _max_into(dst: Tensor, other: Tensor) -> None:
+    """dst ← max(dst, other) in place; recorded by autograd when it tracks either (differentiable=True)."""
+    if torch.is_grad_enabled() and (dst.requires_grad or other.requires_grad):
+        dst.copy_(torch.maximum(dst.clone(), other))  # maximum's backward keeps its inputs
+    else:
+        torch.maximum(dst, other, out=dst)
 
 
 def _second_moment(v: Tensor, g: Tensor, beta2: Any) -> None:
@@ -90,11 +98,11 @@ class Adam(_AdamBase):
         m.lerp_(g, 1 - beta1)
         _second_moment(v, g, beta2)
         if group["amsgrad"]:
-            torch.maximum(state["max_exp_avg_sq"], v, out=state["max_exp_avg_sq"])
+            _max_into(state["max_exp_avg_sq"], v)
             v = state["max_exp_avg_sq"]
         bc1, bc2 = (1 - beta1 ** t, 1 - beta2 ** t) if group["bias_correction"] else (1.0, 1.0)
         if group["eps_hat"]:
-            denom = v.sqrt().add_(eps)
+            denom = sqrt_eps(v, eps)
             step_size = lr * sqrt(bc2) / bc1
         elif group["eps_in_sqrt"]:
             denom = (v / bc2).add_(eps).sqrt_()
@@ -111,9 +119,10 @@ class Adam(_AdamBase):
         lists = [params, grads, [s["exp_avg"] for s in st], [s["exp_avg_sq"] for s in st],
                  [s["max_exp_avg_sq"] for s in st] if group["amsgrad"] else [s["exp_avg"] for s in st],
                  [s["step"] for s in st]]
-        for dp, dg, dm, dv, dmax, dt in _group_by_device_dtype(*lists):
+        for dp, dg, dm, dv, dmax, dt in group_by_device_dtype(*lists):
             torch._foreach_add_(dt, 1)
-            kernel(dp, dg, dm, dv, dmax if group["amsgrad"] else [], dt, lr=group["lr"], beta1=beta1,
+            kernel(dp, dg, dm, dv, dmax if group["amsgrad"] else [], dt, lr=kernel_lr(group["lr"], dp[0].device),
+                   beta1=beta1,
                    beta2=beta2, weight_decay=group["weight_decay"], eps=group["eps"],
                    amsgrad=group["amsgrad"], maximize=group["maximize"], grad_scale=None, found_inf=None)
 
@@ -131,6 +140,12 @@ class AdamW(Adam):
                  weight_decay: Any = 1e-2, amsgrad: bool = False, **options: Any) -> None:
         options.setdefault("decoupled_weight_decay", True)
         super().__init__(params, lr, betas, eps, weight_decay, amsgrad, **options)
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        # an Adam state (decoupled_weight_decay=False) loaded into AdamW keeps AdamW's decay, as in torch
+        super().__setstate__(state)
+        for group in self.param_groups:
+            group["decoupled_weight_decay"] = True
 
 
 @register_optimizer(tune={"beta1": Tune(0.5, 0.99)})
@@ -156,7 +171,7 @@ class Adamax(_AdamBase):
         super().__init__(params, defaults, foreach=foreach, **options)
 
     def _init_state(self, p: Tensor, state: dict[str, Any], group: dict[str, Any]) -> None:
-        state["step"] = torch.tensor(0.0, dtype=_scalar_dtype())
+        state["step"] = torch.tensor(0.0, dtype=scalar_dtype())
         state["exp_avg"] = torch.zeros_like(p, memory_format=torch.preserve_format)
         state["exp_inf"] = torch.zeros_like(p, memory_format=torch.preserve_format)
 
@@ -167,10 +182,10 @@ class Adamax(_AdamBase):
         m, u = state["exp_avg"], state["exp_inf"]
         m.lerp_(g, 1 - beta1)
         if group["eps_inside_max"]:
-            torch.maximum(u.mul_(beta2), g.abs().add_(eps), out=u)
+            _max_into(u.mul_(beta2), g.abs().add_(eps))
             denom = u
         else:
-            torch.maximum(u.mul_(beta2), g.abs(), out=u)
+            _max_into(u.mul_(beta2), g.abs())
             denom = u.add(eps)
         bc1 = 1 - beta1 ** t if group["bias_correction"] else 1.0
         addcdiv_(p, m, denom, -lr / bc1)
@@ -206,7 +221,7 @@ class NAdam(_AdamBase):
 
     def _init_state(self, p: Tensor, state: dict[str, Any], group: dict[str, Any]) -> None:
         self._moments(p, state)
-        state["mu_product"] = torch.tensor(1.0, dtype=_scalar_dtype())
+        state["mu_product"] = torch.tensor(1.0, dtype=scalar_dtype())
 
     def _update(self, p: Tensor, g: Tensor, state: dict[str, Any], group: dict[str, Any], lr: Any) -> None:
         beta1, beta2 = group["betas"]
@@ -219,7 +234,11 @@ class NAdam(_AdamBase):
             state["mu_product"] = state["mu_product"] * torch.ones_like(mu)
         state["mu_product"] *= mu
         # in mu's precision, as eager mode's Python float is (a float32 Πμ in 1 − Πμ costs ~1e-8)
-        prod = state["mu_product"].to(mu.dtype) if isinstance(mu, Tensor) else state["mu_product"].item()
+        mp = state["mu_product"]
+        if isinstance(mu, Tensor):
+            prod = mp.to(mu.dtype)
+        else:  # a tracked Πμ (differentiable=True) stays a tensor
+            prod = mp if mp.requires_grad else mp.item()
         prod_next = prod * mu_next
         m.lerp_(g, 1 - beta1)
         _second_moment(v, g, beta2)
@@ -227,7 +246,7 @@ class NAdam(_AdamBase):
             bc2, c_g, c_m = 1 - beta2 ** t, 1.0 - prod, 1.0 - prod_next
         else:
             bc2, c_g, c_m = 1.0, 1.0, 1.0
-        denom = (v / bc2).add_(eps).sqrt_() if group["eps_in_sqrt"] else (v / bc2).sqrt_().add_(eps)
+        denom = (v / bc2).add_(eps).sqrt_() if group["eps_in_sqrt"] else sqrt_eps(v / bc2, eps, fresh=True)
         addcdiv_(p, g, denom, -lr * (1.0 - mu) / c_g)
         addcdiv_(p, m, denom, -lr * mu_next / c_m)
 
@@ -276,7 +295,7 @@ class RAdam(_AdamBase):
             if group["eps_in_sqrt"]:
                 addcdiv_(p, m, (v / bc2).add_(eps).sqrt_(), -lr * rect / bc1)
             else:
-                addcdiv_(p, m, v.sqrt().add_(eps), -lr * rect * sqrt(bc2) / bc1)
+                addcdiv_(p, m, sqrt_eps(v, eps), -lr * rect * sqrt(bc2) / bc1)
         else:
             add_(p, m, -lr / bc1)
 
@@ -284,4 +303,4 @@ class RAdam(_AdamBase):
     def _adaptive(v: Tensor, bc2: Any, eps: Any, group: dict[str, Any]) -> Tensor:
         if group["eps_in_sqrt"]:
             return (v / bc2).add_(eps).rsqrt_()
-        return sqrt(bc2) / v.sqrt().add_(eps)
+        return sqrt(bc2) / sqrt_eps(v, eps)

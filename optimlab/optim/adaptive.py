@@ -7,10 +7,11 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from ._base import Optimizer, add_, addcdiv_, addcmul_, _nonzero, _scalar_dtype as _sd
+from ._base import Optimizer, add_, addcdiv_, addcmul_, is_nonzero, scalar_dtype, sqrt_eps
+from ._fused import group_by_device_dtype, kernel_lr
 from .hparams import Choice, Flag, Range
 from .registry import Tune, register_optimizer
-from .sgd import MOMENTUM_FORMS, _group_by_device_dtype
+from .sgd import MOMENTUM_FORMS
 
 __all__ = ["Adagrad", "RMSprop", "Adadelta"]
 
@@ -19,7 +20,7 @@ def _root(v: Tensor, eps: Any, eps_in_sqrt: bool) -> Tensor:
     """√(v + ε) when ``eps_in_sqrt`` else √v + ε, as a new tensor."""
     if eps_in_sqrt:
         return v.add(eps).sqrt_()
-    return v.sqrt().add_(eps)
+    return sqrt_eps(v, eps)
 
 
 @register_optimizer()
@@ -47,6 +48,7 @@ class Adagrad(Optimizer):
     hparams = {"eps": Range(0.0, torch="Invalid epsilon value"),
                "initial_accumulator_value": Range(0.0, torch="Invalid initial_accumulator_value value"),
                "eps_in_sqrt": Flag()}
+    _supports_sparse = True
 
     def __init__(self, params: Any, lr: Any = 1e-2, lr_decay: Any = 0.0, weight_decay: Any = 0.0,
                  initial_accumulator_value: Any = 0.0, eps: Any = 1e-10, foreach: bool | None = None, *,
@@ -57,8 +59,10 @@ class Adagrad(Optimizer):
 
 
     def _init_state(self, p: Tensor, state: dict[str, Any], group: dict[str, Any]) -> None:
-        state["step"] = torch.tensor(0.0, dtype=torch.float32 if self._use_fused(group, [p]) else _sd())
+        state["step"] = torch.tensor(0.0, dtype=torch.float32 if group["fused"] else scalar_dtype())  # torch's dtypes
         init = group["initial_accumulator_value"]
+        if p.is_complex():  # both parts of a complex coordinate start there, as torch does
+            init = torch.complex(init, init) if isinstance(init, Tensor) else complex(init, init)
         if isinstance(init, Tensor):  # one value per run (the runs dimension)
             state["sum"] = torch.zeros_like(p, memory_format=torch.preserve_format).add_(init)
         else:
@@ -66,15 +70,31 @@ class Adagrad(Optimizer):
 
     def _update(self, p: Tensor, g: Tensor, state: dict[str, Any], group: dict[str, Any], lr: Any) -> None:
         s = state["sum"]
+        if g.is_sparse:
+            self._sparse_update(p, g, s, group, lr)
+            return
         addcmul_(s, g, g, 1.0)
         addcdiv_(p, g, _root(s, group["eps"], group["eps_in_sqrt"]), -lr)
+
+    @staticmethod
+    def _sparse_update(p: Tensor, g: Tensor, s: Tensor, group: dict[str, Any], lr: Any) -> None:
+        """The same update on the coordinates a sparse gradient holds (torch supports it)."""
+        if is_nonzero(group["weight_decay"]) and not group["decoupled_weight_decay"]:
+            raise RuntimeError("weight_decay option is not compatible with sparse gradients")
+        g = g.coalesce()
+        s.add_(g * g)
+        root = _root(s.sparse_mask(g)._values(), group["eps"], group["eps_in_sqrt"])
+        # the indices are those of the gradient, already coalesced by torch
+        step = torch.sparse_coo_tensor(g._indices(), g._values() / root, g.shape, is_coalesced=True,
+                                       check_invariants=False)
+        add_(p, step, -lr)
 
     def _fused_step(self, group: dict[str, Any], params: list[Tensor], grads: list[Tensor]) -> None:
         sums = [self.state[p]["sum"] for p in params]
         steps = [self.state[p]["step"] for p in params]
-        for dp, dg, ds, dt in _group_by_device_dtype(params, grads, sums, steps):
+        for dp, dg, ds, dt in group_by_device_dtype(params, grads, sums, steps):
             torch._foreach_add_(dt, 1)
-            torch._fused_adagrad_(dp, dg, ds, dt, lr=group["lr"], lr_decay=group["lr_decay"],
+            torch._fused_adagrad_(dp, dg, ds, dt, lr=kernel_lr(group["lr"], dp[0].device), lr_decay=group["lr_decay"],
                                   weight_decay=group["weight_decay"], eps=group["eps"],
                                   maximize=group["maximize"], grad_scale=None, found_inf=None)
 
@@ -118,9 +138,9 @@ class RMSprop(Optimizer):
 
 
     def _init_state(self, p: Tensor, state: dict[str, Any], group: dict[str, Any]) -> None:
-        state["step"] = torch.tensor(0.0, dtype=_sd())
+        state["step"] = torch.tensor(0.0, dtype=scalar_dtype())
         state["square_avg"] = torch.zeros_like(p, memory_format=torch.preserve_format)
-        if _nonzero(group["momentum"]):
+        if is_nonzero(group["momentum"]):
             state["momentum_buffer"] = torch.zeros_like(p, memory_format=torch.preserve_format)
         if group["centered"]:
             state["grad_avg"] = torch.zeros_like(p, memory_format=torch.preserve_format)
@@ -133,10 +153,10 @@ class RMSprop(Optimizer):
             ga = state["grad_avg"]
             ga.lerp_(g, 1 - alpha)
             var = sq.addcmul(ga, ga, value=-1)
-            denom = var.add_(eps).sqrt_() if group["eps_in_sqrt"] else var.sqrt_().add_(eps)
+            denom = var.add_(eps).sqrt_() if group["eps_in_sqrt"] else sqrt_eps(var, eps, fresh=True)
         else:
             denom = _root(sq, eps, group["eps_in_sqrt"])
-        if _nonzero(group["momentum"]):
+        if is_nonzero(group["momentum"]):
             # created here too when momentum was 0 at the first step and a scheduler
             # (OneCycleLR, CyclicLR) raised it later; torch fails on a missing buffer then
             if "momentum_buffer" not in state:
@@ -176,7 +196,7 @@ class Adadelta(Optimizer):
 
 
     def _init_state(self, p: Tensor, state: dict[str, Any], group: dict[str, Any]) -> None:
-        state["step"] = torch.tensor(0.0, dtype=_sd())
+        state["step"] = torch.tensor(0.0, dtype=scalar_dtype())
         state["square_avg"] = torch.zeros_like(p, memory_format=torch.preserve_format)
         state["acc_delta"] = torch.zeros_like(p, memory_format=torch.preserve_format)
 
@@ -185,7 +205,10 @@ class Adadelta(Optimizer):
         sq, acc = state["square_avg"], state["acc_delta"]
         addcmul_(sq.mul_(rho), g, g, 1 - rho)
         std = sq.add(eps).sqrt_()
-        delta = acc.add(eps).sqrt_().div_(std).mul_(g)
+        if torch.is_grad_enabled():  # differentiable=True: the roots' backward needs the roots
+            delta = acc.add(eps).sqrt_() / std * g
+        else:
+            delta = acc.add(eps).sqrt_().div_(std).mul_(g)
         addcmul_(acc.mul_(rho), delta, delta, 1 - rho)
         add_(p, delta, -lr)
 

@@ -7,7 +7,8 @@ from typing import Any, Callable
 import torch
 from torch import Tensor
 
-from ._base import Optimizer, add_, _nonzero
+from ._base import Optimizer, add_, is_nonzero
+from ._fused import group_by_device_dtype, kernel_lr
 from .hparams import Choice, Flag, Range, Requires
 from .registry import Tune, alias, register_optimizer
 
@@ -83,6 +84,9 @@ class SGD(Optimizer):
         Requires("nesterov", "dampening", Range(0.0, 0.0), "dampening=0 in the torch form",
                  when=(("momentum_form", "torch"),), torch="Nesterov momentum requires a momentum and zero dampening"),
     )
+    # torch 2.13's CPU fused SGD leaves these unchanged when numel is a multiple of the SIMD width
+    _fused_bad_cpu_dtypes = (torch.float16, torch.bfloat16)
+    _supports_sparse = True
 
     def __init__(self, params: Any, lr: Any = 1e-3, momentum: Any = 0.0, dampening: Any = 0.0,
                  weight_decay: Any = 0.0, nesterov: bool = False, *, momentum_form: str = "torch",
@@ -92,14 +96,14 @@ class SGD(Optimizer):
         super().__init__(params, defaults, **options)
 
     def _counts_steps(self, group: dict[str, Any]) -> bool:
-        return _nonzero(group["lr_decay"])  # torch's SGD keeps no step count
+        return is_nonzero(group["lr_decay"])  # torch's SGD keeps no step count
 
     def _init_state(self, p: Tensor, state: dict[str, Any], group: dict[str, Any]) -> None:
         pass  # the momentum buffer is created at the first update with momentum
 
     def _update(self, p: Tensor, g: Tensor, state: dict[str, Any], group: dict[str, Any], lr: Any) -> None:
         mu, tau = group["momentum"], group["dampening"]
-        if not _nonzero(mu):
+        if not is_nonzero(mu):
             add_(p, g, -lr)
             return
         buf = state.get("momentum_buffer")
@@ -108,7 +112,7 @@ class SGD(Optimizer):
             keep = torch.where(mu == 0, torch.ones((), dtype=mu.dtype), torch.as_tensor(keep, dtype=mu.dtype))
         if group["momentum_form"] == "torch":
             if buf is None:
-                buf = state["momentum_buffer"] = torch.clone(g).detach()
+                buf = state["momentum_buffer"] = g.clone()  # b₁ = g; tracked by autograd under differentiable=True
                 if isinstance(mu, Tensor):  # broadcast shape of a tensor momentum
                     buf = state["momentum_buffer"] = buf * torch.ones_like(mu)
             else:
@@ -139,29 +143,16 @@ class SGD(Optimizer):
             for p, b in zip(params, bufs):
                 self.state[p]["momentum_buffer"] = b
             first = False
-        for device_params, device_grads, device_bufs in _group_by_device_dtype(params, grads, bufs):
+        for device_params, device_grads, device_bufs in group_by_device_dtype(params, grads, bufs):
             torch._fused_sgd_(device_params, device_grads, [] if momentum == 0 else device_bufs,
-                              weight_decay=group["weight_decay"], momentum=momentum, lr=group["lr"],
+                              weight_decay=group["weight_decay"], momentum=momentum,
+                              lr=kernel_lr(group["lr"], device_params[0].device),
                               dampening=group["dampening"], nesterov=group["nesterov"],
                               maximize=group["maximize"], is_first_step=first,
                               grad_scale=None, found_inf=None)
         if momentum != 0:
             for p, b in zip(params, bufs):
                 self.state[p]["momentum_buffer"] = b
-
-
-def _group_by_device_dtype(*lists: list[Tensor]) -> list[tuple[list[Tensor], ...]]:
-    """Split parallel lists of tensors by (device, dtype) of the first list, as fused kernels need."""
-    first = lists[0]
-    if len({(t.device, t.dtype) for t in first}) <= 1:  # the usual case: one bucket, no copying
-        return [tuple(lists)]
-    groups: dict[tuple, tuple[list[Tensor], ...]] = {}
-    for items in zip(*lists):
-        key = (items[0].device, items[0].dtype)
-        bucket = groups.setdefault(key, tuple([] for _ in lists))
-        for lst, t in zip(bucket, items):
-            lst.append(t)
-    return list(groups.values())
 
 
 @register_optimizer()
@@ -196,10 +187,13 @@ class NAG(Optimizer):
 
     def __init__(self, params: Any, lr: Any = 1e-3, momentum: Any = 0.9, weight_decay: Any = 0.0,
                  **options: Any) -> None:
+        if options.get("differentiable"):
+            raise NotImplementedError("NAG: differentiable=True is not supported: the look-ahead moves the "
+                                      "parameters outside autograd; SGD(nesterov=True) supports it")
         super().__init__(params, dict(lr=lr, momentum=momentum, weight_decay=weight_decay), **options)
 
     def _counts_steps(self, group: dict[str, Any]) -> bool:
-        return _nonzero(group["lr_decay"])
+        return is_nonzero(group["lr_decay"])
 
     def _init_state(self, p: Tensor, state: dict[str, Any], group: dict[str, Any]) -> None:
         state["velocity"] = torch.zeros_like(p)
@@ -229,7 +223,7 @@ class NAG(Optimizer):
 
     def _update(self, p: Tensor, g: Tensor, state: dict[str, Any], group: dict[str, Any], lr: Any) -> None:
         v, mu = state["velocity"], group["momentum"]
-        if _nonzero(group["weight_decay"]) and not group["decoupled_weight_decay"]:
+        if is_nonzero(group["weight_decay"]) and not group["decoupled_weight_decay"]:
             # the base added wd·θ (a fresh tensor); the gradient of J + wd/2·‖θ‖² is
             # taken at the look-ahead point too: wd·(θ − γν)
             add_(g, v, -group["weight_decay"] * mu)

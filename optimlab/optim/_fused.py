@@ -1,0 +1,98 @@
+"""Which parameters may go to torch's fused kernels, and how they are handed over.
+
+torch's fused optimizer kernels (``torch._fused_sgd_``, ``_fused_adam_``,
+``_fused_adamw_``, ``_fused_adagrad_``) walk parameter, gradient and state tensors
+element by element in memory order and trust their shapes. They are right only when
+every one of those tensors has the parameter's shape, dtype, device and strides, on a
+dense layout. torch 2.13's CPU fused SGD also leaves float16/bfloat16 parameters
+unchanged when their size is a multiple of the SIMD width. So a parameter is handed to
+a kernel only when all of that is known to hold (:func:`fusable`); any other parameter
+takes the readable formula, which gives the numbers torch's default path gives.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import Tensor
+
+__all__ = ["FUSED_DEVICES", "fusable", "check_fused_device", "group_by_device_dtype", "SCALAR_STATE"]
+
+FUSED_DEVICES = ("cpu", "cuda")
+# state entries that are one number (or one per run), not one per parameter element
+SCALAR_STATE = ("step", "mu_product")
+# dtypes fused=None sends to a kernel; the kernels compute half precision in float32,
+# unlike the readable formula and torch's default path, so on CPU only these
+_AUTO_DTYPES = {"cpu": (torch.float32, torch.float64),
+                "cuda": (torch.float16, torch.bfloat16, torch.float32, torch.float64)}
+
+
+def _dense(p: Tensor) -> bool:
+    """Non-overlapping and dense in one of the layouts a kernel walks correctly."""
+    if p.is_contiguous():
+        return True
+    if p.dim() == 4:
+        return p.is_contiguous(memory_format=torch.channels_last)
+    if p.dim() == 5:
+        return p.is_contiguous(memory_format=torch.channels_last_3d)
+    return False
+
+
+def _same_layout(t: Any, p: Tensor) -> bool:
+    return (isinstance(t, Tensor) and t.shape == p.shape and t.dtype == p.dtype and t.device == p.device
+            and t.stride() == p.stride() and t.layout == torch.strided)
+
+
+def fusable(p: Tensor, state: dict[str, Any], auto: bool, bad_cpu_dtypes: tuple = ()) -> bool:
+    """True when a fused kernel is known to compute this parameter's update correctly.
+
+    ``auto`` (``fused=None``) also restricts the dtypes to those whose fused numbers
+    equal the readable formula's; ``bad_cpu_dtypes`` are dtypes the class's CPU
+    kernel gets wrong.
+    """
+    g = p.grad
+    dev = p.device.type
+    if dev not in FUSED_DEVICES or not p.is_floating_point() or not _dense(p) or not _same_layout(g, p):
+        return False
+    if dev == "cpu" and p.dtype in bad_cpu_dtypes:
+        return False
+    if auto and p.dtype not in _AUTO_DTYPES[dev]:
+        return False
+    for key, value in state.items():
+        if key in SCALAR_STATE:
+            if not (isinstance(value, Tensor) and value.dim() == 0 and value.is_floating_point()):
+                return False
+        elif not _same_layout(value, p):
+            return False
+    return True
+
+
+def check_fused_device(params: list[Tensor]) -> None:
+    """fused=True on parameters no fused kernel takes: torch's error, before anything changes."""
+    for p in params:
+        if p.device.type not in FUSED_DEVICES or not p.is_floating_point():
+            raise RuntimeError("`fused=True` requires all the params to be floating point Tensors of "
+                               f"supported devices: {list(FUSED_DEVICES)} but {p.dtype} and {p.device.type}")
+
+
+def group_by_device_dtype(*lists: list[Tensor]) -> list[tuple[list[Tensor], ...]]:
+    """Split parallel lists of tensors by (device, dtype) of the first list, as fused kernels need."""
+    first = lists[0]
+    if len({(t.device, t.dtype) for t in first}) <= 1:  # the usual case: one bucket, no copying
+        return [tuple(lists)]
+    groups: dict[tuple, tuple[list[Tensor], ...]] = {}
+    for items in zip(*lists):
+        key = (items[0].device, items[0].dtype)
+        bucket = groups.setdefault(key, tuple([] for _ in lists))
+        for lst, t in zip(bucket, items):
+            lst.append(t)
+    return list(groups.values())
+
+
+def kernel_lr(lr: Any, device: torch.device) -> Any:
+    """A one-element tensor lr as the kernels take it: 0-dim, on CPU for CPU kernels."""
+    if not isinstance(lr, Tensor):
+        return lr
+    lr = lr.detach().reshape(())
+    return lr if device.type == "cpu" or lr.device == device else lr.to(device)

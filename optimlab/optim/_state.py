@@ -1,0 +1,113 @@
+"""Optimizer state: checks on loading, old formats, and complex parameters as real pairs.
+
+* :func:`check_loaded_state` refuses, before anything is loaded, a state tensor that
+  does not fit its parameter (shape, real vs complex): torch's default path would fail
+  at the next ``step()`` ("The size of tensor a (3) must match the size of tensor b
+  ..."), and a fused kernel, which trusts shapes, would read or write out of bounds.
+* :func:`tensorize_scalars` turns a plain-number ``step`` (or NAdam's ``mu_product``)
+  of an older or foreign checkpoint into the tensor torch's classes convert it to.
+* :func:`real_view_update` runs an update on ``torch.view_as_real`` of a complex
+  parameter, its gradient and its state, as torch does: a complex number is updated
+  as the pair (real, imaginary) of independent coordinates.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import torch
+from torch import Tensor
+
+from ._fused import SCALAR_STATE
+
+__all__ = ["check_loaded_state", "tensorize_scalars", "real_view_update"]
+
+
+def _shape(v: Any) -> str:
+    return str(tuple(v.shape))
+
+
+def check_loaded_state(owner: str, state_dict: dict[str, Any], param_groups: list[dict[str, Any]]) -> None:
+    """Raise ``RuntimeError`` naming the entry if a saved state tensor does not fit its parameter."""
+    saved = state_dict.get("param_groups")
+    if not isinstance(saved, list) or len(saved) != len(param_groups) or any(
+            len(s.get("params", ())) != len(g["params"]) for s, g in zip(saved, param_groups)):
+        return  # torch's load_state_dict gives its own error for a mismatched layout
+    params = {}
+    for s, g in zip(saved, param_groups):
+        for index, (pid, p) in enumerate(zip(s["params"], g["params"])):
+            params[pid] = (index, p)
+    for pid, pstate in state_dict.get("state", {}).items():
+        if pid not in params:
+            continue
+        index, p = params[pid]
+        where = f"{owner}.load_state_dict: state[{pid!r}][{{key!r}}] (parameter {index} of shape {_shape(p)})"
+        for key, value in pstate.items():
+            _check_entry(where.format(key=key), key, value, p)
+
+
+def _check_entry(where: str, key: str, value: Any, p: Tensor) -> None:
+    if key in SCALAR_STATE:
+        if isinstance(value, Tensor):
+            if value.is_complex() or not _broadcasts_to(value.shape, p.shape):
+                raise RuntimeError(f"{where} must be a real number or broadcast against the parameter, "
+                                   f"got a {value.dtype} tensor of shape {_shape(value)}; nothing was loaded")
+        elif isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise RuntimeError(f"{where} must be a number or a tensor, got {value!r}; nothing was loaded")
+        return
+    if not isinstance(value, Tensor):
+        if value is None or isinstance(value, (str, bytes, bool, int, float, complex)):
+            return  # not per-element state (torch's classes keep no such entries, others might)
+        raise RuntimeError(f"{where} must be a tensor, got {type(value).__name__}; nothing was loaded")
+    if value.shape != p.shape:
+        raise RuntimeError(f"{where}: the size of the state tensor {_shape(value)} must match the size of the "
+                           f"parameter {_shape(p)}; nothing was loaded")
+    if value.is_complex() != p.is_complex() or (p.is_floating_point() and not (
+            value.is_floating_point() or value.is_complex())):
+        raise RuntimeError(f"{where} has dtype {value.dtype}, which does not fit a {p.dtype} parameter; "
+                           "nothing was loaded")
+
+
+def _broadcasts_to(shape: torch.Size, target: torch.Size) -> bool:
+    try:
+        return torch.broadcast_shapes(shape, target) == target
+    except RuntimeError:
+        return False
+
+
+def tensorize_scalars(state: dict[Any, dict[str, Any]], dtype: torch.dtype) -> None:
+    """A plain-number step or mu_product becomes a 0-dim tensor, as torch's classes convert it."""
+    for pstate in state.values():
+        for key in SCALAR_STATE:
+            v = pstate.get(key)
+            if v is not None and not isinstance(v, Tensor):
+                pstate[key] = torch.tensor(float(v), dtype=dtype)
+
+
+def _trailing(v: Any) -> Any:
+    """A per-run tensor hyperparameter, given one more trailing dimension for the (re, im) pair."""
+    if isinstance(v, Tensor) and v.dim() > 0:
+        return v.unsqueeze(-1)
+    if isinstance(v, tuple):
+        return tuple(_trailing(x) for x in v)
+    return v
+
+
+def real_view_update(update: Callable[..., None], p: Tensor, g: Tensor, state: dict[str, Any],
+                     group: dict[str, Any], lr: Any) -> None:
+    """``update`` on the real views of a complex parameter, gradient and state (torch's convention)."""
+    rp, rg = torch.view_as_real(p), _real(g)
+    view = {k: torch.view_as_real(v) if isinstance(v, Tensor) and v.is_complex() else v for k, v in state.items()}
+    before = dict(view)
+    if any(isinstance(v, Tensor) and v.dim() > 0 for k, v in group.items() if k != "params") or any(
+            isinstance(b, Tensor) and b.dim() > 0 for b in group.get("betas", ())):
+        group = {k: v if k == "params" else _trailing(v) for k, v in group.items()}
+    update(rp, rg, view, group, _trailing(lr))
+    for k, v in view.items():  # entries the update created or replaced go back as complex
+        if before.get(k) is not v:
+            complex_shaped = isinstance(v, Tensor) and v.shape == rp.shape and not v.is_complex()
+            state[k] = torch.view_as_complex(v.contiguous()) if complex_shaped else v
+
+
+def _real(g: Tensor) -> Tensor:
+    return torch.view_as_real(g) if g.is_complex() else g

@@ -1,0 +1,106 @@
+"""Shared by the tests that check torch 2.13's own optimizer contract (``TestOptimRenewed``
+in PyTorch's test/test_optim.py) on optimlab's twins, with the sample inputs of torch's
+installed ``optim_db``: the table of twins and the helpers that run them.
+
+A later optimizer with a torch twin joins every one of those tests by one line in ``TWINS``.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+
+import pytest
+import torch
+from torch.testing._internal.common_optimizers import (
+    _get_optim_inputs_including_global_cliquey_kwargs,
+    optim_db,
+)
+
+import optimlab.optim as oo
+
+# optimlab class -> the name of its twin's entry in torch's optim_db
+TWINS = {oo.SGD: "SGD", oo.Adagrad: "Adagrad", oo.RMSprop: "RMSprop", oo.Adadelta: "Adadelta",
+         oo.Adam: "Adam", oo.AdamW: "AdamW", oo.Adamax: "Adamax", oo.NAdam: "NAdam", oo.RAdam: "RAdam"}
+INFO = {info.name: info for info in optim_db}
+CLASSES = pytest.mark.parametrize("cls", list(TWINS), ids=lambda c: c.__name__)
+
+
+@functools.cache
+def _inputs(cls, dtype: torch.dtype, skip: tuple) -> tuple:
+    info = INFO[TWINS[cls]]
+    return tuple((i.desc, i.kwargs) for i in
+                 _get_optim_inputs_including_global_cliquey_kwargs("cpu", dtype, info, skip=skip))
+
+
+def inputs(cls, dtype=torch.float32, skip=("differentiable",)) -> list[tuple[str, dict]]:
+    """torch's sample configurations for the twin, with foreach/fused/differentiable variants (fresh copies)."""
+    return [(d, copy.deepcopy(kw)) for d, kw in _inputs(cls, dtype, tuple(skip))]
+
+
+def twin(cls):
+    return getattr(torch.optim, TWINS[cls])
+
+
+def reference_kwargs(kw: dict) -> dict:
+    """The torch twin's for-loop path for the same configuration."""
+    kw = {k: v for k, v in kw.items() if k not in ("fused", "foreach", "differentiable")}
+    return {**kw, "foreach": False}
+
+
+def close(a, b, what: str | None = None, **tol):
+    """assert_close, the failure message starting with ``what``."""
+    torch.testing.assert_close(a, b, msg=None if what is None else (lambda m: f"{what}: {m}"), **tol)
+
+
+def same_state_dict(a, b, path="state_dict"):
+    """Equal structure; tensors close, everything else equal."""
+    if isinstance(a, dict):
+        assert isinstance(b, dict) and set(a) == set(b), path
+        for k in a:
+            same_state_dict(a[k], b[k], f"{path}[{k!r}]")
+    elif isinstance(a, (list, tuple)):
+        assert isinstance(b, (list, tuple)) and len(a) == len(b), path
+        for i, (x, y) in enumerate(zip(a, b)):
+            same_state_dict(x, y, f"{path}[{i}]")
+    elif isinstance(a, torch.Tensor):
+        close(a, b, what=f"{path}")
+    else:
+        assert a == b, path
+
+
+def linear_run(cls, kw, weight, bias, x, steps=8, groups=None):
+    opt = cls(groups(weight, bias) if groups else [weight, bias], **kw)
+
+    def closure():
+        opt.zero_grad()
+        loss = (weight.mv(x) + bias).pow(2).sum()
+        loss.backward()
+        return loss
+
+    for _ in range(steps):
+        opt.step(closure)
+    return weight.detach(), bias.detach()
+
+
+def linear_params(contiguous: bool, dtype=torch.float64):
+    g = torch.Generator().manual_seed(0)
+    if contiguous:
+        w, b = torch.randn(10, 5, generator=g, dtype=dtype), torch.randn(10, generator=g, dtype=dtype)
+    else:
+        w = torch.randn(10, 5, 2, generator=g, dtype=dtype)[..., 0]
+        b = torch.randn(10, 2, generator=g, dtype=dtype)[..., 0]
+    return w, b, torch.randn(5, generator=g, dtype=dtype)
+
+
+def fwd_bwd(opt, w, b, x):
+    opt.zero_grad()
+    loss = (w.mv(x) + b).pow(2).sum()
+    loss.backward()
+    return loss
+
+
+def step_model(opt, model, x):
+    opt.zero_grad()
+    model(x).sum().backward()
+    opt.step()
