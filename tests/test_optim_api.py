@@ -15,7 +15,8 @@ import optimlab.optim as oo
 STEPS = 30
 TWINS = ["SGD", "Adagrad", "RMSprop", "Adadelta", "Adam", "AdamW", "Adamax", "NAdam", "RAdam"]
 # options that fill every state slot (momentum buffers, amsgrad, centered)
-KW = {"SGD": dict(lr=0.05, momentum=0.9), "Adagrad": dict(lr=0.1, lr_decay=0.01), "RMSprop": dict(lr=0.01, momentum=0.5, centered=True),
+KW = {"SGD": dict(lr=0.05, momentum=0.9), "Adagrad": dict(lr=0.1, lr_decay=0.01),
+      "RMSprop": dict(lr=0.01, momentum=0.5, centered=True),
       "Adadelta": dict(), "Adam": dict(lr=0.01, amsgrad=True), "AdamW": dict(lr=0.01), "Adamax": dict(lr=0.01),
       "NAdam": dict(lr=0.01), "RAdam": dict(lr=0.01), "NAG": dict(lr=0.05, momentum=0.9)}
 

@@ -49,10 +49,12 @@ def test_betas_and_eps(cls):
     ("SGD", "momentum", -0.9, ">= 0", "Invalid momentum value"), ("SGD", "dampening", -0.1, ">= 0", ""),
     ("NAG", "momentum", -0.9, ">= 0", "Invalid momentum value"),
     ("RMSprop", "momentum", -0.9, ">= 0", "Invalid momentum value"),
-    ("RMSprop", "alpha", -0.5, ">= 0", "Invalid alpha value"), ("RMSprop", "eps", -1.0, ">= 0", "Invalid epsilon value"),
+    ("RMSprop", "alpha", -0.5, ">= 0", "Invalid alpha value"),
+    ("RMSprop", "eps", -1.0, ">= 0", "Invalid epsilon value"),
     ("Adagrad", "eps", -1.0, ">= 0", "Invalid epsilon value"),
     ("Adagrad", "initial_accumulator_value", -0.1, ">= 0", "Invalid initial_accumulator_value value"),
-    ("Adadelta", "rho", 1.5, r"in \[0, 1\]", "Invalid rho value"), ("Adadelta", "eps", -1.0, ">= 0", "Invalid epsilon value"),
+    ("Adadelta", "rho", 1.5, r"in \[0, 1\]", "Invalid rho value"),
+    ("Adadelta", "eps", -1.0, ">= 0", "Invalid epsilon value"),
     ("NAdam", "momentum_decay", -0.004, ">= 0", "Invalid momentum_decay value"),
 ])
 def test_each_hyperparameter_names_argument_value_and_range(cls, arg, value, rng, torch_says):

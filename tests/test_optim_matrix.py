@@ -20,29 +20,32 @@ import torch
 
 import optimlab.optim as oo
 
-# (class, options, torch has all of them)
-T, O = True, False
+# (class, options, torch has all of them: TWIN, or some are optimlab's own: OWN)
+TWIN, OWN = True, False
 CASES = [
-    (oo.SGD, {}, T), (oo.SGD, {"momentum": 0.9}, T),
-    (oo.SGD, {"momentum": 0.9, "nesterov": True, "weight_decay": 0.1}, T),
-    (oo.SGD, {"momentum": 0.9, "dampening": 0.3, "maximize": True}, T),
-    (oo.SGD, {"momentum": 0.9, "momentum_form": "velocity"}, O),
-    (oo.SGD, {"lr_decay": 0.1, "clipnorm": 0.5}, O),
-    (oo.SGD, {"decoupled_weight_decay": True, "weight_decay": 0.1, "clipvalue": 0.5}, O),
-    (oo.Adagrad, {}, T), (oo.Adagrad, {"lr_decay": 0.1, "weight_decay": 0.1, "initial_accumulator_value": 0.1}, T),
-    (oo.Adagrad, {"maximize": True}, T), (oo.Adagrad, {"eps_in_sqrt": True}, O),
-    (oo.RMSprop, {}, T), (oo.RMSprop, {"centered": True, "momentum": 0.5, "weight_decay": 0.1}, T),
-    (oo.RMSprop, {"eps_in_sqrt": True, "momentum": 0.5, "momentum_form": "velocity"}, O),
-    (oo.Adadelta, {"lr": 1.0}, T), (oo.Adadelta, {"lr": 1.0, "weight_decay": 0.1, "maximize": True}, T),
-    (oo.Adam, {}, T), (oo.Adam, {"amsgrad": True, "weight_decay": 0.1}, T), (oo.Adam, {"maximize": True}, T),
-    (oo.Adam, {"eps_in_sqrt": True}, O), (oo.Adam, {"eps_hat": True}, O), (oo.Adam, {"bias_correction": False}, O),
-    (oo.AdamW, {}, T), (oo.AdamW, {"amsgrad": True}, T),
-    (oo.Adamax, {}, T), (oo.Adamax, {"weight_decay": 0.1}, T),
-    (oo.Adamax, {"eps_inside_max": False, "bias_correction": False}, O),
-    (oo.NAdam, {}, T), (oo.NAdam, {"weight_decay": 0.1, "decoupled_weight_decay": True, "momentum_decay": 1.0}, T),
-    (oo.NAdam, {"eps_in_sqrt": True}, O),
-    (oo.RAdam, {}, T), (oo.RAdam, {"weight_decay": 0.1, "decoupled_weight_decay": True}, T),
-    (oo.RAdam, {"eps_in_sqrt": True}, O),
+    (oo.SGD, {}, TWIN), (oo.SGD, {"momentum": 0.9}, TWIN),
+    (oo.SGD, {"momentum": 0.9, "nesterov": True, "weight_decay": 0.1}, TWIN),
+    (oo.SGD, {"momentum": 0.9, "dampening": 0.3, "maximize": True}, TWIN),
+    (oo.SGD, {"momentum": 0.9, "momentum_form": "velocity"}, OWN),
+    (oo.SGD, {"lr_decay": 0.1, "clipnorm": 0.5}, OWN),
+    (oo.SGD, {"decoupled_weight_decay": True, "weight_decay": 0.1, "clipvalue": 0.5}, OWN),
+    (oo.Adagrad, {}, TWIN),
+    (oo.Adagrad, {"lr_decay": 0.1, "weight_decay": 0.1, "initial_accumulator_value": 0.1}, TWIN),
+    (oo.Adagrad, {"maximize": True}, TWIN), (oo.Adagrad, {"eps_in_sqrt": True}, OWN),
+    (oo.RMSprop, {}, TWIN), (oo.RMSprop, {"centered": True, "momentum": 0.5, "weight_decay": 0.1}, TWIN),
+    (oo.RMSprop, {"eps_in_sqrt": True, "momentum": 0.5, "momentum_form": "velocity"}, OWN),
+    (oo.Adadelta, {"lr": 1.0}, TWIN), (oo.Adadelta, {"lr": 1.0, "weight_decay": 0.1, "maximize": True}, TWIN),
+    (oo.Adam, {}, TWIN), (oo.Adam, {"amsgrad": True, "weight_decay": 0.1}, TWIN), (oo.Adam, {"maximize": True}, TWIN),
+    (oo.Adam, {"eps_in_sqrt": True}, OWN), (oo.Adam, {"eps_hat": True}, OWN),
+    (oo.Adam, {"bias_correction": False}, OWN),
+    (oo.AdamW, {}, TWIN), (oo.AdamW, {"amsgrad": True}, TWIN),
+    (oo.Adamax, {}, TWIN), (oo.Adamax, {"weight_decay": 0.1}, TWIN),
+    (oo.Adamax, {"eps_inside_max": False, "bias_correction": False}, OWN),
+    (oo.NAdam, {}, TWIN),
+    (oo.NAdam, {"weight_decay": 0.1, "decoupled_weight_decay": True, "momentum_decay": 1.0}, TWIN),
+    (oo.NAdam, {"eps_in_sqrt": True}, OWN),
+    (oo.RAdam, {}, TWIN), (oo.RAdam, {"weight_decay": 0.1, "decoupled_weight_decay": True}, TWIN),
+    (oo.RAdam, {"eps_in_sqrt": True}, OWN),
 ]
 DTYPES = [torch.float64, torch.float32, torch.float16, torch.bfloat16, torch.complex64]
 TOL = {torch.float64: 1e-10, torch.float32: 1e-5, torch.complex64: 1e-5, torch.float16: 2e-3, torch.bfloat16: 1.6e-2}

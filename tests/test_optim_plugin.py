@@ -14,8 +14,8 @@ from typer.testing import CliRunner
 import optimlab
 import optimlab.optim as oo
 from optimlab.bench import run_bench, tune_configs
-from optimlab.bench.store import TrialStore
 from optimlab.bench.protocol import trial_result
+from optimlab.bench.store import TrialStore
 from optimlab.cli import app
 from optimlab.optim.hparams import Range
 from optimlab.record import Trace

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 import torch
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import optimlab.optim as oo
 
@@ -30,7 +31,7 @@ def run(cls, kw, p0, steps=STEPS):
     out = []
     for k in range(steps):
         if cls is oo.NAG:
-            def closure():
+            def closure(k=k):
                 p.grad = grad_field(p.detach(), k)
                 return 0.0
             opt.step(closure)
@@ -57,7 +58,7 @@ def check_runs(cls, per_run: dict, fixed: dict):
             kw[name] = tuple(v[r] for v in vals) if name == "betas" else vals[r]
         single = run(cls, kw, start()[r])
         torch.testing.assert_close(batched[:, r], single, rtol=1e-12, atol=1e-12,
-                                   msg=lambda m: f"run {r} ({kw}): {m}")
+                                   msg=lambda m, r=r, kw=kw: f"run {r} ({kw}): {m}")
 
 
 BETAS = ([0.9, 0.5, 0.0], [0.999, 0.9, 0.8])
@@ -75,11 +76,14 @@ CASES = [
      dict(eps_in_sqrt=True)),
     ("RMSprop", dict(lr=[0.01, 0.001, 0.02], alpha=[0.99, 0.9, 0.5], eps=[1e-8, 1e-3, 0.1],
                      weight_decay=[0.0, 0.1, 0.3], momentum=[0.0, 0.5, 0.9]), dict(centered=True)),
-    ("RMSprop", dict(lr=[0.01, 0.001, 0.02], momentum=[0.1, 0.5, 0.9]), dict(momentum_form="velocity", eps_in_sqrt=True)),
-    ("Adadelta", dict(lr=[1.0, 0.5, 0.1], rho=[0.9, 0.5, 0.99], eps=[1e-6, 1e-3, 0.1], weight_decay=[0.0, 0.1, 0.3]), {}),
+    ("RMSprop", dict(lr=[0.01, 0.001, 0.02], momentum=[0.1, 0.5, 0.9]),
+     dict(momentum_form="velocity", eps_in_sqrt=True)),
+    ("Adadelta", dict(lr=[1.0, 0.5, 0.1], rho=[0.9, 0.5, 0.99], eps=[1e-6, 1e-3, 0.1], weight_decay=[0.0, 0.1, 0.3]),
+     {}),
     ("Adam", dict(lr=[0.01, 0.001, 0.1], betas=BETAS, eps=[1e-8, 1e-3, 0.1], weight_decay=[0.0, 0.1, 0.3]), {}),
     ("Adam", dict(lr=[0.01, 0.001, 0.1], betas=BETAS), dict(amsgrad=True, eps_hat=True)),
-    ("Adam", dict(lr=[0.01, 0.001, 0.1], betas=BETAS, eps=[1e-8, 1e-3, 0.1]), dict(eps_in_sqrt=True, bias_correction=False)),
+    ("Adam", dict(lr=[0.01, 0.001, 0.1], betas=BETAS, eps=[1e-8, 1e-3, 0.1]),
+     dict(eps_in_sqrt=True, bias_correction=False)),
     ("AdamW", dict(lr=[0.01, 0.001, 0.1], betas=BETAS, weight_decay=[0.0, 0.1, 0.3]), dict(amsgrad=True)),
     ("Adamax", dict(lr=[0.01, 0.001, 0.1], betas=BETAS, eps=[1e-8, 1e-3, 0.1], weight_decay=[0.0, 0.1, 0.3]), {}),
     ("Adamax", dict(lr=[0.01, 0.001, 0.1], betas=BETAS), dict(eps_inside_max=False)),

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import pytest
 import torch
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import optimlab.optim as oo
 
@@ -55,7 +56,7 @@ def assert_same_trajectory(a, b, equal_nan=False):
     assert len(a) == len(b) >= STEPS
     for k, (xa, xb) in enumerate(zip(a, b)):
         for x, y in zip(xa, xb):
-            torch.testing.assert_close(x, y, **TOL, equal_nan=equal_nan, msg=lambda m: f"step {k + 1}: {m}")
+            torch.testing.assert_close(x, y, **TOL, equal_nan=equal_nan, msg=lambda m, k=k: f"step {k + 1}: {m}")
 
 
 # Every torch option of every optimizer, alone and combined.
@@ -79,7 +80,8 @@ CASES = {
     "Adamax": [dict(), dict(lr=0.01, betas=(0.8, 0.99)), dict(lr=0.01, weight_decay=0.1, eps=1e-3),
                dict(lr=0.01, maximize=True)],
     "NAdam": [dict(), dict(lr=0.01, momentum_decay=0.05), dict(lr=0.01, weight_decay=0.1),
-              dict(lr=0.01, weight_decay=0.1, decoupled_weight_decay=True), dict(lr=0.01, maximize=True, betas=(0.8, 0.9))],
+              dict(lr=0.01, weight_decay=0.1, decoupled_weight_decay=True),
+              dict(lr=0.01, maximize=True, betas=(0.8, 0.9))],
     "RAdam": [dict(), dict(lr=0.01, betas=(0.8, 0.9)), dict(lr=0.01, weight_decay=0.1),
               dict(lr=0.01, weight_decay=0.1, decoupled_weight_decay=True), dict(lr=0.01, maximize=True)],
 }
@@ -100,7 +102,8 @@ def test_fused_path_is_taken_and_matches_torch_fused(name):
     """fused=None really runs torch's fused kernel and agrees with torch's own fused=True;
     fused=False never calls it."""
     kw = dict(lr=0.05, momentum=0.9) if name == "SGD" else dict(lr=0.05)
-    kernel = {"SGD": "_fused_sgd_", "Adagrad": "_fused_adagrad_", "Adam": "_fused_adam_", "AdamW": "_fused_adamw_"}[name]
+    kernel = {"SGD": "_fused_sgd_", "Adagrad": "_fused_adagrad_", "Adam": "_fused_adam_",
+              "AdamW": "_fused_adamw_"}[name]
     ref = trajectory(getattr(torch.optim, name), {**kw, "fused": True})
     real, calls = getattr(torch, kernel), []
 

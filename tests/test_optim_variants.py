@@ -12,6 +12,8 @@ import math
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import optimlab.optim as oo
 
@@ -309,7 +311,8 @@ def step_schedule(k):
     return 0.05 if k < 10 else (0.01 if k < 20 else 0.002)
 
 
-@pytest.mark.parametrize("kw", [dict(momentum=0.9), dict(momentum=0.9, nesterov=True), dict(momentum=0.8, dampening=0.3),
+@pytest.mark.parametrize("kw", [dict(momentum=0.9), dict(momentum=0.9, nesterov=True),
+                                dict(momentum=0.8, dampening=0.3),
                                 dict(momentum=0.7, dampening=0.2, nesterov=True, weight_decay=0.1)])
 @pytest.mark.parametrize("sched", [None, step_schedule])
 def test_sgd_velocity_form(kw, sched):
@@ -345,7 +348,8 @@ def test_sgd_the_lectures_momentum_forms():
     close(run_ours(oo.SGD, dict(lr=0.05, momentum=0.8, dampening=0.8, momentum_form="velocity")), run_np(form003(0.8)))
     close(run_ours(oo.SGD, dict(lr=0.05)), run_np(form003(0.0)))
     # 004: lr outside (torch's form), under a schedule
-    close(run_ours(oo.SGD, dict(lr=0.05, momentum=0.99), lr_at=step_schedule), run_np(np_sgd_torch(step_schedule, 0.99)))
+    close(run_ours(oo.SGD, dict(lr=0.05, momentum=0.99), lr_at=step_schedule),
+          run_np(np_sgd_torch(step_schedule, 0.99)))
 
 
 # ------------------------------------------------------------------------------ NAG
@@ -359,7 +363,7 @@ def run_nag(kw, steps=STEPS):
     opt = oo.NAG([p], **kw)
     out, losses = [], []
     for k in range(steps):
-        def closure():
+        def closure(k=k):
             p.grad = f_and_grad(p, k)
             return float(p.detach().sum())  # a "loss" that identifies the point it was evaluated at
         losses.append(opt.step(closure))
@@ -389,7 +393,7 @@ def test_nag_relates_to_torch_nesterov_by_the_change_of_variables(wd):
     phi = torch.tensor(theta0(), requires_grad=True)
     sgd = torch.optim.SGD([phi], lr=lr, momentum=gamma, nesterov=True, weight_decay=wd)
     for k in range(STEPS):
-        def closure():
+        def closure(k=k):
             theta.grad = f_and_grad(theta, k)
             return float(theta.detach().sum())
         loss = nag.step(closure)
@@ -409,7 +413,6 @@ def test_nag_needs_a_closure():
 
 
 # ------------------------------------------------------------------ hypothesis
-from hypothesis import given, settings, strategies as st  # noqa: E402
 
 
 @settings(max_examples=25, deadline=None, derandomize=True)

@@ -14,11 +14,23 @@ a class with its ``hparams`` table, registered by :func:`register_optimizer`.
 """
 
 from ._base import Optimizer
-from .adam import Adam, AdamW, Adamax, NAdam, RAdam
+from .adam import Adam, Adamax, AdamW, NAdam, RAdam
 from .adaptive import Adadelta, Adagrad, RMSprop
 from .hparams import check_range
-from .registry import (Tune, alias, available, create, describe, get, parse_spec, register, register_optimizer,
-                       spec_to_kwargs, tuning, unregister)
+from .registry import (
+                       Tune,
+                       alias,
+                       available,
+                       create,
+                       describe,
+                       get,
+                       parse_spec,
+                       register,
+                       register_optimizer,
+                       spec_to_kwargs,
+                       tuning,
+                       unregister,
+)
 from .sgd import NAG, SGD
 
 __all__ = ["Optimizer", "SGD", "NAG", "Adagrad", "RMSprop", "Adadelta", "Adam", "AdamW", "Adamax",

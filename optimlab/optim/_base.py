@@ -295,8 +295,8 @@ class Optimizer(torch.optim.Optimizer):
                     msg = (f"{type(self).__name__}: non-finite gradient (NaN or inf) in parameter {pi} of "
                            f"param group {gi} (shape {tuple(p.shape)})")
                     if group["nonfinite"] == "raise":
-                        raise FloatingPointError(msg + "; no parameter or state was changed. Pass "
-                                                 "nonfinite='skip' to skip such steps or 'ignore' for torch's behaviour")
+                        raise FloatingPointError(msg + "; no parameter or state was changed. Pass nonfinite='skip' "
+                                                 "to skip such steps or 'ignore' for torch's behaviour")
                     warnings.warn(msg + "; the step was skipped (nonfinite='skip')", RuntimeWarning, stacklevel=3)
                     return False
         return True

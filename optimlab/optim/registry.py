@@ -125,7 +125,7 @@ def unregister(name_or_cls: str | type) -> None:
 def _with_keras() -> None:
     """Importing optimlab.keras registers its constructors as ``keras.sgd``, ``keras.adam``, ...
     (done on first use: optimlab.keras itself imports this package)."""
-    import optimlab.keras  # noqa: F401
+    import optimlab.keras  # noqa: F401  # lazy: optimlab.keras imports this package (a circle at the top)
 
 
 def lookup(name: str) -> Entry:
