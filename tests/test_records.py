@@ -33,6 +33,7 @@ def _fresh(code: str) -> str:
     return out.stdout
 
 
+@pytest.mark.slow  # a fresh Python process
 def test_a_history_saved_as_json_loads_as_a_history_in_a_fresh_process(tmp_path):
     # (the .npz case: tests/test_training.py)
     h = History(label="run", series={"loss": np.array([3.0, 2.0])}, epochs={"loss": np.array([2.5])},
@@ -134,6 +135,7 @@ def test_a_training_comparison_loads_back(tmp_path):
 
 
 # ---------------------------------------------------------------- every page from disk alone
+@pytest.mark.slow  # a fresh Python process
 def test_every_page_is_rebuilt_from_its_files_in_a_fresh_process(store, store_page, tmp_path):
     traces = optimlab.compare("booth", {"SGD": "sgd:lr=0.02", "Adam": "adam:lr=0.3"}, (1.0, -2.0), 30)
     run = report.run_page("booth", traces, tmp_path / "run")

@@ -1,4 +1,8 @@
 """optimlab.report pages and optimlab.record JSON."""
+
+import pytest
+
+
 def test_a_linked_figure_resolves_from_the_page(tmp_path, monkeypatch):
     from optimlab.report import Figure, write_html
 
@@ -51,6 +55,7 @@ def test_plot_curves_takes_a_mapping_without_changing_the_traces():
 
 
 # ---------------------------------------------------------------- the backend is the user's
+@pytest.mark.slow  # a fresh Python process
 def test_importing_optimlab_keeps_the_users_matplotlib_backend():
     """A notebook sets its backend (MPLBACKEND=module://matplotlib_inline...); importing any
     optimlab module, pictures and pages included, must not switch it to Agg."""

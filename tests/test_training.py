@@ -687,6 +687,7 @@ def test_history_files_hold_each_series_once_and_old_files_with_aliases_still_lo
     np.testing.assert_array_equal(History.load(only.save(tmp_path / "only.npz")).values, [3.0, 2.0])
 
 
+@pytest.mark.slow  # a fresh Python process
 def test_a_saved_history_loads_as_a_history_in_a_fresh_process(tmp_path):
     """History lives in optimlab.record beside Trace: Trace.load knows it without optimlab.training."""
     import subprocess
