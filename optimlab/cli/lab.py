@@ -16,7 +16,7 @@ from typing import Any, List, Optional
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from ._common import CLIError, console, err_console, fail, one_line, parse_numbers
+from ._common import CLIError, console, err_console, fail, one_line, parse_numbers, run_labels
 
 SPEC_HELP = "Optimizer spec NAME[:KEY=VALUE,...]; repeat for several (syntax above)."
 STOP_HELP = (
@@ -62,15 +62,6 @@ def _function(name_or_formula: str) -> Any:
             except (ValueError, KeyError) as name_error:
                 raise CLIError(one_line(name_error)) from None
         raise CLIError(one_line(e)) from None
-
-
-def _labels(specs: list[str]) -> list[str]:
-    seen: dict[str, int] = {}
-    out = []
-    for s in specs:
-        seen[s] = seen.get(s, 0) + 1
-        out.append(s if seen[s] == 1 else f"{s} #{seen[s]}")
-    return out
 
 
 # ----------------------------------------------------------------- commands
@@ -172,7 +163,7 @@ def run_cmd(
         fail(str(e))
         return
     traces = {}
-    for label, spec in zip(_labels(resolved), resolved):
+    for label, spec in zip(run_labels(resolved), resolved):
         try:
             traces[label] = runner.run(fn, spec, x0, steps, stop=rules or None, label=label)
         except (ValueError, TypeError, RuntimeError) as e:

@@ -8,7 +8,7 @@ from typing import List, Optional
 import typer
 from rich.progress import Progress
 
-from ._common import console, fail
+from ._common import console, fail, run_labels
 
 DEFAULT_OPTIMIZERS = ["sgd:lr=0.01", "momentum:lr=0.01", "rmsprop:lr=0.001", "adam:lr=0.001"]
 OPTIMIZER_HELP = ("Optimizer spec NAME[:KEY=VALUE,...], e.g. adam:lr=0.01 (repeat for several; default: "
@@ -66,8 +66,9 @@ def train(
         total = len(specs) * seeds
         with Progress(console=console, transient=True, disable=verbose) as bar:
             task = bar.add_task("training", total=total)
-            cmp = compare_training(prob, {s: s for s in specs}, epochs=epochs, seeds=seeds, batch_size=batch_size,
-                                   target=reach, verbose=2 if verbose else 0,
+            runs = dict(zip(run_labels(specs), specs))
+            cmp = compare_training(prob, runs, epochs=epochs, seeds=seeds, batch_size=batch_size, target=reach,
+                                   verbose=2 if verbose else 0,
                                    on_run=lambda label, seed, h: bar.update(
                                        task, advance=1, description=f"{label} seed {seed}"))
     except (ValueError, TypeError, KeyError) as e:
