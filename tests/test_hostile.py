@@ -6,10 +6,18 @@ files that are not the lab's stay untouched and nothing grows without bound."""
 from __future__ import annotations
 
 import hashlib
+import os
+import shlex
+import shutil
+import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
+from optimlab.bench import TrialStore, run_bench
 from optimlab.cli import app
 from optimlab.record import History
 
@@ -47,3 +55,97 @@ def test_train_keeps_every_run_of_repeated_specs(tmp_path):
     assert labels == {"sgd:lr=0.1", "sgd:lr=0.1 #2", "SGD:lr=0.1"}
     for label in labels:
         assert label in r.output
+
+
+# ------------------------------------------------------------------ 2. a store holds one benchmark
+BENCH = ["--suite", "booth", "--budget", "2", "--seeds", "1", "--steps", "5"]
+
+
+def test_a_second_benchmark_on_a_store_is_refused_before_it_runs(tmp_path):
+    store, out = tmp_path / "b.sqlite", tmp_path / "out"
+    assert cli("bench", *BENCH, "-O", "sgd", "--store", str(store), "--out", str(out)).exit_code == 0
+    first = (out / "trials.csv").read_text()
+    before = hashlib.sha256(store.read_bytes()).hexdigest()
+    with TrialStore(store, readonly=True) as st:
+        n = len(st)
+    r = cli("bench", *BENCH, "-O", "adam", "--store", str(store), "--out", str(tmp_path / "out2"))
+    assert_one_line_error(r, "already holds another bench", '["sgd"], not ["adam"]', "another --store")
+    with TrialStore(store, readonly=True) as st:
+        assert len(st) == n and st.get_meta("bench")["optimizers"] == ["sgd"]
+    assert hashlib.sha256(store.read_bytes()).hexdigest() == before
+    assert not (tmp_path / "out2").exists()
+    # the first suite's page still rebuilds, the same; the same arguments resume (nothing computed)
+    assert cli("bench", "--report-only", "--store", str(store), "--out", str(tmp_path / "again")).exit_code == 0
+    assert (tmp_path / "again" / "trials.csv").read_text() == first
+    r = cli("bench", *BENCH, "-O", "sgd", "--store", str(store), "--out", str(out))
+    assert r.exit_code == 0 and f"0 trials computed, {n} found" in r.output, r.output
+
+
+def test_two_processes_cannot_both_claim_a_store(tmp_path):
+    store = tmp_path / "c.sqlite"
+    a, b = TrialStore(store), TrialStore(store)  # opened together, claimed in turn
+    a.claim_meta("bench", {"suite": "x"})
+    with pytest.raises(ValueError, match="already holds another bench"):
+        b.claim_meta("bench", {"suite": "y"})
+    b.claim_meta("bench", {"suite": "x"})  # the same description is the same benchmark: resumes
+    assert b.get_meta("bench") == {"suite": "x"}
+    a.close(), b.close()
+
+
+# ------------------------------------------------------------------ 3. reports read, never write
+def _foreign_database(path: Path) -> None:
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE users (name TEXT)")
+        db.execute("INSERT INTO users VALUES ('ada')")
+    sqlite3.connect(path).close()
+
+
+@pytest.mark.parametrize("report_only", [True, False])
+def test_another_applications_database_is_refused_untouched(tmp_path, report_only):
+    _foreign_database(tmp_path / "app.sqlite")
+    before = digest(tmp_path)
+    args = ["--report-only"] if report_only else [*BENCH, "-O", "sgd"]
+    r = cli("bench", *args, "--store", str(tmp_path / "app.sqlite"), "--out", str(tmp_path / "out"))
+    assert_one_line_error(r, "not an optimlab results store", "tables: users", "untouched")
+    assert digest(tmp_path) == before  # no tables added, no journal switched to WAL, no -wal/-shm file
+    with sqlite3.connect(tmp_path / "app.sqlite") as db:
+        assert db.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
+
+
+def test_a_report_leaves_its_store_byte_for_byte(tmp_path):
+    store = tmp_path / "s" / "b.sqlite"
+    run_bench("booth", "sgd", budget=2, seeds=1, steps=5, store=store)
+    before = digest(store.parent)
+    r = cli("bench", "--report-only", "--store", str(store), "--out", str(tmp_path / "out"))
+    assert r.exit_code == 0, r.output
+    after = digest(store.parent)
+    assert after["b.sqlite"] == before["b.sqlite"]
+    # SQLite's reader may leave an empty write-ahead log beside the file; it holds nothing
+    assert all(name == "b.sqlite" or (store.parent / name).stat().st_size == 0 or name.endswith("-shm")
+               for name in after)
+
+
+def test_a_store_on_a_read_only_file_system_still_reports(tmp_path):
+    """The store's folder mounted read-only (a private mount namespace, as root) or made read-only."""
+    store = tmp_path / "s" / "b.sqlite"
+    run_bench("booth", "sgd", budget=2, seeds=1, steps=5, store=store)
+    report = [sys.executable, "-m", "optimlab", "bench", "--report-only", "--store", str(store),
+              "--out", str(tmp_path / "out")]
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "160"}
+    folder = shlex.quote(str(store.parent))
+    if os.geteuid() == 0:
+        if shutil.which("unshare") is None:
+            pytest.skip("needs unshare to mount a folder read-only as root")
+        cmd = ["unshare", "-m", "sh", "-c", f"mount --bind {folder} {folder} && mount -o remount,bind,ro {folder} "
+               f"{folder} && ! touch {folder}/probe 2>/dev/null && exec {shlex.join(report)}"]
+    else:
+        cmd = report
+        store.parent.chmod(0o555)
+    try:
+        p = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=60)
+    finally:
+        store.parent.chmod(0o755)
+    if "mount" in p.stderr and "permission denied" in p.stderr.lower():
+        pytest.skip("this machine does not allow a private read-only mount")
+    assert p.returncode == 0, p.stderr
+    assert "wrote" in p.stdout and (tmp_path / "out" / "trials.csv").exists()

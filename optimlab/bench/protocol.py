@@ -237,7 +237,7 @@ def run_bench(suite: Any, optimizers: Any, *, budget: int = 20, seeds: int = 3, 
     t0 = time.perf_counter()
     desc = describe(suite, optimizers, budget, seeds, search, search_seed, lr_range, steps)
     with TrialStore(store) as st:
-        st.set_meta("bench", desc)
+        st.claim_meta("bench", desc)  # a store holds one benchmark: another is refused before any trial runs
         total = len(desc["problems"]) * len(desc["optimizers"]) * (budget + seeds)
         run = BenchRun(store=str(store), total=total, description=desc)
         count = [0]

@@ -41,6 +41,7 @@ CREATE TABLE IF NOT EXISTS trials (
 );
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
+_COLUMNS = {"trials": {"id", "trial", "result", "finished", "pid"}, "meta": {"key", "value"}}
 
 
 def canonical_json(obj: Any) -> str:
@@ -66,18 +67,72 @@ class TrialStore:
     0.5
     """
 
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, *, readonly: bool = False):
         self.path = str(path)
+        self.readonly = readonly
+        try:
+            self._db = self._open_readonly() if readonly else self._open_for_writing()
+        except sqlite3.DatabaseError as e:
+            raise ValueError(f"store {self.path!r} is not an optimlab results store (SQLite): "
+                             f"{' '.join(str(e).split())}") from None
+        except OSError as e:
+            raise ValueError(f"store {self.path!r} cannot be opened: {e.strerror or e}") from None
+
+    def _open_for_writing(self) -> sqlite3.Connection:
         if self.path != ":memory:":
             parent = Path(self.path).parent
+            if parent.exists() and not parent.is_dir():
+                raise ValueError(f"store {self.path!r}: {str(parent)!r} is a file, not a folder")
+            if Path(self.path).is_dir():
+                raise ValueError(f"store {self.path!r} is a folder, not a file")
             parent.mkdir(parents=True, exist_ok=True)
+        db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
         try:
-            self._db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.executescript(_SCHEMA)
-        except sqlite3.DatabaseError as e:
-            raise ValueError(f"store {self.path!r} is not an optimlab results store (SQLite): {e}") from None
+            self._check_schema(db)  # before anything is written: a foreign file stays untouched
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.executescript(_SCHEMA)
+        except BaseException:
+            db.close()
+            raise
+        return db
+
+    def _open_readonly(self) -> sqlite3.Connection:
+        """Open without writing anything (no schema, no journal mode), on a read-only file system too."""
+        path = Path(self.path)
+        if not path.is_file():
+            raise ValueError(f"store {self.path!r} does not exist" if not path.exists() else
+                             f"store {self.path!r} is not a file")
+        uri = path.resolve().as_uri()
+        try:
+            return self._connect_checked(f"{uri}?mode=ro")
+        except sqlite3.OperationalError:  # a WAL file on a read-only file system opens only as immutable
+            return self._connect_checked(f"{uri}?immutable=1")
+
+    def _connect_checked(self, uri: str) -> sqlite3.Connection:
+        db = sqlite3.connect(uri, uri=True, timeout=30.0, isolation_level=None)
+        try:
+            empty = self._check_schema(db)
+        except BaseException:
+            db.close()
+            raise
+        if empty:  # an empty database (a store not yet written) reads as an empty store
+            db.close()
+            db = sqlite3.connect(":memory:", isolation_level=None)
+            db.executescript(_SCHEMA)
+        return db
+
+    def _check_schema(self, db: sqlite3.Connection) -> bool:
+        """A store is a database with optimlab's two tables, or an empty one (True)."""
+        tables = {name: {c[1] for c in db.execute(f"PRAGMA table_info('{name}')")}
+                  for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if not tables:
+            return True
+        if tables.get("trials") != _COLUMNS["trials"] or tables.get("meta") != _COLUMNS["meta"]:
+            found = ", ".join(sorted(tables)) or "none"
+            raise ValueError(f"store {self.path!r} is not an optimlab results store: it is an SQLite database "
+                             f"without optimlab's tables trials and meta (tables: {found}); it was left untouched")
+        return False
 
     # -- trials --------------------------------------------------------------------
     def put(self, trial: dict, result: Trace | dict) -> str:
@@ -128,6 +183,22 @@ class TrialStore:
     def set_meta(self, key: str, value: Any) -> None:
         self._db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, canonical_json(value)))
 
+    def claim_meta(self, key: str, value: Any) -> None:
+        """Set ``key`` to ``value`` if it is not set; if it holds something else, raise ValueError
+        and change nothing. One transaction, so two processes cannot both claim one store."""
+        text = canonical_json(value)
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+            if row is None:
+                self._db.execute("INSERT INTO meta (key, value) VALUES (?, ?)", (key, text))
+        finally:
+            self._db.execute("COMMIT")
+        if row is not None and row[0] != text:
+            raise ValueError(f"store {self.path!r} already holds another {key} "
+                             f"({_differences(json.loads(row[0]), value)}); a store keeps one: give another "
+                             f"--store, or the same arguments to resume")
+
     def get_meta(self, key: str, default: Any = None) -> Any:
         row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return json.loads(row[0]) if row else default
@@ -140,3 +211,18 @@ class TrialStore:
 
     def __exit__(self, *exc: Any) -> None:
         self.close()
+
+
+def _differences(stored: Any, new: Any) -> str:
+    """What differs between two descriptions, briefly: ``budget 20, not 5``."""
+    new = json.loads(canonical_json(new))
+    if not (isinstance(stored, dict) and isinstance(new, dict)):
+        return "a different description"
+    diff = [f"{k} {_short(stored.get(k))}, not {_short(new.get(k))}" for k in sorted(set(stored) | set(new))
+            if stored.get(k) != new.get(k)]
+    return "; ".join(diff[:3]) or "a different description"
+
+
+def _short(v: Any) -> str:
+    text = v if isinstance(v, str) else json.dumps(v)
+    return text if len(text) <= 60 else text[:57] + "..."

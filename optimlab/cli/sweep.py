@@ -187,7 +187,7 @@ def bench_command(
         n_before = 0
         if store.exists():
             try:
-                with bench.TrialStore(store) as st:
+                with bench.TrialStore(store, readonly=True) as st:
                     n_before = len(st)
             except ValueError as e:
                 fail(one_line(e))
@@ -202,7 +202,7 @@ def bench_command(
                 run = bench.run_bench(suite, optimizers, budget=budget, seeds=seeds, store=store, search=search,
                                       search_seed=search_seed, lr_range=lr, steps=steps, progress=tick)
         except KeyboardInterrupt:
-            with bench.TrialStore(store) as st:
+            with bench.TrialStore(store, readonly=True) as st:
                 n = len(st)
             err_console.print(f"interrupted: {n} trials are stored in {store} ({n - n_before} new); run the same "
                               f"command again to resume")

@@ -24,10 +24,7 @@ __all__ = ["bench_page", "build_report"]
 
 
 def _read_store(store: str | Path) -> tuple[dict, list[dict]]:
-    path = Path(store)
-    if not path.exists():
-        raise ValueError(f"store {str(store)!r} does not exist")
-    with TrialStore(path) as st:
+    with TrialStore(store, readonly=True) as st:  # a report writes nothing into the store it reads
         desc = st.get_meta("bench")
         rows = list(st)
     if desc is None:
