@@ -15,11 +15,14 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
+from torch import nn
 from typer.testing import CliRunner
 
 from optimlab.bench import TrialStore, run_bench
 from optimlab.cli import app
 from optimlab.record import History
+from optimlab.training import Trainer
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -149,3 +152,40 @@ def test_a_store_on_a_read_only_file_system_still_reports(tmp_path):
         pytest.skip("this machine does not allow a private read-only mount")
     assert p.returncode == 0, p.stderr
     assert "wrote" in p.stdout and (tmp_path / "out" / "trials.csv").exists()
+
+
+# ------------------------------------------------------------------ 4. a checkpoint loads whole or not at all
+def _snapshot(trainer: Trainer) -> dict:
+    return {"model": {k: v.clone() for k, v in trainer.model.state_dict().items()},
+            "optimizer": repr(trainer.optimizer.state_dict()), "epoch": trainer.epoch, "step": trainer.step,
+            "history": None if trainer.history is None else trainer.history.to_dict()}
+
+
+def _assert_unchanged(trainer: Trainer, before: dict) -> None:
+    after = _snapshot(trainer)
+    assert after["model"].keys() == before["model"].keys()
+    for k, v in before["model"].items():
+        assert torch.equal(after["model"][k], v), k
+    assert {k: after[k] for k in ("optimizer", "epoch", "step", "history")} == \
+        {k: before[k] for k in ("optimizer", "epoch", "step", "history")}
+
+
+@pytest.mark.parametrize("case", ["other last layer", "other optimizer"])
+def test_a_checkpoint_that_does_not_fit_changes_nothing(tmp_path, case):
+    torch.manual_seed(0)
+    X, y = torch.randn(12, 3), torch.randn(12, 1)
+    saved = Trainer(nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 1)), loss="mse", optimizer="sgd:lr=0.1")
+    saved.fit((X, y), batch_size=4, epochs=1, verbose=0)
+    saved.save_checkpoint(tmp_path / "ck.pt")
+    last = nn.Linear(4, 2) if case == "other last layer" else nn.Linear(4, 1)
+    spec = "sgd:lr=0.1" if case == "other last layer" else "adam:lr=0.1"
+    t = Trainer(nn.Sequential(nn.Linear(3, 4), nn.Tanh(), last), loss="mse", optimizer=spec)
+    t.fit((X, y if case == "other optimizer" else torch.randn(12, 2)), batch_size=4, epochs=1, verbose=0)
+    before = _snapshot(t)
+    with pytest.raises(ValueError, match=r"path: the checkpoint does not fit this trainer \(.*nothing was loaded"):
+        t.load_checkpoint(tmp_path / "ck.pt")
+    _assert_unchanged(t, before)
+    with pytest.raises(ValueError, match="resume_from: the checkpoint does not fit this trainer"):
+        t.fit((X, y if case == "other optimizer" else torch.randn(12, 2)), batch_size=4, epochs=3, verbose=0,
+              resume_from=tmp_path / "ck.pt")
+    _assert_unchanged(t, before)

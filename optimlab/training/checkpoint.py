@@ -5,10 +5,11 @@ from __future__ import annotations
 import io
 import json
 from pathlib import Path
+from typing import Any
 
 import torch
 
-__all__ = ["FORMAT", "KEYS", "read_checkpoint", "write_checkpoint"]
+__all__ = ["FORMAT", "KEYS", "read_checkpoint", "write_checkpoint", "check_optimizer_kind"]
 
 FORMAT = "optimlab-checkpoint-1"
 KEYS = ("epoch", "step", "model", "optimizer", "scheduler", "shuffle_rng", "torch_rng", "history", "fit_config")
@@ -54,3 +55,20 @@ def read_checkpoint(path: str | Path, argument: str = "resume_from") -> dict:
         raise ValueError(f"{str(path)!r} is not an optimlab checkpoint: its fit_config is not valid ({e})") \
             from None
     return state
+
+
+def check_optimizer_kind(mine: dict, saved: Any) -> None:
+    """torch loads any optimizer's state into any other (an SGD state into Adam, whose next
+    step then fails on ``betas``): a checkpoint's groups may not both lack this optimizer's
+    options and hold others."""
+    groups = saved.get("param_groups") if isinstance(saved, dict) else None
+    if not isinstance(groups, list) or len(groups) != len(mine["param_groups"]):
+        raise ValueError(f"its optimizer state has {len(groups) if isinstance(groups, list) else 'no'} parameter "
+                         f"groups, this optimizer {len(mine['param_groups'])}")
+    for g, own in zip(groups, mine["param_groups"]):
+        theirs = set(g) if isinstance(g, dict) else set()
+        extra, missing = theirs - set(own), set(own) - theirs
+        # only one of the two is an older checkpoint (options added since) or a schedule's keys (initial_lr)
+        if not isinstance(g, dict) or (extra and missing):
+            raise ValueError(f"its optimizer is another kind: options {sorted(extra)} are not this "
+                             f"optimizer's and {sorted(missing)} are missing")

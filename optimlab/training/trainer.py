@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import time
 import warnings
@@ -19,7 +20,7 @@ from ..problems.data import as_tensor, dataset_tensors
 from ..record import SERIES_ALIASES, History, alias_series, to_jsonable
 from ..runner import make_scheduler, needs_closure
 from .callbacks import Callback
-from .checkpoint import read_checkpoint, write_checkpoint
+from .checkpoint import check_optimizer_kind, read_checkpoint, write_checkpoint
 from .losses import check_targets, make_optimizer, resolve_loss, resolve_metrics
 from .progress import Progress
 from .tools import ddp_world, first_bad_row, unwrap
@@ -422,6 +423,10 @@ class Trainer:
                 if not isinstance(c, Callback):
                     raise TypeError(f"callbacks must be Callback objects, got {type(c).__name__}")
             callbacks = sorted(callbacks, key=lambda c: getattr(c, "order", 0))  # fit's order, as resume reads it
+        return write_checkpoint(self._state(callbacks), path)
+
+    def _state(self, callbacks: Sequence[Callback]) -> dict:
+        """Everything a checkpoint holds, as it is now (the history as JSON text)."""
         hist = self.history
         hd = None
         if hist is not None:
@@ -430,7 +435,7 @@ class Trainer:
                            series={k: np.asarray(v) for k, v in hist.series.items() if k not in SERIES_ALIASES},
                            epochs={k: np.asarray(v, dtype=np.float64) for k, v in hist.epochs.items()})
             hd = json.dumps(snap.to_dict())
-        state = {
+        return {
             "epoch": self.epoch, "step": self.step,
             "model": unwrap(self.model).state_dict(),
             "optimizer": self.optimizer.state_dict(),
@@ -441,9 +446,22 @@ class Trainer:
             "fit_config": json.dumps(to_jsonable(self._fit_config)),
             "callbacks": [c.state_dict() for c in callbacks],
         }
-        return write_checkpoint(state, path)
 
-    def _apply_checkpoint(self, state: dict, callbacks: Sequence[Callback] = (), stacklevel: int = 3) -> None:
+    def _apply_checkpoint(self, state: dict, callbacks: Sequence[Callback] = (), stacklevel: int = 3,
+                          argument: str = "resume_from") -> None:
+        """Load ``state`` whole or not at all: on any failure (a model with other layers, an
+        optimizer of another kind) everything is put back as it was and ValueError says why."""
+        before = copy.deepcopy(self._state(callbacks))
+        try:
+            self._load_state(state, callbacks, stacklevel + 1)
+        except Exception as e:
+            self._load_state(before, callbacks, stacklevel + 1)
+            text = str(e.args[0]) if isinstance(e, KeyError) and e.args else str(e)
+            raise ValueError(f"{argument}: the checkpoint does not fit this trainer ({type(e).__name__}: "
+                             f"{' '.join(text.split())[:300]}); nothing was loaded") from None
+
+    def _load_state(self, state: dict, callbacks: Sequence[Callback], stacklevel: int) -> None:
+        check_optimizer_kind(self.optimizer.state_dict(), state["optimizer"])
         unwrap(self.model).load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
         if self.scheduler is not None and state["scheduler"] is not None:
@@ -464,7 +482,7 @@ class Trainer:
 
     def load_checkpoint(self, path: str | Path) -> "Trainer":
         """Restore model, optimizer, schedule, RNG states, epoch and history from ``path``."""
-        self._apply_checkpoint(read_checkpoint(path, "path"))
+        self._apply_checkpoint(read_checkpoint(path, "path"), argument="path")
         return self
 
 
