@@ -189,3 +189,63 @@ def test_a_checkpoint_that_does_not_fit_changes_nothing(tmp_path, case):
         t.fit((X, y if case == "other optimizer" else torch.randn(12, 2)), batch_size=4, epochs=3, verbose=0,
               resume_from=tmp_path / "ck.pt")
     _assert_unchanged(t, before)
+
+
+# ------------------------------------------------------------------ 5. outputs checked first, user text is text
+@pytest.mark.parametrize("command", [
+    ["train", "moons-logreg", "-O", "sgd", "-e", "1"],
+    ["run", "booth", "-O", "sgd", "--start", "1,1", "--steps", "3"],
+    ["sweep", "booth", "--grid", "lr=0.1", "--steps", "3"],
+    ["bench", *BENCH, "-O", "sgd", "--store", "{tmp}/b.sqlite"],
+    ["demo", "--quick"],
+])
+@pytest.mark.parametrize("where", ["a file", "under a file"])
+def test_an_output_that_cannot_be_written_is_refused_before_computing(tmp_path, command, where):
+    (tmp_path / "f").write_text("keep me")
+    out = tmp_path / "f" if where == "a file" else tmp_path / "f" / "sub"
+    before = digest(tmp_path)
+    r = cli(*[a.replace("{tmp}", str(tmp_path)) for a in command], "--out", str(out))
+    assert_one_line_error(r, "--out", "is a file" if where == "a file" else "which is a file")
+    assert digest(tmp_path) == before  # nothing computed and stored first
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["sweep", "booth", "--grid", "lr=0.1", "--target", "nan"], "--target must be a finite"),
+    (["sweep", "booth", "--grid", "lr=0.1", "--target", "inf"], "--target must be a finite"),
+    (["train", "moons-logreg", "-O", "sgd", "--reach", "nan"], "--reach must be a finite"),
+])
+def test_non_finite_levels_are_refused(tmp_path, args, fragment):
+    assert_one_line_error(cli(*args, "--out", str(tmp_path / "o")), fragment)
+    assert not (tmp_path / "o").exists()
+
+
+def test_table_text_is_never_rich_markup():
+    from rich.console import Console
+
+    from optimlab.report import Table, to_rich
+
+    table = Table(["rate[/s]", "[bold]x"], [["[/x]", 1.5], [":thumbs_down:", 2.0]], title="[red]t",
+                  text_columns=("rate[/s]",))
+    console = Console(width=120, record=True, color_system=None)
+    console.print(to_rich(table))
+    text = console.export_text()
+    for s in ("rate[/s]", "[bold]x", "[/x]", ":thumbs_down:", "[red]t"):
+        assert s in text, (s, text)
+
+
+@pytest.mark.parametrize("pattern", ["x-{0}.pt", "x-{epoch.__class__}.pt", "x-{epoch[0]}.pt", "x-{step}.pt",
+                                     "x-{epoch!r}.pt", "x-{epoch:s}.pt", "x-{.pt", "x-}.pt"])
+def test_a_checkpoint_path_pattern_is_checked_when_made(tmp_path, pattern):
+    from optimlab.training import ModelCheckpoint
+
+    with pytest.raises(ValueError, match=r"path .*(only field allowed|brace|integer format)"):
+        ModelCheckpoint(tmp_path / pattern)
+
+
+def test_a_checkpoint_path_pattern_with_an_integer_format_and_braces_works(tmp_path):
+    from optimlab.training import ModelCheckpoint
+
+    X, y = torch.randn(8, 3), torch.randn(8, 1)
+    ck = ModelCheckpoint(str(tmp_path / "e{epoch:03d}-{{x}}.pt"))
+    Trainer(nn.Linear(3, 1), loss="mse").fit((X, y), batch_size=4, epochs=2, verbose=0, callbacks=[ck])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["e001-{x}.pt", "e002-{x}.pt"]

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import math
+import os
+from pathlib import Path
 from typing import NoReturn
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 
-__all__ = ["console", "err_console", "CLIError", "fail", "one_line", "parse_number", "parse_numbers", "run_labels"]
+__all__ = ["console", "err_console", "CLIError", "fail", "one_line", "parse_number", "parse_numbers", "run_labels",
+           "check_out"]
 
 console = Console()
 err_console = Console(stderr=True)
@@ -64,3 +67,20 @@ def run_labels(specs: list[str]) -> list[str]:
         seen[s] = seen.get(s, 0) + 1
         out.append(s if seen[s] == 1 else f"{s} #{seen[s]}")
     return out
+
+
+def check_out(out: Path, option: str = "--out") -> None:
+    """A ``CLIError`` now, before any computing, when the output folder cannot be made or
+    written: it is a file, lies under a file, or its nearest existing folder is not writable."""
+    path = Path(out)
+    if path.exists() and not path.is_dir():
+        raise CLIError(f"{option} {str(out)!r} is a file, not a folder")
+    existing = path
+    while not existing.exists():
+        if existing.parent == existing:
+            break
+        existing = existing.parent
+    if existing.exists() and not existing.is_dir():
+        raise CLIError(f"{option} {str(out)!r} lies under {str(existing)!r}, which is a file")
+    if existing.exists() and not os.access(existing, os.W_OK | os.X_OK):
+        raise CLIError(f"{option} {str(out)!r}: the folder {str(existing)!r} is not writable")

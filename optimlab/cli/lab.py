@@ -16,7 +16,7 @@ from typing import Any, List, Optional
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from ._common import CLIError, console, err_console, fail, one_line, parse_numbers, run_labels
+from ._common import CLIError, check_out, console, err_console, fail, one_line, parse_numbers, run_labels
 
 SPEC_HELP = "Optimizer spec NAME[:KEY=VALUE,...]; repeat for several (syntax above)."
 STOP_HELP = (
@@ -79,6 +79,10 @@ def demo(out: Path = typer.Option(Path("optimlab-out"), "--out", "-o", help="Fol
     from .. import report  # lazy: keeps --help free of torch
     from ..demo import RESULT_COLUMNS, run_demo  # lazy: keeps --help free of torch
 
+    try:
+        check_out(out)
+    except CLIError as e:
+        fail(str(e))
     t0 = time.perf_counter()
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TimeElapsedColumn(), console=console, transient=False) as bar:
@@ -152,6 +156,7 @@ def run_cmd(
             if len(w) != 4 or not (w[0] < w[1] and w[2] < w[3]):
                 raise CLIError(f"--domain must be X0,X1,Y0,Y1 with X0 < X1 and Y0 < Y1; got {domain!r}")
             window = ((w[0], w[1]), (w[2], w[3]))
+        check_out(out)
         resolved = []
         for spec in optimizer:
             try:

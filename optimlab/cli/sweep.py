@@ -22,7 +22,7 @@ from typing import Any, List, Optional
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from ._common import CLIError, console, err_console, fail, one_line, parse_number, parse_numbers
+from ._common import CLIError, check_out, console, err_console, fail, one_line, parse_number, parse_numbers
 
 GRID_HELP = ("Swept argument, repeatable: NAME=log:LO:HI:N (log-spaced), NAME=lin:LO:HI:N (evenly spaced) "
              "or NAME=V1,V2,... (values; true/false allowed).")
@@ -103,6 +103,9 @@ def sweep_command(
             raise CLIError("give at least one --grid NAME=..., e.g. --grid lr=log:1e-4:1:50")
         if top < 1:
             raise CLIError(f"--top must be >= 1 (rows of the summary table), got {top}")
+        if target is not None and not math.isfinite(target):
+            raise CLIError(f"--target must be a finite level of f − f*, got {target}")
+        check_out(out)
         x0 = _optional_start(start)
         prob: Any = problem
         if not problem.startswith("problem:"):
@@ -169,6 +172,10 @@ def bench_command(
         report,  # lazy: keeps --help free of torch
     )
 
+    try:
+        check_out(out)
+    except CLIError as e:
+        fail(str(e))
     if not report_only:
         try:
             if suite is None or optimizers is None:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import List, Optional
 
 import typer
 from rich.progress import Progress
 
-from ._common import console, fail, run_labels
+from ._common import CLIError, check_out, console, fail, run_labels
 
 DEFAULT_OPTIMIZERS = ["sgd:lr=0.01", "momentum:lr=0.01", "rmsprop:lr=0.001", "adam:lr=0.001"]
 OPTIMIZER_HELP = ("Optimizer spec NAME[:KEY=VALUE,...], e.g. adam:lr=0.01 (repeat for several; default: "
@@ -61,8 +62,11 @@ def train(
                 fail("--target is for CSV files; named problems know their target")
             P.parse_name(problem)  # lazy: keeps --help free of torch
             prob = problem
+        if reach is not None and not math.isfinite(reach):
+            raise CLIError(f"--reach must be a finite level of the validation metric, got {reach}")
         name = Path(problem).stem if isinstance(prob, P.Problem) else problem
         folder = out or Path("optimlab-train") / name
+        check_out(folder)
         total = len(specs) * seeds
         with Progress(console=console, transient=True, disable=verbose) as bar:
             task = bar.add_task("training", total=total)
@@ -71,6 +75,9 @@ def train(
                                    verbose=2 if verbose else 0,
                                    on_run=lambda label, seed, h: bar.update(
                                        task, advance=1, description=f"{label} seed {seed}"))
+    except CLIError as e:
+        fail(str(e))
+        return
     except (ValueError, TypeError, KeyError) as e:
         fail(str(e).strip("'\""))
         return

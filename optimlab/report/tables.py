@@ -94,13 +94,16 @@ def _numeric(table: Table, i: int) -> bool:
 def to_rich(table: Table) -> Any:
     """A ``rich.table.Table``: numbers right-aligned, text columns left-aligned and folded."""
     from rich.table import Table as RichTable  # the terminal's renderer, needed only here
+    from rich.text import Text  # the terminal's renderer, needed only here
 
-    t = RichTable(title=table.title or None, header_style="bold", title_justify="left")
+    # every title, header and cell is a Text: user text ("rate[/s]", "[/x]", ":thumbs_down:") is never markup
+    t = RichTable(title=Text(table.title) if table.title else None, header_style="bold", title_justify="left")
     for i, c in enumerate(table.columns):
         text = c in table.text_columns
-        t.add_column(c, justify="right" if _numeric(table, i) else "left", no_wrap=not text, overflow="fold")
+        t.add_column(Text(str(c)), justify="right" if _numeric(table, i) else "left", no_wrap=not text,
+                     overflow="fold")
     for r in table.rows:
-        t.add_row(*(format_number(v) for v in r))
+        t.add_row(*(Text(format_number(v)) for v in r))
     return t
 
 

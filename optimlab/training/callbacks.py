@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import string
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
@@ -180,7 +181,7 @@ class ModelCheckpoint(Callback):
                  mode: str = "auto"):
         if isinstance(every, bool) or not isinstance(every, int) or every < 1:
             raise ValueError(f"every must be an integer >= 1, got {every!r}")
-        self.path, self.every, self.save_best_only = str(path), every, save_best_only
+        self.path, self.every, self.save_best_only = checked_path_pattern(path), every, save_best_only
         self.monitor, self.mode = monitor, monitor_mode(monitor, mode)
         self.best = math.inf if self.mode == "min" else -math.inf
         self.saved: list[str] = []
@@ -208,6 +209,28 @@ class ModelCheckpoint(Callback):
 
     def load_state_dict(self, state: dict) -> None:
         self.best = state["best"]
+
+
+def checked_path_pattern(path: str | Path) -> str:
+    """``path`` as a pattern whose only field is ``{epoch}`` (with an integer format such as
+    ``{epoch:03d}``), checked when the callback is made, not after the first epoch. The path is
+    the user's text: no other field, index, attribute (``{epoch.__class__}``) or conversion."""
+    text = str(path)
+    try:
+        fields = [(name, spec, conv) for _, name, spec, conv in string.Formatter().parse(text) if name is not None]
+    except ValueError as e:
+        raise ValueError(f"path {text!r}: {e}; write {{epoch}} for the epoch and {{{{ }}}} for a literal brace") \
+            from None
+    for name, spec, conv in fields:
+        if name != "epoch" or conv is not None or "{" in (spec or ""):
+            raise ValueError(f"path {text!r}: the only field allowed is {{epoch}} (optionally with an integer "
+                             f"format such as {{epoch:03d}}), got {{{name}{'!' + conv if conv else ''}"
+                             f"{':' + spec if spec else ''}}}; write {{{{ }}}} for a literal brace")
+        try:
+            format(1, spec or "")
+        except ValueError as e:
+            raise ValueError(f"path {text!r}: {{epoch:{spec}}} is not an integer format ({e})") from None
+    return text
 
 
 class StopWhen(Callback):
