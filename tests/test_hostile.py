@@ -249,3 +249,20 @@ def test_a_checkpoint_path_pattern_with_an_integer_format_and_braces_works(tmp_p
     ck = ModelCheckpoint(str(tmp_path / "e{epoch:03d}-{{x}}.pt"))
     Trainer(nn.Linear(3, 1), loss="mse").fit((X, y), batch_size=4, epochs=2, verbose=0, callbacks=[ck])
     assert sorted(p.name for p in tmp_path.iterdir()) == ["e001-{x}.pt", "e002-{x}.pt"]
+
+
+def test_labels_with_dollars_are_drawn_as_text(tmp_path):
+    """``$^$`` in a label stopped the picture with a mathtext ParseSyntaxException."""
+    import optimlab
+    from optimlab import report
+    from optimlab.viz import save_figure
+    from optimlab.viz.sweeps import plot_sensitivity
+
+    traces = optimlab.compare("booth", {"$^$": "sgd:lr=0.01", "a $x$ b": "adam:lr=0.1"}, (1, 1.5), 3)
+    page = report.run_page("booth", traces, tmp_path / "run", title="$^$ title")
+    assert {p.name for p in page.files} >= {"paths.png", "convergence.png"}
+    res = optimlab.sweep("booth", "sgd", grid={"lr": [0.01, 0.02]}, steps=3, start=(1, 1))
+    fig = plot_sensitivity({"$^$": res}, "lr", title="$^{$")
+    texts = [t.get_text() for t in fig.findobj(lambda a: hasattr(a, "get_text"))]
+    assert r"\$^\$" in texts
+    save_figure(fig, tmp_path / "s.png")

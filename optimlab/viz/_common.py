@@ -18,7 +18,7 @@ from .._spec import format_value
 from ..functions import resolve
 from ..record import Trace
 
-__all__ = ["resolve_function", "evaluate_grid", "plot_window", "path_style", "legend_label",
+__all__ = ["plain_text", "resolve_function", "evaluate_grid", "plot_window", "path_style", "legend_label",
            "format_options", "function_title", "known_minimizers", "known_f_min", "PALETTE", "MARKERS"]
 
 # Colours that stay apart on a pale background and for most colour-blind readers
@@ -175,25 +175,31 @@ def format_options(options: Any) -> str:
     return ", ".join(parts)
 
 
+def plain_text(text: Any) -> str:
+    """User text (labels, specs, names) as matplotlib shows it literally: a ``$`` pair would
+    otherwise be typeset as mathtext, and ``$^$`` stops the whole picture with a parse error."""
+    return str(text).replace("$", r"\$")
+
+
 def legend_label(trace: Trace, index: int = 0, settings: bool = True) -> str:
     """``label (settings)``: the trace's label, else its optimizer name, followed by the options
     recorded in ``trace.config["options"]``."""
     cfg = trace.config if isinstance(trace.config, dict) else {}
-    name = trace.label or str(cfg.get("optimizer") or f"run {index}")
+    name = plain_text(trace.label or str(cfg.get("optimizer") or f"run {index}"))
     if not settings:
         return name
     opts = cfg.get("options")
-    text = format_options(opts)
+    text = plain_text(format_options(opts))
     return f"{name} ({text})" if text else name
 
 
 def function_title(function: Any) -> str:
     """A short title: the function's name and, when it has one, its LaTeX formula."""
-    name = getattr(function, "name", None) or getattr(function, "__name__", None) or "f"
+    name = plain_text(getattr(function, "name", None) or getattr(function, "__name__", None) or "f")
     latex = getattr(function, "latex", None)
     if latex and _mathtext_ok(latex):
         return f"{name}: ${latex}$"
-    return str(name)
+    return name
 
 
 def _mathtext_ok(latex: str) -> bool:

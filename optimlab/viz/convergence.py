@@ -11,7 +11,7 @@ from typing import Any, Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 
-from ._common import known_f_min, legend_label, path_style
+from ._common import known_f_min, legend_label, path_style, plain_text
 from .curves import plot_curves, trace_list
 
 __all__ = ["plot_convergence", "plot_lr"]
@@ -58,7 +58,7 @@ def plot_convergence(traces: Any, f_min: float | None = None, *, function: Any =
     a2.get_legend() and a2.get_legend().remove()
     fig.legend(handles, labels, loc="outside right upper", fontsize=8.5, frameon=False)
     if title:
-        fig.suptitle(title, fontsize=11)
+        fig.suptitle(plain_text(title), fontsize=11)
     return fig
 
 

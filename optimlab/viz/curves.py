@@ -15,6 +15,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from ..record import Trace
+from ._common import plain_text
 
 __all__ = ["plot_curves", "save_figure", "trace_list"]
 
@@ -84,7 +85,7 @@ def plot_curves(traces: Any, key: str = "values", *, per: str = "step", subtract
         if logy:
             y = np.where(np.isfinite(y), np.maximum(y, np.finfo(float).tiny), np.nan)
         style = dict(styles[i]) if styles and i < len(styles) else {}
-        style.setdefault("label", t.label or f"run {i}")
+        style.setdefault("label", plain_text(t.label or f"run {i}"))
         style.setdefault("lw", 1.6)
         ax.plot(x, y, **style)
     if logy:
@@ -92,7 +93,7 @@ def plot_curves(traces: Any, key: str = "values", *, per: str = "step", subtract
     ax.set_xlabel(xlabel or per)
     ax.set_ylabel(ylabel or (f"{key} − {subtract:g}" if subtract not in (None, 0) else key))
     if title:
-        ax.set_title(title)
+        ax.set_title(plain_text(title))
     ax.grid(True, which="major", alpha=0.3)
     if len(items) > 1 or items[0].label:
         ax.legend(fontsize=8, frameon=False)

@@ -26,6 +26,7 @@ from ._common import (
     known_minimizers,
     legend_label,
     path_style,
+    plain_text,
     plot_window,
     resolve_function,
 )
@@ -198,7 +199,7 @@ def plot_contour(function: Any, traces: Any = (), *, domain: Any = None, levels:
         if len(inside):
             ax.plot(inside[:, 0], inside[:, 1], ls="none", marker="*", ms=16, mfc="gold", mec="black", mew=1.0,
                     zorder=5, label="minimum" if len(inside) == 1 else "minima")
-    ax.set_title(_wrap(title if title is not None else function_title(function)), fontsize=11)
+    ax.set_title(_wrap(plain_text(title) if title is not None else function_title(function)), fontsize=11)
     if legend and (items or mark_minimizers):
         where = legend if legend != "auto" else ("outside" if new_fig else "inside")
         if where == "outside":
@@ -274,7 +275,7 @@ def plot_surface(function: Any, traces: Any = (), *, domain: Any = None, log_z: 
     ax.set_ylabel("y")
     ax.set_zlabel("log10(f − min)" if log_z else "f")
     ax.view_init(elev=elev, azim=azim)
-    ax.set_title(_wrap(title if title is not None else function_title(function)), fontsize=11)
+    ax.set_title(_wrap(plain_text(title) if title is not None else function_title(function)), fontsize=11)
     if items:
         ax.legend(loc="upper left", fontsize=8, frameon=False)
     return fig

@@ -17,7 +17,7 @@ from matplotlib.colors import LogNorm, Normalize
 
 from .._spec import format_value
 from ..functions import get as get_function
-from ._common import resolve_function
+from ._common import plain_text, resolve_function
 from .landscape import plot_contour
 
 __all__ = ["plot_heatmap", "plot_sensitivity", "plot_best_path", "plot_performance_profile"]
@@ -101,7 +101,7 @@ def plot_heatmap(result: Any, x: str = "lr", y: str = "momentum", *, by: str = "
     prob = result.problem.get("name", "")
     head = title or (f"{result.optimizer.get('name', '')} on {prob}: {by} {zlabel} after "
                      f"{max((t.steps for t in result.traces), default=0)} steps")
-    ax.set_title(head + ("\n" + "    ".join(notes) if notes else ""), fontsize=10, loc="left")
+    ax.set_title(plain_text(head + ("\n" + "    ".join(notes) if notes else "")), fontsize=10, loc="left")
     if best_cell is not None:  # in the corner when the cells carry numbers
         bi, bj = best_cell
         ax.scatter([bi + (0.34 if annotate else 0)], [bj + (0.3 if annotate else 0)], marker="*",
@@ -190,7 +190,7 @@ def plot_sensitivity(items: Mapping[str, Any], param: str = "lr", *, by: str = "
         m = med - sub
         ok = np.isfinite(m)
         y = np.where(ok, np.maximum(m, floor) if logy else m, np.nan)
-        ax.plot(xs, y, "-o", ms=3, lw=1.6, color=col, label=label)
+        ax.plot(xs, y, "-o", ms=3, lw=1.6, color=col, label=plain_text(label))
         if (lo is not med) and np.any(np.isfinite(hi) & (hi != lo)):
             l_, h_ = lo - sub, hi - sub
             band = np.isfinite(l_) & np.isfinite(h_)
@@ -213,7 +213,7 @@ def plot_sensitivity(items: Mapping[str, Any], param: str = "lr", *, by: str = "
     ax.set_ylabel(ylabel or (f"{by} {sub_label}" + (" (median over seeds, min–max band)"
                                                        if any(c[3] is not c[2] for c in curves) else "")))
     if title:
-        ax.set_title(title, fontsize=10)
+        ax.set_title(plain_text(title), fontsize=10)
     ax.grid(True, which="major", alpha=0.3)
     handles, labels = ax.get_legend_handles_labels()
     if any_div:
@@ -271,13 +271,13 @@ def plot_performance_profile(profile: Any, *, ax: Any = None, title: str | None 
     for s, name in enumerate(names):
         xs = np.concatenate([taus, [right]])
         ys = np.concatenate([rho[s], [rho[s][-1]]])
-        ax.step(xs, ys, where="post", lw=2, ls=styles[(s // 10) % 4], label=name)
+        ax.step(xs, ys, where="post", lw=2, ls=styles[(s // 10) % 4], label=plain_text(name))
     ax.set_xscale("log", base=2)
     ax.set_xlim(1, right)
     ax.set_ylim(-0.02, 1.02)
     ax.set_xlabel("τ (cost within τ × the best optimizer's cost)")
     ax.set_ylabel("ρ(τ): fraction of problems solved")
-    ax.set_title(title or "performance profile (Dolan & Moré 2002)", fontsize=10)
+    ax.set_title(plain_text(title or "performance profile (Dolan & Moré 2002)"), fontsize=10)
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=8, frameon=False, loc="lower right")
     return fig
