@@ -266,3 +266,22 @@ def test_labels_with_dollars_are_drawn_as_text(tmp_path):
     texts = [t.get_text() for t in fig.findobj(lambda a: hasattr(a, "get_text"))]
     assert r"\$^\$" in texts
     save_figure(fig, tmp_path / "s.png")
+
+
+# ------------------------------------------------------------------ 14. text is printed and read as written
+def test_emoji_codes_in_user_text_are_printed_as_written(tmp_path):
+    r = cli("sweep", "booth", "--grid", "lr=log:-1:1:5", "--out", str(tmp_path / "o"))
+    line = assert_one_line_error(r, "log:-1:1:5")
+    assert "\N{THUMBS DOWN SIGN}" not in line
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["run", "x*\u0663 + y**2", "-O", "sgd", "--start", "1,1"], "unexpected character"),
+    (["run", "booth", "-O", "sgd", "--start", "\u0663,1"], "--start must be numbers"),
+    (["run", "booth", "-O", "sgd", "--start", "1,1", "--stop", "max_steps=\u0663"], "--stop"),
+    (["sweep", "booth", "--grid", "lr=lin:0.1:0.2:\u0663", "--start", "1,1"], "N must be an integer"),
+    (["sweep", "booth", "--grid", "lr=\uff11", "--start", "1,1"], "is not a number"),
+])
+def test_digits_of_other_scripts_are_not_numbers(tmp_path, args, fragment):
+    assert_one_line_error(cli(*args, "--out", str(tmp_path / "o")), fragment)
+    assert not (tmp_path / "o").exists()

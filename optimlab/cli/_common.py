@@ -14,8 +14,9 @@ from rich.markup import escape
 __all__ = ["console", "err_console", "CLIError", "fail", "one_line", "parse_number", "parse_numbers", "run_labels",
            "check_out"]
 
-console = Console()
-err_console = Console(stderr=True)
+# emoji=False: user text such as "log:-1:1" must print as written, not as an emoji code (":-1:")
+console = Console(emoji=False)
+err_console = Console(stderr=True, emoji=False)
 
 
 class CLIError(Exception):
@@ -35,10 +36,18 @@ def one_line(e: BaseException) -> str:
     return " ".join(lines[0].split()) if lines else type(e).__name__
 
 
+def ascii_float(text: str) -> float:
+    """``float`` of a number written in ASCII: Python's ``float`` also reads other scripts'
+    digits ("٣" is 3.0) and full-width ones, which no option of the lab means."""
+    if not text.isascii():
+        raise ValueError(f"could not convert string to float: {text!r}")
+    return float(text)
+
+
 def parse_number(text: str, what: str) -> float:
     """A finite number, or a ``CLIError`` naming ``what``."""
     try:
-        v = float(text)
+        v = ascii_float(text)
     except ValueError:
         raise CLIError(f"{what}: {text!r} is not a number") from None
     if not math.isfinite(v):
@@ -50,7 +59,7 @@ def parse_numbers(text: str, option: str = "--start") -> list[float]:
     """``"1.5,-2"`` → ``[1.5, -2.0]``; a ``CLIError`` naming ``option`` otherwise."""
     parts = [p.strip() for p in text.strip().strip("()[]").split(",")]
     try:
-        values = [float(p) for p in parts]
+        values = [ascii_float(p) for p in parts]
     except ValueError:
         raise CLIError(f"{option} must be numbers separated by commas, like 5,-2; got {text!r}") from None
     if not all(math.isfinite(v) for v in values):

@@ -40,6 +40,8 @@ def parse_stop(items: list[str]) -> list[Any]:
         if not eq or kind not in kinds:
             raise CLIError(f"--stop {item!r}: write KIND=VALUE with KIND one of {', '.join(kinds)}")
         try:
+            if not value.isascii():
+                raise ValueError(f"{value!r} is not a number")
             number = int(value) if kind == "max_steps" else float(value)
             rules.append(kinds[kind](number))
         except (TypeError, ValueError) as e:

@@ -49,6 +49,8 @@ def parse_grid(items: list[str]) -> dict[str, list]:
             lo = parse_number(parts[1], f"--grid {item!r} LO")
             hi = parse_number(parts[2], f"--grid {item!r} HI")
             try:
+                if not parts[3].isascii():
+                    raise ValueError(parts[3])
                 n = int(parts[3])
             except ValueError:
                 raise CLIError(f"--grid {item!r}: N must be an integer, got {parts[3]!r}") from None

@@ -169,7 +169,8 @@ _TOKEN = re.compile(
     r"(?P<ws>\s+)"
     r"|(?P<num>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)"
     r"|(?P<name>[A-Za-z_][A-Za-z0-9_]*)"
-    r"|(?P<op>\*\*|[-+*/^(),])"
+    r"|(?P<op>\*\*|[-+*/^(),])",
+    re.ASCII,  # digits are 0-9 only: "x*٣" is not 3x, and "\s" is ASCII space as everywhere else
 )
 _UNICODE_OPS = {"\u2212": "-", "\u00d7": "*", "\u00b7": "*", "\u22c5": "*"}
 _BAD_CHARS = {
