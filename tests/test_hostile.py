@@ -285,3 +285,28 @@ def test_emoji_codes_in_user_text_are_printed_as_written(tmp_path):
 def test_digits_of_other_scripts_are_not_numbers(tmp_path, args, fragment):
     assert_one_line_error(cli(*args, "--out", str(tmp_path / "o")), fragment)
     assert not (tmp_path / "o").exists()
+
+
+# ------------------------------------------------------------------ 10. a numeric target stays numeric
+@pytest.mark.parametrize("cell", ["", "NA", "nan", "inf", "n/a"])
+def test_a_blank_or_na_cell_in_a_numeric_target_is_an_error_naming_its_line(tmp_path, cell):
+    rows = ["a,b,y"] + [f"{k * 0.1:.1f},{k % 3},{k * 1.5:.2f}" for k in range(40)]
+    rows[8] = rows[8].rsplit(",", 1)[0] + "," + cell  # file line 9 (the header is line 1)
+    rows.insert(3, "")  # a blank line is skipped but counted: the bad cell moves to line 10
+    (tmp_path / "r.csv").write_text("\n".join(rows) + "\n")
+    r = cli("train", str(tmp_path / "r.csv"), "--target", "y", "-e", "1", "--out", str(tmp_path / "o"))
+    assert_one_line_error(r, "r.csv, line 10, target column 'y'", f"{cell!r} is not a number", "39 of its 40")
+    assert not (tmp_path / "o").exists()
+
+
+def test_a_non_finite_feature_is_an_error_and_word_labels_still_classify(tmp_path):
+    from optimlab.problems.data import read_csv
+
+    (tmp_path / "f.csv").write_text("a,y\n1,cat\nnan,dog\n")
+    with pytest.raises(ValueError, match=r"f.csv, line 3, column 'a': 'nan' is not a number \(cells must be finite"):
+        read_csv(tmp_path / "f.csv", "y")
+    (tmp_path / "w.csv").write_text("a,y\n1,cat\n2,dog\n3,cat\n")
+    X, y, task, _ = read_csv(tmp_path / "w.csv", "y")
+    assert task == "binary" and X[:, 0].tolist() == [1.0, 2.0, 3.0]
+    (tmp_path / "m.csv").write_text("a,y\n1,1\n2,NA\n3,2\n")  # asked for labels: read as labels
+    assert read_csv(tmp_path / "m.csv", "y", task="multiclass")[2] == "multiclass"

@@ -211,8 +211,9 @@ def read_csv(path: str | Path, target: str | int, task: str | None = None):
     if not path.is_file():
         raise ValueError(f"CSV file {str(path)!r} does not exist")
     with path.open(newline="") as f:
-        rows = list(csv.reader(f))
-    rows = [r for r in rows if any(c.strip() for c in r)]
+        numbered = [(f_line, r) for f_line, r in enumerate(csv.reader(f), start=1) if any(c.strip() for c in r)]
+    lines = [n for n, _ in numbered]  # a file's line of each row (blank lines skipped)
+    rows = [r for _, r in numbered]
     if len(rows) < 2:
         raise ValueError(f"CSV file {str(path)!r} is empty: it needs a header row and at least one data row")
     header = [h.strip() for h in rows[0]]
@@ -225,31 +226,53 @@ def read_csv(path: str | Path, target: str | int, task: str | None = None):
     else:
         raise ValueError(f"target column {target!r} not in {str(path)!r}; columns: {', '.join(header)}")
     X, y = [], []
-    for i, r in enumerate(rows[1:], start=2):
+    for i, r in zip(lines[1:], rows[1:]):
         if len(r) != len(header):
             raise ValueError(f"{path.name}, line {i}: {len(r)} fields, the header has {len(header)}")
         feats = []
         for j, c in enumerate(r):
             if j == t:
                 continue
-            try:
-                feats.append(float(c))
-            except ValueError:
+            v = _finite_number(c)
+            if v is None:
                 raise ValueError(f"{path.name}, line {i}, column {header[j]!r}: {c!r} is not a number "
-                                 f"(only the target column may hold labels)") from None
+                                 f"(cells must be finite numbers; only the target column may hold labels)")
+            feats.append(v)
         X.append(feats)
         y.append(r[t].strip())
-    y_arr = np.asarray(y)
-    try:
-        y_num = y_arr.astype(np.float64)
-        y_arr = y_num
-    except ValueError:
-        pass
+    y_arr = _target_values(y, lines[1:], task, f"{path.name}", header[t])
     names = [h for j, h in enumerate(header) if j != t]
     X_, y_, task_, info = from_arrays(np.asarray(X, dtype=np.float64), y_arr, task, names)
     info["source"] = str(path)
     info["target"] = header[t]
     return X_, y_, task_, info
+
+
+def _finite_number(text: str) -> float | None:
+    """The finite number an ASCII cell holds, else None ("", "NA", "nan", "inf", "٣")."""
+    if not text.isascii():
+        return None
+    try:
+        v = float(text)
+    except ValueError:
+        return None
+    return v if np.isfinite(v) else None
+
+
+def _target_values(cells: list[str], lines: list[int], task: str | None, file: str, column: str) -> np.ndarray:
+    """Numbers when every cell is one; labels when the cells are words. A numeric column with
+    one blank, ``NA`` or ``nan`` cell is an error naming its line: read as labels it would
+    silently turn a regression into a classification with one class per value."""
+    values = [_finite_number(c) for c in cells]
+    bad = [k for k, v in enumerate(values) if v is None]
+    if not bad:
+        return np.asarray(values, dtype=np.float64)
+    if len(bad) < len(cells) and task not in ("binary", "multiclass"):
+        k = bad[0]
+        raise ValueError(f"{file}, line {lines[k]}, target column {column!r}: {cells[k]!r} is not a number, "
+                         f"but {len(cells) - len(bad)} of its {len(cells)} cells are numbers ({len(bad)} are not); "
+                         f"fill or drop those rows, or pass task='binary' or 'multiclass' to read the cells as labels")
+    return np.asarray(cells)
 
 
 # --------------------------------------------------------------------------- split
