@@ -310,3 +310,46 @@ def test_a_non_finite_feature_is_an_error_and_word_labels_still_classify(tmp_pat
     assert task == "binary" and X[:, 0].tolist() == [1.0, 2.0, 3.0]
     (tmp_path / "m.csv").write_text("a,y\n1,1\n2,NA\n3,2\n")  # asked for labels: read as labels
     assert read_csv(tmp_path / "m.csv", "y", task="multiclass")[2] == "multiclass"
+
+
+# ------------------------------------------------------------------ 11. damaged or invalid state is refused
+def test_a_checkpoint_with_a_flipped_byte_in_a_tensor_is_refused(tmp_path):
+    torch.manual_seed(1)
+    X, y = torch.randn(12, 3), torch.randn(12, 1)
+    t = Trainer(nn.Linear(3, 1), loss="mse", optimizer="adam:lr=0.01")
+    t.fit((X, y), batch_size=4, epochs=1, verbose=0)
+    path = t.save_checkpoint(tmp_path / "ck.pt")
+    Trainer(nn.Linear(3, 1), loss="mse", optimizer="adam:lr=0.01").load_checkpoint(path)  # intact: loads
+    data = bytearray(path.read_bytes())
+    weight = t.model.weight.detach().numpy().tobytes()
+    at = data.find(weight)
+    assert at > 0 and data.find(weight, at + 1) < 0  # the weight's bytes, once, uncompressed in the zip
+    data[at + 5] ^= 0x10
+    path.write_bytes(bytes(data))
+    fresh = Trainer(nn.Linear(3, 1), loss="mse", optimizer="adam:lr=0.01")
+    before = _snapshot(fresh)
+    with pytest.raises(ValueError, match=r"ck.pt' is damaged: its contents do not match the checksum"):
+        fresh.load_checkpoint(path)
+    with pytest.raises(ValueError, match="is damaged"):
+        fresh.fit((X, y), batch_size=4, epochs=3, verbose=0, resume_from=path)
+    _assert_unchanged(fresh, before)
+
+
+@pytest.mark.parametrize("name, change, fragment", [
+    ("adam", {"lr": float("nan")}, "lr must be finite"),
+    ("adam", {"betas": (1.5, -3.0)}, "betas[0] must be in [0, 1)"),
+    ("sgd", {"momentum": -1.0}, "momentum"),
+])
+def test_loaded_hyperparameters_are_validated_like_constructed_ones(name, change, fragment):
+    from optimlab.optim.registry import create
+
+    p = nn.Parameter(torch.ones(3))
+    saved = create([p], name, lr=0.1)
+    sd = saved.state_dict()
+    sd["param_groups"][0].update(change)
+    target = create([p], name, lr=0.1)
+    before = repr(target.state_dict())
+    with pytest.raises(ValueError, match=r"load_state_dict: param_groups\[0\]: .*nothing was loaded") as info:
+        target.load_state_dict(sd)
+    assert fragment in str(info.value)
+    assert repr(target.state_dict()) == before

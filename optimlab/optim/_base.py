@@ -231,9 +231,17 @@ class Optimizer(torch.optim.Optimizer):
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """torch's ``load_state_dict``, after checking that every saved state tensor fits its
         parameter (same shape; complex only for a complex parameter): a mismatch raises
-        ``RuntimeError`` naming the entry and nothing is loaded. torch then casts the state
+        ``RuntimeError`` naming the entry and nothing is loaded; the saved groups' options
+        are checked like constructed ones (ValueError). torch then casts the state
         to each parameter's dtype and device, as its own classes do."""
         check_loaded_state(type(self).__name__, state_dict, self.param_groups)
+        table, rules = self.hparam_table()
+        for i, g in enumerate(state_dict.get("param_groups") or ()):  # a loaded lr=nan is refused like a given one
+            try:
+                check_values(table, {k: v for k, v in g.items() if k in table}, rules)
+            except (ValueError, TypeError) as e:
+                raise type(e)(f"{type(self).__name__}.load_state_dict: param_groups[{i}]: {e}; "
+                              f"nothing was loaded") from None
         super().load_state_dict(state_dict)
 
     # -- the step ----------------------------------------------------------------------

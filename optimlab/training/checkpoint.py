@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 from pathlib import Path
@@ -9,7 +10,7 @@ from typing import Any
 
 import torch
 
-__all__ = ["FORMAT", "KEYS", "read_checkpoint", "write_checkpoint", "check_optimizer_kind"]
+__all__ = ["FORMAT", "KEYS", "read_checkpoint", "write_checkpoint", "check_optimizer_kind", "state_checksum"]
 
 FORMAT = "optimlab-checkpoint-1"
 KEYS = ("epoch", "step", "model", "optimizer", "scheduler", "shuffle_rng", "torch_rng", "history", "fit_config")
@@ -22,11 +23,37 @@ def write_checkpoint(state: dict, path: str | Path) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     buf = io.BytesIO()
-    torch.save({"format": FORMAT, **state}, buf)
+    torch.save({"format": FORMAT, **state, "checksum": state_checksum(state)}, buf)
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_bytes(buf.getvalue())
     tmp.replace(path)
     return path
+
+
+def state_checksum(state: Any) -> str:
+    """SHA-256 over a checkpoint's contents: every tensor's dtype, shape and bytes and every
+    other value's ``repr``, in key order. A flipped byte inside a tensor changes it."""
+    h = hashlib.sha256()
+    _digest(h, state)
+    return h.hexdigest()
+
+
+def _digest(h: Any, value: Any) -> None:
+    if isinstance(value, torch.Tensor):
+        t = value.detach().cpu().contiguous()
+        h.update(f"T{t.dtype}{tuple(t.shape)}".encode())
+        h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes() if t.numel() else b"")
+    elif isinstance(value, dict):
+        h.update(f"D{len(value)}".encode())
+        for k in sorted(value, key=repr):
+            h.update(repr(k).encode())
+            _digest(h, value[k])
+    elif isinstance(value, (list, tuple)):
+        h.update(f"L{len(value)}".encode())
+        for v in value:
+            _digest(h, v)
+    else:
+        h.update(repr(value).encode())
 
 
 def read_checkpoint(path: str | Path, argument: str = "resume_from") -> dict:
@@ -47,6 +74,11 @@ def read_checkpoint(path: str | Path, argument: str = "resume_from") -> dict:
     missing = [k for k in KEYS if k not in state]
     if missing:
         raise ValueError(f"{str(path)!r} is not an optimlab checkpoint: it lacks {', '.join(missing)}")
+    stored = state.pop("checksum", None)  # checkpoints written before checksums have none
+    body = {k: v for k, v in state.items() if k != "format"}
+    if stored is not None and stored != state_checksum(body):
+        raise ValueError(f"{str(path)!r} is damaged: its contents do not match the checksum written with it "
+                         f"(bytes changed after saving); nothing was loaded")
     try:
         state["fit_config"] = json.loads(state["fit_config"])
         if not isinstance(state["fit_config"], dict):
