@@ -353,3 +353,27 @@ def test_loaded_hyperparameters_are_validated_like_constructed_ones(name, change
         target.load_state_dict(sd)
     assert fragment in str(info.value)
     assert repr(target.state_dict()) == before
+
+
+# ------------------------------------------------------------------ 12. levels and windows must be finite
+@pytest.mark.parametrize("suite, fragment", [
+    ("booth:target=nan", "target must be a finite number, got nan in problem 'booth'"),
+    ("booth:noise=nan", "noise must be a finite number >= 0, got nan"),
+    ("booth:noise=-1", "noise must be a finite number >= 0, got -1"),
+    ("problem:moons-logreg:target=inf", "target must be a finite number, got inf"),
+])
+def test_a_benchmark_problem_needs_finite_levels(tmp_path, suite, fragment):
+    r = cli("bench", "--suite", suite, "-O", "sgd", "--budget", "2", "--seeds", "1", "--store",
+            str(tmp_path / "b.sqlite"), "--out", str(tmp_path / "o"))
+    assert_one_line_error(r, fragment)
+    assert not (tmp_path / "b.sqlite").exists()
+
+
+def test_library_levels_and_domains_must_be_finite():
+    import optimlab
+    from optimlab.functions import TestFunction
+
+    with pytest.raises(ValueError, match="target must be a finite number .* got nan"):
+        optimlab.compare_training("moons-logreg", {"a": "sgd"}, epochs=1, target=float("nan"))
+    with pytest.raises(ValueError, match="domain rows must be \\[lo, hi\\] with finite lo < hi"):
+        TestFunction("f", lambda x: (x ** 2).sum(-1), 2, [(float("nan"), 1.0), (0.0, 1.0)])

@@ -150,6 +150,14 @@ def parse_problem(text: str) -> dict:
 def _check(p: dict) -> None:
     if isinstance(p["steps"], bool) or not isinstance(p["steps"], int) or p["steps"] < 1:
         raise ValueError(f"steps must be an integer >= 1, got {p['steps']!r} in problem {p['name']!r}")
+    for key, least in (("target", None), ("noise", 0.0)):
+        v = p.get(key)
+        if v is None and (key == "noise" or p["kind"] == "training"):
+            continue  # a training problem's target is set from the results
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or \
+                (least is not None and v < least):
+            raise ValueError(f"{key} must be a finite number{' >= 0' if least is not None else ''}, got {v!r} "
+                             f"in problem {p['name']!r}")
     if p["kind"] == "function":
         fn = get(p["name"], **p["params"])
         if not math.isfinite(fn.f_min):

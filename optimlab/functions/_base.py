@@ -130,8 +130,8 @@ class TestFunction:
         self._fn = fn
         self.dim = int(dim)
         self.domain = _array(domain, self.dim, "domain", rows=self.dim)
-        if np.any(self.domain[:, 0] >= self.domain[:, 1]):
-            raise ValueError(f"domain rows must be [lo, hi] with lo < hi, got {self.domain.tolist()}")
+        if not np.isfinite(self.domain).all() or np.any(self.domain[:, 0] >= self.domain[:, 1]):
+            raise ValueError(f"domain rows must be [lo, hi] with finite lo < hi, got {self.domain.tolist()}")
         self.minimizers = _array(minimizers, self.dim, "minimizers")
         self.f_min = float(f_min)
         self.latex = latex

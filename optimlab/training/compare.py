@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
@@ -170,6 +171,9 @@ def compare_training(problem: Any, optimizers: Mapping[str, Any] | Sequence[Any]
         optimizers = {str(o): o for o in optimizers}
     if not optimizers:
         raise ValueError("optimizers is empty: give at least one, e.g. {'Adam': 'adam'}")
+    if target is not None and (isinstance(target, bool) or not isinstance(target, (int, float))
+                               or not math.isfinite(target)):
+        raise ValueError(f"target must be a finite number (a level of the monitored metric) or None, got {target!r}")
     base = P.get(problem, seed=seeds[0], **problem_options) if isinstance(problem, str) else problem
     if not isinstance(base, P.Problem):
         raise TypeError(f"problem must be a name ({', '.join(P.names())}) or a Problem, got {type(problem).__name__}")
