@@ -3,13 +3,15 @@ any object with a ``to_dict()`` (a :class:`~optimlab.record.Trace`, a test funct
 
 from __future__ import annotations
 
+import json
 import math
-from typing import Any
+from pathlib import Path
+from typing import Any, Iterable
 
 import numpy as np
 import torch
 
-__all__ = ["to_jsonable"]
+__all__ = ["to_jsonable", "read_json_object", "require_keys"]
 
 
 def to_jsonable(obj: Any) -> Any:
@@ -38,3 +40,30 @@ def to_jsonable(obj: Any) -> Any:
     if obj is None or isinstance(obj, (bool, int, float, str)):
         return obj
     return repr(obj)
+
+
+def read_json_object(path: str | Path, what: str) -> dict:
+    """The JSON object in ``path``; a ValueError of one line naming the file and what is
+    wrong (missing, not UTF-8 text, damaged JSON and where, a list instead of an object)."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ValueError(f"{what} file {str(path)!r} does not exist") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise ValueError(f"{str(path)!r} cannot be read as a {what}: {type(e).__name__}: {e}") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise ValueError(f"{str(path)!r} is not a valid {what}: its JSON is damaged at line {e.lineno} column "
+                         f"{e.colno} ({e.msg}); the file was cut short or edited") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"{str(path)!r} is not a {what}: it holds a JSON {type(data).__name__}, not an object")
+    return data
+
+
+def require_keys(data: dict, keys: Iterable[str], where: str) -> None:
+    """A ValueError naming ``where`` and the keys ``data`` lacks, if any."""
+    missing = [k for k in keys if k not in data]
+    if missing:
+        raise ValueError(f"{where} lacks {', '.join(repr(k) for k in missing)}")

@@ -36,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from ._json import to_jsonable
+from ._json import read_json_object, to_jsonable
 
 __all__ = ["Trace", "History", "to_jsonable"]
 
@@ -116,14 +116,25 @@ class Trace:
         """Load a trace saved by :meth:`save` (``.npz`` or ``.json``)."""
         path = Path(path)
         if path.suffix == ".json":
-            return cls.from_dict(json.loads(path.read_text()))
+            return cls.from_dict(read_json_object(path, "trace (.json from Trace.to_dict)"))
+        if not path.is_file():
+            raise ValueError(f"trace file {str(path)!r} does not exist")
         try:
-            with np.load(path, allow_pickle=False) as z:
+            z = np.load(path, allow_pickle=False)
+        except (OSError, ValueError, EOFError) as e:  # not NumPy data, or pickled data
+            raise ValueError(f"{str(path)!r} is not an optimlab trace (.npz from Trace.save): {e}") from None
+        if not isinstance(z, np.lib.npyio.NpzFile):
+            raise ValueError(f"{str(path)!r} is not an optimlab trace: it holds one NumPy array (.npy), not the "
+                             f".npz archive Trace.save writes")
+        try:
+            with z:
                 header = json.loads(str(z["header"]))
                 series = {k[len("series/"):]: z[k] for k in z.files if k.startswith("series/")}
                 epochs = {k[len("epochs/"):]: z[k] for k in z.files if k.startswith("epochs/")}
-        except (OSError, ValueError, KeyError) as e:  # not an archive, pickled data, no header
+        except (OSError, ValueError, KeyError, EOFError) as e:  # a damaged archive, pickled data, no header
             raise ValueError(f"{str(path)!r} is not an optimlab trace (.npz from Trace.save): {e}") from None
+        if not isinstance(header, dict):
+            raise ValueError(f"{str(path)!r} is not an optimlab trace: its header is not a JSON object")
         return cls._build(header, series, epochs)
 
     def to_dict(self) -> dict:
@@ -135,6 +146,8 @@ class Trace:
 
     @classmethod
     def from_dict(cls, d: dict) -> "Trace":
+        if not isinstance(d, dict):
+            raise ValueError(f"a trace is a dict (from Trace.to_dict), got a {type(d).__name__}")
         def arr(v):
             a = np.asarray(v, dtype=object)
             try:

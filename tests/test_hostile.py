@@ -377,3 +377,53 @@ def test_library_levels_and_domains_must_be_finite():
         optimlab.compare_training("moons-logreg", {"a": "sgd"}, epochs=1, target=float("nan"))
     with pytest.raises(ValueError, match="domain rows must be \\[lo, hi\\] with finite lo < hi"):
         TestFunction("f", lambda x: (x ** 2).sum(-1), 2, [(float("nan"), 1.0), (0.0, 1.0)])
+
+
+# ------------------------------------------------------------------ 13. damaged files: one line naming the file
+def test_a_store_path_under_a_file_or_with_a_foreign_trials_table_is_one_line(tmp_path):
+    (tmp_path / "f").write_text("x")
+    r = cli("bench", *BENCH, "-O", "sgd", "--store", str(tmp_path / "f" / "b.sqlite"), "--out", str(tmp_path / "o"))
+    assert_one_line_error(r, "is a file, not a folder")
+    with sqlite3.connect(tmp_path / "t.sqlite") as db:  # a table named trials with other columns
+        db.execute("CREATE TABLE trials (x INTEGER)")
+        db.execute("CREATE TABLE meta (key TEXT, value TEXT)")
+    before = digest(tmp_path)
+    for args in (["--report-only"], [*BENCH, "-O", "sgd"]):
+        r = cli("bench", *args, "--store", str(tmp_path / "t.sqlite"), "--out", str(tmp_path / "o"))
+        assert_one_line_error(r, "not an optimlab results store", "tables: meta, trials")
+    assert digest(tmp_path) == before
+
+
+def test_damaged_records_are_one_line_naming_the_file(tmp_path):
+    import json
+
+    import numpy as np
+
+    import optimlab
+    from optimlab.record import Trace
+    from optimlab.sweeps import SweepResult
+    from optimlab.training import TrainingComparison
+
+    res = optimlab.sweep("booth", "sgd", grid={"lr": [0.01, 0.02]}, steps=3, start=(1, 1))
+    good = res.save(tmp_path / "sweep.json").read_text()
+    (tmp_path / "cut.json").write_text(good[:200] + good[230:])
+    with pytest.raises(ValueError, match=r"cut.json' is not a valid sweep result \(sweep.json from SweepResult.save\)"
+                                         r": its JSON is damaged at line 1 column \d+"):
+        SweepResult.load(tmp_path / "cut.json")
+    d = json.loads(good)
+    del d["grid"]
+    (tmp_path / "nogrid.json").write_text(json.dumps(d))
+    with pytest.raises(ValueError, match=r"nogrid.json' is not a valid sweep result: the sweep result lacks 'grid'"):
+        SweepResult.load(tmp_path / "nogrid.json")
+    np.save(tmp_path / "a.npy", np.zeros(3))
+    with pytest.raises(ValueError, match=r"a.npy' is not an optimlab trace: it holds one NumPy array \(.npy\)"):
+        Trace.load(tmp_path / "a.npy")
+    (tmp_path / "list.json").write_text("[1, 2]")
+    with pytest.raises(ValueError, match=r"list.json' is not a trace .*: it holds a JSON list, not an object"):
+        Trace.load(tmp_path / "list.json")
+    with pytest.raises(ValueError, match=r"trace file '.*none.npz' does not exist"):
+        Trace.load(tmp_path / "none.npz")
+    (tmp_path / "cmp").mkdir()
+    (tmp_path / "cmp" / "comparison.json").write_text('{"kind": "training-comparison", "problem": "p"}')
+    with pytest.raises(ValueError, match=r"comparison.json' lacks 'labels', 'files'"):
+        TrainingComparison.load(tmp_path / "cmp")

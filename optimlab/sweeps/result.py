@@ -9,6 +9,7 @@ from typing import Mapping
 
 import numpy as np
 
+from .._json import read_json_object, require_keys
 from ..record import Trace, to_jsonable
 from .grids import finite_number
 
@@ -190,8 +191,9 @@ class SweepResult:
 
     @classmethod
     def from_dict(cls, d: Mapping) -> "SweepResult":
-        if d.get("kind") != "sweep":
+        if not isinstance(d, Mapping) or d.get("kind") != "sweep":
             raise ValueError("not a sweep result (its 'kind' is not 'sweep')")
+        require_keys(d, ("configs", "traces", "problem", "optimizer", "grid"), "the sweep result")
         grid = {k: [tuple(v) if isinstance(v, list) else v for v in vals] for k, vals in d["grid"].items()}
         configs = [{k: tuple(v) if isinstance(v, list) else v for k, v in c.items()} for c in d["configs"]]
         return cls(configs=configs, traces=[Trace.from_dict(t) for t in d["traces"]], problem=d["problem"],
@@ -207,7 +209,12 @@ class SweepResult:
 
     @classmethod
     def load(cls, path: str | Path) -> "SweepResult":
-        return cls.from_dict(json.loads(Path(path).read_text()))
+        """The result :meth:`save` wrote; a ValueError naming the file when it is not one."""
+        d = read_json_object(path, "sweep result (sweep.json from SweepResult.save)")
+        try:
+            return cls.from_dict(d)
+        except (ValueError, KeyError, TypeError, AttributeError) as e:
+            raise ValueError(f"{str(path)!r} is not a valid sweep result: {' '.join(str(e).split())}") from None
 
     def __repr__(self) -> str:
         n_div = int(self.diverged.sum())

@@ -11,6 +11,7 @@ from typing import Any, Callable, Mapping, Sequence
 import numpy as np
 
 from .. import problems as P
+from .._json import read_json_object, require_keys
 from .._spec import unique_slugs
 from ..engine import parse_seeds
 from ..record import History, monitor_mode, to_jsonable
@@ -124,9 +125,10 @@ class TrainingComparison:
         if not manifest.is_file():
             raise ValueError(f"{str(folder)!r} holds no {MANIFEST} (saved by TrainingComparison.save); a folder "
                              f"saved by an older optimlab has only the histories: read them with Trace.load")
-        d = json.loads(manifest.read_text())
+        d = read_json_object(manifest, "training comparison")
         if d.get("kind") != "training-comparison":
             raise ValueError(f"{str(manifest)!r} is not a training comparison (its 'kind' is {d.get('kind')!r})")
+        require_keys(d, ("problem", "labels", "files", "seeds", "monitor", "target", "settings"), repr(str(manifest)))
         histories = {label: [History.load(folder / name) for name in d["files"][label]] for label in d["labels"]}
         target = d["target"]
         return cls(d["problem"], histories, list(d["seeds"]), d["monitor"],
