@@ -427,3 +427,34 @@ def test_damaged_records_are_one_line_naming_the_file(tmp_path):
     (tmp_path / "cmp" / "comparison.json").write_text('{"kind": "training-comparison", "problem": "p"}')
     with pytest.raises(ValueError, match=r"comparison.json' lacks 'labels', 'files'"):
         TrainingComparison.load(tmp_path / "cmp")
+
+
+# ------------------------------------------------------------------ 6-9. nothing grows without bound
+MEMORY_LIMIT = 3 * 2 ** 30  # address space of a fresh `python -m optimlab` (torch itself needs about 1 GiB)
+
+
+def run_limited(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:
+    """``python -m optimlab ARGS`` with its address space limited: an unbounded list or buffer
+    fails with MemoryError (a traceback) instead of one line, or is killed."""
+    import resource
+
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
+
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "160", "MPLBACKEND": "Agg"}
+    return subprocess.run([sys.executable, "-m", "optimlab", *args], env=env, capture_output=True, text=True,
+                          timeout=timeout, preexec_fn=limit)
+
+
+def assert_limited_error(p: subprocess.CompletedProcess, *fragments: str) -> None:
+    lines = [ln for ln in p.stderr.splitlines() if ln.strip()]
+    assert p.returncode == 2 and len(lines) == 1 and lines[0].startswith("error:"), (p.returncode, p.stderr[-2000:])
+    for f in fragments:
+        assert f in lines[0], (f, lines[0])
+
+
+@pytest.mark.slow  # a fresh interpreter with torch (about 3 s)
+def test_a_huge_dimension_is_refused_before_anything_is_built(tmp_path):
+    p = run_limited("run", "sphere:dim=1000000000", "-O", "sgd", "--start", "1,1", "--out", str(tmp_path / "o"))
+    assert_limited_error(p, "dim must be at most 100,000", "got 1,000,000,000")
+    assert not (tmp_path / "o").exists()

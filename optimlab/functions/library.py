@@ -90,9 +90,18 @@ def get(name: str, **params: Any) -> TestFunction:
 
 
 # ---------------------------------------------------------------------- helpers
+MAX_DIM = 100_000
+"""The largest ``dim`` a test function is built with: its domain, start and minimizer are
+lists of ``dim`` rows, so ``dim=10**9`` would fill the memory before any check could run.
+Raise it here for larger experiments."""
+
+
 def _check_dim(name: str, dim: Any, minimum: int = 1) -> int:
     if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)) or dim < minimum:
         raise ValueError(f"{name}: dim must be an integer >= {minimum}, got {dim!r}")
+    if dim > MAX_DIM:
+        raise ValueError(f"{name}: dim must be at most {MAX_DIM:,} (optimlab.functions.library.MAX_DIM), "
+                         f"got {dim:,}")
     return int(dim)
 
 
