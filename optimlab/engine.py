@@ -33,10 +33,21 @@ import numpy as np
 import torch
 
 __all__ = ["parse_seeds", "run_generators", "EpochBatches", "EpochMean", "divergent", "grads_finite", "RunState",
-           "Freezer", "chunks", "no_gc"]
+           "Freezer", "chunks", "no_gc", "RECORD_CHUNK", "grown"]
+
+RECORD_CHUNK = 4096
+"""Rows a loop's step records start with; they double as steps are taken (:func:`grown`), so
+a step limit of 10**12 reserves nothing up front."""
 
 
 # ------------------------------------------------------------------------- seeds
+def grown(a: np.ndarray, need: int, cap: int) -> np.ndarray:
+    """``a`` copied into a buffer of at least ``need`` rows: twice as many, at most ``cap``."""
+    out = np.empty((min(cap, max(need, 2 * len(a))), *a.shape[1:]), dtype=a.dtype)
+    out[: len(a)] = a
+    return out
+
+
 def parse_seeds(seeds: Any) -> list[int] | None:
     """``None``, a count k (seeds ``0..k-1``) or a non-empty list of integers → a list (or None)."""
     if seeds is None:

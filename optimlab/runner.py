@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from . import functions
-from .engine import Freezer, RunState, divergent, no_gc
+from .engine import RECORD_CHUNK, Freezer, RunState, divergent, grown, no_gc
 from .optim import Optimizer as _OptimlabOptimizer
 from .optim import registry
 from .record import Trace, to_jsonable
@@ -227,7 +227,8 @@ class _FunctionLoop:
         self.x = opt.param_groups[0]["params"][0]
         self.group = opt.param_groups[0]
         self.closure_step = needs_closure(opt)
-        n_rec = steps + 1
+        # the records grow in chunks as steps are taken: steps=10**9 reserves nothing up front
+        n_rec = min(steps + 1, RECORD_CHUNK)
         self.P = np.empty((n_rec, R, d)) if record_params else np.full((2, R, d), np.nan)
         self.V, self.G, self.T = np.empty((n_rec, R)), np.empty((n_rec, R)), np.zeros(n_rec)
         self.LR: np.ndarray | None = None  # (steps, R) once the lr changes between steps
@@ -277,6 +278,10 @@ class _FunctionLoop:
 
     def record(self, k: int, fv: np.ndarray, gn: np.ndarray, xv: np.ndarray, elapsed: float) -> None:
         st = self.state
+        if k >= len(self.V):
+            self.V, self.G, self.T = (grown(a, k + 1, self.steps + 1) for a in (self.V, self.G, self.T))
+            if self.record_params:
+                self.P = grown(self.P, k + 1, self.steps + 1)
         self.V[k], self.G[k], self.T[k] = fv, gn, elapsed
         if self.record_params:
             self.P[k] = xv
@@ -352,9 +357,11 @@ class _FunctionLoop:
             if self.lr_const is None:
                 self.lr_const = (lr_key, np.broadcast_to(np.asarray(row, dtype=float), (len(self.x0),)))
             else:  # it changed: from now on one row per step
-                self.LR = np.empty((self.steps, len(self.x0)))
+                self.LR = np.empty((min(self.steps, max(k + 1, RECORD_CHUNK)), len(self.x0)))
                 self.LR[:k] = self.lr_const[1]
         if self.LR is not None:
+            if k >= len(self.LR):
+                self.LR = grown(self.LR, k + 1, self.steps)
             self.LR[k] = lr_now.reshape(-1).cpu().numpy() if isinstance(lr_now, torch.Tensor) else float(lr_now)
 
     def traces(self, base_config: dict, name: str, options: Mapping, hyper: Mapping[str, Sequence],

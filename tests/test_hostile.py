@@ -14,6 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
@@ -397,8 +398,6 @@ def test_a_store_path_under_a_file_or_with_a_foreign_trials_table_is_one_line(tm
 def test_damaged_records_are_one_line_naming_the_file(tmp_path):
     import json
 
-    import numpy as np
-
     import optimlab
     from optimlab.record import Trace
     from optimlab.sweeps import SweepResult
@@ -458,3 +457,52 @@ def test_a_huge_dimension_is_refused_before_anything_is_built(tmp_path):
     p = run_limited("run", "sphere:dim=1000000000", "-O", "sgd", "--start", "1,1", "--out", str(tmp_path / "o"))
     assert_limited_error(p, "dim must be at most 100,000", "got 1,000,000,000")
     assert not (tmp_path / "o").exists()
+
+
+def test_a_huge_step_limit_reserves_nothing_up_front():
+    """``--steps 1e12`` was a 14.6 TiB allocation; the records now grow as steps are taken."""
+    import optimlab
+    from optimlab.engine import RECORD_CHUNK
+    from optimlab.stopping import FTol
+
+    small = optimlab.run("booth", "sgd:lr=0.01", (1.0, 1.5), 2 * RECORD_CHUNK + 10)
+    huge = optimlab.run("booth", "sgd:lr=0.01", (1.0, 1.5), 10 ** 12, stop=FTol(1e-3))
+    n = huge.steps
+    assert huge.stop_reason == "f_tol" and 0 < n < RECORD_CHUNK
+    np.testing.assert_array_equal(huge.values, small.values[: n + 1])  # the same run, cut where it stopped
+    np.testing.assert_array_equal(huge.params, small.params[: n + 1])
+    assert small.steps == 2 * RECORD_CHUNK + 10 and small.values.shape == (small.steps + 1,)
+    for series in (huge.values, huge.params, small.values):
+        base = series.base if series.base is not None else series
+        assert base.nbytes <= 2 * 2 * RECORD_CHUNK * 8 * 4  # the buffer, not steps + 1 rows
+
+
+@pytest.mark.slow  # a fresh interpreter with torch (about 5 s)
+def test_a_huge_step_limit_runs_in_bounded_memory(tmp_path):
+    p = run_limited("run", "booth", "-O", "sgd:lr=0.01", "--start", "1,1.5", "--steps", "1000000000000",
+                    "--stop", "f_tol=1e-3", "--out", str(tmp_path / "o"))
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert (tmp_path / "o" / "sgd_lr=0.01.npz").exists()
+
+
+def test_a_changing_lr_is_recorded_past_the_first_chunk():
+    import optimlab
+    from optimlab.engine import RECORD_CHUNK
+
+    steps = RECORD_CHUNK + 300
+    sched = (torch.optim.lr_scheduler.StepLR, {"step_size": 1000, "gamma": 0.5})
+    t = optimlab.run("x**2 + y**2", "sgd:lr=1e-4", (1.0, 1.0), steps, schedule=sched)
+    np.testing.assert_array_equal(t.lrs, 1e-4 * 0.5 ** (np.arange(steps) // 1000))
+    # x_k = x_{k-1} (1 - 2 lr_k), by hand from the same lrs
+    np.testing.assert_allclose(t.params[:, 0], np.concatenate([[1.0], np.cumprod(1 - 2 * t.lrs)]), rtol=1e-12)
+
+
+def test_a_training_sweep_with_a_huge_step_limit_reserves_nothing_up_front():
+    import optimlab
+
+    huge = optimlab.sweep("problem:linreg-synthetic", "sgd", grid={"lr": [1e3, 1e4]}, steps=10 ** 12)
+    short = optimlab.sweep("problem:linreg-synthetic", "sgd", grid={"lr": [1e3, 1e4]}, steps=50)
+    assert [t.stop_reason for t in huge.traces] == ["diverged", "diverged"]
+    for a, b in zip(huge.traces, short.traces):  # the same runs: both diverge long before either limit
+        assert a.steps == b.steps < 50
+        np.testing.assert_array_equal(a.values, b.values)

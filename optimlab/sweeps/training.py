@@ -9,7 +9,7 @@ import numpy as np
 import torch
 from torch.func import functional_call, stack_module_state, vmap
 
-from ..engine import EpochBatches, EpochMean, Freezer, RunState, divergent, run_generators
+from ..engine import RECORD_CHUNK, EpochBatches, EpochMean, Freezer, RunState, divergent, grown, run_generators
 from ..problems.data import dataset_tensors
 from ..record import Trace, to_jsonable
 from ..runner import resolve_optimizer, run_label
@@ -144,12 +144,13 @@ class _StackedModels:
 
 def _train(models: _StackedModels, opt: torch.optim.Optimizer, data: _Data, row_seeds: list[int], steps: int,
            progress: Callable | None) -> tuple[np.ndarray, np.ndarray, np.ndarray, RunState]:
-    """The loop: per-step batch losses (steps, R), per-epoch objective and training loss
+    """The loop: per-step batch losses (at least the steps taken, R; grown in chunks, so a
+    huge ``steps`` reserves nothing up front), per-epoch objective and training loss
     (epochs, R; NaN once a run stopped) and the runs' state, by the rules of :mod:`optimlab.engine`."""
     R, params = models.R, models.params
     batches = EpochBatches(len(data.X), data.B, *run_generators(row_seeds))
     nb = batches.per_epoch
-    losses = np.full((steps, R), np.nan)
+    losses = np.full((min(steps, RECORD_CHUNK), R), np.nan)
     obj: list[np.ndarray] = []
     tr_loss: list[np.ndarray] = []
     state, freezer, epoch_loss = RunState(R), Freezer(list(params.values())), EpochMean(R)
@@ -166,6 +167,9 @@ def _train(models: _StackedModels, opt: torch.optim.Optimizer, data: _Data, row_
         fv = f.detach().cpu().numpy().astype(float)
         state.stop(divergent(fv), "diverged")
         active = state.active
+        if k >= len(losses):
+            losses = grown(losses, k + 1, steps)
+            losses[k:] = np.nan
         losses[k, active] = fv[active]
         epoch_loss.add(fv, idx.shape[1], active)
         freezer.hold(active)
