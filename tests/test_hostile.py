@@ -506,3 +506,37 @@ def test_a_training_sweep_with_a_huge_step_limit_reserves_nothing_up_front():
     for a, b in zip(huge.traces, short.traces):  # the same runs: both diverge long before either limit
         assert a.steps == b.steps < 50
         np.testing.assert_array_equal(a.values, b.values)
+
+
+@pytest.mark.slow  # a fresh interpreter with torch (about 3 s)
+def test_a_billion_configurations_are_refused_before_one_is_built(tmp_path):
+    p = run_limited("sweep", "booth", "-O", "sgd", "--grid", "lr=log:1e-4:1:1000", "--grid", "momentum=lin:0:0.9:1000",
+                    "--grid", "dampening=lin:0:0.5:1000", "--out", str(tmp_path / "o"))
+    assert_limited_error(p, "1,000,000,000 runs", "1000 × 1000 × 1000", "--max-runs 100,000")
+    assert not (tmp_path / "o").exists()
+
+
+def test_sweep_and_bench_sizes_are_limited_and_the_limits_can_be_raised(tmp_path):
+    import optimlab
+    from optimlab.sweeps import linspace, logspace
+
+    grid = {"lr": logspace(1e-3, 1e-1, 400), "momentum": linspace(0, 0.9, 300)}
+    with pytest.raises(ValueError, match="120,000 configurations is more than the limit of 100,000; grid sizes 4"):
+        optimlab.sweep("booth", "sgd", grid=grid, steps=0, start=(1, 1))
+    with pytest.raises(ValueError, match="more than the limit of 5; .*2 configurations × 3 seeds"):
+        optimlab.sweep("booth", "sgd", grid={"lr": [0.1, 0.2]}, seeds=3, steps=0, max_runs=5)
+    assert len(optimlab.sweep("booth", "sgd", grid={"lr": [0.1, 0.2]}, seeds=3, steps=1, max_runs=6)) == 6
+    with pytest.raises(ValueError, match="values in one range"):
+        logspace(1e-3, 1.0, 10 ** 9)
+    r = cli("sweep", "booth", "--grid", "lr=0.1,0.2,0.3", "--seeds", "2", "--max-runs", "5",
+            "--out", str(tmp_path / "s"))
+    assert_one_line_error(r, "the sweep has 6 runs (3 configurations × 2 seeds), more than --max-runs 5")
+    r = cli("bench", "--suite", "functions-2d", "-O", "sgd,adam", "--budget", "1000000", "--store",
+            str(tmp_path / "b.sqlite"), "--out", str(tmp_path / "o"))
+    assert_one_line_error(r, "18,000,054 trials is more than the limit of 100,000",
+                          "9 problems × 2 optimizers × (1000000 budget + 3 seeds)", "--max-trials")
+    r = cli("bench", *BENCH, "-O", "sgd", "--max-trials", "2", "--store", str(tmp_path / "b.sqlite"),
+            "--out", str(tmp_path / "o"))
+    assert_one_line_error(r, "3 trials is more than the limit of 2")
+    assert not (tmp_path / "b.sqlite").exists() and not (tmp_path / "o").exists()
+    assert not (tmp_path / "s").exists()

@@ -47,6 +47,7 @@ from ..functions import get
 from ..optim import registry
 from ..record import to_jsonable
 from ..sweeps import logspace, sweep
+from ..sweeps.grids import check_count
 from .store import TrialStore, trial_id
 from .suites import finish_suite, get_suite, problem_key, split_items
 
@@ -205,12 +206,21 @@ class BenchRun:
     description: dict = field(default_factory=dict)
 
 
+MAX_TRIALS = 100_000
+"""The most trials a benchmark runs unless told otherwise (``run_bench(max_trials=...)``, the
+CLI's ``--max-trials``); counted as problems × optimizers × (budget + seeds) before any is made."""
+
+
 def describe(suite: Any, optimizers: Any, budget: int, seeds: int, search: str, search_seed: int,
-             lr_range: tuple[float, float], steps: int | None) -> dict:
+             lr_range: tuple[float, float], steps: int | None, max_trials: int = MAX_TRIALS) -> dict:
     problems = get_suite(suite, steps) if isinstance(suite, str) else finish_suite(suite, steps)
     specs = split_specs(optimizers)
     if isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1:
         raise ValueError(f"seeds must be an integer >= 1 (reruns of the best configuration), got {seeds!r}")
+    if isinstance(budget, int) and not isinstance(budget, bool) and budget >= 1:
+        check_count(len(problems) * len(specs) * (budget + seeds), max_trials, "trials",
+                    f"{len(problems)} problems × {len(specs)} optimizers × ({budget} budget + {seeds} seeds); "
+                    f"pass max_trials= (--max-trials) to allow them")
     tune_configs(specs[0], budget, search, search_seed, lr_range)  # validates budget, search and lr_range
     return to_jsonable({"protocol": PROTOCOL_VERSION, "suite": suite if isinstance(suite, str) else "custom",
                         "problems": problems, "optimizers": specs, "budget": budget, "seeds": seeds,
@@ -219,7 +229,8 @@ def describe(suite: Any, optimizers: Any, budget: int, seeds: int, search: str, 
 
 def run_bench(suite: Any, optimizers: Any, *, budget: int = 20, seeds: int = 3, store: str | Path = "bench.sqlite",
               search: str = "grid", search_seed: int = 0, lr_range: tuple[float, float] = (1e-4, 1.0),
-              steps: int | None = None, progress: Callable[[int, int, str], None] | None = None) -> BenchRun:
+              steps: int | None = None, progress: Callable[[int, int, str], None] | None = None,
+              max_trials: int = MAX_TRIALS) -> BenchRun:
     """Run (or resume) a benchmark; every finished trial goes to the SQLite ``store``.
 
     Args:
@@ -231,11 +242,12 @@ def run_bench(suite: Any, optimizers: Any, *, budget: int = 20, seeds: int = 3, 
         search: ``"grid"`` (log grid of lr) or ``"random"`` (see the module docstring).
         steps: override every problem's step count.
         progress: called as ``progress(trials_done, trials_total, what)``.
+        max_trials: more trials is a ValueError before any runs (:data:`MAX_TRIALS`).
 
     Calling it again with the same arguments and store computes nothing that is stored.
     """
     t0 = time.perf_counter()
-    desc = describe(suite, optimizers, budget, seeds, search, search_seed, lr_range, steps)
+    desc = describe(suite, optimizers, budget, seeds, search, search_seed, lr_range, steps, max_trials)
     with TrialStore(store) as st:
         st.claim_meta("bench", desc)  # a store holds one benchmark: another is refused before any trial runs
         total = len(desc["problems"]) * len(desc["optimizers"]) * (budget + seeds)

@@ -97,6 +97,8 @@ def sweep_command(
     out: Path = typer.Option(Path("sweep-out"), "--out", "-o",
                              help="Folder for sweep.json, table.csv, pictures and index.html."),
     top: int = typer.Option(10, "--top", help="Rows of the summary table."),
+    max_runs: int = typer.Option(100_000, "--max-runs", help="Refuse a sweep of more runs (configurations × "
+                                 "seeds): it is one batch in memory."),
 ) -> None:
     """Run every configuration of a grid as ONE batched computation; table, heatmap, sensitivity, best path."""
     try:
@@ -121,13 +123,16 @@ def sweep_command(
         from ..sweeps import sweep  # lazy: keeps --help free of torch
 
         n_runs = math.prod(len(v) for v in g.values()) * (seeds or 1)
+        if n_runs > max_runs:
+            raise CLIError(f"the sweep has {n_runs:,} runs ({' × '.join(str(len(v)) for v in g.values())} "
+                           f"configurations × {seeds or 1} seeds), more than --max-runs {max_runs:,}")
         with _progress() as bar:
             task = bar.add_task(f"sweep: {n_runs} runs", total=steps)
 
             def tick(k: int, total: int) -> None:
                 bar.update(task, completed=k, total=total)
 
-            res = sweep(prob, optimizer, grid=g, seeds=seeds, steps=steps, start=x0, progress=tick)
+            res = sweep(prob, optimizer, grid=g, seeds=seeds, steps=steps, start=x0, progress=tick, max_runs=max_runs)
     except CLIError as e:
         fail(str(e))
         return
@@ -167,6 +172,8 @@ def bench_command(
                              help="Folder for index.html, trials.csv, trials.json, pictures."),
     report_only: bool = typer.Option(False, "--report-only",
                                      help="Rebuild the report from --store alone; compute nothing."),
+    max_trials: int = typer.Option(100_000, "--max-trials", help="Refuse a benchmark of more trials (problems × "
+                                   "optimizers × (budget + seeds))."),
 ) -> None:
     """Tune each optimizer on each problem of a suite, rerun the best on seeds, report; resumable."""
     from .. import (
@@ -186,7 +193,8 @@ def bench_command(
             if len(lo_hi) != 2:
                 raise CLIError(f"--lr-range must be LO:HI, e.g. 1e-4:1; got {lr_range!r}")
             lr = (parse_number(lo_hi[0], "--lr-range LO"), parse_number(lo_hi[1], "--lr-range HI"))
-            bench.protocol.describe(suite, optimizers, budget, seeds, search, search_seed, lr, steps)  # validate early
+            bench.protocol.describe(suite, optimizers, budget, seeds, search, search_seed, lr, steps,
+                                    max_trials)  # validate early
         except CLIError as e:
             fail(str(e))
             return
@@ -209,7 +217,8 @@ def bench_command(
                     bar.update(task, completed=done, total=total, description=what[:60])
 
                 run = bench.run_bench(suite, optimizers, budget=budget, seeds=seeds, store=store, search=search,
-                                      search_seed=search_seed, lr_range=lr, steps=steps, progress=tick)
+                                      search_seed=search_seed, lr_range=lr, steps=steps, progress=tick,
+                                      max_trials=max_trials)
         except KeyboardInterrupt:
             with bench.TrialStore(store, readonly=True) as st:
                 n = len(st)

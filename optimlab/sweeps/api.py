@@ -11,7 +11,7 @@ import torch
 from .. import problems
 from ..engine import parse_seeds
 from .functions import function_sweep
-from .grids import expand_grid, finite_number
+from .grids import MAX_RUNS, check_count, expand_grid, finite_number
 from .result import SweepResult
 from .training import train_sweep
 
@@ -26,7 +26,7 @@ def sweep(problem: Any, optimizer: Any, grid: Mapping[str, Sequence[Any]] | Sequ
           seeds: int | Sequence[int] | None = None, steps: int = 100, start: Any = None, stop: Any = None,
           schedule: Any = None, start_spread: float = 0.1, batch_size: int | None = None,
           dtype: torch.dtype | None = None, bound: float = 1e12, record_params: bool | None = None,
-          progress: Callable[[int, int], None] | None = None) -> SweepResult:
+          progress: Callable[[int, int], None] | None = None, max_runs: int = MAX_RUNS) -> SweepResult:
     """Run every configuration of ``grid`` (× every seed) of ``optimizer`` on ``problem``
     as one batched computation.
 
@@ -47,6 +47,8 @@ def sweep(problem: Any, optimizer: Any, grid: Mapping[str, Sequence[Any]] | Sequ
         record_params: keep every step's parameters (function problems). ``None``: only
             when R·(steps+1)·d ≤ 2·10⁷ numbers; otherwise start and end point only.
         progress: called as ``progress(step, steps)`` after every step.
+        max_runs: more runs (configurations × seeds, counted before any is built) is a
+            ValueError; default :data:`optimlab.sweeps.grids.MAX_RUNS`.
 
     Returns a :class:`SweepResult`. An argument that does not apply to the problem's kind
     (``start``/``stop``/``schedule`` on a training problem, ``batch_size`` on a function)
@@ -56,7 +58,10 @@ def sweep(problem: Any, optimizer: Any, grid: Mapping[str, Sequence[Any]] | Sequ
         raise ValueError(f"steps must be an integer >= 0, got {steps!r}")
     start_spread = finite_number("start_spread", start_spread)
     seed_list = parse_seeds(seeds)
-    configs = expand_grid(grid)
+    n_seeds = len(seed_list) if seed_list else 1
+    configs = expand_grid(grid, max_runs)  # refused before the product is built
+    check_count(len(configs) * n_seeds, max_runs, "runs",
+                f"{len(configs):,} configurations × {n_seeds} seeds; pass max_runs= (--max-runs) to allow them")
     seen: dict[str, dict] = {}
     for c in configs:  # the values of each argument, in order of first appearance
         for k, v in c.items():
