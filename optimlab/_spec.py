@@ -40,8 +40,18 @@ def split_top(s: str, sep: str = ",") -> list[str]:
     return [p.strip() for p in parts if p.strip()]
 
 
+MAX_VALUE_LENGTH = 200
+"""The longest VALUE a spec may hold: ``ast.literal_eval`` of a 2 MB tuple took 13.5 s and of
+``1+1+...`` raised RecursionError; no option of the lab needs more than a short tuple."""
+MAX_SPEC_LENGTH = 2000
+"""The longest ``NAME:KEY=VALUE,...`` spec."""
+
+
 def parse_value(text: str, key: str) -> Any:
     """One VALUE of a spec (see the module docstring)."""
+    if len(text) > MAX_VALUE_LENGTH:
+        raise ValueError(f"value of {key!r} is {len(text):,} characters long; at most {MAX_VALUE_LENGTH} are "
+                         f"allowed (a number, true/false, none, a short tuple or a word)")
     low = text.lower()
     if low in ("true", "false"):
         return low == "true"
@@ -49,7 +59,7 @@ def parse_value(text: str, key: str) -> Any:
         return None
     try:
         v = ast.literal_eval(text)  # literals only: never evaluates code
-    except (ValueError, SyntaxError):
+    except (ValueError, SyntaxError, RecursionError, MemoryError):
         if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_\-]*", text):
             return text
         raise ValueError(f"cannot read value {text!r} of {key!r}: use a number, true/false, none, "
@@ -62,6 +72,9 @@ def parse_value(text: str, key: str) -> Any:
 def parse_options(text: str, spec: str, what: str) -> dict[str, Any]:
     """``KEY=VALUE,...`` into a dict; errors name the whole ``spec`` and ``what`` it is."""
     options: dict[str, Any] = {}
+    if len(spec) > MAX_SPEC_LENGTH:
+        raise ValueError(f"{what} spec is {len(spec):,} characters long; at most {MAX_SPEC_LENGTH:,} are allowed "
+                         f"(it begins {spec[:40]!r})")
     for item in split_top(text):
         key, eq, val = item.partition("=")
         key = key.strip()

@@ -126,6 +126,11 @@ class Trace:
         if not isinstance(z, np.lib.npyio.NpzFile):
             raise ValueError(f"{str(path)!r} is not an optimlab trace: it holds one NumPy array (.npy), not the "
                              f".npz archive Trace.save writes")
+        size = sum(info.file_size for info in z.zip.infolist())  # what the arrays unpack to (zip reads no more)
+        if size > MAX_TRACE_BYTES:
+            z.close()
+            raise ValueError(f"{str(path)!r} would unpack to {size:,} bytes, more than MAX_TRACE_BYTES = "
+                             f"{MAX_TRACE_BYTES:,} (optimlab.record.MAX_TRACE_BYTES); not loaded")
         try:
             with z:
                 header = json.loads(str(z["header"]))
@@ -185,6 +190,9 @@ class Trace:
 
 
 _KINDS: dict[str, type] = {"trace": Trace}
+
+MAX_TRACE_BYTES = 2 ** 30
+"""The most a trace file may unpack to (a 2 MB zip bomb unpacked to 2.5 GB in 31 s)."""
 
 
 # ------------------------------------------------------------------ History (training)

@@ -540,3 +540,38 @@ def test_sweep_and_bench_sizes_are_limited_and_the_limits_can_be_raised(tmp_path
     assert_one_line_error(r, "3 trials is more than the limit of 2")
     assert not (tmp_path / "b.sqlite").exists() and not (tmp_path / "o").exists()
     assert not (tmp_path / "s").exists()
+
+
+def test_long_spec_values_are_refused_quickly(tmp_path):
+    from optimlab._spec import parse_value
+
+    for value in ("+".join(["1"] * 150), "(" + ",".join(["0.5"] * 100) + ")"):
+        r = cli("run", "booth", "-O", f"sgd:lr={value}", "--start", "1,1", "--out", str(tmp_path / "o"))
+        assert_one_line_error(r, "characters long; at most 200")
+    for value in ("+".join(["1"] * 100_000), "(" + ",".join(["0.5"] * 500_000) + ")"):  # 200 kB, 2 MB
+        r = cli("run", "booth", "-O", f"sgd:lr={value}", "--start", "1,1", "--out", str(tmp_path / "o"))
+        line = assert_one_line_error(r, "optimizer spec is", "characters long; at most 2,000")
+        assert len(line) < 400  # the message shows the spec's beginning, not all of it
+    with pytest.raises(ValueError, match="cannot read value"):
+        parse_value("+".join(["1"] * 99), "lr")  # short: literal_eval refuses it, no RecursionError
+    assert not (tmp_path / "o").exists()
+
+
+def test_a_trace_that_would_unpack_past_the_limit_is_not_loaded(tmp_path, monkeypatch):
+    import optimlab.record as record
+
+    t = record.Trace(label="z", series={"values": np.zeros(100_000)})
+    path = t.save(tmp_path / "z.npz")
+    assert path.stat().st_size < 10_000  # zeros: a small file that unpacks to 800 kB
+    monkeypatch.setattr(record, "MAX_TRACE_BYTES", 100_000)
+    with pytest.raises(ValueError, match=r"z.npz' would unpack to 8\d\d,\d{3} bytes, more than MAX_TRACE_BYTES"):
+        record.Trace.load(path)
+    monkeypatch.setattr(record, "MAX_TRACE_BYTES", 10 ** 6)
+    np.testing.assert_array_equal(record.Trace.load(path).series["values"], np.zeros(100_000))
+
+
+@pytest.mark.slow  # a fresh interpreter with torch (about 3 s)
+def test_more_threads_than_cores_is_refused_not_a_segfault(tmp_path):
+    p = run_limited("train", "moons-logreg", "-O", "sgd", "-e", "1", "--threads", "100000",
+                    "--out", str(tmp_path / "o"))
+    assert_limited_error(p, "--threads must be at most the", "got 100000")

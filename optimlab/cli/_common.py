@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.markup import escape
 
 __all__ = ["console", "err_console", "CLIError", "fail", "one_line", "parse_number", "parse_numbers", "run_labels",
-           "check_out"]
+           "check_out", "shorten"]
 
 # emoji=False: user text such as "log:-1:1" must print as written, not as an emoji code (":-1:")
 console = Console(emoji=False)
@@ -93,3 +93,8 @@ def check_out(out: Path, option: str = "--out") -> None:
         raise CLIError(f"{option} {str(out)!r} lies under {str(existing)!r}, which is a file")
     if existing.exists() and not os.access(existing, os.W_OK | os.X_OK):
         raise CLIError(f"{option} {str(out)!r}: the folder {str(existing)!r} is not writable")
+
+
+def shorten(text: str, width: int = 80) -> str:
+    """User text quoted in a message, cut to ``width`` characters (a 2 MB spec stays one short line)."""
+    return text if len(text) <= width else text[: width - 3] + "..."

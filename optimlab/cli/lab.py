@@ -16,7 +16,17 @@ from typing import Any, List, Optional
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from ._common import CLIError, check_out, console, err_console, fail, one_line, parse_numbers, run_labels
+from ._common import (
+    CLIError,
+    check_out,
+    console,
+    err_console,
+    fail,
+    one_line,
+    parse_numbers,
+    run_labels,
+    shorten,
+)
 
 SPEC_HELP = "Optimizer spec NAME[:KEY=VALUE,...]; repeat for several (syntax above)."
 STOP_HELP = (
@@ -164,7 +174,7 @@ def run_cmd(
             try:
                 runner.resolve_optimizer(spec)
             except (ValueError, TypeError) as e:
-                raise CLIError(f"--optimizer {spec!r}: {one_line(e)}") from None
+                raise CLIError(f"--optimizer {shorten(spec)!r}: {one_line(e)}") from None
             resolved.append(spec)
     except CLIError as e:
         fail(str(e))
@@ -174,7 +184,7 @@ def run_cmd(
         try:
             traces[label] = runner.run(fn, spec, x0, steps, stop=rules or None, label=label)
         except (ValueError, TypeError, RuntimeError) as e:
-            fail(f"--optimizer {spec!r}: {one_line(e)}")
+            fail(f"--optimizer {shorten(spec)!r}: {one_line(e)}")
     try:
         page = report.run_page(fn, traces, out, domain=window, animate=animate)
     except ValueError as e:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 from pathlib import Path
 from typing import List, Optional
 
@@ -45,6 +46,9 @@ def train(
     from ..optim.registry import parse_spec  # lazy: keeps --help free of torch
     from ..training import compare_training  # lazy: keeps --help free of torch
 
+    cores = os.cpu_count() or 1
+    if threads > cores:  # torch segfaults on a huge count; more threads than cores only slow down
+        fail(f"--threads must be at most the {cores} cores of this machine, got {threads}")
     torch.set_num_threads(threads)
     if list_:
         console.print(report.to_rich(report.problem_list_table()))
