@@ -579,3 +579,19 @@ def test_a_trace_that_would_unpack_past_the_limit_is_not_loaded(tmp_path, monkey
     np.testing.assert_array_equal(record.Trace.load(path).series["values"], np.zeros(100_000))
 
 
+
+
+def test_an_output_folder_that_is_not_writable_is_refused_before_computing(tmp_path, monkeypatch):
+    """Root may write anywhere, so the folder's permission is what ``os.access`` answers."""
+    import optimlab.cli._common as common
+
+    (tmp_path / "ro").mkdir()
+    monkeypatch.setattr(common.os, "access", lambda path, mode: Path(path) != tmp_path / "ro")
+    r = cli("train", "moons-logreg", "-O", "sgd", "-e", "1", "--out", str(tmp_path / "ro" / "new" / "out"))
+    assert_one_line_error(r, "the folder", "/ro' is not writable")
+    assert list((tmp_path / "ro").iterdir()) == []
+
+
+def test_top_must_be_positive(tmp_path):
+    assert_one_line_error(cli("sweep", "booth", "--grid", "lr=0.1", "--top", "-1", "--out", str(tmp_path / "o")),
+                          "--top must be >= 1")

@@ -85,7 +85,11 @@ def train(
     except (ValueError, TypeError, KeyError) as e:
         fail(str(e).strip("'\""))
         return
-    page = report.training_page(cmp, folder)
+    try:
+        page = report.training_page(cmp, folder)
+    except OSError as e:  # checked before training, but a disk can still fill up or a folder vanish
+        fail(f"cannot write to {str(folder)!r}: {e.strerror or e}")
+        return
     console.print(report.to_rich(page.table))
     console.print(f"wrote {page.index}")
 
