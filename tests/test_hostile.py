@@ -595,3 +595,14 @@ def test_an_output_folder_that_is_not_writable_is_refused_before_computing(tmp_p
 def test_top_must_be_positive(tmp_path):
     assert_one_line_error(cli("sweep", "booth", "--grid", "lr=0.1", "--top", "-1", "--out", str(tmp_path / "o")),
                           "--top must be >= 1")
+
+
+@pytest.mark.parametrize("command", [
+    ["run", "booth", "-O", "sgd", "--start", "1,1", "--steps", "2"],
+    ["sweep", "booth", "--grid", "lr=0.1", "--steps", "2"],
+])
+def test_an_output_path_with_markup_is_printed_as_written(tmp_path, command):
+    out = tmp_path / "r[/x][bold]"
+    r = cli(*command, "--out", str(out))
+    assert r.exit_code == 0, r.output
+    assert "r[/x][bold]" in r.output.replace("\n", "") and (out / "index.html").exists()

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, List, Optional
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from ._common import (
@@ -113,7 +114,7 @@ def demo(out: Path = typer.Option(Path("optimlab-out"), "--out", "-o", help="Fol
         part = report.Table(table.columns, [r for r in table.rows if r[0] == key], title=key,
                             text_columns=table.text_columns)
         console.print(report.to_rich(part.select([c for c in RESULT_COLUMNS[1:] if wide or c != "settings"])))
-    console.print(f"Wrote {len(result['files'])} files and [bold]{result['index']}[/] "
+    console.print(f"Wrote {len(result['files'])} files and [bold]{escape(str(result['index']))}[/] "
                   f"in {time.perf_counter() - t0:.1f} s.", highlight=False)
 
 
@@ -191,9 +192,9 @@ def run_cmd(
         fail(one_line(e))
         return
     for note in page.notes:
-        err_console.print(f"note: {note}")
+        err_console.print(f"note: {escape(note)}")
     console.print(report.to_rich(page.table.select([c for c in page.table.columns if c != "settings"])))
-    console.print(f"Wrote {len(page.files)} files to {out} (open {page.index.name})", highlight=False)
+    console.print(f"Wrote {len(page.files)} files to {escape(str(out))} (open {page.index.name})", highlight=False)
 
 
 def list_cmd(what: str = typer.Argument(..., metavar="functions|optimizers",

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, List, Optional
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from ._common import CLIError, check_out, console, err_console, fail, one_line, parse_number, parse_numbers
@@ -150,8 +151,8 @@ def _sweep_outputs(res: Any, out: Path, target: float | None, top: int) -> None:
         fail(f"cannot write to {str(out)!r}: {one_line(e)}")
     console.print(report.to_rich(page.table))
     for note in page.notes:
-        err_console.print(f"[yellow]warning:[/] {note}")
-    console.print(f"wrote {page.index} (and {', '.join(p.name for p in page.files[:-1])})")
+        err_console.print(f"[yellow]warning:[/] {escape(note)}")
+    console.print(f"wrote {escape(str(page.index))} (and {escape(', '.join(p.name for p in page.files[:-1]))})")
 
 
 # ------------------------------------------------------------------------- bench
@@ -222,13 +223,14 @@ def bench_command(
         except KeyboardInterrupt:
             with bench.TrialStore(store, readonly=True) as st:
                 n = len(st)
-            err_console.print(f"interrupted: {n} trials are stored in {store} ({n - n_before} new); run the same "
+            err_console.print(f"interrupted: {n} trials are stored in {escape(str(store))} ({n - n_before} new); "
+                              f"run the same "
                               f"command again to resume")
             raise typer.Exit(code=130) from None
         except (ValueError, TypeError, KeyError, FloatingPointError) as e:
             fail(one_line(e))
             return
-        console.print(f"{run.computed} trials computed, {run.reused} found in {store}, {run.total} in all "
+        console.print(f"{run.computed} trials computed, {run.reused} found in {escape(str(store))}, {run.total} in all "
                       f"({run.wall_time:.1f} s)")
     try:
         page = report.bench_page(store, out)
@@ -237,7 +239,7 @@ def bench_command(
         return
     console.print(report.to_rich(page.table.select(["problem", "optimizer", "tuned", "median final", "min", "max",
                                                     "solved", "median steps", "cost"])))
-    console.print(f"wrote {page.index} (and trials.csv, trials.json)")
+    console.print(f"wrote {escape(str(page.index))} (and trials.csv, trials.json)")
 
 
 def register(app: typer.Typer) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import List, Optional
 
 import typer
+from rich.markup import escape
 from rich.progress import Progress
 
 from ._common import CLIError, check_out, console, fail, run_labels
@@ -91,7 +92,7 @@ def train(
         fail(f"cannot write to {str(folder)!r}: {e.strerror or e}")
         return
     console.print(report.to_rich(page.table))
-    console.print(f"wrote {page.index}")
+    console.print(f"wrote {escape(str(page.index))}")
 
 
 def register(app: typer.Typer) -> None:
