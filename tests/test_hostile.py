@@ -606,3 +606,13 @@ def test_an_output_path_with_markup_is_printed_as_written(tmp_path, command):
     r = cli(*command, "--out", str(out))
     assert r.exit_code == 0, r.output
     assert "r[/x][bold]" in r.output.replace("\n", "") and (out / "index.html").exists()
+
+
+def test_a_damaged_trial_in_a_store_is_one_line_naming_it(tmp_path):
+    store = tmp_path / "b.sqlite"
+    run_bench("booth", "sgd", budget=2, seeds=1, steps=5, store=store)
+    with sqlite3.connect(store) as db:
+        tid, text = db.execute("SELECT id, result FROM trials LIMIT 1").fetchone()
+        db.execute("UPDATE trials SET result = ? WHERE id = ?", (text[: len(text) // 2], tid))
+    r = cli("bench", "--report-only", "--store", str(store), "--out", str(tmp_path / "o"))
+    assert_one_line_error(r, f"trial {tid} is damaged: its JSON does not parse")

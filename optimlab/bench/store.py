@@ -170,13 +170,16 @@ class TrialStore:
     def __len__(self) -> int:
         return int(self._db.execute("SELECT COUNT(*) FROM trials").fetchone()[0])
 
-    @staticmethod
-    def _row(row: tuple) -> dict:
-        stored = json.loads(row[2])
+    def _row(self, row: tuple) -> dict:
+        try:
+            stored, trial = json.loads(row[2]), json.loads(row[1])
+        except (json.JSONDecodeError, TypeError) as e:
+            raise ValueError(f"store {self.path!r}: trial {row[0]} is damaged: its JSON does not parse "
+                             f"({' '.join(str(e).split())})") from None
         trace = None
         if isinstance(stored, dict) and set(stored) == {"trace"} and isinstance(stored["trace"], dict):
             trace, stored = Trace.from_dict(stored["trace"]), None
-        return {"id": row[0], "trial": json.loads(row[1]), "trace": trace, "result": stored, "finished": row[3],
+        return {"id": row[0], "trial": trial, "trace": trace, "result": stored, "finished": row[3],
                 "pid": row[4]}
 
     # -- the benchmark's description -----------------------------------------------------
