@@ -47,15 +47,24 @@ NONFINITE_POLICIES = ("raise", "skip", "ignore")
 # In-place updates that take a Python number fast (torch's `alpha=`/`value=`
 # arguments) and a tensor hyperparameter by broadcasting. A formula is written once
 # with these and works for both.
+def kept(x: Tensor) -> Tensor:
+    """``x`` itself, or while autograd records the step (``differentiable=True``) a copy:
+    the update's backward keeps its operands, and an operand that is state (Adam's m)
+    is changed in place by the next step, which would break a graph over several steps
+    (torch clones it on its differentiable path too)."""
+    return x.clone() if torch.is_grad_enabled() else x
+
+
 def add_(t: Tensor, x: Tensor, alpha: Any = 1.0) -> Tensor:
     """t += alpha * x"""
     if isinstance(alpha, Tensor):
-        return t.add_(x * alpha)
+        return t.add_(kept(x) * alpha)
     return t.add_(x, alpha=alpha)
 
 
 def addcmul_(t: Tensor, a: Tensor, b: Tensor, value: Any = 1.0) -> Tensor:
     """t += value * a * b"""
+    a, b = kept(a), kept(b)
     if isinstance(value, Tensor):
         return t.addcmul_(a * value, b)
     return t.addcmul_(a, b, value=value)
@@ -63,6 +72,7 @@ def addcmul_(t: Tensor, a: Tensor, b: Tensor, value: Any = 1.0) -> Tensor:
 
 def addcdiv_(t: Tensor, a: Tensor, b: Tensor, value: Any = 1.0) -> Tensor:
     """t += value * a / b"""
+    a, b = kept(a), kept(b)
     if isinstance(value, Tensor):
         return t.addcdiv_(a * value, b)
     return t.addcdiv_(a, b, value=value)
