@@ -34,7 +34,17 @@ from torch import Tensor
 
 from ._fused import check_fused_device, fusable
 from ._state import check_loaded_state, real_view_update, tensorize_scalars
-from .hparams import AtMostOne, Choice, Flag, Range, check_choice, check_range, check_values
+from .hparams import (
+    AtMostOne,
+    Choice,
+    Flag,
+    Range,
+    check_choice,
+    check_range,
+    check_tensors,
+    check_values,
+    shaped_tensors_key,
+)
 
 __all__ = ["Optimizer", "check_range", "check_choice", "HParam"]
 
@@ -278,12 +288,26 @@ class Optimizer(torch.optim.Optimizer):
                 if reasons:
                     raise ValueError(f"fused=True is not possible here: {'; '.join(reasons)}")
             if params:
+                self._recheck_tensors(gi, group)
                 work.append((gi, group, params))
         if not self._grads_ok(work):
             return loss
         for _, group, params in work:
             self._group_step(group, params)
         return loss
+
+    def _recheck_tensors(self, gi: int, group: dict[str, Any]) -> None:
+        """A group's tensor lr (or other value) may have been replaced since it was checked
+        (by a user or a scheduler): check it as the constructor does, once per new value."""
+        if torch.compiler.is_compiling():
+            return  # checked when the compiled step was traced; Python-side bookkeeping breaks graphs
+        key = shaped_tensors_key(group)
+        if key is None:
+            return
+        checked = self.__dict__.setdefault("_checked_tensors", {})
+        if checked.get(gi) != key:
+            check_tensors(self.hparam_table()[0], group, group["params"])
+            checked[gi] = shaped_tensors_key(group)
 
     def _grads_ok(self, work: list) -> bool:
         """Apply the non-finite policy; True means go on with the step."""
