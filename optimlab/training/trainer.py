@@ -14,6 +14,7 @@ from torch import nn
 from torch.utils.data import TensorDataset
 
 from ..engine import EpochBatches, EpochMean, chunks, divergent, grads_finite
+from ..optim import check_loaded_state
 from ..problems import Problem
 from ..problems.data import as_tensor, dataset_tensors
 from ..record import SERIES_ALIASES, History, alias_series, to_jsonable
@@ -444,6 +445,9 @@ class Trainer:
         return write_checkpoint(state, path)
 
     def _apply_checkpoint(self, state: dict, callbacks: Sequence[Callback] = (), stacklevel: int = 3) -> None:
+        # the optimizer state is checked against its parameters before anything loads, for any
+        # optimizer: torch's fused kernels trust the sizes of a crafted checkpoint's state
+        check_loaded_state(type(self.optimizer).__name__, state["optimizer"], self.optimizer.param_groups)
         unwrap(self.model).load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
         if self.scheduler is not None and state["scheduler"] is not None:
