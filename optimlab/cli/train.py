@@ -8,7 +8,7 @@ from typing import List, Optional
 import typer
 from rich.progress import Progress
 
-from ._common import console, fail
+from ._common import console, fail, one_line
 
 DEFAULT_OPTIMIZERS = ["sgd:lr=0.01", "momentum:lr=0.01", "rmsprop:lr=0.001", "adam:lr=0.001"]
 OPTIMIZER_HELP = ("Optimizer spec NAME[:KEY=VALUE,...], e.g. adam:lr=0.01 (repeat for several; default: "
@@ -71,7 +71,7 @@ def train(
                                    on_run=lambda label, seed, h: bar.update(
                                        task, advance=1, description=f"{label} seed {seed}"))
     except (ValueError, TypeError, KeyError) as e:
-        fail(str(e).strip("'\""))
+        fail(one_line(e))
         return
     page = report.training_page(cmp, folder)
     console.print(report.to_rich(page.table))
