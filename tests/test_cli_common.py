@@ -13,6 +13,10 @@ from optimlab.cli import app
     (["train", "iris-softmax", "-O", "adam:lr=[bold]"], "'[bold]'"),
     (["train", "iris-softmax", "-O", "foo"], "unknown optimizer 'foo'"),
     (["run", "beale", "-O", "adam:lr=[red]x", "--start", "1,1"], "[red]x"),
+    # a message that ends in a quoted value keeps its closing quote (train stripped it)
+    (["train", "iris-softmax", "-O", "rmsprop:centered=yes"], "centered must be True or False (true/false in "
+                                                             "a spec), got 'yes'"),
+    (["run", "beale", "-O", "rmsprop:centered=yes", "--start", "1,1"], "got 'yes'"),
 ])
 def test_bad_arguments_are_one_plain_line(args, shown):
     r = CliRunner().invoke(app, args, env={"COLUMNS": "80"})

@@ -4,6 +4,7 @@ tensor that cannot broadcast as runs is refused before anything changes."""
 
 from __future__ import annotations
 
+import copy
 import re
 import warnings
 
@@ -173,6 +174,26 @@ def test_add_param_group_refuses_a_group_the_tensor_lr_cannot_reach_and_changes_
     assert torch.equal(b.detach(), torch.ones(4)) and not opt.state[b]
 
 
+@pytest.mark.parametrize("name", TWINS + ["NAG"])
+def test_a_tensor_lr_set_after_construction_that_does_not_broadcast_refuses_the_step_whole(name):
+    """A scheduler or a user may replace a group's lr later: a step it cannot run changes no
+    parameter and no state (before: the first parameter moved, the second's state advanced)."""
+    a, b = torch.ones(3, requires_grad=True), torch.ones(4, requires_grad=True)
+    opt = getattr(oo, name)([a, b], lr=0.1, momentum=0.9) if name in ("SGD", "NAG") else getattr(oo, name)([a, b])
+    a.grad, b.grad = torch.full((3,), 0.5), torch.full((4,), 0.5)
+    opt.step(lambda: 0.0) if name == "NAG" else opt.step()
+    before = [a.detach().clone(), b.detach().clone(), copy.deepcopy(opt.state_dict()["state"])]
+    opt.param_groups[0]["lr"] = torch.tensor([0.1, 0.2, 0.3])
+    with pytest.raises(ValueError, match=r"^lr is a tensor of shape \(3,\), which does not broadcast against "
+                                         r"parameter 1 of its param group \(shape \(4,\)\)"):
+        opt.step(lambda: 0.0) if name == "NAG" else opt.step()
+    assert torch.equal(a, before[0]) and torch.equal(b, before[1])
+    after = opt.state_dict()["state"]
+    for i, s in before[2].items():
+        for k, v in s.items():
+            assert torch.equal(torch.as_tensor(after[i][k]), torch.as_tensor(v)), (i, k)
+
+
 def test_the_documented_runs_shapes_are_accepted():
     for p, lr in [(torch.zeros(4, 2, 3), torch.ones(4, 1, 1)), (torch.zeros(4, 3), torch.ones(4, 1)),
                   (torch.zeros(3), torch.ones(3)), (torch.zeros(2, 3), torch.ones(3))]:
@@ -180,3 +201,18 @@ def test_the_documented_runs_shapes_are_accepted():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         oo.Adam([torch.zeros(2, 3, requires_grad=True)], lr=torch.tensor(0.1))  # 0-d: kept as given
+
+
+@pytest.mark.parametrize("name", TWINS)
+def test_a_one_element_lr_of_any_shape_set_after_construction_is_the_scalar_lr(name):
+    """torch takes a one-element tensor lr of any shape whenever it is set (its _to_scalar at use)."""
+    p0 = torch.randn(5, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+
+    def later(lib):
+        def make(params):
+            opt = getattr(lib, name)(params, lr=0.1)
+            opt.param_groups[0]["lr"] = torch.full((1, 1), 0.05, dtype=torch.float64)
+            return opt
+        return make
+
+    torch.testing.assert_close(trajectory(later(oo), p0), trajectory(later(torch.optim), p0), rtol=1e-12, atol=1e-12)

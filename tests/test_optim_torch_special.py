@@ -222,3 +222,24 @@ def test_differentiable_first_step_and_tensor_lr_pass_gradcheck(cls):
     args = (torch.tensor(0.1, dtype=torch.float64, requires_grad=True),
             *(torch.rand(6, generator=g, dtype=torch.float64, requires_grad=True) for _ in range(2)))
     assert torch.autograd.gradcheck(one_step, args)
+
+
+@CLASSES
+def test_differentiable_unrolled_steps_pass_gradcheck(cls):
+    """Several steps in one graph (meta-learning: d θ₃ / d(θ₀, lr)) with gradients that
+    depend on θ: a state tensor one step's backward keeps (Adam's m in m/(√v + ε)) must not
+    be overwritten in place by the next step. torch clones it for its differentiable path."""
+    kw = {k: v for k, v in DIFF_STATE[TWINS[cls]][0].items() if k != "lr"}
+    c = torch.tensor([1.0, 2.0, 3.0], dtype=torch.float64)
+
+    def unrolled(lr, p0):
+        p = p0.clone()
+        opt = cls([p], lr=lr, differentiable=True, **kw)
+        for _ in range(3):
+            p.grad = c * p - 1  # the gradient of Σ cᵢθᵢ²/2 − θᵢ, recorded by autograd
+            opt.step()
+        return p
+
+    args = (torch.tensor(0.05, dtype=torch.float64, requires_grad=True),
+            torch.tensor([0.3, -0.2, 0.5], dtype=torch.float64, requires_grad=True))
+    assert torch.autograd.gradcheck(unrolled, args)

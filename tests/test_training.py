@@ -634,6 +634,37 @@ def test_a_file_that_is_not_a_checkpoint_gives_a_clear_error(tmp_path):
     assert t.epoch == 0 and t.history is None  # nothing was changed
 
 
+@pytest.mark.parametrize("fused", [False, True])
+def test_a_crafted_checkpoint_is_refused_before_anything_loads_for_any_optimizer(tmp_path, fused):
+    """Issue 8 item 10 through the Trainer: a checkpoint that passes weights_only=True but
+    holds optimizer state of the wrong size is refused with the entry named, whatever the
+    optimizer (here torch's own Adam, whose fused kernel trusts the sizes and would write
+    out of bounds), and neither the model nor the optimizer changes."""
+    X, y = torch.randn(16, 4, generator=torch.Generator().manual_seed(0)), torch.randn(16, 1)
+
+    def trainer() -> Trainer:
+        model = nn.Linear(4, 1)
+        return Trainer(model, loss="mse", optimizer=torch.optim.Adam(model.parameters(), lr=0.01, fused=fused))
+
+    t = trainer()
+    t.fit((X, y), batch_size=8, epochs=1, verbose=0)
+    t.save_checkpoint(tmp_path / "c.pt")
+    state = torch.load(tmp_path / "c.pt", weights_only=True)
+    state["optimizer"]["state"][0]["exp_avg"] = torch.zeros(1)  # weight (1, 4): state for 1 element
+    del state["checksum"]  # crafted, not damaged: a file without a checksum, as checkpoints before them
+    torch.save(state, tmp_path / "c.pt")
+    t2 = trainer()
+    before = [p.detach().clone() for p in t2.model.parameters()]
+    for resume in (lambda: t2.fit((X, y), batch_size=8, epochs=2, verbose=0, resume_from=tmp_path / "c.pt"),
+                   lambda: t2.load_checkpoint(tmp_path / "c.pt")):
+        with pytest.raises(RuntimeError, match=re.escape("Adam.load_state_dict: state[0]['exp_avg'] (parameter 0 "
+                                                         "of shape (1, 4)): the size of the state tensor (1,) must "
+                                                         "match the size of the parameter (1, 4)")):
+            resume()
+        assert all(torch.equal(a, b) for a, b in zip(t2.model.parameters(), before))
+        assert not t2.optimizer.state and t2.epoch == 0
+
+
 def test_save_checkpoint_saves_the_callbacks_it_is_given(tmp_path):
     # before: the callbacks argument was ignored and the fit's callbacks (here none) were saved
     model, train, val = _overfitting_setup()

@@ -11,7 +11,7 @@ import typer
 from rich.markup import escape
 from rich.progress import Progress
 
-from ._common import CLIError, check_out, console, fail, run_labels
+from ._common import CLIError, check_out, console, fail, one_line, run_labels
 
 DEFAULT_OPTIMIZERS = ["sgd:lr=0.01", "momentum:lr=0.01", "rmsprop:lr=0.001", "adam:lr=0.001"]
 OPTIMIZER_HELP = ("Optimizer spec NAME[:KEY=VALUE,...], e.g. adam:lr=0.01 (repeat for several; default: "
@@ -84,7 +84,7 @@ def train(
         fail(str(e))
         return
     except (ValueError, TypeError, KeyError) as e:
-        fail(str(e).strip("'\""))
+        fail(one_line(e))
         return
     try:
         page = report.training_page(cmp, folder)

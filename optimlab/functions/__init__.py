@@ -13,6 +13,7 @@ See ``docs/functions.md`` for the table of functions and the formula grammar.
 
 from __future__ import annotations
 
+from . import classics  # noqa: F401  (registers the classic 2-D functions)
 from ._base import GradNoise, NoiseStreams, TestFunction
 from .library import aliases, get, names, register
 from .parser import FormulaError, from_dict, parse, resolve

@@ -251,3 +251,40 @@ class TestFunction:
         extra = "".join(f", {k}={v!r}" for k, v in self.params.items() if k != "dim")
         noise = f", noise={self.noise}, seed={self.seed}" if self.noise else ""
         return f"TestFunction({self.name!r}, dim={self.dim}{extra}{noise})"
+
+
+# ---------------------------------------------------------------------- helpers of the factories
+# (shared by library.py and classics.py: public names of this private module)
+MAX_DIM = 100_000
+"""The largest ``dim`` a test function is built with: its domain, start and minimizer are
+lists of ``dim`` rows, so ``dim=10**9`` would fill the memory before any check could run.
+Raise it here (``optimlab.functions._base.MAX_DIM``) for larger experiments."""
+
+
+def check_dim(name: str, dim: Any, minimum: int = 1) -> int:
+    if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)) or dim < minimum:
+        raise ValueError(f"{name}: dim must be an integer >= {minimum}, got {dim!r}")
+    if dim > MAX_DIM:
+        raise ValueError(f"{name}: dim must be at most {MAX_DIM:,} (optimlab.functions._base.MAX_DIM), "
+                         f"got {dim:,}")
+    return int(dim)
+
+
+def check_two_d(name: str, dim: Any) -> None:
+    if dim != 2:
+        raise ValueError(f"{name} is defined for dim=2 only, got dim={dim!r}")
+
+
+def check_positive(name: str, arg: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)) \
+            or not math.isfinite(value) or value <= 0:
+        raise ValueError(f"{name}: {arg} must be a finite number > 0, got {value!r}")
+    return float(value)
+
+
+def xy(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    return x[..., 0], x[..., 1]
+
+
+def box(lo: float, hi: float, dim: int) -> list[list[float]]:
+    return [[lo, hi]] * dim

@@ -43,13 +43,29 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, field
-from typing import Any, Callable
-
-import torch
+from dataclasses import dataclass
+from typing import Any
 
 from .._spec import name_key, parse_options, split_spec
 from ._base import TestFunction
+from .formula import (
+    CONSTANTS,
+    FUNCTION_ALIASES,
+    FUNCTIONS,
+    XYZ,
+    Call,
+    Const,
+    Neg,
+    Node,
+    Num,
+    Pow,
+    Prod,
+    Sum,
+    Var,
+    evaluate,
+    latex,
+    walk,
+)
 from .library import aliases, get
 
 __all__ = ["parse", "resolve", "from_dict", "FormulaError", "MAX_LENGTH", "MAX_DEPTH", "MAX_EXPONENT"]
@@ -75,93 +91,6 @@ def _caret(text: str, pos: int, width: int = 72) -> str:
     prefix = "..." if start > 0 else ""
     suffix = "..." if start + width < len(flat) else ""
     return f"  {prefix}{snippet}{suffix}\n  {' ' * (len(prefix) + pos - start)}^"
-
-
-# ---------------------------------------------------------------------- functions
-# name -> (arity, torch implementation, python implementation for constants, latex)
-_FUNCTIONS: dict[str, tuple[int, Callable[..., Any], Callable[..., float], str]] = {
-    "sin": (1, torch.sin, math.sin, r"\sin"),
-    "cos": (1, torch.cos, math.cos, r"\cos"),
-    "tan": (1, torch.tan, math.tan, r"\tan"),
-    "exp": (1, torch.exp, math.exp, r"\exp"),
-    "log": (1, torch.log, math.log, r"\log"),
-    "log10": (1, torch.log10, math.log10, r"\log_{10}"),
-    "log2": (1, torch.log2, math.log2, r"\log_{2}"),
-    "sqrt": (1, torch.sqrt, math.sqrt, r"\sqrt"),
-    "abs": (1, torch.abs, abs, "abs"),
-    "tanh": (1, torch.tanh, math.tanh, r"\tanh"),
-    "sinh": (1, torch.sinh, math.sinh, r"\sinh"),
-    "cosh": (1, torch.cosh, math.cosh, r"\cosh"),
-    "arcsin": (1, torch.asin, math.asin, r"\arcsin"),
-    "arccos": (1, torch.acos, math.acos, r"\arccos"),
-    "arctan": (1, torch.atan, math.atan, r"\arctan"),
-    "sigmoid": (1, torch.sigmoid, lambda v: 1 / (1 + math.exp(-v)), r"\sigma"),
-    "softplus": (1, torch.nn.functional.softplus, lambda v: math.log1p(math.exp(v)), r"\operatorname{softplus}"),
-    "min": (2, torch.minimum, min, r"\min"),
-    "max": (2, torch.maximum, max, r"\max"),
-    "atan2": (2, torch.atan2, math.atan2, r"\operatorname{atan2}"),
-    "hypot": (2, torch.hypot, math.hypot, r"\operatorname{hypot}"),
-}
-_FUNCTION_ALIASES = {"ln": "log", "asin": "arcsin", "acos": "arccos", "atan": "arctan"}
-_CONSTANTS = {"pi": (math.pi, r"\pi"), "e": (math.e, "e")}
-_XYZ = ("x", "y", "z")
-
-
-# ---------------------------------------------------------------------- syntax tree
-@dataclass
-class Node:
-    pos: int
-    const: float | None = field(default=None, init=False)  # value when no variable occurs
-
-
-@dataclass
-class Num(Node):
-    value: float = 0.0
-    text: str = ""
-
-    def __post_init__(self) -> None:
-        self.const = self.value
-
-
-@dataclass
-class Const(Node):
-    name: str = ""
-
-    def __post_init__(self) -> None:
-        self.const = _CONSTANTS[self.name][0]
-
-
-@dataclass
-class Var(Node):
-    name: str = ""
-    index: int = -1  # coordinate, set once all variables are known
-
-
-@dataclass
-class Neg(Node):
-    operand: Node = None  # type: ignore[assignment]
-
-
-@dataclass
-class Sum(Node):
-    terms: list[tuple[str, Node]] = field(default_factory=list)  # ("+"|"-", node)
-
-
-@dataclass
-class Prod(Node):
-    factors: list[tuple[str, Node]] = field(default_factory=list)  # ("*"|"/", node)
-
-
-@dataclass
-class Pow(Node):
-    base: Node = None  # type: ignore[assignment]
-    exp: Node = None  # type: ignore[assignment]
-
-
-@dataclass
-class Call(Node):
-    name: str = ""
-    args: list[Node] = field(default_factory=list)
 
 
 # ---------------------------------------------------------------------- tokenizer
@@ -381,17 +310,17 @@ class _Parser:
             raise self.error(f"dunder names like {name!r} are not allowed", t.pos)
         nxt = self.tokens[self.i]  # peek without raising: the name itself is checked first
         if nxt.kind == "op" and nxt.text == "(":
-            fname = _FUNCTION_ALIASES.get(name.lower(), name.lower())
-            if fname not in _FUNCTIONS:
+            fname = FUNCTION_ALIASES.get(name.lower(), name.lower())
+            if fname not in FUNCTIONS:
                 raise self.error(f"unknown function {name!r}; allowed: {', '.join(_allowed_functions())}", t.pos)
             return self.call(t, fname)
-        if name in _CONSTANTS:
+        if name in CONSTANTS:
             return Const(t.pos, name=name)
-        if name in _XYZ or re.fullmatch(r"x[1-9][0-9]{0,3}", name):
+        if name in XYZ or re.fullmatch(r"x[1-9][0-9]{0,3}", name):
             self.variables.setdefault(name, t.pos)
             return Var(t.pos, name=name)
         low = name.lower()
-        if low in _FUNCTIONS or low in _FUNCTION_ALIASES:
+        if low in FUNCTIONS or low in FUNCTION_ALIASES:
             raise self.error(f"function {name!r} needs its argument in parentheses: {name}(...)", t.pos)
         raise self.error(
             f"unknown name {name!r}; variables are x, y, z or x1, x2, ..., constants pi and e, "
@@ -410,13 +339,13 @@ class _Parser:
         if not self.take(")"):
             raise self.error(f"expected ',' or ')' in the call of {t.text!r} opened at position {open_tok.pos}")
         self.depth -= 1
-        arity = _FUNCTIONS[fname][0]
+        arity = FUNCTIONS[fname][0]
         if len(args) != arity:
             raise self.error(f"{t.text} takes {arity} argument{'s' if arity > 1 else ''}, got {len(args)}", t.pos)
         node = Call(t.pos, name=fname, args=args)
         if all(a.const is not None for a in args):
             try:
-                value = float(_FUNCTIONS[fname][2](*[a.const for a in args]))
+                value = float(FUNCTIONS[fname][2](*[a.const for a in args]))
             except (OverflowError, ValueError, ZeroDivisionError):
                 raise self.error(f"{t.text}(...) of this constant is undefined or overflows", t.pos) from None
             node.const = _finite(self.text, t.pos, value, f"{t.text}(...)")
@@ -424,147 +353,20 @@ class _Parser:
 
 
 def _allowed_functions() -> list[str]:
-    return sorted(set(_FUNCTIONS) | set(_FUNCTION_ALIASES))
+    return sorted(set(FUNCTIONS) | set(FUNCTION_ALIASES))
 
 
 def _order_variables(p: _Parser) -> list[str]:
     used = p.variables
-    xyz = [v for v in used if v in _XYZ]
-    idx = [v for v in used if v not in _XYZ]
+    xyz = [v for v in used if v in XYZ]
+    idx = [v for v in used if v not in XYZ]
     if xyz and idx:
         a, b = xyz[0], idx[0]
         raise FormulaError(p.text, max(used[a], used[b]),
                            f"do not mix variable styles: {a!r} and {b!r} (use x, y, z or x1, x2, ...)")
     if xyz:
-        return [v for v in _XYZ if v in used]
+        return [v for v in XYZ if v in used]
     return sorted(idx, key=lambda v: int(v[1:]))
-
-
-def _walk(node: Node) -> list[Node]:
-    out, stack = [], [node]
-    while stack:
-        n = stack.pop()
-        out.append(n)
-        if isinstance(n, Neg):
-            stack.append(n.operand)
-        elif isinstance(n, Sum):
-            stack.extend(c for _, c in n.terms)
-        elif isinstance(n, Prod):
-            stack.extend(c for _, c in n.factors)
-        elif isinstance(n, Pow):
-            stack.extend((n.base, n.exp))
-        elif isinstance(n, Call):
-            stack.extend(n.args)
-    return out
-
-
-# ---------------------------------------------------------------------- evaluation
-def _evaluate(node: Node, x: torch.Tensor) -> torch.Tensor:
-    if node.const is not None:
-        return torch.tensor(node.const, dtype=x.dtype, device=x.device)
-    if isinstance(node, Var):
-        return x[..., node.index]
-    if isinstance(node, Neg):
-        return -_evaluate(node.operand, x)
-    if isinstance(node, Sum):
-        out = None
-        for sign, term in node.terms:
-            v = _evaluate(term, x)
-            out = (v if sign == "+" else -v) if out is None else (out + v if sign == "+" else out - v)
-        return out  # type: ignore[return-value]
-    if isinstance(node, Prod):
-        out = None
-        for op, factor in node.factors:
-            v = _evaluate(factor, x)
-            out = v if out is None else (out * v if op == "*" else out / v)
-        return out  # type: ignore[return-value]
-    if isinstance(node, Pow):
-        base = _evaluate(node.base, x)
-        e = node.exp.const
-        if e is not None and e == int(e):
-            return base ** int(e)  # integer powers of negative numbers stay real
-        return torch.pow(base, _evaluate(node.exp, x))
-    if isinstance(node, Call):
-        return _FUNCTIONS[node.name][1](*[_evaluate(a, x) for a in node.args])
-    raise TypeError(f"unknown node {node!r}")  # pragma: no cover
-
-
-# ---------------------------------------------------------------------- LaTeX
-_PREC = {Sum: 1, Prod: 2, Neg: 2, Pow: 4}
-
-
-def _prec(node: Node) -> int:
-    if isinstance(node, Num) and node.value < 0:  # never happens: numbers are unsigned
-        return 2  # pragma: no cover
-    return _PREC.get(type(node), 5)
-
-
-def _paren(s: str) -> str:
-    return r"\left(" + s + r"\right)"
-
-
-def _num_latex(v: float) -> str:
-    if v == int(v) and abs(v) < 1e15:
-        return str(int(v))
-    s = f"{v:.12g}"
-    if "e" in s:
-        mant, ex = s.split("e")
-        ex_i = int(ex)
-        return (r"10^{" + str(ex_i) + "}") if mant == "1" else (mant + r" \cdot 10^{" + str(ex_i) + "}")
-    return s
-
-
-def _latex(node: Node, names: list[str]) -> str:
-    if isinstance(node, Num):
-        return _num_latex(node.value)
-    if isinstance(node, Const):
-        return _CONSTANTS[node.name][1]
-    if isinstance(node, Var):
-        return node.name if node.name in _XYZ else f"x_{{{node.name[1:]}}}"
-    if isinstance(node, Neg):
-        inner = _latex(node.operand, names)
-        return "-" + (_paren(inner) if _prec(node.operand) <= 2 else inner)
-    if isinstance(node, Sum):
-        parts = []
-        for k, (sign, term) in enumerate(node.terms):
-            s = _latex(term, names)
-            if sign == "-" and _prec(term) <= 1:
-                s = _paren(s)
-            if isinstance(term, Neg) and k > 0:
-                s = _paren(s)
-            parts.append(s if k == 0 else f" {sign} {s}")
-        return "".join(parts)
-    if isinstance(node, Prod):
-        num = [f for op, f in node.factors if op == "*"]
-        den = [f for op, f in node.factors if op == "/"]
-
-        def chain(fs: list[Node]) -> str:
-            out = []
-            for k, f in enumerate(fs):
-                s = _latex(f, names)
-                leading_sign = k == 0 and isinstance(f, Neg) and _prec(f.operand) > 2  # -x*y is -x\,y
-                out.append(_paren(s) if _prec(f) <= 2 and len(fs) > 1 and not leading_sign else s)
-            if not out:
-                return "1"
-            res = out[0]
-            for prev, cur in zip(out, out[1:]):
-                res += (r" \cdot " if cur[0].isdigit() or prev[-1].isdigit() and cur[0] == "-" else r"\,") + cur
-            return res
-
-        return chain(num) if not den else r"\frac{" + chain(num) + "}{" + chain(den) + "}"
-    if isinstance(node, Pow):
-        b = _latex(node.base, names)
-        if _prec(node.base) <= 4 or (isinstance(node.base, Call) and node.base.name != "sqrt"):
-            b = _paren(b)
-        return b + "^{" + _latex(node.exp, names) + "}"
-    if isinstance(node, Call):
-        args = [_latex(a, names) for a in node.args]
-        if node.name == "sqrt":
-            return r"\sqrt{" + args[0] + "}"
-        if node.name == "abs":
-            return r"\left|" + args[0] + r"\right|"
-        return _FUNCTIONS[node.name][3] + _paren(", ".join(args))
-    raise TypeError(f"unknown node {node!r}")  # pragma: no cover
 
 
 # ---------------------------------------------------------------------- public
@@ -582,7 +384,7 @@ def _syntax_tree(text: str) -> tuple[Node, list[str]]:
     if not variables:
         raise FormulaError(text, 0, "formula uses no variable (x, y, z or x1, x2, ...)")
     index = {v: i for i, v in enumerate(variables)}
-    for n in _walk(tree):
+    for n in walk(tree):
         if isinstance(n, Var):
             n.index = index[n.name]
     return tree, variables
@@ -619,10 +421,10 @@ def parse(text: str, name: str | None = None, *, domain: Any = None, minimizers:
 
         a = np.asarray(domain, dtype=float)
         dom = np.tile(a, (d, 1)) if a.shape == (2,) else a
-    fn = lambda x: _evaluate(tree, x)  # noqa: E731
+    fn = lambda x: evaluate(tree, x)  # noqa: E731
     f = TestFunction(
         name if name is not None else text.strip(), fn, d, dom, minimizers=minimizers, f_min=f_min,
-        latex=_latex(tree, variables), starts=starts,
+        latex=latex(tree, variables), starts=starts,
         description=description or f"user formula in {', '.join(variables)}",
         params={"formula": text},
     )

@@ -14,6 +14,7 @@ a class with its ``hparams`` table, registered by :func:`register_optimizer`.
 """
 
 from ._base import Optimizer
+from ._state import check_loaded_state
 from .adam import Adam, Adamax, AdamW, NAdam, RAdam
 from .adaptive import Adadelta, Adagrad, RMSprop
 from .hparams import check_range
@@ -35,4 +36,5 @@ from .sgd import NAG, SGD
 
 __all__ = ["Optimizer", "SGD", "NAG", "Adagrad", "RMSprop", "Adadelta", "Adam", "AdamW", "Adamax",
            "NAdam", "RAdam", "get", "create", "available", "describe", "parse_spec", "register", "check_range",
-           "spec_to_kwargs", "register_optimizer", "alias", "Tune", "tuning", "unregister"]
+           "spec_to_kwargs", "register_optimizer", "alias", "Tune", "tuning", "unregister",
+           "check_loaded_state"]

@@ -34,7 +34,17 @@ from torch import Tensor
 
 from ._fused import check_fused_device, fusable
 from ._state import check_loaded_state, real_view_update, tensorize_scalars
-from .hparams import AtMostOne, Choice, Flag, Range, check_choice, check_range, check_values
+from .hparams import (
+    AtMostOne,
+    Choice,
+    Flag,
+    Range,
+    check_choice,
+    check_range,
+    check_tensors,
+    check_values,
+    shaped_tensors_key,
+)
 
 __all__ = ["Optimizer", "check_range", "check_choice", "HParam"]
 
@@ -47,15 +57,24 @@ NONFINITE_POLICIES = ("raise", "skip", "ignore")
 # In-place updates that take a Python number fast (torch's `alpha=`/`value=`
 # arguments) and a tensor hyperparameter by broadcasting. A formula is written once
 # with these and works for both.
+def kept(x: Tensor) -> Tensor:
+    """``x`` itself, or while autograd records the step (``differentiable=True``) a copy:
+    the update's backward keeps its operands, and an operand that is state (Adam's m)
+    is changed in place by the next step, which would break a graph over several steps
+    (torch clones it on its differentiable path too)."""
+    return x.clone() if torch.is_grad_enabled() else x
+
+
 def add_(t: Tensor, x: Tensor, alpha: Any = 1.0) -> Tensor:
     """t += alpha * x"""
     if isinstance(alpha, Tensor):
-        return t.add_(x * alpha)
+        return t.add_(kept(x) * alpha)
     return t.add_(x, alpha=alpha)
 
 
 def addcmul_(t: Tensor, a: Tensor, b: Tensor, value: Any = 1.0) -> Tensor:
     """t += value * a * b"""
+    a, b = kept(a), kept(b)
     if isinstance(value, Tensor):
         return t.addcmul_(a * value, b)
     return t.addcmul_(a, b, value=value)
@@ -63,6 +82,7 @@ def addcmul_(t: Tensor, a: Tensor, b: Tensor, value: Any = 1.0) -> Tensor:
 
 def addcdiv_(t: Tensor, a: Tensor, b: Tensor, value: Any = 1.0) -> Tensor:
     """t += value * a / b"""
+    a, b = kept(a), kept(b)
     if isinstance(value, Tensor):
         return t.addcdiv_(a * value, b)
     return t.addcdiv_(a, b, value=value)
@@ -276,12 +296,26 @@ class Optimizer(torch.optim.Optimizer):
                 if reasons:
                     raise ValueError(f"fused=True is not possible here: {'; '.join(reasons)}")
             if params:
+                self._recheck_tensors(gi, group)
                 work.append((gi, group, params))
         if not self._grads_ok(work):
             return loss
         for _, group, params in work:
             self._group_step(group, params)
         return loss
+
+    def _recheck_tensors(self, gi: int, group: dict[str, Any]) -> None:
+        """A group's tensor lr (or other value) may have been replaced since it was checked
+        (by a user or a scheduler): check it as the constructor does, once per new value."""
+        if torch.compiler.is_compiling():
+            return  # checked when the compiled step was traced; Python-side bookkeeping breaks graphs
+        key = shaped_tensors_key(group)
+        if key is None:
+            return
+        checked = self.__dict__.setdefault("_checked_tensors", {})
+        if checked.get(gi) != key:
+            check_tensors(self.hparam_table()[0], group, group["params"])
+            checked[gi] = shaped_tensors_key(group)
 
     def _grads_ok(self, work: list) -> bool:
         """Apply the non-finite policy; True means go on with the step."""

@@ -7,7 +7,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from ._base import Optimizer, add_, addcdiv_, addcmul_, scalar_dtype, sqrt, sqrt_eps, step_value
+from ._base import Optimizer, add_, addcdiv_, addcmul_, kept, scalar_dtype, sqrt, sqrt_eps, step_value
 from ._fused import group_by_device_dtype, kernel_lr
 from .hparams import AtMostOne, Flag, Items, NoTensorWithForeach, Range, SameKind
 from .registry import Tune, alias, register_optimizer
@@ -35,7 +35,7 @@ class _AdamBase(Optimizer):
 def _max_into(dst: Tensor, other: Tensor) -> None:
     """dst ← max(dst, other) in place; recorded by autograd when it tracks either (differentiable=True)."""
     if torch.is_grad_enabled() and (dst.requires_grad or other.requires_grad):
-        dst.copy_(torch.maximum(dst.clone(), other))  # maximum's backward keeps its inputs
+        dst.copy_(torch.maximum(dst.clone(), kept(other)))  # maximum's backward keeps its inputs
     else:
         torch.maximum(dst, other, out=dst)
 

@@ -7,7 +7,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from ._base import Optimizer, add_, addcdiv_, addcmul_, is_nonzero, scalar_dtype, sqrt_eps
+from ._base import Optimizer, add_, addcdiv_, addcmul_, is_nonzero, kept, scalar_dtype, sqrt_eps
 from ._fused import group_by_device_dtype, kernel_lr
 from .hparams import Choice, Flag, Range
 from .registry import Tune, register_optimizer
@@ -152,7 +152,7 @@ class RMSprop(Optimizer):
         if group["centered"]:
             ga = state["grad_avg"]
             ga.lerp_(g, 1 - alpha)
-            var = sq.addcmul(ga, ga, value=-1)
+            var = sq.addcmul(kept(ga), kept(ga), value=-1)
             denom = var.add_(eps).sqrt_() if group["eps_in_sqrt"] else sqrt_eps(var, eps, fresh=True)
         else:
             denom = _root(sq, eps, group["eps_in_sqrt"])

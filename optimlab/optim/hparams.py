@@ -43,7 +43,8 @@ import torch
 from torch import Tensor
 
 __all__ = ["Range", "Flag", "Choice", "Items", "AtMostOne", "Requires", "SameKind", "NoTensorWithForeach",
-           "check_values", "check_range", "check_choice", "check_flag", "describe_value"]
+           "check_values", "check_tensors", "shaped_tensors_key", "check_range", "check_choice", "check_flag",
+           "describe_value"]
 
 
 def describe_value(value: Any) -> str:
@@ -281,6 +282,41 @@ def check_values(table: Mapping[str, Any], values: dict[str, Any], rules: Sequen
             if name in out:
                 _check_broadcast(name, out[name], params)
     return out
+
+
+def _shaped(value: Any) -> bool:
+    """A tensor with dimensions (not 0-d), or a tuple holding one (betas)."""
+    if isinstance(value, tuple):
+        return any(_shaped(v) for v in value)
+    return isinstance(value, Tensor) and value.dim() > 0
+
+
+def _identity(value: Any) -> Any:
+    if isinstance(value, tuple):
+        return tuple(_identity(v) for v in value)
+    return (id(value), tuple(value.shape)) if isinstance(value, Tensor) else None
+
+
+def shaped_tensors_key(group: Mapping[str, Any]) -> Any:
+    """``None`` when no value of ``group`` is a tensor with dimensions; else what identifies
+    those values and the group's parameters (identity and shape), so that
+    :func:`check_tensors` need not run again for values it has already checked."""
+    found = tuple((k, _identity(v)) for k, v in group.items() if k != "params" and _shaped(v))
+    return (found, id(group["params"]), len(group["params"])) if found else None
+
+
+def check_tensors(table: Mapping[str, Any], group: dict[str, Any], params: Sequence[Tensor]) -> None:
+    """For a group whose values may have been replaced since construction (a user or a
+    scheduler setting ``group["lr"]``): one-element tensors among the ``table``'s names
+    become 0-d views, in place, as :func:`check_values` makes them; a tensor of several
+    elements must broadcast against each of ``params`` (module docstring), else
+    ``ValueError`` before anything changes. The optimizers call it before a step whose
+    group holds such tensors not checked before (:func:`shaped_tensors_key`)."""
+    for name in table:
+        if name in group and _shaped(group[name]):
+            v = group[name]
+            group[name] = tuple(_as_scalar(x) for x in v) if isinstance(v, tuple) else _as_scalar(v)
+            _check_broadcast(name, group[name], params)
 
 
 def _check_broadcast(name: str, value: Any, params: Sequence[Tensor]) -> None:

@@ -15,6 +15,7 @@ from torch import nn
 from torch.utils.data import TensorDataset
 
 from ..engine import EpochBatches, EpochMean, chunks, divergent, grads_finite
+from ..optim import check_loaded_state
 from ..problems import Problem
 from ..problems.data import as_tensor, dataset_tensors
 from ..record import SERIES_ALIASES, History, alias_series, to_jsonable
@@ -451,6 +452,9 @@ class Trainer:
                           argument: str = "resume_from") -> None:
         """Load ``state`` whole or not at all: on any failure (a model with other layers, an
         optimizer of another kind) everything is put back as it was and ValueError says why."""
+        # the optimizer state is checked against its parameters before anything loads, for any
+        # optimizer: torch's fused kernels trust the sizes of a crafted checkpoint's state
+        check_loaded_state(type(self.optimizer).__name__, state["optimizer"], self.optimizer.param_groups)
         before = copy.deepcopy(self._state(callbacks))
         try:
             self._load_state(state, callbacks, stacklevel + 1)
