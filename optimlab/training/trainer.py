@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import json
-import time
 import warnings
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
@@ -19,9 +18,10 @@ from ..optim import check_loaded_state
 from ..problems import Problem
 from ..problems.data import as_tensor, dataset_tensors
 from ..record import SERIES_ALIASES, History, alias_series, to_jsonable
-from ..runner import make_scheduler, needs_closure
+from ..runner import make_scheduler
 from .callbacks import Callback
 from .checkpoint import check_optimizer_kind, read_checkpoint, write_checkpoint
+from .fitrun import FitRun, check_fit_arguments, sorted_callbacks
 from .losses import check_targets, make_optimizer, resolve_loss, resolve_metrics
 from .progress import Progress
 from .tools import ddp_world, first_bad_row, unwrap
@@ -150,7 +150,7 @@ class Trainer:
         of the epoch's order (as ``DistributedSampler``); ``batch_size`` is per process
         and logged numbers are the process's own.
         """
-        _check_fit_arguments(batch_size, epochs, verbose)
+        check_fit_arguments(batch_size, epochs, verbose)
         X, Y, val = self._fit_data(data, y, validation_data, validation_split)
         rank, world = ddp_world(self.model)
         n_local = len(range(rank, len(X), world))
@@ -160,14 +160,14 @@ class Trainer:
                              f"got {batch_size}")
         batches = EpochBatches(len(X), int(batch_size), self._generator if shuffle else None, shard=(rank, world),
                                device=X.device)
-        callbacks = _sorted_callbacks(callbacks)
+        callbacks = sorted_callbacks(callbacks)
         config = {**self.optimizer_config, "loss": self.loss_name, "metrics": [m for m, _, _ in self.metrics],
                   "batch_size": int(batch_size), "shuffle": bool(shuffle), "n_train": len(X),
                   "n_val": 0 if val is None else len(val[0]), "world_size": world}
         hist = self._open_history(config, epochs, seed, label, resume_from, callbacks, batches.per_epoch)
         for c in callbacks:
             c.on_train_begin(self)
-        run = _Fit(self, X, Y, val, batches, world, callbacks)
+        run = FitRun(self, X, Y, val, batches, world, callbacks)
         progress = Progress(verbose, epochs, self.epoch)
         run.start_clock()
         try:
@@ -245,7 +245,7 @@ class Trainer:
         self._callbacks = callbacks
         return hist
 
-    def _epoch(self, run: "_Fit", epoch: int, progress: Progress) -> bool:
+    def _epoch(self, run: FitRun, epoch: int, progress: Progress) -> bool:
         """One epoch: its batches, then (unless cut short) its logs and callbacks; False to end the fit."""
         for c in run.callbacks:
             c.on_epoch_begin(self, epoch)
@@ -263,7 +263,7 @@ class Trainer:
         progress.epoch(epoch, logs)
         return self._stop_reason is None
 
-    def _train_batches(self, run: "_Fit", epoch: int) -> tuple[EpochMean, list, list]:
+    def _train_batches(self, run: FitRun, epoch: int) -> tuple[EpochMean, list, list]:
         """The updates of one epoch; returns its loss accumulator and, for metrics, the outputs and targets."""
         mean = EpochMean()
         outs: list[torch.Tensor] = []  # metrics are computed once per epoch from these
@@ -292,7 +292,7 @@ class Trainer:
                 break
         return mean, outs, targets
 
-    def _update(self, run: "_Fit", epoch: int, b: int, xb: torch.Tensor,
+    def _update(self, run: FitRun, epoch: int, b: int, xb: torch.Tensor,
                 yb: torch.Tensor) -> tuple[float, float, torch.Tensor] | None:
         """One update on batch ``b``: ``(lr, loss before the update, outputs)``, None if it diverged."""
         opt = self.optimizer
@@ -321,7 +321,7 @@ class Trainer:
             return None
         return lr, lv, out
 
-    def _epoch_logs(self, run: "_Fit", mean: EpochMean, outs: list, targets: list) -> dict:
+    def _epoch_logs(self, run: FitRun, mean: EpochMean, outs: list, targets: list) -> dict:
         """The epoch's logs (loss, metrics, validation, lr, time); steps an epoch-wise schedule."""
         logs = {"loss": mean.mean()}
         if self.metrics:
@@ -488,46 +488,3 @@ class Trainer:
         """Restore model, optimizer, schedule, RNG states, epoch and history from ``path``."""
         self._apply_checkpoint(read_checkpoint(path, "path"), argument="path")
         return self
-
-
-def _check_fit_arguments(batch_size: Any, epochs: Any, verbose: Any) -> None:
-    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)):
-        raise TypeError(f"batch_size must be an integer, got {batch_size!r}")
-    if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 1:
-        raise ValueError(f"epochs must be an integer >= 1, got {epochs!r}")
-    if verbose not in (0, 1, 2):
-        raise ValueError(f"verbose must be 0, 1 or 2, got {verbose!r}")
-
-
-def _sorted_callbacks(callbacks: Iterable[Any]) -> list[Callback]:
-    """The callbacks in the order they run (``order``, then as given), all checked."""
-    callbacks = sorted(list(callbacks), key=lambda c: getattr(c, "order", 0))
-    for c in callbacks:
-        if not isinstance(c, Callback):
-            raise TypeError(f"callbacks must be Callback objects, got {type(c).__name__}")
-    return callbacks
-
-
-class _Fit:
-    """What one ``fit`` works on: the data, the epoch batches, the callbacks, the growing records, the clock."""
-
-    def __init__(self, trainer: Trainer, X: torch.Tensor, Y: torch.Tensor, val: tuple | None,
-                 batches: EpochBatches, world: int, callbacks: list[Callback]):
-        self.X, self.Y, self.val, self.batches, self.world, self.callbacks = X, Y, val, batches, world, callbacks
-        self.history = hist = trainer.history
-        assert hist is not None
-        self.series = {k: v for k, v in hist.series.items() if k not in SERIES_ALIASES}
-        self.epochs = hist.epochs
-        self.batch_callbacks = [c for c in callbacks
-                                if "on_batch_end" in vars(c) or type(c).on_batch_end is not Callback.on_batch_end]
-        self.plateau = isinstance(trainer.scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau)
-        self.closure_step = needs_closure(trainer.optimizer)
-        self._t_offset = float(self.series["time"][-1]) if self.series["time"] else 0.0
-        self._t0 = 0.0
-
-    def start_clock(self) -> None:
-        """Times continue from the history's last one (a resumed fit)."""
-        self._t0 = time.perf_counter() - self._t_offset
-
-    def elapsed(self) -> float:
-        return time.perf_counter() - self._t0
