@@ -26,6 +26,7 @@ function per method, on one parameter tensor.
 from __future__ import annotations
 
 import math
+import sys
 import warnings
 from typing import Any, Callable
 
@@ -99,6 +100,23 @@ def step_value(state: dict[str, Any]) -> Any:
 
 def is_tensor_hparam(v: Any) -> bool:
     return isinstance(v, Tensor)
+
+
+def _without_dynamo(name: str) -> Callable[..., Any]:
+    """torch.optim.Optimizer's method ``name`` without its ``torch._disable_dynamo`` wrapper
+    while ``torch._dynamo`` is not loaded. The wrapper imports ``torch._dynamo`` at its first
+    call (2–3 s per process) only to keep dynamo from tracing the method; when dynamo is not
+    loaded nothing can be tracing, so the plain method does the same. Once something has
+    loaded dynamo (``torch.compile``), torch's wrapped method runs, as in torch."""
+    wrapped = getattr(torch.optim.Optimizer, name)
+    plain = getattr(wrapped, "__wrapped__", wrapped)
+
+    def method(self: Any, *args: Any, **kwargs: Any) -> Any:
+        return (wrapped if "torch._dynamo" in sys.modules else plain)(self, *args, **kwargs)
+
+    method.__name__ = method.__qualname__ = name
+    method.__doc__ = wrapped.__doc__
+    return method
 
 
 # ------------------------------------------------------------------------ the class
@@ -209,8 +227,13 @@ class Optimizer(torch.optim.Optimizer):
         group.update(checked)
         return group
 
+    _torch_add_param_group = _without_dynamo("add_param_group")
+    zero_grad = _without_dynamo("zero_grad")
+    state_dict = _without_dynamo("state_dict")
+    _torch_load_state_dict = _without_dynamo("load_state_dict")
+
     def add_param_group(self, param_group: dict[str, Any]) -> None:
-        super().add_param_group(param_group)
+        self._torch_add_param_group(param_group)
         if getattr(self, "_constructed", False):  # __init__ validates the first groups itself
             try:
                 self._validate(self.param_groups[-1])
@@ -234,7 +257,7 @@ class Optimizer(torch.optim.Optimizer):
         ``RuntimeError`` naming the entry and nothing is loaded. torch then casts the state
         to each parameter's dtype and device, as its own classes do."""
         check_loaded_state(type(self).__name__, state_dict, self.param_groups)
-        super().load_state_dict(state_dict)
+        self._torch_load_state_dict(state_dict)
 
     # -- the step ----------------------------------------------------------------------
     _supports_sparse: bool = False  # torch's SGD and Adagrad take sparse gradients
