@@ -16,7 +16,8 @@ What lives here, once, for every method:
   ``lr_t = lr / (1 + lr_decay·(t − 1))`` (torch's Adagrad ``lr_decay``, Keras 2's
   ``decay``);
 * the policy for non-finite gradients (``nonfinite``), checked for every
-  parameter *before* any state changes;
+  parameter *before* any state changes, in one reduction and one host read per
+  device (:mod:`optimlab.optim._guard`);
 * a fast path through torch's own fused kernels where the arithmetic is the same.
 
 A subclass writes only its update rule in :meth:`Optimizer._update`, one readable
@@ -34,6 +35,7 @@ import torch
 from torch import Tensor
 
 from ._fused import check_fused_device, fusable
+from ._guard import all_finite
 from ._state import check_loaded_state, real_view_update, tensorize_scalars
 from .hparams import AtMostOne, Choice, Flag, Range, check_choice, check_range, check_values
 
@@ -303,18 +305,16 @@ class Optimizer(torch.optim.Optimizer):
         pending = [(gi, group, params) for gi, group, params in work if group["nonfinite"] != "ignore"]
         if not pending:
             return True
-        # meta tensors hold no values to check (model sizing, deferred init): torch's path applies
-        grads = [p.grad for _, _, params in pending for p in params if not p.grad.is_meta]
         if torch.compiler.is_compiling():
             return True  # a data-dependent check would break the graph; torch semantics apply
-        # one read pass: any NaN or ±inf makes its sum non-finite (a finite sum that overflows
-        # only sends us to the exact check below). Summed as Python floats: fewer tensor ops.
-        if math.isfinite(sum(_sum(g) for g in grads)):
+        # one reduction per device, one host read each (a finite sum that overflows only
+        # sends us to the exact check below)
+        if all_finite([p.grad for _, _, params in pending for p in params]):
             return True
         for gi, group, params in pending:  # a sum can overflow: find the culprit exactly
             for pi, p in enumerate(params):
                 values = p.grad._values() if p.grad.is_sparse else p.grad
-                if not values.is_meta and not bool(torch.isfinite(values).all()):
+                if not values.is_meta and not bool(torch.isfinite(values).all()):  # the error path: exact
                     msg = (f"{type(self).__name__}: non-finite gradient (NaN or inf) in parameter {pi} of "
                            f"param group {gi} (shape {tuple(p.shape)})")
                     if group["nonfinite"] == "raise":
@@ -445,15 +445,6 @@ class Optimizer(torch.optim.Optimizer):
 
     def _fused_step(self, group: dict[str, Any], params: list[Tensor], grads: list[Tensor]) -> None:
         raise NotImplementedError
-
-
-def _sum(g: Tensor) -> float:
-    """Sum of all elements as a Python float (NaN/inf propagate), accumulated in at least float32."""
-    if g.is_sparse:
-        g = g._values()
-    if g.is_complex():
-        g = torch.view_as_real(g)
-    return g.sum(dtype=torch.float32).item() if g.dtype in (torch.float16, torch.bfloat16) else g.sum().item()
 
 
 def is_nonzero(v: Any) -> bool:

@@ -1,0 +1,75 @@
+"""The non-finite gradient check: one pass over the gradients, one host read per device.
+
+:func:`all_finite` answers "is every element of every gradient finite?" before a step
+changes anything. Per device it reduces all the gradients on the device itself and reads
+one number back to the host, so on CUDA the check costs one synchronisation per step
+instead of one per parameter. Two device-side reductions feed that number, chosen by
+tensor size (the table in ``docs/optimizers.md`` measures them):
+
+* tensors below :data:`BATCH_MAX` elements go to torch's multi-tensor check
+  ``torch._amp_foreach_non_finite_check_and_unscale_`` (the one ``GradScaler`` uses), here
+  with a scale of exactly 1, which leaves every value as it was: one call for the whole
+  list, where a per-tensor reduction would pay a few microseconds of dispatch per tensor;
+* larger tensors, and any the batched check cannot take (overlapping layouts, devices
+  without it), are summed one by one: a NaN or ±inf makes the sum non-finite, and at
+  this size the sum reads faster than the batched check.
+
+A finite gradient whose sum overflows makes the answer ``False``: the caller then
+checks exactly, tensor by tensor (``Optimizer._grads_ok``), and finds nothing.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+__all__ = ["all_finite", "BATCH_MAX"]
+
+BATCH_MAX = 1 << 16
+_BATCH_DEVICES = ("cpu", "cuda")
+_HALF = (torch.float16, torch.bfloat16)
+
+
+def _values(g: Tensor) -> Tensor | None:
+    """The real, dense numbers of a gradient (None for a meta tensor, which holds none)."""
+    if g.is_sparse:
+        g = g._values()
+    if g.is_meta:
+        return None
+    if g.is_complex():
+        g = torch.view_as_real(g)
+    return g.detach() if g.requires_grad else g
+
+
+def _batchable(g: Tensor) -> bool:
+    # the batched check writes its (unchanged) values back, so it needs one memory
+    # location per element: a dense layout
+    return (g.numel() < BATCH_MAX and g.device.type in _BATCH_DEVICES
+            and (g.is_contiguous() or g.dim() == 4 and g.is_contiguous(memory_format=torch.channels_last)))
+
+
+def _device_flag(batch: list[Tensor], large: list[Tensor], device: torch.device) -> Tensor:
+    """A one-element float32 tensor on ``device`` that is exactly 0 when no value of ``batch``
+    and ``large`` is NaN or ±inf (and no sum of ``large`` overflows), nonzero or NaN otherwise."""
+    flag = torch.zeros(1, dtype=torch.float32, device=device)
+    if batch:
+        torch._amp_foreach_non_finite_check_and_unscale_(batch, flag, torch.ones(1, dtype=torch.float32, device=device))
+    if large:
+        sums = torch.stack([g.sum(dtype=torch.float32) if g.dtype in _HALF else g.sum().to(torch.float32)
+                            for g in large])
+        flag = flag + sums.sum() * 0.0  # NaN·0 and inf·0 are NaN, a finite sum·0 is 0
+    return flag
+
+
+def all_finite(grads: list[Tensor]) -> bool:
+    """True when every gradient in ``grads`` is finite everywhere (False may also mean a sum
+    overflowed); one host read per device, none when ``grads`` holds no values."""
+    per_device: dict[torch.device, tuple[list[Tensor], list[Tensor]]] = {}
+    for g in grads:
+        v = _values(g)
+        if v is None or v.numel() == 0:
+            continue
+        batch, large = per_device.setdefault(v.device, ([], []))
+        (batch if _batchable(v) else large).append(v)
+    flags = [_device_flag(batch, large, device) for device, (batch, large) in per_device.items()]
+    return all(flag.item() == 0.0 for flag in flags)  # every device's reduction is queued before the first read
