@@ -141,3 +141,24 @@ def test_the_check_leaves_the_gradients_bit_for_bit_as_they_were():
 def test_a_gradient_that_records_autograd_is_checked_without_error():
     g = torch.ones(4, requires_grad=True) * 2.0
     assert all_finite([g]) and not all_finite([g * float("inf")])
+
+
+# ------------------------------------------- the fused path's remembered layout checks
+@pytest.mark.parametrize("change", ["state", "param"])
+def test_a_layout_changed_after_the_first_steps_still_keeps_a_parameter_from_the_kernel(change):
+    # the kernels walk memory order: a state tensor (or parameter) with other strides than its
+    # gradient, fused, would mix up coordinates. fusable() remembers its verdict per parameter,
+    # so the remembered verdict must notice the change.
+    def run(cls, **kw):
+        w = torch.arange(12.0, dtype=torch.float64).reshape(3, 4).sin().requires_grad_()
+        opt = cls([w], lr=0.1, **kw)
+        for k in range(4):
+            if k == 2:
+                if change == "state":
+                    opt.state[w]["exp_avg"] = opt.state[w]["exp_avg"].t().contiguous().t()
+                else:
+                    w.data = w.data.t().contiguous().t()
+            w.grad = torch.arange(12.0, dtype=torch.float64).reshape(3, 4).cos() * (k + 1)
+            opt.step()
+        return w.detach().clone()
+    torch.testing.assert_close(run(oo.Adam), run(torch.optim.Adam, foreach=False), rtol=1e-12, atol=1e-12)

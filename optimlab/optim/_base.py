@@ -248,6 +248,7 @@ class Optimizer(torch.optim.Optimizer):
         # options, so they take this optimizer's defaults; a plain-number step (older
         # torch, other tools) becomes a tensor, as torch's classes convert it.
         super().__setstate__(state)
+        self.__dict__.pop("_fusable_checked", None)  # the state tensors it vouched for may be gone
         for group in self.param_groups:
             for k, v in self.defaults.items():
                 group.setdefault(k, v)
@@ -420,7 +421,8 @@ class Optimizer(torch.optim.Optimizer):
         if self._fused_blockers(group):  # fused=True raised in _step
             return [False] * len(params)
         auto = group["fused"] is None
-        return [fusable(p, state, auto, self._fused_bad_cpu_dtypes) for p, state in zip(params, states)]
+        checked = self.__dict__.setdefault("_fusable_checked", {}).setdefault(auto, {})  # not saved
+        return [fusable(p, state, auto, self._fused_bad_cpu_dtypes, checked) for p, state in zip(params, states)]
 
     def _fused_blockers(self, group: dict[str, Any]) -> list[str]:
         reasons = []

@@ -61,9 +61,24 @@ def _device_flag(batch: list[Tensor], large: list[Tensor], device: torch.device)
     return flag
 
 
-def all_finite(grads: list[Tensor]) -> bool:
-    """True when every gradient in ``grads`` is finite everywhere (False may also mean a sum
-    overflowed); one host read per device, none when ``grads`` holds no values."""
+def _flags_dense(grads: list[Tensor]) -> list[Tensor]:
+    """One flag per device for the usual gradients: dense, real, on a device the batched check
+    knows. Anything else makes the batched check raise, and :func:`_flags_any` takes over."""
+    per_device: dict[torch.device, list[Tensor]] = {}
+    for (device, _), ((tensors,), _) in torch._C._group_tensors_by_device_and_dtype([grads], False).items():
+        if device.type not in _BATCH_DEVICES:
+            raise NotImplementedError(device)  # meta (no values), or no batched check there
+        per_device.setdefault(device, []).extend(tensors)
+    flags = []
+    for device, tensors in per_device.items():
+        large = [g for g in tensors if g.numel() >= BATCH_MAX]
+        batch = [g for g in tensors if g.numel() < BATCH_MAX] if large else tensors
+        flags.append(_device_flag(batch, large, device))
+    return flags
+
+
+def _flags_any(grads: list[Tensor]) -> list[Tensor]:
+    """One flag per device for any gradients: sparse, complex, meta, overlapping, any device."""
     per_device: dict[torch.device, tuple[list[Tensor], list[Tensor]]] = {}
     for g in grads:
         v = _values(g)
@@ -71,5 +86,14 @@ def all_finite(grads: list[Tensor]) -> bool:
             continue
         batch, large = per_device.setdefault(v.device, ([], []))
         (batch if _batchable(v) else large).append(v)
-    flags = [_device_flag(batch, large, device) for device, (batch, large) in per_device.items()]
+    return [_device_flag(batch, large, device) for device, (batch, large) in per_device.items()]
+
+
+def all_finite(grads: list[Tensor]) -> bool:
+    """True when every gradient in ``grads`` is finite everywhere (False may also mean a sum
+    overflowed); one host read per device, none when ``grads`` holds no values."""
+    try:
+        flags = _flags_dense(grads)
+    except (RuntimeError, NotImplementedError):  # raised before any flag is read; the values are unchanged
+        flags = _flags_any(grads)
     return all(flag.item() == 0.0 for flag in flags)  # every device's reduction is queued before the first read
