@@ -331,7 +331,9 @@ class Optimizer(torch.optim.Optimizer):
             if not state:
                 self._init_state(p, state, group)
         fused = self._fused_mask(group, params, states)
-        if any(fused):
+        if all(fused):  # the usual fused case, without copying the lists
+            self._fused_step(group, params, [p.grad for p in params])
+        elif any(fused):
             self._fused_step(group, [p for p, f in zip(params, fused) if f],
                              [p.grad for p, f in zip(params, fused) if f])
         if not all(fused):
