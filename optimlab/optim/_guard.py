@@ -14,11 +14,14 @@ tensor size (the table in ``docs/optimizers.md`` measures them):
   without it), are summed one by one: a NaN or ±inf makes the sum non-finite, and at
   this size the sum reads faster than the batched check.
 
-A finite gradient whose sum overflows makes the answer ``False``: the caller then
+Per device the two results add up to one number, finite exactly when both are. A
+finite gradient whose sum overflows makes the answer ``False``: the caller then
 checks exactly, tensor by tensor (``Optimizer._grads_ok``), and finds nothing.
 """
 
 from __future__ import annotations
+
+import math
 
 import torch
 from torch import Tensor
@@ -49,15 +52,18 @@ def _batchable(g: Tensor) -> bool:
 
 
 def _device_flag(batch: list[Tensor], large: list[Tensor], device: torch.device) -> Tensor:
-    """A one-element float32 tensor on ``device`` that is exactly 0 when no value of ``batch``
-    and ``large`` is NaN or ±inf (and no sum of ``large`` overflows), nonzero or NaN otherwise."""
-    flag = torch.zeros(1, dtype=torch.float32, device=device)
-    if batch:
-        torch._amp_foreach_non_finite_check_and_unscale_(batch, flag, torch.ones(1, dtype=torch.float32, device=device))
+    """A 0-dim float32 tensor on ``device`` that is finite when no value of ``batch`` and
+    ``large`` is NaN or ±inf (and no sum of ``large`` overflows), NaN or ±inf otherwise."""
+    flag = None
     if large:
-        sums = torch.stack([g.sum(dtype=torch.float32) if g.dtype in _HALF else g.sum().to(torch.float32)
-                            for g in large])
-        flag = flag + sums.sum() * 0.0  # NaN·0 and inf·0 are NaN, a finite sum·0 is 0
+        flag = torch.stack([g.sum(dtype=torch.float32) if g.dtype in _HALF else g.sum().to(torch.float32)
+                            for g in large]).sum()
+    if batch:
+        found = torch.zeros((), dtype=torch.float32, device=device)  # becomes 1 at a NaN or ±inf
+        torch._amp_foreach_non_finite_check_and_unscale_(batch, found, torch.ones((), dtype=torch.float32,
+                                                                                  device=device))
+        found = found / (1 - found)  # 0 stays 0, 1 becomes 1/0 = inf
+        flag = found if flag is None else flag + found
     return flag
 
 
@@ -96,4 +102,4 @@ def all_finite(grads: list[Tensor]) -> bool:
         flags = _flags_dense(grads)
     except (RuntimeError, NotImplementedError):  # raised before any flag is read; the values are unchanged
         flags = _flags_any(grads)
-    return all(flag.item() == 0.0 for flag in flags)  # every device's reduction is queued before the first read
+    return all(math.isfinite(flag.item()) for flag in flags)  # every device's reduction is queued before the first read
