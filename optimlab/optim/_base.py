@@ -34,6 +34,7 @@ from typing import Any, Callable
 import torch
 from torch import Tensor
 
+from . import _lists as lists
 from ._fused import check_fused_device, fusable
 from ._guard import all_finite
 from ._state import check_loaded_state, real_view_update, tensorize_scalars
@@ -344,22 +345,46 @@ class Optimizer(torch.optim.Optimizer):
                 del self.state[p]
 
     def _eager_step(self, group: dict[str, Any], params: list[Tensor], states: list[dict[str, Any]]) -> None:
-        """The readable path: shared gradient pipeline, then the method's ``_update`` per parameter."""
+        """The readable path: shared gradient pipeline, then the method's ``_update``: on the
+        lists of the group's tensors when the class writes its rule over lists
+        (``_updates_lists``, :mod:`optimlab.optim._lists`), else parameter by parameter."""
         grads = self._preprocess(group, params, [p.grad for p in params])
         if self._counts_steps(group):
             self._count_steps(states)
-        for p, g, state in zip(params, grads, states):
-            lr = self._lr(group, state)
-            if is_nonzero(group.get("weight_decay", 0.0)):
-                if group["decoupled_weight_decay"]:
-                    mul_(p, 1 - lr * group["weight_decay"])
+        lrs = [self._lr(group, state) for state in states]
+        grads = self._weight_decay(group, params, grads, lrs)
+        if not self._updates_lists:
+            for p, g, state, lr in zip(params, grads, states, lrs):
+                if p.is_complex():
+                    real_view_update(self._update, p, g, state, group, lr)
                 else:
-                    g = g.add(p * group["weight_decay"]) if is_tensor_hparam(group["weight_decay"]) \
-                        else g.add(p, alpha=group["weight_decay"])
-            if p.is_complex():
-                real_view_update(self._update, p, g, state, group, lr)
-            else:
-                self._update(p, g, state, group, lr)
+                    self._update(p, g, state, group, lr)
+            return
+        real = [i for i, p in enumerate(params) if not p.is_complex()]
+        if len(real) == len(params):
+            self._update(params, grads, states, group, lrs)
+        elif real:
+            self._update([params[i] for i in real], [grads[i] for i in real], [states[i] for i in real], group,
+                         [lrs[i] for i in real])
+        for p, g, state, lr in zip(params, grads, states, lrs):
+            if p.is_complex():  # on the (real, imaginary) views, a list of one
+                real_view_update(self._update_one, p, g, state, group, lr)
+
+    def _update_one(self, p: Tensor, g: Tensor, state: dict[str, Any], group: dict[str, Any], lr: Any) -> None:
+        self._update([p], [g], [state], group, [lr])
+
+    def _weight_decay(self, group: dict[str, Any], params: list[Tensor], grads: list[Tensor],
+                      lrs: list[Any]) -> list[Tensor]:
+        """Decoupled: θ ← θ(1 − lr·wd) now; L2: the gradients plus wd·θ (new tensors)."""
+        wd = group.get("weight_decay", 0.0)
+        if not is_nonzero(wd):
+            return grads
+        if group["decoupled_weight_decay"]:
+            lists.mul_(params, [1 - lr * wd for lr in lrs])
+            return grads
+        if is_tensor_hparam(wd):
+            return [g.add(p * wd) for p, g in zip(params, grads)]
+        return [g.add(p, alpha=wd) for p, g in zip(params, grads)]
 
     def _preprocess(self, group: dict[str, Any], params: list[Tensor], grads: list[Tensor]) -> list[Tensor]:
         """maximize and Keras clipping; never modifies ``p.grad``."""
@@ -403,7 +428,9 @@ class Optimizer(torch.optim.Optimizer):
     def _init_state(self, p: Tensor, state: dict[str, Any], group: dict[str, Any]) -> None:
         raise NotImplementedError
 
-    def _update(self, p: Tensor, g: Tensor, state: dict[str, Any], group: dict[str, Any], lr: Any) -> None:
+    _updates_lists: bool = False  # True: _update(params, grads, states, group, lrs) takes lists
+
+    def _update(self, p: Any, g: Any, state: Any, group: dict[str, Any], lr: Any) -> None:
         raise NotImplementedError
 
     # -- fused fast path ---------------------------------------------------------------
