@@ -72,10 +72,6 @@ def addcdiv_(t: Tensor, a: Tensor, b: Tensor, value: Any = 1.0) -> Tensor:
     return t.addcdiv_(a, b, value=value)
 
 
-def mul_(t: Tensor, x: Any) -> Tensor:
-    return t.mul_(x)
-
-
 def sqrt(x: Any) -> Any:
     """Square root of a Python number or a tensor."""
     return x.sqrt() if isinstance(x, Tensor) else math.sqrt(x)
@@ -361,11 +357,12 @@ class Optimizer(torch.optim.Optimizer):
                     self._update(p, g, state, group, lr)
             return
         real = [i for i, p in enumerate(params) if not p.is_complex()]
-        if len(real) == len(params):
-            self._update(params, grads, states, group, lrs)
-        elif real:
-            self._update([params[i] for i in real], [grads[i] for i in real], [states[i] for i in real], group,
-                         [lrs[i] for i in real])
+        for chunk in lists.cache_sized(real, params):
+            if len(chunk) == len(params):
+                self._update(params, grads, states, group, lrs)
+            else:
+                self._update([params[i] for i in chunk], [grads[i] for i in chunk], [states[i] for i in chunk],
+                             group, [lrs[i] for i in chunk])
         for p, g, state, lr in zip(params, grads, states, lrs):
             if p.is_complex():  # on the (real, imaginary) views, a list of one
                 real_view_update(self._update_one, p, g, state, group, lr)
