@@ -10,6 +10,7 @@ import torch
 import optimlab.optim as oo
 from optimlab.optim._fused import SCALAR_STATE
 from optimlab.optim._guard import BATCH_MAX, all_finite
+from optimlab.optim._lists import CHUNK_ELEMENTS, cache_sized
 
 
 @pytest.mark.slow  # a fresh Python process
@@ -162,3 +163,37 @@ def test_a_layout_changed_after_the_first_steps_still_keeps_a_parameter_from_the
             opt.step()
         return w.detach().clone()
     torch.testing.assert_close(run(oo.Adam), run(torch.optim.Adam, foreach=False), rtol=1e-12, atol=1e-12)
+
+
+# ------------------------------------------------- rules written once over lists
+def test_cache_sized_runs_keep_order_and_put_a_large_parameter_alone():
+    n = CHUNK_ELEMENTS
+    ps = [torch.zeros(s) for s in (n // 2, n // 2, 1, n + 5, 3, 4)]
+    assert cache_sized([0, 1, 2, 3, 4, 5], ps) == [[0, 1], [2], [3], [4, 5]]
+    assert cache_sized([2, 4], ps) == [[2, 4]]
+    assert cache_sized([], ps) == []
+
+
+@pytest.mark.parametrize("cls, kw", [("Adagrad", dict(lr_decay=0.01)), ("Adadelta", dict(weight_decay=0.1)),
+                                     ("RMSprop", dict(momentum=0.9, centered=True, weight_decay=0.1))])
+def test_a_list_rule_takes_torchs_foreach_path_and_gives_torchs_numbers(monkeypatch, cls, kw):
+    calls = []
+    for name in ("_foreach_addcdiv_", "_foreach_add_"):
+        original = getattr(torch, name)
+        monkeypatch.setattr(torch, name, lambda *a, _o=original, _n=name, **k: (calls.append(_n), _o(*a, **k))[1])
+    g = torch.Generator().manual_seed(1)
+    shapes = [(3,), (40, 50), (CHUNK_ELEMENTS + 7,), (5, 2)]  # a large one: a run of its own
+    start = [torch.randn(s, generator=g, dtype=torch.float64) for s in shapes]
+    grads = [[torch.randn(s, generator=g, dtype=torch.float64) for s in shapes] for _ in range(3)]
+    ps, qs = ([t.clone().requires_grad_() for t in start] for _ in range(2))
+    ours, theirs = getattr(oo, cls)(ps, fused=False, **kw), getattr(torch.optim, cls)(qs, foreach=False, **kw)
+    for step in grads:
+        for p, q, gr in zip(ps, qs, step):
+            p.grad, q.grad = gr.clone(), gr.clone()
+        ours.step()
+        n = len(calls)
+        theirs.step()
+        assert len(calls) == n  # torch's for-loop: no foreach call of its own
+    assert calls  # ours did take them
+    for p, q in zip(ps, qs):
+        torch.testing.assert_close(p, q, rtol=1e-12, atol=1e-12)

@@ -21,7 +21,9 @@ What lives here, once, for every method:
 * a fast path through torch's own fused kernels where the arithmetic is the same.
 
 A subclass writes only its update rule in :meth:`Optimizer._update`, one readable
-function per method, on one parameter tensor.
+function per method: on one parameter tensor, or (``_updates_lists = True``) once over
+the lists of a group's tensors with :mod:`optimlab.optim._lists`, which runs it on
+torch's multi-tensor operations.
 """
 
 from __future__ import annotations
