@@ -116,7 +116,8 @@ def _without_dynamo(name: str) -> Callable[..., Any]:
         return (wrapped if "torch._dynamo" in sys.modules else plain)(self, *args, **kwargs)
 
     method.__name__ = method.__qualname__ = name
-    method.__doc__ = wrapped.__doc__
+    method.__doc__ = (f"``torch.optim.Optimizer.{name}`` (see its documentation), without importing "
+                      "``torch._dynamo`` while nothing compiles.")
     return method
 
 
