@@ -16,23 +16,29 @@ What lives here, once, for every method:
   ``lr_t = lr / (1 + lr_decay·(t − 1))`` (torch's Adagrad ``lr_decay``, Keras 2's
   ``decay``);
 * the policy for non-finite gradients (``nonfinite``), checked for every
-  parameter *before* any state changes;
+  parameter *before* any state changes, in one reduction and one host read per
+  device (:mod:`optimlab.optim._guard`);
 * a fast path through torch's own fused kernels where the arithmetic is the same.
 
 A subclass writes only its update rule in :meth:`Optimizer._update`, one readable
-function per method, on one parameter tensor.
+function per method: on one parameter tensor, or (``_updates_lists = True``) once over
+the lists of a group's tensors with :mod:`optimlab.optim._lists`, which runs it on
+torch's multi-tensor operations.
 """
 
 from __future__ import annotations
 
-import math
+import sys
 import warnings
 from typing import Any, Callable
 
 import torch
 from torch import Tensor
 
+from . import _lists as lists
 from ._fused import check_fused_device, fusable
+from ._guard import all_finite
+from ._ops import is_nonzero, is_tensor_hparam, scalar_dtype, step_value
 from ._state import check_loaded_state, real_view_update, tensorize_scalars
 from .hparams import (
     AtMostOne,
@@ -53,72 +59,22 @@ HParam = "float | Tensor"
 NONFINITE_POLICIES = ("raise", "skip", "ignore")
 
 
-# -------------------------------------------------------------- arithmetic helpers
-# In-place updates that take a Python number fast (torch's `alpha=`/`value=`
-# arguments) and a tensor hyperparameter by broadcasting. A formula is written once
-# with these and works for both.
-def kept(x: Tensor) -> Tensor:
-    """``x`` itself, or while autograd records the step (``differentiable=True``) a copy:
-    the update's backward keeps its operands, and an operand that is state (Adam's m)
-    is changed in place by the next step, which would break a graph over several steps
-    (torch clones it on its differentiable path too)."""
-    return x.clone() if torch.is_grad_enabled() else x
+def _without_dynamo(name: str) -> Callable[..., Any]:
+    """torch.optim.Optimizer's method ``name`` without its ``torch._disable_dynamo`` wrapper
+    while ``torch._dynamo`` is not loaded. The wrapper imports ``torch._dynamo`` at its first
+    call (2–3 s per process) only to keep dynamo from tracing the method; when dynamo is not
+    loaded nothing can be tracing, so the plain method does the same. Once something has
+    loaded dynamo (``torch.compile``), torch's wrapped method runs, as in torch."""
+    wrapped = getattr(torch.optim.Optimizer, name)
+    plain = getattr(wrapped, "__wrapped__", wrapped)
 
+    def method(self: Any, *args: Any, **kwargs: Any) -> Any:
+        return (wrapped if "torch._dynamo" in sys.modules else plain)(self, *args, **kwargs)
 
-def add_(t: Tensor, x: Tensor, alpha: Any = 1.0) -> Tensor:
-    """t += alpha * x"""
-    if isinstance(alpha, Tensor):
-        return t.add_(kept(x) * alpha)
-    return t.add_(x, alpha=alpha)
-
-
-def addcmul_(t: Tensor, a: Tensor, b: Tensor, value: Any = 1.0) -> Tensor:
-    """t += value * a * b"""
-    a, b = kept(a), kept(b)
-    if isinstance(value, Tensor):
-        return t.addcmul_(a * value, b)
-    return t.addcmul_(a, b, value=value)
-
-
-def addcdiv_(t: Tensor, a: Tensor, b: Tensor, value: Any = 1.0) -> Tensor:
-    """t += value * a / b"""
-    a, b = kept(a), kept(b)
-    if isinstance(value, Tensor):
-        return t.addcdiv_(a * value, b)
-    return t.addcdiv_(a, b, value=value)
-
-
-def mul_(t: Tensor, x: Any) -> Tensor:
-    return t.mul_(x)
-
-
-def sqrt(x: Any) -> Any:
-    """Square root of a Python number or a tensor."""
-    return x.sqrt() if isinstance(x, Tensor) else math.sqrt(x)
-
-
-def sqrt_eps(v: Tensor, eps: Any, fresh: bool = False) -> Tensor:
-    """√v + ε as a new tensor. ``fresh``: v is a temporary the root may overwrite. While
-    autograd records the step (``differentiable=True``), ε is added out of place:
-    the root's backward needs the root itself."""
-    if torch.is_grad_enabled():
-        return v.sqrt() + eps
-    return (v.sqrt_() if fresh else v.sqrt()).add_(eps)
-
-
-def step_value(state: dict[str, Any]) -> Any:
-    """This parameter's step count t as a Python float; inside ``torch.compile`` the
-    step tensor itself, as torch does, so that a compiled step neither breaks the
-    graph nor recompiles at every new value of t."""
-    t = state["step"]
-    if not torch.compiler.is_compiling():
-        return t.item()
-    # float64 like the Python float of eager mode (a float32 step costs ~1e-7 in β^t)
-    return t if t.dtype == torch.float64 or t.device.type == "mps" else t.to(torch.float64)
-
-
-def is_tensor_hparam(v: Any) -> bool:
-    return isinstance(v, Tensor)
+    method.__name__ = method.__qualname__ = name
+    method.__doc__ = (f"``torch.optim.Optimizer.{name}`` (see its documentation), without importing "
+                      "``torch._dynamo`` while nothing compiles.")
+    return method
 
 
 # ------------------------------------------------------------------------ the class
@@ -229,8 +185,13 @@ class Optimizer(torch.optim.Optimizer):
         group.update(checked)
         return group
 
+    _torch_add_param_group = _without_dynamo("add_param_group")
+    zero_grad = _without_dynamo("zero_grad")
+    state_dict = _without_dynamo("state_dict")
+    _torch_load_state_dict = _without_dynamo("load_state_dict")
+
     def add_param_group(self, param_group: dict[str, Any]) -> None:
-        super().add_param_group(param_group)
+        self._torch_add_param_group(param_group)
         if getattr(self, "_constructed", False):  # __init__ validates the first groups itself
             try:
                 self._validate(self.param_groups[-1])
@@ -243,6 +204,7 @@ class Optimizer(torch.optim.Optimizer):
         # options, so they take this optimizer's defaults; a plain-number step (older
         # torch, other tools) becomes a tensor, as torch's classes convert it.
         super().__setstate__(state)
+        self.__dict__.pop("_fusable_checked", None)  # the state tensors it vouched for may be gone
         for group in self.param_groups:
             for k, v in self.defaults.items():
                 group.setdefault(k, v)
@@ -262,7 +224,7 @@ class Optimizer(torch.optim.Optimizer):
             except (ValueError, TypeError) as e:
                 raise type(e)(f"{type(self).__name__}.load_state_dict: param_groups[{i}]: {e}; "
                               f"nothing was loaded") from None
-        super().load_state_dict(state_dict)
+        self._torch_load_state_dict(state_dict)
 
     # -- the step ----------------------------------------------------------------------
     _supports_sparse: bool = False  # torch's SGD and Adagrad take sparse gradients
@@ -322,18 +284,16 @@ class Optimizer(torch.optim.Optimizer):
         pending = [(gi, group, params) for gi, group, params in work if group["nonfinite"] != "ignore"]
         if not pending:
             return True
-        # meta tensors hold no values to check (model sizing, deferred init): torch's path applies
-        grads = [p.grad for _, _, params in pending for p in params if not p.grad.is_meta]
         if torch.compiler.is_compiling():
             return True  # a data-dependent check would break the graph; torch semantics apply
-        # one read pass: any NaN or ±inf makes its sum non-finite (a finite sum that overflows
-        # only sends us to the exact check below). Summed as Python floats: fewer tensor ops.
-        if math.isfinite(sum(_sum(g) for g in grads)):
+        # one reduction per device, one host read each (a finite sum that overflows only
+        # sends us to the exact check below)
+        if all_finite([p.grad for _, _, params in pending for p in params]):
             return True
         for gi, group, params in pending:  # a sum can overflow: find the culprit exactly
             for pi, p in enumerate(params):
                 values = p.grad._values() if p.grad.is_sparse else p.grad
-                if not values.is_meta and not bool(torch.isfinite(values).all()):
+                if not values.is_meta and not bool(torch.isfinite(values).all()):  # the error path: exact
                     msg = (f"{type(self).__name__}: non-finite gradient (NaN or inf) in parameter {pi} of "
                            f"param group {gi} (shape {tuple(p.shape)})")
                     if group["nonfinite"] == "raise":
@@ -349,7 +309,9 @@ class Optimizer(torch.optim.Optimizer):
             if not state:
                 self._init_state(p, state, group)
         fused = self._fused_mask(group, params, states)
-        if any(fused):
+        if all(fused):  # the usual fused case, without copying the lists
+            self._fused_step(group, params, [p.grad for p in params])
+        elif any(fused):
             self._fused_step(group, [p for p, f in zip(params, fused) if f],
                              [p.grad for p, f in zip(params, fused) if f])
         if not all(fused):
@@ -360,22 +322,47 @@ class Optimizer(torch.optim.Optimizer):
                 del self.state[p]
 
     def _eager_step(self, group: dict[str, Any], params: list[Tensor], states: list[dict[str, Any]]) -> None:
-        """The readable path: shared gradient pipeline, then the method's ``_update`` per parameter."""
+        """The readable path: shared gradient pipeline, then the method's ``_update``: on the
+        lists of the group's tensors when the class writes its rule over lists
+        (``_updates_lists``, :mod:`optimlab.optim._lists`), else parameter by parameter."""
         grads = self._preprocess(group, params, [p.grad for p in params])
         if self._counts_steps(group):
             self._count_steps(states)
-        for p, g, state in zip(params, grads, states):
-            lr = self._lr(group, state)
-            if is_nonzero(group.get("weight_decay", 0.0)):
-                if group["decoupled_weight_decay"]:
-                    mul_(p, 1 - lr * group["weight_decay"])
+        lrs = [self._lr(group, state) for state in states]
+        grads = self._weight_decay(group, params, grads, lrs)
+        if not self._updates_lists:
+            for p, g, state, lr in zip(params, grads, states, lrs):
+                if p.is_complex():
+                    real_view_update(self._update, p, g, state, group, lr)
                 else:
-                    g = g.add(p * group["weight_decay"]) if is_tensor_hparam(group["weight_decay"]) \
-                        else g.add(p, alpha=group["weight_decay"])
-            if p.is_complex():
-                real_view_update(self._update, p, g, state, group, lr)
+                    self._update(p, g, state, group, lr)
+            return
+        real = [i for i, p in enumerate(params) if not p.is_complex()]
+        for chunk in lists.cache_sized(real, params):
+            if len(chunk) == len(params):
+                self._update(params, grads, states, group, lrs)
             else:
-                self._update(p, g, state, group, lr)
+                self._update([params[i] for i in chunk], [grads[i] for i in chunk], [states[i] for i in chunk],
+                             group, [lrs[i] for i in chunk])
+        for p, g, state, lr in zip(params, grads, states, lrs):
+            if p.is_complex():  # on the (real, imaginary) views, a list of one
+                real_view_update(self._update_one, p, g, state, group, lr)
+
+    def _update_one(self, p: Tensor, g: Tensor, state: dict[str, Any], group: dict[str, Any], lr: Any) -> None:
+        self._update([p], [g], [state], group, [lr])
+
+    def _weight_decay(self, group: dict[str, Any], params: list[Tensor], grads: list[Tensor],
+                      lrs: list[Any]) -> list[Tensor]:
+        """Decoupled: θ ← θ(1 − lr·wd) now; L2: the gradients plus wd·θ (new tensors)."""
+        wd = group.get("weight_decay", 0.0)
+        if not is_nonzero(wd):
+            return grads
+        if group["decoupled_weight_decay"]:
+            lists.mul_(params, [1 - lr * wd for lr in lrs])
+            return grads
+        if is_tensor_hparam(wd):
+            return [g.add(p * wd) for p, g in zip(params, grads)]
+        return [g.add(p, alpha=wd) for p, g in zip(params, grads)]
 
     def _preprocess(self, group: dict[str, Any], params: list[Tensor], grads: list[Tensor]) -> list[Tensor]:
         """maximize and Keras clipping; never modifies ``p.grad``."""
@@ -419,7 +406,9 @@ class Optimizer(torch.optim.Optimizer):
     def _init_state(self, p: Tensor, state: dict[str, Any], group: dict[str, Any]) -> None:
         raise NotImplementedError
 
-    def _update(self, p: Tensor, g: Tensor, state: dict[str, Any], group: dict[str, Any], lr: Any) -> None:
+    _updates_lists: bool = False  # True: _update(params, grads, states, group, lrs) takes lists
+
+    def _update(self, p: Any, g: Any, state: Any, group: dict[str, Any], lr: Any) -> None:
         raise NotImplementedError
 
     # -- fused fast path ---------------------------------------------------------------
@@ -439,7 +428,8 @@ class Optimizer(torch.optim.Optimizer):
         if self._fused_blockers(group):  # fused=True raised in _step
             return [False] * len(params)
         auto = group["fused"] is None
-        return [fusable(p, state, auto, self._fused_bad_cpu_dtypes) for p, state in zip(params, states)]
+        checked = self.__dict__.setdefault("_fusable_checked", {}).setdefault(auto, {})  # not saved
+        return [fusable(p, state, auto, self._fused_bad_cpu_dtypes, checked) for p, state in zip(params, states)]
 
     def _fused_blockers(self, group: dict[str, Any]) -> list[str]:
         reasons = []
@@ -464,22 +454,3 @@ class Optimizer(torch.optim.Optimizer):
 
     def _fused_step(self, group: dict[str, Any], params: list[Tensor], grads: list[Tensor]) -> None:
         raise NotImplementedError
-
-
-def _sum(g: Tensor) -> float:
-    """Sum of all elements as a Python float (NaN/inf propagate), accumulated in at least float32."""
-    if g.is_sparse:
-        g = g._values()
-    if g.is_complex():
-        g = torch.view_as_real(g)
-    return g.sum(dtype=torch.float32).item() if g.dtype in (torch.float16, torch.bfloat16) else g.sum().item()
-
-
-def is_nonzero(v: Any) -> bool:
-    if isinstance(v, Tensor):
-        return True
-    return v != 0
-
-
-def scalar_dtype() -> torch.dtype:
-    return torch.float64 if torch.get_default_dtype() == torch.float64 else torch.float32

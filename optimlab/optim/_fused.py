@@ -39,33 +39,56 @@ def _dense(p: Tensor) -> bool:
     return False
 
 
-def _same_layout(t: Any, p: Tensor) -> bool:
-    return (isinstance(t, Tensor) and t.shape == p.shape and t.dtype == p.dtype and t.device == p.device
-            and t.stride() == p.stride() and t.layout == torch.strided)
+def _key(t: Tensor) -> tuple | None:
+    """What a kernel trusts about a tensor: shape, strides, dtype, device (None: not strided)."""
+    return (t.shape, t.stride(), t.dtype, t.device) if t.layout == torch.strided else None
 
 
-def fusable(p: Tensor, state: dict[str, Any], auto: bool, bad_cpu_dtypes: tuple = ()) -> bool:
+def _state_fits(state: dict[str, Any], key: tuple) -> bool:
+    for name, value in state.items():
+        if name in SCALAR_STATE:
+            if not (isinstance(value, Tensor) and value.dim() == 0 and value.is_floating_point()):
+                return False
+        elif not (isinstance(value, Tensor) and _key(value) == key):
+            return False
+    return True
+
+
+def _fits(p: Tensor, key: tuple, state: dict[str, Any], auto: bool, bad_cpu_dtypes: tuple) -> bool:
+    """The parameter's and its state's part of :func:`fusable` (the gradient aside)."""
+    dev = p.device.type
+    if dev not in FUSED_DEVICES or not p.is_floating_point() or not _dense(p):
+        return False
+    if (dev == "cpu" and p.dtype in bad_cpu_dtypes) or (auto and p.dtype not in _AUTO_DTYPES[dev]):
+        return False
+    return _state_fits(state, key)
+
+
+def fusable(p: Tensor, state: dict[str, Any], auto: bool, bad_cpu_dtypes: tuple = (),
+            checked: dict | None = None) -> bool:
     """True when a fused kernel is known to compute this parameter's update correctly.
 
     ``auto`` (``fused=None``) also restricts the dtypes to those whose fused numbers
     equal the readable formula's; ``bad_cpu_dtypes`` are dtypes the class's CPU
-    kernel gets wrong.
+    kernel gets wrong. ``checked`` (one dict per optimizer, for one ``auto``) remembers
+    per parameter the verdict on the parameter and its state tensors, so that a step
+    checks again only what can have changed: the gradient, the parameter's layout, and
+    state entries replaced by other tensors (a loaded state, a new buffer). The dict
+    holds the state tensors it vouched for, so their ids cannot be taken by new ones.
     """
+    key = _key(p)
     g = p.grad
-    dev = p.device.type
-    if dev not in FUSED_DEVICES or not p.is_floating_point() or not _dense(p) or not _same_layout(g, p):
+    if key is None or not (isinstance(g, Tensor) and _key(g) == key):
         return False
-    if dev == "cpu" and p.dtype in bad_cpu_dtypes:
-        return False
-    if auto and p.dtype not in _AUTO_DTYPES[dev]:
-        return False
-    for key, value in state.items():
-        if key in SCALAR_STATE:
-            if not (isinstance(value, Tensor) and value.dim() == 0 and value.is_floating_point()):
-                return False
-        elif not _same_layout(value, p):
-            return False
-    return True
+    values = tuple(state.values())
+    ids = tuple(map(id, values))
+    seen = None if checked is None else checked.get(p)
+    if seen is not None and seen[0] == key and seen[1] == ids:
+        return seen[3]
+    fits = _fits(p, key, state, auto, bad_cpu_dtypes)
+    if checked is not None:
+        checked[p] = (key, ids, values, fits)
+    return fits
 
 
 def check_fused_device(params: list[Tensor]) -> None:

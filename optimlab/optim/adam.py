@@ -7,8 +7,9 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from ._base import Optimizer, add_, addcdiv_, addcmul_, kept, scalar_dtype, sqrt, sqrt_eps, step_value
+from ._base import Optimizer
 from ._fused import group_by_device_dtype, kernel_lr
+from ._ops import add_, addcdiv_, addcmul_, kept, scalar_dtype, sqrt, sqrt_eps, step_value
 from .hparams import AtMostOne, Flag, Items, NoTensorWithForeach, Range, SameKind
 from .registry import Tune, alias, register_optimizer
 

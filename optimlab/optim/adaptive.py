@@ -7,8 +7,10 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from ._base import Optimizer, add_, addcdiv_, addcmul_, is_nonzero, kept, scalar_dtype, sqrt_eps
+from . import _lists as L
+from ._base import Optimizer
 from ._fused import group_by_device_dtype, kernel_lr
+from ._ops import add_, is_nonzero, scalar_dtype
 from .hparams import Choice, Flag, Range
 from .registry import Tune, register_optimizer
 from .sgd import MOMENTUM_FORMS
@@ -16,11 +18,11 @@ from .sgd import MOMENTUM_FORMS
 __all__ = ["Adagrad", "RMSprop", "Adadelta"]
 
 
-def _root(v: Tensor, eps: Any, eps_in_sqrt: bool) -> Tensor:
-    """√(v + ε) when ``eps_in_sqrt`` else √v + ε, as a new tensor."""
+def _root(vs: list[Tensor], eps: Any, eps_in_sqrt: bool) -> list[Tensor]:
+    """√(v + ε) when ``eps_in_sqrt`` else √v + ε, as new tensors."""
     if eps_in_sqrt:
-        return v.add(eps).sqrt_()
-    return sqrt_eps(v, eps)
+        return L.sqrt_(L.add_scalar(vs, eps))
+    return L.sqrt_eps(vs, eps)
 
 
 @register_optimizer()
@@ -68,13 +70,21 @@ class Adagrad(Optimizer):
         else:
             state["sum"] = torch.full_like(p, init, memory_format=torch.preserve_format)
 
-    def _update(self, p: Tensor, g: Tensor, state: dict[str, Any], group: dict[str, Any], lr: Any) -> None:
-        s = state["sum"]
-        if g.is_sparse:
-            self._sparse_update(p, g, s, group, lr)
-            return
-        addcmul_(s, g, g, 1.0)
-        addcdiv_(p, g, _root(s, group["eps"], group["eps_in_sqrt"]), -lr)
+    _updates_lists = True
+
+    def _update(self, ps: list[Tensor], gs: list[Tensor], states: list[dict[str, Any]], group: dict[str, Any],
+                lrs: list[Any]) -> None:
+        if any(g.is_sparse for g in gs):
+            dense = [i for i, g in enumerate(gs) if not g.is_sparse]
+            for p, g, state, lr in zip(ps, gs, states, lrs):
+                if g.is_sparse:
+                    self._sparse_update(p, g, state["sum"], group, lr)
+            ps, gs, states, lrs = ([seq[i] for i in dense] for seq in (ps, gs, states, lrs))
+            if not ps:
+                return
+        sums = [state["sum"] for state in states]
+        L.addcmul_(sums, gs, gs, 1.0)
+        L.addcdiv_(ps, gs, _root(sums, group["eps"], group["eps_in_sqrt"]), L.neg(lrs))
 
     @staticmethod
     def _sparse_update(p: Tensor, g: Tensor, s: Tensor, group: dict[str, Any], lr: Any) -> None:
@@ -83,7 +93,7 @@ class Adagrad(Optimizer):
             raise RuntimeError("weight_decay option is not compatible with sparse gradients")
         g = g.coalesce()
         s.add_(g * g)
-        root = _root(s.sparse_mask(g)._values(), group["eps"], group["eps_in_sqrt"])
+        root, = _root([s.sparse_mask(g)._values()], group["eps"], group["eps_in_sqrt"])
         # the indices are those of the gradient, already coalesced by torch
         step = torch.sparse_coo_tensor(g._indices(), g._values() / root, g.shape, is_coalesced=True,
                                        check_invariants=False)
@@ -145,31 +155,35 @@ class RMSprop(Optimizer):
         if group["centered"]:
             state["grad_avg"] = torch.zeros_like(p, memory_format=torch.preserve_format)
 
-    def _update(self, p: Tensor, g: Tensor, state: dict[str, Any], group: dict[str, Any], lr: Any) -> None:
-        alpha, eps = group["alpha"], group["eps"]
-        sq = state["square_avg"]
-        addcmul_(sq.mul_(alpha), g, g, 1 - alpha)
+    _updates_lists = True
+
+    def _update(self, ps: list[Tensor], gs: list[Tensor], states: list[dict[str, Any]], group: dict[str, Any],
+                lrs: list[Any]) -> None:
+        alpha, eps, momentum = group["alpha"], group["eps"], group["momentum"]
+        sqs = [state["square_avg"] for state in states]
+        L.addcmul_(L.mul_(sqs, alpha), gs, gs, 1 - alpha)
         if group["centered"]:
-            ga = state["grad_avg"]
-            ga.lerp_(g, 1 - alpha)
-            var = sq.addcmul(kept(ga), kept(ga), value=-1)
-            denom = var.add_(eps).sqrt_() if group["eps_in_sqrt"] else sqrt_eps(var, eps, fresh=True)
+            gas = [state["grad_avg"] for state in states]
+            L.lerp_(gas, gs, 1 - alpha)
+            var = L.addcmul(sqs, gas, gas, -1)
+            denom = L.sqrt_(L.add_scalar_(var, eps)) if group["eps_in_sqrt"] else L.sqrt_eps(var, eps, fresh=True)
         else:
-            denom = _root(sq, eps, group["eps_in_sqrt"])
-        if is_nonzero(group["momentum"]):
+            denom = _root(sqs, eps, group["eps_in_sqrt"])
+        if not is_nonzero(momentum):
+            L.addcdiv_(ps, gs, denom, L.neg(lrs))
+            return
+        for p, state in zip(ps, states):
             # created here too when momentum was 0 at the first step and a scheduler
             # (OneCycleLR, CyclicLR) raised it later; torch fails on a missing buffer then
             if "momentum_buffer" not in state:
                 state["momentum_buffer"] = torch.zeros_like(p, memory_format=torch.preserve_format)
-            buf = state["momentum_buffer"]
-            if group["momentum_form"] == "torch":
-                buf.mul_(group["momentum"]).addcdiv_(g, denom)
-                add_(p, buf, -lr)
-            else:
-                addcdiv_(buf.mul_(group["momentum"]), g, denom, lr)
-                p.sub_(buf)
+        bufs = [state["momentum_buffer"] for state in states]
+        if group["momentum_form"] == "torch":
+            L.addcdiv_(L.mul_(bufs, momentum), gs, denom)
+            L.add_(ps, bufs, L.neg(lrs))
         else:
-            addcdiv_(p, g, denom, -lr)
+            L.addcdiv_(L.mul_(bufs, momentum), gs, denom, lrs)
+            L.add_(ps, bufs, -1.0)
 
 
 @register_optimizer()
@@ -200,16 +214,17 @@ class Adadelta(Optimizer):
         state["square_avg"] = torch.zeros_like(p, memory_format=torch.preserve_format)
         state["acc_delta"] = torch.zeros_like(p, memory_format=torch.preserve_format)
 
-    def _update(self, p: Tensor, g: Tensor, state: dict[str, Any], group: dict[str, Any], lr: Any) -> None:
+    _updates_lists = True
+
+    def _update(self, ps: list[Tensor], gs: list[Tensor], states: list[dict[str, Any]], group: dict[str, Any],
+                lrs: list[Any]) -> None:
         rho, eps = group["rho"], group["eps"]
-        sq, acc = state["square_avg"], state["acc_delta"]
-        addcmul_(sq.mul_(rho), g, g, 1 - rho)
-        std = sq.add(eps).sqrt_()
+        sqs, accs = [state["square_avg"] for state in states], [state["acc_delta"] for state in states]
+        L.addcmul_(L.mul_(sqs, rho), gs, gs, 1 - rho)
+        std = L.sqrt_(L.add_scalar(sqs, eps))
         if torch.is_grad_enabled():  # differentiable=True: the roots' backward needs the roots
-            delta = acc.add(eps).sqrt_() / std * g
+            deltas = [r / d * g for r, d, g in zip(L.sqrt_(L.add_scalar(accs, eps)), std, gs)]
         else:
-            delta = acc.add(eps).sqrt_().div_(std).mul_(g)
-        addcmul_(acc.mul_(rho), delta, delta, 1 - rho)
-        add_(p, delta, -lr)
-
-
+            deltas = L.mul_by_(L.div_(L.sqrt_(L.add_scalar(accs, eps)), std), gs)
+        L.addcmul_(L.mul_(accs, rho), deltas, deltas, 1 - rho)
+        L.add_(ps, deltas, L.neg(lrs))

@@ -7,8 +7,9 @@ from typing import Any, Callable
 import torch
 from torch import Tensor
 
-from ._base import Optimizer, add_, is_nonzero
+from ._base import Optimizer
 from ._fused import group_by_device_dtype, kernel_lr
+from ._ops import add_, is_nonzero
 from .hparams import Choice, Flag, Range, Requires
 from .registry import Tune, alias, register_optimizer
 
@@ -133,16 +134,14 @@ class SGD(Optimizer):
 
     def _fused_step(self, group: dict[str, Any], params: list[Tensor], grads: list[Tensor]) -> None:
         momentum = group["momentum"]
-        bufs = [self.state[p].get("momentum_buffer") for p in params]
+        states = [self.state[p] for p in params]
+        bufs = [s.get("momentum_buffer") for s in states]
         first = momentum != 0 and all(b is None for b in bufs)
         if first:
             bufs = [torch.empty_like(g) for g in grads]
         elif momentum != 0 and any(b is None for b in bufs):
             # a parameter joined late: start its buffer as the torch form does (b = g)
             bufs = [torch.clone(g).detach() if b is None else b for b, g in zip(bufs, grads)]
-            for p, b in zip(params, bufs):
-                self.state[p]["momentum_buffer"] = b
-            first = False
         for device_params, device_grads, device_bufs in group_by_device_dtype(params, grads, bufs):
             torch._fused_sgd_(device_params, device_grads, [] if momentum == 0 else device_bufs,
                               weight_decay=group["weight_decay"], momentum=momentum,
@@ -151,8 +150,9 @@ class SGD(Optimizer):
                               maximize=group["maximize"], is_first_step=first,
                               grad_scale=None, found_inf=None)
         if momentum != 0:
-            for p, b in zip(params, bufs):
-                self.state[p]["momentum_buffer"] = b
+            for s, b in zip(states, bufs):
+                if s.get("momentum_buffer") is not b:  # new buffers only
+                    s["momentum_buffer"] = b
 
 
 @register_optimizer()

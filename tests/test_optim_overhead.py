@@ -1,0 +1,199 @@
+"""What a step costs beyond its arithmetic: no torch._dynamo import, host reads of the guard."""
+
+import subprocess
+import sys
+import textwrap
+
+import pytest
+import torch
+
+import optimlab.optim as oo
+from optimlab.optim._fused import SCALAR_STATE
+from optimlab.optim._guard import BATCH_MAX, all_finite
+from optimlab.optim._lists import CHUNK_ELEMENTS, cache_sized
+
+
+@pytest.mark.slow  # a fresh Python process
+def test_creating_stepping_and_saving_an_optimizer_does_not_import_torch_dynamo():
+    # torch.optim.Optimizer wraps add_param_group, zero_grad, state_dict and load_state_dict in
+    # torch._disable_dynamo, whose first call imports torch._dynamo (2-3 s per process)
+    code = textwrap.dedent("""
+        import sys
+        import torch
+        import optimlab.optim as oo
+        names = ["SGD", "Adam", "AdamW", "Adagrad", "RMSprop", "Adadelta", "Adamax", "NAdam", "RAdam"]
+        for name in names:
+            p = torch.nn.Parameter(torch.randn(3))
+            opt = getattr(oo, name)([p], lr=0.1)
+            opt.add_param_group({"params": [torch.nn.Parameter(torch.randn(2))]})
+            for _ in range(2):
+                opt.zero_grad()
+                (p ** 2).sum().backward()
+                opt.step()
+            opt.load_state_dict(opt.state_dict())
+        print("torch._dynamo" in sys.modules)
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False"], out.stderr
+
+
+# --------------------------------------------------- host reads of the non-finite check
+READS = ("item", "tolist", "numpy", "__bool__", "__float__", "__int__", "__index__")
+CLASSES = ["SGD", "Adagrad", "RMSprop", "Adadelta", "Adam", "AdamW", "Adamax", "NAdam", "RAdam"]
+KW = {"SGD": dict(lr=0.01, momentum=0.9)}
+
+
+def model_params():
+    """Many small tensors and a few large ones (above the batched check's size), two dtypes."""
+    shapes = [(7,), (3, 5), (64,), (300, 250), (BATCH_MAX + 3,)] * 4
+    ps = [torch.randn(s, generator=torch.Generator().manual_seed(i)).requires_grad_() for i, s in enumerate(shapes)]
+    return ps + [torch.randn(9, dtype=torch.float64, requires_grad=True)]
+
+
+def count_host_reads(monkeypatch, opt):
+    """Host reads of tensors during one step, not counting the optimizer's scalar state (step
+    counts, NAdam's Πμ): torch keeps those on the CPU on every device, so reading them never
+    waits for a device. Every Python-level way to turn a tensor into a host value is counted."""
+    read = []
+    for name in READS:
+        original = getattr(torch.Tensor, name)
+
+        def spy(t, *a, _original=original, **k):
+            read.append(t)
+            return _original(t, *a, **k)
+        monkeypatch.setattr(torch.Tensor, name, spy)
+    try:
+        opt.step()
+    finally:
+        monkeypatch.undo()
+    scalars = {id(v) for s in opt.state.values() for k, v in s.items() if k in SCALAR_STATE}
+    return len([t for t in read if id(t) not in scalars])
+
+
+@pytest.mark.parametrize("fused", [None, False])
+@pytest.mark.parametrize("cls", CLASSES)
+def test_the_check_reads_the_host_once_per_step_and_ignore_never(monkeypatch, cls, fused):
+    for policy, reads in (("raise", 1), ("skip", 1), ("ignore", 0)):
+        ps = model_params()
+        opt = getattr(oo, cls)([{"params": ps[:10]}, {"params": ps[10:], "lr": 1e-3}], nonfinite=policy,
+                               fused=fused, **KW.get(cls, {}))
+        for step in range(3):
+            for p in ps:
+                p.grad = torch.sin(p.detach() + step)
+            assert count_host_reads(monkeypatch, opt) == reads, (policy, step)
+
+
+def test_the_counter_sees_a_read():  # the spy above is not blind: a per-tensor check would count 21
+    ps = model_params()
+    opt = oo.Adam(ps)
+    for p in ps:
+        p.grad = torch.ones_like(p)
+
+    def per_tensor_step():
+        for p in ps:
+            bool(torch.isfinite(p.grad).all())
+    opt.step = per_tensor_step
+    assert count_host_reads(pytest.MonkeyPatch(), opt) == len(ps)
+
+
+# ------------------------------------------------------------- what the check sees
+def grads_with(value, where):
+    g = torch.Generator().manual_seed(3)
+    gs = [torch.randn(5, generator=g), torch.randn(BATCH_MAX + 1, generator=g),
+          torch.randn(6, 4, generator=g).t(),  # not contiguous: summed, not batched
+          torch.randn(4, dtype=torch.complex64, generator=g), torch.randn(8, generator=g).to(torch.bfloat16),
+          torch.randn(2, 3, 4, 5, generator=g).to(memory_format=torch.channels_last),
+          torch.sparse_coo_tensor([[1, 3]], torch.randn(2, generator=g), (6,), check_invariants=True)]
+    if where is not None:
+        t = gs[where]
+        if t.is_sparse:
+            t._values()[1] = value
+        elif t.is_complex():
+            torch.view_as_real(t)[2, 1] = value
+        else:
+            t[tuple(n - 1 for n in t.shape)] = value
+    return gs
+
+
+@pytest.mark.parametrize("where", range(7))
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), -float("inf")])
+def test_all_finite_finds_a_non_finite_value_in_every_kind_of_gradient(where, value):
+    assert all_finite(grads_with(value, None))
+    assert not all_finite(grads_with(value, where))
+
+
+def bits(t):
+    t = t.coalesce()._values() if t.is_sparse else t
+    t = torch.view_as_real(t) if t.is_complex() else t
+    return t.contiguous().view({2: torch.int16, 4: torch.int32, 8: torch.int64}[t.element_size()])
+
+
+def test_the_check_leaves_the_gradients_bit_for_bit_as_they_were():
+    gs = grads_with(float("nan"), 0) + [torch.tensor([-0.0, 1e-45, -3e38, 5e-324], dtype=torch.float64),
+                                        torch.tensor([-0.0, 1e-40, 6e-8], dtype=torch.float16)]
+    before = [g.clone() for g in gs]
+    versions = [g._version for g in gs]
+    all_finite(gs)
+    for g, b in zip(gs, before):
+        assert torch.equal(bits(g), bits(b))
+    assert [g._version for g in gs] == versions
+
+
+def test_a_gradient_that_records_autograd_is_checked_without_error():
+    g = torch.ones(4, requires_grad=True) * 2.0
+    assert all_finite([g]) and not all_finite([g * float("inf")])
+
+
+# ------------------------------------------- the fused path's remembered layout checks
+@pytest.mark.parametrize("change", ["state", "param"])
+def test_a_layout_changed_after_the_first_steps_still_keeps_a_parameter_from_the_kernel(change):
+    # the kernels walk memory order: a state tensor (or parameter) with other strides than its
+    # gradient, fused, would mix up coordinates. fusable() remembers its verdict per parameter,
+    # so the remembered verdict must notice the change.
+    def run(cls, **kw):
+        w = torch.arange(12.0, dtype=torch.float64).reshape(3, 4).sin().requires_grad_()
+        opt = cls([w], lr=0.1, **kw)
+        for k in range(4):
+            if k == 2:
+                if change == "state":
+                    opt.state[w]["exp_avg"] = opt.state[w]["exp_avg"].t().contiguous().t()
+                else:
+                    w.data = w.data.t().contiguous().t()
+            w.grad = torch.arange(12.0, dtype=torch.float64).reshape(3, 4).cos() * (k + 1)
+            opt.step()
+        return w.detach().clone()
+    torch.testing.assert_close(run(oo.Adam), run(torch.optim.Adam, foreach=False), rtol=1e-12, atol=1e-12)
+
+
+# ------------------------------------------------- rules written once over lists
+def test_cache_sized_runs_keep_order_and_put_a_large_parameter_alone():
+    n = CHUNK_ELEMENTS
+    ps = [torch.zeros(s) for s in (n // 2, n // 2, 1, n + 5, 3, 4)]
+    assert cache_sized([0, 1, 2, 3, 4, 5], ps) == [[0, 1], [2], [3], [4, 5]]
+    assert cache_sized([2, 4], ps) == [[2, 4]]
+    assert cache_sized([], ps) == []
+
+
+@pytest.mark.parametrize("cls, kw", [("Adagrad", dict(lr_decay=0.01)), ("Adadelta", dict(weight_decay=0.1)),
+                                     ("RMSprop", dict(momentum=0.9, centered=True, weight_decay=0.1))])
+def test_a_list_rule_takes_torchs_foreach_path_and_gives_torchs_numbers(monkeypatch, cls, kw):
+    calls = []
+    for name in ("_foreach_addcdiv_", "_foreach_add_"):
+        original = getattr(torch, name)
+        monkeypatch.setattr(torch, name, lambda *a, _o=original, _n=name, **k: (calls.append(_n), _o(*a, **k))[1])
+    g = torch.Generator().manual_seed(1)
+    shapes = [(3,), (40, 50), (CHUNK_ELEMENTS + 7,), (5, 2)]  # a large one: a run of its own
+    start = [torch.randn(s, generator=g, dtype=torch.float64) for s in shapes]
+    grads = [[torch.randn(s, generator=g, dtype=torch.float64) for s in shapes] for _ in range(3)]
+    ps, qs = ([t.clone().requires_grad_() for t in start] for _ in range(2))
+    ours, theirs = getattr(oo, cls)(ps, fused=False, **kw), getattr(torch.optim, cls)(qs, foreach=False, **kw)
+    for step in grads:
+        for p, q, gr in zip(ps, qs, step):
+            p.grad, q.grad = gr.clone(), gr.clone()
+        ours.step()
+        n = len(calls)
+        theirs.step()
+        assert len(calls) == n  # torch's for-loop: no foreach call of its own
+    assert calls  # ours did take them
+    for p, q in zip(ps, qs):
+        torch.testing.assert_close(p, q, rtol=1e-12, atol=1e-12)
