@@ -17,7 +17,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-__all__ = ["FUSED_DEVICES", "fusable", "check_fused_device", "group_by_device_dtype", "SCALAR_STATE"]
+__all__ = ["FUSED_DEVICES", "is_dense", "fusable", "check_fused_device", "group_by_device_dtype", "SCALAR_STATE"]
 
 FUSED_DEVICES = ("cpu", "cuda")
 # state entries that are one number (or one per run), not one per parameter element
@@ -28,7 +28,7 @@ _AUTO_DTYPES = {"cpu": (torch.float32, torch.float64),
                 "cuda": (torch.float16, torch.bfloat16, torch.float32, torch.float64)}
 
 
-def _dense(p: Tensor) -> bool:
+def is_dense(p: Tensor) -> bool:
     """Non-overlapping and dense in one of the layouts a kernel walks correctly."""
     if p.is_contiguous():
         return True
@@ -57,7 +57,7 @@ def _state_fits(state: dict[str, Any], key: tuple) -> bool:
 def _fits(p: Tensor, key: tuple, state: dict[str, Any], auto: bool, bad_cpu_dtypes: tuple) -> bool:
     """The parameter's and its state's part of :func:`fusable` (the gradient aside)."""
     dev = p.device.type
-    if dev not in FUSED_DEVICES or not p.is_floating_point() or not _dense(p):
+    if dev not in FUSED_DEVICES or not p.is_floating_point() or not is_dense(p):
         return False
     if (dev == "cpu" and p.dtype in bad_cpu_dtypes) or (auto and p.dtype not in _AUTO_DTYPES[dev]):
         return False

@@ -26,6 +26,8 @@ import math
 import torch
 from torch import Tensor
 
+from ._fused import is_dense
+
 __all__ = ["all_finite", "BATCH_MAX"]
 
 BATCH_MAX = 1 << 16
@@ -47,8 +49,7 @@ def _values(g: Tensor) -> Tensor | None:
 def _batchable(g: Tensor) -> bool:
     # the batched check writes its (unchanged) values back, so it needs one memory
     # location per element: a dense layout
-    return (g.numel() < BATCH_MAX and g.device.type in _BATCH_DEVICES
-            and (g.is_contiguous() or g.dim() == 4 and g.is_contiguous(memory_format=torch.channels_last)))
+    return g.numel() < BATCH_MAX and g.device.type in _BATCH_DEVICES and is_dense(g)
 
 
 def _device_flag(batch: list[Tensor], large: list[Tensor], device: torch.device) -> Tensor:

@@ -19,6 +19,7 @@ import torch
 from torch import Tensor
 
 from ._fused import SCALAR_STATE
+from .hparams import broadcasts_to
 
 __all__ = ["check_loaded_state", "tensorize_scalars", "real_view_update"]
 
@@ -49,7 +50,7 @@ def check_loaded_state(owner: str, state_dict: dict[str, Any], param_groups: lis
 def _check_entry(where: str, key: str, value: Any, p: Tensor) -> None:
     if key in SCALAR_STATE:
         if isinstance(value, Tensor):
-            if value.is_complex() or not _broadcasts_to(value.shape, p.shape):
+            if value.is_complex() or not broadcasts_to(value.shape, p.shape):
                 raise RuntimeError(f"{where} must be a real number or broadcast against the parameter, "
                                    f"got a {value.dtype} tensor of shape {_shape(value)}; nothing was loaded")
         elif isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -66,13 +67,6 @@ def _check_entry(where: str, key: str, value: Any, p: Tensor) -> None:
             value.is_floating_point() or value.is_complex())):
         raise RuntimeError(f"{where} has dtype {value.dtype}, which does not fit a {p.dtype} parameter; "
                            "nothing was loaded")
-
-
-def _broadcasts_to(shape: torch.Size, target: torch.Size) -> bool:
-    try:
-        return torch.broadcast_shapes(shape, target) == target
-    except RuntimeError:
-        return False
 
 
 def tensorize_scalars(state: dict[Any, dict[str, Any]], dtype: torch.dtype) -> None:

@@ -319,6 +319,15 @@ def check_tensors(table: Mapping[str, Any], group: dict[str, Any], params: Seque
             _check_broadcast(name, group[name], params)
 
 
+def broadcasts_to(shape: Sequence[int], target: Sequence[int]) -> bool:
+    """True when a tensor of ``shape`` broadcasts against ``target`` without changing it:
+    the runs rule for a tensor hyperparameter (module docstring), also used for loaded state."""
+    try:
+        return torch.broadcast_shapes(shape, target) == target
+    except RuntimeError:
+        return False
+
+
 def _check_broadcast(name: str, value: Any, params: Sequence[Tensor]) -> None:
     entries = [(f"{name}[{i}]", e) for i, e in enumerate(value)] if isinstance(value, tuple) else [(name, value)]
     for label, v in entries:
@@ -328,11 +337,7 @@ def _check_broadcast(name: str, value: Any, params: Sequence[Tensor]) -> None:
             raise ValueError(f"{label} is a tensor of shape {tuple(v.shape)} but there are no parameters it could "
                              f"broadcast against as runs (torch: Tensor {label} must be 1-element)")
         for i, p in enumerate(params):
-            try:
-                ok = torch.broadcast_shapes(v.shape, p.shape) == p.shape
-            except RuntimeError:
-                ok = False
-            if not ok:
+            if not broadcasts_to(v.shape, p.shape):
                 trailing = ", 1" * max(p.dim() - 1, 0)
                 raise ValueError(
                     f"{label} is a tensor of shape {tuple(v.shape)}, which does not broadcast against parameter {i} "
