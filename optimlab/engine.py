@@ -168,8 +168,12 @@ def divergent(values: Any, *, grad_norms: np.ndarray | None = None, points: np.n
 
     A run diverged when its value or gradient norm is NaN or ±inf, a coordinate of its
     point (``points``: (R, d)) is not finite, or, with ``bound``, ``|value|`` or any
-    ``|coordinate|`` exceeds it. The common case (nothing wrong) costs a few reductions.
+    ``|coordinate|`` exceeds it. The common case (nothing wrong) costs a few reductions;
+    one run's loss as a Python float (the Trainer, every iteration) costs one comparison.
     """
+    if isinstance(values, float) and grad_norms is None and points is None:
+        ok = math.isfinite(values) if bound is None else abs(values) <= bound  # NaN fails the bound too
+        return None if ok else np.array([True])
     v = np.asarray(values, dtype=float).reshape(-1)
     if bound is None:
         ok = bool(np.isfinite(v).all()) and (points is None or bool(np.isfinite(points).all()))

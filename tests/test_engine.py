@@ -173,3 +173,13 @@ def test_noise_streams_draw_what_each_seed_draws_alone():
 def test_run_noise_needs_a_noisy_function():
     with pytest.raises(ValueError, match="with_run_noise needs a noisy function"):
         optimlab.functions.get("booth").with_run_noise([0, 1])
+
+
+@pytest.mark.parametrize("bound", [None, 1e10])
+@pytest.mark.parametrize("value", [1.0, -3e9, 2e10, float("nan"), float("inf"), -float("inf")])
+def test_one_float_loss_diverges_exactly_as_an_array_of_one(value, bound):
+    """The Trainer's per-iteration check takes a float; the answer is the array rule's."""
+    as_float, as_array = divergent(value, bound=bound), divergent(np.array([value]), bound=bound)
+    assert (as_float is None) == (as_array is None)
+    if as_array is not None:
+        np.testing.assert_array_equal(as_float, as_array)
