@@ -12,6 +12,9 @@ import pytest
 import torch
 
 os.environ.setdefault("MPLBACKEND", "Agg")
+# the command line's tables are as wide as the terminal; tests see one width whatever runs
+# them (a terminal, a pipe, a pytest-xdist worker, which reports 80 columns)
+os.environ["COLUMNS"] = "200"
 # small tensors: one intra-op thread is fastest and does not oversubscribe the 2-core CI
 # machine when a test starts worker processes (DDP, the benchmark resume test)
 torch.set_num_threads(1)

@@ -9,6 +9,7 @@ import json
 import math
 import re
 import time
+import warnings
 
 import numpy as np
 import pytest
@@ -245,13 +246,24 @@ def test_the_parser_never_calls_eval_exec_or_compile(monkeypatch):
     def forbidden(*args, **kwargs):
         raise AssertionError("the parser must not use eval/exec/compile")
 
-    for name in ("eval", "exec", "compile", "__import__"):
-        monkeypatch.setattr(builtins, name, forbidden)
-    f = F.parse("(x-3)**2 + 8*(y-5)**4 + sqrt(x) + sin(x*y)")
-    assert float(f([3.0, 5.0])) == pytest.approx(math.sqrt(3) + math.sin(15))
+    # each path runs once unpatched first, so that what it imports lazily is loaded
+    # whatever tests ran before in this process (the check is about eval, not imports)
+    F.parse("(x-3)**2 + 8*(y-5)**4 + sqrt(x) + sin(x*y)")([3.0, 5.0])
     with pytest.raises(ValueError):
         F.parse("__import__('os')")
-    monkeypatch.undo()
+    # warnings are silenced while the builtins are patched: recording one makes pytest
+    # import a module, which the patched __import__ would refuse (under pytest-xdist it
+    # takes the worker down)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for name in ("eval", "exec", "compile", "__import__"):
+            monkeypatch.setattr(builtins, name, forbidden)
+        f = F.parse("(x-3)**2 + 8*(y-5)**4 + sqrt(x) + sin(x*y)")
+        value = float(f([3.0, 5.0]))
+        with pytest.raises(ValueError):
+            F.parse("__import__('os')")
+        monkeypatch.undo()
+    assert value == pytest.approx(math.sqrt(3) + math.sin(15))
     source = open(P.__file__).read()
     assert not re.search(r"(?<![.\w])(eval|exec|compile)\(|literal_eval|import ast|getattr\(", source)
 
