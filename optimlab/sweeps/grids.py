@@ -28,8 +28,18 @@ def check_count(n: int, limit: int, what: str, hint: str) -> None:
         raise ValueError(f"{n:,} {what} is more than the limit of {limit:,}; {hint}")
 
 
-def logspace(lo: float, hi: float, n: int) -> list[float]:
-    """``n`` values from ``lo`` to ``hi`` (both included) evenly spaced on a log scale.
+def range_count(n: Any, limit: int = MAX_RUNS) -> int:
+    """``n``, the length of a value range, checked: an integer >= 1 and at most ``limit``
+    (a range longer than a sweep's limit on runs would make a sweep that is refused anyway)."""
+    n = positive_int("n", n)
+    check_count(n, limit, "values in one range", "a range never needs more values than the sweep has runs: "
+                "pass limit= together with the sweep's max_runs= (the CLI's --max-runs) to allow them")
+    return n
+
+
+def logspace(lo: float, hi: float, n: int, *, limit: int = MAX_RUNS) -> list[float]:
+    """``n`` values from ``lo`` to ``hi`` (both included) evenly spaced on a log scale;
+    ``n`` at most ``limit`` (:func:`range_count`).
 
     >>> logspace(1e-3, 1, 4)
     [0.001, 0.01, 0.1, 1.0]
@@ -37,8 +47,7 @@ def logspace(lo: float, hi: float, n: int) -> list[float]:
     lo_f, hi_f = finite_number("lo", lo), finite_number("hi", hi)
     if lo_f <= 0 or hi_f <= 0:
         raise ValueError(f"logspace needs lo > 0 and hi > 0, got lo={lo!r}, hi={hi!r}")
-    n = positive_int("n", n)
-    check_count(n, MAX_RUNS, "values in one range", "a range longer than a sweep's runs is never needed")
+    n = range_count(n, limit)
     if n == 1:
         return [lo_f]
     vals = np.logspace(math.log10(lo_f), math.log10(hi_f), n)
@@ -47,11 +56,11 @@ def logspace(lo: float, hi: float, n: int) -> list[float]:
     return [float(v) for v in vals]
 
 
-def linspace(lo: float, hi: float, n: int) -> list[float]:
-    """``n`` values from ``lo`` to ``hi`` (both included), evenly spaced."""
+def linspace(lo: float, hi: float, n: int, *, limit: int = MAX_RUNS) -> list[float]:
+    """``n`` values from ``lo`` to ``hi`` (both included), evenly spaced; ``n`` at most
+    ``limit`` (:func:`range_count`)."""
     lo_f, hi_f = finite_number("lo", lo), finite_number("hi", hi)
-    n = positive_int("n", n)
-    check_count(n, MAX_RUNS, "values in one range", "a range longer than a sweep's runs is never needed")
+    n = range_count(n, limit)
     return [lo_f] if n == 1 else [float(v) for v in np.linspace(lo_f, hi_f, n)]
 
 
