@@ -292,27 +292,36 @@ def run_bench(suite: Any, optimizers: Any, *, budget: int = 20, seeds: int = 3, 
 
         for problem in desc["problems"]:
             for spec in desc["optimizers"]:
-                what = f"{spec} on {problem_key(problem)}"
                 configs = TuneConfigs(spec, budget, search, search_seed, lr_range)
-                best: dict | None = None
-                best_v = math.inf
-                for a in range(0, len(configs), TRIAL_CHUNK):  # a chunk of trials made, computed, stored
-                    tune = [_trial(problem, spec, "tune", cfg, None if problem["kind"] == "function" else 0)
-                            for cfg in configs[a:a + TRIAL_CHUNK]]
-                    n = _execute(st, tune, lambda k, w=what: tick(k, w + " (tuning)"))
-                    run.computed += n
-                    run.reused += len(tune) - n
-                    tick(len(tune) - n, what)
-                    hyper, v = _best_hyper(st, tune)
-                    if best is None or v < best_v:  # ties: the first
-                        best, best_v = hyper, v
-                rerun = [_trial(problem, spec, "rerun", best, s) for s in range(1, seeds + 1)]
-                n = _execute(st, rerun, lambda k, w=what: tick(k, w + " (reruns)"))
-                run.computed += n
-                run.reused += len(rerun) - n
-                tick(len(rerun) - n, what)
+                _tune_and_rerun(st, problem, spec, configs, seeds, run, tick)
     run.wall_time = time.perf_counter() - t0
     return run
+
+
+def _tune_and_rerun(st: TrialStore, problem: dict, spec: str, configs: TuneConfigs, seeds: int, run: BenchRun,
+                    tick: Callable[..., None]) -> None:
+    """One optimizer on one problem: its tuning trials, then the reruns of the best, each
+    made, computed and stored :data:`TRIAL_CHUNK` trials at a time."""
+    what = f"{spec} on {problem_key(problem)}"
+
+    def execute(trials: list[dict], phase: str) -> None:
+        n = _execute(st, trials, lambda k: tick(k, f"{what} ({phase})"))
+        run.computed += n
+        run.reused += len(trials) - n
+        tick(len(trials) - n, what)
+
+    best: dict | None = None
+    best_v = math.inf
+    for a in range(0, len(configs), TRIAL_CHUNK):
+        tune = [_trial(problem, spec, "tune", cfg, None if problem["kind"] == "function" else 0)
+                for cfg in configs[a:a + TRIAL_CHUNK]]
+        execute(tune, "tuning")
+        hyper, v = _best_hyper(st, tune)
+        if best is None or v < best_v:  # ties: the first
+            best, best_v = hyper, v
+    for a in range(1, seeds + 1, TRIAL_CHUNK):
+        execute([_trial(problem, spec, "rerun", best, s) for s in range(a, min(a + TRIAL_CHUNK, seeds + 1))],
+                "reruns")
 
 
 def _best_hyper(store: TrialStore, tune: list[dict]) -> tuple[dict, float]:

@@ -293,9 +293,3 @@ def hyper_values(rows: list[dict], numeric: list[str], options: Mapping[str, Any
             pairs.append((float(r.get("beta1", b1)), float(r.get("beta2", b2))))
         hyper["betas"] = pairs
     return hyper
-
-
-def config_rows(configs: Sequence[dict], seeds: list[int] | None) -> list[dict]:
-    """The runs of a sweep as a list: every configuration × every seed (seed fastest),
-    with ``"seed"`` when seeded (:class:`Runs`, built whole)."""
-    return list(Runs(configs, seeds))
