@@ -88,7 +88,8 @@ class Best:
 @dataclass
 class SweepResult:
     """R runs of a sweep: ``configs[i]`` (hyperparameters, plus ``"seed"`` when seeded)
-    and ``traces[i]`` belong together.
+    and ``traces[i]`` belong together. ``configs`` is a sequence: a lazy
+    :class:`~optimlab.sweeps.grids.Runs` from :func:`~optimlab.sweeps.sweep`, a list when loaded.
 
     ``final_values[i]`` is the last value of run i, ``+inf`` for a run that diverged
     (its trace keeps every finite step before, ``stop_reasons[i] == "diverged"``).
@@ -97,7 +98,7 @@ class SweepResult:
     problem has no validation set).
     """
 
-    configs: list[dict]
+    configs: Sequence[dict]
     traces: list[Trace]
     problem: dict = field(default_factory=dict)
     optimizer: dict = field(default_factory=dict)
