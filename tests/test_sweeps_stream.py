@@ -10,6 +10,7 @@ import zlib
 import numpy as np
 import pytest
 import torch
+from test_hostile import assert_one_line_error, cli
 from test_sweeps import _tiny_problem, valley
 
 import optimlab
@@ -72,10 +73,13 @@ def test_a_grid_of_a_billion_configurations_is_counted_without_building_it():
     assert peak < 3 * 2 ** 20, peak  # 10⁹ dicts would be ~10¹¹ bytes
 
 
-def test_the_range_cap_follows_the_limit_on_runs():
+def test_the_range_cap_follows_the_limit_on_runs(tmp_path):
     assert len(parse_grid(["lr=lin:0:1:150000"], max_runs=200_000)["lr"]) == 150_000
     with pytest.raises(CLIError, match=r"150,000 values are more than --max-runs 100,000 .*raise --max-runs"):
         parse_grid(["lr=lin:0:1:150000"])
+    r = assert_one_line_error(cli("sweep", "booth", "--grid", "lr=log:1e-4:1:500", "--max-runs", "400",
+                                  "--out", str(tmp_path / "s")), "500 values are more than --max-runs 400")
+    assert "raise --max-runs to allow them" in r and not (tmp_path / "s").exists()
     assert len(logspace(1e-3, 1, 150_000, limit=150_000)) == 150_000
     with pytest.raises(ValueError, match="150,000 values in one range is more than the limit of 100,000; .*limit="):
         linspace(0, 1, 150_000)
@@ -137,6 +141,7 @@ def test_record_values_and_final_keep_the_rankings(tmp_path):
             assert np.array_equal(t.params, f.params[[0, -1]]) and t.params.base is None  # a copy: buffers freed
             if record == "values":
                 assert sorted(t.series) == ["params", "values"] and np.array_equal(t.values, f.values)
+                assert t.values.base is None  # not a view that keeps the chunk's (steps, R) buffer alive
             else:
                 assert sorted(t.series) == ["params"]
         back = SweepResult.load(r.save(tmp_path / f"{record}.json"))
