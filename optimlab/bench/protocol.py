@@ -36,6 +36,7 @@ from __future__ import annotations
 import math
 import time
 import zlib
+from collections.abc import Sequence as SequenceABC
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -51,8 +52,8 @@ from ..sweeps.grids import check_count
 from .store import TrialStore, trial_id
 from .suites import finish_suite, get_suite, problem_key, split_items
 
-__all__ = ["run_bench", "BenchRun", "tune_configs", "split_specs", "PROTOCOL_VERSION", "trial_summary",
-           "trial_result", "aggregate"]
+__all__ = ["run_bench", "BenchRun", "tune_configs", "TuneConfigs", "TRIAL_CHUNK", "split_specs", "PROTOCOL_VERSION",
+           "trial_summary", "trial_result", "aggregate"]
 
 PROTOCOL_VERSION = 1
 SEARCHES = ("grid", "random")
@@ -76,26 +77,51 @@ def split_specs(text: str | Sequence[str]) -> list[str]:
 
 def tune_configs(spec: str, budget: int, search: str = "grid", search_seed: int = 0,
                  lr_range: tuple[float, float] = (1e-4, 1.0)) -> list[dict]:
-    """The N configurations the tuning phase tries for optimizer ``spec``."""
-    if isinstance(budget, bool) or not isinstance(budget, int) or budget < 1:
-        raise ValueError(f"budget must be an integer >= 1 (configurations tried per optimizer and problem), "
-                         f"got {budget!r}")
-    if search not in SEARCHES:
-        raise ValueError(f"search must be one of {', '.join(SEARCHES)}, got {search!r}")
-    lo, hi = (float(v) for v in lr_range)
-    if not (0 < lo < hi):
-        raise ValueError(f"lr_range must be (lo, hi) with 0 < lo < hi, got {lr_range!r}")
-    if search == "grid":
-        return [{"lr": v} for v in logspace(lo, hi, budget)]
-    rng = np.random.default_rng([int(search_seed), zlib.crc32(spec.encode())])
-    ranges = registry.tuning(spec)  # declared where the optimizer is registered
-    out = []
-    for _ in range(budget):
-        cfg = {"lr": float(10 ** rng.uniform(math.log10(lo), math.log10(hi)))}
-        for key, (a, b) in ranges.items():
+    """The N configurations the tuning phase tries for optimizer ``spec``, as a list
+    (:class:`TuneConfigs` is the same sequence, lazily)."""
+    return list(TuneConfigs(spec, budget, search, search_seed, lr_range))
+
+
+class TuneConfigs(SequenceABC):
+    """The N configurations the tuning phase tries for optimizer ``spec``, computed one
+    at a time from their index (a benchmark never holds the list): ``"grid"``, N learning
+    rates log-spaced over ``lr_range``; ``"random"``, configuration i from the generator
+    seeded with ``(search_seed, crc32(spec))`` advanced past the ``i × k`` draws of the
+    configurations before it (k: one for lr, one per declared range; each uniform
+    draw is one 64-bit output of PCG64), the same numbers as drawing them in order."""
+
+    def __init__(self, spec: str, budget: int, search: str = "grid", search_seed: int = 0,
+                 lr_range: tuple[float, float] = (1e-4, 1.0)):
+        if isinstance(budget, bool) or not isinstance(budget, int) or budget < 1:
+            raise ValueError(f"budget must be an integer >= 1 (configurations tried per optimizer and problem), "
+                             f"got {budget!r}")
+        if search not in SEARCHES:
+            raise ValueError(f"search must be one of {', '.join(SEARCHES)}, got {search!r}")
+        lo, hi = (float(v) for v in lr_range)
+        if not (0 < lo < hi):
+            raise ValueError(f"lr_range must be (lo, hi) with 0 < lo < hi, got {lr_range!r}")
+        self.budget, self.search, self.log_lr = budget, search, (math.log10(lo), math.log10(hi))
+        self.lrs = logspace(lo, hi, budget, limit=max(budget, 1)) if search == "grid" else None
+        self.seed = [int(search_seed), zlib.crc32(spec.encode())]
+        self.ranges = registry.tuning(spec) if search == "random" else {}  # declared where it is registered
+
+    def __len__(self) -> int:
+        return self.budget
+
+    def __getitem__(self, i: Any) -> Any:
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(self.budget))]
+        if isinstance(i, bool) or not isinstance(i, int) or not -self.budget <= i < self.budget:
+            raise IndexError(f"configuration {i!r} is outside the budget of {self.budget}")
+        i %= self.budget
+        if self.lrs is not None:
+            return {"lr": self.lrs[i]}
+        rng = np.random.default_rng(self.seed)
+        rng.bit_generator.advance(i * (1 + len(self.ranges)))
+        cfg = {"lr": float(10 ** rng.uniform(*self.log_lr))}
+        for key, (a, b) in self.ranges.items():
             cfg[key] = float(rng.uniform(a, b))
-        out.append(cfg)
-    return out
+        return cfg
 
 
 # ------------------------------------------------------------------ computing trials
@@ -206,6 +232,11 @@ class BenchRun:
     description: dict = field(default_factory=dict)
 
 
+TRIAL_CHUNK = 2_000
+"""Tuning trials made, computed as one sweep and stored together: a benchmark holds at
+most this many trials (and their traces) at a time, and an interruption loses at most
+the chunk in flight."""
+
 MAX_TRIALS = 100_000
 """The most trials a benchmark runs unless told otherwise (``run_bench(max_trials=...)``, the
 CLI's ``--max-trials``); counted as problems × optimizers × (budget + seeds) before any is made."""
@@ -221,7 +252,7 @@ def describe(suite: Any, optimizers: Any, budget: int, seeds: int, search: str, 
         check_count(len(problems) * len(specs) * (budget + seeds), max_trials, "trials",
                     f"{len(problems)} problems × {len(specs)} optimizers × ({budget} budget + {seeds} seeds); "
                     f"pass max_trials= (--max-trials) to allow them")
-    tune_configs(specs[0], budget, search, search_seed, lr_range)  # validates budget, search and lr_range
+    TuneConfigs(specs[0], budget, search, search_seed, lr_range)  # validates budget, search and lr_range
     return to_jsonable({"protocol": PROTOCOL_VERSION, "suite": suite if isinstance(suite, str) else "custom",
                         "problems": problems, "optimizers": specs, "budget": budget, "seeds": seeds,
                         "search": search, "search_seed": search_seed, "lr_range": list(lr_range)})
@@ -261,24 +292,41 @@ def run_bench(suite: Any, optimizers: Any, *, budget: int = 20, seeds: int = 3, 
 
         for problem in desc["problems"]:
             for spec in desc["optimizers"]:
-                what = f"{spec} on {problem_key(problem)}"
-                tune = [_trial(problem, spec, "tune", cfg, None if problem["kind"] == "function" else 0)
-                        for cfg in tune_configs(spec, budget, search, search_seed, lr_range)]
-                n = _execute(st, tune, lambda k, w=what: tick(k, w + " (tuning)"))
-                run.computed += n
-                run.reused += len(tune) - n
-                tick(len(tune) - n, what)
-                best = _best_hyper(st, tune)
-                rerun = [_trial(problem, spec, "rerun", best, s) for s in range(1, seeds + 1)]
-                n = _execute(st, rerun, lambda k, w=what: tick(k, w + " (reruns)"))
-                run.computed += n
-                run.reused += len(rerun) - n
-                tick(len(rerun) - n, what)
+                configs = TuneConfigs(spec, budget, search, search_seed, lr_range)
+                _tune_and_rerun(st, problem, spec, configs, seeds, run, tick)
     run.wall_time = time.perf_counter() - t0
     return run
 
 
-def _best_hyper(store: TrialStore, tune: list[dict]) -> dict:
+def _tune_and_rerun(st: TrialStore, problem: dict, spec: str, configs: TuneConfigs, seeds: int, run: BenchRun,
+                    tick: Callable[..., None]) -> None:
+    """One optimizer on one problem: its tuning trials, then the reruns of the best, each
+    made, computed and stored :data:`TRIAL_CHUNK` trials at a time."""
+    what = f"{spec} on {problem_key(problem)}"
+
+    def execute(trials: list[dict], phase: str) -> None:
+        n = _execute(st, trials, lambda k: tick(k, f"{what} ({phase})"))
+        run.computed += n
+        run.reused += len(trials) - n
+        tick(len(trials) - n, what)
+
+    best: dict | None = None
+    best_v = math.inf
+    for a in range(0, len(configs), TRIAL_CHUNK):
+        tune = [_trial(problem, spec, "tune", cfg, None if problem["kind"] == "function" else 0)
+                for cfg in configs[a:a + TRIAL_CHUNK]]
+        execute(tune, "tuning")
+        hyper, v = _best_hyper(st, tune)
+        if best is None or v < best_v:  # ties: the first
+            best, best_v = hyper, v
+    for a in range(1, seeds + 1, TRIAL_CHUNK):
+        execute([_trial(problem, spec, "rerun", best, s) for s in range(a, min(a + TRIAL_CHUNK, seeds + 1))],
+                "reruns")
+
+
+def _best_hyper(store: TrialStore, tune: list[dict]) -> tuple[dict, float]:
+    """The tuning trial with the lowest stored final objective (diverged, missing or NaN:
+    ∞; ties: the first), with that value."""
     best, best_v = tune[0]["hyper"], math.inf
     for t in tune:
         row = store.get(trial_id(t))
@@ -286,7 +334,7 @@ def _best_hyper(store: TrialStore, tune: list[dict]) -> dict:
         v = math.inf if math.isnan(v) else v
         if v < best_v:
             best, best_v = t["hyper"], v
-    return best
+    return best, best_v
 
 
 # ------------------------------------------------------------------ aggregation

@@ -30,8 +30,11 @@ GRID_HELP = ("Swept argument, repeatable: NAME=log:LO:HI:N (log-spaced), NAME=li
 
 
 # ------------------------------------------------------------------------- parsing
-def parse_grid(items: list[str]) -> dict[str, list]:
-    """``["lr=log:1e-4:1:50", "momentum=0,0.5,0.9"]`` → ``{"lr": [...50 values], "momentum": [0.0, 0.5, 0.9]}``."""
+def parse_grid(items: list[str], max_runs: int = 100_000) -> dict[str, list]:
+    """``["lr=log:1e-4:1:50", "momentum=0,0.5,0.9"]`` → ``{"lr": [...50 values], "momentum": [0.0, 0.5, 0.9]}``.
+
+    A range of more than ``max_runs`` values (``--max-runs``: each value is at least one
+    run) is refused before it is built."""
     from ..sweeps import linspace, logspace  # lazy: keeps --help free of torch
 
     grid: dict[str, list] = {}
@@ -55,8 +58,11 @@ def parse_grid(items: list[str]) -> dict[str, list]:
                 n = int(parts[3])
             except ValueError:
                 raise CLIError(f"--grid {item!r}: N must be an integer, got {parts[3]!r}") from None
+            if n > max_runs:
+                raise CLIError(f"--grid {item!r}: {n:,} values are more than --max-runs {max_runs:,} (each value "
+                               f"is at least one run); raise --max-runs to allow them")
             try:
-                grid[name] = (logspace if kind == "log" else linspace)(lo, hi, n)
+                grid[name] = (logspace if kind == "log" else linspace)(lo, hi, n, limit=max(max_runs, 1))
             except ValueError as e:
                 raise CLIError(f"--grid {item!r}: {one_line(e)}") from None
         else:
@@ -103,7 +109,7 @@ def sweep_command(
 ) -> None:
     """Run every configuration of a grid as ONE batched computation; table, heatmap, sensitivity, best path."""
     try:
-        g = parse_grid(grid)
+        g = parse_grid(grid, max_runs)
         if not g:
             raise CLIError("give at least one --grid NAME=..., e.g. --grid lr=log:1e-4:1:50")
         if top < 1:

@@ -1,8 +1,10 @@
 r"""Hyperparameter sweeps: every configuration of a grid, on several seeds, as ONE batch.
 
-``sweep(problem, optimizer, grid, seeds, steps)`` expands the grid (the Cartesian
-product of its value lists) times the seeds into R runs and computes them together
-on the *runs dimension*: the parameters are one (R, d) tensor and each swept
+``sweep(problem, optimizer, grid, seeds, steps)`` takes the grid (the Cartesian
+product of its value lists, a lazy :class:`~optimlab.sweeps.grids.Grid` that is never
+expanded) times the seeds as R runs and computes them together (a chunk of runs at a
+time when they are many: ``chunk_size=``, ``record=``; see ``docs/sweeps.md``) on the
+*runs dimension*: the parameters are one (R, d) tensor and each swept
 hyperparameter one (R, 1) tensor that broadcasts in the optimizer
 (:func:`optimlab.runner.run_batch`). Run i of the sweep is the same computation as
 that configuration run alone with :func:`optimlab.run` (tested to 1e-12).
@@ -48,7 +50,7 @@ computation per such combination.
 """
 
 from .api import sweep
-from .grids import expand_grid, linspace, logspace
+from .grids import Grid, expand_grid, linspace, logspace
 from .result import BY, Best, SweepResult  # noqa: F401  (BY: what viz.sweeps ranks by)
 
-__all__ = ["sweep", "logspace", "linspace", "SweepResult", "Best", "expand_grid"]
+__all__ = ["sweep", "logspace", "linspace", "SweepResult", "Best", "expand_grid", "Grid"]

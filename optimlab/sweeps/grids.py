@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import itertools
 import math
-from typing import Any, Iterable, Mapping, Sequence
+from collections.abc import Sequence as SequenceABC
+from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
 import torch
 
 from ..optim import registry
 
-__all__ = ["logspace", "linspace", "expand_grid"]
+__all__ = ["logspace", "linspace", "expand_grid", "grid_configs", "Grid", "Runs"]
 
 
 MAX_RUNS = 100_000
@@ -27,8 +28,18 @@ def check_count(n: int, limit: int, what: str, hint: str) -> None:
         raise ValueError(f"{n:,} {what} is more than the limit of {limit:,}; {hint}")
 
 
-def logspace(lo: float, hi: float, n: int) -> list[float]:
-    """``n`` values from ``lo`` to ``hi`` (both included) evenly spaced on a log scale.
+def range_count(n: Any, limit: int = MAX_RUNS) -> int:
+    """``n``, the length of a value range, checked: an integer >= 1 and at most ``limit``
+    (a range longer than a sweep's limit on runs would make a sweep that is refused anyway)."""
+    n = positive_int("n", n)
+    check_count(n, limit, "values in one range", "a range never needs more values than the sweep has runs: "
+                "pass limit= together with the sweep's max_runs= (the CLI's --max-runs) to allow them")
+    return n
+
+
+def logspace(lo: float, hi: float, n: int, *, limit: int = MAX_RUNS) -> list[float]:
+    """``n`` values from ``lo`` to ``hi`` (both included) evenly spaced on a log scale;
+    ``n`` at most ``limit`` (:func:`range_count`).
 
     >>> logspace(1e-3, 1, 4)
     [0.001, 0.01, 0.1, 1.0]
@@ -36,8 +47,7 @@ def logspace(lo: float, hi: float, n: int) -> list[float]:
     lo_f, hi_f = finite_number("lo", lo), finite_number("hi", hi)
     if lo_f <= 0 or hi_f <= 0:
         raise ValueError(f"logspace needs lo > 0 and hi > 0, got lo={lo!r}, hi={hi!r}")
-    n = positive_int("n", n)
-    check_count(n, MAX_RUNS, "values in one range", "a range longer than a sweep's runs is never needed")
+    n = range_count(n, limit)
     if n == 1:
         return [lo_f]
     vals = np.logspace(math.log10(lo_f), math.log10(hi_f), n)
@@ -46,11 +56,11 @@ def logspace(lo: float, hi: float, n: int) -> list[float]:
     return [float(v) for v in vals]
 
 
-def linspace(lo: float, hi: float, n: int) -> list[float]:
-    """``n`` values from ``lo`` to ``hi`` (both included), evenly spaced."""
+def linspace(lo: float, hi: float, n: int, *, limit: int = MAX_RUNS) -> list[float]:
+    """``n`` values from ``lo`` to ``hi`` (both included), evenly spaced; ``n`` at most
+    ``limit`` (:func:`range_count`)."""
     lo_f, hi_f = finite_number("lo", lo), finite_number("hi", hi)
-    n = positive_int("n", n)
-    check_count(n, MAX_RUNS, "values in one range", "a range longer than a sweep's runs is never needed")
+    n = range_count(n, limit)
     return [lo_f] if n == 1 else [float(v) for v in np.linspace(lo_f, hi_f, n)]
 
 
@@ -68,7 +78,17 @@ def positive_int(name: str, n: Any) -> int:
 
 def expand_grid(grid: Mapping[str, Sequence[Any]] | None, max_configs: int | None = None) -> list[dict[str, Any]]:
     """The Cartesian product of a grid as a list of dicts (first key varies slowest);
-    more than ``max_configs`` (counted before any is built) is a ValueError."""
+    more than ``max_configs`` (counted before any is built) is a ValueError. A sweep
+    never calls this: it uses :func:`grid_configs`, which builds no list."""
+    return list(grid_configs(grid, max_configs))
+
+
+def grid_configs(grid: Mapping[str, Sequence[Any]] | Sequence[Mapping] | None,
+                 max_configs: int | None = None) -> "Grid | list[dict[str, Any]]":
+    """The configurations of a grid: a lazy :class:`Grid` for ``{argument: [values]}``
+    (nothing expanded; its length is the product of the list lengths), the checked list
+    for an explicit list of configurations, ``[{}]`` for ``None``. More than
+    ``max_configs`` is a ValueError."""
     if grid is None:
         return [{}]
     if isinstance(grid, (list, tuple)) and grid and all(isinstance(c, Mapping) for c in grid):
@@ -78,6 +98,8 @@ def expand_grid(grid: Mapping[str, Sequence[Any]] | None, max_configs: int | Non
             if list(c) != keys:
                 raise ValueError(f"grid[{i}] has arguments {list(c)}; every configuration needs {keys}")
             out.append({k: _plain(v, k) for k, v in c.items()})
+        if max_configs is not None:
+            check_count(len(out), max_configs, "configurations", "pass a larger limit to allow them")
         return out
     if not isinstance(grid, Mapping):
         raise TypeError(f"grid must be a mapping {{argument: [values]}} or a list of configurations "
@@ -96,8 +118,102 @@ def expand_grid(grid: Mapping[str, Sequence[Any]] | None, max_configs: int | Non
     if max_configs is not None:
         check_count(math.prod(len(v) for v in lists), max_configs, "configurations",
                     f"grid sizes {' × '.join(str(len(v)) for v in lists)}; pass a larger limit to allow them")
-    lists = [[_plain(v, k) for v in vals] for k, vals in zip(keys, lists)]
-    return [dict(zip(keys, combo)) for combo in itertools.product(*lists)]
+    return Grid(keys, [[_plain(v, k) for v in vals] for k, vals in zip(keys, lists)])
+
+
+class Grid(SequenceABC):
+    """The Cartesian product of value lists as a lazy, indexable sequence of dicts.
+
+    ``len`` is the product of the list lengths (nothing is built); item i is decoded
+    from i in mixed radix (the last key varies fastest, the order of
+    :func:`itertools.product`); iteration walks the product one dict at a time; a slice
+    is a list of just the dicts it names. A grid of 10⁹ configurations costs its value
+    lists, not 10⁹ dicts.
+
+    >>> g = Grid(["lr", "momentum"], [[0.1, 0.01], [0.0, 0.9, 0.99]])
+    >>> len(g), g[4]
+    (6, {'lr': 0.01, 'momentum': 0.9})
+    """
+
+    def __init__(self, keys: Sequence[str], lists: Sequence[Sequence[Any]]):
+        if len(keys) != len(lists):
+            raise ValueError(f"a grid needs one value list per key, got {len(keys)} keys and {len(lists)} lists")
+        self.keys, self.lists = list(keys), [list(v) for v in lists]
+        self._len = math.prod(len(v) for v in self.lists)
+
+    def __len__(self) -> int:
+        return self._len
+
+    def __getitem__(self, i: Any) -> Any:
+        if isinstance(i, slice):
+            return [self._item(j) for j in range(*i.indices(self._len))]
+        if isinstance(i, bool) or not isinstance(i, (int, np.integer)):
+            raise TypeError(f"grid indices must be integers or slices, got {type(i).__name__}")
+        j = int(i) + self._len if i < 0 else int(i)
+        if not 0 <= j < self._len:
+            raise IndexError(f"configuration {i} is outside the grid of {self._len:,}")
+        return self._item(j)
+
+    def _item(self, j: int) -> dict[str, Any]:
+        picks = []
+        for vals in reversed(self.lists):  # mixed radix: the last key is the lowest digit
+            j, r = divmod(j, len(vals))
+            picks.append(vals[r])
+        return dict(zip(self.keys, reversed(picks)))
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        return (dict(zip(self.keys, combo)) for combo in itertools.product(*self.lists))
+
+    def axes(self) -> dict[str, list]:
+        """``{argument: its values}``, as given."""
+        return dict(zip(self.keys, self.lists))
+
+    def __repr__(self) -> str:
+        return f"Grid({len(self):,} configurations: {' × '.join(f'{k}[{len(v)}]' for k, v in self.axes().items())})"
+
+
+class Runs(SequenceABC):
+    """The runs of a sweep, lazily: every configuration × every seed (seed fastest),
+    each a dict with ``"seed"`` when seeded. Run i is configuration ``i // S`` with seed
+    ``i % S``; nothing is expanded."""
+
+    def __init__(self, configs: Sequence[dict], seeds: Sequence[int] | None):
+        self.configs, self.seeds = configs, (list(seeds) if seeds is not None else None)
+        self._per = len(self.seeds) if self.seeds is not None else 1
+        self._len = len(configs) * self._per
+
+    def __len__(self) -> int:
+        return self._len
+
+    def __getitem__(self, i: Any) -> Any:
+        if isinstance(i, slice):
+            return [self._item(j) for j in range(*i.indices(self._len))]
+        if isinstance(i, bool) or not isinstance(i, (int, np.integer)):
+            raise TypeError(f"run indices must be integers or slices, got {type(i).__name__}")
+        j = int(i) + self._len if i < 0 else int(i)
+        if not 0 <= j < self._len:
+            raise IndexError(f"run {i} is outside the sweep of {self._len:,}")
+        return self._item(j)
+
+    def _item(self, j: int) -> dict[str, Any]:
+        c, s = divmod(j, self._per)
+        cfg = dict(self.configs[c])
+        if self.seeds is not None:
+            cfg["seed"] = self.seeds[s]
+        return cfg
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        for c in self.configs:
+            for s in (self.seeds if self.seeds is not None else [None]):
+                yield {**c, **({"seed": s} if s is not None else {})}
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, SequenceABC) and len(other) == len(self) and all(a == b for a, b in zip(self, other))
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"Runs({len(self):,}: {len(self.configs):,} configurations × {self._per} seeds)"
 
 
 def _plain(v: Any, key: str) -> Any:
@@ -134,13 +250,26 @@ def with_options(optimizer: Any, extra: Mapping[str, Any]) -> Any:
                     f"(name, kwargs) or an Optimizer class")
 
 
-def split_hyper(cfgs: list[dict], options: Mapping[str, Any]) -> tuple[list[str], list[str]]:
-    """Split swept arguments into numeric per-run values (runs dimension) and
-    structural ones (a separate batch per distinct value)."""
-    keys = list(cfgs[0]) if cfgs else []
+def grid_axes(configs: Sequence[dict]) -> dict[str, list]:
+    """Each swept argument's distinct values in order of first appearance (a
+    :class:`Grid`'s own value lists, deduplicated, without walking the product)."""
+    def distinct(vals: Iterable) -> list:
+        seen: dict = {}
+        for v in vals:
+            seen.setdefault((type(v).__name__, v), v)
+        return list(seen.values())
+
+    if isinstance(configs, Grid):
+        return {k: distinct(vals) for k, vals in configs.axes().items()}
+    keys = list(configs[0]) if len(configs) else []
+    return {k: distinct(c[k] for c in configs) for k in keys}
+
+
+def split_hyper(axes: Mapping[str, Sequence[Any]]) -> tuple[list[str], list[str]]:
+    """Split swept arguments (``{argument: its values}``, :func:`grid_axes`) into numeric
+    per-run values (runs dimension) and structural ones (a separate batch per distinct value)."""
     numeric, structural = [], []
-    for k in keys:
-        vals = [c[k] for c in cfgs]
+    for k, vals in axes.items():
         if k in ("beta1", "beta2") or all(is_number(v) for v in vals) or \
                 (k == "betas" and all(isinstance(v, tuple) and len(v) == 2 and all(map(is_number, v)) for v in vals)):
             numeric.append(k)
@@ -164,12 +293,3 @@ def hyper_values(rows: list[dict], numeric: list[str], options: Mapping[str, Any
             pairs.append((float(r.get("beta1", b1)), float(r.get("beta2", b2))))
         hyper["betas"] = pairs
     return hyper
-
-
-def config_rows(configs: list[dict], seeds: list[int] | None) -> list[dict]:
-    """The runs of a sweep: every configuration × every seed (seed fastest), with ``"seed"`` when seeded."""
-    rows: list[dict] = []
-    for c in configs:
-        for s in (seeds if seeds is not None else [None]):
-            rows.append({**c, **({"seed": s} if s is not None else {})})
-    return rows

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Mapping
+from typing import Mapping, Sequence
 
 import numpy as np
 
@@ -13,14 +13,58 @@ from .._json import read_json_object, require_keys
 from ..record import Trace, to_jsonable
 from .grids import finite_number
 
-__all__ = ["BY", "Best", "SweepResult"]
+__all__ = ["BY", "RECORDS", "Best", "SweepResult", "curve_summary", "kept"]
 
 BY = ("final", "best")  # what a sweep's configurations are ranked and drawn by
+RECORDS = ("all", "values", "final")  # what a sweep keeps of each run (``sweep(record=...)``)
 
 
 def _nan_inf(v: np.ndarray) -> np.ndarray:
     """NaN (no value) ranks like a diverged run: +inf."""
     return np.where(np.isnan(v), np.inf, v)
+
+
+def _curve(t: Trace) -> np.ndarray:
+    """The objective a sweep ranks by: the per-epoch ``objective`` of a training run,
+    else the per-step ``values``."""
+    if "objective" in t.epochs:
+        return np.asarray(t.epochs["objective"], dtype=float)
+    return np.asarray(t.series.get("values", []), dtype=float)
+
+
+def curve_summary(traces: Sequence[Trace]) -> dict[str, np.ndarray]:
+    """Per run: ``"final"``, the last value of its curve (NaN when empty), and
+    ``"best"``, its lowest finite value (NaN when none)."""
+    final, best = np.full(len(traces), np.nan), np.full(len(traces), np.nan)
+    for i, t in enumerate(traces):
+        c = _curve(t)
+        if len(c):
+            final[i] = c[-1]
+        c = c[np.isfinite(c)]
+        if c.size:
+            best[i] = c.min()
+    return {"final": final, "best": best}
+
+
+def _ends(t: Trace) -> dict:
+    """The start and the last point of a run (a copy), when it recorded points."""
+    if "params" not in t.series:
+        return {}
+    p = np.asarray(t.series["params"])
+    return {"params": np.array(p[[0, -1]] if len(p) else p)}
+
+
+def kept(traces: list[Trace], record: str) -> list[Trace]:
+    """What a sweep keeps of each run (:data:`RECORDS`): ``"all"`` every series as
+    computed; ``"values"`` only the per-step ``values`` (copied, so the chunk's buffers
+    are freed), the start and last point, and a training run's ``epochs``; ``"final"``
+    only the start and last point (the final and best values go to
+    :attr:`SweepResult.summary`, computed before the curves are dropped)."""
+    if record == "all":
+        return traces
+    if record == "values":
+        return [replace(t, series={"values": np.array(t.series.get("values", [])), **_ends(t)}) for t in traces]
+    return [replace(t, series=_ends(t), epochs={}) for t in traces]
 
 
 
@@ -44,7 +88,8 @@ class Best:
 @dataclass
 class SweepResult:
     """R runs of a sweep: ``configs[i]`` (hyperparameters, plus ``"seed"`` when seeded)
-    and ``traces[i]`` belong together.
+    and ``traces[i]`` belong together. ``configs`` is a sequence: a lazy
+    :class:`~optimlab.sweeps.grids.Runs` from :func:`~optimlab.sweeps.sweep`, a list when loaded.
 
     ``final_values[i]`` is the last value of run i, ``+inf`` for a run that diverged
     (its trace keeps every finite step before, ``stop_reasons[i] == "diverged"``).
@@ -53,7 +98,7 @@ class SweepResult:
     problem has no validation set).
     """
 
-    configs: list[dict]
+    configs: Sequence[dict]
     traces: list[Trace]
     problem: dict = field(default_factory=dict)
     optimizer: dict = field(default_factory=dict)
@@ -61,6 +106,9 @@ class SweepResult:
     seeds: list | None = None
     f_min: float = float("nan")
     wall_time: float = float("nan")
+    summary: dict | None = None
+    """With ``record="final"``: ``{"final": (R,), "best": (R,)}`` per-run curve values
+    (:func:`curve_summary`), since the traces keep no curves."""
 
     def __post_init__(self) -> None:
         if len(self.configs) != len(self.traces):
@@ -70,13 +118,8 @@ class SweepResult:
         return len(self.traces)
 
     # -- per-run numbers ----------------------------------------------------------
-    @staticmethod
-    def _curve(t: Trace) -> np.ndarray:
-        """The objective a sweep ranks by: the per-epoch ``objective`` of a training run,
-        else the per-step ``values``."""
-        if "objective" in t.epochs:
-            return np.asarray(t.epochs["objective"], dtype=float)
-        return np.asarray(t.series.get("values", []), dtype=float)
+    def _summary(self) -> dict[str, np.ndarray]:
+        return self.summary if self.summary is not None else curve_summary(self.traces)
 
     @property
     def stop_reasons(self) -> list[str]:
@@ -88,26 +131,25 @@ class SweepResult:
 
     @property
     def final_values(self) -> np.ndarray:
-        out = np.array([c[-1] if len(c) else np.nan for c in map(self._curve, self.traces)], dtype=float)
+        out = np.array(self._summary()["final"], dtype=float)
         out[self.diverged] = np.inf
         return out
 
     @property
     def best_values(self) -> np.ndarray:
-        out = []
-        for c in map(self._curve, self.traces):
-            c = c[np.isfinite(c)]
-            out.append(float(c.min()) if c.size else np.nan)
-        return np.array(out, dtype=float)
+        return np.array(self._summary()["best"], dtype=float)
 
     def steps_to_target(self, target: float) -> np.ndarray:
         """Per run: the first step whose value is ``<= target`` (``inf`` if never).
 
         For a training problem: the first epoch (counted from 1)."""
         target = finite_number("target", target)
+        if self.summary is not None:
+            raise ValueError("steps_to_target needs every run's curve; this sweep kept only final values "
+                             "(record='final'): sweep with record='values' or 'all'")
         out = np.full(len(self.traces), np.inf)
         for i, t in enumerate(self.traces):
-            c = self._curve(t)
+            c = _curve(t)
             hit = np.flatnonzero(c <= target)
             if hit.size:
                 out[i] = hit[0] + (1 if "objective" in t.epochs else 0)
@@ -184,10 +226,13 @@ class SweepResult:
 
     # -- persistence ------------------------------------------------------------------
     def to_dict(self) -> dict:
-        return to_jsonable({"kind": "sweep", "configs": self.configs, "problem": self.problem,
-                            "optimizer": self.optimizer, "grid": self.grid, "seeds": self.seeds,
-                            "f_min": self.f_min, "wall_time": self.wall_time,
-                            "traces": [t.to_dict() for t in self.traces]})
+        d = {"kind": "sweep", "configs": list(self.configs), "problem": self.problem,
+             "optimizer": self.optimizer, "grid": self.grid, "seeds": self.seeds,
+             "f_min": self.f_min, "wall_time": self.wall_time,
+             "traces": [t.to_dict() for t in self.traces]}
+        if self.summary is not None:
+            d["summary"] = self.summary
+        return to_jsonable(d)
 
     @classmethod
     def from_dict(cls, d: Mapping) -> "SweepResult":
@@ -196,9 +241,14 @@ class SweepResult:
         require_keys(d, ("configs", "traces", "problem", "optimizer", "grid"), "the sweep result")
         grid = {k: [tuple(v) if isinstance(v, list) else v for v in vals] for k, vals in d["grid"].items()}
         configs = [{k: tuple(v) if isinstance(v, list) else v for k, v in c.items()} for c in d["configs"]]
+        summary = d.get("summary")
+        if summary is not None:
+            summary = {k: np.array(summary[k], dtype=float) for k in ("final", "best")}
+            if any(len(v) != len(configs) for v in summary.values()):
+                raise ValueError(f"its summary does not have one final and best value per run ({len(configs)})")
         return cls(configs=configs, traces=[Trace.from_dict(t) for t in d["traces"]], problem=d["problem"],
                    optimizer=d["optimizer"], grid=grid, seeds=d.get("seeds"), f_min=float(d.get("f_min", "nan")),
-                   wall_time=float(d.get("wall_time", "nan")))
+                   wall_time=float(d.get("wall_time", "nan")), summary=summary)
 
     def save(self, path: str | Path) -> Path:
         """Write the whole result (every trace) as one JSON file."""

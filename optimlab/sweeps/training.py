@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import copy
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import torch
@@ -14,10 +14,9 @@ from ..problems.data import dataset_tensors
 from ..record import Trace, to_jsonable
 from ..runner import resolve_optimizer, run_label
 from ..training.losses import resolve_loss
-from .grids import config_rows, hyper_values, split_hyper
-from .result import SweepResult
+from .grids import hyper_values
 
-__all__ = ["train_sweep"]
+__all__ = ["TrainSweep"]
 
 
 def _loss_fn(loss: Any) -> Callable:
@@ -45,9 +44,9 @@ def _init_model(problem: Any, seed: int, dtype: torch.dtype) -> torch.nn.Module:
     return model.to(dtype)
 
 
-def train_sweep(problem: Any, optimizer: Any, configs: list[dict], seed_list: list[int] | None, steps: int, *,
-                batch_size: int | None, dtype: torch.dtype, progress: Callable | None) -> SweepResult:
-    r"""Train R stacked model copies at once with :mod:`torch.func`.
+class TrainSweep:
+    r"""A sweep on a training problem, set up once and computed a chunk of runs at a time:
+    :meth:`run` trains the given runs' R stacked model copies at once with :mod:`torch.func`.
 
     Row j (configuration c_j, seed s_j) is exactly this loop run alone: model
     ``_init_model(problem, s_j)``; optimizer ``create(model.parameters(), name,
@@ -56,35 +55,52 @@ def train_sweep(problem: Any, optimizer: Any, configs: list[dict], seed_list: li
     permutation per epoch), batches of ``batch_size`` (the last one smaller); at each
     epoch's end (and after the last step) the objective is evaluated and the epoch's
     training ``loss`` recorded as ``Σ_b n_b·loss_b / Σ_b n_b`` over its batches (the
-    mean over examples, as :class:`~optimlab.training.Trainer` logs it).
+    mean over examples, as :class:`~optimlab.training.Trainer` logs it). Rows are
+    independent, so a split of the runs into chunks trains each row the same way.
     """
-    factory, opt_name, options = resolve_optimizer(optimizer)
-    data = _Data(problem, dtype, batch_size)
-    rows = config_rows(configs, seed_list)
-    numeric, structural = split_hyper(configs, options)
-    if structural:
-        raise ValueError(f"a training sweep puts every swept argument on the runs dimension; "
-                         f"{', '.join(structural)} hold non-numbers: sweep them one value at a time")
-    row_seeds = [r.get("seed", 0) if r.get("seed") is not None else 0 for r in rows]
-    models = _StackedModels(problem, row_seeds, dtype)
-    opt = factory(models.groups(hyper_values(rows, numeric, options)))  # (R, 1, ...) values override the options
-    losses, objective, train_loss, state = _train(models, opt, data, row_seeds, steps, progress)
-    pname = getattr(problem, "name", type(problem).__name__)
-    traces = []
-    for j, r in enumerate(rows):
-        n_ep = int(np.sum(np.isfinite(objective[:, j]))) if objective.size else 0
-        epochs = {"objective": objective[:n_ep, j].copy(), "loss": train_loss[:n_ep, j].copy()}
-        if data.Xv is not None:
-            epochs["val_loss"] = objective[:n_ep, j].copy()
-        cfg = {"optimizer": opt_name,
-               "options": to_jsonable({**options, **{k: v for k, v in r.items() if k != "seed"}}),
-               "problem": {"name": pname}, "seed": r.get("seed"), "batch_size": data.B,
-               "steps_per_epoch": data.per_epoch, "steps_limit": int(steps), "sweep": to_jsonable(r)}
-        traces.append(Trace(label=run_label(opt_name, r), config=cfg,
-                            series={"values": losses[:state.last[j], j].copy()},
-                            epochs=epochs, stop_reason=str(state.reason[j]), steps=int(state.last[j])))
-    return SweepResult(configs=rows, traces=traces, problem={"type": "training", "name": pname},
-                       optimizer={"name": opt_name, "options": to_jsonable(options)})
+
+    def __init__(self, problem: Any, optimizer: Any, *, numeric: list[str], structural: list[str], steps: int,
+                 batch_size: int | None, dtype: torch.dtype):
+        self.factory, self.opt_name, self.options = resolve_optimizer(optimizer)
+        self.problem_obj, self.numeric, self.steps, self.dtype = problem, numeric, steps, dtype
+        self.data = _Data(problem, dtype, batch_size)
+        if structural:
+            raise ValueError(f"a training sweep puts every swept argument on the runs dimension; "
+                             f"{', '.join(structural)} hold non-numbers: sweep them one value at a time")
+        self.pname = getattr(problem, "name", type(problem).__name__)
+        self.problem = {"type": "training", "name": self.pname}
+        self.optimizer_dict = {"name": self.opt_name, "options": to_jsonable(self.options)}
+        self.f_min = float("nan")
+
+    def numbers_per_run(self, record_params: bool) -> int:
+        """About how many numbers one run holds while it is trained: its per-step losses
+        and per-epoch curves, and its model's parameters with their gradients and
+        optimizer state (about 4 copies)."""
+        n_params = sum(p.numel() for p in self.problem_obj.model.parameters())
+        return self.steps + 2 * (self.steps // self.data.per_epoch + 1) + 4 * n_params
+
+    def run(self, rows: Sequence[dict], record_params: bool, progress: Callable | None) -> list[Trace]:
+        """The traces of ``rows``, in order (``record_params`` is for function sweeps)."""
+        rows = list(rows)
+        data, opt_name, options, steps = self.data, self.opt_name, self.options, self.steps
+        row_seeds = [r.get("seed", 0) if r.get("seed") is not None else 0 for r in rows]
+        models = _StackedModels(self.problem_obj, row_seeds, self.dtype)
+        opt = self.factory(models.groups(hyper_values(rows, self.numeric, options)))  # (R, 1, ...) override options
+        losses, objective, train_loss, state = _train(models, opt, data, row_seeds, steps, progress)
+        traces = []
+        for j, r in enumerate(rows):
+            n_ep = int(np.sum(np.isfinite(objective[:, j]))) if objective.size else 0
+            epochs = {"objective": objective[:n_ep, j].copy(), "loss": train_loss[:n_ep, j].copy()}
+            if data.Xv is not None:
+                epochs["val_loss"] = objective[:n_ep, j].copy()
+            cfg = {"optimizer": opt_name,
+                   "options": to_jsonable({**options, **{k: v for k, v in r.items() if k != "seed"}}),
+                   "problem": {"name": self.pname}, "seed": r.get("seed"), "batch_size": data.B,
+                   "steps_per_epoch": data.per_epoch, "steps_limit": int(steps), "sweep": to_jsonable(r)}
+            traces.append(Trace(label=run_label(opt_name, r), config=cfg,
+                                series={"values": losses[:state.last[j], j].copy()},
+                                epochs=epochs, stop_reason=str(state.reason[j]), steps=int(state.last[j])))
+        return traces
 
 
 class _Data:
