@@ -38,3 +38,8 @@ __all__ = ["Optimizer", "SGD", "NAG", "Adagrad", "RMSprop", "Adadelta", "Adam", 
            "NAdam", "RAdam", "get", "create", "available", "describe", "parse_spec", "register", "check_range",
            "spec_to_kwargs", "register_optimizer", "alias", "Tune", "tuning", "unregister",
            "check_loaded_state"]
+
+# modern methods (issue 10): importing each module registers its classes
+from .lion import Lion  # noqa: E402
+
+__all__ += ["Lion"]
