@@ -41,5 +41,6 @@ __all__ = ["Optimizer", "SGD", "NAG", "Adagrad", "RMSprop", "Adadelta", "Adam", 
 
 # modern methods (issue 10): importing each module registers its classes
 from .lion import Lion  # noqa: E402
+from .adabelief import AdaBelief  # noqa: E402
 
-__all__ += ["Lion"]
+__all__ += ["Lion", "AdaBelief"]

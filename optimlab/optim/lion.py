@@ -9,7 +9,7 @@ from torch import Tensor
 
 from ._base import Optimizer
 from ._ops import add_, is_nonzero
-from .hparams import Flag, Items, Range, Requires, SameKind, check_flag
+from .hparams import Items, Range, Requires, SameKind, check_flag
 from .registry import Tune, register_optimizer
 
 __all__ = ["Lion"]
