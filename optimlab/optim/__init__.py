@@ -40,7 +40,7 @@ __all__ = ["Optimizer", "SGD", "NAG", "Adagrad", "RMSprop", "Adadelta", "Adam", 
            "check_loaded_state"]
 
 # modern methods (issue 10): importing each module registers its classes
-from .lion import Lion  # noqa: E402
 from .adabelief import AdaBelief  # noqa: E402
+from .lion import Lion  # noqa: E402
 
 __all__ += ["Lion", "AdaBelief"]
