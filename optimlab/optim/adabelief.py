@@ -38,7 +38,9 @@ def rectification(t: float, beta1: Any, beta2: Any, degenerated_to_sgd: bool) ->
     return ok, rect
 
 
-@register_optimizer(tune={"beta1": Tune(0.5, 0.99)})
+@register_optimizer(tune={"beta1": Tune(0.5, 0.99)},
+                    description="AdaBelief (Zhuang et al. 2020): Adam scaled by the gradient's spread around its "
+                                "average, large steps where the gradient is predictable")
 class AdaBelief(Optimizer):
     r"""AdaBelief: Zhuang et al., "AdaBelief Optimizer: Adapting Stepsizes by the Belief in
     Observed Gradients", NeurIPS 2020 (Algorithm 2).

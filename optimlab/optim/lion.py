@@ -15,7 +15,9 @@ from .registry import Tune, register_optimizer
 __all__ = ["Lion"]
 
 
-@register_optimizer(tune={"beta1": Tune(0.8, 0.99)})
+@register_optimizer(tune={"beta1": Tune(0.8, 0.99)},
+                    description="Lion (Chen et al. 2023): the sign of an interpolated momentum, one state tensor "
+                                "(half of AdamW's memory), lr 3-10x smaller than AdamW's")
 class Lion(Optimizer):
     r"""Lion (EvoLved Sign Momentum): Chen et al., "Symbolic Discovery of Optimization
     Algorithms", NeurIPS 2023 (Algorithm 2).

@@ -43,7 +43,9 @@ def _minimum(a: Any, b: Any) -> Any:
     return torch.minimum(torch.as_tensor(a), torch.as_tensor(b)) if isinstance(a + b, Tensor) else min(a, b)
 
 
-@register_optimizer(tune={"d_coef": Tune(0.5, 2.0)})
+@register_optimizer(tune={"d_coef": Tune(0.5, 2.0)},
+                    description="Prodigy (Mishchenko & Defazio 2024): Adam that estimates its own step size, "
+                                "leave lr=1 (no learning rate to tune)")
 class Prodigy(Optimizer):
     r"""Prodigy: Mishchenko & Defazio, "Prodigy: An Expeditiously Adaptive Parameter-Free
     Learner", ICML 2024 (Algorithm 3, Adam form).

@@ -185,7 +185,9 @@ def _normalised(g: Tensor, state: dict[str, Any], group: dict[str, Any], k: int)
     return g / v.div(1 - beta2 ** (k + 1)).sqrt_().add_(group["eps"])
 
 
-@register_optimizer(tune={"momentum": Tune(0.5, 0.98)})
+@register_optimizer(tune={"momentum": Tune(0.5, 0.98)},
+                    description="Schedule-Free SGD (Defazio et al. 2024): momentum through averaging, no lr schedule "
+                                "or training length needed, call train()/eval()")
 @_scheme
 class SGDScheduleFree(_ScheduleFree):
     r"""Schedule-Free SGD: Defazio et al., "The Road Less Scheduled", NeurIPS 2024; u(g) = g.
@@ -214,7 +216,9 @@ class SGDScheduleFree(_ScheduleFree):
         return g.clone()
 
 
-@register_optimizer(tune={"beta1": Tune(0.5, 0.98)})
+@register_optimizer(tune={"beta1": Tune(0.5, 0.98)},
+                    description="Schedule-Free AdamW (Defazio et al. 2024): AdamW without an lr schedule or a "
+                                "training length, call train()/eval()")
 @_scheme
 class AdamWScheduleFree(_ScheduleFree):
     r"""Schedule-Free AdamW: Defazio et al., "The Road Less Scheduled", NeurIPS 2024;
@@ -251,7 +255,9 @@ def _rho(beta2: Any, step: int) -> tuple[Any, Any]:
     return rho_inf - 2 * step * beta2_t / (1 - beta2_t), rho_inf
 
 
-@register_optimizer(tune={"beta1": Tune(0.5, 0.98)})
+@register_optimizer(tune={"beta1": Tune(0.5, 0.98)},
+                    description="Schedule-Free RAdam: Schedule-Free AdamW with RAdam's rectification in place of a "
+                                "warmup, call train()/eval()")
 @_scheme
 class RAdamScheduleFree(_ScheduleFree):
     r"""Schedule-Free RAdam: the schedule-free scheme of Defazio et al. (NeurIPS 2024) on
