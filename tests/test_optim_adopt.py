@@ -10,7 +10,8 @@ from modern_suite import assert_same, runs_equal_alone, start, state_dict_round_
 import optimlab.optim as oo
 
 pytestmark = [pytest.mark.usefixtures("float64"),  # the package calls a deprecated torch function:
-              pytest.mark.filterwarnings("ignore:`torch._utils.is_compiling` is deprecated:UserWarning")]
+              pytest.mark.filterwarnings("ignore:`torch._utils.is_compiling` is deprecated:UserWarning"),
+              pytest.mark.filterwarnings("ignore:Use _accelerator_graph_capture_health_check:DeprecationWarning")]
 
 OPTIONS = [
     {},
