@@ -59,24 +59,25 @@ def assert_same(a: list[list[torch.Tensor]], b: list[list[torch.Tensor]], tol: f
                                        msg=lambda m, k=k, i=i: f"{what} step {k + 1}, parameter {i}: {m}")
 
 
-def column(values: list[float]) -> torch.Tensor:
-    return torch.tensor(values, dtype=torch.float64).reshape(-1, 1)
+def column(values: list[float], rank: int = 2) -> torch.Tensor:
+    """One value per run, shaped (R, 1, ...) for a parameter of ``rank`` dimensions."""
+    return torch.tensor(values, dtype=torch.float64).reshape(-1, *([1] * (rank - 1)))
 
 
 def runs_equal_alone(cls: type, per_run: dict[str, Any], fixed: dict[str, Any], tol: float = 1e-12,
-                     before: Callable[[Any], None] | None = None) -> None:
-    """A (R, D) parameter with hyperparameters of shape (R, 1) equals R runs on (D,) alone.
-    ``per_run``: name -> R values (``betas``: a tuple of R-lists)."""
+                     before: Callable[[Any], None] | None = None, shape: tuple[int, ...] = (R, D)) -> None:
+    """A parameter of ``shape`` (R, ...) with hyperparameters of shape (R, 1, ...) equals R runs
+    on its slices alone. ``per_run``: name -> R values (``betas``: a tuple of R-lists)."""
     def kw_for(r: int | None) -> dict[str, Any]:
         kw = dict(fixed)
         for name, vals in per_run.items():
             if isinstance(vals, tuple):
-                kw[name] = tuple(column(v) if r is None else v[r] for v in vals)
+                kw[name] = tuple(column(v, len(shape)) if r is None else v[r] for v in vals)
             else:
-                kw[name] = column(vals) if r is None else vals[r]
+                kw[name] = column(vals, len(shape)) if r is None else vals[r]
         return kw
 
-    p0 = start()[:1]
+    p0 = start(*shape)[:1]
     batched = trajectory(lambda ps: cls(ps, **kw_for(None)), p0, before=before)
     for r in range(R):
         alone = trajectory(lambda ps, r=r: cls(ps, **kw_for(r)), [p0[0][r]], before=before)
