@@ -1,0 +1,65 @@
+"""The modern optimizers (issue 10, item 2) in the registry, the command line and the shared
+validation: each name finds its class, ``optimlab list optimizers`` shows it with one line
+saying what it is for, and bad values give the classics' errors."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from typer.testing import CliRunner
+
+import optimlab.optim as oo
+from optimlab.cli import app
+
+NAMES = {"lion": oo.Lion, "adabelief": oo.AdaBelief, "sgd_schedulefree": oo.SGDScheduleFree,
+         "adamw_schedulefree": oo.AdamWScheduleFree, "radam_schedulefree": oo.RAdamScheduleFree,
+         "prodigy": oo.Prodigy, "adopt": oo.ADOPT, "lamb": oo.LAMB, "lars": oo.LARS, "lookahead": oo.Lookahead}
+
+
+def test_each_name_finds_its_class_dashes_and_case_ignored():
+    for name, cls in NAMES.items():
+        assert oo.get(name) is cls
+        assert oo.get(name.upper().replace("_", "-")) is cls
+
+
+def test_list_optimizers_shows_each_with_one_line_saying_what_it_is_for():
+    r = CliRunner().invoke(app, ["list", "optimizers"], catch_exceptions=False, env={"COLUMNS": "400"})
+    assert r.exit_code == 0, r.output
+    described = {n: d for n, _, _, d in oo.describe()}
+    for name in NAMES:
+        key = name.replace("_", "")
+        text = described[key]
+        assert "\n" not in text and ";" not in text and len(text) < 160, text
+        assert any(line.lstrip("│ ").startswith(key + " ") and text[:40] in line for line in r.output.splitlines()), key
+
+
+def test_specs_build_the_classes_with_their_options():
+    w = [torch.zeros(2, requires_grad=True)]
+    name, kw = oo.parse_spec("lookahead:base=sgd,lr=0.1,momentum=0.9,k=10")
+    opt = oo.create(w, name, **kw)
+    assert isinstance(opt.optimizer, oo.SGD) and opt.k == 10 and opt.param_groups[0]["momentum"] == 0.9
+    name, kw = oo.parse_spec("adamw_schedulefree:lr=0.01,warmup_steps=5")
+    assert oo.create(w, name, **kw).param_groups[0]["warmup_steps"] == 5
+    assert set(oo.tuning("lion")) == {"beta1"} and set(oo.tuning("prodigy")) == {"d_coef"}
+
+
+@pytest.mark.parametrize("cls", [c for c in NAMES.values() if c is not oo.Lookahead], ids=lambda c: c.__name__)
+def test_bad_values_get_the_classics_errors(cls):
+    w = [torch.zeros(2, 2, requires_grad=True)]
+    with pytest.raises(ValueError, match=r"^lr must be >= 0, got -0\.1 \(torch: Invalid learning rate: -0\.1\)$"):
+        cls(w, lr=-0.1)
+    with pytest.raises(ValueError, match=r"^weight_decay must be >= 0, got -1 \(torch: Invalid weight_decay value"):
+        cls(w, weight_decay=-1)
+    with pytest.raises(ValueError, match=r"^nonfinite must be one of 'raise', 'skip', 'ignore'; got 'x'$"):
+        cls(w, nonfinite="x")
+    with pytest.raises(ValueError, match=r"^lr is a tensor of shape \(3, 1\), which does not broadcast"):
+        cls(w, lr=torch.full((3, 1), 0.1))
+    opt = cls(w)
+    with pytest.raises(ValueError, match=r"^lr must be >= 0, got -1\.0"):
+        opt.add_param_group({"params": [torch.zeros(1, requires_grad=True)], "lr": -1.0})
+    assert len(opt.param_groups) == 1  # the rejected group left the optimizer as it was
+
+
+def test_lookahead_passes_its_inner_optimizers_errors_on():
+    with pytest.raises(ValueError, match=r"^lr must be >= 0, got -0\.1 \(torch: Invalid learning rate: -0\.1\)$"):
+        oo.Lookahead([torch.zeros(2, requires_grad=True)], base="adam", lr=-0.1)
