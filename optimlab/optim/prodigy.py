@@ -12,7 +12,7 @@ from torch import Tensor
 from . import _runs as runs
 from ._base import Optimizer
 from ._ops import add_, addcdiv_, addcmul_, is_nonzero
-from .hparams import Choice, Flag, Items, Range, SameKind
+from .hparams import Choice, Flag, Items, Off, Range, SameKind
 from .registry import Tune, register_optimizer
 
 __all__ = ["Prodigy"]
@@ -88,17 +88,15 @@ class Prodigy(Optimizer):
                "d0": Range(0.0, lo_open=True, torch="Invalid d0 value"), "d_coef": Range(0.0, lo_open=True),
                "growth_rate": _PositiveOrInf(), "decouple": Flag(), "use_bias_correction": Flag(),
                "safeguard_warmup": Flag(), "fsdp_in_use": Choice((False,)), "slice_p": Choice((1,))}
-    hparam_rules = (SameKind("betas", torch="betas must be either both floats or both Tensors"),)
+    hparam_rules = (SameKind("betas", torch="betas must be either both floats or both Tensors"),
+                    Off(("lr_decay", "decoupled_weight_decay"), "Prodigy (it estimates its own step size; its weight "
+                        "decay is decouple=True/False)"))
     _RUN_NAMES = ("lr", "betas", "beta3", "eps", "weight_decay", "d0", "d_coef", "growth_rate")
 
     def __init__(self, params: Any, lr: Any = 1.0, betas: tuple[Any, Any] = (0.9, 0.999), beta3: Any = None,
                  eps: Any = 1e-8, weight_decay: Any = 0.0, decouple: bool = True, use_bias_correction: bool = False,
                  safeguard_warmup: bool = False, d0: Any = 1e-6, d_coef: Any = 1.0, growth_rate: Any = math.inf,
                  fsdp_in_use: bool = False, slice_p: int = 1, **options: Any) -> None:
-        for name in ("lr_decay", "decoupled_weight_decay"):
-            if is_nonzero(options.get(name, 0)):
-                raise ValueError(f"{name} must be off (0 or False) for Prodigy (it estimates its own step size; "
-                                 f"its weight decay is decouple=True/False), got {name}={options[name]!r}")
         defaults = dict(lr=lr, betas=tuple(betas), beta3=beta3, eps=eps, weight_decay=weight_decay, d=d0, d0=d0,
                         d_max=d0, d_numerator=0.0, d_coef=d_coef, k=0, growth_rate=growth_rate,
                         use_bias_correction=use_bias_correction, decouple=decouple, safeguard_warmup=safeguard_warmup,

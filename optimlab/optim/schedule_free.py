@@ -2,35 +2,20 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any, Callable
 
 import torch
 from torch import Tensor
 
 from ._base import Optimizer
 from ._ops import add_, addcmul_, is_nonzero
-from .hparams import Flag, Items, Range, SameKind
+from .hparams import Flag, Items, Off, Range, SameKind
 from .registry import Tune, register_optimizer
 
 __all__ = ["SGDScheduleFree", "AdamWScheduleFree", "RAdamScheduleFree"]
 
 NOT_IN_TRAIN_MODE = ("Optimizer was not in train mode when step is called. Please insert .train() and .eval() calls "
                      "on the optimizer. See documentation for details.")
-
-
-@dataclass(frozen=True)
-class Off:
-    """Options the method does not take: each of ``names`` must be off (0, False or None)."""
-
-    names: tuple
-    why: str
-
-    def check(self, values: Mapping[str, Any]) -> None:
-        for n in self.names:
-            v = values.get(n)
-            if v is not None and v is not False and is_nonzero(v):
-                raise ValueError(f"{n} must be off (0 or False) for {self.why}, got {n}={v!r}")
 
 
 def _maximum(a: Any, b: Any) -> Any:
