@@ -112,3 +112,31 @@ def test_schedule_free_bad_hyperparameters_name_the_argument():
         oo.SGDScheduleFree(w, warmup_steps=-1)
     with pytest.raises(ValueError, match=r"^silent_sgd_phase must be True or False"):
         oo.RAdamScheduleFree(w, silent_sgd_phase="yes")
+
+
+@pytest.mark.parametrize("dtype", [torch.complex128, torch.float32])
+def test_schedule_free_complex_and_float32_runs_equal_their_real_float64_twins(dtype):
+    """A complex parameter is its (real, imaginary) pairs; float32 parameters with float64
+    per-run hyperparameters work (the step-wide numbers take the parameter's dtype)."""
+    lr = torch.tensor([[0.01], [0.05], [0.1]], dtype=torch.float64)
+    beta1 = torch.tensor([[0.9], [0.5], [0.8]], dtype=torch.float64)
+    g = torch.Generator().manual_seed(3)
+    z0 = torch.randn(3, 4, dtype=dtype, generator=g)
+    real0 = torch.view_as_real(z0).clone() if dtype.is_complex else z0.clone().double()
+
+    def run(x0, lr, beta1):
+        x = x0.clone().requires_grad_()
+        opt = oo.AdamWScheduleFree([x], lr=lr, betas=(beta1, 0.999), weight_decay=0.1)
+        for k in range(30):
+            opt.train()
+            r = torch.view_as_real(x.detach()) if x.is_complex() else x.detach()
+            g = torch.sin(r * (k + 1))  # the same field on the real pairs
+            x.grad = torch.view_as_complex(g) if x.is_complex() else g
+            opt.step()
+            opt.eval()
+        return torch.view_as_real(x.detach()) if x.is_complex() else x.detach().double()
+
+    tol = 1e-12 if dtype.is_complex else 1e-5
+    twin = run(real0, lr.reshape(3, 1, 1) if dtype.is_complex else lr, beta1.reshape(3, 1, 1) if dtype.is_complex
+               else beta1)
+    torch.testing.assert_close(run(z0, lr, beta1), twin, rtol=tol, atol=tol)

@@ -18,6 +18,16 @@ NOT_IN_TRAIN_MODE = ("Optimizer was not in train mode when step is called. Pleas
                      "on the optimizer. See documentation for details.")
 
 
+def _fit(v: Any, p: Tensor) -> Any:
+    """A step-wide number for ``p``: a tensor in p's (real) dtype with p's number of dimensions
+    (the real view of a complex parameter has one more); a Python number as it is."""
+    if not isinstance(v, Tensor):
+        return v
+    if v.dim() and v.dim() < p.dim():
+        v = v.reshape(*v.shape, *([1] * (p.dim() - v.dim())))
+    return v.to(p.real.dtype)
+
+
 def _maximum(a: Any, b: Any) -> Any:
     if isinstance(a, Tensor) or isinstance(b, Tensor):
         return torch.maximum(torch.as_tensor(a), torch.as_tensor(b))
@@ -103,7 +113,10 @@ class _ScheduleFree(Optimizer):
             for p in group["params"]:
                 z = self.state[p].get("z")
                 if z is not None:
-                    p.lerp_(z.to(p.device), w)
+                    wp = _fit(w, p)
+                    if isinstance(wp, Tensor) and p.is_complex():
+                        wp = wp.to(p.dtype)  # a real weight, as a complex number
+                    p.lerp_(z.to(p.device), wp)
             group["train_mode"] = to_train
 
     # -- the step ------------------------------------------------------------------------
@@ -136,6 +149,7 @@ class _ScheduleFree(Optimizer):
 
     def _update(self, p: Tensor, g: Tensor, state: dict[str, Any], group: dict[str, Any], lr: Any) -> None:
         k, lr, ckp1 = self._now
+        lr, ckp1 = _fit(lr, p), _fit(ckp1, p)
         beta = self._momentum(group)
         d = self._direction(g, state, group, k)
         if is_nonzero(group["weight_decay"]):
