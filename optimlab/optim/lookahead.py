@@ -123,12 +123,13 @@ class Lookahead(torch.optim.Optimizer):
         weight = 1.0 - self.alpha
         inner_state = self.optimizer.state
         for p in (p for p in group["params"] if p.grad is not None):
+            w = weight.to(p.dtype) if isinstance(weight, Tensor) else weight  # per-run α (complex p: as complex)
             slow = self.state[p]["slow_params"]
-            p.lerp_(slow, weight)  # θ + (1 − α)(φ − θ) = φ + α(θ − φ)
+            p.lerp_(slow, w)  # θ + (1 − α)(φ − θ) = φ + α(θ − φ)
             slow.copy_(p)
             if self.pullback_momentum == "pullback":
                 buf = inner_state[p].setdefault("momentum_buffer", torch.zeros_like(p))
-                buf.lerp_(self.state[p]["slow_momentum"], weight)
+                buf.lerp_(self.state[p]["slow_momentum"], w)
                 self.state[p]["slow_momentum"].copy_(buf)
             elif self.pullback_momentum == "reset":
                 inner_state[p]["momentum_buffer"] = torch.zeros_like(p)
