@@ -4,6 +4,8 @@ saying what it is for, and bad values give the classics' errors."""
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 import torch
 from typer.testing import CliRunner
@@ -63,3 +65,50 @@ def test_bad_values_get_the_classics_errors(cls):
 def test_lookahead_passes_its_inner_optimizers_errors_on():
     with pytest.raises(ValueError, match=r"^lr must be >= 0, got -0\.1 \(torch: Invalid learning rate: -0\.1\)$"):
         oo.Lookahead([torch.zeros(2, requires_grad=True)], base="adam", lr=-0.1)
+
+
+def _continue_after_loading(make_ref, make_ours, before=None, split=12, steps=32):
+    """The reference runs ``split`` steps; its state_dict loads into optimlab's class on the same
+    parameters, and both go on: the same iterates (a checkpoint of the reference resumes here)."""
+    from modern_suite import assert_same, grad_field, start
+
+    def go(opt, ps, ks):
+        out = []
+        for k in ks:
+            if before:
+                before(opt)
+            for p in ps:
+                p.grad = grad_field(p.detach(), k)
+            opt.step()
+            out.append([p.detach().clone() for p in ps])
+        return out
+    ps = [p.clone().requires_grad_() for p in start()]
+    ref = make_ref(ps)
+    go(ref, ps, range(split))
+    qs = [p.detach().clone().requires_grad_() for p in ps]
+    ours = make_ours(qs)
+    ours.load_state_dict(copy.deepcopy(ref.state_dict()))  # torch's load keeps same-dtype tensors shared
+    assert_same(go(ours, qs, range(split, steps)), go(ref, ps, range(split, steps)))
+
+
+@pytest.mark.usefixtures("float64")
+@pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore:`torch._utils.is_compiling`:UserWarning")
+@pytest.mark.parametrize("case", ["lion", "adabelief", "adamw_schedulefree", "adopt", "lars"])
+def test_a_reference_checkpoint_resumes_in_optimlab(case, capsys):
+    import adopt
+    import adabelief_pytorch
+    import lion_pytorch
+    import pytorch_optimizer
+    import schedulefree
+
+    refs = {"lion": lambda ps: lion_pytorch.Lion(ps, lr=0.01, weight_decay=0.1),
+            "adabelief": lambda ps: adabelief_pytorch.AdaBelief(ps, lr=0.01, print_change_log=False),
+            "adamw_schedulefree": lambda ps: schedulefree.AdamWScheduleFree(ps, lr=0.01, warmup_steps=20),
+            "adopt": lambda ps: adopt.ADOPT(ps, lr=0.01),
+            "lars": lambda ps: pytorch_optimizer.LARS(ps, lr=0.1, weight_decay=0.1)}
+    make_ref = refs[case]
+    lr = {"lion": 0.01, "adabelief": 0.01, "adamw_schedulefree": 0.01, "adopt": 0.01, "lars": 0.1}[case]
+    extra = {"lion": dict(weight_decay=0.1), "adamw_schedulefree": dict(warmup_steps=20),
+             "lars": dict(weight_decay=0.1)}.get(case, {})
+    before = (lambda o: o.train()) if "schedulefree" in case else None
+    _continue_after_loading(make_ref, lambda ps: oo.create(ps, case, lr=lr, **extra), before=before)
