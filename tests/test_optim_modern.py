@@ -6,8 +6,14 @@ from __future__ import annotations
 
 import copy
 
+import adabelief_pytorch
+import adopt
+import lion_pytorch
 import pytest
+import pytorch_optimizer
+import schedulefree
 import torch
+from modern_suite import assert_same, grad_field, start
 from typer.testing import CliRunner
 
 import optimlab.optim as oo
@@ -70,8 +76,6 @@ def test_lookahead_passes_its_inner_optimizers_errors_on():
 def _continue_after_loading(make_ref, make_ours, before=None, split=12, steps=32):
     """The reference runs ``split`` steps; its state_dict loads into optimlab's class on the same
     parameters, and both go on: the same iterates (a checkpoint of the reference resumes here)."""
-    from modern_suite import assert_same, grad_field, start
-
     def go(opt, ps, ks):
         out = []
         for k in ks:
@@ -95,12 +99,6 @@ def _continue_after_loading(make_ref, make_ours, before=None, split=12, steps=32
 @pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore:`torch._utils.is_compiling`:UserWarning")
 @pytest.mark.parametrize("case", ["lion", "adabelief", "adamw_schedulefree", "adopt", "lars"])
 def test_a_reference_checkpoint_resumes_in_optimlab(case, capsys):
-    import adopt
-    import adabelief_pytorch
-    import lion_pytorch
-    import pytorch_optimizer
-    import schedulefree
-
     refs = {"lion": lambda ps: lion_pytorch.Lion(ps, lr=0.01, weight_decay=0.1),
             "adabelief": lambda ps: adabelief_pytorch.AdaBelief(ps, lr=0.01, print_change_log=False),
             "adamw_schedulefree": lambda ps: schedulefree.AdamWScheduleFree(ps, lr=0.01, warmup_steps=20),
