@@ -53,14 +53,15 @@ def column(v: Any, p: Tensor) -> Any:
 
 
 def per_run_sum(x: Tensor, runs: int | None) -> Tensor:
-    """The sum of ``x`` in float64: one 0-d tensor, or one per run (shape (R,))."""
+    """The sum of ``x`` (in x's dtype, as a reference summing one tensor does), returned in
+    float64 for accumulating over tensors: one 0-d tensor, or one per run (shape (R,))."""
     if runs is None:
-        return x.sum(dtype=torch.float64)
-    return x.reshape(runs, -1).sum(1, dtype=torch.float64)
+        return x.sum().to(torch.float64)
+    return x.reshape(runs, -1).sum(1).to(torch.float64)
 
 
 def per_run_dot(a: Tensor, b: Tensor, runs: int | None) -> Tensor:
-    """Σ a·b in float64 (``torch.dot`` for one run), as :func:`per_run_sum`."""
+    """Σ a·b (``torch.dot`` for one run), as :func:`per_run_sum`."""
     if runs is None:
         return torch.dot(a.reshape(-1), b.reshape(-1)).to(torch.float64)
-    return (a * b).reshape(runs, -1).sum(1, dtype=torch.float64)
+    return (a * b).reshape(runs, -1).sum(1).to(torch.float64)
