@@ -24,7 +24,7 @@ def _fourth_root(step: float) -> float:
                                 "converges with any beta2, drop-in for Adam")
 class ADOPT(Optimizer):
     r"""ADOPT: Taniguchi et al., "ADOPT: Modified Adam Can Converge with Any β₂ with the
-    Optimal Rate", NeurIPS 2024 (Algorithm 2, with the clipping of the updated paper).
+    Optimal Rate", NeurIPS 2024 (ADOPT with the clipping of the updated arXiv version).
 
     .. math::
         v_1 = g_1^2 \;(\text{no step}),\qquad

@@ -12,7 +12,7 @@ Specs: :class:`Range` (a number or a tensor of numbers in an interval),
 :class:`Flag` (``True`` or ``False`` only: a string such as ``"no"`` is an error,
 never a true value), :class:`Choice` (one of some words), :class:`Items` (a tuple
 such as ``betas``, each entry with its own spec). Rules: :class:`AtMostOne`,
-:class:`Requires`, :class:`SameKind`, :class:`NoTensorWithForeach`.
+:class:`Requires`, :class:`SameKind`, :class:`NoTensorWithForeach`, :class:`Off`.
 
 **Tensor hyperparameters and runs.** A hyperparameter may be a tensor:
 

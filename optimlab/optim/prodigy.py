@@ -48,7 +48,7 @@ def _minimum(a: Any, b: Any) -> Any:
                                 "leave lr=1 (no learning rate to tune)")
 class Prodigy(Optimizer):
     r"""Prodigy: Mishchenko & Defazio, "Prodigy: An Expeditiously Adaptive Parameter-Free
-    Learner", ICML 2024 (Algorithm 3, Adam form).
+    Learner", ICML 2024 (the Adam version of the algorithm).
 
     Adam whose step is ``d_k·lr`` (``lr`` stays 1, an adjustment factor), d_k an estimate
     of the distance ‖x₀ − x*‖ that only grows. With the step's ``dlr = d_k·lr`` (times
