@@ -38,3 +38,16 @@ __all__ = ["Optimizer", "SGD", "NAG", "Adagrad", "RMSprop", "Adadelta", "Adam", 
            "NAdam", "RAdam", "get", "create", "available", "describe", "parse_spec", "register", "check_range",
            "spec_to_kwargs", "register_optimizer", "alias", "Tune", "tuning", "unregister",
            "check_loaded_state"]
+
+# modern methods (issue 10): importing each module registers its classes
+from .adabelief import AdaBelief  # noqa: E402
+from .adopt import ADOPT  # noqa: E402
+from .lamb import LAMB  # noqa: E402
+from .lars import LARS  # noqa: E402
+from .lion import Lion  # noqa: E402
+from .lookahead import Lookahead  # noqa: E402
+from .prodigy import Prodigy  # noqa: E402
+from .schedule_free import AdamWScheduleFree, RAdamScheduleFree, SGDScheduleFree  # noqa: E402
+
+__all__ += ["Lion", "AdaBelief", "SGDScheduleFree", "AdamWScheduleFree", "RAdamScheduleFree", "Prodigy", "ADOPT",
+            "LARS", "Lookahead", "LAMB"]

@@ -12,7 +12,7 @@ Specs: :class:`Range` (a number or a tensor of numbers in an interval),
 :class:`Flag` (``True`` or ``False`` only: a string such as ``"no"`` is an error,
 never a true value), :class:`Choice` (one of some words), :class:`Items` (a tuple
 such as ``betas``, each entry with its own spec). Rules: :class:`AtMostOne`,
-:class:`Requires`, :class:`SameKind`, :class:`NoTensorWithForeach`.
+:class:`Requires`, :class:`SameKind`, :class:`NoTensorWithForeach`, :class:`Off`.
 
 **Tensor hyperparameters and runs.** A hyperparameter may be a tensor:
 
@@ -345,3 +345,21 @@ def _check_broadcast(name: str, value: Any, params: Sequence[Tensor]) -> None:
                     f"hyperparameter is either one-element (torch: Tensor {label} must be 1-element) or, for "
                     f"independent runs, broadcasts against every parameter of its group, e.g. shape "
                     f"({p.shape[0] if p.dim() else 1}{trailing}) here")
+
+
+@dataclass(frozen=True)
+class Off:
+    """Options a method does not take: each of ``names`` must be off (0, False or None);
+    the error says ``{name} must be off (0 or False) for {why}``."""
+
+    names: tuple
+    why: str
+
+    def check(self, values: Mapping[str, Any]) -> None:
+        for n in self.names:
+            v = values.get(n)
+            if v is not None and v is not False and (isinstance(v, Tensor) or v != 0):
+                raise ValueError(f"{n} must be off (0 or False) for {self.why}, got {n}={v!r}")
+
+
+__all__ += ["Off"]

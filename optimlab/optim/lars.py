@@ -1,0 +1,97 @@
+"""LARS: SGD with a layer-wise trust ratio (You, Gitman & Ginsburg 2017)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from . import _runs as runs
+from ._base import Optimizer
+from ._ops import add_, is_nonzero
+from .hparams import Flag, Range
+from .registry import Tune, register_optimizer
+
+__all__ = ["LARS", "tensor_norm"]
+
+
+def tensor_norm(x: Tensor, n: int | None) -> Tensor:
+    """‖x‖ of a whole tensor (one run), or of each run's slice (shape (R,), runs dimension)."""
+    if n is None:
+        return torch.linalg.vector_norm(x)
+    return torch.linalg.vector_norm(x.reshape(n, -1), dim=1)
+
+
+@register_optimizer(tune={"momentum": Tune(0.8, 0.99)},
+                    description="LARS (You et al. 2017): SGD with momentum whose step per layer is scaled to the "
+                                "layer's norm, for very large batches")
+class LARS(Optimizer):
+    r"""LARS: You, Gitman & Ginsburg, "Large Batch Training of Convolutional Networks",
+    arXiv:1708.03888, 2017 (Algorithm 1), in the torch (lr outside the momentum) form.
+
+    For every parameter with more than one dimension (a layer's weight), with η the
+    ``trust_coefficient`` and λ the weight decay:
+
+    .. math::
+        r = \frac{η\,‖θ‖}{‖g‖ + λ‖θ‖}\;(1 \text{ if } ‖θ‖ = 0 \text{ or the denominator is } 0),\qquad
+        u = r\,(g + λθ)
+
+    Vectors (biases, normalisation scales) take u = g: no trust ratio and no weight
+    decay, the usual exclusion. Then ``b ← μb + (1−τ)u`` (b₀ = 0), ``θ ← θ − lr·b``
+    (Nesterov: ``θ ← θ − lr·(u + μb)``); ``momentum=0``: ``θ ← θ − lr·u``.
+
+    The authors published no package: constructor, defaults and numbers are those of
+    ``pytorch_optimizer.LARS`` (pytorch-optimizer 4.1.0; checked step for step): lr 1e−3,
+    momentum 0.9, dampening 0, ``trust_coefficient`` 1e−3. With hyperparameters of shape
+    (R, 1, ...) the norms are taken per run, and a parameter counts as a layer's weight
+    when each run's slice has more than one dimension.
+    """
+
+    hparams = {"momentum": Range(0.0, 1.0, hi_open=True), "dampening": Range(0.0, 1.0, hi_open=True),
+               "trust_coefficient": Range(0.0), "nesterov": Flag()}
+    _RUN_NAMES = ("lr", "weight_decay", "momentum", "dampening", "trust_coefficient")
+
+    def __init__(self, params: Any, lr: Any = 1e-3, weight_decay: Any = 0.0, momentum: Any = 0.9,
+                 dampening: Any = 0.0, trust_coefficient: Any = 1e-3, nesterov: bool = False,
+                 foreach: bool | None = None, maximize: bool = False, **options: Any) -> None:
+        defaults = dict(lr=lr, weight_decay=weight_decay, momentum=momentum, dampening=dampening,
+                        trust_coefficient=trust_coefficient, nesterov=nesterov)
+        super().__init__(params, defaults, foreach=foreach, maximize=maximize, **options)
+        runs.run_count("LARS", self.param_groups, self._RUN_NAMES)
+
+    def _counts_steps(self, group: dict[str, Any]) -> bool:
+        return is_nonzero(group["lr_decay"])
+
+    def _init_state(self, p: Tensor, state: dict[str, Any], group: dict[str, Any]) -> None:
+        if is_nonzero(group["momentum"]):
+            state["momentum_buffer"] = torch.zeros_like(p, memory_format=torch.preserve_format)
+
+    def _weight_decay(self, group: dict[str, Any], params: list[Tensor], grads: list[Tensor],
+                      lrs: list[Any]) -> list[Tensor]:
+        if group["decoupled_weight_decay"]:  # θ(1 − lr·λ) on every parameter, then no λ in u
+            return super()._weight_decay(group, params, grads, lrs)
+        return grads  # λθ enters u inside the trust ratio (_update)
+
+    def _update(self, p: Tensor, g: Tensor, state: dict[str, Any], group: dict[str, Any], lr: Any) -> None:
+        n = runs.run_count("LARS", [group], self._RUN_NAMES)
+        if p.dim() - (n is not None) > 1:
+            wd = 0.0 if group["decoupled_weight_decay"] else group["weight_decay"]
+            w_norm, g_norm = tensor_norm(p, n), tensor_norm(g, n)
+            denom = g_norm + runs.flat(wd) * w_norm
+            one = torch.ones_like(w_norm)
+            ratio = torch.where(w_norm > 0, torch.where(denom > 0, runs.flat(group["trust_coefficient"]) * w_norm
+                                                        / denom, one), one)
+            g = add_(g.clone(), p, wd).mul_(runs.column(ratio, p))
+        momentum = group["momentum"]
+        if not is_nonzero(momentum):
+            add_(p, g, -lr)
+            return
+        if "momentum_buffer" not in state:  # momentum raised after the first step (a scheduler)
+            state["momentum_buffer"] = torch.zeros_like(p, memory_format=torch.preserve_format)
+        b = state["momentum_buffer"]
+        add_(b.mul_(momentum), g, 1 - group["dampening"])
+        step = add_(g.clone(), b, momentum) if group["nesterov"] else b
+        if isinstance(momentum, Tensor):  # runs with momentum 0 take u itself, as alone
+            step = torch.where(momentum == 0, g, step)
+        add_(p, step, -lr)

@@ -1,0 +1,213 @@
+"""Prodigy: Adam whose step size D is estimated as it goes (Mishchenko & Defazio 2024)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import torch
+from torch import Tensor
+
+from . import _runs as runs
+from ._base import Optimizer
+from ._ops import add_, addcdiv_, addcmul_, is_nonzero
+from .hparams import Choice, Flag, Items, Off, Range, SameKind
+from .registry import Tune, register_optimizer
+
+__all__ = ["Prodigy"]
+
+
+@dataclass(frozen=True)
+class _PositiveOrInf:
+    """A number > 0, or ``float('inf')`` (no limit)."""
+
+    def check(self, name: str, value: Any) -> Any:
+        if isinstance(value, float) and value == math.inf:
+            return value
+        return Range(0.0, lo_open=True).check(name, value)
+
+
+def _where(mask: Any, a: Any, b: Any) -> Any:
+    """``a`` where ``mask`` else ``b``: for one run a Python choice, for runs ``torch.where``."""
+    if isinstance(mask, Tensor):
+        return torch.where(mask, torch.as_tensor(a, dtype=torch.float64), torch.as_tensor(b, dtype=torch.float64))
+    return a if mask else b
+
+
+def _maximum(a: Any, b: Any) -> Any:
+    return torch.maximum(torch.as_tensor(a), torch.as_tensor(b)) if isinstance(a + b, Tensor) else max(a, b)
+
+
+def _minimum(a: Any, b: Any) -> Any:
+    return torch.minimum(torch.as_tensor(a), torch.as_tensor(b)) if isinstance(a + b, Tensor) else min(a, b)
+
+
+@register_optimizer(tune={"d_coef": Tune(0.5, 2.0)},
+                    description="Prodigy (Mishchenko & Defazio 2024): Adam that estimates its own step size, "
+                                "leave lr=1 (no learning rate to tune)")
+class Prodigy(Optimizer):
+    r"""Prodigy: Mishchenko & Defazio, "Prodigy: An Expeditiously Adaptive Parameter-Free
+    Learner", ICML 2024 (the Adam version of the algorithm).
+
+    Adam whose step is ``d_k·lr`` (``lr`` stays 1, an adjustment factor), d_k an estimate
+    of the distance ‖x₀ − x*‖ that only grows. With the step's ``dlr = d_k·lr`` (times
+    ``√(1−β₂^{k+1})/(1−β₁^{k+1})`` if ``use_bias_correction``), β₃ = ``beta3`` (default √β₂),
+    over every parameter of every group:
+
+    .. math::
+        m ← β_1 m + d_k(1-β_1) g,\quad v ← β_2 v + d_k^2(1-β_2) g^2,\quad
+        s ← β_3 s + \tfrac{d_k}{d_0}\,\mathrm{dlr}\; g \;(\text{safeguard\_warmup: } \tfrac{d_k}{d_0} d_k\, g)
+
+        r_k = β_3 r_{k-1} + \tfrac{d_k}{d_0}\,\mathrm{dlr}\,⟨g, x_0 - x⟩,\qquad
+        \hat d = d_{coef}\, r_k / \textstyle\sum |s|
+
+        d_{max} ← \max(d_{max}, \hat d),\quad d_{k+1} = \min(d_{max},\, d_k·\mathrm{growth\_rate})
+        \;(\text{first: } d ← \max(d, \hat d) \text{ while } d = d_0)
+
+        θ ← θ - \mathrm{dlr}\; m / (\sqrt v + d_{k+1} ε)
+        \qquad (β_1 = 0:\ θ ← θ - \mathrm{dlr}\,d_{k+1}\, g/(\sqrt v + d_{k+1}ε))
+
+    Weight decay: ``decouple=True`` (default) shrinks ``θ ← θ − wd·dlr·θ`` in the step;
+    ``False`` adds ``wd·θ`` to the gradient (L2). If all Σ|s| are 0 (no gradient yet),
+    nothing but the moments changes. Groups share d; each group's lr must be the largest
+    lr or 0 (a RuntimeError otherwise, as in the reference, raised before anything changes).
+
+    Constructor, defaults and numbers are those of the authors' ``prodigyopt.Prodigy``
+    1.1.2 (checked step for step): lr 1.0, β (0.9, 0.999), β₃ None, ε 1e−8, ``d0`` 1e−6,
+    ``d_coef`` 1, ``growth_rate`` inf. Group keys as there (``d``, ``d0``, ``d_max``,
+    ``d_numerator``, ``d_denom``, ``d_hat``, ``k``). Not taken: ``fsdp_in_use=True``
+    (sharded sums) and ``slice_p`` > 1 (sums on every p-th element), both refused;
+    ``lr_decay`` and ``decoupled_weight_decay`` (Prodigy's own ``decouple``) are refused.
+    With hyperparameters of shape (R, 1, ...) each run has its own d (sums per run).
+    """
+
+    hparams = {"betas": Items((Range(0.0, 1.0, hi_open=True, torch="Invalid beta parameter at index 0"),
+                               Range(0.0, 1.0, hi_open=True, torch="Invalid beta parameter at index 1"))),
+               "beta3": Range(0.0, 1.0, optional=True), "eps": Range(0.0, lo_open=True, torch="Invalid epsilon value"),
+               "d0": Range(0.0, lo_open=True, torch="Invalid d0 value"), "d_coef": Range(0.0, lo_open=True),
+               "growth_rate": _PositiveOrInf(), "decouple": Flag(), "use_bias_correction": Flag(),
+               "safeguard_warmup": Flag(), "fsdp_in_use": Choice((False,)), "slice_p": Choice((1,))}
+    hparam_rules = (SameKind("betas", torch="betas must be either both floats or both Tensors"),
+                    Off(("lr_decay", "decoupled_weight_decay"), "Prodigy (it estimates its own step size; its weight "
+                        "decay is decouple=True/False)"))
+    _RUN_NAMES = ("lr", "betas", "beta3", "eps", "weight_decay", "d0", "d_coef", "growth_rate")
+
+    def __init__(self, params: Any, lr: Any = 1.0, betas: tuple[Any, Any] = (0.9, 0.999), beta3: Any = None,
+                 eps: Any = 1e-8, weight_decay: Any = 0.0, decouple: bool = True, use_bias_correction: bool = False,
+                 safeguard_warmup: bool = False, d0: Any = 1e-6, d_coef: Any = 1.0, growth_rate: Any = math.inf,
+                 fsdp_in_use: bool = False, slice_p: int = 1, **options: Any) -> None:
+        defaults = dict(lr=lr, betas=tuple(betas), beta3=beta3, eps=eps, weight_decay=weight_decay, d=d0, d0=d0,
+                        d_max=d0, d_numerator=0.0, d_coef=d_coef, k=0, growth_rate=growth_rate,
+                        use_bias_correction=use_bias_correction, decouple=decouple, safeguard_warmup=safeguard_warmup,
+                        fsdp_in_use=fsdp_in_use, slice_p=slice_p)
+        super().__init__(params, defaults, **options)
+        runs.run_count("Prodigy", self.param_groups, self._RUN_NAMES)
+
+    def _counts_steps(self, group: dict[str, Any]) -> bool:
+        return False  # the groups' k counts steps, as in the reference
+
+    def _init_state(self, p: Tensor, state: dict[str, Any], group: dict[str, Any]) -> None:
+        state["s"] = torch.zeros_like(p, memory_format=torch.preserve_format)
+        state["p0"] = p.detach().clone(memory_format=torch.preserve_format)
+        if isinstance(self._now["beta1"], Tensor) or self._now["beta1"] > 0:
+            state["exp_avg"] = torch.zeros_like(p, memory_format=torch.preserve_format)
+        state["exp_avg_sq"] = torch.zeros_like(p, memory_format=torch.preserve_format)
+
+    def _weight_decay(self, group: dict[str, Any], params: list[Tensor], grads: list[Tensor],
+                      lrs: list[Any]) -> list[Tensor]:
+        if self.param_groups[0]["decouple"]:
+            return grads  # in the step, with dlr (_finish)
+        return super()._weight_decay(group, params, grads, lrs)
+
+    # -- the step: statistics over all groups (_update), then d, then the parameters ----
+    def _step(self, closure: Callable[[], Any] | None) -> Any:
+        self._begin()
+        loss = super()._step(closure)
+        if self._now["pending"]:
+            self._finish()
+        return loss
+
+    def _begin(self) -> None:
+        """The step's run-wide numbers from the first group (the reference's order); refuses a
+        group lr other than the largest or 0 before anything changes."""
+        groups = self.param_groups
+        n = runs.run_count("Prodigy", groups, self._RUN_NAMES)
+        lrs = [runs.flat(g["lr"]) for g in groups]
+        lr = lrs[0]
+        for x in lrs[1:]:
+            lr = _maximum(lr, x)
+        for i, x in enumerate(lrs):
+            bad = (x != lr) & (x != 0) if isinstance(x - lr, Tensor) else x not in (lr, 0.0)
+            if bool(bad if isinstance(bad, bool) else bad.any()):
+                raise RuntimeError(f"Prodigy: param group {i} has lr={x!r}; setting different lr values in different "
+                                   f"parameter groups is only supported for values of 0")
+        g0 = groups[0]
+        beta1, beta2 = (runs.flat(b) for b in g0["betas"])
+        beta3 = runs.flat(g0["beta3"]) if g0["beta3"] is not None else beta2 ** 0.5
+        k, d = g0["k"], runs.flat(g0["d"])
+        bias = ((1 - beta2 ** (k + 1)) ** 0.5) / (1 - beta1 ** (k + 1)) if g0["use_bias_correction"] else 1
+        self._now = dict(runs=n, lr=lr, beta1=beta1, beta2=beta2, beta3=beta3, d=d, dlr=d * lr * bias,
+                         numerator=0.0, denominator=0.0, pending=[])
+
+    def _update(self, p: Tensor, g: Tensor, state: dict[str, Any], group: dict[str, Any], lr: Any) -> None:
+        """Statistics and moments of one parameter (the reference's first loop)."""
+        now = self._now
+        now["pending"].append((p, g, state, group))
+        on = runs.flat(group["lr"]) > 0
+        if not isinstance(on, Tensor) and not on:
+            return
+        n, d, dlr = now["runs"], now["d"], now["dlr"]
+        col = (lambda v: runs.column(v, p))  # noqa: E731
+        scale = d / runs.flat(group["d0"])
+        beta1, beta2, beta3 = col(now["beta1"]), col(now["beta2"]), col(now["beta3"])
+        now["numerator"] = now["numerator"] + scale * dlr * runs.per_run_dot(g, state["p0"] - p, n) * _where(on, 1, 0)
+        updates = []
+        if "exp_avg" in state:
+            updates.append((state["exp_avg"], lambda m: add_(m.mul_(beta1), g, col(d * (1 - now["beta1"])))))
+        updates.append((state["exp_avg_sq"], lambda v: addcmul_(v.mul_(beta2), g, g, col(d * d * (1 - now["beta2"])))))
+        s_rate = scale * (d if group["safeguard_warmup"] else dlr)
+        updates.append((state["s"], lambda s: add_(s.mul_(beta3), g, col(s_rate))))
+        for t, rule in updates:
+            if isinstance(on, Tensor):  # runs whose lr is 0 keep their moments
+                t.copy_(torch.where(col(on), rule(t.clone()), t))
+            else:
+                rule(t)
+        now["denominator"] = now["denominator"] + runs.per_run_sum(state["s"].abs(), n) * _where(on, 1, 0)
+
+    def _finish(self) -> None:
+        """The new d, then every parameter's step (the reference's second loop)."""
+        now, groups = self._now, self.param_groups
+        num = groups[0]["d_numerator"] * now["beta3"] + now["numerator"]
+        den = now["denominator"]
+        if not isinstance(den, Tensor) or den.dim() == 0:
+            num, den = float(num), float(den)
+            if den == 0:
+                return  # no gradient yet: d and the parameters stay
+            active = True
+        else:
+            active = den > 0
+        d, d0, d_max = now["d"], groups[-1]["d0"], runs.flat(groups[0]["d_max"])  # d0: the reference's last group
+        d_hat = runs.flat(groups[0]["d_coef"]) * num / _where(active, den, 1.0)
+        d_new = _where(d == runs.flat(d0), _maximum(d, d_hat), d)
+        d_max_new = _maximum(d_max, d_hat)
+        d_new = _minimum(d_max_new, d_new * runs.flat(groups[0]["growth_rate"]))
+        for group in groups:
+            group.update(d_numerator=_where(active, num, group["d_numerator"]), d_denom=den,
+                         d=_where(active, d_new, d), d_max=_where(active, d_max_new, d_max),
+                         d_hat=_where(active, d_hat, group.get("d_hat", d_hat)))
+        dlr = now["dlr"] * _where(active, 1.0, 0.0) if isinstance(active, Tensor) else now["dlr"]
+        d, decouple = groups[0]["d"], groups[0]["decouple"]
+        for p, g, state, group in now["pending"]:
+            col = (lambda v, p=p: runs.column(v, p))  # noqa: E731
+            denom = state["exp_avg_sq"].sqrt().add_(col(d * runs.flat(group["eps"])))
+            if decouple and is_nonzero(group["weight_decay"]):
+                add_(p, p, col(-runs.flat(group["weight_decay"]) * dlr))
+            if "exp_avg" in state and isinstance(now["beta1"], Tensor):  # runs with β₁ = 0 step with g, as alone
+                addcdiv_(p, torch.where(col(now["beta1"] == 0), g * col(d), state["exp_avg"]), denom, col(-dlr))
+            elif "exp_avg" in state:
+                addcdiv_(p, state["exp_avg"], denom, col(-dlr))
+            else:
+                addcdiv_(p, g, denom, col(-dlr * d))
+        for group in groups:  # every group counts the step, as in the reference
+            group["k"] = group["k"] + (active.to(torch.float64) if isinstance(active, Tensor) else 1)
