@@ -17,13 +17,12 @@ from __future__ import annotations
 import importlib
 import os
 import sys
+from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 import typer
 from typer import _click as click  # typer's own copy of click: its exception classes are what it raises
 from typer.core import TyperGroup
-
-import optimlab
 
 from ._common import err_console, fail, usage_message
 
@@ -64,7 +63,11 @@ app = typer.Typer(
 
 def _print_version(value: bool) -> None:
     if value:
-        print(f"optimlab {optimlab.__version__}")
+        try:  # read as optimlab.__version__ reads it (the CLI may not import the top-level package)
+            number = version("optimlab")
+        except PackageNotFoundError:
+            number = "0+unknown"
+        print(f"optimlab {number}")
         raise typer.Exit()
 
 
@@ -95,8 +98,9 @@ _register_all()
 def _file_backend() -> None:
     """The script writes picture files: it picks matplotlib's file backend (the library never
     does), without importing matplotlib before the arguments are read."""
-    if "matplotlib" in sys.modules:
-        sys.modules["matplotlib"].use("Agg")
+    matplotlib = sys.modules.get("matplotlib")
+    if matplotlib is not None:
+        matplotlib.use("Agg")
     else:
         os.environ["MPLBACKEND"] = "Agg"
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import time
 from pathlib import Path
 from typing import Any, NoReturn
@@ -12,7 +13,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from .._spec import slug, split_items
+from .._spec import split_items
 
 __all__ = ["console", "err_console", "CLIError", "fail", "one_line", "parse_number", "parse_numbers", "run_labels",
            "check_out", "shorten", "usage_message", "default_out", "spec_list"]
@@ -123,7 +124,8 @@ def usage_message(e: Any) -> str:
 def default_out(root: Path, name: str) -> Path:
     """A new folder for one run: ``root/<name>-<YYYYmmdd-HHMMSS>``, with ``-2``, ``-3``, ...
     when that exists already, so outputs of two runs never mix."""
-    base = Path(root) / f"{slug(name)[:60]}-{time.strftime('%Y%m%d-%H%M%S')}"
+    stem = re.sub(r"[^A-Za-z0-9.\-]+", "_", str(name)).strip("_.")[:60] or "run"
+    base = Path(root) / f"{stem}-{time.strftime('%Y%m%d-%H%M%S')}"
     path, n = base, 1
     while path.exists():
         n += 1
