@@ -35,13 +35,15 @@ class _OneLineErrors(TyperGroup):
         try:
             code = super().main(args=args, prog_name=prog_name, complete_var=complete_var,
                                 standalone_mode=False, **extra)
-        except click.exceptions.ClickException as e:
+        except click.exceptions.NoArgsIsHelpError as e:  # no arguments at all: the help page (rich prints it
+            if e.message:  # while building it; plain click returns it)
+                print(e.message)
             code = e.exit_code
-            if getattr(e, "message", None) or not isinstance(e, click.exceptions.UsageError):
-                try:  # (no message: no arguments at all, answered with the help page)
-                    fail(usage_message(e))
-                except typer.Exit as stop:
-                    code = stop.exit_code if isinstance(e, click.exceptions.UsageError) else e.exit_code
+        except click.exceptions.ClickException as e:
+            try:
+                fail(usage_message(e))
+            except typer.Exit as stop:
+                code = stop.exit_code if isinstance(e, click.exceptions.UsageError) else e.exit_code
         except click.exceptions.Abort:
             err_console.print("aborted")
             code = 1

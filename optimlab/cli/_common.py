@@ -109,9 +109,10 @@ def usage_message(e: Any) -> str:
     and the accepted names (``did you mean`` when one is close)."""
     ctx = getattr(e, "ctx", None)
     where = f"{ctx.command_path}: " if ctx is not None else ""
-    message = " ".join(str(getattr(e, "message", "") or e.format_message()).split())
+    unknown_option = bool(getattr(e, "option_name", None)) and hasattr(e, "possibilities")
+    message = " ".join(str(e.message if unknown_option else e.format_message()).split())
     options = getattr(e, "possibilities", None)
-    if getattr(e, "option_name", None) and ctx is not None and hasattr(e, "possibilities"):
+    if unknown_option and ctx is not None:
         if options:
             message += f" (did you mean {' or '.join(sorted(options))}?)"
         else:

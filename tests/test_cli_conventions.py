@@ -1,0 +1,145 @@
+"""The command line's conventions (issue 14), through the real entry point ``optimlab.cli.main``:
+one-line errors with exit status 2 in every subcommand, ``--version``, no torch before the
+arguments are read, ``-O`` lists, the default start, and a new output folder per run."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import optimlab
+from optimlab.cli import main
+from optimlab.record import Trace
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def call(capsys, *argv: str) -> tuple[int, str, str]:
+    """``optimlab ARGV`` in this process: (exit status, stdout, stderr)."""
+    try:
+        main(list(argv))
+        code = 0
+    except SystemExit as e:
+        code = e.code if isinstance(e.code, int) else 0
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def one_line_error(capsys, *argv: str) -> str:
+    code, out, err = call(capsys, *argv)
+    text = err.strip()
+    assert code == 2, (argv, code, out, err)
+    assert text.startswith("error: ") and len(text.splitlines()) == 1, text
+    assert "Traceback" not in out + err
+    return text
+
+
+ACCEPTED_SGD = "accepted: lr, momentum, dampening, weight_decay, nesterov, momentum_form, maximize"
+# every subcommand that takes optimizer specs, with the rest of a valid command line
+COMMANDS = {
+    "run": ["run", "beale", "--steps", "2"],
+    "train": ["train", "iris-softmax", "--epochs", "1"],
+    "sweep": ["sweep", "beale", "--grid", "eps=1e-8,1e-6", "--steps", "2"],
+    "bench": ["bench", "--suite", "beale", "--budget", "1", "--seeds", "1"],
+}
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+@pytest.mark.parametrize("spec,shown", [
+    ("sgd:foo=1", f"unknown option 'foo' for sgd; {ACCEPTED_SGD}"),
+    ("sgd:lr=0.1,momentm=0.9", "(did you mean 'momentum' or 'momentum_form'?)"),
+    ("adam:betas=0.9", "option 'betas' of adam wants a pair like (0.9, 0.999), got 0.9"),
+])
+def test_a_bad_spec_option_is_one_line_naming_the_accepted_names(capsys, tmp_path, command, spec, shown):
+    text = one_line_error(capsys, *COMMANDS[command], "-O", spec, "--out", str(tmp_path / "out"))
+    assert shown in text
+    assert not (tmp_path / "out").exists()  # refused before anything is written
+
+
+@pytest.mark.parametrize("argv,shown", [
+    (["run"], "optimlab run: Missing argument 'FUNCTION_OR_FORMULA'. (see optimlab run --help)"),
+    (["run", "beale", "-O", "adam", "--stpes", "3"], "No such option: --stpes (did you mean --steps or --stop?)"),
+    (["run", "beale", "-O", "adam", "--zzz"], "No such option: --zzz; accepted: --optimizer, --start, --steps"),
+    (["rn", "beale"], "No such command 'rn'. Did you mean 'run'?"),
+    (["run", "beale", "-O", "adam", "--steps", "many"], "Invalid value for '--steps' / '-n': "),
+    (["list", "problms"], "cannot list 'problms': choose functions, optimizers, problems, suites "
+                          "(did you mean 'problems'?)"),
+    (["run", "bael", "-O", "adam"], "unknown function 'bael'. Did you mean 'beale'"),
+    (["train", "iris-sofmax"], "unknown problem 'iris-sofmax'. Did you mean 'iris-softmax'"),
+    (["train"], "missing argument PROBLEM"),
+    (["sweep", "beale", "-O", "adam", "-O", "sgd", "--grid", "lr=0.1,0.01"],
+     "--optimizer: a sweep takes one optimizer (its options are swept by --grid), got 2: adam, sgd"),
+    (["bench", "--suite", "beale"], "give --suite and -O/--optimizer"),
+    (["run", "x**2 + y**2", "-O", "adam"], "--start is needed: x**2 + y**2 suggests no start point"),
+])
+def test_parser_and_name_errors_are_one_line(capsys, argv, shown):
+    assert shown in one_line_error(capsys, *argv)
+
+
+def test_an_out_folder_under_a_file_is_one_line_for_every_command(capsys, tmp_path):
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    for argv in (*COMMANDS.values(), ["demo"]):
+        text = one_line_error(capsys, *argv, *(["-O", "adam"] if argv[0] != "demo" else []),
+                              "--out", str(afile / "sub"))
+        assert text == f"error: --out {str(afile / 'sub')!r} lies under {str(afile)!r}, which is a file"
+
+
+def test_version(capsys):
+    assert call(capsys, "--version") == (0, f"optimlab {optimlab.__version__}\n", "")
+
+
+def test_help_version_and_argument_errors_load_no_torch_numpy_or_matplotlib():
+    script = """
+import json, sys
+from optimlab.cli import main
+codes = []
+for argv in (["--help"], ["--version"], ["run", "--help"], ["run"], ["rn"], ["list", "colours"],
+             ["run", "beale", "-O", "adam", "--start", "1,a"], ["train", "x", "--threads", "100000"],
+             ["sweep", "beale", "--top", "0", "--grid", "lr=0.1"], ["bench", "--suite", "beale"]):
+    try:
+        main(argv)
+    except SystemExit as e:
+        codes.append(e.code)
+print(json.dumps({"codes": codes, "loaded": sorted(m for m in ("torch", "numpy", "matplotlib") if m in sys.modules)}))
+"""
+    r = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    result = json.loads(r.stdout.strip().splitlines()[-1])
+    assert result == {"codes": [0, 0, 0, 2, 2, 2, 2, 2, 2, 2], "loaded": []}, r.stderr
+
+
+@pytest.mark.slow
+def test_comma_lists_of_specs_and_the_default_start(capsys, tmp_path):
+    out = tmp_path / "o"
+    code, stdout, err = call(capsys, "run", "beale", "-O", "sgd:lr=0.001,adam:LR=0.1,betas=(0.9,0.99)",
+                             "-O", "momentum:lr=0.001", "--steps", "4", "--out", str(out))
+    assert code == 0, err
+    traces = {t.label: t for t in map(Trace.load, sorted(out.glob("*.npz")))}
+    assert sorted(traces) == ["adam:LR=0.1,betas=(0.9,0.99)", "momentum:lr=0.001", "sgd:lr=0.001"]
+    start = np.asarray(optimlab.functions.get("beale").starts[0], dtype=float)
+    for label, spec in [("sgd:lr=0.001", "sgd:lr=0.001"), ("adam:LR=0.1,betas=(0.9,0.99)", "adam:lr=0.1,betas=(0.9,0.99)")]:
+        reference = optimlab.run("beale", spec, start=tuple(start), steps=4)  # the Python API, its own start
+        np.testing.assert_array_equal(traces[label].params, reference.params)
+    np.testing.assert_array_equal(traces["momentum:lr=0.001"].params[0], start)
+
+
+@pytest.mark.slow
+def test_each_run_without_out_gets_its_own_folder(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    folders = []
+    for spec in ("sgd:lr=0.001", "adam:lr=0.1"):
+        code, stdout, err = call(capsys, "run", "booth", "-O", spec, "--steps", "2")
+        assert code == 0, err
+        folders.append(Path(stdout.strip().splitlines()[-1].split(" files to ")[1].split(" (open ")[0]))
+    assert folders[0] != folders[1]
+    assert sorted(p.parent for p in (tmp_path / "optimlab-out" / "run").glob("*/index.html")) == \
+        sorted(tmp_path / f for f in folders)
+    for folder, spec in zip(folders, ("sgd_lr=0.001", "adam_lr=0.1")):
+        assert folder.name.startswith("booth-") and len(folder.name) in (len("booth-20260101-120000"),
+                                                                         len("booth-20260101-120000-2"))
+        assert [p.stem for p in (tmp_path / folder).glob("*.npz")] == [spec]  # its own trace only
