@@ -122,7 +122,8 @@ def test_comma_lists_of_specs_and_the_default_start(capsys, tmp_path):
     traces = {t.label: t for t in map(Trace.load, sorted(out.glob("*.npz")))}
     assert sorted(traces) == ["adam:LR=0.1,betas=(0.9,0.99)", "momentum:lr=0.001", "sgd:lr=0.001"]
     start = np.asarray(optimlab.functions.get("beale").starts[0], dtype=float)
-    for label, spec in [("sgd:lr=0.001", "sgd:lr=0.001"), ("adam:LR=0.1,betas=(0.9,0.99)", "adam:lr=0.1,betas=(0.9,0.99)")]:
+    for label, spec in [("sgd:lr=0.001", "sgd:lr=0.001"),
+                        ("adam:LR=0.1,betas=(0.9,0.99)", "adam:lr=0.1,betas=(0.9,0.99)")]:
         reference = optimlab.run("beale", spec, start=tuple(start), steps=4)  # the Python API, its own start
         np.testing.assert_array_equal(traces[label].params, reference.params)
     np.testing.assert_array_equal(traces["momentum:lr=0.001"].params[0], start)
