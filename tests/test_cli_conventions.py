@@ -144,3 +144,22 @@ def test_each_run_without_out_gets_its_own_folder(capsys, tmp_path, monkeypatch)
         assert folder.name.startswith("booth-") and len(folder.name) in (len("booth-20260101-120000"),
                                                                          len("booth-20260101-120000-2"))
         assert [p.stem for p in (tmp_path / folder).glob("*.npz")] == [spec]  # its own trace only
+
+
+@pytest.mark.slow
+def test_list_problems_and_suites_and_train_list(capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "250")  # one table row per line
+    code, problems_out, err = call(capsys, "list", "problems")
+    assert code == 0, err
+    code, train_out, err = call(capsys, "train", "--list")
+    assert code == 0, err
+    assert train_out == problems_out.rsplit("\n", 2)[0] + "\n"  # the same table, less list's last hint line
+    rows = {line.split("│")[1].strip(): line for line in problems_out.splitlines() if line.count("│") > 3}
+    assert sorted(rows) == sorted(optimlab.problems.names())
+    p = optimlab.problems.get("iris-softmax")
+    assert f"{len(p.train)}/{len(p.val)}/{len(p.test)}" in rows["iris-softmax"]
+    assert f"{p.info['source']} (4 features, 3 classes), Linear 4→3" in rows["iris-softmax"]
+    code, suites_out, err = call(capsys, "list", "suites")
+    from optimlab.bench.suites import SUITES
+    for name, text in SUITES.items():
+        assert any(name in line and text in line for line in suites_out.splitlines()), name

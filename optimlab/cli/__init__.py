@@ -17,7 +17,6 @@ from __future__ import annotations
 import importlib
 import os
 import sys
-from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 import typer
@@ -65,6 +64,8 @@ app = typer.Typer(
 
 def _print_version(value: bool) -> None:
     if value:
+        from importlib.metadata import PackageNotFoundError, version  # costs 0.1 s: only for --version
+
         try:  # read as optimlab.__version__ reads it (the CLI may not import the top-level package)
             number = version("optimlab")
         except PackageNotFoundError:
