@@ -5,6 +5,7 @@ arguments are read, ``-O`` lists, the default start, and a new output folder per
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -113,13 +114,19 @@ print(json.dumps({"codes": codes, "loaded": sorted(m for m in ("torch", "numpy",
     assert result == {"codes": [0, 0, 0, 2, 2, 2, 2, 2, 2, 2], "loaded": []}, r.stderr
 
 
+def printed_folder(stdout: str) -> Path:
+    """The folder named by run's last line, ``Wrote N files to FOLDER (open FOLDER/index.html)``."""
+    return Path(stdout.strip().splitlines()[-1].split(" files to ")[1].split(" (open ")[0])
+
+
 @pytest.mark.slow
-def test_comma_lists_of_specs_and_the_default_start(capsys, tmp_path):
-    out = tmp_path / "o"
+def test_comma_lists_the_default_start_and_a_new_folder_per_run(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
     code, stdout, err = call(capsys, "run", "beale", "-O", "sgd:lr=0.001,adam:LR=0.1,betas=(0.9,0.99)",
-                             "-O", "momentum:lr=0.001", "--steps", "4", "--out", str(out))
+                             "-O", "momentum:lr=0.001", "--steps", "4")
     assert code == 0, err
-    traces = {t.label: t for t in map(Trace.load, sorted(out.glob("*.npz")))}
+    first = printed_folder(stdout)
+    traces = {t.label: t for t in map(Trace.load, sorted(first.glob("*.npz")))}
     assert sorted(traces) == ["adam:LR=0.1,betas=(0.9,0.99)", "momentum:lr=0.001", "sgd:lr=0.001"]
     start = np.asarray(optimlab.functions.get("beale").starts[0], dtype=float)
     for label, spec in [("sgd:lr=0.001", "sgd:lr=0.001"),
@@ -128,22 +135,14 @@ def test_comma_lists_of_specs_and_the_default_start(capsys, tmp_path):
         np.testing.assert_array_equal(traces[label].params, reference.params)
     np.testing.assert_array_equal(traces["momentum:lr=0.001"].params[0], start)
 
-
-@pytest.mark.slow
-def test_each_run_without_out_gets_its_own_folder(capsys, tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    folders = []
-    for spec in ("sgd:lr=0.001", "adam:lr=0.1"):
-        code, stdout, err = call(capsys, "run", "booth", "-O", spec, "--steps", "2")
-        assert code == 0, err
-        folders.append(Path(stdout.strip().splitlines()[-1].split(" files to ")[1].split(" (open ")[0]))
-    assert folders[0] != folders[1]
-    assert sorted(p.parent for p in (tmp_path / "optimlab-out" / "run").glob("*/index.html")) == \
-        sorted(tmp_path / f for f in folders)
-    for folder, spec in zip(folders, ("sgd_lr=0.001", "adam_lr=0.1")):
-        assert folder.name.startswith("booth-") and len(folder.name) in (len("booth-20260101-120000"),
-                                                                         len("booth-20260101-120000-2"))
-        assert [p.stem for p in (tmp_path / folder).glob("*.npz")] == [spec]  # its own trace only
+    code, stdout, err = call(capsys, "run", "beale", "-O", "nag:lr=0.001", "--steps", "2")  # a second run
+    assert code == 0, err
+    second = printed_folder(stdout)
+    assert first != second and first.parent == second.parent == Path("optimlab-out/run")
+    assert sorted(p.parent for p in Path("optimlab-out/run").glob("*/index.html")) == sorted([first, second])
+    for folder in (first, second):
+        assert re.fullmatch(r"beale-\d{8}-\d{6}(-\d+)?", folder.name), folder
+    assert [p.stem for p in second.glob("*.npz")] == ["nag_lr=0.001"]  # its own trace only, none of the first's
 
 
 @pytest.mark.slow
