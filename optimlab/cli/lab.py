@@ -75,6 +75,35 @@ def _window(domain: str | None) -> tuple | None:
     return (w[0], w[1]), (w[2], w[3])
 
 
+def _start_point(fn: Any, function: str, x0: list[float] | None) -> list[float]:
+    """``--start`` checked against the function's dimension; the suggested start when not given."""
+    from ..runner import suggested_start  # lazy: keeps --help and argument errors fast
+
+    if x0 is None:
+        try:
+            x0 = suggested_start(fn)
+        except ValueError:
+            raise CLIError(f"--start is needed: {shorten(function)} suggests no start point (a formula has "
+                           f"none); give --start X,Y") from None
+    dim = getattr(fn, "dim", None)
+    if isinstance(dim, int) and dim != len(x0):
+        raise CLIError(f"--start has {len(x0)} coordinate{'s' if len(x0) != 1 else ''} but "
+                       f"{getattr(fn, 'name', function)!s} takes {dim}")
+    return x0
+
+
+def _checked_specs(specs: list[str]) -> list[str]:
+    """Every ``-O`` spec resolved once (name and options checked), or a ``CLIError`` naming it."""
+    from ..runner import resolve_optimizer  # lazy: keeps --help and argument errors fast
+
+    for spec in specs:
+        try:
+            resolve_optimizer(spec)
+        except (ValueError, TypeError) as e:
+            raise CLIError(f"--optimizer {shorten(spec)!r}: {one_line(e)}") from None
+    return specs
+
+
 def _function(name_or_formula: str) -> Any:
     from ..runner import resolve_function  # lazy: keeps --help free of torch
 
@@ -180,23 +209,8 @@ def run_cmd(
         from .. import runner  # lazy: keeps --help and argument errors fast
 
         fn = _function(function)
-        if x0 is None:
-            try:
-                x0 = runner.suggested_start(fn)
-            except ValueError:
-                raise CLIError(f"--start is needed: {shorten(function)} suggests no start point (a formula has "
-                               f"none); give --start X,Y") from None
-        dim = getattr(fn, "dim", None)
-        if isinstance(dim, int) and dim != len(x0):
-            raise CLIError(f"--start has {len(x0)} coordinate{'s' if len(x0) != 1 else ''} but "
-                           f"{getattr(fn, 'name', function)!s} takes {dim}")
-        resolved = []
-        for spec in specs:
-            try:
-                runner.resolve_optimizer(spec)
-            except (ValueError, TypeError) as e:
-                raise CLIError(f"--optimizer {shorten(spec)!r}: {one_line(e)}") from None
-            resolved.append(spec)
+        x0 = _start_point(fn, function, x0)
+        resolved = _checked_specs(specs)
         if out is None:
             out = default_out(RUN_ROOT, getattr(fn, "name", None) or function)
     except CLIError as e:
