@@ -73,6 +73,8 @@ def test_a_bad_spec_option_is_one_line_naming_the_accepted_names(capsys, tmp_pat
     (["run", "bael", "-O", "adam"], "unknown function 'bael'. Did you mean 'beale'"),
     (["train", "iris-sofmax"], "unknown problem 'iris-sofmax'. Did you mean 'iris-softmax'"),
     (["train"], "missing argument PROBLEM"),
+    (["train", "iris-mlp", "--model", "softmax"], "--model is for CSV files; a named problem says its model "
+                                                  "(DATASET-MODEL, e.g. iris-softmax), got --model softmax"),
     (["sweep", "beale", "-O", "adam", "-O", "sgd", "--grid", "lr=0.1,0.01"],
      "--optimizer: a sweep takes one optimizer (its options are swept by --grid), got 2: adam, sgd"),
     (["bench", "--suite", "beale"], "give --suite and -O/--optimizer"),

@@ -87,6 +87,9 @@ def train(
         else:
             if target:
                 fail("--target is for CSV files; named problems know their target")
+            if model != "mlp":
+                fail(f"--model is for CSV files; a named problem says its model (DATASET-MODEL, e.g. "
+                     f"{problem.rpartition('-')[0] or 'iris'}-{model}), got --model {model}")
             P.parse_name(problem)  # lazy: keeps --help free of torch
             prob = problem
         name = Path(problem).stem if isinstance(prob, P.Problem) else problem
