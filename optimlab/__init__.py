@@ -16,13 +16,19 @@ The most used entry points are importable from the top level, lazily so that
 from __future__ import annotations
 
 import importlib
-from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
-try:
-    __version__ = version("optimlab")  # written once, in pyproject.toml
-except PackageNotFoundError:  # running from a source tree that was never installed
-    __version__ = "0+unknown"
+
+def _read_version() -> str:
+    """The installed distribution's version (written once, in pyproject.toml); read on first use of
+    ``optimlab.__version__``, since importlib.metadata costs a tenth of a second at every start."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("optimlab")
+    except PackageNotFoundError:  # running from a source tree that was never installed
+        return "0+unknown"
+
 
 _LAZY = {
     "Trace": "optimlab.record",
@@ -43,6 +49,9 @@ _SUBMODULES = ("optim", "keras", "functions", "runner", "stopping", "schedules",
 
 
 def __getattr__(name: str) -> Any:
+    if name == "__version__":
+        globals()["__version__"] = value = _read_version()
+        return value
     if name in _SUBMODULES:
         return importlib.import_module(f"optimlab.{name}")
     if name in _LAZY:
@@ -53,4 +62,4 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+    return sorted(set(globals()) | set(_LAZY) | {"__version__"})

@@ -8,11 +8,12 @@ evaluates no code.
 from __future__ import annotations
 
 import ast
+import difflib
 import re
-from typing import Any
+from typing import Any, Iterable
 
 __all__ = ["name_key", "split_spec", "parse_options", "parse_value", "format_value", "slug", "unique_slugs",
-           "split_top"]
+           "split_top", "split_items", "did_you_mean"]
 
 _KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
@@ -38,6 +39,32 @@ def split_top(s: str, sep: str = ",") -> list[str]:
             cur += ch
     parts.append(cur)
     return [p.strip() for p in parts if p.strip()]
+
+
+def split_items(text: str) -> list[str]:
+    """Split a comma-separated list whose items may carry ``KEY=VALUE`` options:
+    ``"adam,momentum:lr=0.01,momentum=0.7,sgd"`` → ``["adam", "momentum:lr=0.01,momentum=0.7", "sgd"]``.
+
+    The rule: a comma starts a new item unless the part after it is a ``KEY=VALUE``
+    option (an ``=`` with no ``:`` before it); commas inside ``()``/``[]`` never split
+    (``"adam:betas=(0.9,0.99),sgd"``). A name never holds ``=`` and an option always
+    does, so the split is unambiguous. Empty parts are dropped. Used for optimizer specs
+    (``-O`` on the command line, the bench) and for problem lists alike."""
+    parts: list[str] = []
+    for piece in split_top(text):
+        if parts and "=" in piece and ":" not in piece.split("=")[0]:
+            parts[-1] += "," + piece
+        else:
+            parts.append(piece)
+    return parts
+
+
+def did_you_mean(word: str, names: Iterable[str]) -> str:
+    """``" (did you mean 'lr'?)"`` for the names closest to ``word`` (difflib, case-insensitive), else ``""``."""
+    names = list(names)
+    by_key = {name_key(n): n for n in names}
+    close = difflib.get_close_matches(name_key(word), list(by_key), n=3, cutoff=0.6)
+    return f" (did you mean {' or '.join(repr(by_key[c]) for c in close)}?)" if close else ""
 
 
 MAX_VALUE_LENGTH = 200

@@ -26,7 +26,8 @@ from .optim import registry
 from .record import Trace, to_jsonable
 from .stopping import AnyOf, StopInfo, as_rule
 
-__all__ = ["run", "compare", "run_batch", "resolve_function", "resolve_optimizer", "needs_closure", "make_scheduler"]
+__all__ = ["run", "compare", "run_batch", "resolve_function", "resolve_optimizer", "needs_closure", "make_scheduler",
+           "suggested_start"]
 
 
 # ------------------------------------------------------------------- the function
@@ -409,7 +410,20 @@ class _FunctionLoop:
         return traces
 
 
-def run(function: Any, optimizer: Any, start: Any, steps: int = 100, *, stop: Any = None, schedule: Any = None,
+def suggested_start(function: Any) -> list[float]:
+    """The function's first suggested start point (``starts[0]``): the default ``start`` of
+    :func:`run`, :func:`compare` and ``optimlab run``; ``ValueError`` naming ``start`` when the
+    function suggests none (a user formula or callable)."""
+    fn = resolve_function(function)
+    starts = getattr(fn, "starts", None)
+    if starts is None or len(starts) == 0:
+        name = getattr(fn, "name", None) or "this function"
+        raise ValueError(f"start is needed: {name} suggests no start point (user formulas and callables have "
+                         f"none); give start=(x, y), or --start X,Y on the command line")
+    return [float(v) for v in np.asarray(starts, dtype=float)[0]]
+
+
+def run(function: Any, optimizer: Any, start: Any = None, steps: int = 100, *, stop: Any = None, schedule: Any = None,
         label: str | None = None, dtype: torch.dtype = torch.float64, bound: float = 1e12,
         progress: Callable[[int], None] | None = None) -> Trace:
     """Run one optimizer on a function from ``start``; returns a :class:`Trace`.
@@ -419,12 +433,15 @@ def run(function: Any, optimizer: Any, start: Any, steps: int = 100, *, stop: An
             (``"x**2 + 3*y**2"``) or a callable mapping tensors (..., d) to (...).
         optimizer: a name or spec (``"adam"``, ``"momentum:lr=0.01,momentum=0.7"``), a
             ``(name_or_class, kwargs)`` pair, an Optimizer class or a factory ``params -> optimizer``.
-        start: d numbers.
+        start: d numbers; default: the function's suggested start (:func:`suggested_start`).
         steps: the most updates to make (always a limit).
         stop: a rule of :mod:`optimlab.stopping` or a list of them.
         schedule: ``(SchedulerClass, kwargs)``, a scheduler class or a factory ``optimizer -> scheduler``.
         bound: a run whose |value| or any |coordinate| exceeds it stops as ``"diverged"``.
     """
+    if start is None:
+        function = resolve_function(function)
+        start = suggested_start(function)
     start_arr = np.asarray(start, dtype=float)
     if start_arr.ndim != 1:
         raise ValueError(f"start must be one point (d numbers), got shape {start_arr.shape}; "
@@ -433,12 +450,14 @@ def run(function: Any, optimizer: Any, start: Any, steps: int = 100, *, stop: An
                      labels=None if label is None else [label], dtype=dtype, bound=bound, progress=progress)[0]
 
 
-def compare(function: Any, optimizers: Mapping[str, Any], start: Any, steps: int = 100, *, stop: Any = None,
+def compare(function: Any, optimizers: Mapping[str, Any], start: Any = None, steps: int = 100, *, stop: Any = None,
             schedule: Any = None, dtype: torch.dtype = torch.float64, bound: float = 1e12) -> dict[str, Trace]:
-    """Run each optimizer of ``{label: optimizer}`` from the same start; returns ``{label: Trace}``."""
+    """Run each optimizer of ``{label: optimizer}`` from the same start (default: the function's
+    suggested one); returns ``{label: Trace}``."""
     if not isinstance(optimizers, Mapping) or not optimizers:
         raise ValueError("optimizers must be a non-empty mapping {label: optimizer}")
     fn = resolve_function(function)
+    start = suggested_start(fn) if start is None else start
     return {label: run(fn, opt, start, steps, stop=stop, schedule=schedule, label=str(label), dtype=dtype,
                        bound=bound)
             for label, opt in optimizers.items()}

@@ -80,7 +80,7 @@ def test_run_the_lectures_nag(tmp_path):
     (["run", "x**2 + __import__('os')", "-O", "adam", "--start", "1,1"], ["position"]),
     (["run", "beale", "-O", "adam", "--start", "1,1", "--stop", "speed=3"], ["--stop 'speed=3'", "grad_tol"]),
     (["run", "beale", "-O", "adam", "--start", "1,1", "--domain", "1,0,0,1"], ["--domain"]),
-    (["list", "colours"], ["functions or optimizers"]),
+    (["list", "colours"], ["choose functions, optimizers, problems, suites"]),
 ])
 def test_bad_arguments_get_one_line_and_exit_2(tmp_path, args, fragments):
     assert_one_line_error(invoke(*args, *(["--out", str(tmp_path)] if args[0] == "run" else [])), *fragments)

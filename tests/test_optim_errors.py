@@ -258,6 +258,26 @@ def test_parse_spec():
             oo.parse_spec(bad_spec)
 
 
+def test_spec_option_names_are_the_constructors_case_insensitive():
+    assert oo.parse_spec("adam:LR=0.1,Betas=(0.9,0.99)") == ("adam", {"lr": 0.1, "betas": (0.9, 0.99)})
+    assert oo.parse_spec("keras.adam:Learning_Rate=0.1") == ("keras.adam", {"learning_rate": 0.1})
+    # the names offered are the constructor's own (its signature, through **options to the base class)
+    import inspect
+    own = [n for n in inspect.signature(oo.SGD.__init__).parameters if n not in ("self", "params", "options")]
+    base = [n for n in inspect.signature(oo.Optimizer.__init__).parameters if n not in ("self", "params", "defaults")]
+    assert oo.registry.options("momentum") == own + [n for n in base if n not in own]
+    with pytest.raises(ValueError) as e:
+        oo.parse_spec("sgd:lr=0.1,momentm=0.9")
+    assert str(e.value) == (f"unknown option 'momentm' for sgd; accepted: {', '.join(own + base)} "
+                            f"(did you mean 'momentum' or 'momentum_form'?)")
+    with pytest.raises(ValueError, match=r"^option 'betas' of adam wants a pair like \(0\.9, 0\.999\), got 0\.9$"):
+        oo.parse_spec("adam:betas=0.9")
+    with pytest.raises(ValueError, match="given twice"):
+        oo.parse_spec("adam:lr=0.1,LR=0.2")
+    with pytest.raises(ValueError, match="unknown option 'foo' for sgd"):  # the Python API too
+        oo.create([w()], "sgd", foo=1)
+
+
 def test_register(monkeypatch):
     from optimlab.optim import registry
     monkeypatch.setattr(registry, "_REGISTRY", dict(registry._REGISTRY))  # leave the real one as it was

@@ -229,3 +229,12 @@ def test_an_optimizer_whose_step_takes_no_closure_still_runs():
 
     t = optimlab.run("booth", Halve, start=(4.0, -8.0), steps=3)
     np.testing.assert_array_equal(t.params[-1], [0.5, -1.0])
+
+
+def test_run_and_compare_start_from_the_functions_suggested_start():
+    start = optimlab.functions.get("beale").starts[0]
+    given = optimlab.run("beale", "adam:lr=0.05", start=tuple(start), steps=5)
+    np.testing.assert_array_equal(optimlab.run("beale", "adam:lr=0.05", steps=5).params, given.params)
+    np.testing.assert_array_equal(optimlab.compare("beale", {"a": "adam:lr=0.05"}, steps=5)["a"].params, given.params)
+    with pytest.raises(ValueError, match=r"^start is needed: x\*\*2 \+ y\*\*2 suggests no start point"):
+        optimlab.run("x**2 + y**2", "sgd", steps=3)

@@ -24,7 +24,7 @@ import math
 from typing import Any
 
 from .. import problems as lab
-from .._spec import split_top
+from .._spec import split_items, split_top
 from ..functions import get
 
 __all__ = ["SUITES", "suite_names", "get_suite", "finish_suite", "split_items", "parse_problem", "problem_key"]
@@ -96,24 +96,6 @@ def finish_suite(problems: list[dict], steps: int | None = None) -> list[dict]:
     for p in probs:
         _check(p)
     return probs
-
-
-def split_items(text: str) -> list[str]:
-    """Split a comma-separated list whose items may carry ``KEY=VALUE`` options:
-    ``"adam,momentum:lr=0.01,momentum=0.7,sgd"`` → ``["adam", "momentum:lr=0.01,momentum=0.7", "sgd"]``.
-
-    A comma starts a new item unless the part after it is a ``KEY=VALUE`` option (an
-    ``=`` with no ``:`` before it); commas inside ``()``/``[]`` never split
-    (``"adam:betas=(0.9,0.99),sgd"``). Empty parts are dropped. Used for optimizer
-    specs and for problem lists alike."""
-
-    parts: list[str] = []
-    for piece in split_top(text):
-        if parts and "=" in piece and ":" not in piece.split("=")[0]:
-            parts[-1] += "," + piece
-        else:
-            parts.append(piece)
-    return parts
 
 
 def parse_problem(text: str) -> dict:

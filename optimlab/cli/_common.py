@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import math
 import os
+import re
+import time
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 
+from .._spec import split_items
+
 __all__ = ["console", "err_console", "CLIError", "fail", "one_line", "parse_number", "parse_numbers", "run_labels",
-           "check_out", "shorten"]
+           "check_out", "shorten", "usage_message", "default_out", "spec_list"]
 
 # emoji=False: user text such as "log:-1:1" must print as written, not as an emoji code (":-1:")
 console = Console(emoji=False)
@@ -98,3 +102,43 @@ def check_out(out: Path, option: str = "--out") -> None:
 def shorten(text: str, width: int = 80) -> str:
     """User text quoted in a message, cut to ``width`` characters (a 2 MB spec stays one short line)."""
     return text if len(text) <= width else text[: width - 3] + "..."
+
+
+def usage_message(e: Any) -> str:
+    """A parser error (typer's click exception) as one line: the command, what is wrong
+    and the accepted names (``did you mean`` when one is close)."""
+    ctx = getattr(e, "ctx", None)
+    where = f"{ctx.command_path}: " if ctx is not None else ""
+    unknown_option = bool(getattr(e, "option_name", None)) and hasattr(e, "possibilities")
+    message = " ".join(str(e.message if unknown_option else e.format_message()).split())
+    options = getattr(e, "possibilities", None)
+    if unknown_option and ctx is not None:
+        if options:
+            message += f" (did you mean {' or '.join(sorted(options))}?)"
+        else:
+            names = [o for p in ctx.command.params for o in p.opts if o.startswith("--")]
+            message += f"; accepted: {', '.join(names)}"
+    help_hint = f" (see {ctx.command_path} --help)" if ctx is not None else ""
+    return f"{where}{message}{help_hint}"
+
+
+def default_out(root: Path, name: str) -> Path:
+    """A new folder for one run: ``root/<name>-<YYYYmmdd-HHMMSS>``, with ``-2``, ``-3``, ...
+    when that exists already, so outputs of two runs never mix."""
+    stem = re.sub(r"[^A-Za-z0-9.\-]+", "_", str(name)).strip("_.")[:60] or "run"
+    base = Path(root) / f"{stem}-{time.strftime('%Y%m%d-%H%M%S')}"
+    path, n = base, 1
+    while path.exists():
+        n += 1
+        path = base.with_name(f"{base.name}-{n}")
+    return path
+
+
+def spec_list(values: list[str] | None, option: str = "--optimizer") -> list[str]:
+    """The optimizer specs of a repeatable ``-O``, each value also a comma-separated list
+    (``-O sgd,adam:lr=0.1,betas=(0.9,0.99)`` is two specs: a comma starts a new spec unless
+    what follows is a ``KEY=VALUE`` option; :func:`optimlab._spec.split_items`)."""
+    specs = [s for v in values or [] for s in split_items(v)]
+    if values and not specs:
+        raise CLIError(f"{option} is empty: give a spec NAME[:KEY=VALUE,...], e.g. adam:lr=0.01")
+    return specs

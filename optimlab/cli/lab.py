@@ -17,19 +17,24 @@ import typer
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from .._spec import did_you_mean
 from ._common import (
     CLIError,
     check_out,
     console,
+    default_out,
     err_console,
     fail,
     one_line,
     parse_numbers,
     run_labels,
     shorten,
+    spec_list,
 )
 
-SPEC_HELP = "Optimizer spec NAME[:KEY=VALUE,...]; repeat for several (syntax above)."
+SPEC_HELP = ("Optimizer spec NAME[:KEY=VALUE,...]; repeat for several, or give a comma list "
+             "(-O sgd,adam:lr=0.1: a comma starts a new spec unless a KEY=VALUE follows it).")
+RUN_ROOT = Path("optimlab-out/run")
 STOP_HELP = (
     "Extra stopping rule KIND=VALUE, repeatable (the first that fires wins; --steps is always a limit): "
     "f_tol=EPS (f − f* ≤ EPS), rel_f_tol=EPS (f ≤ EPS·f(start)), grad_tol=EPS (‖∇f‖ ≤ EPS·‖∇f(start)‖), "
@@ -58,6 +63,45 @@ def parse_stop(items: list[str]) -> list[Any]:
         except (TypeError, ValueError) as e:
             raise CLIError(f"--stop {item!r}: {one_line(e)}") from None
     return rules
+
+
+def _window(domain: str | None) -> tuple | None:
+    """``--domain X0,X1,Y0,Y1`` → ``((X0, X1), (Y0, Y1))``."""
+    if domain is None:
+        return None
+    w = parse_numbers(domain, "--domain")
+    if len(w) != 4 or not (w[0] < w[1] and w[2] < w[3]):
+        raise CLIError(f"--domain must be X0,X1,Y0,Y1 with X0 < X1 and Y0 < Y1; got {domain!r}")
+    return (w[0], w[1]), (w[2], w[3])
+
+
+def _start_point(fn: Any, function: str, x0: list[float] | None) -> list[float]:
+    """``--start`` checked against the function's dimension; the suggested start when not given."""
+    from ..runner import suggested_start  # lazy: keeps --help and argument errors fast
+
+    if x0 is None:
+        try:
+            x0 = suggested_start(fn)
+        except ValueError:
+            raise CLIError(f"--start is needed: {shorten(function)} suggests no start point (a formula has "
+                           f"none); give --start X,Y") from None
+    dim = getattr(fn, "dim", None)
+    if isinstance(dim, int) and dim != len(x0):
+        raise CLIError(f"--start has {len(x0)} coordinate{'s' if len(x0) != 1 else ''} but "
+                       f"{getattr(fn, 'name', function)!s} takes {dim}")
+    return x0
+
+
+def _checked_specs(specs: list[str]) -> list[str]:
+    """Every ``-O`` spec resolved once (name and options checked), or a ``CLIError`` naming it."""
+    from ..runner import resolve_optimizer  # lazy: keeps --help and argument errors fast
+
+    for spec in specs:
+        try:
+            resolve_optimizer(spec)
+        except (ValueError, TypeError) as e:
+            raise CLIError(f"--optimizer {shorten(spec)!r}: {one_line(e)}") from None
+    return specs
 
 
 def _function(name_or_formula: str) -> Any:
@@ -123,12 +167,14 @@ def run_cmd(
                                    help="A registered function (`optimlab list functions`) or a formula in x, y "
                                         "(x1..xn), e.g. \"(x-3)**2 + 8*(y-5)**4 + sqrt(x) + sin(x*y)\"."),
     optimizer: List[str] = typer.Option(..., "--optimizer", "-O", help=SPEC_HELP),
-    start: str = typer.Option(..., "--start", "-s", help="Start point X,Y (d numbers, comma-separated; write "
-                                                          "--start=-1,2 when it begins with a minus)."),
+    start: Optional[str] = typer.Option(None, "--start", "-s", help="Start point X,Y (d numbers, comma-separated; "
+                                        "write --start=-1,2 when it begins with a minus). Default: the "
+                                        "function's suggested start (`optimlab list functions`)."),
     steps: int = typer.Option(100, "--steps", "-n", min=0, help="Number of updates (a limit)."),
     stop: List[str] = typer.Option([], "--stop", help=STOP_HELP),
     animate: bool = typer.Option(False, "--animate", help="Also write an animation (GIF)."),
-    out: Path = typer.Option(Path("optimlab-out/run"), "--out", "-o", help="Folder for pictures and traces."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Folder for pictures and traces (default: a new "
+                                       f"folder {RUN_ROOT}/FUNCTION-YYYYmmdd-HHMMSS for each run)."),
     domain: Optional[str] = typer.Option(None, "--domain", help="Plot window X0,X1,Y0,Y1 (default: the "
                                                                 "function's domain or the paths' box)."),
 ) -> None:
@@ -144,42 +190,34 @@ def run_cmd(
       optimlab run beale -O adam:lr=0.1 -O momentum:lr=0.001 --start 1,1.5 --steps 300 --animate
       optimlab run lecture-quadratic -O sgd:lr=0.01 -O "adam:lr=0.1,betas=(0.9,0.99)" --start 5,5
       optimlab run "x**2 + 10*y**2" -O momentum:lr=0.01,momentum=0.7,momentum_form=velocity --start=-2,1
-      optimlab run rosenbrock -O adam:lr=0.01 --start=-1.5,2 --steps 5000 --stop grad_tol=1e-6
+      optimlab run rosenbrock -O adam:lr=0.01 -O sgd:lr=0.001 --steps 200
 
-    Writes OUT/paths.png (level lines and paths), OUT/convergence.png, OUT/paths.gif with
-    --animate, one trace file per optimizer (OUT/<spec>.npz, read it with
-    optimlab.record.Trace.load) and OUT/index.html (optimlab.report.run_page).
+    Without --start the function's suggested start is used. Without --out each run
+    gets a new folder optimlab-out/run/FUNCTION-YYYYmmdd-HHMMSS (-2, -3, ... when
+    that exists), printed at the end. Writes OUT/paths.png (level lines and paths),
+    OUT/convergence.png, OUT/paths.gif with --animate, one trace file per optimizer
+    (OUT/<spec>.npz, read it with optimlab.record.Trace.load) and OUT/index.html
+    (optimlab.report.run_page).
     """
-    from .. import (
-        report,  # lazy: keeps --help free of torch
-        runner,  # lazy: keeps --help free of torch
-    )
-
-    try:
-        fn = _function(function)
-        x0 = parse_numbers(start)
-        dim = getattr(fn, "dim", None)
-        if isinstance(dim, int) and dim != len(x0):
-            raise CLIError(f"--start has {len(x0)} coordinate{'s' if len(x0) != 1 else ''} but "
-                           f"{getattr(fn, 'name', function)!s} takes {dim}")
+    try:  # what needs no library first: these errors answer before torch loads
+        x0 = None if start is None else parse_numbers(start)
+        window = _window(domain)
+        if out is not None:
+            check_out(out)
+        specs = spec_list(optimizer)
         rules = parse_stop(stop)
-        window = None
-        if domain is not None:
-            w = parse_numbers(domain, "--domain")
-            if len(w) != 4 or not (w[0] < w[1] and w[2] < w[3]):
-                raise CLIError(f"--domain must be X0,X1,Y0,Y1 with X0 < X1 and Y0 < Y1; got {domain!r}")
-            window = ((w[0], w[1]), (w[2], w[3]))
-        check_out(out)
-        resolved = []
-        for spec in optimizer:
-            try:
-                runner.resolve_optimizer(spec)
-            except (ValueError, TypeError) as e:
-                raise CLIError(f"--optimizer {shorten(spec)!r}: {one_line(e)}") from None
-            resolved.append(spec)
+        from .. import runner  # lazy: keeps --help and argument errors fast
+
+        fn = _function(function)
+        x0 = _start_point(fn, function, x0)
+        resolved = _checked_specs(specs)
+        if out is None:
+            out = default_out(RUN_ROOT, getattr(fn, "name", None) or function)
     except CLIError as e:
         fail(str(e))
         return
+    from .. import report  # lazy: keeps --help and argument errors fast
+
     traces = {}
     for label, spec in zip(run_labels(resolved), resolved):
         try:
@@ -194,32 +232,35 @@ def run_cmd(
     for note in page.notes:
         err_console.print(f"note: {escape(note)}")
     console.print(report.to_rich(page.table.select([c for c in page.table.columns if c != "settings"])))
-    console.print(f"Wrote {len(page.files)} files to {escape(str(out))} (open {page.index.name})", highlight=False)
+    console.print(f"Wrote {len(page.files)} files to {escape(str(out))} (open {escape(str(page.index))})",
+                  highlight=False, soft_wrap=True)
 
 
-def list_cmd(what: str = typer.Argument(..., metavar="functions|optimizers",
-                                        help="What to list: functions or optimizers.")) -> None:
-    """List the registered test functions or optimizers with their formulas and defaults."""
+LISTS = {"functions": "the registered test functions: formula, dimension, f*, minimizers, suggested start",
+         "optimizers": "the optimizer names: class, presets, defaults, description",
+         "problems": "the named training problems (optimlab train PROBLEM): description, task, loss, split sizes",
+         "suites": "the bench's built-in suites (optimlab bench --suite NAME)"}
+
+
+def list_cmd(what: str = typer.Argument(..., metavar="|".join(LISTS),
+                                        help="What to list: " + "; ".join(f"{k}: {v}" for k, v in LISTS.items()))
+             ) -> None:
+    """List the registered test functions, optimizers, training problems or bench suites."""
     key = what.strip().lower()
-    if key in ("functions", "function", "f"):
-        _list_functions()
-    elif key in ("optimizers", "optimizer", "o"):
-        _list_optimizers()
-    else:
-        fail(f"cannot list {what!r}: choose functions or optimizers")
-
-
-def _list_functions() -> None:
+    matches = [k for k in LISTS if k == key or k.rstrip("s") == key or (len(key) == 1 and k.startswith(key))]
+    if not matches:
+        fail(f"cannot list {what!r}: choose {', '.join(LISTS)}{did_you_mean(what, LISTS)}")
     from .. import report  # lazy: keeps --help free of torch
-    console.print(report.to_rich(report.function_list_table()))
-    console.print("A formula works wherever a name does, e.g. optimlab run \"x**2 + 10*y**2\" -O sgd:lr=0.05 "
-                  "--start 2,1", highlight=False)
 
-
-def _list_optimizers() -> None:
-    from .. import report  # lazy: keeps --help free of torch
-    console.print(report.to_rich(report.optimizer_list_table()))
-    console.print("Spec example: adam:lr=0.1,betas=(0.9,0.99)", highlight=False)
+    table = {"functions": report.function_list_table, "optimizers": report.optimizer_list_table,
+             "problems": report.problem_list_table, "suites": report.suite_list_table}[matches[0]]()
+    console.print(report.to_rich(table))
+    console.print({"functions": "A formula works wherever a name does, e.g. optimlab run \"x**2 + 10*y**2\" "
+                                "-O sgd:lr=0.05 --start 2,1",
+                   "optimizers": "Spec example: adam:lr=0.1,betas=(0.9,0.99)",
+                   "problems": "Any DATASET-MODEL pair works too; a CSV file with --target COLUMN as well.",
+                   "suites": "A suite may also be a comma list of problems: rosenbrock,beale:noise=0.1,"
+                             "problem:iris-softmax"}[matches[0]], highlight=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -23,8 +23,20 @@ import typer
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from ._common import CLIError, check_out, console, err_console, fail, one_line, parse_number, parse_numbers
+from ._common import (
+    CLIError,
+    check_out,
+    console,
+    default_out,
+    err_console,
+    fail,
+    one_line,
+    parse_number,
+    parse_numbers,
+    spec_list,
+)
 
+SWEEP_ROOT = Path("sweep-out")
 GRID_HELP = ("Swept argument, repeatable: NAME=log:LO:HI:N (log-spaced), NAME=lin:LO:HI:N (evenly spaced) "
              "or NAME=V1,V2,... (values; true/false allowed).")
 
@@ -91,8 +103,9 @@ def _optional_start(text: str | None) -> list[float] | None:
 # ------------------------------------------------------------------------- sweep
 def sweep_command(
     problem: str = typer.Argument(..., help="Test function name or formula, or problem:NAME for a training problem."),
-    optimizer: str = typer.Option("adam", "--optimizer", "-O",
-                                  help="Optimizer spec NAME[:KEY=VALUE,...] (fixed options)."),
+    optimizer: List[str] = typer.Option(["adam"], "--optimizer", "-O",
+                                        help="Optimizer spec NAME[:KEY=VALUE,...] (its fixed options); one per sweep "
+                                             "(the grid sweeps its options)."),
     grid: List[str] = typer.Option([], "--grid", "-g", help=GRID_HELP),
     steps: int = typer.Option(200, "--steps", "-n", help="Updates per run."),
     seeds: Optional[int] = typer.Option(None, "--seeds",
@@ -101,23 +114,33 @@ def sweep_command(
                                         help="Start point x,y (default: the function's suggested start)."),
     noise: float = typer.Option(0.0, "--noise", help="Gradient noise σ (test functions)."),
     target: Optional[float] = typer.Option(None, "--target", help="Report steps until f − f* ≤ TARGET."),
-    out: Path = typer.Option(Path("sweep-out"), "--out", "-o",
-                             help="Folder for sweep.json, table.csv, pictures and index.html."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o",
+                                       help="Folder for sweep.json, table.csv, pictures and index.html (default: a "
+                                            f"new folder {SWEEP_ROOT}/PROBLEM-YYYYmmdd-HHMMSS for each sweep)."),
     top: int = typer.Option(10, "--top", help="Rows of the summary table."),
     max_runs: int = typer.Option(100_000, "--max-runs", help="Refuse a sweep of more runs (configurations × "
                                  "seeds): it is one batch in memory."),
 ) -> None:
     """Run every configuration of a grid as ONE batched computation; table, heatmap, sensitivity, best path."""
-    try:
-        g = parse_grid(grid, max_runs)
-        if not g:
+    try:  # what needs no library first: these errors answer before torch loads
+        if not grid:
             raise CLIError("give at least one --grid NAME=..., e.g. --grid lr=log:1e-4:1:50")
         if top < 1:
             raise CLIError(f"--top must be >= 1 (rows of the summary table), got {top}")
         if target is not None and not math.isfinite(target):
             raise CLIError(f"--target must be a finite level of f − f*, got {target}")
-        check_out(out)
+        if out is not None:
+            check_out(out)
         x0 = _optional_start(start)
+        specs = spec_list(optimizer)
+        if len(specs) != 1:
+            raise CLIError(f"--optimizer: a sweep takes one optimizer (its options are swept by --grid), got "
+                           f"{len(specs)}: {', '.join(specs)}; run one sweep per optimizer, or compare them with "
+                           f"optimlab bench")
+        spec = specs[0]
+        out = out or default_out(SWEEP_ROOT, problem.removeprefix("problem:"))
+        check_out(out)
+        g = parse_grid(grid, max_runs)
         prob: Any = problem
         if not problem.startswith("problem:"):
             from ..runner import resolve_function  # lazy: keeps --help free of torch
@@ -139,7 +162,7 @@ def sweep_command(
             def tick(k: int, total: int) -> None:
                 bar.update(task, completed=k, total=total)
 
-            res = sweep(prob, optimizer, grid=g, seeds=seeds, steps=steps, start=x0, progress=tick, max_runs=max_runs)
+            res = sweep(prob, spec, grid=g, seeds=seeds, steps=steps, start=x0, progress=tick, max_runs=max_runs)
     except CLIError as e:
         fail(str(e))
         return
@@ -166,8 +189,10 @@ def bench_command(
     suite: Optional[str] = typer.Option(None, "--suite",
                                         help="functions-2d, noisy-functions, training, or a comma-separated list "
                                              "of problems (NAME[:noise=σ,steps=N,target=ε], problem:NAME)."),
-    optimizers: Optional[str] = typer.Option(None, "--optimizers", "-O", help="Comma-separated optimizer specs, "
-                                             "e.g. sgd,momentum,adam:amsgrad=true."),
+    optimizers: Optional[List[str]] = typer.Option(None, "--optimizer", "--optimizers", "-O",
+                                                   help="Optimizer spec, repeatable, each also a comma list "
+                                                        "(a comma starts a new spec unless a KEY=VALUE follows it), "
+                                                        "e.g. -O sgd,momentum -O adam:amsgrad=true."),
     budget: int = typer.Option(20, "--budget", help="Configurations tried per optimizer and problem when tuning."),
     seeds: int = typer.Option(3, "--seeds", help="Reruns of the best configuration."),
     search: str = typer.Option("grid", "--search", help="grid (log grid of lr) or random (lr and momentum parameter)."),
@@ -183,28 +208,27 @@ def bench_command(
                                    "optimizers × (budget + seeds))."),
 ) -> None:
     """Tune each optimizer on each problem of a suite, rerun the best on seeds, report; resumable."""
-    from .. import (
-        bench,  # lazy: keeps --help free of torch
-        report,  # lazy: keeps --help free of torch
-    )
-
-    try:
+    try:  # what needs no library first: these errors answer before torch loads
         check_out(out)
-    except CLIError as e:
-        fail(str(e))
-    if not report_only:
-        try:
-            if suite is None or optimizers is None:
-                raise CLIError("give --suite and --optimizers (or --report-only --store FILE)")
+        if not report_only:
+            if suite is None or not optimizers:
+                raise CLIError("give --suite and -O/--optimizer (or --report-only --store FILE)")
+            specs = spec_list(optimizers)
             lo_hi = lr_range.split(":")
             if len(lo_hi) != 2:
                 raise CLIError(f"--lr-range must be LO:HI, e.g. 1e-4:1; got {lr_range!r}")
             lr = (parse_number(lo_hi[0], "--lr-range LO"), parse_number(lo_hi[1], "--lr-range HI"))
-            bench.protocol.describe(suite, optimizers, budget, seeds, search, search_seed, lr, steps,
+    except CLIError as e:
+        fail(str(e))
+    from .. import (
+        bench,  # lazy: keeps --help and argument errors fast
+        report,  # lazy: keeps --help and argument errors fast
+    )
+
+    if not report_only:
+        try:
+            bench.protocol.describe(suite, specs, budget, seeds, search, search_seed, lr, steps,
                                     max_trials)  # validate early
-        except CLIError as e:
-            fail(str(e))
-            return
         except (ValueError, TypeError, KeyError) as e:
             fail(one_line(e))
             return
@@ -223,7 +247,7 @@ def bench_command(
                 def tick(done: int, total: int, what: str) -> None:
                     bar.update(task, completed=done, total=total, description=what[:60])
 
-                run = bench.run_bench(suite, optimizers, budget=budget, seeds=seeds, store=store, search=search,
+                run = bench.run_bench(suite, specs, budget=budget, seeds=seeds, store=store, search=search,
                                       search_seed=search_seed, lr_range=lr, steps=steps, progress=tick,
                                       max_trials=max_trials)
         except KeyboardInterrupt:

@@ -11,23 +11,26 @@ import typer
 from rich.markup import escape
 from rich.progress import Progress
 
-from ._common import CLIError, check_out, console, fail, one_line, run_labels
+from ._common import CLIError, check_out, console, default_out, fail, one_line, run_labels, spec_list
 
 DEFAULT_OPTIMIZERS = ["sgd:lr=0.01", "momentum:lr=0.01", "rmsprop:lr=0.001", "adam:lr=0.001"]
-OPTIMIZER_HELP = ("Optimizer spec NAME[:KEY=VALUE,...], e.g. adam:lr=0.01 (repeat for several; default: "
-                  + ", ".join(DEFAULT_OPTIMIZERS) + ").")
+OPTIMIZER_HELP = ("Optimizer spec NAME[:KEY=VALUE,...], e.g. adam:lr=0.01; repeat for several or give a comma list "
+                  "(a comma starts a new spec unless a KEY=VALUE follows it); default: "
+                  + ", ".join(DEFAULT_OPTIMIZERS) + ".")
+TRAIN_ROOT = Path("optimlab-train")
 
 
 def train(
-    problem: str = typer.Argument(..., help="Named problem (see --list), or a CSV file with --target COLUMN."),
+    problem: Optional[str] = typer.Argument(None, help="Named problem (see --list or `optimlab list problems`), or "
+                                                       "a CSV file with --target COLUMN."),
     optimizer: Optional[List[str]] = typer.Option(
         None, "--optimizer", "-O",
         help=OPTIMIZER_HELP),
     epochs: int = typer.Option(10, "--epochs", "-e", min=1, help="Epochs per run."),
     batch_size: int = typer.Option(32, "--batch-size", "-b", min=1, help="Examples per iteration."),
     seeds: int = typer.Option(1, "--seeds", min=1, help="Runs per optimizer (seeds 0..K-1): mean ± std."),
-    out: Path = typer.Option(None, "--out", "-o", help="Folder for index.html, figures and histories "
-                                                 "(default optimlab-train/PROBLEM)."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Folder for index.html, figures and histories "
+                                       f"(default: a new folder {TRAIN_ROOT}/PROBLEM-YYYYmmdd-HHMMSS for each run)."),
     target: Optional[str] = typer.Option(None, "--target", help="CSV only: the column to predict."),
     model: str = typer.Option("mlp", "--model", help="CSV only: linreg, logreg, softmax or mlp."),
     reach: Optional[float] = typer.Option(None, "--reach", help="Level of the validation metric for "
@@ -38,26 +41,45 @@ def train(
     list_: bool = typer.Option(False, "--list", help="List the named problems and exit."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="One line per epoch of every run."),
 ) -> None:
-    """Train PROBLEM with each optimizer and write a comparison page (table and curves)."""
+    """Train PROBLEM with each optimizer and write a comparison page (table and curves).
+
+    Without --out each run gets a new folder optimlab-train/PROBLEM-YYYYmmdd-HHMMSS
+    (-2, -3, ... when that exists), printed at the end.
+    """
+    cores = os.cpu_count() or 1
+    try:  # what needs no library first: these errors answer before torch loads
+        if threads > cores:  # torch segfaults on a huge count; more threads than cores only slow down
+            raise CLIError(f"--threads must be at most the {cores} cores of this machine, got {threads}")
+        if not list_ and problem is None:
+            raise CLIError("missing argument PROBLEM: a named problem (optimlab train --list) or a CSV file "
+                           "with --target COLUMN")
+        if reach is not None and not math.isfinite(reach):
+            raise CLIError(f"--reach must be a finite level of the validation metric, got {reach}")
+        if out is not None:
+            check_out(out)
+        specs = spec_list(optimizer) or DEFAULT_OPTIMIZERS
+    except CLIError as e:
+        fail(str(e))
+        return
     # heavy (torch, the training lab, matplotlib): imported by the command, so --help stays fast
-    import torch
+    import torch  # lazy: keeps --help and argument errors fast
 
     from .. import problems as P  # lazy: keeps --help free of torch
     from .. import report  # lazy: keeps --help free of torch
     from ..optim.registry import parse_spec  # lazy: keeps --help free of torch
     from ..training import compare_training  # lazy: keeps --help free of torch
 
-    cores = os.cpu_count() or 1
-    if threads > cores:  # torch segfaults on a huge count; more threads than cores only slow down
-        fail(f"--threads must be at most the {cores} cores of this machine, got {threads}")
     torch.set_num_threads(threads)
     if list_:
         console.print(report.to_rich(report.problem_list_table()))
         return
-    specs = optimizer or DEFAULT_OPTIMIZERS
+    assert problem is not None
     try:
         for s in specs:
-            parse_spec(s)
+            try:
+                parse_spec(s)
+            except (ValueError, TypeError) as e:
+                raise CLIError(f"--optimizer {s!r}: {one_line(e)}") from None
         if problem.lower().endswith(".csv") or Path(problem).is_file():
             if not target:
                 fail("a CSV problem needs --target COLUMN (the column to predict)")
@@ -65,12 +87,13 @@ def train(
         else:
             if target:
                 fail("--target is for CSV files; named problems know their target")
+            if model != "mlp":
+                fail(f"--model is for CSV files; a named problem says its model (DATASET-MODEL, e.g. "
+                     f"{problem.rpartition('-')[0] or 'iris'}-{model}), got --model {model}")
             P.parse_name(problem)  # lazy: keeps --help free of torch
             prob = problem
-        if reach is not None and not math.isfinite(reach):
-            raise CLIError(f"--reach must be a finite level of the validation metric, got {reach}")
         name = Path(problem).stem if isinstance(prob, P.Problem) else problem
-        folder = out or Path("optimlab-train") / name
+        folder = out or default_out(TRAIN_ROOT, name)
         check_out(folder)
         total = len(specs) * seeds
         with Progress(console=console, transient=True, disable=verbose) as bar:
@@ -92,7 +115,7 @@ def train(
         fail(f"cannot write to {str(folder)!r}: {e.strerror or e}")
         return
     console.print(report.to_rich(page.table))
-    console.print(f"wrote {escape(str(page.index))}")
+    console.print(f"wrote {escape(str(page.index))}", soft_wrap=True)
 
 
 def register(app: typer.Typer) -> None:

@@ -27,15 +27,17 @@ Values are numbers, ``true``/``false``/``none``, tuples in parentheses, or bare 
 from __future__ import annotations
 
 import difflib
+import functools
+import inspect
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
 import torch
 
-from .._spec import name_key, parse_options, split_spec
+from .._spec import did_you_mean, format_value, name_key, parse_options, split_spec
 
 __all__ = ["get", "create", "available", "register", "register_optimizer", "unregister", "alias", "Tune",
-           "tuning", "parse_spec", "spec_to_kwargs", "describe", "lookup"]
+           "tuning", "parse_spec", "spec_to_kwargs", "describe", "lookup", "options", "check_options"]
 
 
 @dataclass(frozen=True)
@@ -149,7 +151,7 @@ def get(name: str) -> type:
 def create(params: Any, name: str, **kwargs: Any) -> torch.optim.Optimizer:
     """Construct the optimizer ``name`` on ``params`` with the name's presets and ``kwargs``."""
     entry = lookup(name)
-    return entry.cls(params, **{**entry.presets, **kwargs})
+    return entry.cls(params, **{**entry.presets, **check_options(name, kwargs)})
 
 
 def available() -> list[str]:
@@ -173,13 +175,71 @@ def tuning(spec: str) -> dict[str, tuple[float, float]]:
     return {k: (t.lo, t.hi) for k, t in entry.tune.items() if not t.only_if_on or merged.get(k, 0.0)}
 
 
+_NOT_OPTIONS = ("self", "params", "defaults")
+
+
+@functools.lru_cache(maxsize=None)
+def _constructor_options(cls: type) -> dict[str, Any] | None:
+    """``{argument: default}`` of what ``cls(params, ...)`` accepts: its ``__init__``'s named
+    arguments and, through ``**kwargs``, those of the bases it passes them to; ``None``
+    when the chain ends in a ``**kwargs`` no class names (then anything may be right)."""
+    found: dict[str, Any] = {}
+    for klass in cls.__mro__:
+        init = vars(klass).get("__init__")
+        if init is None:
+            continue
+        try:
+            parameters = inspect.signature(init).parameters.values()
+        except (TypeError, ValueError):
+            return None
+        for p in parameters:
+            if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and p.name not in _NOT_OPTIONS:
+                found.setdefault(p.name, p.default)
+        if not any(p.kind is p.VAR_KEYWORD for p in parameters):
+            return found
+    return None
+
+
+def options(name: str) -> list[str] | None:
+    """The option names optimizer ``name`` accepts (its constructor's arguments), or ``None``
+    for a class whose arguments cannot be read."""
+    found = _constructor_options(lookup(name).cls)
+    return None if found is None else list(found)
+
+
+def check_options(name: str, kwargs: Mapping[str, Any]) -> dict[str, Any]:
+    """``kwargs`` for optimizer ``name`` with each key matched to an accepted option, case-insensitively
+    (``LR`` is ``lr``); ``ValueError`` naming an unknown key with the accepted names and the closest
+    ones, or a tuple option (``betas``) given something else than a tuple of its length."""
+    accepted = _constructor_options(lookup(name).cls)
+    if accepted is None:
+        return dict(kwargs)
+    lower = {k.lower(): k for k in accepted}
+    out: dict[str, Any] = {}
+    for key, value in kwargs.items():
+        real = key if key in accepted else lower.get(str(key).lower())
+        if real is None:
+            raise ValueError(f"unknown option {key!r} for {name}; accepted: {', '.join(accepted)}"
+                             f"{did_you_mean(str(key), accepted)}")
+        if real in out:
+            raise ValueError(f"option {real!r} of {name} is given twice (as {key!r} too)")
+        default = accepted[real]
+        if isinstance(default, tuple) and not (isinstance(value, (tuple, list)) and len(value) == len(default)):
+            wanted = "a pair" if len(default) == 2 else f"a tuple of {len(default)} values"
+            raise ValueError(f"option {real!r} of {name} wants {wanted} like {format_value(default)}, "
+                             f"got {format_value(value)}")
+        out[real] = value
+    return out
+
+
 def parse_spec(spec: str) -> tuple[str, dict[str, Any]]:
-    """Read ``NAME[:KEY=VALUE,...]`` into ``(name, kwargs)``; the name is checked."""
+    """Read ``NAME[:KEY=VALUE,...]`` into ``(name, kwargs)``; the name and the option names
+    are checked (:func:`check_options`: keys come back spelled as the constructor spells them)."""
     if not isinstance(spec, str) or not spec.strip():
         raise ValueError("optimizer spec is empty; write NAME[:KEY=VALUE,...], e.g. adam:lr=0.01")
     name, _, rest = split_spec(spec)
     lookup(name)
-    return name, parse_options(rest, spec, "optimizer")
+    return name, check_options(name, parse_options(rest, spec, "optimizer"))
 
 
 def spec_to_kwargs(spec: str) -> dict[str, Any]:

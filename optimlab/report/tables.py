@@ -27,7 +27,7 @@ import numpy as np
 from .. import functions, problems
 from .._spec import format_value
 from ..bench.protocol import trial_result
-from ..bench.suites import problem_key
+from ..bench.suites import SUITES, problem_key
 from ..optim import registry
 from ..record import Trace
 from ..viz import format_options, known_f_min
@@ -35,7 +35,7 @@ from ..viz import format_options, known_f_min
 __all__ = ["Table", "format_number", "format_mean_std", "to_rich", "to_markdown", "write_csv",
            "TRACE_COLUMNS", "trace_table", "sweep_table", "training_table", "BENCH_SUMMARY_COLUMNS",
            "bench_summary_table", "bench_cost_table", "trials_table", "function_list_table",
-           "optimizer_list_table", "optimizer_defaults", "problem_list_table"]
+           "optimizer_list_table", "optimizer_defaults", "problem_list_table", "suite_list_table"]
 
 
 @dataclass
@@ -283,10 +283,26 @@ def optimizer_list_table() -> Table:
     return Table(cols, rows, title="optimlab optimizers (spec NAME[:KEY=VALUE,...])", text_columns=tuple(cols))
 
 
+def _model_text(model: Any) -> str:
+    """``MLP 64→64→10``: a model's class and the widths of its linear layers."""
+    linear = [m for m in model.modules() if hasattr(m, "in_features") and hasattr(m, "out_features")]
+    widths = [linear[0].in_features, *(m.out_features for m in linear)] if linear else []
+    return type(model).__name__ + (" " + "→".join(map(str, widths)) if widths else "")
+
+
 def problem_list_table() -> Table:
-    """Every named training problem: task, loss and the sizes of its split."""
+    """Every named training problem: a one-line description, task, loss and the sizes of its split."""
     rows = []
     for name in problems.names():
         p = problems.get(name)
-        rows.append([name, p.task, p.loss, f"{len(p.train)}/{len(p.val)}/{len(p.test)}"])
-    return Table(["problem", "task", "loss", "train/val/test"], rows, text_columns=("problem", "task", "loss"))
+        classes = p.info.get("classes")
+        what = f"{p.info.get('n_features', '?')} features" + (f", {len(classes)} classes" if classes else "")
+        text = f"{p.info.get('source', name)} ({what}), {_model_text(p.model)}"
+        rows.append([name, text, p.task, p.loss, f"{len(p.train)}/{len(p.val)}/{len(p.test)}"])
+    return Table(["problem", "description", "task", "loss", "train/val/test"], rows,
+                 text_columns=("problem", "description", "task", "loss"))
+
+
+def suite_list_table() -> Table:
+    """The bench's built-in suites with a one-line description each."""
+    return Table(["suite", "description"], [[k, v] for k, v in SUITES.items()], text_columns=("suite", "description"))
