@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-from .._spec import unique_slugs
+from .._spec import split_spec, unique_slugs
 from ..record import Trace
 from ..viz import (
     animate_paths,
@@ -89,7 +89,9 @@ def run_page(function: Any, traces: Mapping[str, Trace], out: str | Path, *, dom
         notes.append(f"{name}: {len(start)} variables, so no paths.png{' or paths.gif' if animate else ''} "
                      f"(they draw 1 or 2)")
     files += [p for p, _ in pictures]
-    shown = table if any(r[1] for r in table.rows) else table.select([c for c in table.columns if c != "settings"])
+    # the settings column only where it adds something: not when every label is a spec stating them
+    said = all(not r[1] or split_spec(str(r[0]))[2].strip() for r in table.rows)
+    shown = table.select([c for c in table.columns if c != "settings"]) if said else table
     blocks = [Text(f"{len(traces)} run(s) of {name}; trace files: {', '.join(p.name for p in files[:len(traces)])} "
                    f"(read them with optimlab.record.Trace.load)."), Heading("Results"), shown]
     blocks += [Figure(p, caption) for p, caption in pictures]

@@ -22,6 +22,7 @@ from __future__ import annotations
 import zlib
 from typing import Any, Mapping, Sequence
 
+import numpy as np
 from matplotlib.colors import to_hex, to_rgb
 
 from .._spec import name_key, split_spec
@@ -106,8 +107,34 @@ def method_color(key: str) -> str:
 
 
 def _shade(color: str, amount: float) -> str:
+    """Another shade of ``color``: towards white for a dark colour, towards black for a light one
+    (a lighter orange would vanish on the pale background)."""
     r, g, b = to_rgb(color)
+    if 0.2126 * r + 0.7152 * g + 0.0722 * b > 0.45:
+        return to_hex((r * (1 - amount), g * (1 - amount), b * (1 - amount)))
     return to_hex((r + (1 - r) * amount, g + (1 - g) * amount, b + (1 - b) * amount))
+
+
+def overlapping(paths: Sequence[Any], tol: float = 0.012) -> list[int | None]:
+    """For each path (an ``(n, 2)`` array) the index of an earlier path it mostly covers, or None:
+    when half its points lie within ``tol`` × the pictures' diagonal of that path (RMSProp and
+    Adam on 5x² + y² run on one line)."""
+    pts = [np.asarray(p, dtype=float).reshape(len(p), -1) for p in paths]
+    pts = [np.pad(p, ((0, 0), (0, 1))) if p.shape[1] == 1 else p[:, :2] for p in pts]  # a 1-D path: (x, 0)
+    pts = [p[np.isfinite(p).all(axis=1)][:: max(1, len(p) // 200)] for p in pts]
+    allp = np.concatenate([p for p in pts if len(p)] or [np.zeros((1, 2))])
+    diag = float(np.hypot(*(allp.max(axis=0) - allp.min(axis=0)))) or 1.0
+    out: list[int | None] = []
+    for j, q in enumerate(pts):
+        hit = None
+        for i in range(j):
+            if len(q) > 1 and len(pts[i]):
+                d = np.sqrt(((q[:, None, :] - pts[i][None, :, :]) ** 2).sum(axis=-1)).min(axis=1)
+                if np.median(d) < tol * diag:
+                    hit = i
+                    break
+        out.append(hit)
+    return out
 
 
 def run_styles(traces: Sequence[Trace], styles: Sequence[dict | None] | None = None, *, path: bool = True,
@@ -120,7 +147,9 @@ def run_styles(traces: Sequence[Trace], styles: Sequence[dict | None] | None = N
     * layers: the first run is drawn lowest and widest (``lw[1]``), the last on top and
       thinnest (``lw[0]``), so a path under another still shows on both sides of it;
     * ``path=True``: a marker per run (:data:`MARKERS`), one every ``len/marks`` points,
-      the runs' markers shifted against each other so that identical paths show them all.
+      the runs' markers shifted against each other so that identical paths show them all;
+      a path that runs on top of an earlier one (:func:`overlapping`) is dashed and the one
+      under it widened, so both stay visible.
 
     ``styles[i]`` (when given) overrides the computed options of run ``i``.
     """
@@ -143,9 +172,18 @@ def run_styles(traces: Sequence[Trace], styles: Sequence[dict | None] | None = N
         if path:
             length = len(t.series["params"]) if "params" in t.series else 1
             every = max(1, -(-length // marks))
-            s.update(marker=MARKERS[i % len(MARKERS)], markevery=(min(length - 1, (i * every) // max(n, 1)), every)
-                     if length > 1 else None)
+            shift = (i * every) // n if every >= n else i % every  # the runs' markers fall on different points
+            s["marker"] = MARKERS[i % len(MARKERS)]
+            s["markevery"] = (min(length - 1, shift), every) if length > 1 else None
+        out.append(s)
+    if path:
+        for j, i in enumerate(overlapping([t.series["params"] if "params" in t.series else np.zeros((0, 2))
+                                           for t in traces])):
+            if i is not None:
+                if out[j]["ls"] == "-":
+                    out[j]["ls"] = (0, (5, 3))
+                out[i]["lw"] = max(out[i]["lw"], out[j]["lw"] + 2.0)
+    for i, s in enumerate(out):
         if styles and i < len(styles) and styles[i]:
             s.update(styles[i])
-        out.append(s)
     return out

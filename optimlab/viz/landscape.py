@@ -86,9 +86,10 @@ def draw_landscape(ax: Any, function: Any, window: Any, *, levels: Any = 30, log
         drawn.append(ax.contourf(X, Y, Z, levels=lv, cmap=cmap, norm=norm, alpha=0.33, extend="both",
                                  antialiased=True))
     drawn.append(ax.contour(X, Y, Z, levels=lv, cmap=cmap, norm=norm, linewidths=0.7, alpha=0.9))
-    if np.isnan(Z).any():  # hatch where the function is undefined
-        drawn.append(ax.contourf(X, Y, np.isnan(Z).astype(float), levels=[0.5, 1.5], colors="none",
-                                 hatches=["////"]))
+    if np.isnan(Z).any():  # hatch (grey) where the function is undefined
+        with plt.rc_context({"hatch.color": "0.55", "hatch.linewidth": 0.8}):
+            drawn.append(ax.contourf(X, Y, np.isnan(Z).astype(float), levels=[0.5, 1.5], colors="none",
+                                     hatches=["////"]))
     for artist in drawn:  # clipped to the axes: the layout need not measure thousands of level paths
         artist.set_in_layout(False)
     (x0, x1), (y0, y1) = window
