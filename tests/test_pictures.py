@@ -207,6 +207,7 @@ def test_a_one_variable_function_is_drawn_as_a_curve_with_the_path():
 cli = CliRunner()
 
 
+@pytest.mark.slow  # end to end: two runs of the real command, pages and pictures written (~3 s)
 def test_cli_draws_a_one_variable_formula_and_says_what_a_3d_function_skips(tmp_path):
     r = cli.invoke(app, ["run", "x**2", "--start", "3", "-O", "sgd:lr=0.1", "--steps", "5", "--out",
                          str(tmp_path / "one")], catch_exceptions=False)

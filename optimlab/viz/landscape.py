@@ -101,7 +101,10 @@ def draw_landscape(ax: Any, function: Any, window: Any, *, levels: Any = 30, log
 
 
 def wrap_title(title: str, width: int = 64) -> str:
-    """Break a long title into lines at spaces (a formula in $...$ is never split)."""
+    """Break a long title into lines at spaces (a formula in $...$ is never split; line breaks
+    already in it are kept)."""
+    if "\n" in title:
+        return "\n".join(wrap_title(line, width) for line in title.split("\n"))
     if len(title) <= width:
         return title
     import textwrap
@@ -119,7 +122,8 @@ def titled(function: Any, title: str | None, items: Sequence[Any] = ()) -> str:
     added for a function that has no minimum."""
     text = plain_text(title) if title is not None else function_title(function)
     if unbounded_below(function, items) and "∞" not in text:
-        text += "; " + f_star_text(function, items)
+        note = f_star_text(function, items)
+        text += ("\n" if len(text) + len(note) > 60 else "; ") + note
     return text
 
 
