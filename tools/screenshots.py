@@ -47,7 +47,8 @@ def render(page: Path, png: Path, height: int = HEIGHT) -> Path:
                         f"--user-data-dir={profile}", f"--screenshot={png}", f"--window-size={WIDTH},{height}",
                         page.resolve().as_uri()], check=True, capture_output=True, timeout=120)
     with Image.open(png) as im:
-        small = im.convert("RGB").quantize(colors=256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
+        # octree keeps small patches of colour (median cut turned the gold star orange)
+        small = im.convert("RGB").quantize(colors=256, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE)
     small.save(png, optimize=True)
     return png
 

@@ -54,7 +54,7 @@ th{background:#f4f6f8}td:first-child,th:first-child{text-align:left}
 tr:nth-child(even) td{background:#fafbfc}
 figure{margin:1.2rem 0;text-align:center}figcaption{color:#555;font-size:.9rem;margin-top:.3rem}
 img{max-width:100%%;height:auto;border:1px solid #eee;box-sizing:border-box}
-td.num{white-space:nowrap}
+td.num{white-space:nowrap}td:not(.num){text-align:left}
 .muted{color:#777;font-size:.85rem}
 """ % PAGE_WIDTH
 
