@@ -127,7 +127,8 @@ def test_a_formula_gets_a_window_around_its_start_and_its_minimizer():
     assert (x0, x1) != (-5.0, 5.0) and x1 < 12  # not the default [-5, 5]² nor far beyond
     (found,) = [ln for ln in ax.get_lines() if ln.get_label() == "minimum (found on a grid)"]
     np.testing.assert_allclose(np.ravel(found.get_data()), [7.0, -4.0], atol=1e-3)
-    plt.close(fig)
+    assert plot_contour(f).axes[0].get_xlim() == (-5.0, 5.0)  # no path: the formula's default domain
+    plt.close("all")
 
 
 def test_where_a_formula_is_undefined_is_hatched():

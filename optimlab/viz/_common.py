@@ -175,13 +175,13 @@ def _as_window(domain: Any, name: str = "domain") -> tuple[tuple[float, float], 
 def plot_window(function: Any, traces: Sequence[Trace], domain: Any = None, pad: float = 0.08,
                 extra: np.ndarray | None = None) -> tuple[tuple[float, float], tuple[float, float]]:
     """The window to draw: ``domain`` if given, else the function's ``domain`` (its first two
-    coordinates; not for a user formula, whose default domain is arbitrary), else the box
+    coordinates; not for a user formula with paths, whose default domain is arbitrary), else the box
     around the paths, the known minimizers and the ``extra`` points (a found minimizer),
     padded by ``pad``."""
     if domain is not None:
         return _as_window(domain)
     fd = getattr(function, "domain", None)
-    if fd is not None and not user_formula(function):
+    if fd is not None and (not user_formula(function) or not traces):  # a formula alone: its default domain
         arr = np.asarray(fd.detach().cpu().numpy() if hasattr(fd, "detach") else fd, dtype=float)
         if arr.ndim == 2 and arr.shape[0] >= 2 and arr.shape[1] == 2:
             return _as_window(arr[:2], "function.domain")

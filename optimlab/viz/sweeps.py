@@ -107,7 +107,14 @@ def plot_heatmap(result: Any, x: str = "lr", y: str = "momentum", *, by: str = "
     prob = result.problem.get("name", "")
     head = title or (f"{result.optimizer.get('name', '')} on {prob}: {by} {zlabel} after "
                      f"{max((t.steps for t in result.traces), default=0)} steps")
-    ax.set_title(plain_text(head + ("\n" + "    ".join(notes) if notes else "")), fontsize=10, loc="left")
+    lines = [head]
+    for note in notes:  # as many notes on a line as fit the picture's width
+        room = int(fig.get_figwidth() * 9)
+        if len(lines) > 1 and len(lines[-1]) + 4 + len(note) <= room:
+            lines[-1] += "    " + note
+        else:
+            lines.append(note)
+    ax.set_title(plain_text("\n".join(lines)), fontsize=10, loc="left")
     if best_cell is not None:  # in the corner when the cells carry numbers
         bi, bj = best_cell
         ax.scatter([bi + (0.34 if annotate else 0)], [bj + (0.3 if annotate else 0)], marker="*",
