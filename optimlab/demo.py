@@ -33,7 +33,7 @@ from ._spec import slug
 from .functions import get as get_function
 from .report import Figure, Heading, Table, Text, trace_table, write_html
 from .runner import compare
-from .viz import animate_paths, format_options, plot_contour, plot_convergence, plot_surface, save_figure
+from .viz import animate_paths, f_star_text, format_options, plot_contour, plot_convergence, plot_surface, save_figure
 
 __all__ = ["Scene", "SCENES", "NOTEBOOK_SCENES", "RESULT_COLUMNS", "run_demo", "run_scene", "result_rows"]
 
@@ -170,19 +170,6 @@ SADDLE = Scene(
 NOTEBOOK_SCENES = (NOTEBOOK_QUADRATIC, NOTEBOOK_NONCONVEX)
 SCENES = (NOTEBOOK_QUADRATIC, NOTEBOOK_NONCONVEX, BEALE, LONG_VALLEY, SADDLE)
 
-# one look per method in every scene (the notebook's second Momentum gets a lighter orange)
-METHOD_STYLES = {
-    "SGD": {"color": "#e41a1c", "marker": "o"},
-    "Momentum": {"color": "#ff7f00", "marker": "s"},
-    "Momentum μ=0.9": {"color": "#ff7f00", "marker": "s"},
-    "Momentum μ=0.7": {"color": "#c9a100", "marker": "D"},
-    "NAG": {"color": "#984ea3", "marker": "^"},
-    "Adagrad": {"color": "#377eb8", "marker": "v"},
-    "RMSProp": {"color": "#4daf4a", "marker": "P"},
-    "Adadelta": {"color": "#a65628", "marker": "X"},
-    "Adam": {"color": "#111111", "marker": "h"},
-}
-
 RESULT_COLUMNS = ("scene", "optimizer", "settings", "final f", "f − f*", "‖∇f‖", "steps", "stop reason")
 
 
@@ -202,14 +189,14 @@ def result_rows(scene: Scene, traces: dict[str, Any]) -> list[list[Any]]:
 def _draw_scene(scene: Scene, traces: dict[str, Any], out: Path, quick: bool) -> list[tuple[Path, str]]:
     fn = get_function(scene.function)
     grid = 140 if quick else 300
-    styles = [dict(METHOD_STYLES.get(label, {})) for label in traces]
+    styles = None  # each method's colour (optimlab.viz.method_color), the same in every picture
     pictures = []
     fig = plot_contour(fn, traces, domain=scene.window, log_levels=scene.log_levels, grid=grid,
-                       title=scene.title, styles=styles)
+                       title=scene.title, styles=styles, settings=False)
     pictures.append((save_figure(fig, out / f"{scene.key}_paths.png", dpi=100),
                      "Level lines (log-spaced in f − min) with every method's path; ○ start, ★ known minimum."))
     gif = animate_paths(fn, traces, out / f"{scene.key}.gif", frames=20 if quick else 100, fps=15,
-                        dpi=60 if quick else 72, domain=scene.window, log_levels=scene.log_levels,
+                        dpi=60 if quick else 110, domain=scene.window, log_levels=scene.log_levels,
                         title=scene.title, settings=False, styles=styles)
     pictures.append((gif, "The same paths, animated."))
     fig = plot_convergence(traces, function=fn, title=scene.title, styles=styles)
@@ -276,11 +263,13 @@ def run_demo(out_dir: str | Path = "optimlab-out", *, quick: bool = False,
         tick(f"drew {scene.key}")
         blocks += [Heading(scene.title), Text(scene.lesson), Text("Settings — " + _options_text(scene))]
         blocks += [Figure(p, caption, width="auto") for p, caption in pictures]
-        blocks.append(Table(RESULT_COLUMNS[1:], [r[1:] for r in scene_rows]))
+        note = f_star_text(get_function(scene.function))
+        blocks.append(Table(RESULT_COLUMNS[1:], [r[1:] for r in scene_rows],
+                            caption=f"{note}: f − f* is not defined" if "−∞" in note else ""))
     blocks += [Heading("All results"), Table(RESULT_COLUMNS, rows)]
     seconds = time.perf_counter() - t0
-    blocks.append(Text(f"Made by optimlab demo in {seconds:.1f} s."))
-    index = write_html(out / "index.html", "optimlab demo: optimizers on 2-D functions", blocks)
+    index = write_html(out / "index.html", "optimlab demo: optimizers on 2-D functions", blocks,
+                       footer=f"Made by optimlab demo in {seconds:.1f} s.")
     tick("wrote index.html")
     return {"out_dir": out, "index": index, "files": files, "columns": RESULT_COLUMNS, "rows": rows,
             "traces": all_traces, "seconds": time.perf_counter() - t0}

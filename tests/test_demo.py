@@ -218,6 +218,9 @@ def test_index_embeds_every_picture_and_the_table(demo):
         assert f"<th>{col}</th>" in html
     assert "bias-corrected" in html
     assert html.count("<tr>") >= 2 * len(demo["rows"])  # per-scene tables and the full table
+    # one footer, the demo's own; the saddle's table says that f* = −∞
+    assert html.count("<footer") == 1 and "Made by optimlab demo in" in html and "Made with optimlab" not in html
+    assert "f* = −∞ (unbounded below): f − f* is not defined" in html
 
 
 @pytest.mark.slow  # uses the full demo run (about 12 s)

@@ -103,7 +103,8 @@ def test_a_table_renders_the_same_cells_in_html_markdown_rich_and_csv(tmp_path):
     assert md[0] == "| optimizer | final | steps |" and md[1] == "|---|---:|---:|"
     assert md[2:] == ["| a\\|b | 1.235e-07 | 12 |", "| sgd | ∞ | 3 |", "| adam | — | 0 |"]
     html = render_html("p", [t])
-    for cell in ("<td>a|b</td>", "<td>1.235e-07</td>", "<td>∞</td>", "<td>—</td>", "<caption>T</caption>"):
+    for cell in ("<td>a|b</td>", "<td class='num'>1.235e-07</td>", "<td class='num'>∞</td>",
+                 "<td class='num'>—</td>", "<caption>T</caption>"):
         assert cell in html
     console = Console(record=True, width=100)
     console.print(to_rich(t))
@@ -148,7 +149,7 @@ def test_run_page_from_python_writes_traces_pictures_and_the_table(tmp_path):
     np.testing.assert_allclose(rows["SGD"]["final f"], final, rtol=1e-12)
     assert rows["Adam"]["steps"] == 20 and rows["Adam"]["stop reason"] == "max_steps"
     html = page.index.read_text()
-    assert f"<td>{final:.4g}</td>" in html and len(re.findall("data:image/", html)) == 3
+    assert f"<td class='num'>{final:.4g}</td>" in html and len(re.findall("data:image/", html)) == 3
     np.testing.assert_array_equal(Trace.load(tmp_path / "run" / "sgd.npz").params, traces["SGD"].params)
 
 

@@ -18,6 +18,7 @@ from optimlab.viz import (
     animate_paths,
     contour_levels,
     frame_steps,
+    method_color,
     plot_contour,
     plot_convergence,
     plot_lr,
@@ -168,8 +169,8 @@ def test_gif_has_one_frame_per_shown_step_and_the_paths_grow(tmp_path, traces):
         first = np.asarray(im.convert("RGB")).astype(int)
         im.seek(im.n_frames - 1)
         last = np.asarray(im.convert("RGB")).astype(int)
-    # the SGD path (red) covers many more pixels at the end than at the start
-    red = np.array(to_rgb("#e41a1c")) * 255
+    # the SGD path (its method's colour) covers many more pixels at the end than at the start
+    red = np.array(to_rgb(method_color("sgd"))) * 255
 
     def count(img):
         return int((np.abs(img - red).sum(axis=-1) < 90).sum())

@@ -12,13 +12,17 @@ import base64
 import html
 import mimetypes
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
 from .tables import Table, format_number
 
-__all__ = ["Heading", "Text", "Figure", "write_html", "render_html"]
+__all__ = ["Heading", "Text", "Figure", "write_html", "render_html", "PAGE_WIDTH", "FOOTER"]
+
+PAGE_WIDTH = 1100  # px: the width of a page's content; figures meant to fill it are drawn this wide
+FOOTER = "Made with optimlab."
 
 
 @dataclass
@@ -37,11 +41,11 @@ class Figure:
     path: str | Path
     caption: str = ""
     embed: bool = True  # False: link the file relative to the page instead of embedding it
-    width: str = "100%"
+    width: str = "auto"  # its own pixel width (never stretched), shrunk only on a narrower screen
 
 
 _STYLE = """
-body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;max-width:1100px;color:#222;
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;max-width:%dpx;color:#222;
      padding:0 1rem}
 h1{font-weight:600}h2{border-bottom:1px solid #ddd;padding-bottom:.3rem;margin-top:2.2rem}
 table{border-collapse:collapse;margin:1rem 0;font-size:.92rem}
@@ -49,9 +53,19 @@ th,td{border:1px solid #ddd;padding:.35rem .7rem;text-align:right}
 th{background:#f4f6f8}td:first-child,th:first-child{text-align:left}
 tr:nth-child(even) td{background:#fafbfc}
 figure{margin:1.2rem 0;text-align:center}figcaption{color:#555;font-size:.9rem;margin-top:.3rem}
-img{max-width:100%;height:auto;border:1px solid #eee}
+img{max-width:100%%;height:auto;border:1px solid #eee;box-sizing:border-box}
+td.num{white-space:nowrap}td:not(.num){text-align:left}
 .muted{color:#777;font-size:.85rem}
-"""
+""" % PAGE_WIDTH
+
+# a cell that is a number, a mean ± std, a count a/b or a point (x, y): never broken across lines
+_NUMERIC = re.compile(r"[\s(),±/+\-−—∞.0-9eE%]*|[-+−]?\d[\d.eE+\-]*\s*(\(.*\))?")
+
+
+def _cell(v: Any) -> str:
+    text = format_number(v)
+    numeric = (isinstance(v, (int, float)) and not isinstance(v, bool)) or bool(_NUMERIC.fullmatch(text))
+    return f"<td class='num'>{html.escape(text)}</td>" if numeric else f"<td>{html.escape(text)}</td>"
 
 
 def _block(b: Any, base: Path | None) -> str:
@@ -62,7 +76,7 @@ def _block(b: Any, base: Path | None) -> str:
     if isinstance(b, Table):
         head = "".join(f"<th>{html.escape(str(c))}</th>" for c in b.columns)
         body = "".join(
-            "<tr>" + "".join(f"<td>{html.escape(format_number(v))}</td>" for v in row) + "</tr>" for row in b.rows
+            "<tr>" + "".join(_cell(v) for v in row) + "</tr>" for row in b.rows
         )
         text = b.caption or b.title
         cap = f"<caption>{html.escape(text)}</caption>" if text else ""
@@ -82,19 +96,21 @@ def _block(b: Any, base: Path | None) -> str:
     raise TypeError(f"unknown report block {type(b).__name__}; use Heading, Text, Table or Figure")
 
 
-def render_html(title: str, blocks: Sequence[Any], base: Path | None = None) -> str:
+def render_html(title: str, blocks: Sequence[Any], base: Path | None = None, footer: str = FOOTER) -> str:
+    """The page's HTML: the title, the blocks and one footer line (``footer``)."""
     parts = "\n".join(_block(b, base) for b in blocks)
     return (
         "<!doctype html><html><head><meta charset='utf-8'>"
         f"<title>{html.escape(title)}</title><style>{_STYLE}</style></head>"
         f"<body><h1>{html.escape(title)}</h1>\n{parts}\n"
-        "<p class='muted'>Made with optimlab.</p></body></html>"
+        f"<footer class='muted'>{html.escape(footer)}</footer></body></html>"
     )
 
 
-def write_html(path: str | Path, title: str, blocks: Sequence[Any]) -> Path:
-    """Write a self-contained HTML page to ``path`` and return the path."""
+def write_html(path: str | Path, title: str, blocks: Sequence[Any], footer: str = FOOTER) -> Path:
+    """Write a self-contained HTML page to ``path`` and return the path; ``footer`` is its one
+    footer line."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render_html(title, blocks, base=path.parent.resolve()), encoding="utf-8")
+    path.write_text(render_html(title, blocks, base=path.parent.resolve(), footer=footer), encoding="utf-8")
     return path

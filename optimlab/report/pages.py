@@ -18,12 +18,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-from .._spec import unique_slugs
+from .._spec import split_spec, unique_slugs
 from ..record import Trace
-from ..viz import animate_paths, function_dim, plot_contour, plot_convergence, resolve_function, save_figure
+from ..viz import (
+    animate_paths,
+    function_dim,
+    plot_contour,
+    plot_convergence,
+    plot_function_1d,
+    resolve_function,
+    save_figure,
+)
 from ..viz.sweeps import plot_best_path, plot_heatmap, plot_sensitivity
 from ..viz.training import training_figures
-from .html import Figure, Heading, Text, write_html
+from .html import PAGE_WIDTH, Figure, Heading, Text, write_html
 from .tables import Table, sweep_table, trace_table, training_table, write_csv
 
 __all__ = ["Page", "run_page", "sweep_page", "training_page", "training_html"]
@@ -68,17 +76,26 @@ def run_page(function: Any, traces: Mapping[str, Trace], out: str | Path, *, dom
     notes = []
     if len(start) == 2 and function_dim(fn) in (None, 2):
         pictures.append((save_figure(plot_contour(fn, traces, domain=domain), out / "paths.png", dpi=110),
-                         "level lines and paths; ○ start, ★ known minimum"))
+                         "level lines and paths; ○ start, ★ minimum"))
         if animate:
             pictures.append((animate_paths(fn, traces, out / "paths.gif", frames=frames, domain=domain),
                              "the paths, animated"))
-    elif animate:
-        notes.append("the animation draws 2-D functions only; none written")
+    elif len(start) == 1:
+        pictures.append((save_figure(plot_function_1d(fn, traces), out / "paths.png", dpi=110),
+                         "f(x) with each run's points on it; ○ start, ★ minimum"))
+        if animate:
+            notes.append("the animation draws functions of 2 variables only; none written for this 1-variable one")
+    else:
+        notes.append(f"{name}: {len(start)} variables, so no paths.png{' or paths.gif' if animate else ''} "
+                     f"(they draw 1 or 2)")
     files += [p for p, _ in pictures]
-    shown = table if any(r[1] for r in table.rows) else table.select([c for c in table.columns if c != "settings"])
+    # the settings column only where it adds something: not when every label is a spec stating them
+    said = all(not r[1] or split_spec(str(r[0]))[2].strip() for r in table.rows)
+    shown = table.select([c for c in table.columns if c != "settings"]) if said else table
     blocks = [Text(f"{len(traces)} run(s) of {name}; trace files: {', '.join(p.name for p in files[:len(traces)])} "
                    f"(read them with optimlab.record.Trace.load)."), Heading("Results"), shown]
     blocks += [Figure(p, caption) for p, caption in pictures]
+    blocks += [Text(f"Note: {n}.") for n in notes]
     page = write_html(out / "index.html", f"optimlab run: {table.title}", blocks)
     return Page(page, [*files, page], table, notes)
 
@@ -138,7 +155,7 @@ def training_html(comparison: Any, path: str | Path, title: str | None = None) -
     path = Path(path)
     histories = {label: comparison.mean_history(label) for label in comparison.histories}
     figs = training_figures(histories, path.parent / (path.stem + "_figures"), monitor=comparison.monitor,
-                            seeds=len(comparison.seeds))
+                            seeds=len(comparison.seeds), width_px=PAGE_WIDTH)
     s = comparison.settings
     blocks: list[Any] = [
         Text(f"Problem {comparison.problem} ({s.get('task')}, data: {s.get('source')}, train/validation/test "

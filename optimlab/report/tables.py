@@ -18,6 +18,7 @@ import csv
 import inspect
 import json
 import math
+import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Mapping, Sequence
@@ -30,9 +31,10 @@ from ..bench.protocol import trial_result
 from ..bench.suites import SUITES, problem_key
 from ..optim import registry
 from ..record import Trace
-from ..viz import format_options, known_f_min
+from ..viz import f_star_text, format_options, known_f_min
 
-__all__ = ["Table", "format_number", "format_mean_std", "to_rich", "to_markdown", "write_csv",
+__all__ = ["Table", "format_number", "format_mean_std", "to_rich", "fold_text", "FittedTable", "to_markdown",
+           "write_csv",
            "TRACE_COLUMNS", "trace_table", "sweep_table", "training_table", "BENCH_SUMMARY_COLUMNS",
            "bench_summary_table", "bench_cost_table", "trials_table", "function_list_table",
            "optimizer_list_table", "optimizer_defaults", "problem_list_table", "suite_list_table"]
@@ -92,19 +94,111 @@ def _numeric(table: Table, i: int) -> bool:
 
 
 def to_rich(table: Table) -> Any:
-    """A ``rich.table.Table``: numbers right-aligned, text columns left-aligned and folded."""
-    from rich.table import Table as RichTable  # the terminal's renderer, needed only here
-    from rich.text import Text  # the terminal's renderer, needed only here
+    """A rich renderable of ``table`` that fits the console it is printed on: numbers
+    right-aligned and never wrapped; text cells and headers folded only at separators
+    (spaces, ``:``, ``,``, ``;``, ``/``, ``_``, ``=``, ``(``), so that a spec such as
+    ``adam:lr=0.1,betas=(0.9,0.99)`` breaks between its options and a number inside a
+    text cell (``0.12 ± 0.01``) stays whole when the column can hold it."""
+    return FittedTable(table)
 
-    # every title, header and cell is a Text: user text ("rate[/s]", "[/x]", ":thumbs_down:") is never markup
-    t = RichTable(title=Text(table.title) if table.title else None, header_style="bold", title_justify="left")
-    for i, c in enumerate(table.columns):
-        text = c in table.text_columns
-        t.add_column(Text(str(c)), justify="right" if _numeric(table, i) else "left", no_wrap=not text,
-                     overflow="fold")
-    for r in table.rows:
-        t.add_row(*(Text(format_number(v)) for v in r))
-    return t
+
+# a line may end after one of these (after "(" only when no number follows: "(0.5" stays whole)
+_BREAK = re.compile(r"(?<=[:,;/ _=])|(?<=\()(?![-+−\d.])")
+
+
+def fold_text(text: str, width: int) -> str:
+    """``text`` with line breaks after separators so that no line is longer than ``width``
+    (a piece longer than ``width`` with no separator in it is cut)."""
+    lines: list[str] = []
+    for para in str(text).split("\n"):
+        line = ""
+        for piece in _BREAK.split(para):
+            while len(piece) > width:  # no separator inside: cut it
+                if line:
+                    lines.append(line.rstrip())
+                    line = ""
+                lines.append(piece[:width])
+                piece = piece[width:]
+            if len(line) + len(piece.rstrip()) > width and line:
+                lines.append(line.rstrip())
+                line = ""
+            line += piece
+        lines.append(line.rstrip())
+    return "\n".join(lines)
+
+
+def _longest_piece(text: str) -> int:
+    return max((len(p.strip()) for p in _BREAK.split(str(text))), default=0)
+
+
+def column_widths(natural: Sequence[int], least: Sequence[int], room: int) -> list[int]:
+    """Widths of the text columns within ``room`` characters: each its ``natural`` width when
+    all fit; else (water-filling) a column keeps its natural width when that is below a fair
+    share of what is left, takes its ``least`` width (its longest number or header word) when
+    that is above it, and the others share the rest equally."""
+    widths = list(natural)
+    if sum(widths) <= room:
+        return widths
+    left, rest = set(range(len(widths))), room
+    while left:
+        fair = max(1, rest // len(left))
+        done = {i for i in left if natural[i] <= fair or least[i] >= fair}
+        if not done:
+            for k, i in enumerate(sorted(left)):
+                widths[i] = fair + (1 if k < rest - fair * len(left) else 0)
+            break
+        for i in done:
+            widths[i] = natural[i] if natural[i] <= fair else least[i]
+            rest -= widths[i]
+        left -= done
+    return widths
+
+
+_NUMBER = re.compile(r"[-+−]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
+
+
+def _least(header: str, cells: Sequence[str]) -> int:
+    """The narrowest a text column may be: its longest piece with a number in it (a number is
+    never cut), its header's longest word, and at least 8 characters of words."""
+    numbers = [len(p.strip()) for c in cells for p in _BREAK.split(c) if _NUMBER.search(p)]
+    return max([_longest_piece(header), min(8, max((_longest_piece(c) for c in cells), default=0)), *numbers])
+
+
+class FittedTable:
+    """What :func:`to_rich` returns: laid out for the console's width when printed."""
+
+    def __init__(self, table: Table) -> None:
+        self.table = table
+
+    def __rich_console__(self, console: Any, options: Any) -> Any:
+        yield self.build(options.max_width)
+
+    def build(self, width: int) -> Any:
+        """The ``rich.table.Table`` for a console ``width`` characters wide."""
+        from rich.table import Table as RichTable  # the terminal's renderer, needed only here
+        from rich.text import Text  # the terminal's renderer, needed only here
+
+        table = self.table
+        cells = [[format_number(v) for v in r] for r in table.rows]
+        ncol = len(table.columns)
+        numeric = [_numeric(table, i) for i in range(ncol)]
+        text_idx = [i for i in range(ncol) if not numeric[i]]
+        fixed = sum(max([len(str(table.columns[i]))] + [len(r[i]) for r in cells]) for i in range(ncol)
+                    if numeric[i])
+        room = width - (3 * ncol + 1) - fixed  # borders and one space of padding each side
+        natural = [max([len(str(table.columns[i]))] + [max(map(len, r[i].split("\n"))) for r in cells])
+                   for i in text_idx]
+        least = [_least(str(table.columns[i]), [r[i] for r in cells]) for i in text_idx]
+        fitted = dict(zip(text_idx, column_widths(natural, least, room)))
+        # every title, header and cell is a Text: user text ("rate[/s]", ":thumbs_down:") is never markup
+        t = RichTable(title=Text(table.title) if table.title else None, header_style="bold", title_justify="left")
+        for i, c in enumerate(table.columns):
+            head = str(c) if numeric[i] else fold_text(str(c), fitted[i])
+            t.add_column(Text(head), justify="right" if numeric[i] else "left", no_wrap=True,
+                         overflow="fold")
+        for r in cells:
+            t.add_row(*(Text(v if numeric[i] else fold_text(v, fitted[i])) for i, v in enumerate(r)))
+        return t
 
 
 def to_markdown(table: Table) -> str:
@@ -136,7 +230,8 @@ TRACE_COLUMNS = ("optimizer", "settings", "final f", "f − f*", "‖∇f‖", "
 
 def trace_table(traces: Mapping[str, Trace], function: Any = None, title: str = "") -> Table:
     """One row per run (see :data:`TRACE_COLUMNS`). f* comes from ``function`` or each trace's
-    recorded function; ``f − f*`` is NaN when it is unknown (a saddle)."""
+    recorded function; ``f − f*`` is NaN when it is unknown or −∞ (a saddle: the title then
+    says ``f* = −∞ (unbounded below)``)."""
     rows = []
     for label, t in traces.items():
         f_star = known_f_min(function, [t])
@@ -145,6 +240,9 @@ def trace_table(traces: Mapping[str, Trace], function: Any = None, title: str = 
         rows.append([label, format_options(t.config.get("options", {})), final,
                      final - f_star if f_star is not None else float("nan"), float(t.grad_norms[-1]),
                      int(t.steps), t.stop_reason, point])
+    note = f_star_text(function, list(traces.values()))
+    if "−∞" in note:
+        title = f"{title}; {note}" if title else note
     return Table(list(TRACE_COLUMNS), rows, title=title, text_columns=("optimizer", "settings", "stop reason",
                                                                        "final point"))
 

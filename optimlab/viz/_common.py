@@ -14,18 +14,14 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .._spec import format_value
+from .._spec import format_value, split_spec
 from ..functions import resolve
 from ..record import Trace
+from ._window import grid_minimizer, search_box
 
-__all__ = ["plain_text", "resolve_function", "evaluate_grid", "plot_window", "path_style", "legend_label",
-           "format_options", "function_title", "known_minimizers", "known_f_min", "PALETTE", "MARKERS"]
-
-# Colours that stay apart on a pale background and for most colour-blind readers
-# (Set1 order, black for the seventh so that Adam is always the dark line of the demo).
-PALETTE = ("#e41a1c", "#ff7f00", "#984ea3", "#377eb8", "#4daf4a", "#a65628", "#111111",
-           "#f781bf", "#17becf", "#999999")
-MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*", "h", "p")
+__all__ = ["plain_text", "resolve_function", "evaluate_grid", "plot_window", "legend_label", "format_options",
+           "function_title", "known_minimizers", "known_saddles", "known_f_min", "unbounded_below", "f_star_text",
+           "user_formula", "found_minimizer", "call_function", "known_points"]
 
 
 def resolve_function(function: Any) -> Any:
@@ -77,9 +73,10 @@ def function_dim(function: Any) -> int | None:
     return int(d) if isinstance(d, (int, np.integer)) else None
 
 
-def known_minimizers(function: Any) -> np.ndarray:
-    """The function's known minimizers as a (k, 2) array (empty when it has none)."""
-    m = getattr(function, "minimizers", None)
+def known_points(function: Any, attr: str = "minimizers") -> np.ndarray:
+    """The function's known ``minimizers`` (or ``saddle_points``, ...) as a (k, d) array, d ≤ 2
+    coordinates kept (empty when it has none)."""
+    m = getattr(function, attr, None)
     if m is None:
         return np.zeros((0, 2))
     try:
@@ -89,12 +86,52 @@ def known_minimizers(function: Any) -> np.ndarray:
     if m.size == 0:
         return np.zeros((0, 2))
     m = m.reshape(-1, m.shape[-1])
-    return m[:, :2] if m.shape[1] >= 2 else np.zeros((0, 2))
+    return m[:, :2]
+
+
+def known_minimizers(function: Any) -> np.ndarray:
+    """The function's known minimizers as a (k, 2) array (empty when it has none)."""
+    m = known_points(function)
+    return m if m.shape[1] == 2 else np.zeros((0, 2))
+
+
+def known_saddles(function: Any) -> np.ndarray:
+    """The function's known saddle points (``saddle_points``) as a (k, 2) array."""
+    m = known_points(function, "saddle_points")
+    return m if m.shape[1] == 2 else np.zeros((0, 2))
+
+
+def user_formula(function: Any) -> bool:
+    """Whether ``function`` is a user's formula (parsed, with no known minimizer): its window
+    and minimizer are found from its start, not from the default domain."""
+    params = getattr(function, "params", None)
+    return isinstance(params, dict) and "formula" in params and known_points(function).size == 0
+
+
+def found_minimizer(function: Any, traces: Sequence[Trace]) -> np.ndarray:
+    """For a user formula of 1 or 2 variables: its minimizer found on a grid around the start
+    (:func:`optimlab.viz._window.grid_minimizer`) as a (1, d) array; empty otherwise or when
+    the lowest point of the searched box lies on its edge."""
+    if not user_formula(function) or not traces:
+        return np.zeros((0, 2))
+    p = np.asarray(traces[0].params, dtype=float)
+    if p.ndim != 2 or p.shape[1] not in (1, 2):
+        return np.zeros((0, 2))
+    allp = np.concatenate([np.asarray(t.params, dtype=float) for t in traces])
+    allp = allp[np.isfinite(allp).all(axis=1)]
+    extent = np.abs(allp - p[0]).max(axis=0) if len(allp) else None
+    found = grid_minimizer(lambda x: call_function(function, x), *search_box(p[0], extent))
+    return np.zeros((0, p.shape[1])) if found is None else found[0][None, :]
 
 
 def known_f_min(function: Any = None, traces: Sequence[Trace] = ()) -> float | None:
     """f* from the function object, else from the traces' recorded function config; None if unknown
-    or not finite (a saddle is unbounded below)."""
+    or not finite (a saddle is unbounded below: :func:`unbounded_below`)."""
+    v = _f_min(function, traces)
+    return v if v is not None and math.isfinite(v) else None
+
+
+def _f_min(function: Any, traces: Sequence[Trace]) -> float | None:
     candidates = [getattr(function, "f_min", None)]
     for t in traces:
         fn = t.config.get("function") if isinstance(t.config, dict) else None
@@ -105,9 +142,23 @@ def known_f_min(function: Any = None, traces: Sequence[Trace] = ()) -> float | N
             v = float(c)
         except (TypeError, ValueError):
             continue
-        if math.isfinite(v):
+        if not math.isnan(v):
             return v
     return None
+
+
+def unbounded_below(function: Any = None, traces: Sequence[Trace] = ()) -> bool:
+    """Whether f* is known to be −∞ (a saddle, a monkey saddle)."""
+    return _f_min(function, traces) == -math.inf
+
+
+def f_star_text(function: Any = None, traces: Sequence[Trace] = ()) -> str:
+    """What titles and tables say about f*: ``"f* = −∞ (unbounded below)"``, ``"f* = 0"``,
+    or ``""`` when unknown."""
+    v = _f_min(function, traces)
+    if v is None:
+        return ""
+    return "f* = −∞ (unbounded below)" if v == -math.inf else f"f* = {format_value(v, 4)}"
 
 
 def _as_window(domain: Any, name: str = "domain") -> tuple[tuple[float, float], tuple[float, float]]:
@@ -121,18 +172,22 @@ def _as_window(domain: Any, name: str = "domain") -> tuple[tuple[float, float], 
     return (float(d[0, 0]), float(d[0, 1])), (float(d[1, 0]), float(d[1, 1]))
 
 
-def plot_window(function: Any, traces: Sequence[Trace], domain: Any = None, pad: float = 0.08
-                ) -> tuple[tuple[float, float], tuple[float, float]]:
+def plot_window(function: Any, traces: Sequence[Trace], domain: Any = None, pad: float = 0.08,
+                extra: np.ndarray | None = None) -> tuple[tuple[float, float], tuple[float, float]]:
     """The window to draw: ``domain`` if given, else the function's ``domain`` (its first two
-    coordinates), else the box around the paths and known minimizers, padded by ``pad``."""
+    coordinates; not for a user formula with paths, whose default domain is arbitrary), else the box
+    around the paths, the known minimizers and the ``extra`` points (a found minimizer),
+    padded by ``pad``."""
     if domain is not None:
         return _as_window(domain)
     fd = getattr(function, "domain", None)
-    if fd is not None:
+    if fd is not None and (not user_formula(function) or not traces):  # a formula alone: its default domain
         arr = np.asarray(fd.detach().cpu().numpy() if hasattr(fd, "detach") else fd, dtype=float)
         if arr.ndim == 2 and arr.shape[0] >= 2 and arr.shape[1] == 2:
             return _as_window(arr[:2], "function.domain")
     pts = [known_minimizers(function)]
+    if extra is not None and np.size(extra):
+        pts.append(np.asarray(extra, dtype=float).reshape(-1, 2))
     for t in traces:
         p = np.asarray(t.params, dtype=float)
         pts.append(p[np.isfinite(p).all(axis=1)][:, :2])
@@ -143,14 +198,6 @@ def plot_window(function: Any, traces: Sequence[Trace], domain: Any = None, pad:
     mid = (lo + hi) / 2
     lo, hi = mid - span * (0.5 + pad), mid + span * (0.5 + pad)
     return (float(lo[0]), float(hi[0])), (float(lo[1]), float(hi[1]))
-
-
-def path_style(i: int, style: dict | None = None) -> dict:
-    """Colour and marker of the i-th path (the same i gets the same look in every picture)."""
-    s = {"color": PALETTE[i % len(PALETTE)], "marker": MARKERS[i % len(MARKERS)]}
-    if style:
-        s.update(style)
-    return s
 
 
 _SHORT = {"momentum": "μ", "betas": "β", "alpha": "α", "rho": "ρ", "eps": "ε", "weight_decay": "wd",
@@ -183,10 +230,12 @@ def plain_text(text: Any) -> str:
 
 def legend_label(trace: Trace, index: int = 0, settings: bool = True) -> str:
     """``label (settings)``: the trace's label, else its optimizer name, followed by the options
-    recorded in ``trace.config["options"]``."""
+    recorded in ``trace.config["options"]``, unless the label states options itself (a spec
+    such as ``sgd:lr=0.001``, whose settings would otherwise show twice)."""
     cfg = trace.config if isinstance(trace.config, dict) else {}
-    name = plain_text(trace.label or str(cfg.get("optimizer") or f"run {index}"))
-    if not settings:
+    raw = str(trace.label or cfg.get("optimizer") or f"run {index}")
+    name = plain_text(raw)
+    if not settings or split_spec(raw)[2].strip():
         return name
     opts = cfg.get("options")
     text = plain_text(format_options(opts))

@@ -40,7 +40,7 @@ def frame_steps(n_steps: int, stride: int = 1, frames: int | None = None) -> np.
 
 
 def animate_paths(function: Any, traces: Any, path: str | Path, *, stride: int = 1, fps: float = 12,
-                  frames: int | None = None, dpi: int = 72, hold: int = 6, domain: Any = None,
+                  frames: int | None = None, dpi: int = 110, hold: int = 6, domain: Any = None,
                   levels: Any = 30, log_levels: bool | None = None, title: str | None = None,
                   figsize: tuple[float, float] | None = None, settings: bool = True,
                   styles: Sequence[dict] | None = None) -> Path:
@@ -48,7 +48,8 @@ def animate_paths(function: Any, traces: Any, path: str | Path, *, stride: int =
 
     One frame per ``stride`` steps (``frames``, when given, caps the count by raising the
     stride; keep GIFs to about 100 frames); each path grows with a head marker at its current point and a step
-    counter in the title. ``hold`` repeats the last frame so the end can be seen
+    counter in the title. The default size (8.4 in × 110 dpi) makes frames 924 px wide, text
+    at 110/72 of its point size in pixels, legible on a page. ``hold`` repeats the last frame so the end can be seen
     before the GIF loops.
 
     ``path`` ending in ``.gif`` is written by Pillow; ``.mp4`` needs ``ffmpeg`` on the
@@ -92,10 +93,11 @@ def animate_paths(function: Any, traces: Any, path: str | Path, *, stride: int =
     images = []
     for s in shown:
         canvas.restore_region(background)
-        for ln, head, p in zip(paths, heads, data):
+        for i, (ln, head, p) in enumerate(zip(paths, heads, data)):
             k = min(int(s), len(p) - 1)
             ln.set_data(p[:k + 1, 0], p[:k + 1, 1])
-            ln.set_markevery(max(1, int(np.ceil((k + 1) / 25))))
+            every = max(1, int(np.ceil((k + 1) / 25)))
+            ln.set_markevery((min(k, (i * every) // len(paths)), every))  # shifted as in plot_contour
             head.set_data(p[k:k + 1, 0], p[k:k + 1, 1])
             ax.draw_artist(ln)
             ax.draw_artist(head)

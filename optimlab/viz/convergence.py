@@ -11,19 +11,19 @@ from typing import Any, Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 
-from ._common import known_f_min, legend_label, path_style, plain_text
+from ._common import f_star_text, known_f_min, legend_label, plain_text, unbounded_below
+from ._style import run_styles
 from .curves import plot_curves, trace_list
 
 __all__ = ["plot_convergence", "plot_lr"]
 
 
 def _styles(items: list, styles: Sequence[dict] | None, settings: bool) -> list[dict]:
-    out = []
-    for i, t in enumerate(items):
-        s = path_style(i, styles[i] if styles and i < len(styles) else None)
+    out = run_styles(items, styles, path=False, lw=(1.5, 2.8))
+    for i, (t, s) in enumerate(zip(items, out)):
         s.pop("marker", None)
+        s.pop("markevery", None)
         s.setdefault("label", legend_label(t, i, settings))
-        out.append(s)
     return out
 
 
@@ -51,12 +51,15 @@ def plot_convergence(traces: Any, f_min: float | None = None, *, function: Any =
         plot_curves(items, "values", subtract=float(f_min), logy=True, ax=a1, styles=st,
                     ylabel="f − f*", title="f − f*  (log scale)")
     else:
-        plot_curves(items, "values", logy=False, ax=a1, styles=st, ylabel="f", title="f  (f* unknown)")
+        note = f_star_text(function, items) if unbounded_below(function, items) else "f* unknown"
+        plot_curves(items, "values", logy=False, ax=a1, styles=st, ylabel="f", title=f"f  ({note})")
     plot_curves(items, "grad_norms", logy=True, ax=a2, styles=st, ylabel="‖∇f‖", title="‖∇f‖  (log scale)")
     a1.get_legend() and a1.get_legend().remove()
     handles, labels = a2.get_legend_handles_labels()
     a2.get_legend() and a2.get_legend().remove()
-    fig.legend(handles, labels, loc="outside right upper", fontsize=8.5, frameon=False)
+    long = max(map(len, labels), default=0) > 30
+    fig.legend(handles, labels, loc="outside lower center" if long else "outside right upper", fontsize=8.5,
+               frameon=False, ncol=2 if long and len(labels) > 2 and max(map(len, labels)) <= 45 else 1)
     if title:
         fig.suptitle(plain_text(title), fontsize=11)
     return fig

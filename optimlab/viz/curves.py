@@ -13,11 +13,28 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.ticker import MaxNLocator
 
 from ..record import Trace
 from ._common import plain_text
+from ._style import run_styles
 
-__all__ = ["plot_curves", "save_figure", "trace_list"]
+__all__ = ["plot_curves", "save_figure", "trace_list", "place_legend"]
+
+
+def place_legend(ax: Any, where: str = "inside", fontsize: float = 8.5) -> Any:
+    """The legend of ``ax``: ``"inside"`` (best corner), ``"outside"`` (right of the axes) or
+    ``"below"`` (under the figure, in one or two columns: long labels do not squeeze the axes;
+    needs a figure with constrained layout)."""
+    handles, labels = ax.get_legend_handles_labels()
+    if where == "outside":
+        return ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=fontsize, frameon=False,
+                         borderaxespad=0.0)
+    if where == "below":
+        ncol = 2 if max(map(len, labels), default=0) <= 45 and len(labels) > 2 else 1
+        return ax.figure.legend(handles, labels, loc="outside lower center", ncol=ncol, fontsize=fontsize,
+                                frameon=False)
+    return ax.legend(loc="best", fontsize=fontsize - 0.5, framealpha=0.85)
 
 
 def trace_list(traces: Trace | Iterable[Trace] | Mapping[str, Trace]) -> list[Trace]:
@@ -43,7 +60,8 @@ def trace_list(traces: Trace | Iterable[Trace] | Mapping[str, Trace]) -> list[Tr
 
 def plot_curves(traces: Any, key: str = "values", *, per: str = "step", subtract: float | None = None,
                 logy: bool | None = None, ax: Any = None, title: str | None = None, ylabel: str | None = None,
-                xlabel: str | None = None, styles: Sequence[dict] | None = None, first: int | None = None) -> Any:
+                xlabel: str | None = None, styles: Sequence[dict] | None = None, first: int | None = None,
+                figsize: tuple[float, float] = (6.4, 4.0)) -> Any:
     """Plot ``key`` of each trace against step (``per="step"``, from ``trace.series``) or
     epoch (``per="epoch"``, from ``trace.epochs``, epochs numbered from 1).
 
@@ -55,13 +73,17 @@ def plot_curves(traces: Any, key: str = "values", *, per: str = "step", subtract
     ``first``: the x value of the first entry (default 0 for steps, 1 for epochs; the
     per-update series ``lrs`` is best drawn with ``first=1``).
 
+    ``styles``: per-trace line options; by default each method's colour and the line
+    styles of :func:`optimlab.viz._style.run_styles` (the colours of every other picture).
+    The x axis has integer ticks (steps and epochs are whole numbers).
+
     Returns the matplotlib Figure. Non-finite values (a diverged run) end the line.
     """
     if per not in ("step", "epoch"):
         raise ValueError(f"per must be 'step' or 'epoch', got {per!r}")
     items = trace_list(traces)
     if ax is None:
-        fig, ax = plt.subplots(figsize=(6.4, 4.0), constrained_layout=True)
+        fig, ax = plt.subplots(figsize=figsize, constrained_layout=True)
     else:
         fig = ax.figure
     ys = []
@@ -80,14 +102,17 @@ def plot_curves(traces: Any, key: str = "values", *, per: str = "step", subtract
         pos = finite[finite > 0]
         logy = bool(finite.size) and bool((finite > 0).all() or (subtract is not None and pos.size)) \
             and pos.size > 0 and pos.max() / max(pos.min(), 1e-300) > 100
+    given = styles if styles is not None and len(styles) == len(items) and all(styles) else None
+    computed = [dict(s) for s in given] if given else run_styles(items, styles, path=False, lw=(1.5, 2.6))
     for i, (t, y) in enumerate(zip(items, ys)):
         x = np.arange(len(y)) + (first if first is not None else (1 if per == "epoch" else 0))
         if logy:
             y = np.where(np.isfinite(y), np.maximum(y, np.finfo(float).tiny), np.nan)
-        style = dict(styles[i]) if styles and i < len(styles) else {}
+        style = computed[i]
         style.setdefault("label", plain_text(t.label or f"run {i}"))
         style.setdefault("lw", 1.6)
         ax.plot(x, y, **style)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     if logy:
         ax.set_yscale("log")
     ax.set_xlabel(xlabel or per)

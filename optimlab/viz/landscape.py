@@ -20,19 +20,23 @@ from matplotlib.colors import BoundaryNorm
 from ._common import (
     call_function,
     evaluate_grid,
+    f_star_text,
+    found_minimizer,
     function_dim,
     function_title,
     known_f_min,
     known_minimizers,
+    known_saddles,
     legend_label,
-    path_style,
     plain_text,
     plot_window,
     resolve_function,
+    unbounded_below,
 )
-from .curves import trace_list
+from ._style import run_styles
+from .curves import place_legend, trace_list
 
-__all__ = ["plot_contour", "plot_surface", "contour_levels", "draw_landscape"]
+__all__ = ["plot_contour", "plot_surface", "contour_levels", "draw_landscape", "wrap_title", "titled", "mark_points"]
 
 BACKGROUND_CMAP = "YlGnBu_r"  # dark bottom, pale walls: the coloured paths stand out on both
 
@@ -82,9 +86,10 @@ def draw_landscape(ax: Any, function: Any, window: Any, *, levels: Any = 30, log
         drawn.append(ax.contourf(X, Y, Z, levels=lv, cmap=cmap, norm=norm, alpha=0.33, extend="both",
                                  antialiased=True))
     drawn.append(ax.contour(X, Y, Z, levels=lv, cmap=cmap, norm=norm, linewidths=0.7, alpha=0.9))
-    if np.isnan(Z).any():  # hatch where the function is undefined
-        drawn.append(ax.contourf(X, Y, np.isnan(Z).astype(float), levels=[0.5, 1.5], colors="none",
-                                 hatches=["////"]))
+    if np.isnan(Z).any():  # hatch (grey) where the function is undefined
+        with plt.rc_context({"hatch.color": "0.55", "hatch.linewidth": 0.8}):
+            drawn.append(ax.contourf(X, Y, np.isnan(Z).astype(float), levels=[0.5, 1.5], colors="none",
+                                     hatches=["////"]))
     for artist in drawn:  # clipped to the axes: the layout need not measure thousands of level paths
         artist.set_in_layout(False)
     (x0, x1), (y0, y1) = window
@@ -95,24 +100,54 @@ def draw_landscape(ax: Any, function: Any, window: Any, *, levels: Any = 30, log
     return lv
 
 
-def _unbounded_below(function: Any) -> bool:
-    try:
-        return float(getattr(function, "f_min", 0.0)) == float("-inf")
-    except (TypeError, ValueError):
-        return False
-
-
-def _wrap(title: str, width: int = 64) -> str:
-    """Break a long title into lines (a formula in $...$ is never split)."""
-    if len(title) <= width or "$" in title:
+def wrap_title(title: str, width: int = 64) -> str:
+    """Break a long title into lines at spaces (a formula in $...$ is never split; line breaks
+    already in it are kept)."""
+    if "\n" in title:
+        return "\n".join(wrap_title(line, width) for line in title.split("\n"))
+    if len(title) <= width:
         return title
     import textwrap
 
-    return "\n".join(textwrap.wrap(title, width))
+    parts = title.split("$")
+    if len(parts) % 2 == 0:  # an unmatched $: leave it alone
+        return title
+    # spaces inside $...$ become unbreakable for the wrap, and come back after it
+    joined = "$".join(p if k % 2 == 0 else p.replace(" ", "\0") for k, p in enumerate(parts))
+    return "\n".join(textwrap.wrap(joined, width, break_long_words=False)).replace("\0", " ")
 
 
-def _marker_every(n: int) -> int:
-    return max(1, int(np.ceil(n / 25)))
+def titled(function: Any, title: str | None, items: Sequence[Any] = ()) -> str:
+    """The picture's title: ``title`` or the function's, with ``f* = −∞ (unbounded below)``
+    added for a function that has no minimum."""
+    text = plain_text(title) if title is not None else function_title(function)
+    if unbounded_below(function, items) and "∞" not in text:
+        note = f_star_text(function, items)
+        text += ("\n" if len(text) + len(note) > 60 else "; ") + note
+    return text
+
+
+def mark_points(ax: Any, function: Any, window: Any, found: np.ndarray, mark_minimizers: bool) -> None:
+    """Mark the known minimizers (gold star), a minimizer found on a grid (hollow star) and the
+    known saddle points (black ✕) that lie in the window."""
+    (x0, x1), (y0, y1) = window
+
+    def inside(m: np.ndarray) -> np.ndarray:
+        return m[(m[:, 0] >= x0) & (m[:, 0] <= x1) & (m[:, 1] >= y0) & (m[:, 1] <= y1)] if len(m) else m
+
+    if mark_minimizers:
+        m = inside(known_minimizers(function))
+        if len(m):
+            ax.plot(m[:, 0], m[:, 1], ls="none", marker="*", ms=16, mfc="gold", mec="black", mew=1.0,
+                    zorder=5, label="minimum" if len(m) == 1 else "minima")
+        f = inside(np.asarray(found, dtype=float).reshape(-1, 2))
+        if len(f):
+            ax.plot(f[:, 0], f[:, 1], ls="none", marker="*", ms=16, mfc="none", mec="black", mew=1.4, zorder=5,
+                    label="minimum (found on a grid)")
+    s = inside(known_saddles(function))
+    if len(s):
+        ax.plot(s[:, 0], s[:, 1], ls="none", marker="X", ms=12, mfc="white", mec="black", mew=1.4, zorder=5,
+                label="saddle point")
 
 
 def plot_contour(function: Any, traces: Any = (), *, domain: Any = None, levels: Any = 30,
@@ -162,51 +197,42 @@ def plot_contour(function: Any, traces: Any = (), *, domain: Any = None, levels:
         if p.ndim != 2 or p.shape[1] != 2:
             raise ValueError(f"traces[{i}] ({t.label!r}) has params of shape {p.shape}; plot_contour needs "
                              f"(steps + 1, 2)")
-    window = plot_window(function, items, domain)
+    found = found_minimizer(function, items)
+    window = plot_window(function, items, domain, extra=found)
+    labels = [legend_label(t, i, settings) for i, t in enumerate(items)]
     new_fig = ax is None
+    where = legend if legend != "auto" else ("outside" if new_fig else "inside")
+    below = where == "outside" and max(map(len, labels), default=0) > 30
     if new_fig:
-        wide = legend in ("auto", "outside") and bool(items)
-        fig, ax = plt.subplots(figsize=figsize or ((9.6, 5.6) if wide else (6.4, 5.6)), constrained_layout=True)
+        wide = where == "outside" and bool(items) and not below
+        fig, ax = plt.subplots(figsize=figsize or ((9.6, 5.6) if wide else (7.2, 6.6) if below else (6.4, 5.6)),
+                               constrained_layout=True)
     else:
         fig = ax.figure
     f_min = known_f_min(function, items)
     if log_levels is None:
-        log_levels = not _unbounded_below(function)
+        log_levels = not unbounded_below(function, items)
     draw_landscape(ax, function, window, levels=levels, log_levels=log_levels, grid=grid, f_min=f_min)
-    for i, t in enumerate(items):
+    for i, (t, style) in enumerate(zip(items, run_styles(items, styles))):
         p = np.asarray(t.params, dtype=float)
-        style = path_style(i, styles[i] if styles and i < len(styles) else None)
-        style.setdefault("lw", 1.8)
         style.setdefault("ms", 4.5)
-        style.setdefault("markevery", _marker_every(len(p)))
         style.setdefault("markeredgecolor", "white")
         style.setdefault("markeredgewidth", 0.5)
-        style.setdefault("label", legend_label(t, i, settings))
-        (line,) = ax.plot(p[:, 0], p[:, 1], zorder=3 + 0.01 * i, **style)
+        style.setdefault("label", labels[i])
+        (line,) = ax.plot(p[:, 0], p[:, 1], **style)
         line.set_gid("path")
         last = p[np.isfinite(p).all(axis=1)][-1:]
         if len(last):  # where the path ended: a bigger marker of its colour
-            ax.plot(last[:, 0], last[:, 1], ls="none", marker=style["marker"], ms=8, color=style["color"],
+            ax.plot(last[:, 0], last[:, 1], ls="none", marker=style.get("marker", "o"), ms=8, color=style["color"],
                     markeredgecolor="black", markeredgewidth=0.8, zorder=4)
     if mark_start and items:
         starts = np.unique(np.round(np.array([np.asarray(t.params, dtype=float)[0] for t in items]), 12), axis=0)
         ax.plot(starts[:, 0], starts[:, 1], ls="none", marker="o", ms=10, mfc="white", mec="black", mew=1.6,
                 zorder=5, label="start")
-    if mark_minimizers:
-        m = known_minimizers(function)
-        (x0, x1), (y0, y1) = window
-        inside = m[(m[:, 0] >= x0) & (m[:, 0] <= x1) & (m[:, 1] >= y0) & (m[:, 1] <= y1)] if len(m) else m
-        if len(inside):
-            ax.plot(inside[:, 0], inside[:, 1], ls="none", marker="*", ms=16, mfc="gold", mec="black", mew=1.0,
-                    zorder=5, label="minimum" if len(inside) == 1 else "minima")
-    ax.set_title(_wrap(plain_text(title) if title is not None else function_title(function)), fontsize=11)
-    if legend and (items or mark_minimizers):
-        where = legend if legend != "auto" else ("outside" if new_fig else "inside")
-        if where == "outside":
-            ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=8.5, frameon=False,
-                      borderaxespad=0.0)
-        else:
-            ax.legend(loc="best", fontsize=8, framealpha=0.85)
+    mark_points(ax, function, window, found, mark_minimizers)
+    ax.set_title(wrap_title(titled(function, title, items), 58 if below or not new_fig else 64), fontsize=11)
+    if legend and (items or mark_minimizers) and ax.get_legend_handles_labels()[0]:
+        place_legend(ax, "below" if below else where)
     return fig
 
 
@@ -251,19 +277,17 @@ def plot_surface(function: Any, traces: Any = (), *, domain: Any = None, log_z: 
     ax.plot_surface(X, Y, lift(Z), cmap=BACKGROUND_CMAP, rstride=1, cstride=1, linewidth=0, antialiased=True,
                     alpha=0.7, zorder=1)
     (x0, x1), (y0, y1) = window
-    for i, t in enumerate(items):
+    for i, (t, style) in enumerate(zip(items, run_styles(items, styles, lw=(1.6, 2.6)))):
         p = np.asarray(t.params, dtype=float)
         z = np.asarray(t.series["values"], dtype=float) if "values" in t.series else None
         if z is None or z.shape[0] != p.shape[0]:
             z = call_function(function, p)
         keep = (p[:, 0] >= x0) & (p[:, 0] <= x1) & (p[:, 1] >= y0) & (p[:, 1] <= y1) & np.isfinite(z)
         px, py, pz = (np.where(keep, a, np.nan) for a in (p[:, 0], p[:, 1], lift(np.where(keep, z, zmin))))
-        style = path_style(i, styles[i] if styles and i < len(styles) else None)
-        style.setdefault("lw", 2.0)
         style.setdefault("ms", 3.5)
-        style.setdefault("markevery", _marker_every(len(p)))
         style.setdefault("label", legend_label(t, i, settings))
-        (line,) = ax.plot(px, py, pz, zorder=10, **style)
+        style["zorder"] = 10 + 0.01 * i
+        (line,) = ax.plot(px, py, pz, **style)
         line.set_gid("path")
     m = known_minimizers(function)
     if len(m):
@@ -275,7 +299,12 @@ def plot_surface(function: Any, traces: Any = (), *, domain: Any = None, log_z: 
     ax.set_ylabel("y")
     ax.set_zlabel("log10(f − min)" if log_z else "f")
     ax.view_init(elev=elev, azim=azim)
-    ax.set_title(_wrap(plain_text(title) if title is not None else function_title(function)), fontsize=11)
+    s = known_saddles(function)
+    s = s[(s[:, 0] >= x0) & (s[:, 0] <= x1) & (s[:, 1] >= y0) & (s[:, 1] <= y1)] if len(s) else s
+    if len(s):
+        ax.plot(s[:, 0], s[:, 1], lift(call_function(function, s)), ls="none", marker="X", ms=11, mfc="white",
+                mec="black", zorder=11, label="saddle point")
+    ax.set_title(wrap_title(titled(function, title, items)), fontsize=11)
     if items:
         ax.legend(loc="upper left", fontsize=8, frameon=False)
     return fig

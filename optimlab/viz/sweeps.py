@@ -17,7 +17,9 @@ from matplotlib.colors import LogNorm, Normalize
 
 from .._spec import format_value
 from ..functions import get as get_function
+from ..record import Trace
 from ._common import plain_text, resolve_function
+from ._style import run_styles
 from .landscape import plot_contour
 
 __all__ = ["plot_heatmap", "plot_sensitivity", "plot_best_path", "plot_performance_profile"]
@@ -66,9 +68,11 @@ def plot_heatmap(result: Any, x: str = "lr", y: str = "momentum", *, by: str = "
         pos = shown[ok]
         vmin = max(float(np.nanmin(pos)), float(np.nanmax(pos)) * 1e-16) if pos.size else 1e-16
         vmax = float(np.nanmax(pos)) if pos.size else 1.0
+        clipped = ok & (Z < vmin)  # said in the title and by the colour bar's arrow, never silently
         shown = np.where(ok, np.maximum(shown, vmin), np.nan)
         norm = LogNorm(vmin=vmin, vmax=vmax if vmax > vmin else vmin * 10)
     else:
+        clipped = np.zeros_like(ok)
         norm = Normalize(vmin=float(np.nanmin(shown)) if ok.any() else 0,
                          vmax=float(np.nanmax(shown)) if ok.any() else 1)
     cmap = matplotlib.colormaps["viridis"].with_extremes(bad="#d9d9d9")
@@ -82,6 +86,8 @@ def plot_heatmap(result: Any, x: str = "lr", y: str = "momentum", *, by: str = "
         jj, ii = np.nonzero(div)
         ax.scatter(ii, jj, marker="x", s=18 if len(xs) > 20 else 40, c="#b22222", linewidths=1.0, zorder=3)
         notes.append("✕ hatched: diverged")
+    if clipped.any():
+        notes.append(f"{int(clipped.sum())} cell(s) below {norm.vmin:.0e}: lowest colour")
     if ok.any():
         j, i = np.unravel_index(np.nanargmin(np.where(ok, Z, np.nan)), Z.shape)
         best_cell = (i, j)
@@ -94,14 +100,21 @@ def plot_heatmap(result: Any, x: str = "lr", y: str = "momentum", *, by: str = "
     ax.set_yticklabels([format_value(v, 3) for v in ys[::ystep]])
     ax.set_xlabel(x)
     ax.set_ylabel(y)
-    cb = fig.colorbar(im, ax=ax, pad=0.01)
+    cb = fig.colorbar(im, ax=ax, pad=0.01, extend="min" if clipped.any() else "neither")
     cb.set_label(f"{by} {zlabel}" + (" (log scale)" if log else ""))
     if annotate is None:
         annotate = len(xs) <= 10 and len(ys) <= 10
     prob = result.problem.get("name", "")
     head = title or (f"{result.optimizer.get('name', '')} on {prob}: {by} {zlabel} after "
                      f"{max((t.steps for t in result.traces), default=0)} steps")
-    ax.set_title(plain_text(head + ("\n" + "    ".join(notes) if notes else "")), fontsize=10, loc="left")
+    lines = [head]
+    for note in notes:  # as many notes on a line as fit the picture's width
+        room = int(fig.get_figwidth() * 9)
+        if len(lines) > 1 and len(lines[-1]) + 4 + len(note) <= room:
+            lines[-1] += "    " + note
+        else:
+            lines.append(note)
+    ax.set_title(plain_text("\n".join(lines)), fontsize=10, loc="left")
     if best_cell is not None:  # in the corner when the cells carry numbers
         bi, bj = best_cell
         ax.scatter([bi + (0.34 if annotate else 0)], [bj + (0.3 if annotate else 0)], marker="*",
@@ -115,6 +128,18 @@ def plot_heatmap(result: Any, x: str = "lr", y: str = "momentum", *, by: str = "
                     ax.text(i, j, f"{v:.2g}", ha="center", va="center", fontsize=7,
                             color="white" if light else "black")
     return fig
+
+
+def label_styles(items: Mapping[str, Any]) -> list[dict]:
+    """The line options of each entry of ``{label: SweepResult or anything}``: its method's
+    colour (:func:`optimlab.viz.run_styles`), read from a SweepResult's optimizer or from
+    the label as a spec (a benchmark's ``"adam"``, ``"momentum:lr=0.01"``)."""
+    traces = []
+    for label, item in items.items():
+        opt = getattr(item, "optimizer", None)
+        cfg = {"optimizer": opt.get("name"), "options": opt.get("options") or {}} if isinstance(opt, dict) else {}
+        traces.append(Trace(label=str(label), config=cfg))
+    return run_styles(traces, path=False, lw=(1.6, 1.6))
 
 
 def _curves_from(items: Mapping[str, Any], param: str, by: str) -> list[tuple[str, np.ndarray, np.ndarray,
@@ -161,7 +186,10 @@ def plot_sensitivity(items: Mapping[str, Any], param: str = "lr", *, by: str = "
     ``items``: ``{label: SweepResult}`` (median over seeds and other swept arguments,
     with a min–max band; at each value the best configuration over the other swept
     arguments) or ``{label: (xs, values)}`` (e.g. a benchmark's tuning trials, already
-    ``f − f*``). Diverged settings are drawn as ✕ on the top edge. ``by``: the ``"final"``
+    ``f − f*``). Diverged settings are drawn as ✕ on the top edge. Nothing is clamped
+    silently: on a log axis the bottom is at most 16 decades below the largest value, and
+    values below it are drawn as ▼ on the bottom edge with a legend entry saying "below
+    <bottom>". ``by``: the ``"final"``
     or ``"best"`` value of each run of a SweepResult (:meth:`SweepResult.values`, which
     checks it before anything is drawn).
     """
@@ -182,15 +210,20 @@ def plot_sensitivity(items: Mapping[str, Any], param: str = "lr", *, by: str = "
     logy = bool(pos) and all(v >= 0 for v in finite_all) and max(pos) / max(min(pos), _TINY) > 100
     floor = max(min(pos) * 0.5, max(pos) * 1e-16, _TINY) if pos else _TINY
     top = (max(pos) * 3 if logy else max(finite_all) + 0.05 * (abs(max(finite_all)) + 1)) if finite_all else 1.0
-    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-    any_div = False
+    styles = label_styles(items)
+    any_div = any_below = False
     for n, (label, xs, med, lo, hi, f_min) in enumerate(curves):
         sub = f_min if (gap and math.isfinite(f_min)) else 0.0
-        col = colors[n % len(colors)]
+        col = styles[n]["color"]
         m = med - sub
         ok = np.isfinite(m)
         y = np.where(ok, np.maximum(m, floor) if logy else m, np.nan)
-        ax.plot(xs, y, "-o", ms=3, lw=1.6, color=col, label=plain_text(label))
+        below = ok & (m < floor) if logy else np.zeros_like(ok)
+        ax.plot(xs, y, marker="o", ms=3, lw=1.6, color=col, ls=styles[n]["ls"], label=plain_text(label))
+        if below.any():  # drawn at the bottom edge, and said so
+            any_below = True
+            ax.scatter(xs[below], np.full(below.sum(), floor), marker="v", s=36, color=col, edgecolors="black",
+                       linewidths=0.5, zorder=4, clip_on=False)
         if (lo is not med) and np.any(np.isfinite(hi) & (hi != lo)):
             l_, h_ = lo - sub, hi - sub
             band = np.isfinite(l_) & np.isfinite(h_)
@@ -205,7 +238,7 @@ def plot_sensitivity(items: Mapping[str, Any], param: str = "lr", *, by: str = "
     ax.set_xscale("log")
     if logy:
         ax.set_yscale("log")
-    ax.set_ylim(bottom=floor * 0.5 if logy else None, top=top * (1.25 ** len(curves) * 1.3 if logy else 1.05))
+    ax.set_ylim(bottom=floor if logy else None, top=top * (1.25 ** len(curves) * 1.3 if logy else 1.05))
     sub_label = "f − f*" if gap and any(math.isfinite(c[5]) for c in curves) else "value"
     if any(getattr(it, "problem", {}).get("type") == "training" for it in items.values()):
         sub_label = "validation loss"
@@ -219,6 +252,9 @@ def plot_sensitivity(items: Mapping[str, Any], param: str = "lr", *, by: str = "
     if any_div:
         handles.append(plt.Line2D([], [], marker="x", ls="", color="#444"))
         labels.append("diverged (top edge)")
+    if any_below:
+        handles.append(plt.Line2D([], [], marker="v", ls="", color="#444", mec="black", mew=0.5))
+        labels.append(f"below {floor:.0e} (bottom edge)")
     ax.legend(handles, labels, fontsize=8, frameon=False)
     return fig
 
@@ -267,11 +303,11 @@ def plot_performance_profile(profile: Any, *, ax: Any = None, title: str | None 
     else:
         fig = ax.figure
     right = tau_max or max(2.0, float(taus.max()) * 1.5)
-    styles = ["-", "--", "-.", ":"]
+    styles = label_styles({name: None for name in names})
     for s, name in enumerate(names):
         xs = np.concatenate([taus, [right]])
         ys = np.concatenate([rho[s], [rho[s][-1]]])
-        ax.step(xs, ys, where="post", lw=2, ls=styles[(s // 10) % 4], label=plain_text(name))
+        ax.step(xs, ys, where="post", lw=2, ls=styles[s]["ls"], color=styles[s]["color"], label=plain_text(name))
     ax.set_xscale("log", base=2)
     ax.set_xlim(1, right)
     ax.set_ylim(-0.02, 1.02)

@@ -14,16 +14,19 @@ import matplotlib.pyplot as plt
 
 from ..record import Trace
 from .curves import plot_curves, save_figure
+from .landscape import wrap_title
 
 __all__ = ["training_figures", "plot_history"]
 
 
 def training_figures(histories: Mapping, folder: str | Path, monitor: str = "val_loss",
-                     seeds: int = 1) -> list[tuple[Path, str]]:
+                     seeds: int = 1, width_px: int = 1100, dpi: int = 110) -> list[tuple[Path, str]]:
     """Draw the standard training curves of ``{label: History}`` into ``folder``.
 
     Figures: ``monitor`` per epoch, training and validation loss per epoch, training
-    loss per iteration. Returns ``[(path, caption)]`` for an HTML report.
+    loss per iteration; each PNG is ``width_px`` pixels wide (the page's width, so a
+    page shows it at its own size, not stretched) at ``dpi``. Returns ``[(path, caption)]``
+    for an HTML report.
     """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -38,9 +41,9 @@ def training_figures(histories: Mapping, folder: str | Path, monitor: str = "val
     for key, per, caption in plots:
         if any(key not in (h.epochs if per == "epoch" else h.series) for h in histories.values()):
             continue
-        fig = plot_curves(histories, key, per=per, title=caption,
-                          xlabel="epoch" if per == "epoch" else "iteration")
-        out.append((save_figure(fig, folder / f"{key}_per_{per}.png"), caption))
+        fig = plot_curves(histories, key, per=per, title=wrap_title(caption, 110),
+                          xlabel="epoch" if per == "epoch" else "iteration", figsize=(width_px / dpi, 3.9))
+        out.append((save_figure(fig, folder / f"{key}_per_{per}.png", dpi=dpi), caption))
     return out
 
 
