@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 from .. import problems
-from ..engine import parse_seeds
+from ..engine import parse_seeds, pick_threads
 from .functions import function_sweep
 from .grids import MAX_RUNS, check_count, expand_grid, finite_number
 from .result import SweepResult
@@ -26,7 +26,8 @@ def sweep(problem: Any, optimizer: Any, grid: Mapping[str, Sequence[Any]] | Sequ
           seeds: int | Sequence[int] | None = None, steps: int = 100, start: Any = None, stop: Any = None,
           schedule: Any = None, start_spread: float = 0.1, batch_size: int | None = None,
           dtype: torch.dtype | None = None, bound: float = 1e12, record_params: bool | None = None,
-          progress: Callable[[int, int], None] | None = None, max_runs: int = MAX_RUNS) -> SweepResult:
+          progress: Callable[[int, int], None] | None = None, max_runs: int = MAX_RUNS,
+          threads: Any = None) -> SweepResult:
     """Run every configuration of ``grid`` (× every seed) of ``optimizer`` on ``problem``
     as one batched computation.
 
@@ -49,6 +50,10 @@ def sweep(problem: Any, optimizer: Any, grid: Mapping[str, Sequence[Any]] | Sequ
         progress: called as ``progress(step, steps)`` after every step.
         max_runs: more runs (configurations × seeds, counted before any is built) is a
             ValueError; default :data:`optimlab.sweeps.grids.MAX_RUNS`.
+        threads: torch's intra-op threads during the sweep (1..cores); by default
+            ``$OPTIMLAB_THREADS``, else one thread for a small batch (runs × parameters
+            (× batch size when training) at most :data:`optimlab.engine.SMALL_WORK`),
+            else torch's setting; the caller's count is restored afterwards.
 
     Returns a :class:`SweepResult`. An argument that does not apply to the problem's kind
     (``start``/``stop``/``schedule`` on a training problem, ``batch_size`` on a function)
@@ -57,6 +62,7 @@ def sweep(problem: Any, optimizer: Any, grid: Mapping[str, Sequence[Any]] | Sequ
     if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 0:
         raise ValueError(f"steps must be an integer >= 0, got {steps!r}")
     start_spread = finite_number("start_spread", start_spread)
+    pick_threads(threads)  # a bad count fails here, before anything is built
     seed_list = parse_seeds(seeds)
     n_seeds = len(seed_list) if seed_list else 1
     configs = expand_grid(grid, max_runs)  # refused before the product is built
@@ -79,10 +85,10 @@ def sweep(problem: Any, optimizer: Any, grid: Mapping[str, Sequence[Any]] | Sequ
     t0 = time.perf_counter()
     if training:
         res = train_sweep(problem, optimizer, configs, seed_list, steps, batch_size=batch_size,
-                          dtype=dtype or torch.float32, progress=progress)
+                          dtype=dtype or torch.float32, progress=progress, threads=threads)
     else:
         res = function_sweep(problem, optimizer, configs, seed_list, steps, start=start, stop=stop,
                               schedule=schedule, start_spread=start_spread, dtype=dtype or torch.float64,
-                              bound=bound, record_params=record_params, progress=progress)
+                              bound=bound, record_params=record_params, progress=progress, threads=threads)
     res.grid, res.seeds, res.wall_time = grid_plain, seed_list, time.perf_counter() - t0
     return res

@@ -19,7 +19,7 @@ __all__ = ["function_sweep"]
 
 def function_sweep(problem: Any, optimizer: Any, configs: list[dict], seed_list: list[int] | None, steps: int, *,
                     start: Any, stop: Any, schedule: Any, start_spread: float, dtype: torch.dtype, bound: float,
-                    record_params: bool | None, progress: Callable | None) -> SweepResult:
+                    record_params: bool | None, progress: Callable | None, threads: Any = None) -> SweepResult:
 
     fn = resolve_function(problem)
     _, opt_name, options = resolve_optimizer(optimizer)
@@ -65,7 +65,7 @@ def function_sweep(problem: Any, optimizer: Any, configs: list[dict], seed_list:
 
         out = run_batch(batch_fn, batch_opt, starts, steps, hyper=hyper, stop=stop, schedule=schedule,
                         dtype=dtype, bound=bound, record_params=record_params,
-                        progress=cb if progress is not None else None)
+                        progress=cb if progress is not None else None, threads=threads)
         with no_gc():  # R small dicts that stay alive
             for j, (i, t) in enumerate(zip(idx, out)):
                 if noise > 0:  # the function as it ran alone: with this run's noise seed

@@ -9,7 +9,18 @@ import numpy as np
 import torch
 from torch.func import functional_call, stack_module_state, vmap
 
-from ..engine import RECORD_CHUNK, EpochBatches, EpochMean, Freezer, RunState, divergent, grown, run_generators
+from ..engine import (
+    RECORD_CHUNK,
+    EpochBatches,
+    EpochMean,
+    Freezer,
+    RunState,
+    divergent,
+    grown,
+    pick_threads,
+    run_generators,
+    torch_threads,
+)
 from ..problems.data import dataset_tensors
 from ..record import Trace, to_jsonable
 from ..runner import resolve_optimizer, run_label
@@ -46,7 +57,8 @@ def _init_model(problem: Any, seed: int, dtype: torch.dtype) -> torch.nn.Module:
 
 
 def train_sweep(problem: Any, optimizer: Any, configs: list[dict], seed_list: list[int] | None, steps: int, *,
-                batch_size: int | None, dtype: torch.dtype, progress: Callable | None) -> SweepResult:
+                batch_size: int | None, dtype: torch.dtype, progress: Callable | None,
+                threads: Any = None) -> SweepResult:
     r"""Train R stacked model copies at once with :mod:`torch.func`.
 
     Row j (configuration c_j, seed s_j) is exactly this loop run alone: model
@@ -68,7 +80,9 @@ def train_sweep(problem: Any, optimizer: Any, configs: list[dict], seed_list: li
     row_seeds = [r.get("seed", 0) if r.get("seed") is not None else 0 for r in rows]
     models = _StackedModels(problem, row_seeds, dtype)
     opt = factory(models.groups(hyper_values(rows, numeric, options)))  # (R, 1, ...) values override the options
-    losses, objective, train_loss, state = _train(models, opt, data, row_seeds, steps, progress)
+    work = sum(p.numel() for p in models.params.values()) * data.B  # the stacked parameters hold all R runs
+    with torch_threads(pick_threads(threads, work)):
+        losses, objective, train_loss, state = _train(models, opt, data, row_seeds, steps, progress)
     pname = getattr(problem, "name", type(problem).__name__)
     traces = []
     for j, r in enumerate(rows):
