@@ -15,7 +15,6 @@ from typing import Any, List, Optional
 
 import typer
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from ._common import (
     CLIError,
@@ -28,6 +27,7 @@ from ._common import (
     run_labels,
     shorten,
 )
+from ._progress import QUIET_HELP, Bar
 
 SPEC_HELP = "Optimizer spec NAME[:KEY=VALUE,...]; repeat for several (syntax above)."
 STOP_HELP = (
@@ -80,7 +80,8 @@ def _function(name_or_formula: str) -> Any:
 # ----------------------------------------------------------------- commands
 def demo(out: Path = typer.Option(Path("optimlab-out"), "--out", "-o", help="Folder for the pictures, traces "
                                   "and index.html (created)."),
-         quick: bool = typer.Option(False, "--quick", help="Smaller animations and coarser grids.")) -> None:
+         quick: bool = typer.Option(False, "--quick", help="Smaller animations and coarser grids."),
+         quiet: bool = typer.Option(False, "--quiet", "-q", help=QUIET_HELP)) -> None:
     """Run the lectures' experiments and write pictures, animations and an HTML page.
 
     The course notebook's two experiments with its exact settings (f = 5x² + y² from
@@ -97,15 +98,10 @@ def demo(out: Path = typer.Option(Path("optimlab-out"), "--out", "-o", help="Fol
     except CLIError as e:
         fail(str(e))
     t0 = time.perf_counter()
-    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TimeElapsedColumn(), console=console, transient=False) as bar:
-        task = bar.add_task("optimlab demo", total=None)
-
-        def progress(done: int, total: int, what: str) -> None:
-            bar.update(task, completed=done, total=total, description=what)
-
+    with Bar(quiet, None, "optimlab demo", "pictures") as bar:
         try:
-            result = run_demo(out, quick=quick, progress=progress)
+            result = run_demo(out, quick=quick, progress=bar.hook(
+                lambda done, total, what: bar.update(done, total, what, force=True)))
         except OSError as e:
             fail(f"cannot write to {str(out)!r}: {one_line(e)}")
     wide = console.width >= 110  # the settings column only where it fits
@@ -131,6 +127,7 @@ def run_cmd(
     out: Path = typer.Option(Path("optimlab-out/run"), "--out", "-o", help="Folder for pictures and traces."),
     domain: Optional[str] = typer.Option(None, "--domain", help="Plot window X0,X1,Y0,Y1 (default: the "
                                                                 "function's domain or the paths' box)."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help=QUIET_HELP),
 ) -> None:
     """Run optimizers from one start on a function; print a table, draw the paths, save the traces.
 
@@ -180,12 +177,7 @@ def run_cmd(
     except CLIError as e:
         fail(str(e))
         return
-    traces = {}
-    for label, spec in zip(run_labels(resolved), resolved):
-        try:
-            traces[label] = runner.run(fn, spec, x0, steps, stop=rules or None, label=label)
-        except (ValueError, TypeError, RuntimeError) as e:
-            fail(f"--optimizer {shorten(spec)!r}: {one_line(e)}")
+    traces = _run_all(fn, resolved, x0, steps, rules, quiet)
     try:
         page = report.run_page(fn, traces, out, domain=window, animate=animate)
     except ValueError as e:
@@ -195,6 +187,23 @@ def run_cmd(
         err_console.print(f"note: {escape(note)}")
     console.print(report.to_rich(page.table.select([c for c in page.table.columns if c != "settings"])))
     console.print(f"Wrote {len(page.files)} files to {escape(str(out))} (open {page.index.name})", highlight=False)
+
+
+def _run_all(fn: Any, specs: list[str], x0: list[float], steps: int, rules: list, quiet: bool) -> dict:
+    """``{label: Trace}`` of every spec, with a progress bar over all their steps."""
+    from .. import runner  # lazy: keeps --help free of torch
+
+    traces = {}
+    with Bar(quiet, len(specs) * steps, "run", "steps") as bar:
+        for i, (label, spec) in enumerate(zip(run_labels(specs), specs)):
+            bar.update(i * steps, description=shorten(label, 40), force=True)
+            try:
+                traces[label] = runner.run(fn, spec, x0, steps, stop=rules or None, label=label,
+                                           progress=bar.hook(lambda k, i=i: bar.update(i * steps + k)))
+            except (ValueError, TypeError, RuntimeError) as e:
+                fail(f"--optimizer {shorten(spec)!r}: {one_line(e)}")
+        bar.update(len(specs) * steps, force=True)
+    return traces
 
 
 def list_cmd(what: str = typer.Argument(..., metavar="functions|optimizers",

@@ -9,9 +9,9 @@ from typing import List, Optional
 
 import typer
 from rich.markup import escape
-from rich.progress import Progress
 
-from ._common import CLIError, check_out, console, fail, one_line, run_labels
+from ._common import CLIError, check_out, console, err_console, fail, one_line, run_labels
+from ._progress import QUIET_HELP, Bar
 
 DEFAULT_OPTIMIZERS = ["sgd:lr=0.01", "momentum:lr=0.01", "rmsprop:lr=0.001", "adam:lr=0.001"]
 OPTIMIZER_HELP = ("Optimizer spec NAME[:KEY=VALUE,...], e.g. adam:lr=0.01 (repeat for several; default: "
@@ -37,15 +37,19 @@ def train(
                                      "and avoids oversubscription)."),
     list_: bool = typer.Option(False, "--list", help="List the named problems and exit."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="One line per epoch of every run."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help=QUIET_HELP),
 ) -> None:
-    """Train PROBLEM with each optimizer and write a comparison page (table and curves)."""
+    """Train PROBLEM with each optimizer and write a comparison page (table and curves).
+
+    Ctrl-C stops the whole command: the finished runs are kept (table, page, histories),
+    the others are marked, and the same command run again resumes from OUT (exit code 130).
+    """
     # heavy (torch, the training lab, matplotlib): imported by the command, so --help stays fast
     import torch
 
     from .. import problems as P  # lazy: keeps --help free of torch
     from .. import report  # lazy: keeps --help free of torch
     from ..optim.registry import parse_spec  # lazy: keeps --help free of torch
-    from ..training import compare_training  # lazy: keeps --help free of torch
 
     cores = os.cpu_count() or 1
     if threads > cores:  # torch segfaults on a huge count; more threads than cores only slow down
@@ -72,14 +76,11 @@ def train(
         name = Path(problem).stem if isinstance(prob, P.Problem) else problem
         folder = out or Path("optimlab-train") / name
         check_out(folder)
-        total = len(specs) * seeds
-        with Progress(console=console, transient=True, disable=verbose) as bar:
-            task = bar.add_task("training", total=total)
-            runs = dict(zip(run_labels(specs), specs))
-            cmp = compare_training(prob, runs, epochs=epochs, seeds=seeds, batch_size=batch_size, target=reach,
-                                   verbose=2 if verbose else 0,
-                                   on_run=lambda label, seed, h: bar.update(
-                                       task, advance=1, description=f"{label} seed {seed}"))
+        runs = dict(zip(run_labels(specs), specs))
+        previous = _interrupted(folder, name if isinstance(prob, str) else prob.name, list(runs), seeds, epochs,
+                                batch_size)
+        cmp = _train_runs(prob, runs, previous, quiet or verbose, epochs=epochs, seeds=seeds, batch_size=batch_size,
+                          target=reach, verbose=2 if verbose else 0, threads=threads)
     except CLIError as e:
         fail(str(e))
         return
@@ -93,6 +94,54 @@ def train(
         return
     console.print(report.to_rich(page.table))
     console.print(f"wrote {escape(str(page.index))}")
+    if cmp.interrupted:
+        total = len(cmp.seeds) * len(cmp.histories)
+        err_console.print(f"interrupted: {cmp.n_finished} of {total} runs finished, kept in "
+                          f"{escape(str(folder))}; run the same command again to resume", highlight=False)
+        raise typer.Exit(code=130)
+
+
+def _interrupted(folder: Path, problem: str, labels: list[str], seeds: int, epochs: int, batch_size: int) -> object:
+    """The interrupted comparison saved in ``folder`` by the same command, to resume; else None."""
+    from ..training import TrainingComparison  # lazy: keeps --help free of torch
+
+    if not (folder / "histories" / "comparison.json").is_file():
+        return None
+    try:
+        previous = TrainingComparison.load(folder / "histories")
+    except (ValueError, KeyError, TypeError, OSError):
+        return None
+    if not previous.interrupted:
+        return None
+    diff = previous.differs_from(problem, labels, list(range(seeds)), epochs, batch_size)
+    if diff:
+        err_console.print(f"note: {escape(str(folder))} holds an interrupted comparison with other settings "
+                          f"({escape(diff)}); training afresh", highlight=False)
+        return None
+    err_console.print(f"resuming: {previous.n_finished} finished runs found in {escape(str(folder))}", highlight=False)
+    return previous
+
+
+def _train_runs(prob: object, runs: dict, previous: object, quiet: bool, **options: object) -> object:
+    """``compare_training`` with a progress bar over every epoch of every run."""
+    from ..training import LambdaCallback, compare_training  # lazy: keeps --help free of torch
+
+    epochs, n_runs = int(options["epochs"]), len(runs) * int(options["seeds"])
+    with Bar(quiet, n_runs * epochs, f"training: {n_runs} runs", "epochs") as bar:
+        done = [0]
+
+        def begin(trainer: object) -> None:
+            h = trainer.history
+            bar.update(done[0] * epochs, description=f"{h.label} seed {h.config.get('seed')}", force=True)
+
+        def finished(label: str, seed: int, h: object) -> None:
+            done[0] += 1
+            bar.update(done[0] * epochs, force=True)
+
+        tick = LambdaCallback(on_train_begin=begin,
+                              on_epoch_end=lambda trainer, epoch, logs: bar.update(done[0] * epochs + epoch + 1))
+        return compare_training(prob, runs, resume=previous, callbacks=bar.hook(lambda: [tick]),
+                                on_run=bar.hook(finished), **options)
 
 
 def register(app: typer.Typer) -> None:

@@ -80,6 +80,19 @@ class TrainingComparison:
     def n_finished(self) -> int:
         return sum(len(hs) for hs in self.histories.values())
 
+    def differs_from(self, problem: str, labels: Sequence[str], seeds: Sequence[int], epochs: int,
+                     batch_size: int) -> str:
+        """``""`` when this comparison has these settings (so it can resume a call with them),
+        else the first difference as text (``"the saved comparison has epochs=3, this one epochs=5"``)."""
+        ours = {"problem": problem, "labels": list(labels), "seeds": list(seeds), "epochs": epochs,
+                "batch_size": batch_size}
+        theirs = {"problem": self.problem, "labels": list(self.histories), "seeds": list(self.seeds),
+                  "epochs": self.settings.get("epochs"), "batch_size": self.settings.get("batch_size")}
+        for k, v in ours.items():
+            if theirs[k] != v:
+                return f"the saved comparison has {k}={theirs[k]!r}, this one {k}={v!r}"
+        return ""
+
     def summary(self) -> list[dict]:
         """One dict per optimizer: means and standard deviations over its finished seeds;
         ``unfinished``: ``{seed: "interrupted" | "not started"}`` of the others."""
@@ -296,11 +309,7 @@ def _resumable(resume: TrainingComparison | None, problem: str, labels: list[str
     if not isinstance(resume, TrainingComparison):
         raise TypeError(f"resume must be a TrainingComparison (TrainingComparison.load(folder)), got "
                         f"{type(resume).__name__}")
-    ours = {"problem": problem, "labels": labels, "seeds": seeds, "epochs": epochs, "batch_size": batch_size}
-    theirs = {"problem": resume.problem, "labels": list(resume.histories), "seeds": list(resume.seeds),
-              "epochs": resume.settings.get("epochs"), "batch_size": resume.settings.get("batch_size")}
-    for k, v in ours.items():
-        if theirs[k] != v:
-            raise ValueError(f"resume: the saved comparison has {k}={theirs[k]!r}, this one {k}={v!r}; resume "
-                             f"with the same settings")
+    diff = resume.differs_from(problem, labels, seeds, epochs, batch_size)
+    if diff:
+        raise ValueError(f"resume: {diff}; resume with the same settings")
     return {label: list(hs) for label, hs in resume.histories.items()}
