@@ -191,7 +191,8 @@ def compare_training(problem: Any, optimizers: Mapping[str, Any] | Sequence[Any]
             (``problems.get(..., val=0)``), in which case no validation pass is run.
         target: level of ``monitor`` for the "epochs to target" column.
         callbacks: a factory returning fresh callbacks for each run (e.g. early stopping).
-        on_run: called as ``on_run(label, seed, history)`` after each run (progress).
+        on_run: called as ``on_run(label, seed, history)`` after each run (progress), also
+            for each run taken from ``resume``.
         resume: an interrupted comparison of the same problem, labels, seeds, epochs and
             batch size (e.g. ``TrainingComparison.load(folder)``): its finished runs are
             kept, the others trained (each run depends only on its seed, so the result
@@ -251,9 +252,11 @@ def _train_all(problem: Any, base: P.Problem, optimizers: dict[str, Any], seeds:
     ipe, current = None, None
     try:
         for i, seed in enumerate(seeds):
-            if all(len(done.get(label, ())) > i for label in optimizers):
+            if all(len(done.get(label, ())) > i for label in optimizers):  # nothing to train for this seed
                 for label in optimizers:
                     histories[label].append(done[label][i])
+                    if on_run is not None:
+                        on_run(label, seed, done[label][i])
                 continue
             prob = P.get(problem, seed=seed, **problem_options) if isinstance(problem, str) else base
             init = (prob.model if isinstance(problem, str) else
