@@ -1,6 +1,6 @@
-"""Progress bars of the long commands: drawn on a terminal, never with --quiet (nor into a pipe,
-and the train bar's counts: tests/test_training_interrupt.py); the library's hooks that feed
-them count what was done."""
+"""Progress bars of the long commands: drawn on a terminal only, never with --quiet (through
+the CLI: tests/test_training_interrupt.py, with the train bar's counts); the library's hooks
+that feed them count what was done."""
 
 from __future__ import annotations
 
@@ -28,16 +28,25 @@ def invoke(*args: str):
     return CliRunner().invoke(app, list(args), catch_exceptions=False, env={"COLUMNS": "160"})
 
 
-def test_run_draws_a_bar_over_every_step_on_a_terminal_and_none_with_quiet(terminal, tmp_path):
-    args = ["run", "lecture-quadratic", "-O", "sgd:lr=0.01", "-O", "adam:lr=0.1", "--start", "5,5", "--steps", "40"]
-    r = invoke(*args, "--out", str(tmp_path / "a"))
+def test_run_draws_a_bar_over_every_step_on_a_terminal(terminal, tmp_path):
+    r = invoke("run", "lecture-quadratic", "-O", "sgd:lr=0.01", "-O", "adam:lr=0.1", "--start", "5,5", "--steps", "40",
+               "--out", str(tmp_path))
     assert r.exit_code == 0, r.output
     drawn = terminal()
     assert "80/80" in drawn and "steps/s" in drawn and "adam:lr=0.1" in drawn
     assert "steps/s" not in r.output  # stdout carries the table, not the bar
-    before = len(drawn)
-    assert invoke(*args, "--out", str(tmp_path / "b"), "--quiet").exit_code == 0
-    assert len(terminal()) == before  # nothing more drawn
+
+
+def test_a_bar_is_drawn_on_a_terminal_only_and_never_with_quiet(monkeypatch):
+    for console, quiet, drawn in [(Console(file=io.StringIO(), force_terminal=True), False, True),
+                                  (Console(file=io.StringIO(), force_terminal=True), True, False),
+                                  (Console(file=io.StringIO()), False, False)]:  # a pipe: isatty() is False
+        monkeypatch.setattr(_progress, "bar_console", console)
+        with _progress.Bar(quiet, 3, "work", "steps") as bar:
+            assert bar.on is drawn and (bar.hook(print) is print) is drawn
+            for k in range(1, 4):
+                bar.update(k)
+        assert ("3/3" in console.file.getvalue()) is drawn and (console.file.getvalue() == "") is not drawn
 
 
 def test_the_hooks_get_the_counts_of_work_done():

@@ -73,8 +73,8 @@ def test_ctrl_c_keeps_the_finished_runs_marks_the_others_and_resumes(full, tmp_p
 
 
 def test_cli_train_ctrl_c_exits_130_with_the_finished_runs_and_the_same_command_resumes(full, tmp_path, monkeypatch):
-    pipe = io.StringIO()  # stderr is not a terminal at first: no progress bar
-    monkeypatch.setattr(_progress, "bar_console", Console(file=pipe))
+    quiet = io.StringIO()  # a terminal, but --quiet: no progress bar
+    monkeypatch.setattr(_progress, "bar_console", Console(file=quiet, force_terminal=True))
     logs, calls = trainer.Trainer._epoch_logs, [0]
 
     def epoch_logs(self, *args):
@@ -87,7 +87,7 @@ def test_cli_train_ctrl_c_exits_130_with_the_finished_runs_and_the_same_command_
             "--batch-size", "60", "--out", str(tmp_path)]
     with monkeypatch.context() as m:
         m.setattr(trainer.Trainer, "_epoch_logs", epoch_logs)
-        r = CliRunner(env={"COLUMNS": "250"}).invoke(app, args)
+        r = CliRunner(env={"COLUMNS": "250"}).invoke(app, [*args, "--quiet"])
     assert r.exit_code == 130, r.output
     text = " ".join(r.output.split())
     for mark in MARKS.values():
@@ -97,7 +97,7 @@ def test_cli_train_ctrl_c_exits_130_with_the_finished_runs_and_the_same_command_
     assert sorted(p.name for p in (tmp_path / "histories").glob("*.npz")) == ["adam_lr=0.05-seed0.npz",
                                                                               "sgd_lr=0.1-seed0.npz"]
     assert (tmp_path / "index.html").is_file() and "Interrupted: 2 of 4 runs" in (tmp_path / "index.html").read_text()
-    assert pipe.getvalue() == ""
+    assert quiet.getvalue() == ""
     terminal = io.StringIO()  # the second time on a terminal: the bar counts every epoch of the 4 runs
     monkeypatch.setattr(_progress, "bar_console", Console(file=terminal, force_terminal=True, width=120))
     r = CliRunner(env={"COLUMNS": "250"}).invoke(app, args)

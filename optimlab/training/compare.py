@@ -118,6 +118,8 @@ class TrainingComparison:
     def mean_history(self, label: str) -> History:
         """A History whose series are the means over seeds (shorter runs padded with NaN)."""
         hs = self.histories[label]
+        if not hs:
+            raise ValueError(f"{label!r} has no finished run (the comparison was interrupted): no mean to take")
         epochs = {k: _padded_mean([np.asarray(h.epochs[k], dtype=float) for h in hs if k in h.epochs])
                   for k in hs[0].epochs}
         series = {"loss": _padded_mean([np.asarray(h.series["loss"], dtype=float) for h in hs])}
