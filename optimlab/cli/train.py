@@ -97,7 +97,8 @@ def train(
     if cmp.interrupted:
         total = len(cmp.seeds) * len(cmp.histories)
         err_console.print(f"interrupted: {cmp.n_finished} of {total} runs finished, kept in "
-                          f"{escape(str(folder))}; run the same command again to resume", highlight=False)
+                          f"{escape(str(folder))}; run the same command again to resume", highlight=False,
+                          soft_wrap=True)
         raise typer.Exit(code=130)
 
 
@@ -116,9 +117,10 @@ def _interrupted(folder: Path, problem: str, labels: list[str], seeds: int, epoc
     diff = previous.differs_from(problem, labels, list(range(seeds)), epochs, batch_size)
     if diff:
         err_console.print(f"note: {escape(str(folder))} holds an interrupted comparison with other settings "
-                          f"({escape(diff)}); training afresh", highlight=False)
+                          f"({escape(diff)}); training afresh", highlight=False, soft_wrap=True)
         return None
-    err_console.print(f"resuming: {previous.n_finished} finished runs found in {escape(str(folder))}", highlight=False)
+    err_console.print(f"resuming: {previous.n_finished} finished runs found in {escape(str(folder))}", highlight=False,
+                      soft_wrap=True)
     return previous
 
 
