@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import os
 from pathlib import Path
-from typing import List, Optional
+from typing import Any, List, Optional
 
 import typer
 from rich.markup import escape
@@ -77,8 +77,7 @@ def train(
         folder = out or Path("optimlab-train") / name
         check_out(folder)
         runs = dict(zip(run_labels(specs), specs))
-        previous = _interrupted(folder, name if isinstance(prob, str) else prob.name, list(runs), seeds, epochs,
-                                batch_size)
+        previous = _interrupted(folder, prob, list(runs), seeds, epochs, batch_size)
         cmp = _train_runs(prob, runs, previous, quiet or verbose, epochs=epochs, seeds=seeds, batch_size=batch_size,
                           target=reach, verbose=2 if verbose else 0, threads=threads)
     except CLIError as e:
@@ -102,8 +101,9 @@ def train(
         raise typer.Exit(code=130)
 
 
-def _interrupted(folder: Path, problem: str, labels: list[str], seeds: int, epochs: int, batch_size: int) -> object:
-    """The interrupted comparison saved in ``folder`` by the same command, to resume; else None."""
+def _interrupted(folder: Path, prob: Any, labels: list[str], seeds: int, epochs: int, batch_size: int) -> Any:
+    """The interrupted comparison saved in ``folder`` by the same command, to resume; else None.
+    ``prob``: a problem name, or a Problem (from a CSV file: its model and loss must match too)."""
     from ..training import TrainingComparison  # lazy: keeps --help free of torch
 
     if not (folder / "histories" / "comparison.json").is_file():
@@ -114,7 +114,10 @@ def _interrupted(folder: Path, problem: str, labels: list[str], seeds: int, epoc
         return None
     if not previous.interrupted:
         return None
-    diff = previous.differs_from(problem, labels, list(range(seeds)), epochs, batch_size)
+    named = isinstance(prob, str)
+    diff = previous.differs_from(prob if named else prob.name, labels, list(range(seeds)), epochs, batch_size,
+                                 None if named else type(prob.model).__name__,
+                                 None if named or not isinstance(prob.loss, str) else prob.loss)
     if diff:
         err_console.print(f"note: {escape(str(folder))} holds an interrupted comparison with other settings "
                           f"({escape(diff)}); training afresh", highlight=False, soft_wrap=True)
@@ -124,7 +127,7 @@ def _interrupted(folder: Path, problem: str, labels: list[str], seeds: int, epoc
     return previous
 
 
-def _train_runs(prob: object, runs: dict, previous: object, quiet: bool, **options: object) -> object:
+def _train_runs(prob: Any, runs: dict, previous: Any, quiet: bool, **options: Any) -> Any:
     """``compare_training`` with a progress bar over every epoch of every run."""
     from ..training import LambdaCallback, compare_training  # lazy: keeps --help free of torch
 
@@ -132,11 +135,11 @@ def _train_runs(prob: object, runs: dict, previous: object, quiet: bool, **optio
     with Bar(quiet, n_runs * epochs, f"training: {n_runs} runs", "epochs") as bar:
         done = [0]
 
-        def begin(trainer: object) -> None:
+        def begin(trainer: Any) -> None:
             h = trainer.history
             bar.update(done[0] * epochs, description=f"{h.label} seed {h.config.get('seed')}", force=True)
 
-        def finished(label: str, seed: int, h: object) -> None:
+        def finished(label: str, seed: int, h: Any) -> None:
             done[0] += 1
             bar.update(done[0] * epochs, force=True)
 

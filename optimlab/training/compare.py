@@ -81,15 +81,17 @@ class TrainingComparison:
         return sum(len(hs) for hs in self.histories.values())
 
     def differs_from(self, problem: str, labels: Sequence[str], seeds: Sequence[int], epochs: int,
-                     batch_size: int) -> str:
+                     batch_size: int, model: str | None = None, loss: Any = None) -> str:
         """``""`` when this comparison has these settings (so it can resume a call with them),
-        else the first difference as text (``"the saved comparison has epochs=3, this one epochs=5"``)."""
+        else the first difference as text (``"the saved comparison has epochs=3, this one epochs=5"``).
+        ``model`` (the model's class name) and ``loss`` are compared when given."""
         ours = {"problem": problem, "labels": list(labels), "seeds": list(seeds), "epochs": epochs,
-                "batch_size": batch_size}
+                "batch_size": batch_size, "model": model, "loss": loss}
         theirs = {"problem": self.problem, "labels": list(self.histories), "seeds": list(self.seeds),
-                  "epochs": self.settings.get("epochs"), "batch_size": self.settings.get("batch_size")}
+                  "epochs": self.settings.get("epochs"), "batch_size": self.settings.get("batch_size"),
+                  "model": self.settings.get("model"), "loss": self.settings.get("loss")}
         for k, v in ours.items():
-            if theirs[k] != v:
+            if v is not None and theirs[k] != v:
                 return f"the saved comparison has {k}={theirs[k]!r}, this one {k}={v!r}"
         return ""
 
@@ -230,7 +232,7 @@ def compare_training(problem: Any, optimizers: Mapping[str, Any] | Sequence[Any]
     elif monitor.startswith("val_") and not has_val:
         raise ValueError(f"monitor {monitor!r} needs validation data, but problem {base.name!r} has none; "
                          f"use {monitor.removeprefix('val_')!r} or a problem with a validation split")
-    done = _resumable(resume, base.name, [str(k) for k in optimizers], seeds, epochs, batch_size)
+    done = _resumable(resume, base, [str(k) for k in optimizers], seeds, epochs, batch_size)
     run_options = {"schedule": schedule, "callbacks": callbacks,
                    "fit": {"epochs": epochs, "batch_size": batch_size, "verbose": verbose, "threads": threads}}
     histories, unfinished, ipe = _train_all(problem, base, {str(k): v for k, v in optimizers.items()}, seeds, done,
@@ -306,15 +308,16 @@ def _one_run(prob: P.Problem, init: Any, init_state: dict, opt: Any, label: str,
     return h
 
 
-def _resumable(resume: TrainingComparison | None, problem: str, labels: list[str], seeds: list[int], epochs: int,
-               batch_size: int) -> dict[str, list[History]]:
+def _resumable(resume: TrainingComparison | None, problem: P.Problem, labels: list[str], seeds: list[int],
+               epochs: int, batch_size: int) -> dict[str, list[History]]:
     """The finished runs of ``resume``, after checking that it is this comparison."""
     if resume is None:
         return {}
     if not isinstance(resume, TrainingComparison):
         raise TypeError(f"resume must be a TrainingComparison (TrainingComparison.load(folder)), got "
                         f"{type(resume).__name__}")
-    diff = resume.differs_from(problem, labels, seeds, epochs, batch_size)
+    diff = resume.differs_from(problem.name, labels, seeds, epochs, batch_size, type(problem.model).__name__,
+                               problem.loss if isinstance(problem.loss, str) else None)
     if diff:
         raise ValueError(f"resume: {diff}; resume with the same settings")
     return {label: list(hs) for label, hs in resume.histories.items()}
