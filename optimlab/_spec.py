@@ -13,7 +13,7 @@ import re
 from typing import Any, Iterable
 
 __all__ = ["name_key", "split_spec", "parse_options", "parse_value", "format_value", "slug", "unique_slugs",
-           "split_top", "split_items", "did_you_mean"]
+           "split_top", "split_items", "did_you_mean", "run_labels"]
 
 _KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
@@ -152,4 +152,15 @@ def unique_slugs(labels: list[str]) -> list[str]:
             s = f"{base}_{n}"
         seen.add(s)
         out.append(s)
+    return out
+
+
+def run_labels(specs: list[str]) -> list[str]:
+    """One label per run, distinct: a spec given twice is run twice (``adam``, ``adam #2``),
+    never folded into one run whose files and table row the other would overwrite."""
+    seen: dict[str, int] = {}
+    out = []
+    for s in specs:
+        seen[s] = seen.get(s, 0) + 1
+        out.append(s if seen[s] == 1 else f"{s} #{seen[s]}")
     return out

@@ -20,6 +20,10 @@ step R runs (R = 1 for the Trainer) and all follow the same rules, written once 
 * **Frozen runs.** :class:`Freezer`: a run that stopped takes no further part in the
   optimizer's steps: its gradient is zeroed before a step (no NaN reaches the shared
   update) and its parameters are put back after it (momentum would still move them).
+* **Threads.** :func:`pick_threads` and :func:`torch_threads`: a small problem runs on
+  one intra-op thread (torch's pool costs more than it gains there, and oversubscribes a
+  busy machine), unless ``threads=`` or ``$OPTIMLAB_THREADS`` says otherwise; the
+  caller's setting comes back after the run.
 """
 
 from __future__ import annotations
@@ -27,13 +31,15 @@ from __future__ import annotations
 import contextlib
 import gc
 import math
+import os
 from typing import Any, Iterator, Sequence
 
 import numpy as np
 import torch
 
 __all__ = ["parse_seeds", "run_generators", "EpochBatches", "EpochMean", "divergent", "grads_finite", "RunState",
-           "Freezer", "chunks", "no_gc", "RECORD_CHUNK", "grown"]
+           "Freezer", "chunks", "no_gc", "RECORD_CHUNK", "grown", "THREADS_ENV", "SMALL_WORK", "pick_threads",
+           "torch_threads"]
 
 RECORD_CHUNK = 4096
 """Rows a loop's step records start with; they double as steps are taken (:func:`grown`), so
@@ -303,3 +309,58 @@ def no_gc() -> Iterator[None]:
     finally:
         if was_enabled:
             gc.enable()
+
+
+# ------------------------------------------------------------------------ threads
+THREADS_ENV = "OPTIMLAB_THREADS"
+"""The environment variable that sets the intra-op thread count of every run (``auto`` or 1..cores)."""
+
+SMALL_WORK = 2 ** 22
+"""A run whose work per step (parameters × examples per batch × runs) is at most this many
+multiply-adds is *small*: it gets one torch thread. Measured on the 2-core development
+machine with an MLP and batch 32 (docs/training.md, "Threads"): up to ~10⁶ one thread was
+10-100× faster than two; at ~3.6·10⁷ two threads were ~1.6× faster."""
+
+
+def _thread_count(value: Any, what: str) -> int | None:
+    cores = os.cpu_count() or 1
+    if value is None or (isinstance(value, str) and value.strip().lower() in ("", "auto")):
+        return None
+    try:
+        if isinstance(value, bool) or (not isinstance(value, str) and int(value) != value):
+            raise ValueError
+        n = int(value)
+    except (TypeError, ValueError):
+        n = 0
+    if not 1 <= n <= cores:  # torch crashes on a huge count; more threads than cores only slow down
+        raise ValueError(f"{what} must be an integer from 1 to {cores} (the cores of this machine) or "
+                         f"'auto', got {value!r}")
+    return n
+
+
+def pick_threads(threads: Any = None, work: float = 0.0) -> int | None:
+    """The intra-op thread count for a run: ``threads`` when given (1..cores); else
+    ``$OPTIMLAB_THREADS`` when set; else 1 when ``work`` (multiply-adds per step, see
+    :data:`SMALL_WORK`) is small, and ``None`` (leave torch's setting alone) otherwise.
+    ``"auto"`` (or None) means the automatic choice."""
+    n = _thread_count(threads, "threads")
+    if n is None:
+        n = _thread_count(os.environ.get(THREADS_ENV), THREADS_ENV)
+    if n is None and work <= SMALL_WORK:
+        n = 1
+    return n
+
+
+@contextlib.contextmanager
+def torch_threads(n: int | None) -> Iterator[None]:
+    """Run the block with ``torch.set_num_threads(n)`` (nothing for ``None``) and put the
+    caller's count back afterwards, also on an error or Ctrl-C."""
+    before = torch.get_num_threads()
+    if n is None or n == before:
+        yield
+        return
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)

@@ -29,16 +29,17 @@ keeps each trial's trace; a ``TrainingComparison`` is its histories plus
 from __future__ import annotations
 
 import copy
+import html
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
 from ._json import read_json_object, to_jsonable
 
-__all__ = ["Trace", "History", "to_jsonable"]
+__all__ = ["Trace", "History", "to_jsonable", "html_card", "html_table", "svg_curves"]
 
 
 @dataclass
@@ -183,6 +184,39 @@ class Trace:
         super().__init_subclass__(**kw)
         _KINDS[cls.kind] = cls
 
+    # -- how it shows itself --------------------------------------------------------
+    def __len__(self) -> int:
+        """Entries of the per-step record: ``steps + 1`` points for the function lab (the
+        start first), one per iteration for a :class:`History`."""
+        key = "values" if "values" in self.series else next(iter(self.series), None)
+        return 0 if key is None else len(self.series[key])
+
+    def __bool__(self) -> bool:  # a trace of no steps is still a trace, not False
+        return True
+
+    def summary_rows(self) -> list[tuple[str, Any]]:
+        """``(name, value)`` pairs that describe the run: what ran, how it ended, its numbers."""
+        c = self.config
+        rows: list[tuple[str, Any]] = [("label", self.label), ("optimizer", _options_text(c))]
+        where = c.get("function") or c.get("problem")
+        if where:
+            rows.append(("function" if "function" in c else "problem",
+                         where.get("name", where) if isinstance(where, dict) else where))
+        if "start" in c:
+            rows.append(("start", ", ".join(format(float(v), ".4g") for v in c["start"])))
+        rows += [("steps", self.steps), ("stop reason", self.stop_reason)]
+        if "values" in self.series and len(self.values):
+            v = np.asarray(self.values, dtype=float)
+            rows += [("final f", v[-1]), ("best f", np.min(v[np.isfinite(v)]) if np.isfinite(v).any() else np.nan)]
+        if "grad_norms" in self.series and len(self.grad_norms):
+            rows.append(("final ‖∇f‖", float(self.grad_norms[-1])))
+        return [(k, v) for k, v in rows if v not in (None, "")]
+
+    def _repr_html_(self) -> str:
+        """Jupyter's view: the :meth:`summary_rows` table and a small plot of the values."""
+        curve = {"f": self.series["values"]} if "values" in self.series else {}
+        return html_card(f"{type(self).__name__} {self.label}", self.summary_rows(), svg_curves(curve, "step"))
+
     def __repr__(self) -> str:
         keys = ", ".join(f"{k}{tuple(np.shape(v))}" for k, v in self.series.items())
         return (f"{type(self).__name__}(label={self.label!r}, steps={self.steps}, "
@@ -262,6 +296,20 @@ class History(Trace):
     def save(self, path: str | Path) -> Path:
         return Trace.save(self._stored(), path)
 
+    def summary_rows(self) -> list[tuple[str, Any]]:
+        c = self.config
+        rows: list[tuple[str, Any]] = [("label", self.label), ("optimizer", _options_text(c)),
+                                       ("problem", c.get("problem")), ("epochs", self.n_epochs),
+                                       ("iterations", self.steps), ("stop reason", self.stop_reason)]
+        for k, a in self.epochs.items():
+            if k not in ("lr", "time") and len(a):
+                rows.append((f"final {k}", float(np.asarray(a)[-1])))
+        return [(k, v) for k, v in rows if v not in (None, "")]
+
+    def _repr_html_(self) -> str:
+        curves = {k: self.epochs[k] for k in ("loss", "val_loss") if k in self.epochs}
+        return html_card(f"History {self.label}", self.summary_rows(), svg_curves(curves, "epoch"))
+
     def best(self, monitor: str = "val_loss", mode: str = "auto") -> tuple[int, float]:
         """``(epoch index, value)`` of the best epoch for ``monitor`` (``mode`` min/max/auto)."""
         a = self._epoch_series(monitor)
@@ -303,3 +351,71 @@ def monitor_mode(monitor: str, mode: str) -> str:
         return mode
     return "max" if any(s in monitor for s in ("acc", "auc", "r2")) else "min"
 
+
+
+# ------------------------------------------------------------------ Jupyter views
+def _options_text(config: Mapping) -> str:
+    name = config.get("optimizer", "")
+    opts = config.get("options") or {}
+    if not isinstance(opts, Mapping) or not opts:
+        return str(name)
+    return f"{name}(" + ", ".join(f"{k}={v}" for k, v in opts.items()) + ")"
+
+
+def _cell(v: Any) -> str:
+    if isinstance(v, (float, np.floating)):
+        return format(float(v), ".6g")
+    return str(v)
+
+
+def html_table(rows: Sequence[Sequence[Any]], header: Sequence[str] | None = None) -> str:
+    """A small HTML table; every cell is escaped text (numbers with 6 significant digits)."""
+    head = "" if header is None else "<tr>" + "".join(f"<th>{html.escape(str(h))}</th>" for h in header) + "</tr>"
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(_cell(v))}</td>" for v in r) + "</tr>" for r in rows)
+    return f"<table>{head}{body}</table>"
+
+
+def html_card(title: str, rows: Sequence[tuple[str, Any]], svg: str = "", extra: str = "") -> str:
+    """A record's view in Jupyter: a title, a name/value table, a plot (inline SVG) and ``extra`` HTML."""
+    table = "<table>" + "".join(f"<tr><th style='text-align:left'>{html.escape(str(k))}</th>"
+                                f"<td>{html.escape(_cell(v))}</td></tr>" for k, v in rows) + "</table>"
+    return (f"<div class='optimlab-record'><b>{html.escape(title)}</b>"
+            f"<div style='display:flex;gap:1em;align-items:flex-start'>{table}{svg}</div>{extra}</div>")
+
+
+_COLOURS = ("#0072b2", "#d55e00", "#009e73", "#cc79a7")  # Okabe-Ito: told apart by colour-blind readers
+
+
+def svg_curves(curves: Mapping[str, Sequence[float]], xlabel: str, width: int = 320, height: int = 140) -> str:
+    """Curves as a small inline SVG (at most 300 points each): y on a log scale when every
+    finite value is positive and they span more than two decades; ``""`` with fewer than
+    two finite values. Names are escaped text."""
+    data = {str(k): np.asarray(v, dtype=float).reshape(-1) for k, v in curves.items()}
+    finite = np.concatenate([a[np.isfinite(a)] for a in data.values()]) if data else np.zeros(0)
+    if finite.size < 2:
+        return ""
+    log = bool(finite.min() > 0 and finite.max() > 100 * finite.min())
+    lo, hi = (np.log10(finite.min()), np.log10(finite.max())) if log else (finite.min(), finite.max())
+    hi = hi if hi > lo else lo + 1.0
+    n = max(len(a) for a in data.values())
+    left, right, top, bottom = 52, width - 8, 8, height - 22
+    parts = []
+    for i, (name, a) in enumerate(data.items()):
+        idx = np.unique(np.linspace(0, len(a) - 1, min(len(a), 300)).round().astype(int))
+        idx = idx[np.isfinite(a[idx]) & ((a[idx] > 0) if log else True)]
+        y = np.log10(a[idx]) if log else a[idx]
+        xs = left + (right - left) * idx / max(n - 1, 1)
+        ys = bottom - (bottom - top) * (y - lo) / (hi - lo)
+        pts = " ".join(f"{x:.1f},{v:.1f}" for x, v in zip(xs, ys))
+        colour = _COLOURS[i % len(_COLOURS)]
+        parts.append(f"<polyline fill='none' stroke='{colour}' stroke-width='1.5' points='{pts}'/>")
+        parts.append(f"<text x='{right}' y='{top + 12 + 12 * i}' text-anchor='end' fill='{colour}'>"
+                     f"{html.escape(name)}</text>")
+    fmt = (lambda e: f"1e{e:.3g}") if log else (lambda v: f"{v:.3g}")
+    labels = (f"<text x='{left - 4}' y='{top + 8}' text-anchor='end'>{html.escape(fmt(hi))}</text>"
+              f"<text x='{left - 4}' y='{bottom}' text-anchor='end'>{html.escape(fmt(lo))}</text>"
+              f"<text x='{(left + right) / 2:.0f}' y='{height - 6}' text-anchor='middle'>"
+              f"{html.escape(xlabel)} (0–{n - 1})</text>")
+    frame = f"<rect x='{left}' y='{top}' width='{right - left}' height='{bottom - top}' fill='none' stroke='#999'/>"
+    return (f"<svg xmlns='http://www.w3.org/2000/svg' width='{width}' height='{height}' font-size='10' "
+            f"font-family='sans-serif'>{frame}{''.join(parts)}{labels}</svg>")

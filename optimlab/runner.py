@@ -20,7 +20,8 @@ import numpy as np
 import torch
 
 from . import functions
-from .engine import RECORD_CHUNK, Freezer, RunState, divergent, grown, no_gc
+from ._spec import run_labels
+from .engine import RECORD_CHUNK, Freezer, RunState, divergent, grown, no_gc, pick_threads, torch_threads
 from .optim import Optimizer as _OptimlabOptimizer
 from .optim import registry
 from .record import Trace, to_jsonable
@@ -155,7 +156,8 @@ def _hyper_tensors(hyper: Mapping[str, Sequence], R: int, dtype: torch.dtype) ->
 def run_batch(function: Any, optimizer: Any, starts: Any, steps: int = 100, *,
               hyper: Mapping[str, Sequence] | None = None, stop: Any = None, schedule: Any = None,
               labels: Sequence[str] | None = None, dtype: torch.dtype = torch.float64, bound: float = 1e12,
-              record_params: bool = True, progress: Callable[[int], None] | None = None) -> list[Trace]:
+              record_params: bool = True, progress: Callable[[int], None] | None = None,
+              threads: Any = None) -> list[Trace]:
     """R runs of one optimizer as one batched computation; returns R traces.
 
     ``starts``: (R, d) start points (or one point, repeated for every run when
@@ -167,7 +169,10 @@ def run_batch(function: Any, optimizer: Any, starts: Any, steps: int = 100, *,
 
     ``record_params=False`` keeps only the start and the last point in
     ``trace.params`` (for very large sweeps). ``progress`` is called with the step
-    number after every step.
+    number after every step. ``threads``: torch's intra-op threads during the run
+    (1..cores); by default ``$OPTIMLAB_THREADS``, else one thread when the runs hold at
+    most :data:`optimlab.engine.SMALL_WORK` numbers (R·d), else torch's setting; the
+    caller's count is restored afterwards.
     """
     if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 0:
         raise ValueError(f"steps must be an integer >= 0, got {steps!r}")
@@ -175,6 +180,7 @@ def run_batch(function: Any, optimizer: Any, starts: Any, steps: int = 100, *,
     factory, name, options = resolve_optimizer(optimizer)
     hyper = dict(hyper or {})
     x0 = _start_points(starts, hyper, fn)
+    n_threads = pick_threads(threads, x0.size)
     if labels is not None and len(labels) != len(x0):
         raise ValueError(f"labels must have {len(x0)} entries, got {len(labels)}")
     rule: AnyOf = as_rule(stop)
@@ -182,7 +188,8 @@ def run_batch(function: Any, optimizer: Any, starts: Any, steps: int = 100, *,
     loop = _FunctionLoop(fn, factory(params, **hyper_t), x0, int(steps), record_params)
     loop.own_check_off(optimizer, options)
     loop.set_schedule(schedule)
-    loop.run(rule, bound, _f_min(fn), progress)
+    with torch_threads(n_threads):
+        loop.run(rule, bound, _f_min(fn), progress)
     base_config = {"optimizer": name, "options": to_jsonable(options), "function": to_jsonable(fn.to_dict()),
                    "dtype": str(dtype).replace("torch.", ""), "steps_limit": int(steps)}
     if stop is not None:
@@ -425,7 +432,7 @@ def suggested_start(function: Any) -> list[float]:
 
 def run(function: Any, optimizer: Any, start: Any = None, steps: int = 100, *, stop: Any = None, schedule: Any = None,
         label: str | None = None, dtype: torch.dtype = torch.float64, bound: float = 1e12,
-        progress: Callable[[int], None] | None = None) -> Trace:
+        progress: Callable[[int], None] | None = None, threads: Any = None) -> Trace:
     """Run one optimizer on a function from ``start``; returns a :class:`Trace`.
 
     Args:
@@ -438,6 +445,8 @@ def run(function: Any, optimizer: Any, start: Any = None, steps: int = 100, *, s
         stop: a rule of :mod:`optimlab.stopping` or a list of them.
         schedule: ``(SchedulerClass, kwargs)``, a scheduler class or a factory ``optimizer -> scheduler``.
         bound: a run whose |value| or any |coordinate| exceeds it stops as ``"diverged"``.
+        progress: called with the step number after every step.
+        threads: torch's intra-op threads during the run (see :func:`run_batch`).
     """
     if start is None:
         function = resolve_function(function)
@@ -447,17 +456,34 @@ def run(function: Any, optimizer: Any, start: Any = None, steps: int = 100, *, s
         raise ValueError(f"start must be one point (d numbers), got shape {start_arr.shape}; "
                          "use run_batch for several")
     return run_batch(function, optimizer, start_arr[None, :], steps, stop=stop, schedule=schedule,
-                     labels=None if label is None else [label], dtype=dtype, bound=bound, progress=progress)[0]
+                     labels=None if label is None else [label], dtype=dtype, bound=bound, progress=progress,
+                     threads=threads)[0]
 
 
-def compare(function: Any, optimizers: Mapping[str, Any], start: Any = None, steps: int = 100, *, stop: Any = None,
-            schedule: Any = None, dtype: torch.dtype = torch.float64, bound: float = 1e12) -> dict[str, Trace]:
-    """Run each optimizer of ``{label: optimizer}`` from the same start (default: the function's
-    suggested one); returns ``{label: Trace}``."""
-    if not isinstance(optimizers, Mapping) or not optimizers:
-        raise ValueError("optimizers must be a non-empty mapping {label: optimizer}")
+def compare(function: Any, optimizers: Mapping[str, Any] | Sequence[Any], start: Any = None, steps: int = 100, *,
+            stop: Any = None, schedule: Any = None, dtype: torch.dtype = torch.float64, bound: float = 1e12,
+            progress: Callable[[str, int], None] | None = None, threads: Any = None) -> dict[str, Trace]:
+    """Run each optimizer from the same start (default: the function's suggested one);
+    returns ``{label: Trace}``.
+
+    ``optimizers``: ``{label: optimizer}``, or a list of optimizers (specs, pairs,
+    classes), each labelled by its spec (a spec given twice runs twice: ``adam``,
+    ``adam #2``). ``progress`` is called as ``progress(label, step)`` after every step.
+
+    >>> list(compare("lecture-quadratic", ["sgd:lr=0.01", "adam:lr=0.1", "sgd:lr=0.01"], (5, 5), 10))
+    ['sgd:lr=0.01', 'adam:lr=0.1', 'sgd:lr=0.01 #2']
+    """
+    if isinstance(optimizers, (str, bytes)) or not isinstance(optimizers, (Mapping, Sequence)) or not optimizers:
+        raise ValueError(f"optimizers must be a non-empty mapping {{label: optimizer}} or list of optimizers, "
+                         f"got {optimizers!r}")
+    if not isinstance(optimizers, Mapping):
+        named = [o if isinstance(o, str) else run_label(*resolve_optimizer(o)[1:]) for o in optimizers]
+        optimizers = dict(zip(run_labels(named), optimizers))
     fn = resolve_function(function)
     start = suggested_start(fn) if start is None else start
-    return {label: run(fn, opt, start, steps, stop=stop, schedule=schedule, label=str(label), dtype=dtype,
-                       bound=bound)
-            for label, opt in optimizers.items()}
+    out = {}
+    for label, opt in optimizers.items():
+        tick = None if progress is None else (lambda k, label=str(label): progress(label, k))
+        out[label] = run(fn, opt, start, steps, stop=stop, schedule=schedule, label=str(label), dtype=dtype,
+                         bound=bound, progress=tick, threads=threads)
+    return out

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import io
+
 import numpy as np
 import pytest
 from PIL import Image
+from rich.console import Console
 from typer.testing import CliRunner
 
-from optimlab.cli import app
+from optimlab.cli import _progress, app
 from optimlab.record import Trace
 
 runner = CliRunner()
@@ -106,6 +109,8 @@ def test_demo_command_writes_the_page_and_prints_the_table(tmp_path, monkeypatch
     import optimlab.demo as demo
 
     monkeypatch.setattr(demo, "SCENES", (demo.NOTEBOOK_QUADRATIC, demo.SADDLE))
+    bar = io.StringIO()  # the progress bar goes to a terminal (stderr) only: a fake one here
+    monkeypatch.setattr(_progress, "bar_console", Console(file=bar, force_terminal=True, width=120))
     r = invoke("demo", "--out", str(tmp_path), "--quick")
     assert r.exit_code == 0, r.output
     assert (tmp_path / "index.html").exists()
@@ -113,4 +118,5 @@ def test_demo_command_writes_the_page_and_prints_the_table(tmp_path, monkeypatch
         assert scene in r.output
         assert (tmp_path / f"{scene}.gif").exists()
     assert "beale" not in r.output
-    assert "stop reason" in r.output and "Adadelta" in r.output and "5/5" in r.output
+    assert "stop reason" in r.output and "Adadelta" in r.output and "5/5" not in r.output
+    assert "5/5" in bar.getvalue()

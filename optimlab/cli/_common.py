@@ -13,7 +13,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from .._spec import split_items
+from .._spec import run_labels, split_items  # run_labels: one rule for the lab and the command line
 
 __all__ = ["console", "err_console", "CLIError", "fail", "one_line", "parse_number", "parse_numbers", "run_labels",
            "check_out", "shorten", "usage_message", "default_out", "spec_list"]
@@ -69,17 +69,6 @@ def parse_numbers(text: str, option: str = "--start") -> list[float]:
     if not all(math.isfinite(v) for v in values):
         raise CLIError(f"{option} must be finite numbers separated by commas, like 5,-2; got {text!r}")
     return values
-
-
-def run_labels(specs: list[str]) -> list[str]:
-    """One label per run, distinct: a spec given twice is run twice (``adam``, ``adam #2``),
-    never folded into one run whose files and table row the other would overwrite."""
-    seen: dict[str, int] = {}
-    out = []
-    for s in specs:
-        seen[s] = seen.get(s, 0) + 1
-        out.append(s if seen[s] == 1 else f"{s} #{seen[s]}")
-    return out
 
 
 def check_out(out: Path, option: str = "--out") -> None:

@@ -15,7 +15,6 @@ from typing import Any, List, Optional
 
 import typer
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from .._spec import did_you_mean
 from ._common import (
@@ -31,6 +30,7 @@ from ._common import (
     shorten,
     spec_list,
 )
+from ._progress import QUIET_HELP, Bar
 
 SPEC_HELP = ("Optimizer spec NAME[:KEY=VALUE,...]; repeat for several, or give a comma list "
              "(-O sgd,adam:lr=0.1: a comma starts a new spec unless a KEY=VALUE follows it).")
@@ -124,7 +124,8 @@ def _function(name_or_formula: str) -> Any:
 # ----------------------------------------------------------------- commands
 def demo(out: Path = typer.Option(Path("optimlab-out"), "--out", "-o", help="Folder for the pictures, traces "
                                   "and index.html (created)."),
-         quick: bool = typer.Option(False, "--quick", help="Smaller animations and coarser grids.")) -> None:
+         quick: bool = typer.Option(False, "--quick", help="Smaller animations and coarser grids."),
+         quiet: bool = typer.Option(False, "--quiet", "-q", help=QUIET_HELP)) -> None:
     """Run the lectures' experiments and write pictures, animations and an HTML page.
 
     The course notebook's two experiments with its exact settings (f = 5x² + y² from
@@ -141,15 +142,10 @@ def demo(out: Path = typer.Option(Path("optimlab-out"), "--out", "-o", help="Fol
     except CLIError as e:
         fail(str(e))
     t0 = time.perf_counter()
-    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TimeElapsedColumn(), console=console, transient=False) as bar:
-        task = bar.add_task("optimlab demo", total=None)
-
-        def progress(done: int, total: int, what: str) -> None:
-            bar.update(task, completed=done, total=total, description=what)
-
+    with Bar(quiet, None, "optimlab demo", "pictures") as bar:
         try:
-            result = run_demo(out, quick=quick, progress=progress)
+            result = run_demo(out, quick=quick, progress=bar.hook(
+                lambda done, total, what: bar.update(done, total, what, force=True)))
         except OSError as e:
             fail(f"cannot write to {str(out)!r}: {one_line(e)}")
     wide = console.width >= 110  # the settings column only where it fits
@@ -177,6 +173,7 @@ def run_cmd(
                                        f"folder {RUN_ROOT}/FUNCTION-YYYYmmdd-HHMMSS for each run)."),
     domain: Optional[str] = typer.Option(None, "--domain", help="Plot window X0,X1,Y0,Y1 (default: the "
                                                                 "function's domain or the paths' box)."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help=QUIET_HELP),
 ) -> None:
     """Run optimizers from one start on a function; print a table, draw the paths, save the traces.
 
@@ -206,8 +203,6 @@ def run_cmd(
             check_out(out)
         specs = spec_list(optimizer)
         rules = parse_stop(stop)
-        from .. import runner  # lazy: keeps --help and argument errors fast
-
         fn = _function(function)
         x0 = _start_point(fn, function, x0)
         resolved = _checked_specs(specs)
@@ -218,12 +213,7 @@ def run_cmd(
         return
     from .. import report  # lazy: keeps --help and argument errors fast
 
-    traces = {}
-    for label, spec in zip(run_labels(resolved), resolved):
-        try:
-            traces[label] = runner.run(fn, spec, x0, steps, stop=rules or None, label=label)
-        except (ValueError, TypeError, RuntimeError) as e:
-            fail(f"--optimizer {shorten(spec)!r}: {one_line(e)}")
+    traces = _run_all(fn, resolved, x0, steps, rules, quiet)
     try:
         page = report.run_page(fn, traces, out, domain=window, animate=animate)
     except ValueError as e:
@@ -234,6 +224,24 @@ def run_cmd(
     console.print(report.to_rich(page.table.select([c for c in page.table.columns if c != "settings"])))
     console.print(f"Wrote {len(page.files)} files to {escape(str(out))} (open {escape(str(page.index))})",
                   highlight=False, soft_wrap=True)
+
+
+def _run_all(fn: Any, specs: list[str], x0: list[float], steps: int, rules: list, quiet: bool) -> dict:
+    """``{label: Trace}`` of every spec, with a progress bar over all their steps."""
+    from .. import runner  # lazy: keeps --help free of torch
+
+    traces = {}
+    with Bar(quiet, len(specs) * steps, "run", "steps") as bar:
+        for i, (label, spec) in enumerate(zip(run_labels(specs), specs)):
+            bar.update(i * steps, description=shorten(label, 40), force=True)
+            try:
+                traces[label] = runner.run(fn, spec, x0, steps, stop=rules or None, label=label,
+                                           progress=bar.hook(lambda k, i=i: bar.update(i * steps + k)))
+            except (ValueError, TypeError, RuntimeError) as e:
+                fail(f"--optimizer {shorten(spec)!r}: {one_line(e)}")
+        bar.update(len(specs) * steps, force=True)
+    return traces
+
 
 
 LISTS = {"functions": "the registered test functions: formula, dimension, f*, minimizers, suggested start",

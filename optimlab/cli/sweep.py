@@ -21,7 +21,6 @@ from typing import Any, List, Optional
 
 import typer
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from ._common import (
     CLIError,
@@ -35,6 +34,7 @@ from ._common import (
     parse_numbers,
     spec_list,
 )
+from ._progress import QUIET_HELP, Bar
 
 SWEEP_ROOT = Path("sweep-out")
 GRID_HELP = ("Swept argument, repeatable: NAME=log:LO:HI:N (log-spaced), NAME=lin:LO:HI:N (evenly spaced) "
@@ -91,11 +91,6 @@ def parse_grid(items: list[str], max_runs: int = 100_000) -> dict[str, list]:
     return grid
 
 
-def _progress() -> Progress:
-    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                    console=console, transient=False)
-
-
 def _optional_start(text: str | None) -> list[float] | None:
     return None if text is None else parse_numbers(text, "--start")
 
@@ -120,6 +115,7 @@ def sweep_command(
     top: int = typer.Option(10, "--top", help="Rows of the summary table."),
     max_runs: int = typer.Option(100_000, "--max-runs", help="Refuse a sweep of more runs (configurations × "
                                  "seeds): it is one batch in memory."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help=QUIET_HELP),
 ) -> None:
     """Run every configuration of a grid as ONE batched computation; table, heatmap, sensitivity, best path."""
     try:  # what needs no library first: these errors answer before torch loads
@@ -156,13 +152,9 @@ def sweep_command(
         if n_runs > max_runs:
             raise CLIError(f"the sweep has {n_runs:,} runs ({' × '.join(str(len(v)) for v in g.values())} "
                            f"configurations × {seeds or 1} seeds), more than --max-runs {max_runs:,}")
-        with _progress() as bar:
-            task = bar.add_task(f"sweep: {n_runs} runs", total=steps)
-
-            def tick(k: int, total: int) -> None:
-                bar.update(task, completed=k, total=total)
-
-            res = sweep(prob, spec, grid=g, seeds=seeds, steps=steps, start=x0, progress=tick, max_runs=max_runs)
+        with Bar(quiet, steps, f"sweep: {n_runs} runs", "steps") as bar:
+            res = sweep(prob, spec, grid=g, seeds=seeds, steps=steps, start=x0, max_runs=max_runs,
+                        progress=bar.hook(lambda k, total: bar.update(k, total)))
     except CLIError as e:
         fail(str(e))
         return
@@ -206,6 +198,7 @@ def bench_command(
                                      help="Rebuild the report from --store alone; compute nothing."),
     max_trials: int = typer.Option(100_000, "--max-trials", help="Refuse a benchmark of more trials (problems × "
                                    "optimizers × (budget + seeds))."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help=QUIET_HELP),
 ) -> None:
     """Tune each optimizer on each problem of a suite, rerun the best on seeds, report; resumable."""
     try:  # what needs no library first: these errors answer before torch loads
@@ -241,15 +234,10 @@ def bench_command(
                 fail(one_line(e))
                 return
         try:
-            with _progress() as bar:
-                task = bar.add_task("bench", total=None)
-
-                def tick(done: int, total: int, what: str) -> None:
-                    bar.update(task, completed=done, total=total, description=what[:60])
-
+            with Bar(quiet, None, "bench", "trials") as bar:
                 run = bench.run_bench(suite, specs, budget=budget, seeds=seeds, store=store, search=search,
-                                      search_seed=search_seed, lr_range=lr, steps=steps, progress=tick,
-                                      max_trials=max_trials)
+                                      search_seed=search_seed, lr_range=lr, steps=steps, max_trials=max_trials,
+                                      progress=bar.hook(lambda done, total, what: bar.update(done, total, what[:60])))
         except KeyboardInterrupt:
             with bench.TrialStore(store, readonly=True) as st:
                 n = len(st)

@@ -5,13 +5,13 @@ from __future__ import annotations
 import math
 import os
 from pathlib import Path
-from typing import List, Optional
+from typing import Any, List, Optional
 
 import typer
 from rich.markup import escape
-from rich.progress import Progress
 
-from ._common import CLIError, check_out, console, default_out, fail, one_line, run_labels, spec_list
+from ._common import CLIError, check_out, console, default_out, err_console, fail, one_line, run_labels, spec_list
+from ._progress import QUIET_HELP, Bar
 
 DEFAULT_OPTIMIZERS = ["sgd:lr=0.01", "momentum:lr=0.01", "rmsprop:lr=0.001", "adam:lr=0.001"]
 OPTIMIZER_HELP = ("Optimizer spec NAME[:KEY=VALUE,...], e.g. adam:lr=0.01; repeat for several or give a comma list "
@@ -40,11 +40,16 @@ def train(
                                      "and avoids oversubscription)."),
     list_: bool = typer.Option(False, "--list", help="List the named problems and exit."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="One line per epoch of every run."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help=QUIET_HELP),
 ) -> None:
     """Train PROBLEM with each optimizer and write a comparison page (table and curves).
 
     Without --out each run gets a new folder optimlab-train/PROBLEM-YYYYmmdd-HHMMSS
     (-2, -3, ... when that exists), printed at the end.
+
+    Ctrl-C stops the whole command: the finished runs are kept (table, page, histories),
+    the others are marked, and the same command with --out set to that folder resumes
+    (exit code 130).
     """
     cores = os.cpu_count() or 1
     try:  # what needs no library first: these errors answer before torch loads
@@ -67,7 +72,6 @@ def train(
     from .. import problems as P  # lazy: keeps --help free of torch
     from .. import report  # lazy: keeps --help free of torch
     from ..optim.registry import parse_spec  # lazy: keeps --help free of torch
-    from ..training import compare_training  # lazy: keeps --help free of torch
 
     torch.set_num_threads(threads)
     if list_:
@@ -95,14 +99,10 @@ def train(
         name = Path(problem).stem if isinstance(prob, P.Problem) else problem
         folder = out or default_out(TRAIN_ROOT, name)
         check_out(folder)
-        total = len(specs) * seeds
-        with Progress(console=console, transient=True, disable=verbose) as bar:
-            task = bar.add_task("training", total=total)
-            runs = dict(zip(run_labels(specs), specs))
-            cmp = compare_training(prob, runs, epochs=epochs, seeds=seeds, batch_size=batch_size, target=reach,
-                                   verbose=2 if verbose else 0,
-                                   on_run=lambda label, seed, h: bar.update(
-                                       task, advance=1, description=f"{label} seed {seed}"))
+        runs = dict(zip(run_labels(specs), specs))
+        previous = _interrupted(folder, prob, list(runs), seeds, epochs, batch_size)
+        cmp = _train_runs(prob, runs, previous, quiet or verbose, epochs=epochs, seeds=seeds, batch_size=batch_size,
+                          target=reach, verbose=2 if verbose else 0, threads=threads)
     except CLIError as e:
         fail(str(e))
         return
@@ -116,6 +116,61 @@ def train(
         return
     console.print(report.to_rich(page.table))
     console.print(f"wrote {escape(str(page.index))}", soft_wrap=True)
+    if cmp.interrupted:
+        total = len(cmp.seeds) * len(cmp.histories)
+        err_console.print(f"interrupted: {cmp.n_finished} of {total} runs finished, kept in "
+                          f"{escape(str(folder))}; run the same command with --out {escape(str(folder))} "
+                          f"to resume", highlight=False,
+                          soft_wrap=True)
+        raise typer.Exit(code=130)
+
+
+def _interrupted(folder: Path, prob: Any, labels: list[str], seeds: int, epochs: int, batch_size: int) -> Any:
+    """The interrupted comparison saved in ``folder`` by the same command, to resume; else None.
+    ``prob``: a problem name, or a Problem (from a CSV file: its model and loss must match too)."""
+    from ..training import TrainingComparison  # lazy: keeps --help free of torch
+
+    if not (folder / "histories" / "comparison.json").is_file():
+        return None
+    try:
+        previous = TrainingComparison.load(folder / "histories")
+    except (ValueError, KeyError, TypeError, OSError):
+        return None
+    if not previous.interrupted:
+        return None
+    named = isinstance(prob, str)
+    diff = previous.differs_from(prob if named else prob.name, labels, list(range(seeds)), epochs, batch_size,
+                                 None if named else type(prob.model).__name__,
+                                 None if named or not isinstance(prob.loss, str) else prob.loss)
+    if diff:
+        err_console.print(f"note: {escape(str(folder))} holds an interrupted comparison with other settings "
+                          f"({escape(diff)}); training afresh", highlight=False, soft_wrap=True)
+        return None
+    err_console.print(f"resuming: {previous.n_finished} finished runs found in {escape(str(folder))}", highlight=False,
+                      soft_wrap=True)
+    return previous
+
+
+def _train_runs(prob: Any, runs: dict, previous: Any, quiet: bool, **options: Any) -> Any:
+    """``compare_training`` with a progress bar over every epoch of every run."""
+    from ..training import LambdaCallback, compare_training  # lazy: keeps --help free of torch
+
+    epochs, n_runs = int(options["epochs"]), len(runs) * int(options["seeds"])
+    with Bar(quiet, n_runs * epochs, f"training: {n_runs} runs", "epochs") as bar:
+        done = [0]
+
+        def begin(trainer: Any) -> None:
+            h = trainer.history
+            bar.update(done[0] * epochs, description=f"{h.label} seed {h.config.get('seed')}", force=True)
+
+        def finished(label: str, seed: int, h: Any) -> None:
+            done[0] += 1
+            bar.update(done[0] * epochs, force=True)
+
+        tick = LambdaCallback(on_train_begin=begin,
+                              on_epoch_end=lambda trainer, epoch, logs: bar.update(done[0] * epochs + epoch + 1))
+        return compare_training(prob, runs, resume=previous, callbacks=bar.hook(lambda: [tick]),
+                                on_run=bar.hook(finished), **options)
 
 
 def register(app: typer.Typer) -> None:

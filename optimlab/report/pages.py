@@ -153,9 +153,9 @@ def training_html(comparison: Any, path: str | Path, title: str | None = None) -
     """The page of a :class:`~optimlab.training.TrainingComparison` at ``path``: settings,
     the table and the curves (means over seeds, drawn into ``<stem>_figures/``)."""
     path = Path(path)
-    histories = {label: comparison.mean_history(label) for label in comparison.histories}
+    histories = {label: comparison.mean_history(label) for label, hs in comparison.histories.items() if hs}
     figs = training_figures(histories, path.parent / (path.stem + "_figures"), monitor=comparison.monitor,
-                            seeds=len(comparison.seeds), width_px=PAGE_WIDTH)
+                            seeds=len(comparison.seeds), width_px=PAGE_WIDTH) if histories else []
     s = comparison.settings
     blocks: list[Any] = [
         Text(f"Problem {comparison.problem} ({s.get('task')}, data: {s.get('source')}, train/validation/test "
@@ -163,10 +163,19 @@ def training_html(comparison: Any, path: str | Path, title: str | None = None) -
              f"{s.get('epochs')} epochs, batch size {s.get('batch_size')} "
              f"({s.get('iterations_per_epoch')} iterations per epoch), seeds {comparison.seeds}. "
              f"Numbers are mean ± sample standard deviation over seeds; curves are means over seeds."),
+        *_interrupted_note(comparison),
         Heading("Summary"), training_table(comparison), Heading("Curves"),
         *[Figure(p, caption) for p, caption in figs],
     ]
     return write_html(path, title or f"Training comparison: {comparison.problem}", blocks)
+
+
+def _interrupted_note(comparison: Any) -> list[Any]:
+    if not getattr(comparison, "interrupted", False):
+        return []
+    total = len(comparison.seeds) * len(comparison.histories)
+    return [Text(f"Interrupted: {comparison.n_finished} of {total} runs finished; the numbers and curves are "
+                 f"those of the finished runs only, the stop column names the seeds that did not finish.")]
 
 
 def training_page(comparison: Any, out: str | Path, *, title: str | None = None) -> Page:

@@ -278,11 +278,26 @@ def training_table(comparison: Any) -> Table:
             reach = f"{reach} ({r['reached']}/{n} runs)"
         rows.append([r["label"], format_mean_std(*r["final"], n), format_mean_std(*r["best"], n),
                      format_mean_std(*r["best_epoch"], n), reach, format_mean_std(*r["time_per_epoch"], n, 1e3),
-                     format_mean_std(*r["final_loss"], n), ", ".join(r["stop_reasons"])])
+                     format_mean_std(*r["final_loss"], n), _stop_text(r, len(comparison.seeds))])
     s = comparison.settings
     title = (f"{comparison.problem}: {s.get('epochs')} epochs, batch {s.get('batch_size')}, "
              f"{len(comparison.seeds)} seed(s)")
     return Table(cols, rows, title=title, text_columns=tuple(cols))
+
+
+def _stop_text(row: Mapping, n_seeds: int) -> str:
+    """How an optimizer's runs ended: ``epochs_done``, and after Ctrl-C which seeds did not
+    finish (``epochs_done (1 of 3 seeds); interrupted: seed 1; not started: seed 2``)."""
+    parts = [", ".join(row["stop_reasons"])] if row["stop_reasons"] else []
+    unfinished = row.get("unfinished") or {}
+    if unfinished:
+        if parts:
+            parts[0] += f" ({row['runs']} of {n_seeds} seeds)"
+        for status in ("interrupted", "not started"):
+            seeds = [str(s) for s, v in unfinished.items() if v == status]
+            if seeds:
+                parts.append(f"{status}: seed{'s' if len(seeds) > 1 else ''} {', '.join(seeds)}")
+    return "; ".join(parts)
 
 
 # ----------------------------------------------------------------------- benchmarks

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 from .. import problems
-from ..engine import parse_seeds
+from ..engine import parse_seeds, pick_threads
 from ..record import Trace
 from .functions import FunctionSweep
 from .grids import MAX_RUNS, Runs, check_count, finite_number, grid_axes, grid_configs, split_hyper
@@ -32,7 +32,7 @@ def sweep(problem: Any, optimizer: Any, grid: Mapping[str, Sequence[Any]] | Sequ
           schedule: Any = None, start_spread: float = 0.1, batch_size: int | None = None,
           dtype: torch.dtype | None = None, bound: float = 1e12, record_params: bool | None = None,
           progress: Callable[[int, int], None] | None = None, max_runs: int = MAX_RUNS,
-          chunk_size: int | None = None, record: str = "all") -> SweepResult:
+          chunk_size: int | None = None, record: str = "all", threads: Any = None) -> SweepResult:
     """Run every configuration of ``grid`` (× every seed) of ``optimizer`` on ``problem``
     as batched computations: one batch, or one per chunk of runs when they are many.
 
@@ -65,6 +65,10 @@ def sweep(problem: Any, optimizer: Any, grid: Mapping[str, Sequence[Any]] | Sequ
             a training run's epochs) or ``"final"`` (start and last point; the final and
             best values in :attr:`SweepResult.summary`). With ``"values"`` or ``"final"``
             the memory a sweep holds after each chunk shrinks to what is kept.
+        threads: torch's intra-op threads during the sweep (1..cores); by default
+            ``$OPTIMLAB_THREADS``, else one thread for a small batch (runs × parameters
+            (× batch size when training) at most :data:`optimlab.engine.SMALL_WORK`),
+            else torch's setting; the caller's count is restored afterwards.
 
     Returns a :class:`SweepResult`. An argument that does not apply to the problem's kind
     (``start``/``stop``/``schedule`` on a training problem, ``batch_size`` on a function)
@@ -78,6 +82,7 @@ def sweep(problem: Any, optimizer: Any, grid: Mapping[str, Sequence[Any]] | Sequ
         raise ValueError(f"record_params=True keeps every point, record={record!r} keeps only the start and last "
                          f"point: use record='all'")
     start_spread = finite_number("start_spread", start_spread)
+    pick_threads(threads)  # a bad count fails here, before anything is built
     seed_list = parse_seeds(seeds)
     n_seeds = len(seed_list) if seed_list else 1
     configs = grid_configs(grid, max_runs)  # refused before anything is built; a Grid is never expanded
@@ -88,7 +93,8 @@ def sweep(problem: Any, optimizer: Any, grid: Mapping[str, Sequence[Any]] | Sequ
     numeric, structural = split_hyper(axes)
     t0 = time.perf_counter()
     engine = _engine(problem, optimizer, numeric, structural, seed_list, int(steps), start=start, stop=stop,
-                     schedule=schedule, start_spread=start_spread, batch_size=batch_size, dtype=dtype, bound=bound)
+                     schedule=schedule, start_spread=start_spread, batch_size=batch_size, dtype=dtype, bound=bound,
+                     threads=threads)
     if record_params is None:
         record_params = record == "all" and len(runs) * (steps + 1) * getattr(engine, "d", 0) <= 2e7
     size = chunk_runs(len(runs), engine.numbers_per_run(record_params), chunk_size)
@@ -111,7 +117,7 @@ def chunk_runs(n_runs: int, numbers_per_run: int, chunk_size: int | None = None)
 
 def _engine(problem: Any, optimizer: Any, numeric: list[str], structural: list[str], seed_list: list | None,
             steps: int, *, start: Any, stop: Any, schedule: Any, start_spread: float, batch_size: int | None,
-            dtype: torch.dtype | None, bound: float) -> FunctionSweep | TrainSweep:
+            dtype: torch.dtype | None, bound: float, threads: Any) -> FunctionSweep | TrainSweep:
     """The sweep set up for the problem's kind, after checking the arguments fit that kind."""
     if isinstance(problem, str) and problem.startswith("problem:"):
         problem = problems.get(problem[len("problem:"):])
@@ -124,10 +130,10 @@ def _engine(problem: Any, optimizer: Any, numeric: list[str], structural: list[s
                              f"is a {other} problem, got {arg}={v!r}")
     if training:
         return TrainSweep(problem, optimizer, numeric=numeric, structural=structural, steps=steps,
-                          batch_size=batch_size, dtype=dtype or torch.float32)
+                          batch_size=batch_size, dtype=dtype or torch.float32, threads=threads)
     return FunctionSweep(problem, optimizer, numeric=numeric, structural=structural, seeded=seed_list is not None,
                          steps=steps, start=start, stop=stop, schedule=schedule, start_spread=start_spread,
-                         dtype=dtype or torch.float64, bound=bound)
+                         dtype=dtype or torch.float64, bound=bound, threads=threads)
 
 
 def _compute(engine: FunctionSweep | TrainSweep, runs: Runs, size: int, record: str, record_params: bool,

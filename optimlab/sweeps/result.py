@@ -10,7 +10,7 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from .._json import read_json_object, require_keys
-from ..record import Trace, to_jsonable
+from ..record import Trace, html_card, html_table, svg_curves, to_jsonable
 from .grids import finite_number
 
 __all__ = ["BY", "RECORDS", "Best", "SweepResult", "curve_summary", "kept"]
@@ -265,6 +265,26 @@ class SweepResult:
             return cls.from_dict(d)
         except (ValueError, KeyError, TypeError, AttributeError) as e:
             raise ValueError(f"{str(path)!r} is not a valid sweep result: {' '.join(str(e).split())}") from None
+
+    def _repr_html_(self, top: int = 5) -> str:
+        """Jupyter's view: counts, the ``top`` configurations by median final value and
+        the curve of the best one."""
+        groups = self.groups()
+        rows = [("runs", len(self)), ("configurations", len(groups)),
+                ("seeds", "none" if not self.seeds else len(self.seeds)),
+                ("diverged", int(self.diverged.sum())), ("wall time [s]", self.wall_time)]
+        title = f"SweepResult: {self.optimizer.get('name', '?')} on {self.problem.get('name', '?')}"
+        if not groups:
+            return html_card(title, rows)
+        vals = self.final_values
+        ranked = sorted((float(np.median(_nan_inf(vals[idx]))), n, idx) for n, idx in enumerate(groups.values()))
+        names = list(self.grid)
+        best = [[*(self.configs[idx[0]].get(k) for k in names), med, len(idx)] for med, _, idx in ranked[:top]]
+        extra = (f"<div>best {len(best)} of {len(groups)} configurations (median over seeds of the final value)"
+                 f"</div>" + html_table(best, [*names, "median final", "runs"]))
+        trace = self.traces[ranked[0][2][0]]
+        per = "epoch" if "objective" in trace.epochs else "step"
+        return html_card(title, rows, svg_curves({"best configuration": self._curve(trace)}, per), extra)
 
     def __repr__(self) -> str:
         n_div = int(self.diverged.sum())

@@ -9,7 +9,18 @@ import numpy as np
 import torch
 from torch.func import functional_call, stack_module_state, vmap
 
-from ..engine import RECORD_CHUNK, EpochBatches, EpochMean, Freezer, RunState, divergent, grown, run_generators
+from ..engine import (
+    RECORD_CHUNK,
+    EpochBatches,
+    EpochMean,
+    Freezer,
+    RunState,
+    divergent,
+    grown,
+    pick_threads,
+    run_generators,
+    torch_threads,
+)
 from ..problems.data import dataset_tensors
 from ..record import Trace, to_jsonable
 from ..runner import resolve_optimizer, run_label
@@ -60,9 +71,10 @@ class TrainSweep:
     """
 
     def __init__(self, problem: Any, optimizer: Any, *, numeric: list[str], structural: list[str], steps: int,
-                 batch_size: int | None, dtype: torch.dtype):
+                 batch_size: int | None, dtype: torch.dtype, threads: Any = None):
         self.factory, self.opt_name, self.options = resolve_optimizer(optimizer)
         self.problem_obj, self.numeric, self.steps, self.dtype = problem, numeric, steps, dtype
+        self.threads = threads
         self.data = _Data(problem, dtype, batch_size)
         if structural:
             raise ValueError(f"a training sweep puts every swept argument on the runs dimension; "
@@ -86,7 +98,9 @@ class TrainSweep:
         row_seeds = [r.get("seed", 0) if r.get("seed") is not None else 0 for r in rows]
         models = _StackedModels(self.problem_obj, row_seeds, self.dtype)
         opt = self.factory(models.groups(hyper_values(rows, self.numeric, options)))  # (R, 1, ...) override options
-        losses, objective, train_loss, state = _train(models, opt, data, row_seeds, steps, progress)
+        work = sum(p.numel() for p in models.params.values()) * data.B  # the stacked parameters hold all R runs
+        with torch_threads(pick_threads(self.threads, work)):
+            losses, objective, train_loss, state = _train(models, opt, data, row_seeds, steps, progress)
         traces = []
         for j, r in enumerate(rows):
             n_ep = int(np.sum(np.isfinite(objective[:, j]))) if objective.size else 0

@@ -13,7 +13,7 @@ import torch
 from torch import nn
 from torch.utils.data import TensorDataset
 
-from ..engine import EpochBatches, EpochMean, chunks, divergent, grads_finite
+from ..engine import EpochBatches, EpochMean, chunks, divergent, grads_finite, pick_threads, torch_threads
 from ..optim import check_loaded_state
 from ..problems import Problem
 from ..problems.data import as_tensor, dataset_tensors
@@ -133,7 +133,7 @@ class Trainer:
     def fit(self, data: Any, y: Any = None, *, batch_size: int = 32, epochs: int = 1,
             validation_data: Any = None, validation_split: float = 0.0, shuffle: bool = True,
             seed: int | None = None, callbacks: Iterable[Callback] = (), verbose: int = 1,
-            resume_from: str | Path | None = None, label: str | None = None) -> History:
+            resume_from: str | Path | None = None, label: str | None = None, threads: Any = None) -> History:
         """Train for ``epochs`` epochs of ``ceil(N / batch_size)`` iterations; return the :class:`History`.
 
         ``data``: a ``Dataset`` of ``(x, y)`` pairs (a ``TensorDataset`` is used without
@@ -149,8 +149,14 @@ class Trainer:
         Under ``DistributedDataParallel`` each process takes every ``world``-th example
         of the epoch's order (as ``DistributedSampler``); ``batch_size`` is per process
         and logged numbers are the process's own.
+
+        ``threads``: torch's intra-op threads during the fit (1..cores); by default
+        ``$OPTIMLAB_THREADS``, else one thread for a small model (parameters × batch size
+        at most :data:`optimlab.engine.SMALL_WORK`), else torch's setting. The caller's
+        count is restored when ``fit`` returns.
         """
         check_fit_arguments(batch_size, epochs, verbose)
+        n_threads = pick_threads(threads, sum(p.numel() for p in self.model.parameters()) * int(batch_size))
         X, Y, val = self._fit_data(data, y, validation_data, validation_split)
         rank, world = ddp_world(self.model)
         n_local = len(range(rank, len(X), world))
@@ -171,9 +177,10 @@ class Trainer:
         progress = Progress(verbose, epochs, self.epoch)
         run.start_clock()
         try:
-            for epoch in range(self.epoch, epochs):
-                if not self._epoch(run, epoch, progress):
-                    break
+            with torch_threads(n_threads):
+                for epoch in range(self.epoch, epochs):
+                    if not self._epoch(run, epoch, progress):
+                        break
         except KeyboardInterrupt:
             self.request_stop("interrupted")  # Ctrl-C: keep what was computed, return the history
         finally:
