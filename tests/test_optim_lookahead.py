@@ -75,3 +75,11 @@ def test_lookahead_bad_arguments_name_the_argument():
         oo.Lookahead(oo.SGD(w, lr=0.1), pullback_momentum="x")
     with pytest.raises(ValueError, match=r"^Lookahead: an optimizer instance takes no further arguments"):
         oo.Lookahead(oo.SGD(w, lr=0.1), lr=0.5)
+
+
+def test_lookahead_by_name_checks_the_inner_optimizers_options():
+    ps = [torch.zeros(2, requires_grad=True)]
+    opt = oo.create(ps, "lookahead", base="sgd", LR=0.1, momentum=0.9, k=3)
+    assert opt.optimizer.param_groups[0]["lr"] == 0.1 and opt.optimizer.param_groups[0]["momentum"] == 0.9
+    with pytest.raises(ValueError, match=r"unknown option 'lrr' for lookahead; .*did you mean 'lr'"):
+        oo.create(ps, "lookahead", base="sgd", lrr=0.1)

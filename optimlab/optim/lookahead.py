@@ -48,6 +48,10 @@ class Lookahead(torch.optim.Optimizer):
 
     hparams = {"k": Range(1.0), "alpha": Range(0.0, 1.0), "pullback_momentum": Choice(PULLBACK)}
 
+    # built by name (``create(params, "lookahead", base="sgd", lr=0.1)``), the arguments
+    # Lookahead does not take go to the inner optimizer: the registry checks them as its options
+    inner_optimizer_option = ("base", "adam")
+
     def __init__(self, optimizer: Any, k: int = 5, alpha: Any = 0.5, pullback_momentum: str = "none",
                  base: str | None = None, **kwargs: Any) -> None:
         if isinstance(k, bool) or not isinstance(k, int):

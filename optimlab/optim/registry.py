@@ -207,11 +207,29 @@ def options(name: str) -> list[str] | None:
     return None if found is None else list(found)
 
 
+def _accepted_options(name: str, kwargs: Mapping[str, Any]) -> dict[str, Any] | None:
+    """What optimizer ``name`` accepts; a wrapper that passes its other arguments to an inner
+    optimizer (class attribute ``inner_optimizer_option = (argument, default name)``, e.g.
+    Lookahead's ``base``) also accepts the options of the inner optimizer ``kwargs`` names."""
+    cls = lookup(name).cls
+    accepted = _constructor_options(cls)
+    inner = getattr(cls, "inner_optimizer_option", None)
+    if accepted is None or inner is None:
+        return accepted
+    arg, default = inner
+    given = {k.lower(): v for k, v in kwargs.items()}
+    inner_name = given.get(arg, default) or default
+    if not isinstance(inner_name, str):
+        return None
+    inner_accepted = _constructor_options(lookup(inner_name).cls)
+    return None if inner_accepted is None else {**inner_accepted, **accepted}
+
+
 def check_options(name: str, kwargs: Mapping[str, Any]) -> dict[str, Any]:
     """``kwargs`` for optimizer ``name`` with each key matched to an accepted option, case-insensitively
     (``LR`` is ``lr``); ``ValueError`` naming an unknown key with the accepted names and the closest
     ones, or a tuple option (``betas``) given something else than a tuple of its length."""
-    accepted = _constructor_options(lookup(name).cls)
+    accepted = _accepted_options(name, kwargs)
     if accepted is None:
         return dict(kwargs)
     lower = {k.lower(): k for k in accepted}
