@@ -81,7 +81,8 @@ def check_range(name: str, value: Any, lo: float | None = None, hi: float | None
     """
     if isinstance(value, bool) or not isinstance(value, (Number, Tensor)):
         raise ValueError(f"{name} must be a number or a tensor of numbers, got {value!r}")
-    t = value.detach() if isinstance(value, Tensor) else torch.tensor(float(value))
+    # a Python number is checked in float64: in float32 a momentum of 1e-300 would read as 0
+    t = value.detach() if isinstance(value, Tensor) else torch.tensor(float(value), dtype=torch.float64)
     if t.is_complex() or not torch.isfinite(t).all():
         raise ValueError(f"{name} must be finite, got {describe_value(value)}")
     bad = torch.zeros_like(t, dtype=torch.bool)

@@ -284,7 +284,7 @@ class SweepResult:
                  f"</div>" + html_table(best, [*names, "median final", "runs"]))
         trace = self.traces[ranked[0][2][0]]
         per = "epoch" if "objective" in trace.epochs else "step"
-        return html_card(title, rows, svg_curves({"best configuration": self._curve(trace)}, per), extra)
+        return html_card(title, rows, svg_curves({"best configuration": _curve(trace)}, per), extra)
 
     def __repr__(self) -> str:
         n_div = int(self.diverged.sum())
