@@ -11,7 +11,8 @@ value it also carries torch's own sentence (e.g. ``Invalid learning rate: -1``).
 Specs: :class:`Range` (a number or a tensor of numbers in an interval),
 :class:`Flag` (``True`` or ``False`` only: a string such as ``"no"`` is an error,
 never a true value), :class:`Choice` (one of some words), :class:`Items` (a tuple
-such as ``betas``, each entry with its own spec). Rules: :class:`AtMostOne`,
+such as ``betas``, each entry with its own spec), :class:`Fixed` (an option the method
+has no use for, accepted only at its default). Rules: :class:`AtMostOne`,
 :class:`Requires`, :class:`SameKind`, :class:`NoTensorWithForeach`.
 
 **Tensor hyperparameters and runs.** A hyperparameter may be a tensor:
@@ -42,7 +43,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-__all__ = ["Range", "Flag", "Choice", "Items", "AtMostOne", "Requires", "SameKind", "NoTensorWithForeach",
+__all__ = ["Range", "Flag", "Choice", "Items", "Fixed", "AtMostOne", "Requires", "SameKind", "NoTensorWithForeach",
            "check_values", "check_tensors", "shaped_tensors_key", "check_range", "check_choice", "check_flag",
            "describe_value"]
 
@@ -174,6 +175,21 @@ class Items:
         if isinstance(value, Tensor) or not isinstance(value, Sequence) or len(value) != n:
             raise ValueError(f"{name} must be a tuple of {n} values, got {describe_value(value)}")
         return tuple(s.check(f"{name}[{i}]", v) for i, (s, v) in enumerate(zip(self.specs, value)))
+
+
+@dataclass(frozen=True)
+class Fixed:
+    """An option the class accepts only at ``value`` (a common option that its method has no
+    use for, e.g. ``lr_decay`` for Rprop, whose lr only sets the first step sizes);
+    ``reason`` says why."""
+
+    value: Any
+    reason: str
+
+    def check(self, name: str, value: Any) -> Any:
+        if isinstance(value, Tensor) or value != self.value or type(value) is not type(self.value):
+            raise ValueError(f"{name} must be {self.value!r} here ({self.reason}), got {describe_value(value)}")
+        return value
 
 
 def _as_scalar(value: Any) -> Any:

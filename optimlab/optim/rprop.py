@@ -1,0 +1,82 @@
+"""Resilient backpropagation: Rprop, the sign-based method with one step size per coordinate."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from ._base import Optimizer
+from ._ops import scalar_dtype
+from .hparams import Fixed, Items, Range
+from .registry import register_optimizer
+
+__all__ = ["Rprop"]
+
+
+@register_optimizer()
+class Rprop(Optimizer):
+    r"""Rprop: sign-based steps with per-coordinate step sizes (full-batch training).
+
+    Riedmiller & Braun, "A Direct Adaptive Method for Faster Backpropagation Learning:
+    The RPROP Algorithm", ICNN 1993; in torch's form (the variant without weight
+    backtracking that Igel & Hüsken, 2000, call Rprop−, with the gradient forgotten
+    after a sign change).
+
+    With ``s_{t-1} = g_t · g_{t-1}`` (``g_0 = 0``), ``η⁻, η⁺ = etas`` and
+    ``[Δ_min, Δ_max] = step_sizes``:
+
+    .. math::
+        Δ_t = \mathrm{clip}\big(Δ_{t-1} · (η^+ \text{ if } s>0,\; η^- \text{ if } s<0,\; 1 \text{ if } s=0),
+              Δ_{\min}, Δ_{\max}\big),\qquad
+        \tilde g_t = 0 \text{ where } s<0 \text{ else } g_t,\qquad
+        θ_t = θ_{t-1} - \mathrm{sign}(\tilde g_t)\, Δ_t
+
+    and ``g_t`` is replaced by ``\tilde g_t`` as the remembered gradient. ``Δ_0 = lr``:
+    the learning rate only sets the first step sizes (so ``lr_decay`` has no use here
+    and is refused). Defaults are torch's: lr 0.01, etas (0.5, 1.2), step sizes
+    (1e−6, 50). Meant for full-batch gradients; the signs of mini-batch gradients
+    flip by noise. Any value may be a tensor of shape (R, 1, ...) (runs).
+    """
+
+    hparams = {"etas": Items((Range(0.0, 1.0, lo_open=True, hi_open=True, torch="Invalid eta values"),
+                              Range(1.0, lo_open=True, torch="Invalid eta values"))),
+               "step_sizes": Items((Range(0.0), Range(0.0))),
+               "lr_decay": Fixed(0.0, "Rprop's lr only sets the first step sizes")}
+
+    def __init__(self, params: Any, lr: Any = 1e-2, etas: tuple = (0.5, 1.2), step_sizes: tuple = (1e-6, 50), *,
+                 capturable: bool = False, foreach: bool | None = None, maximize: bool = False,
+                 differentiable: bool = False, **options: Any) -> None:
+        defaults = dict(lr=lr, etas=etas, step_sizes=step_sizes)
+        super().__init__(params, defaults, capturable=capturable, foreach=foreach, maximize=maximize,
+                         differentiable=differentiable, **options)
+
+    def _init_state(self, p: Tensor, state: dict[str, Any], group: dict[str, Any]) -> None:
+        state["step"] = torch.tensor(0.0, dtype=scalar_dtype())
+        state["prev"] = torch.zeros_like(p, memory_format=torch.preserve_format)
+        lr = group["lr"]
+        if p.is_complex():  # both parts of a complex coordinate start at lr, as in torch
+            lr = torch.complex(lr, lr) if isinstance(lr, Tensor) else complex(lr, lr)
+        if isinstance(lr, Tensor) and lr.dim() > 0:  # one start per run
+            state["step_size"] = torch.zeros_like(p, memory_format=torch.preserve_format).add_(lr)
+        else:
+            state["step_size"] = torch.full_like(p, lr.item() if isinstance(lr, Tensor) else lr,
+                                                 memory_format=torch.preserve_format)
+
+    def _update(self, p: Tensor, g: Tensor, state: dict[str, Any], group: dict[str, Any], lr: Any) -> None:
+        eta_minus, eta_plus = group["etas"]
+        lo, hi = group["step_sizes"]
+        prev, size = state["prev"], state["step_size"]
+        s = (g * (prev.clone() if torch.is_grad_enabled() else prev)).sign()
+        # η⁺ where the sign held, η⁻ where it flipped, 1 where either gradient is 0 (NaN stays NaN)
+        factor = torch.where(s > 0, eta_plus, torch.where(s < 0, eta_minus, torch.where(s == 0, 1.0, s)))
+        size.mul_(factor)
+        if isinstance(lo, Tensor) or isinstance(hi, Tensor):
+            size.copy_(torch.minimum(torch.maximum(size, torch.as_tensor(lo, dtype=size.dtype)),
+                                     torch.as_tensor(hi, dtype=size.dtype)))
+        else:
+            size.clamp_(lo, hi)
+        kept = torch.where(s < 0, 0.0, g)
+        p.addcmul_(kept.sign(), size, value=-1)
+        prev.copy_(kept)
