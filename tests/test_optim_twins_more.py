@@ -119,3 +119,148 @@ def test_thirty_steps_equal_torch(cls, index):
         if q in ref_opt.state:
             _state_close(opt.state[p], ref_opt.state[q], f"{desc}: state of parameter {i}")
     assert len(opt.state) == len(ref_opt.state), desc
+
+
+# ------------------------------------------------------------------- state dicts
+MAIN = {oo.ASGD: {"t0": 3}, oo.Rprop: {}, oo.LBFGS: {"line_search_fn": "strong_wolfe", "history_size": 3},
+        oo.Adafactor: {"weight_decay": 0.1}, oo.Muon: {"nesterov": False}, oo.SparseAdam: {}}
+
+
+@pytest.mark.parametrize("cls", list(NEW), ids=lambda c: c.__name__)
+@pytest.mark.parametrize("first", ["ours", "torch"])
+def test_state_dict_moves_to_the_twin_and_back(cls, first):
+    """10 steps with one class, its state_dict loaded into the other, 10 more steps there: the
+    same iterates as 20 steps with the first class alone."""
+    ref_cls = getattr(torch.optim, NEW[cls])
+    a, b = (cls, ref_cls) if first == "ours" else (ref_cls, cls)
+    kw = MAIN[cls]
+    whole, _ = _run(a, _torch_kwargs(cls, kw) if a is ref_cls else kw, steps=20)
+    ps, opt = _run(a, _torch_kwargs(cls, kw) if a is ref_cls else kw, steps=10)
+    other = b([p for p in ps], **(_torch_kwargs(cls, kw) if b is ref_cls else copy.deepcopy(kw)))
+    other.load_state_dict(copy.deepcopy(opt.state_dict()))
+    kind = _ours(cls)
+    for k in range(10, 20):
+        def closure(k=k):
+            other.zero_grad()
+            loss = _loss(kind, ps, k)
+            loss.backward()
+            return loss
+        other.step(closure)
+    for i, (p, q) in enumerate(zip(ps, whole)):
+        close(p.detach(), q.detach(), what=f"{first} first: parameter {i}", **TOL)
+
+
+# ---------------------------------------------------------------------- runs
+RUNS = {oo.ASGD: {"lambd": 1e-2, "t0": 4}, oo.Rprop: {}, oo.Adafactor: {"weight_decay": 0.1},
+        oo.Muon: {"ns_dtype": "float64"}, oo.SparseAdam: {}}
+
+
+@pytest.mark.parametrize("cls", list(RUNS), ids=lambda c: c.__name__)
+def test_a_batched_run_equals_the_runs_alone(cls):
+    """R = 3 runs, parameters stacked as (R, ...) and lr of shape (R, 1, ...), against each
+    run with its own float lr (Adafactor's RMS and factors and Muon's Newton–Schulz per run)."""
+    lrs = [0.01, 0.03, 0.002] if cls is not oo.Rprop else [0.01, 0.05, 0.001]
+    alone = [_run(cls, {**RUNS[cls], "lr": lr}, steps=12, ps=_params(cls, seed=r))[0] for r, lr in enumerate(lrs)]
+    stacked = [torch.stack([_params(cls, seed=r)[i] for r in range(3)]) for i in range(len(_params(cls)))]
+    ps = [p.clone().requires_grad_() for p in stacked]
+    groups = [{"params": [p], "lr": torch.tensor(lrs, dtype=torch.float64).reshape((3,) + (1,) * (p.dim() - 1))}
+              for p in ps]
+    opt = cls(groups, **RUNS[cls])
+    for k in range(12):
+        opt.zero_grad()
+        if cls is oo.SparseAdam:  # a sparse gradient per run (autograd cannot select from one), stacked
+            leaves = [[p[r].detach().clone().requires_grad_() for p in ps] for r in range(3)]
+            for r in range(3):
+                _loss(cls, leaves[r], k).backward()
+            for i, p in enumerate(ps):
+                p.grad = torch.stack([leaves[r][i].grad for r in range(3)])
+        else:
+            sum(_loss(cls, [p[r] for p in ps], k) for r in range(3)).backward()
+        opt.step()
+    for r in range(3):
+        for i, p in enumerate(ps):
+            close(p[r].detach(), alone[r][i].detach(), what=f"run {r} parameter {i}", **TOL)
+
+
+def test_muon_bfloat16_batched_equals_alone_to_bfloat16_precision():
+    """torch's bfloat16 Newton–Schulz, batched over runs, against each run alone."""
+    w = torch.randn(3, 4, 5, dtype=torch.float64, generator=torch.Generator().manual_seed(3))
+    g = torch.randn(3, 4, 5, dtype=torch.float64, generator=torch.Generator().manual_seed(4))
+    out = oo.muon.newton_schulz(g)
+    for r in range(3):
+        close(out[r].double(), oo.muon.newton_schulz(g[r]).double(), rtol=0, atol=1e-2)
+    assert out.dtype == torch.bfloat16 and w.shape == out.shape
+
+
+# -------------------------------------------------------------------- errors
+def _error_cases():
+    for cls, name in NEW.items():
+        for index, error in enumerate(INFO[name].optim_error_inputs_func(device="cpu", dtype=torch.float32)):
+            yield pytest.param(cls, index, id=f"{cls.__name__}-{index}-{error.optimizer_error_input.desc}")
+
+
+@pytest.mark.parametrize("cls, index", list(_error_cases()))
+def test_torch_error_inputs_fail_as_in_torch(cls, index):
+    from torch.testing._internal.common_optimizers import OptimizerErrorEnum  # lazy: test-only torch internals
+    error = INFO[NEW[cls]].optim_error_inputs_func(device="cpu", dtype=torch.float32)[index]
+    given, kind = error.optimizer_error_input, error.error_type
+    expect = pytest.warns if issubclass(kind, Warning) else pytest.raises
+    if error.error_on == OptimizerErrorEnum.CONSTRUCTION_ERROR:
+        with expect(kind, match=error.error_regex):
+            cls(given.params, **given.kwargs)
+    else:
+        opt = cls(given.params, **given.kwargs)
+        with expect(kind, match=error.error_regex):
+            opt.step()
+
+
+def _w(*shape):
+    return [torch.zeros(*shape, requires_grad=True)]
+
+
+BAD = [
+    (oo.ASGD, {"lambd": -1.0}, ValueError, r"lambd must be >= 0, got -1.0"),
+    (oo.ASGD, {"t0": float("nan")}, ValueError, r"t0 must be finite"),
+    (oo.Rprop, {"etas": (0.5, 0.9)}, ValueError, r"etas must satisfy 0 < etas\[0\] < 1 < etas\[1\], got \(0.5, 0.9\)"),
+    (oo.Rprop, {"step_sizes": (-1.0, 50)}, ValueError, r"step_sizes\[0\] must be >= 0"),
+    (oo.Rprop, {"lr_decay": 0.1}, ValueError, r"lr_decay must be 0.0 here \(Rprop's lr only sets"),
+    (oo.Adafactor, {"d": 0.5}, ValueError, r"d must be >= 1, got 0.5 \(torch: Clipping threshold"),
+    (oo.Adafactor, {"decoupled_weight_decay": True}, ValueError, r"decoupled_weight_decay must be False here"),
+    (oo.Adafactor, {"eps": (None,)}, ValueError, r"eps must be a tuple of 2 values"),
+    (oo.Muon, {"ns_dtype": "half"}, ValueError, r"ns_dtype must be one of 'bfloat16', 'float32', 'float64'"),
+    (oo.Muon, {"ns_steps": 2.5}, ValueError, r"ns_steps must be an integer"),
+    (oo.Muon, {"fallback": "adamz"}, ValueError, r"unknown optimizer 'adamz'"),
+    (oo.LBFGS, {"line_search_fn": "armijo"}, ValueError, r"line_search_fn must be one of None, 'strong_wolfe'"),
+    (oo.LBFGS, {"max_iter": 2.5}, ValueError, r"max_iter must be an integer >= 1"),
+    (oo.LBFGS, {"maximize": True}, ValueError, r"maximize must be False here"),
+    (oo.LBFGS, {"lr": torch.full((2, 1), 0.1)}, ValueError, r"L-BFGS has no runs dimension"),
+    (oo.SparseAdam, {"eps": 0.0}, ValueError, r"eps must be > 0, got 0.0 \(torch: Invalid epsilon value"),
+    (oo.SparseAdam, {"betas": (torch.full((2, 1), 0.9), 0.99)}, ValueError, r"betas\[0\] is a tensor of shape"),
+]
+
+
+@pytest.mark.parametrize("cls, kw, kind, match", BAD, ids=lambda v: getattr(v, "__name__", None))
+def test_bad_hyperparameters_name_the_argument(cls, kw, kind, match):
+    params = _w(3, 1, 1) if cls is oo.Muon and "fallback" in kw else _w(2, 1)
+    with pytest.raises(kind, match=match):
+        cls(params, **kw)
+
+
+def test_step_errors():
+    muon = _w(2, 3) + _w(3)
+    with pytest.raises(ValueError, match=r"Muon only supports 2D parameters.*fallback='adamw'"):
+        oo.Muon(muon)
+    with pytest.raises(ValueError, match="doesn't support per-parameter options"):
+        oo.LBFGS([{"params": _w(2)}, {"params": _w(2)}])
+    with pytest.raises(RuntimeError, match="needs a closure"):
+        oo.LBFGS(_w(2)).step()
+    p = _w(4, 2)
+    p[0].grad = torch.ones(4, 2)
+    with pytest.raises(RuntimeError, match="SparseAdam does not support dense gradients"):
+        oo.SparseAdam(p).step()
+    q = _w(2)
+    q[0].grad = torch.tensor([1.0, float("nan")])
+    opt = oo.LBFGS(q)
+    with pytest.raises(FloatingPointError, match="no parameter or state was changed"):
+        opt.step(lambda: torch.tensor(1.0))
+    assert not opt.state[q[0]].get("d") is not None and q[0].detach().eq(0).all()

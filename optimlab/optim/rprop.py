@@ -9,10 +9,29 @@ from torch import Tensor
 
 from ._base import Optimizer
 from ._ops import scalar_dtype
-from .hparams import Fixed, Items, Range
+from .hparams import Fixed, Items, Range, describe_value
 from .registry import register_optimizer
 
 __all__ = ["Rprop"]
+
+
+class _EtasOrdered:
+    """torch's rule 0 < η⁻ < 1 < η⁺ (every element, for tensors), with torch's sentence."""
+
+    def check(self, values: dict[str, Any]) -> None:
+        if "etas" not in values:
+            return
+        lo, hi = values["etas"]
+        ok = torch.all(torch.as_tensor(lo) > 0) and torch.all(torch.as_tensor(lo) < 1) and torch.all(
+            torch.as_tensor(hi) > 1)
+        if not ok:
+            shown = ", ".join(describe_value(v) for v in (lo, hi))
+            raise ValueError(f"etas must satisfy 0 < etas[0] < 1 < etas[1], got ({shown}) "
+                             f"(torch: Invalid eta values: {_torch_text(lo)}, {_torch_text(hi)})")
+
+
+def _torch_text(v: Any) -> str:
+    return str(v.item()) if isinstance(v, Tensor) and v.numel() == 1 else str(v)
 
 
 @register_optimizer()
@@ -40,10 +59,11 @@ class Rprop(Optimizer):
     flip by noise. Any value may be a tensor of shape (R, 1, ...) (runs).
     """
 
-    hparams = {"etas": Items((Range(0.0, 1.0, lo_open=True, hi_open=True, torch="Invalid eta values"),
-                              Range(1.0, lo_open=True, torch="Invalid eta values"))),
+    hparams = {"etas": Items((Range(), Range())),
                "step_sizes": Items((Range(0.0), Range(0.0))),
                "lr_decay": Fixed(0.0, "Rprop's lr only sets the first step sizes")}
+
+    hparam_rules = (_EtasOrdered(),)
 
     def __init__(self, params: Any, lr: Any = 1e-2, etas: tuple = (0.5, 1.2), step_sizes: tuple = (1e-6, 50), *,
                  capturable: bool = False, foreach: bool | None = None, maximize: bool = False,
