@@ -12,6 +12,7 @@ from optim_suite import (
     CLASSES,
     INFO,
     TWINS,
+    classes,
     close,
     inputs,
     reference_kwargs,
@@ -122,7 +123,7 @@ def test_mixed_dtypes_in_one_group_as_the_twin(cls, fused):
         close(ours, ref, what=f"{ref.dtype}", **({"rtol": tol, "atol": tol} if tol else {}))
 
 
-@CLASSES
+@classes("meta")
 def test_default_path_steps_meta_parameters_as_torch(cls):
     """Meta tensors (sizing a model, deferred init) step without values, as torch's default path."""
     with torch.device("meta"):
@@ -174,7 +175,7 @@ DIFF_STATE = {
 }
 
 
-@CLASSES
+@classes("differentiable")
 def test_differentiable_step_passes_gradcheck(cls):
     """Gradients flow through one update into the parameter, the gradient and the state
     (torch's TestDifferentiableOptimizer), and the update equals the non-differentiable one."""
@@ -207,7 +208,7 @@ def test_differentiable_step_passes_gradcheck(cls):
     close(one_step(p, grad, *state)[0].detach(), plain)
 
 
-@CLASSES
+@classes("differentiable")
 def test_differentiable_first_step_and_tensor_lr_pass_gradcheck(cls):
     """From a fresh state (SGD's buffer starts as the gradient) and through a tensor lr."""
     kw = {k: v for k, v in DIFF_STATE[TWINS[cls]][0].items() if k != "lr"}
@@ -224,7 +225,7 @@ def test_differentiable_first_step_and_tensor_lr_pass_gradcheck(cls):
     assert torch.autograd.gradcheck(one_step, args)
 
 
-@CLASSES
+@classes("differentiable")
 def test_differentiable_unrolled_steps_pass_gradcheck(cls):
     """Several steps in one graph (meta-learning: d θ₃ / d(θ₀, lr)) with gradients that
     depend on θ: a state tensor one step's backward keeps (Adam's m in m/(√v + ε)) must not
