@@ -9,7 +9,6 @@ import copy
 import pytest
 import torch
 from optim_suite import (
-    CLASSES,
     INFO,
     TWINS,
     classes,
