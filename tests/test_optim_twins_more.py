@@ -35,8 +35,8 @@ EXTRA = {
 def configs(cls):
     info = INFO[NEW[cls]]
     samples = [(i.desc, i.kwargs) for i in info.optim_inputs_func(device="cpu", dtype=torch.float64)]
-    if cls is oo.LBFGS:  # small learning rates never meet the tolerances: 5 iterations per step, not 20
-        samples = [(d, kw if d == "default" else {"max_iter": 5, **kw}) for d, kw in samples]
+    if cls is oo.LBFGS:  # small learning rates never meet the tolerances: 3 iterations per step, not 20
+        samples = [(d, kw if d == "default" else {"max_iter": 3, **kw}) for d, kw in samples]
     return samples + [(f"extra {kw}", kw) for kw in EXTRA[cls]]
 
 
