@@ -264,3 +264,31 @@ def test_step_errors():
     with pytest.raises(FloatingPointError, match="no parameter or state was changed"):
         opt.step(lambda: torch.tensor(1.0))
     assert not opt.state[q[0]].get("d") is not None and q[0].detach().eq(0).all()
+
+
+def test_muon_fallback_steps_the_other_parameters_as_adamw_and_saves_them():
+    """Muon on a Linear layer: the weight by Muon (as torch's Muon on it alone), the bias by
+    the fallback AdamW (as torch's AdamW on it alone); the fallback's state travels in state_dict."""
+    torch.manual_seed(9)
+    layer = torch.nn.Linear(3, 4).double()
+    w, b = (p.detach().clone().requires_grad_() for p in (layer.weight, layer.bias))
+    opt = oo.Muon(layer.parameters(), lr=0.02, fallback="adamw:lr=0.01")
+    ref_w, ref_b = torch.optim.Muon([w], lr=0.02), torch.optim.AdamW([b], lr=0.01, foreach=False)
+    x = torch.randn(5, 3, dtype=torch.float64)
+    for _ in range(5):
+        opt.zero_grad()
+        ref_w.zero_grad()
+        ref_b.zero_grad()
+        layer(x).pow(2).sum().backward()
+        torch.nn.functional.linear(x, w, b).pow(2).sum().backward()
+        opt.step()
+        ref_w.step()
+        ref_b.step()
+    close(layer.weight.detach(), w.detach(), **TOL)
+    close(layer.bias.detach(), b.detach(), **TOL)
+    sd = opt.state_dict()
+    again = oo.Muon(layer.parameters(), lr=0.02, fallback="adamw:lr=0.01")
+    again.load_state_dict(copy.deepcopy(sd))
+    close(again.fallback.state[layer.bias]["exp_avg"], ref_b.state[b]["exp_avg"], **TOL)
+    with pytest.raises(ValueError, match="has a fallback optimizer's state and this Muon does not"):
+        oo.Muon([layer.weight]).load_state_dict(sd)
