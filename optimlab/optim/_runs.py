@@ -3,9 +3,11 @@
 An element-wise method (SGD, Adam, ...) needs nothing to run R independent runs: a
 hyperparameter of shape (R, 1, ...) broadcasts. A method that reduces over a parameter
 (Adafactor's RMS and row/column factors, Muon's orthogonalization) must not mix runs:
-when a param group holds a hyperparameter tensor with dimensions (the runs rule of
+when a param group says ``runs=True`` (the option of those classes; the runner and the
+sweeps set it) or holds a hyperparameter tensor with dimensions (the runs rule of
 :mod:`optimlab.optim.hparams`), the leading dimension of each of its parameters counts
-runs, and each ``p[r]`` is reduced on its own.
+runs, and each ``p[r]`` is reduced on its own. (A one-element tensor is one value, so
+one run needs ``runs=True``.)
 """
 
 from __future__ import annotations
@@ -25,8 +27,9 @@ def _shaped(v: Any) -> bool:
 
 
 def runs_dims(group: Mapping[str, Any]) -> int:
-    """1 when the group's leading dimension counts runs (a hyperparameter tensor with dimensions), else 0."""
-    return int(any(_shaped(v) for k, v in group.items() if k != "params"))
+    """1 when the group's leading dimension counts runs (``runs=True``, or a hyperparameter tensor
+    with dimensions), else 0."""
+    return int(group.get("runs") is True or any(_shaped(v) for k, v in group.items() if k != "params"))
 
 
 def rms(x: Tensor, runs: int) -> Any:

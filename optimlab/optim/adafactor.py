@@ -10,7 +10,7 @@ from torch import Tensor
 from ._base import Optimizer
 from ._ops import scalar_dtype, step_value
 from ._runs import at_least, rms, runs_dims
-from .hparams import Fixed, Items, Range
+from .hparams import Fixed, Flag, Items, Range
 from .registry import Tune, register_optimizer
 
 __all__ = ["Adafactor"]
@@ -42,23 +42,26 @@ class Adafactor(Optimizer):
 
     ε₁ = ``None`` is the machine epsilon of the parameter's dtype. Defaults are
     torch's: lr 0.01, τ −0.8, eps (None, 1e−3), d 1, λ 0. Real dense parameters only.
-    Runs: with a hyperparameter tensor of shape (R, 1, ...) the leading dimension
-    counts runs, and the RMS, the factoring and the clipping are per run
-    (:mod:`optimlab.optim._runs`), so a batched run equals the runs alone.
+    Runs: with ``runs=True`` (optimlab's option; the runner and the sweeps set it) or a
+    hyperparameter tensor of shape (R, 1, ...), the leading dimension counts runs, and
+    the RMS, the factoring and the clipping are per run (:mod:`optimlab.optim._runs`),
+    so a batched run equals the runs alone.
     """
 
+    runs_layout = "leading"  # how stacked runs are told apart (optimlab.runner.runs_layout)
     hparams = {"lr": Range(0.0, torch="Learning rate should be >= 0 but is"),
                "beta2_decay": Range(None, 0.0, torch="beta2_decay should be <= 0 but is"),
                "eps": Items((Range(0.0, optional=True, torch="epsilon1 should be >= 0 but is"),
                              Range(0.0, torch="epsilon2 should be >= 0 but is"))),
                "d": Range(1.0, torch="Clipping threshold d should be >= 1 but is"),
                "weight_decay": Range(0.0, torch="weight_decay should be >= 0 but is"),
-               "decoupled_weight_decay": Fixed(False, "Adafactor's weight decay is always decoupled, as torch's")}
+               "decoupled_weight_decay": Fixed(False, "Adafactor's weight decay is always decoupled, as torch's"),
+               "runs": Flag()}
 
     def __init__(self, params: Any, lr: Any = 1e-2, beta2_decay: Any = -0.8, eps: tuple = (None, 1e-3),
                  d: Any = 1.0, weight_decay: Any = 0.0, *, foreach: bool | None = None, maximize: bool = False,
-                 **options: Any) -> None:
-        defaults = dict(lr=lr, beta2_decay=beta2_decay, eps=eps, d=d, weight_decay=weight_decay)
+                 runs: bool = False, **options: Any) -> None:
+        defaults = dict(lr=lr, beta2_decay=beta2_decay, eps=eps, d=d, weight_decay=weight_decay, runs=runs)
         super().__init__(params, defaults, foreach=foreach, maximize=maximize, **options)
 
     def _weight_decay(self, group: dict[str, Any], params: list[Tensor], grads: list[Tensor],

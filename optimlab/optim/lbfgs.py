@@ -151,6 +151,7 @@ class LBFGS(Optimizer):
     """
 
     requires_closure = True
+    runs_layout = "alone"  # how stacked runs are told apart (optimlab.runner.runs_layout)
     hparams = {"max_iter": Range(1.0), "max_eval": Range(1.0, optional=True), "tolerance_grad": Range(0.0),
                "tolerance_change": Range(0.0), "history_size": Range(1.0), "line_search_fn": Choice(LINE_SEARCHES),
                **{k: Fixed(None, "L-BFGS takes the gradient as the closure gives it")

@@ -81,25 +81,28 @@ class Muon(Optimizer):
     once (``self.fallback``), stepped, zeroed and saved with Muon's state
     (``state_dict()["fallback"]``). LR schedulers change Muon's groups only.
 
-    Runs: with a hyperparameter tensor of shape (R, 1, 1) the leading dimension counts
-    runs: a parameter (R, A, B) is R matrices, each orthogonalized on its own (a
-    batched Newton–Schulz), so a batched run equals the runs alone.
+    Runs: with ``runs=True`` (optimlab's option; the runner and the sweeps set it) or a
+    hyperparameter tensor of shape (R, 1, 1), the leading dimension counts runs: a
+    parameter (R, A, B) is R matrices, each orthogonalized on its own (a batched
+    Newton–Schulz), so a batched run equals the runs alone. A point of the function
+    lab is a vector, so Muon refuses it (Muon is for matrices).
     """
 
+    runs_layout = "leading"  # how stacked runs are told apart (optimlab.runner.runs_layout)
     hparams = {"lr": Range(0.0, torch="Learning rate should be >= 0 but is"),
                "momentum": Range(0.0, torch="momentum should be >= 0 but is"),
                "weight_decay": Range(0.0, torch="weight decay should be >= 0 but is"),
                "nesterov": Flag(), "eps": Range(0.0),
                "ns_coefficients": Items((Range(), Range(), Range())),
                "ns_steps": Range(0.0, 99.0), "adjust_lr_fn": Choice(ADJUST_LR_FNS),
-               "ns_dtype": Choice(tuple(NS_DTYPES)),
+               "ns_dtype": Choice(tuple(NS_DTYPES)), "runs": Flag(),
                "lr_decay": Fixed(0.0, "Muon keeps no step count"),
                "decoupled_weight_decay": Fixed(False, "Muon's weight decay is always decoupled, as torch's")}
 
     def __init__(self, params: Any, lr: Any = 1e-3, weight_decay: Any = 0.1, momentum: Any = 0.95,
                  nesterov: bool = True, ns_coefficients: tuple = NS_COEFFICIENTS, eps: float = 1e-7,
                  ns_steps: int = 5, adjust_lr_fn: str | None = None, *, ns_dtype: str = "bfloat16",
-                 fallback: str | None = None, **options: Any) -> None:
+                 fallback: str | None = None, runs: bool = False, **options: Any) -> None:
         if adjust_lr_fn not in ADJUST_LR_FNS:  # torch's sentence, before anything else is checked
             raise ValueError(f"Adjust learning rate function {adjust_lr_fn} is not supported; adjust_lr_fn must "
                              f"be one of {', '.join(map(repr, ADJUST_LR_FNS))}")
@@ -107,14 +110,18 @@ class Muon(Optimizer):
             raise ValueError(f"ns_steps must be an integer in [0, 99], got {ns_steps!r}")
         defaults = dict(lr=lr, weight_decay=weight_decay, momentum=momentum, nesterov=nesterov,
                         ns_coefficients=ns_coefficients, eps=eps, ns_steps=ns_steps, adjust_lr_fn=adjust_lr_fn,
-                        ns_dtype=ns_dtype)
+                        ns_dtype=ns_dtype, runs=runs)
         super().__init__(params, defaults, **options)
-        others = [p for g in self.param_groups for p in g["params"] if p.dim() - runs_dims(g) != 2]
+        others = [(p, runs_dims(g)) for g in self.param_groups for p in g["params"] if p.dim() - runs_dims(g) != 2]
         self.fallback = None
         if others and fallback is None:
-            raise ValueError(f"Muon only supports 2D parameters whereas we found a parameter with size: "
-                             f"{others[0].size()}; pass fallback='adamw' (or another optimizer spec) to "
-                             "optimize the other parameters with it")
+            p, per_run = others[0]
+            found = f"{p.size()}" if not per_run else f"{tuple(p.shape[1:])} per run (shape {tuple(p.shape)}, " \
+                                                      "the leading dimension counting runs)"
+            raise ValueError(f"Muon only supports 2D parameters whereas we found a parameter with size: {found}; "
+                             "pass fallback='adamw' (or another optimizer spec) to optimize the other parameters "
+                             "with it")
+        others = [p for p, _ in others]
         if others:
             kept = {id(p) for p in others}
             for g in self.param_groups:

@@ -12,7 +12,7 @@ from torch.func import functional_call, stack_module_state, vmap
 from ..engine import RECORD_CHUNK, EpochBatches, EpochMean, Freezer, RunState, divergent, grown, run_generators
 from ..problems.data import dataset_tensors
 from ..record import Trace, to_jsonable
-from ..runner import resolve_optimizer, run_label
+from ..runner import resolve_optimizer, run_label, runs_layout, runs_options
 from ..training.losses import resolve_loss
 from .grids import config_rows, hyper_values, split_hyper
 from .result import SweepResult
@@ -65,9 +65,13 @@ def train_sweep(problem: Any, optimizer: Any, configs: list[dict], seed_list: li
     if structural:
         raise ValueError(f"a training sweep puts every swept argument on the runs dimension; "
                          f"{', '.join(structural)} hold non-numbers: sweep them one value at a time")
+    if runs_layout(optimizer) == "alone":
+        raise ValueError(f"{opt_name} cannot be swept on a training problem: it treats all parameters as one "
+                         "vector and steps with a closure; train each configuration with Trainer instead")
     row_seeds = [r.get("seed", 0) if r.get("seed") is not None else 0 for r in rows]
     models = _StackedModels(problem, row_seeds, dtype)
-    opt = factory(models.groups(hyper_values(rows, numeric, options)))  # (R, 1, ...) values override the options
+    # (R, 1, ...) values override the options
+    opt = factory(models.groups(hyper_values(rows, numeric, options)), **runs_options(optimizer))
     losses, objective, train_loss, state = _train(models, opt, data, row_seeds, steps, progress)
     pname = getattr(problem, "name", type(problem).__name__)
     traces = []
