@@ -35,8 +35,11 @@ EXCLUDED = {
     "tiny_lr": {oo.Rprop: "Rprop steps at least step_sizes[0] whatever the lr"},
     "meta": {oo.Adafactor: "its step reads RMS(θ) as a number (.item(), as torch's), which meta tensors lack"},
     # not checked yet: these twins accept differentiable=True but no gradcheck covers them
-    "differentiable": {oo.ASGD: "not checked", oo.Rprop: "not checked",
-                       oo.Adafactor: "torch's Adafactor has no differentiable option"},
+    "differentiable": {oo.Adafactor: "torch's Adafactor has no differentiable option"},
+    # these gradchecks differentiate with respect to a tensor lr
+    "differentiable_lr": {oo.Adafactor: "torch's Adafactor has no differentiable option",
+                          oo.ASGD: "as in torch, η is kept as a number copied from lr: no gradient reaches lr",
+                          oo.Rprop: "as in torch, lr only fills the first step sizes: no gradient reaches lr"},
 }
 
 

@@ -292,3 +292,20 @@ def test_muon_fallback_steps_the_other_parameters_as_adamw_and_saves_them():
     close(again.fallback.state[layer.bias]["exp_avg"], ref_b.state[b]["exp_avg"], **TOL)
     with pytest.raises(ValueError, match="has a fallback optimizer's state and this Muon does not"):
         oo.Muon([layer.weight]).load_state_dict(sd)
+
+
+@pytest.mark.parametrize("cls, kw", [(oo.Rprop, {}), (oo.ASGD, {"lambd": 0.1, "t0": 1})], ids=["Rprop", "ASGD"])
+def test_differentiable_unrolled_steps_pass_gradcheck_in_the_start(cls, kw):
+    """d θ₃ / d θ₀ through three recorded steps (the lr takes no gradient in these two, as in torch)."""
+    c = torch.tensor([1.0, 2.0, 3.0], dtype=torch.float64)
+
+    def unrolled(p0):
+        p = p0.clone()
+        opt = cls([p], lr=0.05, differentiable=True, **kw)
+        for _ in range(3):
+            p.grad = c * p - 1
+            opt.step()
+        return p
+
+    assert torch.autograd.gradcheck(unrolled, (torch.tensor([0.3, -0.2, 0.5], dtype=torch.float64,
+                                                            requires_grad=True),))

@@ -8,7 +8,7 @@ import torch
 from torch import Tensor
 
 from ._base import Optimizer
-from ._ops import scalar_dtype
+from ._ops import addcmul_, scalar_dtype
 from .hparams import Fixed, Items, Range, describe_value
 from .registry import register_optimizer
 
@@ -98,5 +98,5 @@ class Rprop(Optimizer):
         else:
             size.clamp_(lo, hi)
         kept = torch.where(s < 0, 0.0, g)
-        p.addcmul_(kept.sign(), size, value=-1)
+        addcmul_(p, kept.sign(), size, -1)  # a copy of Δ while autograd records (the next step changes it)
         prev.copy_(kept)
