@@ -193,8 +193,8 @@ def test_muon_bfloat16_batched_equals_alone_to_bfloat16_precision():
 
 
 # -------------------------------------------------------------------- errors
-def _error_cases():
-    for cls, name in NEW.items():
+def _error_cases():  # ASGD, Rprop and Adafactor: in test_optim_torch_suite.py (TWINS)
+    for cls, name in ((c, n) for c, n in NEW.items() if c in (oo.LBFGS, oo.Muon, oo.SparseAdam)):
         for index, error in enumerate(INFO[name].optim_error_inputs_func(device="cpu", dtype=torch.float32)):
             yield pytest.param(cls, index, id=f"{cls.__name__}-{index}-{error.optimizer_error_input.desc}")
 
@@ -244,6 +244,28 @@ def test_bad_hyperparameters_name_the_argument(cls, kw, kind, match):
     params = _w(3, 1, 1) if cls is oo.Muon and "fallback" in kw else _w(2, 1)
     with pytest.raises(kind, match=match):
         cls(params, **kw)
+
+
+@pytest.mark.parametrize("cls", [oo.LBFGS, oo.Muon], ids=lambda c: c.__name__)
+def test_lr_schedulers_as_the_twin(cls):
+    """StepLR and a warm-up then cosine decay change the lr of both classes in the same way."""
+    results = []
+    for c in (cls, getattr(torch.optim, NEW[cls])):
+        ps = [p.clone().requires_grad_() for p in _params(cls)]
+        opt = c(ps, lr=0.05)
+        scheds = [torch.optim.lr_scheduler.StepLR(opt, step_size=3, gamma=0.5),
+                  torch.optim.lr_scheduler.LinearLR(opt, start_factor=0.3, total_iters=4)]
+        for k in range(8):
+            def closure(k=k):
+                opt.zero_grad()
+                loss = _loss(cls, ps, k)
+                loss.backward()
+                return loss
+            opt.step(closure)
+            for s in scheds:
+                s.step()
+        results.append([p.detach() for p in ps])
+    close(results[0], results[1], **TOL)
 
 
 def test_step_errors():

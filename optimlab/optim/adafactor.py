@@ -99,7 +99,7 @@ class Adafactor(Optimizer):
         else:
             state["variance"].lerp_(g * g, decay)
             v = state["variance"].clone()
-        u = at_least(v, eps1 * eps1).rsqrt_().mul_(g)
+        u = (at_least(v, eps1 * eps1) if isinstance(eps1, Tensor) else v.clamp_(min=eps1 * eps1)).rsqrt_().mul_(g)
         scale = at_least(rms(u, runs) / group["d"], 1.0)
         if isinstance(alpha, Tensor) or isinstance(scale, Tensor):
             p.sub_(u * (alpha / scale))

@@ -73,14 +73,17 @@ class ASGD(Optimizer):
 def _value(v: Tensor, p: Tensor) -> Any:
     """A kept number as the update uses it: a Python float (torch's ``.item()``), or per run
     a tensor in the parameter's dtype."""
-    return v.to(p.dtype if p.is_floating_point() else v.dtype) if v.dim() > 0 else v.item()
+    if v.dim() == 0:
+        return v.item()
+    v = v.reshape(v.shape + (1,) * (p.dim() - v.dim()))  # (R, 1) on the (R, n, 2) view of a complex parameter
+    return v.to(p.dtype if p.is_floating_point() else v.dtype)
 
 
 def _store(state: dict[str, Any], key: str, new: Any) -> None:
     """Write a new η or μ into the kept tensor (torch's ``copy_``, in the scalar dtype);
     a per-run value of another shape replaces it."""
     new = torch.as_tensor(new)
-    if new.shape == state[key].shape:
-        state[key].copy_(new)
+    if new.numel() == state[key].numel():
+        state[key].copy_(new.reshape(state[key].shape))
     else:
         state[key] = new.to(scalar_dtype()).detach().clone()
