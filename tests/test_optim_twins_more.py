@@ -73,13 +73,17 @@ def _run(cls, kw, steps=STEPS, ps=None):
     opt = cls(ps, **copy.deepcopy(kw))
     kind = _ours(cls)
     for k in range(steps):
-        def closure(k=k):
-            opt.zero_grad()
-            loss = _loss(kind, ps, k)
-            loss.backward()
-            return loss
-        opt.step(closure)
+        opt.step(_closure(opt, kind, ps, k))
     return ps, opt
+
+
+def _closure(opt, kind, ps, k):
+    def closure():
+        opt.zero_grad()
+        loss = _loss(kind, ps, k)
+        loss.backward()
+        return loss
+    return closure
 
 
 def _ours(cls):
@@ -140,12 +144,7 @@ def test_state_dict_moves_to_the_twin_and_back(cls, first):
     other.load_state_dict(copy.deepcopy(opt.state_dict()))
     kind = _ours(cls)
     for k in range(10, 20):
-        def closure(k=k):
-            other.zero_grad()
-            loss = _loss(kind, ps, k)
-            loss.backward()
-            return loss
-        other.step(closure)
+        other.step(_closure(other, kind, ps, k))
     for i, (p, q) in enumerate(zip(ps, whole)):
         close(p.detach(), q.detach(), what=f"{first} first: parameter {i}", **TOL)
 
@@ -256,12 +255,7 @@ def test_lr_schedulers_as_the_twin(cls):
         scheds = [torch.optim.lr_scheduler.StepLR(opt, step_size=3, gamma=0.5),
                   torch.optim.lr_scheduler.LinearLR(opt, start_factor=0.3, total_iters=4)]
         for k in range(8):
-            def closure(k=k):
-                opt.zero_grad()
-                loss = _loss(cls, ps, k)
-                loss.backward()
-                return loss
-            opt.step(closure)
+            opt.step(_closure(opt, cls, ps, k))
             for s in scheds:
                 s.step()
         results.append([p.detach() for p in ps])
