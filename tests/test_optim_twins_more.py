@@ -325,3 +325,24 @@ def test_differentiable_unrolled_steps_pass_gradcheck_in_the_start(cls, kw):
 
     assert torch.autograd.gradcheck(unrolled, (torch.tensor([0.3, -0.2, 0.5], dtype=torch.float64,
                                                             requires_grad=True),))
+
+
+@pytest.mark.parametrize("line_search_fn", [None, "strong_wolfe"])
+def test_lbfgs_complex_parameters_as_torch(line_search_fn):
+    """Complex parameters are (real, imaginary) pairs in the flat vector, as in torch."""
+    c = torch.tensor([1 + 2j, -0.5 + 0.3j, 2 - 1j], dtype=torch.complex128)
+    runs = []
+    for cls in (oo.LBFGS, torch.optim.LBFGS):
+        z = torch.zeros(3, dtype=torch.complex128, requires_grad=True)
+        w = torch.ones(2, dtype=torch.float64, requires_grad=True)
+        opt = cls([z, w], lr=0.5, max_iter=4, line_search_fn=line_search_fn)
+
+        def closure(opt=opt, z=z, w=w):
+            opt.zero_grad()
+            loss = ((z - c).abs() ** 4).sum() + ((w - 2) ** 2 * (w.sin() + 2)).sum()
+            loss.backward()
+            return loss
+        for _ in range(6):
+            opt.step(closure)
+        runs.append((z.detach(), w.detach()))
+    close(runs[0], runs[1], **TOL)

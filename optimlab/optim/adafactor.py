@@ -18,7 +18,7 @@ __all__ = ["Adafactor"]
 
 @register_optimizer(tune={"beta2_decay": Tune(-1.0, -0.5)})
 class Adafactor(Optimizer):
-    r"""Adafactor: relative step sizes and a factored second-moment estimate.
+    r"""Adafactor: Adam-like steps with a factored second moment, when Adam's memory is too much.
 
     Shazeer & Stern, "Adafactor: Adaptive Learning Rates with Sublinear Memory Cost",
     ICML 2018 (Algorithms 4 and 5, without first moment), as torch 2.13 writes it:

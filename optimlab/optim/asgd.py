@@ -17,7 +17,7 @@ __all__ = ["ASGD"]
 
 @register_optimizer(tune={"lambd": Tune(0.0, 1e-3), "alpha": Tune(0.5, 1.0)})
 class ASGD(Optimizer):
-    r"""ASGD: SGD with a decaying step size and a running average of the iterates.
+    r"""ASGD: SGD with a decaying step and a running average of the iterates (use the average).
 
     Polyak & Juditsky, "Acceleration of Stochastic Approximation by Averaging", SIAM J.
     Control Optim. 30(4), 1992; in torch's form (after Bottou's and Xu's averaged SGD,

@@ -122,7 +122,7 @@ def strong_wolfe(evaluate: Callable, t: Any, d: Tensor, f: float, g: Tensor, gtd
 
 @register_optimizer()
 class LBFGS(Optimizer):
-    r"""L-BFGS: a quasi-Newton step from the last ``history_size`` curvature pairs.
+    r"""L-BFGS: quasi-Newton steps from recent curvature pairs, for smooth deterministic problems.
 
     Nocedal, "Updating Quasi-Newton Matrices with Limited Storage", Math. Comp. 35,
     1980; Nocedal & Wright, "Numerical Optimization", 2nd ed. 2006, Algorithm 7.4

@@ -18,7 +18,7 @@ __all__ = ["SparseAdam"]
 
 @register_optimizer(tune={"beta1": Tune(0.8, 0.95)})
 class SparseAdam(Optimizer):
-    r"""SparseAdam: Adam whose moments and parameters change only where the gradient is stored.
+    r"""SparseAdam: Adam on the rows a sparse gradient holds (nn.Embedding(sparse=True)).
 
     Kingma & Ba, "Adam: A Method for Stochastic Optimization", ICLR 2015, restricted
     as torch's ``SparseAdam`` restricts it (the "lazy Adam" of embedding training):
