@@ -229,6 +229,8 @@ BAD = [
     (oo.Muon, {"ns_dtype": "half"}, ValueError, r"ns_dtype must be one of 'bfloat16', 'float32', 'float64'"),
     (oo.Muon, {"ns_steps": 2.5}, ValueError, r"ns_steps must be an integer"),
     (oo.Muon, {"fallback": "adamz"}, ValueError, r"unknown optimizer 'adamz'"),
+    (oo.Muon, {"ns_coefficients": (torch.tensor(3.4), -4.7, 2.0)}, ValueError,
+     r"ns_coefficients\[0\] is a tensor, but must be a number"),
     (oo.LBFGS, {"line_search_fn": "armijo"}, ValueError, r"line_search_fn must be one of None, 'strong_wolfe'"),
     (oo.LBFGS, {"max_iter": 2.5}, ValueError, r"max_iter must be an integer >= 1"),
     (oo.LBFGS, {"maximize": True}, ValueError, r"maximize must be False here"),
@@ -274,8 +276,23 @@ def test_step_errors():
     p[0].grad = torch.ones(4, 2)
     with pytest.raises(RuntimeError, match="SparseAdam does not support dense gradients"):
         oo.SparseAdam(p).step()
+    muon = oo.Muon(_w(2, 3))
+    with pytest.raises(ValueError, match=r"Muon only supports 2D.*build Muon with fallback='adamw'"):
+        muon.add_param_group({"params": _w(3)})
+    assert len(muon.param_groups) == 1
+    muon = oo.Muon(_w(2, 3) + _w(3), fallback="adamw")
+    muon.add_param_group({"params": _w(4, 2) + _w(2), "lr": 0.5})
+    assert [len(g["params"]) for g in muon.param_groups] == [1, 1] and muon.param_groups[1]["lr"] == 0.5
+    assert [len(g["params"]) for g in muon.fallback.param_groups] == [1, 1]
+    lbfgs = oo.LBFGS(_w(2))
+    with pytest.raises(ValueError, match="doesn't support per-parameter options"):
+        lbfgs.add_param_group({"params": _w(2)})
+    assert len(lbfgs.param_groups) == 1
     q = _w(2)
     q[0].grad = torch.tensor([1.0, float("nan")])
+    with pytest.warns(RuntimeWarning, match="the step was skipped"):
+        oo.LBFGS(q, nonfinite="skip").step(lambda: torch.tensor(1.0))
+    assert q[0].detach().eq(0).all()
     opt = oo.LBFGS(q)
     with pytest.raises(FloatingPointError, match="no parameter or state was changed"):
         opt.step(lambda: torch.tensor(1.0))

@@ -13,7 +13,7 @@ Specs: :class:`Range` (a number or a tensor of numbers in an interval),
 never a true value), :class:`Choice` (one of some words), :class:`Items` (a tuple
 such as ``betas``, each entry with its own spec), :class:`Fixed` (an option the method
 has no use for, accepted only at its default). Rules: :class:`AtMostOne`,
-:class:`Requires`, :class:`SameKind`, :class:`NoTensorWithForeach`.
+:class:`Requires`, :class:`SameKind`, :class:`NoTensorWithForeach`, :class:`NumbersOnly`.
 
 **Tensor hyperparameters and runs.** A hyperparameter may be a tensor:
 
@@ -44,7 +44,7 @@ import torch
 from torch import Tensor
 
 __all__ = ["Range", "Flag", "Choice", "Items", "Fixed", "AtMostOne", "Requires", "SameKind", "NoTensorWithForeach",
-           "check_values", "check_tensors", "shaped_tensors_key", "check_range", "check_choice", "check_flag",
+           "NumbersOnly", "check_values", "check_tensors", "shaped_tensors_key", "check_range", "check_choice", "check_flag",
            "describe_value"]
 
 
@@ -255,6 +255,27 @@ class SameKind:
         if any(scalar_tensors) and any(numbers):
             raise ValueError(f"{self.name} must be all numbers or all tensors, got {tuple(items)!r} "
                              f"(torch: {self.torch})")
+
+
+@dataclass(frozen=True)
+class NumbersOnly:
+    """Options (or tuple options) a method needs as numbers: a tensor is refused, or with
+    ``one_element`` only a tensor of more than one element (a per-run value). ``why`` is
+    added to the error."""
+
+    names: tuple
+    why: str
+    one_element: bool = False
+
+    def check(self, values: Mapping[str, Any]) -> None:
+        for name in self.names:
+            v = values.get(name)
+            entries = [(f"{name}[{i}]", e) for i, e in enumerate(v)] if isinstance(v, tuple) else [(name, v)]
+            for label, e in entries:
+                if isinstance(e, Tensor) and not (self.one_element and e.numel() == 1):
+                    kind = f"a tensor of shape {tuple(e.shape)}" if e.numel() > 1 else "a tensor"
+                    allowed = "a number or a one-element tensor" if self.one_element else "a number"
+                    raise ValueError(f"{label} is {kind}, but must be {allowed} ({self.why})")
 
 
 @dataclass(frozen=True)

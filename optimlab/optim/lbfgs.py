@@ -180,6 +180,12 @@ class LBFGS(Optimizer):
             raise ValueError("LBFGS doesn't support per-parameter options (parameter groups)")
         self._params = self.param_groups[0]["params"]
 
+    def add_param_group(self, param_group: dict[str, Any]) -> None:
+        if getattr(self, "_constructed", False):
+            raise ValueError("LBFGS doesn't support per-parameter options (parameter groups): all its parameters "
+                             "are one vector; build it on all of them")
+        super().add_param_group(param_group)
+
     # -- the parameters as one vector ---------------------------------------------------
     def _flat_grad(self) -> Tensor:
         views = []

@@ -10,7 +10,7 @@ from torch import Tensor
 
 from ._base import Optimizer
 from ._runs import runs_dims
-from .hparams import Choice, Fixed, Flag, Items, Range
+from .hparams import Choice, Fixed, Flag, Items, NumbersOnly, Range
 from .registry import Tune, create, parse_spec, register_optimizer
 
 __all__ = ["Muon", "newton_schulz"]
@@ -98,6 +98,7 @@ class Muon(Optimizer):
                "ns_dtype": Choice(tuple(NS_DTYPES)), "runs": Flag(),
                "lr_decay": Fixed(0.0, "Muon keeps no step count"),
                "decoupled_weight_decay": Fixed(False, "Muon's weight decay is always decoupled, as torch's")}
+    hparam_rules = (NumbersOnly(("ns_coefficients", "eps", "ns_steps"), "the Newton–Schulz iteration takes numbers"),)
 
     def __init__(self, params: Any, lr: Any = 1e-3, weight_decay: Any = 0.1, momentum: Any = 0.95,
                  nesterov: bool = True, ns_coefficients: tuple = NS_COEFFICIENTS, eps: float = 1e-7,
@@ -128,6 +129,24 @@ class Muon(Optimizer):
                 g["params"] = [p for p in g["params"] if id(p) not in kept]
             self.param_groups = [g for g in self.param_groups if g["params"]]
             self.fallback = _build(fallback, others)
+
+    def add_param_group(self, param_group: dict[str, Any]) -> None:
+        """torch's ``add_param_group``; a parameter that is not a matrix goes to the fallback
+        optimizer (without one it is refused, before anything is added)."""
+        if not getattr(self, "_constructed", False):
+            return super().add_param_group(param_group)
+        group = dict(param_group)
+        params = [group["params"]] if isinstance(group["params"], Tensor) else list(group["params"])
+        per_run = runs_dims({**self.defaults, **group})
+        others = [p for p in params if p.dim() - per_run != 2]
+        if others and self.fallback is None:
+            raise ValueError(f"Muon only supports 2D parameters whereas we found a parameter with size: "
+                             f"{others[0].size()}; build Muon with fallback='adamw' to optimize such parameters")
+        matrices = [p for p in params if p.dim() - per_run == 2]
+        if matrices:
+            super().add_param_group({**group, "params": matrices})
+        if others:
+            self.fallback.add_param_group({"params": others})
 
     def _counts_steps(self, group: dict[str, Any]) -> bool:
         return False  # torch's Muon keeps only the momentum buffer

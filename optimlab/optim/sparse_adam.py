@@ -10,7 +10,7 @@ from torch import Tensor
 
 from ._base import Optimizer
 from ._ops import is_tensor_hparam, step_value
-from .hparams import Fixed, Items, Range
+from .hparams import Fixed, Items, NumbersOnly, Range
 from .registry import Tune, register_optimizer
 
 __all__ = ["SparseAdam"]
@@ -43,6 +43,8 @@ class SparseAdam(Optimizer):
                **{k: Fixed(None, "SparseAdam clips no sparse gradients")
                   for k in ("clipvalue", "clipnorm", "global_clipnorm")},
                "lr_decay": Fixed(0.0, "not offered by SparseAdam")}
+    hparam_rules = (NumbersOnly(("betas", "eps"), "SparseAdam takes one value per run only for lr",
+                                one_element=True),)
     _supports_sparse = True
 
     def __init__(self, params: Any, lr: Any = 1e-3, betas: tuple = (0.9, 0.999), eps: Any = 1e-8,
@@ -56,11 +58,6 @@ class SparseAdam(Optimizer):
         cplx = [[gi, pi] for gi, pi, p in where if p.is_complex()]
         if cplx:
             raise ValueError(f"Complex params at indices {cplx}: SparseAdam does not support complex parameters")
-        for group in self.param_groups:
-            for name, v in (("betas[0]", group["betas"][0]), ("betas[1]", group["betas"][1]), ("eps", group["eps"])):
-                if isinstance(v, Tensor) and v.dim() > 0:
-                    raise ValueError(f"{name} is a tensor of shape {tuple(v.shape)}: SparseAdam takes one value per "
-                                     "run only for lr (betas and eps must be numbers or one-element tensors)")
 
     def _counts_steps(self, group: dict[str, Any]) -> bool:
         return False  # a plain integer, counted in _update as torch counts it
