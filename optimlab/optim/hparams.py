@@ -44,8 +44,8 @@ import torch
 from torch import Tensor
 
 __all__ = ["Range", "Flag", "Choice", "Items", "Fixed", "AtMostOne", "Requires", "SameKind", "NoTensorWithForeach",
-           "NumbersOnly", "check_values", "check_tensors", "shaped_tensors_key", "check_range", "check_choice", "check_flag",
-           "describe_value"]
+           "NumbersOnly", "check_values", "check_tensors", "shaped_tensors_key", "check_range", "check_choice",
+           "check_flag", "describe_value"]
 
 
 def describe_value(value: Any) -> str:
