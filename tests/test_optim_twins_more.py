@@ -6,6 +6,7 @@ the runs dimension (a batched run equals the runs alone); clear errors."""
 from __future__ import annotations
 
 import copy
+import io
 
 import pytest
 import torch
@@ -147,6 +148,21 @@ def test_state_dict_moves_to_the_twin_and_back(cls, first):
         other.step(_closure(other, kind, ps, k))
     for i, (p, q) in enumerate(zip(ps, whole)):
         close(p.detach(), q.detach(), what=f"{first} first: parameter {i}", **TOL)
+
+
+@pytest.mark.parametrize("cls", list(NEW), ids=lambda c: c.__name__)
+def test_weights_only_round_trip_resumes_exactly(cls):
+    """torch.save / torch.load(weights_only=True) of the state (L-BFGS's lists and numbers too)."""
+    whole, _ = _run(cls, MAIN[cls], steps=8)
+    ps, opt = _run(cls, MAIN[cls], steps=4)
+    buf = io.BytesIO()
+    torch.save(opt.state_dict(), buf)
+    buf.seek(0)
+    again = cls(ps, **MAIN[cls])
+    again.load_state_dict(torch.load(buf, weights_only=True))
+    for k in range(4, 8):
+        again.step(_closure(again, cls, ps, k))
+    close([p.detach() for p in ps], [p.detach() for p in whole], **TOL)
 
 
 # ---------------------------------------------------------------------- runs
