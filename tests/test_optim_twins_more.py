@@ -269,7 +269,7 @@ def test_lr_schedulers_as_the_twin(cls):
     results = []
     for c in (cls, getattr(torch.optim, NEW[cls])):
         ps = [p.clone().requires_grad_() for p in _params(cls)]
-        opt = c(ps, lr=0.05)
+        opt = c(ps, lr=0.05, **({"max_iter": 4} if cls is oo.LBFGS else {}))
         scheds = [torch.optim.lr_scheduler.StepLR(opt, step_size=3, gamma=0.5),
                   torch.optim.lr_scheduler.LinearLR(opt, start_factor=0.3, total_iters=4)]
         for k in range(8):
