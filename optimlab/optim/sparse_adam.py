@@ -9,7 +9,7 @@ import torch
 from torch import Tensor
 
 from ._base import Optimizer
-from ._ops import is_tensor_hparam, step_value
+from ._ops import is_tensor_hparam
 from .hparams import Fixed, Items, NumbersOnly, Range
 from .registry import Tune, register_optimizer
 
@@ -59,6 +59,12 @@ class SparseAdam(Optimizer):
         if cplx:
             raise ValueError(f"Complex params at indices {cplx}: SparseAdam does not support complex parameters")
 
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        super().__setstate__(state)
+        for pstate in self.state.values():  # torch keeps the count as a plain integer
+            if isinstance(pstate.get("step"), Tensor):
+                pstate["step"] = int(pstate["step"].item())
+
     def _counts_steps(self, group: dict[str, Any]) -> bool:
         return False  # a plain integer, counted in _update as torch counts it
 
@@ -72,7 +78,7 @@ class SparseAdam(Optimizer):
     def _update(self, p: Tensor, g: Tensor, state: dict[str, Any], group: dict[str, Any], lr: Any) -> None:
         if not g.is_sparse:
             raise RuntimeError("SparseAdam does not support dense gradients, please consider Adam instead")
-        state["step"] = t = int(step_value(state) if isinstance(state["step"], Tensor) else state["step"]) + 1
+        state["step"] = t = state["step"] + 1
         g = g.coalesce()  # the update is not linear in g: one value per coordinate
         index, values = g._indices(), g._values()
         if values.numel() == 0:
