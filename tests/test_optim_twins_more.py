@@ -381,3 +381,23 @@ def test_lbfgs_complex_parameters_as_torch(line_search_fn):
             opt.step(closure)
         runs.append((z.detach(), w.detach()))
     close(runs[0], runs[1], **TOL)
+
+
+@pytest.mark.parametrize("cls", [oo.LBFGS, oo.Muon, oo.SparseAdam], ids=lambda c: c.__name__)
+def test_float32_as_torch(cls):
+    """The three twins outside the shared suite, in float32 too (Muon's bfloat16 Newton–Schulz included)."""
+    start = [p.float() for p in _params(cls)]
+    kw = {"max_iter": 4} if cls is oo.LBFGS else {}
+    ours, _ = _run(cls, kw, steps=10, ps=start)
+    ref, _ = _run(getattr(torch.optim, NEW[cls]), kw, steps=10, ps=start)
+    close([p.detach() for p in ours], [p.detach() for p in ref], rtol=1e-6, atol=1e-6)
+
+
+def test_registry_names_and_tuning_ranges():
+    names = {"asgd": oo.ASGD, "rprop": oo.Rprop, "lbfgs": oo.LBFGS, "adafactor": oo.Adafactor, "muon": oo.Muon,
+             "sparse_adam": oo.SparseAdam, "Sparse-Adam": oo.SparseAdam, "L-BFGS": oo.LBFGS}
+    assert {n: oo.get(n) for n in names} == names
+    assert oo.tuning("asgd") == {"lambd": (0.0, 1e-3), "alpha": (0.5, 1.0)}
+    assert oo.tuning("muon") == {"momentum": (0.8, 0.99)} and oo.tuning("lbfgs") == {}
+    described = {name: text for name, _, _, text in oo.describe()}
+    assert described["muon"].startswith("Muon: SGD-momentum whose update is orthogonalized")
