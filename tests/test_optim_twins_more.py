@@ -247,6 +247,7 @@ BAD = [
     (oo.Muon, {"ns_dtype": "half"}, ValueError, r"ns_dtype must be one of 'bfloat16', 'float32', 'float64'"),
     (oo.Muon, {"ns_steps": 2.5}, ValueError, r"ns_steps must be an integer"),
     (oo.Muon, {"fallback": "adamz"}, ValueError, r"unknown optimizer 'adamz'"),
+    (oo.Muon, {"fallback": "muon"}, ValueError, r"fallback='muon' would hand"),
     (oo.Muon, {"ns_coefficients": (torch.tensor(3.4), -4.7, 2.0)}, ValueError,
      r"ns_coefficients\[0\] is a tensor, but must be a number"),
     (oo.LBFGS, {"line_search_fn": "armijo"}, ValueError, r"line_search_fn must be one of None, 'strong_wolfe'"),
@@ -260,7 +261,7 @@ BAD = [
 
 @pytest.mark.parametrize("cls, kw, kind, match", BAD, ids=lambda v: getattr(v, "__name__", None))
 def test_bad_hyperparameters_name_the_argument(cls, kw, kind, match):
-    params = _w(3, 1, 1) if cls is oo.Muon and "fallback" in kw else _w(2, 1)
+    params = _w(2, 1)
     with pytest.raises(kind, match=match):
         cls(params, **kw)
 

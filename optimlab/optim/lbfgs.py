@@ -41,7 +41,7 @@ class _Point:
         self.t, self.f, self.g, self.gtd = t, f, g, gtd
 
 
-def _bracket(evaluate: Callable, start: _Point, t: Any, d: Tensor, c1: float, c2: float,
+def _bracket(evaluate: Callable, start: _Point, t: Any, c1: float, c2: float,
              max_ls: int) -> tuple[list, bool, int, int]:
     """Phase 1 of Nocedal & Wright's Algorithm 3.5: grow t until an interval holds a point
     satisfying the strong Wolfe conditions. Returns (bracket, done, evaluations, iterations)."""
@@ -112,7 +112,7 @@ def strong_wolfe(evaluate: Callable, t: Any, d: Tensor, f: float, g: Tensor, gtd
     them). ``evaluate(t)`` returns (value, gradient, gradient·d) at x + td.
     Returns (value, gradient, t, evaluations)."""
     start = _Point(0, f, g.clone(memory_format=torch.contiguous_format), gtd)
-    br, done, evals, it = _bracket(evaluate, start, t, d, c1, c2, max_ls)
+    br, done, evals, it = _bracket(evaluate, start, t, c1, c2, max_ls)
     if done:
         best = br[0]
     else:

@@ -8,6 +8,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from .._spec import name_key
 from ._base import Optimizer
 from ._runs import runs_dims
 from .hparams import Choice, Fixed, Flag, Items, NumbersOnly, Range
@@ -109,6 +110,8 @@ class Muon(Optimizer):
                              f"be one of {', '.join(map(repr, ADJUST_LR_FNS))}")
         if isinstance(ns_steps, bool) or not isinstance(ns_steps, int):
             raise ValueError(f"ns_steps must be an integer in [0, 99], got {ns_steps!r}")
+        if fallback is not None:
+            _fallback_spec(fallback)  # a bad spec is refused even when every parameter is a matrix
         defaults = dict(lr=lr, weight_decay=weight_decay, momentum=momentum, nesterov=nesterov,
                         ns_coefficients=ns_coefficients, eps=eps, ns_steps=ns_steps, adjust_lr_fn=adjust_lr_fn,
                         ns_dtype=ns_dtype, runs=runs)
@@ -203,9 +206,17 @@ class Muon(Optimizer):
             self.fallback.load_state_dict(inner)
 
 
-def _build(spec: str, params: list[Tensor]) -> torch.optim.Optimizer:
-    """The fallback optimizer from a registry spec (``"adamw"``, ``"adamw:lr=3e-4"``)."""
+def _fallback_spec(spec: Any) -> tuple[str, dict[str, Any]]:
+    """(name, options) of a fallback spec (``"adamw"``, ``"adamw:lr=3e-4"``), checked."""
     if not isinstance(spec, str):
         raise ValueError(f"fallback must be an optimizer spec string such as 'adamw', got {spec!r}")
     name, kwargs = parse_spec(spec)
+    if name_key(name) == "muon":
+        raise ValueError("fallback='muon' would hand the non-matrix parameters back to Muon; name another optimizer")
+    return name, kwargs
+
+
+def _build(spec: str, params: list[Tensor]) -> torch.optim.Optimizer:
+    """The fallback optimizer on ``params``."""
+    name, kwargs = _fallback_spec(spec)
     return create(params, name, **kwargs)
