@@ -30,6 +30,10 @@ class _EtasOrdered:
                              f"(torch: Invalid eta values: {_torch_text(lo)}, {_torch_text(hi)})")
 
 
+def _per_run(v: Any) -> bool:
+    return isinstance(v, Tensor) and v.dim() > 0
+
+
 def _torch_text(v: Any) -> str:
     return str(v.item()) if isinstance(v, Tensor) and v.numel() == 1 else str(v)
 
@@ -88,15 +92,20 @@ class Rprop(Optimizer):
         eta_minus, eta_plus = group["etas"]
         lo, hi = group["step_sizes"]
         prev, size = state["prev"], state["step_size"]
-        s = (g * (prev.clone() if torch.is_grad_enabled() else prev)).sign()
+        recording = torch.is_grad_enabled()
+        s = (g * (prev.clone() if recording else prev)).sign()
+        held, flipped = s > 0, s < 0
         # η⁺ where the sign held, η⁻ where it flipped, 1 where either gradient is 0 (NaN stays NaN)
-        factor = torch.where(s > 0, eta_plus, torch.where(s < 0, eta_minus, torch.where(s == 0, 1.0, s)))
+        if recording or _per_run(eta_minus) or _per_run(eta_plus):
+            factor = torch.where(held, eta_plus, torch.where(flipped, eta_minus, torch.where(s == 0, 1.0, s)))
+        else:  # in place on the sign tensor (the zero mask read before the other fills)
+            factor = s.masked_fill_(s == 0, 1.0).masked_fill_(held, eta_plus).masked_fill_(flipped, eta_minus)
         size.mul_(factor)
         if isinstance(lo, Tensor) or isinstance(hi, Tensor):
             size.copy_(torch.minimum(torch.maximum(size, torch.as_tensor(lo, dtype=size.dtype)),
                                      torch.as_tensor(hi, dtype=size.dtype)))
         else:
             size.clamp_(lo, hi)
-        kept = torch.where(s < 0, 0.0, g)
+        kept = g.masked_fill(flipped, 0.0)
         addcmul_(p, kept.sign(), size, -1)  # a copy of Δ while autograd records (the next step changes it)
         prev.copy_(kept)
