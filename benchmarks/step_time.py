@@ -58,7 +58,12 @@ CASES = [
     ("Adamax", "Adamax", dict(lr=1e-3)),
     ("NAdam", "NAdam", dict(lr=1e-3)),
     ("RAdam", "RAdam", dict(lr=1e-3)),
+    ("ASGD", "ASGD", dict(lr=1e-2)),
+    ("Rprop", "Rprop", dict(lr=1e-2)),
+    ("Adafactor", "Adafactor", dict(lr=1e-2)),
 ]
+# not timed here: Muon (2-D parameters only, and no torch foreach), LBFGS (a closure and a
+# line search: its cost is evaluations, not the update), SparseAdam (sparse gradients only)
 IMPLS = ("optimlab", "no check", "readable", "torch", "foreach", "fused")
 
 

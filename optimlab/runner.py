@@ -28,7 +28,7 @@ from .record import Trace, to_jsonable
 from .stopping import AnyOf, StopInfo, as_rule
 
 __all__ = ["run", "compare", "run_batch", "resolve_function", "resolve_optimizer", "needs_closure", "make_scheduler",
-           "suggested_start"]
+           "suggested_start", "runs_layout", "runs_options"]
 
 
 # ------------------------------------------------------------------- the function
@@ -110,6 +110,32 @@ def needs_closure(opt: torch.optim.Optimizer) -> bool:
     return bool(getattr(opt, "requires_closure", False)) or isinstance(opt, torch.optim.LBFGS)
 
 
+def _optimizer_class(optimizer: Any) -> type | None:
+    """The class behind an optimizer argument of :func:`resolve_optimizer` (None for a factory)."""
+    head = optimizer[0] if isinstance(optimizer, tuple) and len(optimizer) == 2 else optimizer
+    if isinstance(head, str):
+        return registry.get(registry.parse_spec(head)[0])
+    return head if isinstance(head, type) else None
+
+
+def runs_layout(optimizer: Any) -> str:
+    """How an optimizer takes R runs stacked as (R, ...) parameters (its class's ``runs_layout``):
+    ``"elementwise"`` (the default: hyperparameters broadcast, nothing to declare),
+    ``"leading"`` (the method reduces over a whole parameter, as Adafactor's RMS and Muon's
+    orthogonalization do: the runs must be declared by hyperparameters of shape (R, 1, ...),
+    see :func:`runs_options`) or ``"alone"`` (L-BFGS: the parameters are one vector and
+    one line search steps them all, so each run is done by itself)."""
+    cls = _optimizer_class(optimizer)
+    return getattr(cls, "runs_layout", "elementwise") if cls is not None else "elementwise"
+
+
+def runs_options(optimizer: Any) -> dict[str, Any]:
+    """The constructor options that tell a ``"leading"`` optimizer (:func:`runs_layout`) that the
+    leading dimension of its parameters counts runs (``runs=True``), so that it reduces over
+    each run's part alone: a batched run then equals the runs alone. Empty for the others."""
+    return {"runs": True} if runs_layout(optimizer) == "leading" else {}
+
+
 def make_scheduler(schedule: Any, opt: torch.optim.Optimizer) -> Any:
     """A scheduler on ``opt`` from ``(SchedulerClass, kwargs)``, a class, or a factory ``opt -> scheduler``."""
     if schedule is None:
@@ -173,6 +199,10 @@ def run_batch(function: Any, optimizer: Any, starts: Any, steps: int = 100, *,
     (1..cores); by default ``$OPTIMLAB_THREADS``, else one thread when the runs hold at
     most :data:`optimlab.engine.SMALL_WORK` numbers (R·d), else torch's setting; the
     caller's count is restored afterwards.
+
+    Methods that reduce over a whole parameter (Adafactor, Muon) get the runs declared
+    (:func:`runs_options`); L-BFGS, whose parameters are one vector, does each run by
+    itself, one after the other (:func:`runs_layout`). Either way each trace is the run alone.
     """
     if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 0:
         raise ValueError(f"steps must be an integer >= 0, got {steps!r}")
@@ -183,9 +213,14 @@ def run_batch(function: Any, optimizer: Any, starts: Any, steps: int = 100, *,
     n_threads = pick_threads(threads, x0.size)
     if labels is not None and len(labels) != len(x0):
         raise ValueError(f"labels must have {len(x0)} entries, got {len(labels)}")
+    if len(x0) > 1 and runs_layout(optimizer) == "alone":
+        return [t for r in range(len(x0)) for t in run_batch(
+            function, optimizer, x0[r:r + 1], steps, hyper={k: list(v)[r:r + 1] for k, v in hyper.items()},
+            stop=stop, schedule=schedule, labels=None if labels is None else labels[r:r + 1], dtype=dtype,
+            bound=bound, record_params=record_params, progress=progress, threads=threads)]
     rule: AnyOf = as_rule(stop)
     params, hyper_t = _new_params(x0, hyper, dtype)
-    loop = _FunctionLoop(fn, factory(params, **hyper_t), x0, int(steps), record_params)
+    loop = _FunctionLoop(fn, factory(params, **hyper_t, **runs_options(optimizer)), x0, int(steps), record_params)
     loop.own_check_off(optimizer, options)
     loop.set_schedule(schedule)
     with torch_threads(n_threads):

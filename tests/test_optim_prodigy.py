@@ -83,7 +83,7 @@ def test_prodigy_bad_hyperparameters_name_the_argument():
         oo.Prodigy(w, slice_p=11)
     with pytest.raises(ValueError, match=r"^fsdp_in_use must be one of False; got True$"):
         oo.Prodigy(w, fsdp_in_use=True)
-    with pytest.raises(ValueError, match=r"^lr_decay must be off"):
+    with pytest.raises(ValueError, match=r"^lr_decay must be 0.0 here \(Prodigy estimates"):
         oo.Prodigy(w, lr_decay=0.1)
     with pytest.raises(ValueError, match=r"Prodigy sums over each run, so a tensor hyperparameter must hold one value "
                                          r"per run, shape \(R, 1, \.\.\.\)"):

@@ -104,9 +104,9 @@ def test_schedule_free_bad_hyperparameters_name_the_argument():
         oo.SGDScheduleFree(w, momentum=1.0)
     with pytest.raises(ValueError, match=r"^betas\[0\] must be in \(0, 1\), got 0\.0"):
         oo.AdamWScheduleFree(w, betas=(0.0, 0.999))
-    with pytest.raises(ValueError, match=r"^lr_decay must be off \(0 or False\) for schedule-free methods"):
+    with pytest.raises(ValueError, match=r"^lr_decay must be 0.0 here \(a schedule-free method replaces"):
         oo.RAdamScheduleFree(w, lr_decay=0.1)
-    with pytest.raises(ValueError, match=r"^decoupled_weight_decay must be off"):
+    with pytest.raises(ValueError, match=r"^decoupled_weight_decay must be False here"):
         oo.AdamWScheduleFree(w, decoupled_weight_decay=True)
     with pytest.raises(ValueError, match=r"^warmup_steps must be >= 0, got -1$"):
         oo.SGDScheduleFree(w, warmup_steps=-1)

@@ -9,9 +9,9 @@ import copy
 import pytest
 import torch
 from optim_suite import (
-    CLASSES,
     INFO,
     TWINS,
+    classes,
     close,
     inputs,
     reference_kwargs,
@@ -122,7 +122,7 @@ def test_mixed_dtypes_in_one_group_as_the_twin(cls, fused):
         close(ours, ref, what=f"{ref.dtype}", **({"rtol": tol, "atol": tol} if tol else {}))
 
 
-@CLASSES
+@classes("meta")
 def test_default_path_steps_meta_parameters_as_torch(cls):
     """Meta tensors (sizing a model, deferred init) step without values, as torch's default path."""
     with torch.device("meta"):
@@ -171,10 +171,14 @@ DIFF_STATE = {
     "Adamax": ({"lr": 0.9, "weight_decay": 0.1}, ("exp_avg", "exp_inf")),
     "NAdam": ({"lr": 0.9, "weight_decay": 0.1}, ("exp_avg", "exp_avg_sq")),
     "RAdam": ({"lr": 0.9, "weight_decay": 0.1}, ("exp_avg", "exp_avg_sq")),
+    "ASGD": ({"lr": 0.9, "lambd": 0.1, "t0": 5, "weight_decay": 0.1}, ("ax",)),
+    "Rprop": ({"lr": 0.9, "etas": (0.4, 1.3)}, ("prev", "step_size")),
 }
+# state that holds numbers, not gradients (torch's differentiable test gives ASGD the same)
+DIFF_FIXED = {"ASGD": {"eta": 0.9, "mu": 0.5}}
 
 
-@CLASSES
+@classes("differentiable")
 def test_differentiable_step_passes_gradcheck(cls):
     """Gradients flow through one update into the parameter, the gradient and the state
     (torch's TestDifferentiableOptimizer), and the update equals the non-differentiable one."""
@@ -187,6 +191,7 @@ def test_differentiable_step_passes_gradcheck(cls):
     extra = {"step": torch.tensor(10.0, dtype=torch.float64)}
     if cls is oo.NAdam:
         extra["mu_product"] = torch.tensor(1.0, dtype=torch.float64, requires_grad=True)
+    extra.update({k: torch.tensor(v, dtype=torch.float64) for k, v in DIFF_FIXED.get(TWINS[cls], {}).items()})
 
     def one_step(p, grad, *values):
         p = p.clone()
@@ -207,7 +212,7 @@ def test_differentiable_step_passes_gradcheck(cls):
     close(one_step(p, grad, *state)[0].detach(), plain)
 
 
-@CLASSES
+@classes("differentiable_lr")
 def test_differentiable_first_step_and_tensor_lr_pass_gradcheck(cls):
     """From a fresh state (SGD's buffer starts as the gradient) and through a tensor lr."""
     kw = {k: v for k, v in DIFF_STATE[TWINS[cls]][0].items() if k != "lr"}
@@ -224,7 +229,7 @@ def test_differentiable_first_step_and_tensor_lr_pass_gradcheck(cls):
     assert torch.autograd.gradcheck(one_step, args)
 
 
-@CLASSES
+@classes("differentiable_lr")
 def test_differentiable_unrolled_steps_pass_gradcheck(cls):
     """Several steps in one graph (meta-learning: d θ₃ / d(θ₀, lr)) with gradients that
     depend on θ: a state tensor one step's backward keeps (Adam's m in m/(√v + ε)) must not

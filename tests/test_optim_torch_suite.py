@@ -21,8 +21,10 @@ import pytest
 import torch
 from optim_suite import (
     CLASSES,
+    EXCLUDED,
     INFO,
     TWINS,
+    classes,
     close,
     fwd_bwd,
     inputs,
@@ -91,6 +93,8 @@ def test_param_groups_weight_decay_and_lr(cls):
         ref = linear_run(twin(cls), {"foreach": False, **outer}, Parameter(w.clone()), Parameter(b.clone()), x,
                          groups=_two_groups(reference_kwargs(kw), reference_kwargs(bias_kw)))
         close(ours, ref, what=desc)
+        if cls in EXCLUDED["tiny_lr"]:
+            continue
         irrelevant = Parameter(torch.randn(2, dtype=torch.float64))
         before = irrelevant.detach().clone()
         opt = cls([dict(params=[irrelevant])], lr=1e-28)
@@ -140,7 +144,7 @@ def test_every_impl_matches_the_twins_forloop(cls):
 
 
 # -------------------------------------------------------------------- complex
-@CLASSES
+@classes("complex")
 def test_complex_is_its_real_view(cls):
     for desc, kw in inputs(cls, torch.complex64):
         torch.manual_seed(3)
@@ -173,7 +177,7 @@ def _rosenbrock(t):
     return (1 - x) ** 2 + (y - x ** 2) ** 2
 
 
-@CLASSES
+@classes("complex")
 def test_complex_2d_equals_real_and_imaginary_parts(cls):
     for desc, kw in inputs(cls, torch.complex64, skip=("differentiable", "fused")):
         torch.manual_seed(4)
@@ -192,7 +196,7 @@ def test_complex_2d_equals_real_and_imaginary_parts(cls):
 
 
 # ---------------------------------------------------------------- no-op steps
-@CLASSES
+@classes("zero_grad_step")
 def test_no_grad_and_zero_grad_steps_change_nothing(cls):
     for desc, kw in inputs(cls, skip=()):
         params = [torch.randn(2, 3) for _ in range(2)]  # no requires_grad, no grad

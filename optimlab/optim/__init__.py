@@ -15,9 +15,13 @@ a class with its ``hparams`` table, registered by :func:`register_optimizer`.
 
 from ._base import Optimizer
 from ._state import check_loaded_state
+from .adafactor import Adafactor
 from .adam import Adam, Adamax, AdamW, NAdam, RAdam
 from .adaptive import Adadelta, Adagrad, RMSprop
+from .asgd import ASGD
 from .hparams import check_range
+from .lbfgs import LBFGS
+from .muon import Muon
 from .registry import (
                        Tune,
                        alias,
@@ -32,10 +36,13 @@ from .registry import (
                        tuning,
                        unregister,
 )
+from .rprop import Rprop
 from .sgd import NAG, SGD
+from .sparse_adam import SparseAdam
 
 __all__ = ["Optimizer", "SGD", "NAG", "Adagrad", "RMSprop", "Adadelta", "Adam", "AdamW", "Adamax",
-           "NAdam", "RAdam", "get", "create", "available", "describe", "parse_spec", "register", "check_range",
+           "NAdam", "RAdam", "ASGD", "Rprop", "LBFGS", "Adafactor", "Muon", "SparseAdam",
+           "get", "create", "available", "describe", "parse_spec", "register", "check_range",
            "spec_to_kwargs", "register_optimizer", "alias", "Tune", "tuning", "unregister",
            "check_loaded_state"]
 

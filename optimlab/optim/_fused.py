@@ -21,7 +21,7 @@ __all__ = ["FUSED_DEVICES", "is_dense", "fusable", "check_fused_device", "group_
 
 FUSED_DEVICES = ("cpu", "cuda")
 # state entries that are one number (or one per run), not one per parameter element
-SCALAR_STATE = ("step", "mu_product")
+SCALAR_STATE = ("step", "mu_product", "eta", "mu")  # eta, mu: ASGD
 # dtypes fused=None sends to a kernel; the kernels compute half precision in float32,
 # unlike the readable formula and torch's default path, so on CPU only these
 _AUTO_DTYPES = {"cpu": (torch.float32, torch.float64),

@@ -1,9 +1,21 @@
-"""The runs dimension for methods whose update uses sums over a tensor or over all the
-parameters (Prodigy's D estimate): with hyperparameters of shape ``(R, 1, ...)`` each of the
-R runs gets its own sum, over the dimensions after the first.
+"""The runs dimension for methods that look at a whole parameter, not element by element.
 
-Such a method holds its run-wide numbers (Prodigy's d) as Python numbers for one run, or as
-tensors of shape ``(R,)`` for R runs; :func:`column` shapes one for a parameter.
+An element-wise method (SGD, Adam, ...) needs nothing to run R independent runs: a
+hyperparameter of shape (R, 1, ...) broadcasts. A method that reduces over a parameter
+must not mix runs:
+
+- Adafactor's RMS and row/column factors, Muon's orthogonalization: when a param group
+  says ``runs=True`` (the option of those classes; the runner and the sweeps set it) or
+  holds a hyperparameter tensor with dimensions (the runs rule of
+  :mod:`optimlab.optim.hparams`), the leading dimension of each of its parameters counts
+  runs, and each ``p[r]`` is reduced on its own (:func:`runs_dims`, :func:`rms`). (A
+  one-element tensor is one value, so one run needs ``runs=True``.)
+- sums over all the parameters (Prodigy's D estimate, LARS/LAMB norms): with
+  hyperparameters of shape ``(R, 1, ...)`` each of the R runs gets its own sum over the
+  dimensions after the first (:func:`run_count`, :func:`per_run_sum`,
+  :func:`per_run_dot`). Such a method holds its run-wide numbers (Prodigy's d) as Python
+  numbers for one run, or as tensors of shape ``(R,)`` for R runs; :func:`column` shapes
+  one for a parameter.
 """
 
 from __future__ import annotations
@@ -13,7 +25,7 @@ from typing import Any, Iterable, Mapping
 import torch
 from torch import Tensor
 
-__all__ = ["run_count", "flat", "column", "per_run_sum", "per_run_dot"]
+__all__ = ["run_count", "flat", "column", "per_run_sum", "per_run_dot", "runs_dims", "rms", "at_least"]
 
 
 def _tensors(value: Any) -> Iterable[Tensor]:
@@ -65,3 +77,34 @@ def per_run_dot(a: Tensor, b: Tensor, runs: int | None) -> Tensor:
     if runs is None:
         return torch.dot(a.reshape(-1), b.reshape(-1)).to(torch.float64)
     return (a * b).reshape(runs, -1).sum(1).to(torch.float64)
+
+
+
+def _shaped(v: Any) -> bool:
+    if isinstance(v, (tuple, list)):
+        return any(_shaped(x) for x in v)
+    return isinstance(v, Tensor) and v.dim() > 0
+
+
+def runs_dims(group: Mapping[str, Any]) -> int:
+    """1 when the group's leading dimension counts runs (``runs=True``, or a hyperparameter tensor
+    with dimensions), else 0."""
+    return int(group.get("runs") is True or any(_shaped(v) for k, v in group.items() if k != "params"))
+
+
+def rms(x: Tensor, runs: int) -> Any:
+    """Root mean square of ``x`` (a Python float, as torch's ``.item()``), or with runs
+    one per run, shaped (R, 1, ...) in ``x``'s dtype."""
+    if not runs:
+        return x.norm(2).item() / (x.numel() ** 0.5)
+    if x.dim() == 1:  # one number per run
+        return x.abs()
+    return torch.linalg.vector_norm(x, dim=tuple(range(1, x.dim())), keepdim=True) / (x[0].numel() ** 0.5)
+
+
+def at_least(x: Any, lo: Any) -> Any:
+    """max(x, lo) for numbers or tensors (the result a tensor when either is one)."""
+    if not isinstance(x, Tensor) and not isinstance(lo, Tensor):
+        return max(x, lo)
+    ref = x if isinstance(x, Tensor) else lo
+    return torch.maximum(torch.as_tensor(x, dtype=ref.dtype), torch.as_tensor(lo, dtype=ref.dtype))

@@ -47,8 +47,12 @@ def check_loaded_state(owner: str, state_dict: dict[str, Any], param_groups: lis
             _check_entry(where.format(key=key), key, value, p)
 
 
+# state tensors that broadcast against the parameter rather than match it: Adafactor's factors
+FACTORED_STATE = ("row_var", "col_var")
+
+
 def _check_entry(where: str, key: str, value: Any, p: Tensor) -> None:
-    if key in SCALAR_STATE:
+    if key in SCALAR_STATE or key in FACTORED_STATE:
         if isinstance(value, Tensor):
             if value.is_complex() or not broadcasts_to(value.shape, p.shape):
                 raise RuntimeError(f"{where} must be a real number or broadcast against the parameter, "

@@ -11,8 +11,9 @@ value it also carries torch's own sentence (e.g. ``Invalid learning rate: -1``).
 Specs: :class:`Range` (a number or a tensor of numbers in an interval),
 :class:`Flag` (``True`` or ``False`` only: a string such as ``"no"`` is an error,
 never a true value), :class:`Choice` (one of some words), :class:`Items` (a tuple
-such as ``betas``, each entry with its own spec). Rules: :class:`AtMostOne`,
-:class:`Requires`, :class:`SameKind`, :class:`NoTensorWithForeach`, :class:`Off`.
+such as ``betas``, each entry with its own spec), :class:`Fixed` (an option the method
+has no use for, accepted only at its default). Rules: :class:`AtMostOne`,
+:class:`Requires`, :class:`SameKind`, :class:`NoTensorWithForeach`, :class:`NumbersOnly`.
 
 **Tensor hyperparameters and runs.** A hyperparameter may be a tensor:
 
@@ -42,9 +43,9 @@ import numpy as np
 import torch
 from torch import Tensor
 
-__all__ = ["Range", "Flag", "Choice", "Items", "AtMostOne", "Requires", "SameKind", "NoTensorWithForeach",
-           "check_values", "check_tensors", "shaped_tensors_key", "check_range", "check_choice", "check_flag",
-           "describe_value"]
+__all__ = ["Range", "Flag", "Choice", "Items", "Fixed", "AtMostOne", "Requires", "SameKind", "NoTensorWithForeach",
+           "NumbersOnly", "check_values", "check_tensors", "shaped_tensors_key", "check_range", "check_choice",
+           "check_flag", "describe_value"]
 
 
 def describe_value(value: Any) -> str:
@@ -177,6 +178,22 @@ class Items:
         return tuple(s.check(f"{name}[{i}]", v) for i, (s, v) in enumerate(zip(self.specs, value)))
 
 
+@dataclass(frozen=True)
+class Fixed:
+    """An option the class accepts only at ``value`` (a common option that its method has no
+    use for, e.g. ``lr_decay`` for Rprop, whose lr only sets the first step sizes);
+    ``reason`` says why."""
+
+    value: Any
+    reason: str
+
+    def check(self, name: str, value: Any) -> Any:
+        # 0 is 0.0, but False is not 0: a flag stays a flag
+        if isinstance(value, Tensor) or value != self.value or isinstance(value, bool) != isinstance(self.value, bool):
+            raise ValueError(f"{name} must be {self.value!r} here ({self.reason}), got {describe_value(value)}")
+        return value
+
+
 def _as_scalar(value: Any) -> Any:
     """A one-element tensor as a 0-d view of itself (torch's ``_to_scalar``); anything else as it is."""
     if isinstance(value, Tensor) and value.numel() == 1 and value.dim() > 0:
@@ -240,6 +257,27 @@ class SameKind:
         if any(scalar_tensors) and any(numbers):
             raise ValueError(f"{self.name} must be all numbers or all tensors, got {tuple(items)!r} "
                              f"(torch: {self.torch})")
+
+
+@dataclass(frozen=True)
+class NumbersOnly:
+    """Options (or tuple options) a method needs as numbers: a tensor is refused, or with
+    ``one_element`` only a tensor of more than one element (a per-run value). ``why`` is
+    added to the error."""
+
+    names: tuple
+    why: str
+    one_element: bool = False
+
+    def check(self, values: Mapping[str, Any]) -> None:
+        for name in self.names:
+            v = values.get(name)
+            entries = [(f"{name}[{i}]", e) for i, e in enumerate(v)] if isinstance(v, tuple) else [(name, v)]
+            for label, e in entries:
+                if isinstance(e, Tensor) and not (self.one_element and e.numel() == 1):
+                    kind = f"a tensor of shape {tuple(e.shape)}" if e.numel() > 1 else "a tensor"
+                    allowed = "a number or a one-element tensor" if self.one_element else "a number"
+                    raise ValueError(f"{label} is {kind}, but must be {allowed} ({self.why})")
 
 
 @dataclass(frozen=True)
@@ -346,21 +384,3 @@ def _check_broadcast(name: str, value: Any, params: Sequence[Tensor]) -> None:
                     f"hyperparameter is either one-element (torch: Tensor {label} must be 1-element) or, for "
                     f"independent runs, broadcasts against every parameter of its group, e.g. shape "
                     f"({p.shape[0] if p.dim() else 1}{trailing}) here")
-
-
-@dataclass(frozen=True)
-class Off:
-    """Options a method does not take: each of ``names`` must be off (0, False or None);
-    the error says ``{name} must be off (0 or False) for {why}``."""
-
-    names: tuple
-    why: str
-
-    def check(self, values: Mapping[str, Any]) -> None:
-        for n in self.names:
-            v = values.get(n)
-            if v is not None and v is not False and (isinstance(v, Tensor) or v != 0):
-                raise ValueError(f"{n} must be off (0 or False) for {self.why}, got {n}={v!r}")
-
-
-__all__ += ["Off"]

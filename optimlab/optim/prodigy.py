@@ -12,7 +12,7 @@ from torch import Tensor
 from . import _runs as runs
 from ._base import Optimizer
 from ._ops import add_, addcdiv_, addcmul_, is_nonzero
-from .hparams import Choice, Flag, Items, Off, Range, SameKind
+from .hparams import Choice, Fixed, Flag, Items, Range, SameKind
 from .registry import Tune, register_optimizer
 
 __all__ = ["Prodigy"]
@@ -87,10 +87,10 @@ class Prodigy(Optimizer):
                "beta3": Range(0.0, 1.0, optional=True), "eps": Range(0.0, lo_open=True, torch="Invalid epsilon value"),
                "d0": Range(0.0, lo_open=True, torch="Invalid d0 value"), "d_coef": Range(0.0, lo_open=True),
                "growth_rate": _PositiveOrInf(), "decouple": Flag(), "use_bias_correction": Flag(),
-               "safeguard_warmup": Flag(), "fsdp_in_use": Choice((False,)), "slice_p": Choice((1,))}
-    hparam_rules = (SameKind("betas", torch="betas must be either both floats or both Tensors"),
-                    Off(("lr_decay", "decoupled_weight_decay"), "Prodigy (it estimates its own step size; its weight "
-                        "decay is decouple=True/False)"))
+               "safeguard_warmup": Flag(), "fsdp_in_use": Choice((False,)), "slice_p": Choice((1,)),
+               "lr_decay": Fixed(0.0, "Prodigy estimates its own step size"),
+               "decoupled_weight_decay": Fixed(False, "Prodigy's weight decay is decouple=True/False")}
+    hparam_rules = (SameKind("betas", torch="betas must be either both floats or both Tensors"),)
     _RUN_NAMES = ("lr", "betas", "beta3", "eps", "weight_decay", "d0", "d_coef", "growth_rate")
 
     def __init__(self, params: Any, lr: Any = 1.0, betas: tuple[Any, Any] = (0.9, 0.999), beta3: Any = None,

@@ -9,7 +9,7 @@ from torch import Tensor
 
 from ._base import Optimizer
 from ._ops import add_, addcmul_, is_nonzero
-from .hparams import Flag, Items, Off, Range, SameKind
+from .hparams import Fixed, Flag, Items, Range, SameKind
 from .registry import Tune, register_optimizer
 
 __all__ = ["SGDScheduleFree", "AdamWScheduleFree", "RAdamScheduleFree"]
@@ -71,9 +71,9 @@ class _ScheduleFree(Optimizer):
     (``decoupled_weight_decay``): the method is its own schedule.
     """
 
-    hparams = {"r": Range(0.0), "weight_lr_power": Range(0.0), "warmup_steps": Range(0.0)}
-    hparam_rules = (Off(("lr_decay", "decoupled_weight_decay"),
-                        "schedule-free methods (they replace the schedule; weight decay is applied at y)"),)
+    hparams = {"r": Range(0.0), "weight_lr_power": Range(0.0), "warmup_steps": Range(0.0),
+               "lr_decay": Fixed(0.0, "a schedule-free method replaces the schedule"),
+               "decoupled_weight_decay": Fixed(False, "a schedule-free method applies its weight decay at y")}
     _group_state = dict(k=0, train_mode=False, weight_sum=0.0, lr_max=-1.0, scheduled_lr=0.0)
 
     def __init__(self, params: Any, defaults: dict[str, Any], **options: Any) -> None:

@@ -23,7 +23,7 @@ from ..engine import (
 )
 from ..problems.data import dataset_tensors
 from ..record import Trace, to_jsonable
-from ..runner import resolve_optimizer, run_label
+from ..runner import resolve_optimizer, run_label, runs_layout, runs_options
 from ..training.losses import resolve_loss
 from .grids import hyper_values
 
@@ -79,6 +79,10 @@ class TrainSweep:
         if structural:
             raise ValueError(f"a training sweep puts every swept argument on the runs dimension; "
                              f"{', '.join(structural)} hold non-numbers: sweep them one value at a time")
+        if runs_layout(optimizer) == "alone":
+            raise ValueError(f"{self.opt_name} cannot be swept on a training problem: it treats all parameters as "
+                             "one vector and steps with a closure; train each configuration with Trainer instead")
+        self.runs_options = runs_options(optimizer)
         self.pname = getattr(problem, "name", type(problem).__name__)
         self.problem = {"type": "training", "name": self.pname}
         self.optimizer_dict = {"name": self.opt_name, "options": to_jsonable(self.options)}
@@ -97,7 +101,8 @@ class TrainSweep:
         data, opt_name, options, steps = self.data, self.opt_name, self.options, self.steps
         row_seeds = [r.get("seed", 0) if r.get("seed") is not None else 0 for r in rows]
         models = _StackedModels(self.problem_obj, row_seeds, self.dtype)
-        opt = self.factory(models.groups(hyper_values(rows, self.numeric, options)))  # (R, 1, ...) override options
+        # (R, 1, ...) values override the options
+        opt = self.factory(models.groups(hyper_values(rows, self.numeric, options)), **self.runs_options)
         work = sum(p.numel() for p in models.params.values()) * data.B  # the stacked parameters hold all R runs
         with torch_threads(pick_threads(self.threads, work)):
             losses, objective, train_loss, state = _train(models, opt, data, row_seeds, steps, progress)
