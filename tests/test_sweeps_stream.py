@@ -196,3 +196,23 @@ def test_bench_in_chunks_stores_the_same_trials_and_best(tmp_path, monkeypatch):
     monkeypatch.setattr(bench_protocol, "TRIAL_CHUNK", 3)
     run = run_bench("booth", "momentum", store=tmp_path / "chunks.sqlite", **kw)
     assert run.computed == 11 and rows(tmp_path / "chunks.sqlite") == rows(tmp_path / "whole.sqlite")
+
+
+def test_cli_sweep_record_and_chunk_size(tmp_path):
+    from optimlab.cli.sweep import RECORDS as CLI_RECORDS
+    from optimlab.sweeps.result import RECORDS
+
+    assert CLI_RECORDS == RECORDS
+    args = ["sweep", "booth", "-O", "sgd", "--grid", "lr=log:1e-3:1e-1:4", "--steps", "20", "--quiet"]
+    r_all = cli(*args, "--out", str(tmp_path / "all"))
+    r_fin = cli(*args, "--record", "FINAL", "--chunk-size", "3", "--out", str(tmp_path / "fin"))
+    assert r_all.exit_code == 0 and r_fin.exit_code == 0, r_fin.output
+    kept_all = SweepResult.load(tmp_path / "all" / "sweep.json")
+    kept_fin = SweepResult.load(tmp_path / "fin" / "sweep.json")
+    assert np.array_equal(kept_fin.final_values, kept_all.final_values)  # chunks of 3 change nothing
+    assert all("values" not in t.series for t in kept_fin.traces)
+    assert_one_line_error(cli(*args, "--record", "final", "--target", "1e-3", "--out", str(tmp_path / "t")),
+                          "--target needs every run's curve")
+    assert_one_line_error(cli(*args, "--record", "some", "--out", str(tmp_path / "s")),
+                          "--record must be one of all, values, final, got 'some'")
+    assert not (tmp_path / "t").exists() and not (tmp_path / "s").exists()

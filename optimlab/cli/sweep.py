@@ -37,6 +37,7 @@ from ._common import (
 from ._progress import QUIET_HELP, Bar
 
 SWEEP_ROOT = Path("sweep-out")
+RECORDS = ("all", "values", "final")  # optimlab.sweeps.result.RECORDS, written here so --help loads no torch
 GRID_HELP = ("Swept argument, repeatable: NAME=log:LO:HI:N (log-spaced), NAME=lin:LO:HI:N (evenly spaced) "
              "or NAME=V1,V2,... (values; true/false allowed).")
 
@@ -114,13 +115,24 @@ def sweep_command(
                                             f"new folder {SWEEP_ROOT}/PROBLEM-YYYYmmdd-HHMMSS for each sweep)."),
     top: int = typer.Option(10, "--top", help="Rows of the summary table."),
     max_runs: int = typer.Option(100_000, "--max-runs", help="Refuse a sweep of more runs (configurations × "
-                                 "seeds): it is one batch in memory."),
+                                 "seeds), counted before any is built."),
+    record: str = typer.Option("all", "--record", help="What each run keeps: all (every series; points when "
+                               "small), values (the per-step values), final (start, last point, final and best "
+                               "value: the least memory; no --target)."),
+    chunk_size: Optional[int] = typer.Option(None, "--chunk-size", min=1, help="Runs computed together (default: "
+                                             "as many as fit in 2 GiB; the results are the same for any size)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help=QUIET_HELP),
 ) -> None:
-    """Run every configuration of a grid as ONE batched computation; table, heatmap, sensitivity, best path."""
+    """Run every configuration of a grid as batched computations; table, heatmap, sensitivity, best path."""
     try:  # what needs no library first: these errors answer before torch loads
         if not grid:
             raise CLIError("give at least one --grid NAME=..., e.g. --grid lr=log:1e-4:1:50")
+        record = record.strip().lower()
+        if record not in RECORDS:
+            raise CLIError(f"--record must be one of {', '.join(RECORDS)}, got {record!r}")
+        if record == "final" and target is not None:
+            raise CLIError("--target needs every run's curve; --record final keeps only the final values: "
+                           "use --record values")
         if top < 1:
             raise CLIError(f"--top must be >= 1 (rows of the summary table), got {top}")
         if target is not None and not math.isfinite(target):
@@ -154,7 +166,7 @@ def sweep_command(
                            f"configurations × {seeds or 1} seeds), more than --max-runs {max_runs:,}")
         with Bar(quiet, steps, f"sweep: {n_runs} runs", "steps") as bar:
             res = sweep(prob, spec, grid=g, seeds=seeds, steps=steps, start=x0, max_runs=max_runs,
-                        progress=bar.hook(lambda k, total: bar.update(k, total)))
+                        record=record, chunk_size=chunk_size, progress=bar.hook(lambda k, total: bar.update(k, total)))
     except CLIError as e:
         fail(str(e))
         return
