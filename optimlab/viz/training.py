@@ -35,7 +35,8 @@ def training_figures(histories: Mapping, folder: str | Path, monitor: str = "val
     plots = [(monitor, "epoch", f"{monitor} per epoch{mean}")]
     if monitor != "val_loss" and "val_loss" in first.epochs:
         plots.append(("val_loss", "epoch", f"validation loss per epoch{mean}"))
-    plots.append(("loss", "epoch", f"training loss per epoch (mean over the epoch's batches){mean}"))
+    over = "the epoch's batches" + (" and the seeds" if seeds > 1 else "")
+    plots.append(("loss", "epoch", f"training loss per epoch (mean over {over})"))
     plots.append(("loss", "step", f"training loss of each mini-batch, per iteration{mean}"))
     out = []
     for key, per, caption in plots:
