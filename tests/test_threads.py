@@ -82,3 +82,24 @@ def test_pick_threads_and_its_errors(monkeypatch):
         pick_threads()
     with pytest.raises(ValueError, match="threads must be"):  # checked before anything runs
         optimlab.sweep("lecture-quadratic", "sgd", grid={"lr": [0.1]}, steps=1, threads=0)
+
+
+def test_optimlab_train_leaves_the_choice_to_the_library(caller_has_two_threads, monkeypatch, tmp_path):
+    from typer.testing import CliRunner
+
+    from optimlab.cli import app
+    from optimlab.training import compare as compare_mod
+
+    seen: list = []
+    real = compare_mod.compare_training
+
+    def spy(*args, **kwargs):
+        seen.append(kwargs.get("threads"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(compare_mod, "compare_training", spy)
+    monkeypatch.setattr("optimlab.training.compare_training", spy)
+    args = ["train", "iris-softmax", "-O", "sgd:lr=0.1", "--epochs", "1", "--quiet"]
+    assert CliRunner().invoke(app, [*args, "--out", str(tmp_path / "a")]).exit_code == 0
+    assert CliRunner().invoke(app, [*args, "--threads", "2", "--out", str(tmp_path / "b")]).exit_code == 0
+    assert seen == [None, 2] and torch.get_num_threads() == 2  # None: $OPTIMLAB_THREADS or the small-model rule

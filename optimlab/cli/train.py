@@ -35,9 +35,9 @@ def train(
     model: str = typer.Option("mlp", "--model", help="CSV only: linreg, logreg, softmax or mlp."),
     reach: Optional[float] = typer.Option(None, "--reach", help="Level of the validation metric for "
                                                                  "'epochs to target' (default: reached by all)."),
-    threads: int = typer.Option(1, "--threads", min=1,
-                                help="torch intra-op threads (the lab's models are small: one thread is fastest "
-                                     "and avoids oversubscription)."),
+    threads: Optional[int] = typer.Option(None, "--threads", min=1,
+                                          help="torch intra-op threads (default: $OPTIMLAB_THREADS, else one "
+                                               "thread for a small model, the fastest there, else torch's own)."),
     list_: bool = typer.Option(False, "--list", help="List the named problems and exit."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="One line per epoch of every run."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help=QUIET_HELP),
@@ -53,7 +53,7 @@ def train(
     """
     cores = os.cpu_count() or 1
     try:  # what needs no library first: these errors answer before torch loads
-        if threads > cores:  # torch segfaults on a huge count; more threads than cores only slow down
+        if threads is not None and threads > cores:  # torch crashes on a huge count; more are only slower
             raise CLIError(f"--threads must be at most the {cores} cores of this machine, got {threads}")
         if not list_ and problem is None:
             raise CLIError("missing argument PROBLEM: a named problem (optimlab train --list) or a CSV file "
@@ -67,13 +67,11 @@ def train(
         fail(str(e))
         return
     # heavy (torch, the training lab, matplotlib): imported by the command, so --help stays fast
-    import torch  # lazy: keeps --help and argument errors fast
 
     from .. import problems as P  # lazy: keeps --help free of torch
     from .. import report  # lazy: keeps --help free of torch
     from ..optim.registry import parse_spec  # lazy: keeps --help free of torch
 
-    torch.set_num_threads(threads)
     if list_:
         console.print(report.to_rich(report.problem_list_table()))
         return
