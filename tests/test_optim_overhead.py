@@ -120,6 +120,8 @@ def grads_with(value, where):
 def test_all_finite_finds_a_non_finite_value_in_every_kind_of_gradient(where, value):
     assert all_finite(grads_with(value, None))
     assert not all_finite(grads_with(value, where))
+    assert all_finite(grads_with(value, None)[where:where + 1])  # alone (a large one: its sum alone)
+    assert not all_finite(grads_with(value, where)[where:where + 1])
 
 
 def bits(t):

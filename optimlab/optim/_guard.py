@@ -14,13 +14,15 @@ tensor size (the table in ``docs/optimizers.md`` measures them):
   without it), are summed one by one: a NaN or ±inf makes the sum non-finite, and at
   this size the sum reads faster than the batched check.
 
-Per device the sums join the batched check as one more small tensor, so one call sets
-one flag, read once. A finite gradient whose sum overflows makes the answer ``False``:
-the caller then checks exactly, tensor by tensor (``Optimizer._grads_ok``), and finds
-nothing. Gradients all on the CPU (the usual case there) are not grouped by device.
+Per device the sums are added up, or, beside smaller tensors, join the batched check as
+one more small tensor: one number per device, read once. A finite gradient whose sum
+overflows makes the answer ``False``: the caller then checks exactly, tensor by tensor
+(``Optimizer._grads_ok``), and finds nothing. Gradients all on the CPU (the usual case there) are not grouped by device.
 """
 
 from __future__ import annotations
+
+import math
 
 import torch
 from torch import Tensor
@@ -63,16 +65,24 @@ _ONES: dict[torch.device, Tensor] = {}
 
 
 def _device_flag(batch: list[Tensor], large: list[Tensor], device: torch.device) -> Tensor:
-    """A 0-dim float32 tensor on ``device``: 0 when no value of ``batch`` and ``large`` is NaN
-    or ±inf (and no sum of ``large`` overflows), 1 otherwise. The sums of ``large`` join
-    ``batch`` as one more tensor, so one batched call gives the answer."""
+    """A 0-dim float32 tensor on ``device``, finite when no value of ``batch`` and ``large`` is
+    NaN or ±inf (and no sum of ``large`` overflows), else NaN or ±inf. The sums of ``large``
+    are added up, or, beside ``batch``, join it as one more tensor of the batched call."""
     if large:
-        sums = torch.stack([g.sum(dtype=torch.float32) if g.dtype in _HALF else g.sum().to(torch.float32)
-                            for g in large])
+        sums = torch.stack([_sum32(g) for g in large])
+        if not batch:
+            return sums.sum()
         batch = [*batch, sums]
     found = torch.zeros((), dtype=torch.float32, device=device)  # becomes 1 at a NaN or ±inf
     torch._amp_foreach_non_finite_check_and_unscale_(batch, found, _ones(device))
-    return found
+    return found.neg_().log1p_()  # 0 stays 0, 1 becomes log(1 - 1) = -inf
+
+
+def _sum32(g: Tensor) -> Tensor:
+    if g.dtype in _HALF:
+        return g.sum(dtype=torch.float32)
+    s = g.sum()
+    return s if s.dtype == torch.float32 else s.to(torch.float32)
 
 
 def _split(tensors: list[Tensor]) -> tuple[list[Tensor], list[Tensor]]:
@@ -117,4 +127,4 @@ def all_finite(grads: list[Tensor]) -> bool:
         flags = _flags_dense(grads)
     except (RuntimeError, NotImplementedError):  # raised before any flag is read; the values are unchanged
         flags = _flags_any(grads)
-    return all(flag.item() == 0 for flag in flags)  # every device's reduction is queued before the first read
+    return all(math.isfinite(flag.item()) for flag in flags)  # every device's reduction is queued before the first read
