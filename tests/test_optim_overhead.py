@@ -120,6 +120,8 @@ def grads_with(value, where):
 def test_all_finite_finds_a_non_finite_value_in_every_kind_of_gradient(where, value):
     assert all_finite(grads_with(value, None))
     assert not all_finite(grads_with(value, where))
+    assert all_finite(grads_with(value, None)[where:where + 1])  # alone (a large one: its sum alone)
+    assert not all_finite(grads_with(value, where)[where:where + 1])
 
 
 def bits(t):
@@ -145,7 +147,7 @@ def test_a_gradient_that_records_autograd_is_checked_without_error():
 
 
 # ------------------------------------------- the fused path's remembered layout checks
-@pytest.mark.parametrize("change", ["state", "param"])
+@pytest.mark.parametrize("change", ["state", "param", "grad"])
 def test_a_layout_changed_after_the_first_steps_still_keeps_a_parameter_from_the_kernel(change):
     # the kernels walk memory order: a state tensor (or parameter) with other strides than its
     # gradient, fused, would mix up coordinates. fusable() remembers its verdict per parameter,
@@ -160,6 +162,8 @@ def test_a_layout_changed_after_the_first_steps_still_keeps_a_parameter_from_the
                 else:
                     w.data = w.data.t().contiguous().t()
             w.grad = torch.arange(12.0, dtype=torch.float64).reshape(3, 4).cos() * (k + 1)
+            if k >= 2 and change == "grad":  # same values, the other memory order
+                w.grad = w.grad.t().contiguous().t()
             opt.step()
         return w.detach().clone()
     torch.testing.assert_close(run(oo.Adam), run(torch.optim.Adam, foreach=False), rtol=1e-12, atol=1e-12)
@@ -174,8 +178,14 @@ def test_cache_sized_runs_keep_order_and_put_a_large_parameter_alone():
     assert cache_sized([], ps) == []
 
 
-@pytest.mark.parametrize("cls, kw", [("Adagrad", dict(lr_decay=0.01)), ("Adadelta", dict(weight_decay=0.1)),
-                                     ("RMSprop", dict(momentum=0.9, centered=True, weight_decay=0.1))])
+@pytest.mark.parametrize("cls, kw", [
+    ("Adagrad", dict(lr_decay=0.01)), ("Adadelta", dict(weight_decay=0.1)),
+    ("RMSprop", dict(momentum=0.9, centered=True, weight_decay=0.1)),
+    ("SGD", dict(lr=0.1)), ("SGD", dict(lr=0.1, momentum=0.9, dampening=0.3, weight_decay=0.1, maximize=True)),
+    ("SGD", dict(lr=0.1, momentum=0.9, nesterov=True)),
+    ("Adam", dict(weight_decay=0.1, amsgrad=True)), ("AdamW", dict(maximize=True)),
+    ("Adamax", dict(weight_decay=0.1)), ("NAdam", dict(decoupled_weight_decay=True, weight_decay=0.1)),
+    ("RAdam", dict(betas=(0.9, 0.9), weight_decay=0.1))])  # ρ_t passes 5 at the 6th step
 def test_a_list_rule_takes_torchs_foreach_path_and_gives_torchs_numbers(monkeypatch, cls, kw):
     calls = []
     for name in ("_foreach_addcdiv_", "_foreach_add_"):
@@ -184,7 +194,7 @@ def test_a_list_rule_takes_torchs_foreach_path_and_gives_torchs_numbers(monkeypa
     g = torch.Generator().manual_seed(1)
     shapes = [(3,), (40, 50), (CHUNK_ELEMENTS + 7,), (5, 2)]  # a large one: a run of its own
     start = [torch.randn(s, generator=g, dtype=torch.float64) for s in shapes]
-    grads = [[torch.randn(s, generator=g, dtype=torch.float64) for s in shapes] for _ in range(3)]
+    grads = [[torch.randn(s, generator=g, dtype=torch.float64) for s in shapes] for _ in range(7)]
     ps, qs = ([t.clone().requires_grad_() for t in start] for _ in range(2))
     ours, theirs = getattr(oo, cls)(ps, fused=False, **kw), getattr(torch.optim, cls)(qs, foreach=False, **kw)
     for step in grads:
@@ -197,3 +207,33 @@ def test_a_list_rule_takes_torchs_foreach_path_and_gives_torchs_numbers(monkeypa
     assert calls  # ours did take them
     for p, q in zip(ps, qs):
         torch.testing.assert_close(p, q, rtol=1e-12, atol=1e-12)
+
+
+# ------------------------------------------------- a steady-state step re-validates nothing
+def test_a_group_is_checked_again_only_when_its_options_change(monkeypatch):
+    import optimlab.optim._base as base
+    checks = []
+    monkeypatch.setattr(base, "check_tensors", lambda *a, _o=base.check_tensors: (checks.append(1), _o(*a))[1])
+    w, u = torch.ones(4, 2, requires_grad=True), torch.ones(3, requires_grad=True)
+    opt = oo.Adam([w], lr=0.1)
+
+    def steps(n):
+        before = len(checks)
+        for _ in range(n):
+            w.grad, u.grad = torch.full_like(w, 0.5), torch.full_like(u, 0.5)
+            opt.step()
+        return len(checks) - before
+    assert steps(3) == 1
+    opt.param_groups[0]["lr"] = 0.05  # a scheduler's number lr: nothing to check
+    assert steps(2) == 0
+    opt.param_groups[0]["lr"] = torch.full((4, 1), 0.05)  # a tensor: checked once
+    assert steps(2) == 1
+    opt.param_groups[0]["betas"] = (0.8, 0.99)
+    assert steps(2) == 1
+    opt.add_param_group({"params": [u]})
+    assert steps(2) == 1  # the new group only
+    opt.load_state_dict(opt.state_dict())
+    assert steps(2) == 2  # both groups, as loaded
+    opt.param_groups[0]["lr"] = torch.full((5, 1), 0.05)  # the plan is not a way around the check
+    with pytest.raises(ValueError, match="does not broadcast"):
+        steps(1)

@@ -30,13 +30,14 @@ from __future__ import annotations
 
 import sys
 import warnings
+from operator import is_
 from typing import Any, Callable
 
 import torch
 from torch import Tensor
 
 from . import _lists as lists
-from ._fused import check_fused_device, fusable
+from ._fused import check_fused_device, fused_mask
 from ._guard import all_finite
 from ._ops import is_nonzero, is_tensor_hparam, scalar_dtype, step_value
 from ._state import check_loaded_state, real_view_update, tensorize_scalars
@@ -49,7 +50,6 @@ from .hparams import (
     check_range,
     check_tensors,
     check_values,
-    shaped_tensors_key,
 )
 
 __all__ = ["Optimizer", "check_range", "check_choice", "HParam"]
@@ -205,6 +205,7 @@ class Optimizer(torch.optim.Optimizer):
         # torch, other tools) becomes a tensor, as torch's classes convert it.
         super().__setstate__(state)
         self.__dict__.pop("_fusable_checked", None)  # the state tensors it vouched for may be gone
+        self.__dict__.pop("_plans", None)
         for group in self.param_groups:
             for k, v in self.defaults.items():
                 group.setdefault(k, v)
@@ -249,48 +250,58 @@ class Optimizer(torch.optim.Optimizer):
         work = []
         for gi, group in enumerate(self.param_groups):
             params = [p for p in group["params"] if p.grad is not None]
-            for p in params:
-                if p.grad.is_sparse and not self._supports_sparse:
-                    raise RuntimeError(f"{type(self).__name__} does not support sparse gradients")
-            if group["fused"] and self._has_fused and params:  # refused before anything changes, in any group
+            if not params:
+                continue
+            grads = [p.grad for p in params]
+            if not self._supports_sparse and any(g.is_sparse for g in grads):
+                raise RuntimeError(f"{type(self).__name__} does not support sparse gradients")
+            blockers = self._plan(gi, group)
+            if group["fused"] and self._has_fused:  # refused before anything changes, in any group
                 check_fused_device(params)
-                reasons = self._fused_blockers(group)
-                if reasons:
-                    raise ValueError(f"fused=True is not possible here: {'; '.join(reasons)}")
-            if params:
-                self._recheck_tensors(gi, group)
-                work.append((gi, group, params))
+                if blockers:
+                    raise ValueError(f"fused=True is not possible here: {'; '.join(blockers)}")
+            work.append((gi, group, params, grads, blockers))
         if not self._grads_ok(work):
             return loss
-        for _, group, params in work:
-            self._group_step(group, params)
+        for _, group, params, grads, blockers in work:
+            self._group_step(group, params, grads, blockers)
         return loss
 
-    def _recheck_tensors(self, gi: int, group: dict[str, Any]) -> None:
-        """A group's tensor lr (or other value) may have been replaced since it was checked
-        (by a user or a scheduler): check it as the constructor does, once per new value."""
-        if torch.compiler.is_compiling():
-            return  # checked when the compiled step was traced; Python-side bookkeeping breaks graphs
-        key = shaped_tensors_key(group)
-        if key is None:
-            return
-        checked = self.__dict__.setdefault("_checked_tensors", {})
-        if checked.get(gi) != key:
-            check_tensors(self.hparam_table()[0], group, group["params"])
-            checked[gi] = shaped_tensors_key(group)
+    def _plan(self, gi: int, group: dict[str, Any]) -> list[str]:
+        """What a step needs from a group's options, worked out once per set of values: the
+        group's tensor hyperparameters checked as the constructor checks them (a user or a
+        scheduler may have replaced one) and the reasons it cannot take the fused kernel.
+        A steady-state step only sees that every value is still the very object it was (a
+        number lr may change freely: no verdict depends on its value) and every tensor
+        value keeps its shape; ``add_param_group``, ``load_state_dict`` or a replaced value
+        start over."""
+        if torch.compiler.is_compiling():  # checked when the step was traced; bookkeeping breaks graphs
+            return self._fused_blockers(group)
+        plans = self.__dict__.setdefault("_plans", {})
+        values = _snapshot(group)
+        seen = plans.get(gi)
+        if (seen is not None and seen[0] is group and len(values) == len(seen[1]) and all(map(is_, values, seen[1]))
+                and len(group["params"]) == seen[2] and (seen[3] is None or seen[3] == _tensor_shapes(values))):
+            return seen[4]
+        check_tensors(self.hparam_table()[0], group, group["params"])  # may make one-element tensors 0-d views
+        blockers = self._fused_blockers(group)
+        values = _snapshot(group)
+        shapes = _tensor_shapes(values)
+        plans[gi] = (group, values, len(group["params"]), shapes or None, blockers)
+        return blockers
 
     def _grads_ok(self, work: list) -> bool:
         """Apply the non-finite policy; True means go on with the step."""
-        pending = [(gi, group, params) for gi, group, params in work if group["nonfinite"] != "ignore"]
+        pending = [w for w in work if w[1]["nonfinite"] != "ignore"]
         if not pending:
             return True
         if torch.compiler.is_compiling():
             return True  # a data-dependent check would break the graph; torch semantics apply
         # one reduction per device, one host read each (a finite sum that overflows only
         # sends us to the exact check below)
-        if all_finite([p.grad for _, _, params in pending for p in params]):
+        if all_finite(pending[0][3] if len(pending) == 1 else [g for w in pending for g in w[3]]):
             return True
-        for gi, group, params in pending:  # a sum can overflow: find the culprit exactly
+        for gi, group, params, _, _ in pending:  # a sum can overflow: find the culprit exactly
             for pi, p in enumerate(params):
                 values = p.grad._values() if p.grad.is_sparse else p.grad
                 if not values.is_meta and not bool(torch.isfinite(values).all()):  # the error path: exact
@@ -303,29 +314,34 @@ class Optimizer(torch.optim.Optimizer):
                     return False
         return True
 
-    def _group_step(self, group: dict[str, Any], params: list[Tensor]) -> None:
-        states = [self.state[p] for p in params]
-        for p, state in zip(params, states):
-            if not state:
-                self._init_state(p, state, group)
-        fused = self._fused_mask(group, params, states)
+    def _group_step(self, group: dict[str, Any], params: list[Tensor], grads: list[Tensor],
+                    blockers: list[str]) -> None:
+        stateless = self._stateless(group)
+        if stateless:  # nothing to read or keep: torch's SGD without momentum touches no state
+            states: list[dict[str, Any]] = [{} for _ in params]
+        else:
+            states = [self.state[p] for p in params]
+            for p, state in zip(params, states):
+                if not state:
+                    self._init_state(p, state, group)
+        fused = self._fused_mask(group, params, grads, states, blockers)
         if all(fused):  # the usual fused case, without copying the lists
-            self._fused_step(group, params, [p.grad for p in params])
+            self._fused_step(group, params, grads, states)
         elif any(fused):
-            self._fused_step(group, [p for p, f in zip(params, fused) if f],
-                             [p.grad for p, f in zip(params, fused) if f])
+            self._fused_step(group, *([t for t, f in zip(seq, fused) if f] for seq in (params, grads, states)))
         if not all(fused):
-            self._eager_step(group, [p for p, f in zip(params, fused) if not f],
-                             [s for s, f in zip(states, fused) if not f])
-        for p, state in zip(params, states):
-            if not state:  # torch keeps no entry for a parameter without state (SGD without momentum)
-                del self.state[p]
+            self._eager_step(group, *([t for t, f in zip(seq, fused) if not f] for seq in (params, grads, states)))
+        if not stateless:
+            for p, state in zip(params, states):
+                if not state:  # torch keeps no entry for a parameter without state
+                    del self.state[p]
 
-    def _eager_step(self, group: dict[str, Any], params: list[Tensor], states: list[dict[str, Any]]) -> None:
+    def _eager_step(self, group: dict[str, Any], params: list[Tensor], grads: list[Tensor],
+                    states: list[dict[str, Any]]) -> None:
         """The readable path: shared gradient pipeline, then the method's ``_update``: on the
         lists of the group's tensors when the class writes its rule over lists
         (``_updates_lists``, :mod:`optimlab.optim._lists`), else parameter by parameter."""
-        grads = self._preprocess(group, params, [p.grad for p in params])
+        grads = self._preprocess(group, params, grads)
         if self._counts_steps(group):
             self._count_steps(states)
         lrs = [self._lr(group, state) for state in states]
@@ -402,6 +418,10 @@ class Optimizer(torch.optim.Optimizer):
     def _counts_steps(self, group: dict[str, Any]) -> bool:
         return True
 
+    def _stateless(self, group: dict[str, Any]) -> bool:
+        """True when this group's update reads and writes no per-parameter state."""
+        return False
+
     # -- to implement ----------------------------------------------------------------
     def _init_state(self, p: Tensor, state: dict[str, Any], group: dict[str, Any]) -> None:
         raise NotImplementedError
@@ -416,20 +436,17 @@ class Optimizer(torch.optim.Optimizer):
 
     _fused_bad_cpu_dtypes: tuple = ()  # dtypes the class's CPU kernel gets wrong
 
-    def _fused_mask(self, group: dict[str, Any], params: list[Tensor], states: list[dict[str, Any]]) -> list[bool]:
+    def _fused_mask(self, group: dict[str, Any], params: list[Tensor], grads: list[Tensor],
+                    states: list[dict[str, Any]], blockers: list[str]) -> list[bool]:
         """Which of ``params`` go to the fused kernel: the group's options must allow it
-        (with ``fused=True``, ``_step`` has refused them if not), and each parameter must
-        be one the kernel is known to get right (:func:`optimlab.optim._fused.fusable`);
-        the others take the readable formula."""
-        if not self._has_fused or group["fused"] is False:
-            return [False] * len(params)
-        if group["fused"] is None and isinstance(group["lr"], Tensor):
-            return [False] * len(params)  # a blocker (below); the quick answer, as this runs every step
-        if self._fused_blockers(group):  # fused=True raised in _step
+        (``blockers`` empty; with ``fused=True``, ``_step`` has refused them if not), and
+        each parameter must be one the kernel is known to get right
+        (:func:`optimlab.optim._fused.fused_mask`); the others take the readable formula."""
+        if not self._has_fused or group["fused"] is False or blockers:
             return [False] * len(params)
         auto = group["fused"] is None
-        checked = self.__dict__.setdefault("_fusable_checked", {}).setdefault(auto, {})  # not saved
-        return [fusable(p, state, auto, self._fused_bad_cpu_dtypes, checked) for p, state in zip(params, states)]
+        checked = self.__dict__.setdefault("_fusable_checked", {}).setdefault(auto, ({}, {}))  # not saved
+        return fused_mask(params, grads, states, auto, self._fused_bad_cpu_dtypes, *checked)
 
     def _fused_blockers(self, group: dict[str, Any]) -> list[str]:
         reasons = []
@@ -452,5 +469,16 @@ class Optimizer(torch.optim.Optimizer):
             reasons.append("inside torch.compile")
         return reasons
 
-    def _fused_step(self, group: dict[str, Any], params: list[Tensor], grads: list[Tensor]) -> None:
+    def _fused_step(self, group: dict[str, Any], params: list[Tensor], grads: list[Tensor],
+                    states: list[dict[str, Any]]) -> None:
         raise NotImplementedError
+
+
+def _snapshot(group: dict[str, Any]) -> tuple:
+    """A group's values for :meth:`Optimizer._plan` to compare by identity; a number lr as
+    ``float`` (every number lr has the same verdicts)."""
+    return tuple(float if k == "lr" and not isinstance(v, Tensor) else v for k, v in group.items())
+
+
+def _tensor_shapes(values: tuple) -> tuple:
+    return tuple(t.shape for v in values for t in (v if isinstance(v, tuple) else (v,)) if isinstance(t, Tensor))

@@ -12,12 +12,14 @@ takes the readable formula, which gives the numbers torch's default path gives.
 
 from __future__ import annotations
 
+from operator import is_
 from typing import Any
 
 import torch
 from torch import Tensor
 
-__all__ = ["FUSED_DEVICES", "is_dense", "fusable", "check_fused_device", "group_by_device_dtype", "SCALAR_STATE"]
+__all__ = ["FUSED_DEVICES", "is_dense", "fusable", "fused_mask", "check_fused_device", "group_by_device_dtype",
+           "SCALAR_STATE"]
 
 FUSED_DEVICES = ("cpu", "cuda")
 # state entries that are one number (or one per run), not one per parameter element
@@ -89,6 +91,34 @@ def fusable(p: Tensor, state: dict[str, Any], auto: bool, bad_cpu_dtypes: tuple 
     if checked is not None:
         checked[p] = (key, ids, values, fits)
     return fits
+
+
+def fused_mask(params: list[Tensor], grads: list[Tensor], states: list[dict[str, Any]], auto: bool,
+               bad_cpu_dtypes: tuple, checked: dict, fast: dict) -> list[bool]:
+    """:func:`fusable` for each parameter, with a steady-state shortcut: a contiguous
+    parameter found fusable before keeps its verdict, without the full check, while it
+    is the same tensor (same storage pointer, still contiguous), its gradient is a
+    contiguous dense tensor of its size (torch's ``grad`` setter already holds it to the
+    parameter's shape, dtype and device) and its state holds the very tensors vouched for.
+    ``checked`` and ``fast`` (one pair per optimizer and ``auto``) keep the verdicts."""
+    mask = []
+    for p, g, state in zip(params, grads, states):
+        seen = fast.get(id(p))
+        if (seen is not None and seen[0] is p and g.layout is _STRIDED and p.is_contiguous() and g.is_contiguous()
+                and p.data_ptr() == seen[1] and g.numel() == seen[2] and len(state) == len(seen[3])
+                and all(map(is_, state.values(), seen[3]))):
+            mask.append(True)
+            continue
+        ok = fusable(p, state, auto, bad_cpu_dtypes, checked)
+        if ok and p.is_contiguous() and g.is_contiguous():  # pins p and its state, so their ids stay theirs
+            fast[id(p)] = (p, p.data_ptr(), p.numel(), tuple(state.values()))
+        else:
+            fast.pop(id(p), None)
+        mask.append(ok)
+    return mask
+
+
+_STRIDED = torch.strided
 
 
 def check_fused_device(params: list[Tensor]) -> None:

@@ -14,9 +14,10 @@ tensor size (the table in ``docs/optimizers.md`` measures them):
   without it), are summed one by one: a NaN or ±inf makes the sum non-finite, and at
   this size the sum reads faster than the batched check.
 
-Per device the two results add up to one number, finite exactly when both are. A
-finite gradient whose sum overflows makes the answer ``False``: the caller then
-checks exactly, tensor by tensor (``Optimizer._grads_ok``), and finds nothing.
+Per device the sums are added up, or, beside smaller tensors, join the batched check as
+one more small tensor: one number per device, read once. A finite gradient whose sum
+overflows makes the answer ``False``: the caller then checks exactly, tensor by tensor
+(``Optimizer._grads_ok``), and finds nothing. Gradients all on the CPU (the usual case there) are not grouped by device.
 """
 
 from __future__ import annotations
@@ -52,36 +53,59 @@ def _batchable(g: Tensor) -> bool:
     return g.numel() < BATCH_MAX and g.device.type in _BATCH_DEVICES and is_dense(g)
 
 
+def _ones(device: torch.device) -> Tensor:
+    """The unscale factor 1 of the batched check, made once per device."""
+    one = _ONES.get(device)
+    if one is None:
+        one = _ONES[device] = torch.ones((), dtype=torch.float32, device=device)
+    return one
+
+
+_ONES: dict[torch.device, Tensor] = {}
+
+
 def _device_flag(batch: list[Tensor], large: list[Tensor], device: torch.device) -> Tensor:
-    """A 0-dim float32 tensor on ``device`` that is finite when no value of ``batch`` and
-    ``large`` is NaN or ±inf (and no sum of ``large`` overflows), NaN or ±inf otherwise."""
-    flag = None
+    """A 0-dim float32 tensor on ``device``, finite when no value of ``batch`` and ``large`` is
+    NaN or ±inf (and no sum of ``large`` overflows), else NaN or ±inf. The sums of ``large``
+    are added up, or, beside ``batch``, join it as one more tensor of the batched call."""
     if large:
-        flag = torch.stack([g.sum(dtype=torch.float32) if g.dtype in _HALF else g.sum().to(torch.float32)
-                            for g in large]).sum()
-    if batch:
-        found = torch.zeros((), dtype=torch.float32, device=device)  # becomes 1 at a NaN or ±inf
-        torch._amp_foreach_non_finite_check_and_unscale_(batch, found, torch.ones((), dtype=torch.float32,
-                                                                                  device=device))
-        found = found / (1 - found)  # 0 stays 0, 1 becomes 1/0 = inf
-        flag = found if flag is None else flag + found
-    return flag
+        sums = torch.stack([_sum32(g) for g in large])
+        if not batch:
+            return sums.sum()
+        batch = [*batch, sums]
+    found = torch.zeros((), dtype=torch.float32, device=device)  # becomes 1 at a NaN or ±inf
+    torch._amp_foreach_non_finite_check_and_unscale_(batch, found, _ones(device))
+    return found.neg_().log1p_()  # 0 stays 0, 1 becomes log(1 - 1) = -inf
+
+
+def _sum32(g: Tensor) -> Tensor:
+    if g.dtype in _HALF:
+        return g.sum(dtype=torch.float32)
+    s = g.sum()
+    return s if s.dtype == torch.float32 else s.to(torch.float32)
+
+
+def _split(tensors: list[Tensor]) -> tuple[list[Tensor], list[Tensor]]:
+    """(batched, summed) by size."""
+    batch: list[Tensor] = []
+    large: list[Tensor] = []
+    for g in tensors:
+        (batch if g.numel() < BATCH_MAX else large).append(g)
+    return batch, large
 
 
 def _flags_dense(grads: list[Tensor]) -> list[Tensor]:
     """One flag per device for the usual gradients: dense, real, on a device the batched check
-    knows. Anything else makes the batched check raise, and :func:`_flags_any` takes over."""
+    knows. Anything else makes the batched check raise, and :func:`_flags_any` takes over.
+    All on the CPU (the usual case) needs no grouping."""
+    if all(g.is_cpu for g in grads):
+        return [_device_flag(*_split(grads), grads[0].device)]
     per_device: dict[torch.device, list[Tensor]] = {}
     for (device, _), ((tensors,), _) in torch._C._group_tensors_by_device_and_dtype([grads], False).items():
         if device.type not in _BATCH_DEVICES:
             raise NotImplementedError(device)  # meta (no values), or no batched check there
         per_device.setdefault(device, []).extend(tensors)
-    flags = []
-    for device, tensors in per_device.items():
-        large = [g for g in tensors if g.numel() >= BATCH_MAX]
-        batch = [g for g in tensors if g.numel() < BATCH_MAX] if large else tensors
-        flags.append(_device_flag(batch, large, device))
-    return flags
+    return [_device_flag(*_split(tensors), device) for device, tensors in per_device.items()]
 
 
 def _flags_any(grads: list[Tensor]) -> list[Tensor]:

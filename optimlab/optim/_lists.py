@@ -24,8 +24,9 @@ from torch import Tensor
 
 from . import _ops as one
 
-__all__ = ["each", "fast", "neg", "mul_", "add_", "addcmul_", "addcdiv_", "lerp_", "addcmul", "add_scalar_",
-           "add_scalar", "sqrt_", "sqrt_eps", "div_", "mul_by_", "cache_sized", "CHUNK_ELEMENTS"]
+__all__ = ["each", "fast", "neg", "mul_", "add_", "add", "addcmul_", "addcdiv_", "lerp_", "addcmul", "add_scalar_",
+           "add_scalar", "sqrt_", "sqrt", "sqrt_eps", "div_", "div_scalar_", "div", "mul_by_", "absolute", "maximum_",
+           "cache_sized", "CHUNK_ELEMENTS"]
 
 
 def each(x: Any, n: int) -> list[Any]:
@@ -55,9 +56,13 @@ def neg(x: Any) -> Any:
     return [-v for v in x] if isinstance(x, (list, tuple)) else -x
 
 
+_HALF = (torch.float16, torch.bfloat16)
+
+
 def mul_(ts: list[Tensor], x: Any) -> list[Tensor]:
-    """t ← x·t"""
-    if fast(x):
+    """t ← x·t (float16 and bfloat16 tensor by tensor: torch 2.13's ``_foreach_mul_`` by a number
+    rounds them otherwise than ``Tensor.mul_``, one unit in the last place at times)"""
+    if fast(x) and {t.dtype for t in ts}.isdisjoint(_HALF):
         torch._foreach_mul_(ts, _one(x))
     else:
         for t, v in zip(ts, each(x, len(ts))):
@@ -76,6 +81,31 @@ def add_(ts: list[Tensor], others: list[Tensor], x: Any = 1.0) -> list[Tensor]:
         for t, o, v in zip(ts, others, each(x, len(ts))):
             one.add_(t, o, v)
     return ts
+
+
+def add(ts: list[Tensor], others: list[Tensor], x: Any = 1.0) -> list[Tensor]:
+    """t + x·other as new tensors"""
+    x = _one(x)
+    if fast(x) and not isinstance(x, (list, tuple)):
+        return torch._foreach_add(ts, others, alpha=x)
+    if fast(x):
+        return torch._foreach_add(ts, torch._foreach_mul(others, x))
+    return [one.add(t, o, v) for t, o, v in zip(ts, others, each(x, len(ts)))]
+
+
+def maximum_(ts: list[Tensor], others: list[Tensor]) -> list[Tensor]:
+    """t ← max(t, other)"""
+    if fast():
+        torch._foreach_maximum_(ts, others)
+    else:
+        for t, o in zip(ts, others):
+            one.maximum_(t, o)
+    return ts
+
+
+def absolute(ts: list[Tensor]) -> list[Tensor]:
+    """|t| as new tensors"""
+    return torch._foreach_abs(ts) if fast() else [t.abs() for t in ts]
 
 
 def addcmul_(ts: list[Tensor], a: list[Tensor], b: list[Tensor], x: Any = 1.0) -> list[Tensor]:
@@ -134,12 +164,20 @@ def sqrt_(ts: list[Tensor]) -> list[Tensor]:
     return ts
 
 
-def sqrt_eps(vs: list[Tensor], eps: Any, fresh: bool = False) -> list[Tensor]:
-    """√v + ε as new tensors (``fresh``: the vs are temporaries the root may overwrite). While
-    autograd records the step, ε is added out of place: the root's backward needs the root."""
-    if not fast(eps):
-        return [one.sqrt_eps(v, e, fresh) for v, e in zip(vs, each(eps, len(vs)))]
+def sqrt(ts: list[Tensor]) -> list[Tensor]:
+    """√t as new tensors"""
+    return torch._foreach_sqrt(ts) if fast() else [t.sqrt() for t in ts]
+
+
+def sqrt_eps(vs: list[Tensor], eps: Any, fresh: bool = False, divisor: Any = None) -> list[Tensor]:
+    """√v + ε, or √v / divisor + ε, as new tensors (``fresh``: the vs are temporaries the root
+    may overwrite). While autograd records the step, the root is not changed in place: its
+    backward needs it."""
+    if not fast(eps, divisor):
+        return [one.sqrt_eps(v, e, fresh, d) for v, e, d in zip(vs, each(eps, len(vs)), each(divisor, len(vs)))]
     roots = sqrt_(vs) if fresh else torch._foreach_sqrt(vs)
+    if divisor is not None:
+        div_scalar_(roots, divisor)
     return add_scalar_(roots, eps)
 
 
@@ -158,6 +196,23 @@ def div_(ts: list[Tensor], others: list[Tensor]) -> list[Tensor]:
         for t, o in zip(ts, others):
             t.div_(o)
     return ts
+
+
+def div_scalar_(ts: list[Tensor], x: Any) -> list[Tensor]:
+    """t ← t / x"""
+    if fast(x):
+        torch._foreach_div_(ts, _one(x))
+    else:
+        for t, v in zip(ts, each(x, len(ts))):
+            t.div_(v)
+    return ts
+
+
+def div(ts: list[Tensor], x: Any) -> list[Tensor]:
+    """t / x as new tensors"""
+    if fast(x):
+        return torch._foreach_div(ts, _one(x))
+    return [t / v for t, v in zip(ts, each(x, len(ts)))]
 
 
 def mul_by_(ts: list[Tensor], others: list[Tensor]) -> list[Tensor]:

@@ -15,8 +15,8 @@ from typing import Any
 import torch
 from torch import Tensor
 
-__all__ = ["kept", "add_", "addcmul_", "addcdiv_", "addcmul", "sqrt", "sqrt_eps", "step_value", "is_tensor_hparam",
-           "is_nonzero", "scalar_dtype"]
+__all__ = ["kept", "add_", "add", "maximum_", "addcmul_", "addcdiv_", "addcmul", "sqrt", "sqrt_eps", "step_value",
+           "is_tensor_hparam", "is_nonzero", "scalar_dtype"]
 
 
 def kept(x: Tensor) -> Tensor:
@@ -32,6 +32,20 @@ def add_(t: Tensor, x: Tensor, alpha: Any = 1.0) -> Tensor:
     if isinstance(alpha, Tensor):
         return t.add_(kept(x) * alpha)
     return t.add_(x, alpha=alpha)
+
+
+def add(t: Tensor, x: Tensor, alpha: Any = 1.0) -> Tensor:
+    """t + alpha * x as a new tensor"""
+    if isinstance(alpha, Tensor):
+        return t + kept(x) * alpha
+    return t.add(x, alpha=alpha)
+
+
+def maximum_(t: Tensor, other: Tensor) -> Tensor:
+    """t ← max(t, other) in place; recorded by autograd when it tracks either (differentiable=True)."""
+    if torch.is_grad_enabled() and (t.requires_grad or other.requires_grad):
+        return t.copy_(torch.maximum(t.clone(), kept(other)))  # maximum's backward keeps its inputs
+    return torch.maximum(t, other, out=t)
 
 
 def addcmul_(t: Tensor, a: Tensor, b: Tensor, value: Any = 1.0) -> Tensor:
@@ -63,13 +77,14 @@ def sqrt(x: Any) -> Any:
     return x.sqrt() if isinstance(x, Tensor) else math.sqrt(x)
 
 
-def sqrt_eps(v: Tensor, eps: Any, fresh: bool = False) -> Tensor:
-    """√v + ε as a new tensor. ``fresh``: v is a temporary the root may overwrite. While
-    autograd records the step (``differentiable=True``), ε is added out of place:
-    the root's backward needs the root itself."""
-    if torch.is_grad_enabled():
-        return v.sqrt() + eps
-    return (v.sqrt_() if fresh else v.sqrt()).add_(eps)
+def sqrt_eps(v: Tensor, eps: Any, fresh: bool = False, divisor: Any = None) -> Tensor:
+    """√v + ε, or √v / divisor + ε, as a new tensor. ``fresh``: v is a temporary the root may
+    overwrite. While autograd records the step (``differentiable=True``), the root is not
+    changed in place: its backward needs the root itself."""
+    root = v.sqrt() if torch.is_grad_enabled() or not fresh else v.sqrt_()
+    if divisor is not None:
+        return (root / divisor).add_(eps)
+    return root + eps if torch.is_grad_enabled() else root.add_(eps)
 
 
 def step_value(state: dict[str, Any]) -> Any:

@@ -7,9 +7,10 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from . import _lists as L
 from ._base import Optimizer
 from ._fused import group_by_device_dtype, kernel_lr
-from ._ops import add_, addcdiv_, addcmul_, kept, scalar_dtype, sqrt, sqrt_eps, step_value
+from ._ops import scalar_dtype, sqrt, sqrt_eps, step_value
 from .hparams import AtMostOne, Flag, Items, NoTensorWithForeach, Range, SameKind
 from .registry import Tune, alias, register_optimizer
 
@@ -33,17 +34,12 @@ class _AdamBase(Optimizer):
         state["exp_avg_sq"] = torch.zeros_like(p, memory_format=torch.preserve_format)
 
 
-def _max_into(dst: Tensor, other: Tensor) -> None:
-    """dst ← max(dst, other) in place; recorded by autograd when it tracks either (differentiable=True)."""
-    if torch.is_grad_enabled() and (dst.requires_grad or other.requires_grad):
-        dst.copy_(torch.maximum(dst.clone(), kept(other)))  # maximum's backward keeps its inputs
-    else:
-        torch.maximum(dst, other, out=dst)
-
-
-def _second_moment(v: Tensor, g: Tensor, beta2: Any) -> None:
-    """v ← β₂v + (1 − β₂)g² in place."""
-    addcmul_(v.mul_(beta2), g, g, 1 - beta2)
+def _moments_step(states: list[dict[str, Any]], gs: list[Tensor], beta1: Any, beta2: Any) -> tuple[list, list]:
+    """m ← β₁m + (1 − β₁)g and v ← β₂v + (1 − β₂)g², in place; returns (the m's, the v's)."""
+    ms, vs = [s["exp_avg"] for s in states], [s["exp_avg_sq"] for s in states]
+    L.lerp_(ms, gs, 1 - beta1)
+    L.addcmul_(L.mul_(vs, beta2), gs, gs, 1 - beta2)
+    return ms, vs
 
 
 @register_optimizer(aliases={"amsgrad": alias("Adam with AMSGrad (Reddi et al. 2018)", amsgrad=True)},
@@ -91,31 +87,35 @@ class Adam(_AdamBase):
         if group["amsgrad"]:
             state["max_exp_avg_sq"] = torch.zeros_like(p, memory_format=torch.preserve_format)
 
-    def _update(self, p: Tensor, g: Tensor, state: dict[str, Any], group: dict[str, Any], lr: Any) -> None:
+    _updates_lists = True
+
+    def _update(self, ps: list[Tensor], gs: list[Tensor], states: list[dict[str, Any]], group: dict[str, Any],
+                lrs: list[Any]) -> None:
         beta1, beta2 = group["betas"]
         eps = group["eps"]
-        t = step_value(state)
-        m, v = state["exp_avg"], state["exp_avg_sq"]
-        m.lerp_(g, 1 - beta1)
-        _second_moment(v, g, beta2)
+        ms, vs = _moments_step(states, gs, beta1, beta2)
         if group["amsgrad"]:
-            _max_into(state["max_exp_avg_sq"], v)
-            v = state["max_exp_avg_sq"]
-        bc1, bc2 = (1 - beta1 ** t, 1 - beta2 ** t) if group["bias_correction"] else (1.0, 1.0)
-        if group["eps_hat"]:
-            denom = sqrt_eps(v, eps)
-            step_size = lr * sqrt(bc2) / bc1
-        elif group["eps_in_sqrt"]:
-            denom = (v / bc2).add_(eps).sqrt_()
-            step_size = lr / bc1
+            vs = L.maximum_([s["max_exp_avg_sq"] for s in states], vs)
+        if group["bias_correction"]:
+            ts = [step_value(s) for s in states]
+            bc1, bc2 = [1 - beta1 ** t for t in ts], [1 - beta2 ** t for t in ts]
         else:
-            denom = (v.sqrt() / sqrt(bc2)).add_(eps)
-            step_size = lr / bc1
-        addcdiv_(p, m, denom, -step_size)
+            bc1 = bc2 = [1.0] * len(ps)
+        if group["eps_hat"]:
+            denom = L.sqrt_eps(vs, eps)
+            step_size = [-lr * sqrt(c2) / c1 for lr, c1, c2 in zip(lrs, bc1, bc2)]
+        else:
+            if group["eps_in_sqrt"]:
+                denom = L.sqrt_(L.add_scalar_(L.div(vs, bc2), eps))
+            else:
+                denom = L.sqrt_eps(vs, eps, divisor=[sqrt(c2) for c2 in bc2])
+            step_size = [-lr / c1 for lr, c1 in zip(lrs, bc1)]
+        L.addcdiv_(ps, ms, denom, step_size)
 
-    def _fused_step(self, group: dict[str, Any], params: list[Tensor], grads: list[Tensor]) -> None:
+    def _fused_step(self, group: dict[str, Any], params: list[Tensor], grads: list[Tensor],
+                    states: list[dict[str, Any]]) -> None:
         beta1, beta2 = group["betas"]
-        st = [self.state[p] for p in params]
+        st = states
         kernel = torch._fused_adamw_ if group["decoupled_weight_decay"] else torch._fused_adam_
         lists = [params, grads, [s["exp_avg"] for s in st], [s["exp_avg_sq"] for s in st],
                  [s["max_exp_avg_sq"] for s in st] if group["amsgrad"] else [s["exp_avg"] for s in st],
@@ -176,20 +176,20 @@ class Adamax(_AdamBase):
         state["exp_avg"] = torch.zeros_like(p, memory_format=torch.preserve_format)
         state["exp_inf"] = torch.zeros_like(p, memory_format=torch.preserve_format)
 
-    def _update(self, p: Tensor, g: Tensor, state: dict[str, Any], group: dict[str, Any], lr: Any) -> None:
+    _updates_lists = True
+
+    def _update(self, ps: list[Tensor], gs: list[Tensor], states: list[dict[str, Any]], group: dict[str, Any],
+                lrs: list[Any]) -> None:
         beta1, beta2 = group["betas"]
         eps = group["eps"]
-        t = step_value(state)
-        m, u = state["exp_avg"], state["exp_inf"]
-        m.lerp_(g, 1 - beta1)
+        ms, us = [s["exp_avg"] for s in states], [s["exp_inf"] for s in states]
+        L.lerp_(ms, gs, 1 - beta1)
         if group["eps_inside_max"]:
-            _max_into(u.mul_(beta2), g.abs().add_(eps))
-            denom = u
+            denom = L.maximum_(L.mul_(us, beta2), L.add_scalar_(L.absolute(gs), eps))
         else:
-            _max_into(u.mul_(beta2), g.abs())
-            denom = u.add(eps)
-        bc1 = 1 - beta1 ** t if group["bias_correction"] else 1.0
-        addcdiv_(p, m, denom, -lr / bc1)
+            denom = L.add_scalar(L.maximum_(L.mul_(us, beta2), L.absolute(gs)), eps)
+        bc1 = [1 - beta1 ** step_value(s) for s in states] if group["bias_correction"] else [1.0] * len(ps)
+        L.addcdiv_(ps, ms, denom, [-lr / c for lr, c in zip(lrs, bc1)])
 
 
 @register_optimizer(tune={"beta1": Tune(0.5, 0.99)})
@@ -224,11 +224,25 @@ class NAdam(_AdamBase):
         self._moments(p, state)
         state["mu_product"] = torch.tensor(1.0, dtype=scalar_dtype())
 
-    def _update(self, p: Tensor, g: Tensor, state: dict[str, Any], group: dict[str, Any], lr: Any) -> None:
+    _updates_lists = True
+
+    def _update(self, ps: list[Tensor], gs: list[Tensor], states: list[dict[str, Any]], group: dict[str, Any],
+                lrs: list[Any]) -> None:
         beta1, beta2 = group["betas"]
-        eps, psi = group["eps"], group["momentum_decay"]
+        eps = group["eps"]
+        mus, mus_next, bc2, c_g, c_m = zip(*(self._schedule(s, group) for s in states))
+        ms, vs = _moments_step(states, gs, beta1, beta2)
+        scaled = L.div(vs, list(bc2))
+        denom = L.sqrt_(L.add_scalar_(scaled, eps)) if group["eps_in_sqrt"] else L.sqrt_eps(scaled, eps, fresh=True)
+        L.addcdiv_(ps, gs, denom, [-lr * (1.0 - mu) / c for lr, mu, c in zip(lrs, mus, c_g)])
+        L.addcdiv_(ps, ms, denom, [-lr * mu / c for lr, mu, c in zip(lrs, mus_next, c_m)])
+
+    @staticmethod
+    def _schedule(state: dict[str, Any], group: dict[str, Any]) -> tuple[Any, Any, Any, Any, Any]:
+        """One parameter's μ_t, μ_{t+1}, 1 − β₂ᵗ, 1 − Πμ up to t and up to t + 1 (updates Πμ)."""
+        beta1, beta2 = group["betas"]
+        psi = group["momentum_decay"]
         t = step_value(state)
-        m, v = state["exp_avg"], state["exp_avg_sq"]
         mu = beta1 * (1.0 - 0.5 * 0.96 ** (t * psi))
         mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((t + 1) * psi))
         if isinstance(mu, Tensor) and state["mu_product"].shape != mu.shape:
@@ -240,16 +254,9 @@ class NAdam(_AdamBase):
             prod = mp.to(mu.dtype)
         else:  # a tracked Πμ (differentiable=True) stays a tensor
             prod = mp if mp.requires_grad else mp.item()
-        prod_next = prod * mu_next
-        m.lerp_(g, 1 - beta1)
-        _second_moment(v, g, beta2)
-        if group["bias_correction"]:
-            bc2, c_g, c_m = 1 - beta2 ** t, 1.0 - prod, 1.0 - prod_next
-        else:
-            bc2, c_g, c_m = 1.0, 1.0, 1.0
-        denom = (v / bc2).add_(eps).sqrt_() if group["eps_in_sqrt"] else sqrt_eps(v / bc2, eps, fresh=True)
-        addcdiv_(p, g, denom, -lr * (1.0 - mu) / c_g)
-        addcdiv_(p, m, denom, -lr * mu_next / c_m)
+        if not group["bias_correction"]:
+            return mu, mu_next, 1.0, 1.0, 1.0
+        return mu, mu_next, 1 - beta2 ** t, 1.0 - prod, 1.0 - prod * mu_next
 
 
 @register_optimizer(tune={"beta1": Tune(0.5, 0.99)})
@@ -274,31 +281,41 @@ class RAdam(_AdamBase):
     def _init_state(self, p: Tensor, state: dict[str, Any], group: dict[str, Any]) -> None:
         self._moments(p, state)
 
-    def _update(self, p: Tensor, g: Tensor, state: dict[str, Any], group: dict[str, Any], lr: Any) -> None:
+    _updates_lists = True
+
+    def _update(self, ps: list[Tensor], gs: list[Tensor], states: list[dict[str, Any]], group: dict[str, Any],
+                lrs: list[Any]) -> None:
         beta1, beta2 = group["betas"]
         eps = group["eps"]
-        t = step_value(state)
-        m, v = state["exp_avg"], state["exp_avg_sq"]
-        m.lerp_(g, 1 - beta1)
-        _second_moment(v, g, beta2)
-        bc1, bc2 = 1 - beta1 ** t, 1 - beta2 ** t
+        ms, vs = _moments_step(states, gs, beta1, beta2)
         rho_inf = 2 / (1 - beta2) - 1
-        rho_t = rho_inf - 2 * t * (beta2 ** t) / bc2
-        if isinstance(rho_t, Tensor):  # per-run decision, no data-dependent branch
-            ok = rho_t > 5.0
-            rho_safe = torch.where(ok, rho_t, torch.full_like(rho_t, 6.0))
-            rect = ((rho_safe - 4) * (rho_safe - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_safe)).sqrt()
-            update = torch.where(ok, rect * self._adaptive(v, bc2, eps, group), torch.ones_like(v))
-            p.sub_(m / bc1 * lr * update)
-        elif rho_t > 5.0:
-            rect = ((rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t)) ** 0.5
-            # lr·m̂·r·√(1−β₂ᵗ)/(√v + ε), as _adaptive writes it, with one temporary
-            if group["eps_in_sqrt"]:
-                addcdiv_(p, m, (v / bc2).add_(eps).sqrt_(), -lr * rect / bc1)
+        rectified, plain = [], []  # (index, step size, 1 − β₂ᵗ) of the parameters taking each step
+        for i, (p, state, lr) in enumerate(zip(ps, states, lrs)):
+            t = step_value(state)
+            bc1, bc2 = 1 - beta1 ** t, 1 - beta2 ** t
+            rho_t = rho_inf - 2 * t * (beta2 ** t) / bc2
+            if isinstance(rho_t, Tensor):  # per-run decision, no data-dependent branch
+                ok = rho_t > 5.0
+                rho_safe = torch.where(ok, rho_t, torch.full_like(rho_t, 6.0))
+                rect = ((rho_safe - 4) * (rho_safe - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_safe)).sqrt()
+                update = torch.where(ok, rect * self._adaptive(vs[i], bc2, eps, group), torch.ones_like(vs[i]))
+                p.sub_(ms[i] / bc1 * lr * update)
+            elif rho_t > 5.0:
+                rect = ((rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t)) ** 0.5
+                # lr·m̂·r·√(1−β₂ᵗ)/(√v + ε), as _adaptive writes it, with one temporary
+                size = -lr * rect / bc1 if group["eps_in_sqrt"] else -lr * rect * sqrt(bc2) / bc1
+                rectified.append((i, size, bc2))
             else:
-                addcdiv_(p, m, sqrt_eps(v, eps), -lr * rect * sqrt(bc2) / bc1)
-        else:
-            add_(p, m, -lr / bc1)
+                plain.append((i, -lr / bc1))
+        if rectified:
+            idx, sizes, bc2s = zip(*rectified)
+            sub = [vs[i] for i in idx]
+            denom = (L.sqrt_(L.add_scalar_(L.div(sub, list(bc2s)), eps)) if group["eps_in_sqrt"]
+                     else L.sqrt_eps(sub, eps))
+            L.addcdiv_([ps[i] for i in idx], [ms[i] for i in idx], denom, list(sizes))
+        if plain:
+            idx, sizes = zip(*plain)
+            L.add_([ps[i] for i in idx], [ms[i] for i in idx], list(sizes))
 
     @staticmethod
     def _adaptive(v: Tensor, bc2: Any, eps: Any, group: dict[str, Any]) -> Tensor:

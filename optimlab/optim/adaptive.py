@@ -99,9 +99,10 @@ class Adagrad(Optimizer):
                                        check_invariants=False)
         add_(p, step, -lr)
 
-    def _fused_step(self, group: dict[str, Any], params: list[Tensor], grads: list[Tensor]) -> None:
-        sums = [self.state[p]["sum"] for p in params]
-        steps = [self.state[p]["step"] for p in params]
+    def _fused_step(self, group: dict[str, Any], params: list[Tensor], grads: list[Tensor],
+                    states: list[dict[str, Any]]) -> None:
+        sums = [s["sum"] for s in states]
+        steps = [s["step"] for s in states]
         for dp, dg, ds, dt in group_by_device_dtype(params, grads, sums, steps):
             torch._foreach_add_(dt, 1)
             torch._fused_adagrad_(dp, dg, ds, dt, lr=kernel_lr(group["lr"], dp[0].device), lr_decay=group["lr_decay"],

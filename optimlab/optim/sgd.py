@@ -7,6 +7,7 @@ from typing import Any, Callable
 import torch
 from torch import Tensor
 
+from . import _lists as L
 from ._base import Optimizer
 from ._fused import group_by_device_dtype, kernel_lr
 from ._ops import add_, is_nonzero
@@ -99,42 +100,48 @@ class SGD(Optimizer):
     def _counts_steps(self, group: dict[str, Any]) -> bool:
         return is_nonzero(group["lr_decay"])  # torch's SGD keeps no step count
 
+    def _stateless(self, group: dict[str, Any]) -> bool:
+        return not is_nonzero(group["momentum"]) and not is_nonzero(group["lr_decay"])
+
     def _init_state(self, p: Tensor, state: dict[str, Any], group: dict[str, Any]) -> None:
         pass  # the momentum buffer is created at the first update with momentum
 
-    def _update(self, p: Tensor, g: Tensor, state: dict[str, Any], group: dict[str, Any], lr: Any) -> None:
+    _updates_lists = True
+
+    def _update(self, ps: list[Tensor], gs: list[Tensor], states: list[dict[str, Any]], group: dict[str, Any],
+                lrs: list[Any]) -> None:
         mu, tau = group["momentum"], group["dampening"]
         if not is_nonzero(mu):
-            add_(p, g, -lr)
+            L.add_(ps, gs, L.neg(lrs))
             return
-        buf = state.get("momentum_buffer")
         keep = 1 - tau
         if isinstance(mu, Tensor):  # a run with momentum 0 is plain SGD, where dampening plays no part
             keep = torch.where(mu == 0, torch.ones((), dtype=mu.dtype), torch.as_tensor(keep, dtype=mu.dtype))
         if group["momentum_form"] == "torch":
-            if buf is None:
-                buf = state["momentum_buffer"] = g.clone()  # b₁ = g; tracked by autograd under differentiable=True
-                if isinstance(mu, Tensor):  # broadcast shape of a tensor momentum
-                    buf = state["momentum_buffer"] = buf * torch.ones_like(mu)
-            else:
-                add_(buf.mul_(mu), g, keep)
-            if group["nesterov"]:
-                step = g + buf * mu if isinstance(mu, Tensor) else g.add(buf, alpha=mu)  # torch's arithmetic
-            else:
-                step = buf
-            add_(p, step, -lr)
+            old = [i for i, s in enumerate(states) if "momentum_buffer" in s]
+            for s, g in zip(states, gs):
+                if "momentum_buffer" not in s:  # b₁ = g; tracked by autograd under differentiable=True
+                    s["momentum_buffer"] = g.clone() if not isinstance(mu, Tensor) else g * torch.ones_like(mu)
+            bufs = [s["momentum_buffer"] for s in states]
+            if old:
+                L.add_(L.mul_([bufs[i] for i in old], mu), [gs[i] for i in old], keep)
+            step = L.add(gs, bufs, mu) if group["nesterov"] else bufs  # g + μb: torch's arithmetic
+            L.add_(ps, step, L.neg(lrs))
         else:
-            if buf is None:
-                buf = state["momentum_buffer"] = torch.zeros_like(p)
-            add_(buf.mul_(mu), g, -lr * keep)
+            for s, p in zip(states, ps):
+                if "momentum_buffer" not in s:
+                    s["momentum_buffer"] = torch.zeros_like(p)
+            bufs = [s["momentum_buffer"] for s in states]
+            lr_keep = [-lr * keep for lr in lrs]
+            L.add_(L.mul_(bufs, mu), gs, lr_keep)
             if group["nesterov"]:
-                add_(add_(p, buf, mu), g, -lr * keep)
+                L.add_(L.add_(ps, bufs, mu), gs, lr_keep)
             else:
-                p.add_(buf)
+                L.add_(ps, bufs)
 
-    def _fused_step(self, group: dict[str, Any], params: list[Tensor], grads: list[Tensor]) -> None:
+    def _fused_step(self, group: dict[str, Any], params: list[Tensor], grads: list[Tensor],
+                    states: list[dict[str, Any]]) -> None:
         momentum = group["momentum"]
-        states = [self.state[p] for p in params]
         bufs = [s.get("momentum_buffer") for s in states]
         first = momentum != 0 and all(b is None for b in bufs)
         if first:
@@ -221,11 +228,14 @@ class NAG(Optimizer):
         super().step()
         return loss
 
-    def _update(self, p: Tensor, g: Tensor, state: dict[str, Any], group: dict[str, Any], lr: Any) -> None:
-        v, mu = state["velocity"], group["momentum"]
+    _updates_lists = True
+
+    def _update(self, ps: list[Tensor], gs: list[Tensor], states: list[dict[str, Any]], group: dict[str, Any],
+                lrs: list[Any]) -> None:
+        vs, mu = [s["velocity"] for s in states], group["momentum"]
         if is_nonzero(group["weight_decay"]) and not group["decoupled_weight_decay"]:
-            # the base added wd·θ (a fresh tensor); the gradient of J + wd/2·‖θ‖² is
+            # the base added wd·θ (fresh tensors); the gradient of J + wd/2·‖θ‖² is
             # taken at the look-ahead point too: wd·(θ − γν)
-            add_(g, v, -group["weight_decay"] * mu)
-        add_(v.mul_(mu), g, lr)
-        p.sub_(v)
+            L.add_(gs, vs, -group["weight_decay"] * mu)
+        L.add_(L.mul_(vs, mu), gs, lrs)
+        L.add_(ps, vs, -1.0)
