@@ -132,14 +132,15 @@ class _ScheduleFree(Optimizer):
                       lrs: list[Any]) -> list[Tensor]:
         return grads  # applied at y after u(g), in _update
 
-    def _group_step(self, group: dict[str, Any], params: list[Tensor]) -> None:
+    def _group_step(self, group: dict[str, Any], params: list[Tensor], grads: list[Tensor],
+                    blockers: list[str]) -> None:
         k = group["k"]
         lr = group["scheduled_lr"] = self._this_lr(group, k)
         lr_max = group["lr_max"] = _maximum(lr, group["lr_max"])
         weight = ((k + 1) ** group["r"]) * (lr_max ** group["weight_lr_power"])
         total = group["weight_sum"] = group["weight_sum"] + weight
         self._now = (k, lr, _ratio(weight, total))
-        super()._group_step(group, params)
+        super()._group_step(group, params, grads, blockers)
         group["k"] = k + 1
 
     def _init_state(self, p: Tensor, state: dict[str, Any], group: dict[str, Any]) -> None:
