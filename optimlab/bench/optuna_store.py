@@ -14,11 +14,11 @@ Layout of a storage (one benchmark per storage, as in a :class:`~optimlab.bench.
   trials and ``seeds`` reruns. Every trial carries the user attributes ``phase``
   (``tune``/``rerun``), ``slot`` (its place in the protocol: configuration i, seed s),
   ``problem``, ``optimizer`` and ``seed``, its hyperparameters are its Optuna params; a
-  finished one also ``stored``: ``{"trial_id", "trial", "trace", "worker"}`` with the
-  plain-data trial of the protocol (its hash is the id a ``TrialStore`` uses), its
-  :class:`~optimlab.record.Trace` as JSON (values per step, evaluations, times; one
-  write with the result) and the host and pid that computed it. Its value is the
-  final objective (∞: diverged).
+  taken one ``worker`` (the host and pid computing it); a finished one also ``stored``:
+  ``{"trial_id", "trial", "trace"}`` with the plain-data trial of the protocol (its
+  hash is the id a ``TrialStore`` uses) and its :class:`~optimlab.record.Trace` as
+  JSON (values per step, evaluations, times). Its value is the final objective (∞:
+  diverged).
 
 The work is laid out once, when the benchmark is prepared (:func:`prepare`): every trial
 of the protocol is created as a WAITING trial (grid and random search: with its
@@ -85,18 +85,18 @@ def open_storage(url: str, heartbeat: int | None = None, create: bool = True) ->
         if not path.is_file():
             raise ValueError(f"storage {url!r}: {str(path)!r} does not exist")
     kwargs: dict[str, Any] = {}
-    if heartbeat is not None:
-        if isinstance(heartbeat, bool) or not isinstance(heartbeat, int) or heartbeat < 1:
-            raise ValueError(f"heartbeat must be an integer number of seconds >= 1, got {heartbeat!r}")
-        kwargs = {"heartbeat_interval": heartbeat, "grace_period": 2 * heartbeat}
-        retry = getattr(optuna.storages, "RetryHeartbeatStaleTrialCallback", None)  # Optuna >= 4.9
-        if retry is not None:
-            kwargs["heartbeat_stale_trial_callback"] = retry(max_retry=None)
-        else:
-            kwargs["failed_trial_callback"] = optuna.storages.RetryFailedTrialCallback(max_retry=None)
+    if heartbeat is not None and (isinstance(heartbeat, bool) or not isinstance(heartbeat, int) or heartbeat < 1):
+        raise ValueError(f"heartbeat must be an integer number of seconds >= 1, got {heartbeat!r}")
     engine = {"connect_args": {"timeout": 60}} if url.startswith("sqlite") else {"pool_pre_ping": True}
-    with warnings.catch_warnings():  # heartbeats are "experimental" in Optuna since 2.9: say so once, in the docs
+    with warnings.catch_warnings():  # heartbeats are "experimental" in Optuna since 2.9: said once, in the docs
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        if heartbeat is not None:
+            kwargs = {"heartbeat_interval": heartbeat, "grace_period": 2 * heartbeat}
+            retry = getattr(optuna.storages, "RetryHeartbeatStaleTrialCallback", None)  # Optuna >= 4.9
+            if retry is not None:
+                kwargs["heartbeat_stale_trial_callback"] = retry(max_retry=None)
+            else:
+                kwargs["failed_trial_callback"] = optuna.storages.RetryFailedTrialCallback(max_retry=None)
         try:
             storage = optuna.storages.RDBStorage(url, engine_kwargs=engine, **kwargs)
         except Exception as e:  # SQLAlchemy's errors (bad URL, no server, no driver) in one line
@@ -220,13 +220,13 @@ def _lay_out(optuna: Any, storage: Any, desc: dict, problem: dict, spec: str, by
         hyper = old["trial"]["hyper"]
         data = {"trace": to_jsonable(old["trace"].to_dict())} if old["trace"] is not None else \
             {"result": to_jsonable(old["result"])}
-        stored = {"trial_id": old["id"], "trial": old["trial"], "worker": f"imported (pid {old['pid']})", **data}
+        stored = {"trial_id": old["id"], "trial": old["trial"], **data}
         value = float(trial_result(old)["final"])
         study.add_trial(optuna.trial.create_trial(
             state=optuna.trial.TrialState.COMPLETE, value=math.inf if math.isnan(value) else value,
             params=hyper if phase == "tune" else {},
             distributions={k: space[k] for k in hyper} if phase == "tune" else {},
-            user_attrs={**attrs, "stored": stored}))
+            user_attrs={**attrs, "stored": stored, "worker": f"imported (pid {old['pid']})"}))
 
 
 def read_description(storage: Any, wait: float = 0.0) -> dict:
@@ -261,7 +261,7 @@ def _row(t: Any) -> dict:
     trace = Trace.from_dict(a["trace"]) if "trace" in a else None
     finished = t.datetime_complete.timestamp() if t.datetime_complete else math.nan
     return {"id": a["trial_id"], "trial": a["trial"], "trace": trace, "result": a.get("result"),
-            "finished": finished, "pid": a.get("worker")}
+            "finished": finished, "pid": t.user_attrs.get("worker", a.get("worker"))}
 
 
 def read_rows(storage: Any) -> tuple[dict, list[dict]]:

@@ -102,8 +102,8 @@ class _Teller:
     """The store the protocol's ``execute_trials`` writes to: each finished trial is told
     to its Optuna trial with the trace as a user attribute."""
 
-    def __init__(self, by_id: dict[str, list[Any]], worker: str):
-        self.by_id, self.worker = by_id, worker
+    def __init__(self, by_id: dict[str, list[Any]]):
+        self.by_id = by_id
         self.told = self.lost = 0
 
     def has(self, tid: str) -> bool:
@@ -115,7 +115,7 @@ class _Teller:
         ot = self.by_id[tid].pop(0)
         final = float(trial_summary(trace, trial["problem"])["final"])
         try:
-            stored = {"trial_id": tid, "trial": trial, "trace": to_jsonable(trace.to_dict()), "worker": self.worker}
+            stored = {"trial_id": tid, "trial": trial, "trace": to_jsonable(trace.to_dict())}
             _retrying(lambda: ot.set_user_attr("stored", stored))  # one write: the trial and its trace
             _retrying(lambda: ot.study.tell(ot, math.inf if math.isnan(final) else final))
             self.told += 1
@@ -187,21 +187,23 @@ def _sampler(optuna: Any, desc: dict, seed: int) -> Any:
     return optuna.samplers.RandomSampler(seed=seed)  # grid and random: every configuration is fixed
 
 
-def _take(storage: Any, cell: _Cell, waiting: list[Any], batch: int) -> list[Any]:
-    """Take up to ``batch`` of the WAITING trials (each for this worker only)."""
+def _take(storage: Any, cell: _Cell, waiting: list[Any], batch: int, worker: str) -> list[Any]:
+    """Take up to ``batch`` of the WAITING trials (each for this worker only); each taken
+    trial gets a first heartbeat and the user attribute ``worker`` (host and pid)."""
     optuna = require_optuna()
     taken = []
     for ft in sorted(waiting, key=lambda t: t.number):
         tid = storage.get_trial_id_from_study_id_trial_number(cell.study_id, ft.number)
         if _retrying(lambda t=tid: storage.set_trial_state_values(t, optuna.trial.TrialState.RUNNING)):
             _retrying(lambda t=tid: storage.record_heartbeat(t))
+            _retrying(lambda t=tid: storage.set_trial_user_attr(t, "worker", worker))
             taken.append(tid)
             if len(taken) == batch:
                 break
     return taken
 
 
-def _compute(storage: Any, cell: _Cell, phase: str, taken: list[int], worker: str) -> _Teller:
+def _compute(storage: Any, cell: _Cell, phase: str, taken: list[int]) -> _Teller:
     optuna = require_optuna()
     best = cell.best() if phase == "rerun" else None
     by_id: dict[str, list[Any]] = {}
@@ -216,7 +218,7 @@ def _compute(storage: Any, cell: _Cell, phase: str, taken: list[int], worker: st
             t = make_trial(cell.problem, cell.spec, phase, hyper, ot.user_attrs["seed"])
             by_id.setdefault(trial_id(t), []).append(ot)
             trials.append(t)
-        teller = _Teller(by_id, worker)
+        teller = _Teller(by_id)
         execute_trials(teller, trials)
     return teller
 
@@ -248,9 +250,9 @@ def run_worker(storage: Any, *, batch: int = 16, heartbeat: int = 10, seed_offse
             if phase is None:
                 pending.remove(cell)
                 continue
-            taken = _take(storage, cell, waiting, batch) if waiting else []
+            taken = _take(storage, cell, waiting, batch, worker) if waiting else []
             if taken:
-                teller = _compute(storage, cell, phase, taken, worker)
+                teller = _compute(storage, cell, phase, taken)
                 run.computed += teller.told
                 run.lost += teller.lost
                 run.batches += 1
