@@ -288,3 +288,53 @@ def test_three_workers_on_postgresql_one_killed(postgres_url, tmp_path):
     _, agg = build_report(postgres_url, tmp_path / "page")
     assert {(k, s): agg["cells"][k][s]["cost"] for k in agg["problems"] for s in agg["optimizers"]} == \
         {key: c["cost"] for key, c in _numbers(ref_desc, ref_rows)[0].items()}
+
+
+KILL_SUITE = "ill-conditioned,booth,rosenbrock"  # test_bench.py's kill-and-resume benchmark
+KILL_ARGS = dict(optimizers="momentum,adam", budget=6, seeds=2, steps=200)
+
+
+def _sqlite_states(path):
+    try:
+        with sqlite3.connect(path, timeout=5) as db:
+            return dict(db.execute("SELECT state, COUNT(*) FROM trials GROUP BY state").fetchall())
+    except sqlite3.Error:
+        return {}
+
+
+@pytest.mark.slow  # test_bench's kill-and-resume, on an Optuna SQLite storage (about 10-20 s)
+def test_killed_benchmark_on_optuna_storage_resumes(tmp_path):
+    pytest.importorskip("optuna")
+    from optimlab.bench import optuna_bench
+    from optimlab.bench.optuna_store import open_storage, read_rows
+
+    db = tmp_path / "k.db"
+    cmd = [sys.executable, "-m", "optimlab", "bench", "--suite", KILL_SUITE, "--optimizers", KILL_ARGS["optimizers"],
+           "--budget", str(KILL_ARGS["budget"]), "--seeds", str(KILL_ARGS["seeds"]), "--steps",
+           str(KILL_ARGS["steps"]), "--storage", _url(db), "--batch", "2", "--heartbeat", "1", "--out",
+           str(tmp_path / "o")]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.time() + 60
+    while time.time() < deadline and proc.poll() is None and not (
+            _sqlite_states(db).get("COMPLETE", 0) >= 10 and _sqlite_states(db).get("RUNNING", 0)):
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    total = 3 * 2 * (6 + 2)
+    before = {r["id"]: (r["finished"], r["pid"]) for r in read_rows(open_storage(_url(db)))[1]}
+    assert 0 < len(before) < total, f"kill missed the run: {len(before)} of {total} finished"
+    run = optuna_bench(KILL_SUITE, KILL_ARGS["optimizers"], storage=_url(db), budget=KILL_ARGS["budget"],
+                       seeds=KILL_ARGS["seeds"], steps=KILL_ARGS["steps"], heartbeat=1)
+    assert (run.total, run.computed, run.reused) == (total, total - len(before), len(before))
+    _, rows = read_rows(open_storage(_url(db)))
+    assert len(rows) == total == len({r["id"] for r in rows})
+    for r in rows:
+        if r["id"] in before:  # untouched: same finishing time and worker
+            assert (r["finished"], r["pid"]) == before[r["id"]]
+    assert _sqlite_states(db).get("FAIL", 0) >= 1  # the killed batch, failed as stale and retried
+    fresh = tmp_path / "fresh.sqlite"
+    run_bench(KILL_SUITE, KILL_ARGS["optimizers"], budget=KILL_ARGS["budget"], seeds=KILL_ARGS["seeds"],
+              steps=KILL_ARGS["steps"], store=fresh)
+    assert {r["id"]: trial_result(r)["final"] for r in _rows(fresh)[1]} == \
+        {r["id"]: trial_result(r)["final"] for r in rows}
