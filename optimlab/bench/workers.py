@@ -178,7 +178,9 @@ def _sampler(optuna: Any, desc: dict, seed: int) -> Any:
     if search == "tpe":
         return optuna.samplers.TPESampler(seed=seed)
     if search == "qmc":
-        return optuna.samplers.QMCSampler(seed=int(desc["search_seed"]))  # one sequence, shared by the workers
+        with warnings.catch_warnings():  # "experimental" in Optuna since 3.0
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            return optuna.samplers.QMCSampler(seed=int(desc["search_seed"]))  # one sequence for all workers
     if search == "cmaes":
         try:
             return optuna.samplers.CmaEsSampler(seed=seed)
@@ -194,8 +196,10 @@ def _take(storage: Any, cell: _Cell, waiting: list[Any], batch: int, worker: str
     taken = []
     for ft in sorted(waiting, key=lambda t: t.number):
         tid = storage.get_trial_id_from_study_id_trial_number(cell.study_id, ft.number)
+        # beat first: a worker killed between the two writes leaves a WAITING trial (taken by
+        # another), never a RUNNING one without a heartbeat (which Optuna would never fail)
+        _retrying(lambda t=tid: storage.record_heartbeat(t))
         if _retrying(lambda t=tid: storage.set_trial_state_values(t, optuna.trial.TrialState.RUNNING)):
-            _retrying(lambda t=tid: storage.record_heartbeat(t))
             _retrying(lambda t=tid: storage.set_trial_user_attr(t, "worker", worker))
             taken.append(tid)
             if len(taken) == batch:
