@@ -247,7 +247,7 @@ def test_three_workers_on_postgresql_one_killed(postgres_url, tmp_path):
     from optimlab.bench.optuna_store import describe_search, open_storage, prepare, read_rows, study_name
     from optimlab.report import build_report
 
-    args = dict(budget=4, seeds=2, steps=150, search="random", search_seed=1)
+    args = dict(budget=4, seeds=2, steps=60, search="random", search_seed=1)
     desc = describe_search(SUITE, SPECS, lr_range=(1e-4, 1.0), max_trials=1000, **args)
     prepare(open_storage(postgres_url), desc)
     names = [study_name(desc, p, s) for p in desc["problems"] for s in desc["optimizers"]]
