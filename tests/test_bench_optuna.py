@@ -120,6 +120,8 @@ def test_import_of_a_store_computes_only_what_it_lacks(reference, tmp_path):
     kept = _rows(partial)[1]
     st = open_storage(_url(tmp_path / "i.db"), heartbeat=5)
     assert import_store(partial, st) == len(kept) == TOTAL - 2
+    with pytest.raises(ValueError, match="already holds a benchmark"):
+        import_store(partial, st)
     assert run_worker(st).computed == 2
     desc, rows = read_rows(st)
     ref_desc, ref_rows = _rows(reference)
@@ -180,6 +182,10 @@ def test_without_optuna_the_built_in_store_works_and_optuna_options_say_how_to_i
 
 @needs_optuna
 def test_cli_errors_on_optuna_storage_are_one_line(tmp_path):
+    from optimlab.bench import optuna_store
+    from optimlab.cli import bench as cli_bench
+
+    assert cli_bench.SAMPLED == optuna_store.SAMPLED  # the CLI's copy (it keeps --help free of torch)
     url = _url(tmp_path / "e.db")
     _one_error_line(_cli("bench", "report", "--storage", url), "does not exist")
     _one_error_line(_cli("bench", "--suite", "booth", "--optimizers", "sgd", "--storage", url, "--workers", "0",

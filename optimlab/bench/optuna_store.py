@@ -280,13 +280,16 @@ def read_rows(storage: Any) -> tuple[dict, list[dict]]:
 
 def import_store(store: str | Path, storage: Any) -> int:
     """Copy a benchmark from an optimlab SQLite store (today's format, or older ones with
-    summaries instead of traces) into an empty Optuna ``storage`` without computing
+    summaries instead of traces) into an empty Optuna ``storage`` (else a ValueError) without computing
     anything; the trials the store lacks are laid out to be computed. Returns how many
     trials were imported."""
     with TrialStore(store, readonly=True) as st:
         desc, rows = st.get_meta("bench"), list(st)
     if desc is None:
         raise ValueError(f"store {str(store)!r} holds no benchmark description; nothing to import")
+    optuna = require_optuna()
+    if META_STUDY in optuna.get_all_study_names(storage):
+        raise ValueError("storage already holds a benchmark; import into an empty storage (a new file or database)")
     prepare(storage, desc, rows)
     _, now = read_rows(storage)
     return len(now)

@@ -100,10 +100,11 @@ def _retrying(fn: Callable[[], Any], tries: int = 8) -> Any:
 
 class _Teller:
     """The store the protocol's ``execute_trials`` writes to: each finished trial is told
-    to its Optuna trial with the trace as a user attribute."""
+    to its Optuna trial with the trace as a user attribute. A trial failed as stale in the
+    meantime (its worker was taken for dead) is not told: its retry computes it again."""
 
-    def __init__(self, by_id: dict[str, list[Any]]):
-        self.by_id = by_id
+    def __init__(self, storage: Any, by_id: dict[str, list[tuple[int, Any]]]):
+        self.storage, self.by_id = storage, by_id
         self.told = self.lost = 0
 
     def has(self, tid: str) -> bool:
@@ -112,15 +113,21 @@ class _Teller:
     def put(self, trial: dict, trace: Any) -> str:
         optuna = require_optuna()
         tid = trial_id(trial)
-        ot = self.by_id[tid].pop(0)
+        storage_id, ot = self.by_id[tid].pop(0)
         final = float(trial_summary(trace, trial["problem"])["final"])
+        value = math.inf if math.isnan(final) else final
+        stored = {"trial_id": tid, "trial": trial, "trace": to_jsonable(trace.to_dict())}
         try:
-            stored = {"trial_id": tid, "trial": trial, "trace": to_jsonable(trace.to_dict())}
             _retrying(lambda: ot.set_user_attr("stored", stored))  # one write: the trial and its trace
-            _retrying(lambda: ot.study.tell(ot, math.inf if math.isnan(final) else final))
-            self.told += 1
+            # skip_if_finished: a retried tell whose first attempt did commit, or a trial failed as stale
+            _retrying(lambda: ot.study.tell(ot, value, skip_if_finished=True))
         except optuna.exceptions.UpdateFinishedTrialError:
-            self.lost += 1  # failed as stale meanwhile: its retry computes it again
+            pass
+        state = _retrying(lambda: self.storage.get_trial(storage_id).state)
+        if state == optuna.trial.TrialState.COMPLETE:
+            self.told += 1
+        else:
+            self.lost += 1
         return tid
 
 
@@ -210,19 +217,22 @@ def _take(storage: Any, cell: _Cell, waiting: list[Any], batch: int, worker: str
 def _compute(storage: Any, cell: _Cell, phase: str, taken: list[int]) -> _Teller:
     optuna = require_optuna()
     best = cell.best() if phase == "rerun" else None
-    by_id: dict[str, list[Any]] = {}
+    by_id: dict[str, list[tuple[int, Any]]] = {}
     trials = []
     with _Heartbeat(storage, taken):
         for tid in taken:
-            ot = optuna.trial.Trial(cell.study, tid)
-            if phase == "tune":
-                hyper = {k: ot.suggest_float(k, d.low, d.high, log=d.log) for k, d in cell.space.items()}
-            else:
-                hyper = best
+            try:
+                ot = optuna.trial.Trial(cell.study, tid)
+                if phase == "tune":
+                    hyper = {k: ot.suggest_float(k, d.low, d.high, log=d.log) for k, d in cell.space.items()}
+                else:
+                    hyper = best
+            except optuna.exceptions.UpdateFinishedTrialError:
+                continue  # failed as stale already: its retry is another worker's
             t = make_trial(cell.problem, cell.spec, phase, hyper, ot.user_attrs["seed"])
-            by_id.setdefault(trial_id(t), []).append(ot)
+            by_id.setdefault(trial_id(t), []).append((tid, ot))
             trials.append(t)
-        teller = _Teller(by_id)
+        teller = _Teller(storage, by_id)
         execute_trials(teller, trials)
     return teller
 
