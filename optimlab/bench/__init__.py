@@ -13,15 +13,21 @@ HTML report, rebuilt from the store alone, is :func:`optimlab.report.bench_page`
 >>> page.index.name
 'index.html'
 
+On an Optuna storage (SQLite or PostgreSQL; ``pip install "optimlab[optuna]"``) many
+workers share one benchmark: :func:`optuna_bench`, :func:`run_worker`,
+:func:`import_store` (:mod:`optimlab.bench.optuna_store`, :mod:`optimlab.bench.workers`).
+
 The built-in suites (``bench.suite_names()``) are larger: ``"functions-2d"`` has 9 functions.
 """
 
+from .optuna_store import import_store
 from .profiles import cost_table, performance_profile, performance_ratios
 from .protocol import BenchRun, aggregate, run_bench, split_specs, tune_configs
 from .store import TrialStore, trial_id
 from .suites import SUITES, get_suite, suite_names
+from .workers import optuna_bench, run_worker
 
 __all__ = ["run_bench", "BenchRun", "TrialStore", "trial_id", "performance_profile",
            "performance_ratios", "cost_table", "get_suite", "suite_names", "SUITES", "split_specs",
-           "tune_configs", "aggregate"]
+           "tune_configs", "aggregate", "optuna_bench", "run_worker", "import_store"]
 

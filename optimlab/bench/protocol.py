@@ -412,3 +412,10 @@ def _cell(reruns: list[dict], target: float) -> dict:
         "cost": float(np.median(steps_hit + 1)) if steps_hit.size else math.inf,
         "reruns": reruns,
     }
+
+
+# The same rules under public names, for the Optuna workers (optimlab.bench.workers): one
+# implementation of a trial's description, of a batch's computation and of the best pick.
+make_trial = _trial
+execute_trials = _execute
+best_hyper = _best_hyper

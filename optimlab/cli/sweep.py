@@ -35,6 +35,7 @@ from ._common import (
     spec_list,
 )
 from ._progress import QUIET_HELP, Bar
+from .bench import HEARTBEAT_HELP, SAMPLED, STORAGE_HELP, add_bench, bench_on_optuna, parse_lr_range, print_bench_page
 
 SWEEP_ROOT = Path("sweep-out")
 RECORDS = ("all", "values", "final")  # optimlab.sweeps.result.RECORDS, written here so --help loads no torch
@@ -190,6 +191,7 @@ def _sweep_outputs(res: Any, out: Path, target: float | None, top: int) -> None:
 
 # ------------------------------------------------------------------------- bench
 def bench_command(
+    ctx: typer.Context,
     suite: Optional[str] = typer.Option(None, "--suite",
                                         help="functions-2d, noisy-functions, training, or a comma-separated list "
                                              "of problems (NAME[:noise=σ,steps=N,target=ε], problem:NAME)."),
@@ -199,7 +201,8 @@ def bench_command(
                                                         "e.g. -O sgd,momentum -O adam:amsgrad=true."),
     budget: int = typer.Option(20, "--budget", help="Configurations tried per optimizer and problem when tuning."),
     seeds: int = typer.Option(3, "--seeds", help="Reruns of the best configuration."),
-    search: str = typer.Option("grid", "--search", help="grid (log grid of lr) or random (lr and momentum parameter)."),
+    search: str = typer.Option("grid", "--search", help="grid (log grid of lr), random (lr and the optimizer's "
+                               "registered ranges), or with Optuna: tpe, qmc, cmaes."),
     search_seed: int = typer.Option(0, "--search-seed", help="Seed of the random search."),
     lr_range: str = typer.Option("1e-4:1", "--lr-range", help="LO:HI of the learning rates tried."),
     steps: Optional[int] = typer.Option(None, "--steps", "-n", help="Override every problem's step count."),
@@ -210,25 +213,28 @@ def bench_command(
                                      help="Rebuild the report from --store alone; compute nothing."),
     max_trials: int = typer.Option(100_000, "--max-trials", help="Refuse a benchmark of more trials (problems × "
                                    "optimizers × (budget + seeds))."),
+    storage: Optional[str] = typer.Option(None, "--storage", help=STORAGE_HELP),
+    workers: int = typer.Option(1, "--workers", help="Worker processes on this machine (with --storage)."),
+    batch: int = typer.Option(16, "--batch", help="Trials a worker computes as one batch (with --storage)."),
+    heartbeat: int = typer.Option(10, "--heartbeat", help=HEARTBEAT_HELP),
     quiet: bool = typer.Option(False, "--quiet", "-q", help=QUIET_HELP),
 ) -> None:
     """Tune each optimizer on each problem of a suite, rerun the best on seeds, report; resumable."""
+    if ctx.invoked_subcommand is not None:
+        return  # optimlab bench worker / report / import
+    if storage is not None or search in SAMPLED:
+        return bench_on_optuna(storage, suite, optimizers, budget, seeds, search, search_seed, lr_range, steps, out,
+                               report_only, max_trials, workers, batch, heartbeat, quiet)
     try:  # what needs no library first: these errors answer before torch loads
         check_out(out)
         if not report_only:
             if suite is None or not optimizers:
                 raise CLIError("give --suite and -O/--optimizer (or --report-only --store FILE)")
             specs = spec_list(optimizers)
-            lo_hi = lr_range.split(":")
-            if len(lo_hi) != 2:
-                raise CLIError(f"--lr-range must be LO:HI, e.g. 1e-4:1; got {lr_range!r}")
-            lr = (parse_number(lo_hi[0], "--lr-range LO"), parse_number(lo_hi[1], "--lr-range HI"))
+            lr = parse_lr_range(lr_range)
     except CLIError as e:
         fail(str(e))
-    from .. import (
-        bench,  # lazy: keeps --help and argument errors fast
-        report,  # lazy: keeps --help and argument errors fast
-    )
+    from .. import bench  # lazy: keeps --help and argument errors fast
 
     if not report_only:
         try:
@@ -262,18 +268,10 @@ def bench_command(
             return
         console.print(f"{run.computed} trials computed, {run.reused} found in {escape(str(store))}, {run.total} in all "
                       f"({run.wall_time:.1f} s)")
-    try:
-        page = report.bench_page(store, out)
-    except (ValueError, TypeError, KeyError) as e:
-        fail(one_line(e))
-        return
-    console.print(report.to_rich(page.table.select(["problem", "optimizer", "tuned", "median final", "min", "max",
-                                                    "solved", "median steps", "cost"])))
-    console.print(f"wrote {escape(str(page.index))} (and trials.csv, trials.json)")
+    print_bench_page(store, out)
 
 
 def register(app: typer.Typer) -> None:
-    """Add ``sweep`` and ``bench`` to the optimlab command line."""
+    """Add ``sweep`` and ``bench`` (with its subcommands, :mod:`optimlab.cli.bench`) to the optimlab command line."""
     app.command("sweep", help="Sweep a grid of hyperparameters (× seeds) as one batched computation.")(sweep_command)
-    app.command("bench", help="Benchmark optimizers on a suite: tune, rerun on seeds, performance profile, "
-                              "HTML report; resumable from a SQLite store.")(bench_command)
+    add_bench(app, bench_command)

@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from ..bench import optuna_store
 from ..bench.profiles import performance_profile
 from ..bench.protocol import aggregate
 from ..bench.store import TrialStore
@@ -24,6 +25,8 @@ __all__ = ["bench_page", "build_report"]
 
 
 def _read_store(store: str | Path) -> tuple[dict, list[dict]]:
+    if "://" in str(store):  # an Optuna storage URL (sqlite:///bench.db, postgresql://...)
+        return optuna_store.read_rows(optuna_store.open_storage(str(store), create=False))
     with TrialStore(store, readonly=True) as st:  # a report writes nothing into the store it reads
         desc = st.get_meta("bench")
         rows = list(st)
@@ -43,7 +46,9 @@ def _intro(desc: dict, agg: dict, n_trials: int) -> Text:
 
 def bench_page(store: str | Path, out: str | Path) -> Page:
     """Write ``index.html``, ``trials.csv``, ``trials.json`` and the figures into ``out``
-    from the trials in ``store`` (nothing is computed again). ``Page.data`` holds the
+    from the trials in ``store`` (nothing is computed again): a :class:`TrialStore` file,
+    or an Optuna storage URL (``sqlite:///bench.db``, ``postgresql://...``) that workers
+    may still be filling. ``Page.data`` holds the
     aggregated numbers (:func:`optimlab.bench.aggregate`)."""
     desc, rows = _read_store(store)
     out = Path(out)
