@@ -192,7 +192,8 @@ def test_cli_errors_on_optuna_storage_are_one_line(tmp_path):
                          "--out", str(tmp_path / "o")), "workers must be an integer >= 1")
     _one_error_line(_cli("bench", "--suite", "booth", "--optimizers", "sgd", "--storage", url, "--search", "bayes",
                          "--out", str(tmp_path / "o")), "search must be one of grid, random, tpe, qmc, cmaes")
-    _one_error_line(_cli("bench", "worker", "--storage", url, "--suite", "booth"), "give both --suite and --optimizers")
+    _one_error_line(_cli("bench", "worker", "--storage", url, "--suite", "booth"),
+                    "give both --suite and -O/--optimizer")
     _one_error_line(_cli("bench", "worker", "--storage", "postgresql://nobody@/none?host=/nonexistent"),
                     "cannot be opened")
 

@@ -163,7 +163,8 @@ class _Cell:
         tune = sorted((t for t in complete_trials(self.study) if t.user_attrs["phase"] == "tune"),
                       key=lambda t: t.user_attrs["slot"])
         rows = {t.user_attrs["stored"]["trial_id"]: t for t in tune}
-        return best_hyper(_TuneRows(rows), [t.user_attrs["stored"]["trial"] for t in tune])
+        hyper, _ = best_hyper(_TuneRows(rows), [t.user_attrs["stored"]["trial"] for t in tune])
+        return hyper
 
 
 class _TuneRows:
