@@ -90,9 +90,13 @@ def cli_commands(text: str) -> list[tuple[int, list[str], str | None]]:
         lines = m.group("body").splitlines()
         for i, raw in enumerate(lines):
             line = raw.strip().removeprefix("$ ")
+            j = i
+            while line.endswith("\\") and j + 1 < len(lines):  # a command continued on the next line
+                j += 1
+                line = line[:-1] + " " + lines[j].strip()
             if not re.match(r"optimlab( [a-z-]|$)", line):  # a command, not printed output ("optimlab Adam vs ...")
                 continue
-            after = lines[i + 1].strip() if i + 1 < len(lines) else ""
+            after = lines[j + 1].strip() if j + 1 < len(lines) else ""
             out.append((first + i, shlex.split(line, comments=True)[1:],
                         after[len("error:"):].strip() if after.startswith("error:") else None))
     return out
