@@ -164,3 +164,22 @@ def test_list_problems_and_suites_and_train_list(capsys, monkeypatch):
     from optimlab.bench.suites import SUITES
     for name, text in SUITES.items():
         assert any(name in line and text in line for line in suites_out.splitlines()), name
+
+
+def test_ctrl_c_and_unexpected_errors_in_a_command(capsys, monkeypatch, tmp_path):
+    from optimlab import runner
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(runner, "run", interrupted)
+    with pytest.raises(SystemExit) as e:
+        main(["run", "booth", "-O", "sgd", "--quiet", "--out", str(tmp_path / "a")])
+    assert e.value.code == 130  # typer's status for Ctrl-C, no traceback
+
+    def broken(*args, **kwargs):
+        raise OSError("disk on fire")
+
+    monkeypatch.setattr(runner, "run", broken)  # not a CLI error: it reaches the caller as itself
+    with pytest.raises(OSError, match="disk on fire"):
+        main(["run", "booth", "-O", "sgd", "--quiet", "--out", str(tmp_path / "b")])

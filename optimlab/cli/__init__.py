@@ -23,7 +23,7 @@ import typer
 from typer import _click as click  # typer's own copy of click: its exception classes are what it raises
 from typer.core import TyperGroup
 
-from ._common import err_console, fail, usage_message
+from ._common import fail, usage_message
 
 
 class _OneLineErrors(TyperGroup):
@@ -43,9 +43,6 @@ class _OneLineErrors(TyperGroup):
                 fail(usage_message(e))
             except typer.Exit as stop:
                 code = stop.exit_code if isinstance(e, click.exceptions.UsageError) else e.exit_code
-        except click.exceptions.Abort:
-            err_console.print("aborted")
-            code = 1
         code = code if isinstance(code, int) else 0
         if standalone_mode:
             sys.exit(code)
