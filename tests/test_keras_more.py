@@ -252,3 +252,21 @@ def _check_live(keras, name, kwargs):
         opt.apply_gradients([(torch.from_numpy(g), v) for g, v in zip(grads, vs)])
         ref.append([keras.ops.convert_to_numpy(v).copy() for v in vs])
     assert max_diff(run_torch(lambda ps: getattr(K, name)(ps, **kwargs)), ref) <= LIVE_TOL.get(name, TOL), name
+
+
+# ------------------------------------------- the optim classes' new options, batched over runs
+def test_ftrl_runs_equal_alone_and_state_dict():
+    from modern_suite import runs_equal_alone, state_dict_round_trip
+    runs_equal_alone(oo.Ftrl, dict(lr=[0.1, 0.05, 0.2], l1=[0.0, 0.01, 0.1], lr_power=[-0.5, -0.7, 0.0]),
+                     dict(l2=0.1, l2_shrinkage=0.05, beta=0.2, weight_decay=0.01))
+    state_dict_round_trip(lambda ps: oo.Ftrl(ps, lr=0.1, l1=0.01, beta=0.1))
+
+
+def test_keras_variants_run_per_run():
+    from modern_suite import runs_equal_alone
+    runs_equal_alone(oo.Adafactor, dict(lr=[0.05, 0.01, 0.2], weight_decay=[0.0, 0.1, 0.3]),
+                     dict(eps=(1e-30, 1e-3), eps1_on="squared_gradient", decay_first=True),
+                     shape=(3, 4, 2))
+    runs_equal_alone(oo.Muon, dict(lr=[0.05, 0.01, 0.2]),
+                     dict(momentum_form="sgd", ns_normalize="add", ns_dtype=None, adjust_lr_fn="match_rms_adamw",
+                          rms_rate=0.3), shape=(3, 4, 2))
