@@ -92,3 +92,48 @@ def test_trainer_fit_calls_train_and_eval_as_schedulefree_advises():
     for p, q in zip(model.parameters(), ref.parameters()):  # fit returns with the model at x
         np.testing.assert_allclose(p.detach().numpy(), q.detach().numpy(), rtol=0, atol=1e-12)
     assert not t.optimizer.param_groups[0]["train_mode"]
+
+
+def _sweep_row_by_hand(problem, lr, seed, steps, bs):
+    """tests/test_sweeps.py's loop of one training-sweep row, on schedulefree with its train()/eval() calls."""
+    import copy
+
+    model = copy.deepcopy(problem.model)
+    torch.manual_seed(seed)
+    for m in model.modules():
+        if hasattr(m, "reset_parameters"):
+            m.reset_parameters()
+    model = model.double()
+    opt = schedulefree.AdamWScheduleFree(model.parameters(), **{**KW, "lr": lr})
+    X, Y = problem.train.tensors
+    nb = -(-len(X) // bs)
+    gen = torch.Generator().manual_seed(seed)
+    losses, evals = [], []
+    for k in range(steps):
+        b = k % nb
+        if b == 0:
+            perm = torch.randperm(len(X), generator=gen)
+        idx = perm[b * bs:(b + 1) * bs]
+        opt.train()
+        opt.zero_grad()
+        loss = problem.loss(model(X[idx]), Y[idx])
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+        if b == nb - 1 or k == steps - 1:
+            opt.eval()
+            with torch.no_grad():
+                evals.append(problem.loss(model(problem.val.tensors[0]), problem.val.tensors[1]).item())
+    return np.array(losses), np.array(evals)
+
+
+def test_training_sweep_trains_at_y_and_evaluates_at_x():
+    from test_sweeps import _tiny_problem
+
+    prob = _tiny_problem()
+    res = sweep(prob, "adamw_schedulefree:weight_decay=0.05,warmup_steps=3", grid={"lr": [0.01, 0.05]}, seeds=[3],
+                steps=9, batch_size=8, dtype=torch.float64)
+    for cfg, t in zip(res.configs, res.traces):
+        losses, evals = _sweep_row_by_hand(prob, cfg["lr"], 3, 9, 8)
+        np.testing.assert_allclose(t.values, losses, rtol=0, atol=1e-12)
+        np.testing.assert_allclose(t.epochs["objective"], evals, rtol=0, atol=1e-12)
