@@ -10,7 +10,7 @@ import schedulefree
 import torch
 
 from optimlab import functions, runner
-from optimlab.engine import has_modes
+from optimlab.engine import has_modes, optimizer_mode
 from optimlab.sweeps import sweep
 from optimlab.training import Trainer
 
@@ -37,8 +37,22 @@ def _reference_run(steps: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def test_modes_are_duck_typed():
+    class Modal(torch.optim.SGD):  # any class with both methods, whatever its name
+        calls: list = []
+
+        def train(self):
+            self.calls.append("train")
+
+        def eval(self):
+            self.calls.append("eval")
+
     p = [torch.nn.Parameter(torch.zeros(2))]
-    assert has_modes(schedulefree.SGDScheduleFree(p, lr=0.1)) and not has_modes(torch.optim.SGD(p, lr=0.1))
+    opt = Modal(p, lr=0.1)
+    assert has_modes(opt) and not has_modes(torch.optim.SGD(p, lr=0.1))
+    optimizer_mode(opt, "train")
+    optimizer_mode(opt, "eval")
+    optimizer_mode(torch.optim.SGD(p, lr=0.1), "eval")  # nothing to call
+    assert Modal.calls == ["train", "eval"]
 
 
 def test_run_records_the_evaluation_point_as_schedulefree():
