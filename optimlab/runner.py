@@ -267,6 +267,9 @@ class _FunctionLoop:
     def __init__(self, fn: Any, opt: torch.optim.Optimizer, x0: np.ndarray, steps: int, record_params: bool):
         R, d = x0.shape
         self.fn, self.opt, self.x0, self.steps, self.record_params = fn, opt, x0, steps, record_params
+        if not opt.param_groups or not opt.param_groups[0]["params"]:
+            raise ValueError(f"{type(opt).__name__} keeps no parameter of its own here (Muon hands a point, a vector "
+                             "per run, to its fallback optimizer): run the fallback optimizer itself")
         self.x = opt.param_groups[0]["params"][0]
         self.group = opt.param_groups[0]
         self.closure_step = needs_closure(opt)

@@ -270,3 +270,18 @@ def test_keras_variants_run_per_run():
     runs_equal_alone(oo.Muon, dict(lr=[0.05, 0.01, 0.2]),
                      dict(momentum_form="sgd", ns_normalize="add", ns_dtype=None, adjust_lr_fn="match_rms_adamw",
                           rms_rate=0.3), shape=(3, 4, 2))
+
+
+def test_function_lab_runs_keras_adafactor_per_run_and_explains_muon():
+    from optimlab import functions, runner
+    fn = functions.get("rosenbrock")
+    tr = runner.run(fn, "keras.adafactor:learning_rate=0.01,weight_decay=0.1", start=(-1.2, 1.0), steps=30)
+    x = torch.tensor([-1.2, 1.0], dtype=torch.float64, requires_grad=True)
+    opt = K.Adafactor([x], learning_rate=0.01, weight_decay=0.1)
+    for _ in range(30):
+        opt.zero_grad()
+        fn(x).backward()
+        opt.step()
+    np.testing.assert_allclose(tr.series["params"][-1], x.detach().numpy(), rtol=0, atol=1e-12)
+    with pytest.raises(ValueError, match="fallback optimizer"):
+        runner.run(fn, "keras.muon", start=(-1.2, 1.0), steps=3)

@@ -93,7 +93,8 @@ class Adafactor(optim.Adafactor):
     clip_threshold=1.0, relative_step=True``. ``relative_step`` changes nothing in
     Keras 3's numbers (ρ_t is always ``min(lr, 1/√t)`` there) and is accepted as a flag.
     Weight decay shrinks θ before α_t reads RMS(θ), as in Keras. An
-    :class:`optimlab.optim.Adafactor` with ``eps1_on="squared_gradient", decay_first=True``.
+    :class:`optimlab.optim.Adafactor` with ``eps1_on="squared_gradient", decay_first=True``
+    (``runs``, keyword-only, is optimlab's runs dimension, as there).
     """ + COMMON_DOC
     keras_args = {"beta_2_decay": Range(None, 0.0), "epsilon_1": Range(0.0), "epsilon_2": Range(0.0),
                   "clip_threshold": Range(1.0), "relative_step": Flag()}
@@ -101,14 +102,15 @@ class Adafactor(optim.Adafactor):
     def __init__(self, params: Any, learning_rate: Any = 0.001, beta_2_decay: Any = -0.8, epsilon_1: Any = 1e-30,
                  epsilon_2: Any = 1e-3, clip_threshold: Any = 1.0, relative_step: bool = True,
                  weight_decay: Any = None, clipnorm: Any = None, clipvalue: Any = None,
-                 global_clipnorm: Any = None, *, decay: Any = 0.0, lr: Any = None, **kwargs: Any) -> None:
+                 global_clipnorm: Any = None, *, decay: Any = 0.0, lr: Any = None, runs: bool = False,
+                 **kwargs: Any) -> None:
         common = common_options("Adafactor", 0.001, learning_rate, lr, weight_decay, clipnorm, clipvalue,
                          global_clipnorm, decay, kwargs)
         checked(self.keras_args, beta_2_decay=beta_2_decay, epsilon_1=epsilon_1, epsilon_2=epsilon_2,
                  clip_threshold=clip_threshold, relative_step=relative_step)
         common.pop("decoupled_weight_decay")
         super().__init__(params, beta2_decay=beta_2_decay, eps=(epsilon_1, epsilon_2), d=clip_threshold,
-                         eps1_on="squared_gradient", decay_first=True, **common)
+                         eps1_on="squared_gradient", decay_first=True, runs=runs, **common)
 
 
 @keras_name("Ftrl")
@@ -164,7 +166,8 @@ class Muon(optim.Muon):
     every 2-D parameter is a matrix for Muon) and ``exclude_layers`` is refused; an LR
     scheduler changes Muon's groups only; ``global_clipnorm`` and ``decay`` are refused
     (two optimizers step the parameters; Muon keeps no step count); ``adam_lr_ratio``
-    must be > 0.
+    must be > 0. ``runs`` (keyword-only) is optimlab's runs dimension, as in
+    :class:`optimlab.optim.Muon`: a point of the function lab (a vector per run) goes to the AdamW.
     """
     keras_args = {"adam_beta_1": BETA, "adam_beta_2": BETA, "adam_weight_decay": Range(0.0, optional=True),
                   "epsilon": EPSILON_ARG, "momentum": Range(0.0), "nesterov": Flag(), "exclude_embeddings": Flag(),
@@ -176,7 +179,7 @@ class Muon(optim.Muon):
                  name: Any = None, exclude_layers: Any = None, exclude_embeddings: bool = True,
                  muon_a: float = 3.4445, muon_b: float = -4.7750, muon_c: float = 2.0315, adam_lr_ratio: Any = 1,
                  momentum: Any = 0.95, ns_steps: int = 5, nesterov: bool = True, rms_rate: Any = 0.2,
-                 decay: Any = 0.0, lr: Any = None, **kwargs: Any) -> None:
+                 decay: Any = 0.0, lr: Any = None, runs: bool = False, **kwargs: Any) -> None:
         if global_clipnorm:
             raise ValueError(f"global_clipnorm={global_clipnorm!r} is not supported by optimlab.keras.Muon (the "
                              "matrices and the other parameters are stepped by two optimizers); use clipnorm, or "
@@ -200,4 +203,4 @@ class Muon(optim.Muon):
         super().__init__(params, momentum=momentum, nesterov=nesterov, ns_coefficients=(muon_a, muon_b, muon_c),
                          ns_steps=ns_steps, ns_dtype=None, momentum_form="sgd", ns_normalize="add",
                          adjust_lr_fn="unscaled" if rms_rate is None else "match_rms_adamw",
-                         rms_rate=0.2 if rms_rate is None else rms_rate, fallback=adamw, **common)
+                         rms_rate=0.2 if rms_rate is None else rms_rate, fallback=adamw, runs=runs, **common)
