@@ -24,6 +24,10 @@ step R runs (R = 1 for the Trainer) and all follow the same rules, written once 
   one intra-op thread (torch's pool costs more than it gains there, and oversubscribes a
   busy machine), unless ``threads=`` or ``$OPTIMLAB_THREADS`` says otherwise; the
   caller's setting comes back after the run.
+* **Train and eval points.** :func:`optimizer_mode`: an optimizer with ``train()`` and
+  ``eval()`` methods (the schedule-free methods of Defazio et al. 2024, whatever their
+  class) takes gradients at one point and is evaluated at another; every loop calls
+  ``train()`` before its updates and ``eval()`` before it measures or saves.
 """
 
 from __future__ import annotations
@@ -39,7 +43,7 @@ import torch
 
 __all__ = ["parse_seeds", "run_generators", "EpochBatches", "EpochMean", "divergent", "grads_finite", "RunState",
            "Freezer", "chunks", "no_gc", "RECORD_CHUNK", "grown", "THREADS_ENV", "SMALL_WORK", "pick_threads",
-           "torch_threads"]
+           "torch_threads", "has_modes", "optimizer_mode"]
 
 RECORD_CHUNK = 4096
 """Rows a loop's step records start with; they double as steps are taken (:func:`grown`), so
@@ -205,6 +209,20 @@ def grads_finite(opt: torch.optim.Optimizer) -> bool:
     for a loop that never forms the gradient norms)."""
     return all(bool(torch.isfinite(p.grad).all()) for g in opt.param_groups for p in g["params"]
                if p.grad is not None)
+
+
+def has_modes(opt: Any) -> bool:
+    """True when ``opt`` has callable ``train()`` and ``eval()`` methods (duck-typed: a
+    schedule-free optimizer of optimlab, of the ``schedulefree`` package, or any other)."""
+    return callable(getattr(opt, "train", None)) and callable(getattr(opt, "eval", None))
+
+
+def optimizer_mode(opt: Any, mode: str) -> None:
+    """``opt.train()`` (``mode="train"``: parameters at the point where gradients are taken)
+    or ``opt.eval()`` (``mode="eval"``: at the point to evaluate and save), when the
+    optimizer has both methods (:func:`has_modes`); nothing otherwise."""
+    if has_modes(opt):
+        opt.train() if mode == "train" else opt.eval()
 
 
 class RunState:

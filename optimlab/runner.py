@@ -21,7 +21,7 @@ import torch
 
 from . import functions
 from ._spec import run_labels
-from .engine import RECORD_CHUNK, Freezer, RunState, divergent, grown, no_gc, pick_threads, torch_threads
+from .engine import RECORD_CHUNK, Freezer, RunState, divergent, grown, has_modes, no_gc, pick_threads, torch_threads
 from .optim import Optimizer as _OptimlabOptimizer
 from .optim import registry
 from .record import Trace, to_jsonable
@@ -267,9 +267,13 @@ class _FunctionLoop:
     def __init__(self, fn: Any, opt: torch.optim.Optimizer, x0: np.ndarray, steps: int, record_params: bool):
         R, d = x0.shape
         self.fn, self.opt, self.x0, self.steps, self.record_params = fn, opt, x0, steps, record_params
+        if not opt.param_groups or not opt.param_groups[0]["params"]:
+            raise ValueError(f"{type(opt).__name__} keeps no parameter of its own here (Muon hands a point, a vector "
+                             "per run, to its fallback optimizer): run the fallback optimizer itself")
         self.x = opt.param_groups[0]["params"][0]
         self.group = opt.param_groups[0]
         self.closure_step = needs_closure(opt)
+        self.modes = has_modes(opt)  # train()/eval(): gradients at y, records at x (schedule-free)
         # the records grow in chunks as steps are taken: steps=10**9 reserves nothing up front
         n_rec = min(steps + 1, RECORD_CHUNK)
         self.P = np.empty((n_rec, R, d)) if record_params else np.full((2, R, d), np.nan)
@@ -301,8 +305,8 @@ class _FunctionLoop:
         else:
             self.sched = make_scheduler(schedule, self.opt)
 
-    def evaluate(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Values, gradient norms and points of every run at the current parameters."""
+    def gradient(self) -> torch.Tensor:
+        """The values at the current parameters, their gradient left in ``x.grad``."""
         x, R = self.x, len(self.x0)
         if x.grad is not None:
             x.grad = None
@@ -312,6 +316,12 @@ class _FunctionLoop:
         if self._ones is None or self._ones.dtype != f.dtype or self._ones.device != f.device:
             self._ones = torch.ones_like(f, memory_format=torch.contiguous_format)
         f.backward(self._ones)  # the gradient of f.sum() without building the sum
+        return f
+
+    def evaluate(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Values, gradient norms and points of every run at the current parameters."""
+        x = self.x
+        f = self.gradient()
         with torch.no_grad():
             # views of this step's tensors (float64 on the CPU: no copy); consumed before the update
             fv = np.asarray(f.detach().cpu().numpy(), dtype=float)
@@ -364,7 +374,15 @@ class _FunctionLoop:
                 progress(k)
 
     def step(self, k: int) -> None:
-        """Update the active runs (step k); stopped runs stay where they are."""
+        """Update the active runs (step k); stopped runs stay where they are.
+
+        An optimizer with ``train()``/``eval()`` (:func:`optimlab.engine.has_modes`) is put
+        in train mode, its gradient taken there (at y), stepped, and put back in eval mode:
+        what the loop records is the evaluation point x (Defazio et al. 2024 evaluate x)."""
+        if self.modes:
+            self.opt.train()
+            if not self.closure_step:
+                self.gradient()
         self.freezer.hold(self.state.active)
         with torch.no_grad():
             if self.shadow is not None:
@@ -385,6 +403,8 @@ class _FunctionLoop:
         else:
             self.opt.step()
         self.freezer.release()
+        if self.modes:
+            self.opt.eval()
         if self.sched is not None:
             self.sched.step()
         elif self.shadow is not None:
@@ -482,6 +502,10 @@ def run(function: Any, optimizer: Any, start: Any = None, steps: int = 100, *, s
         bound: a run whose |value| or any |coordinate| exceeds it stops as ``"diverged"``.
         progress: called with the step number after every step.
         threads: torch's intra-op threads during the run (see :func:`run_batch`).
+
+    An optimizer with ``train()`` and ``eval()`` methods (the schedule-free methods) takes
+    each gradient in train mode (at y) and is back in eval mode after each step: the
+    values, gradient norms and points recorded are those of the evaluation point x.
     """
     if start is None:
         function = resolve_function(function)

@@ -49,6 +49,7 @@ __all__ = ["Optimizer", "SGD", "NAG", "Adagrad", "RMSprop", "Adadelta", "Adam", 
 # modern methods (issue 10): importing each module registers its classes
 from .adabelief import AdaBelief  # noqa: E402
 from .adopt import ADOPT  # noqa: E402
+from .ftrl import Ftrl  # noqa: E402
 from .lamb import LAMB  # noqa: E402
 from .lars import LARS  # noqa: E402
 from .lion import Lion  # noqa: E402
@@ -57,4 +58,4 @@ from .prodigy import Prodigy  # noqa: E402
 from .schedule_free import AdamWScheduleFree, RAdamScheduleFree, SGDScheduleFree  # noqa: E402
 
 __all__ += ["Lion", "AdaBelief", "SGDScheduleFree", "AdamWScheduleFree", "RAdamScheduleFree", "Prodigy", "ADOPT",
-            "LARS", "Lookahead", "LAMB"]
+            "LARS", "Lookahead", "LAMB", "Ftrl"]

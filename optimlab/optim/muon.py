@@ -17,16 +17,19 @@ from .registry import Tune, create, parse_spec, register_optimizer
 __all__ = ["Muon", "newton_schulz"]
 
 NS_COEFFICIENTS = (3.4445, -4.7750, 2.0315)
-ADJUST_LR_FNS = (None, "original", "match_rms_adamw")
+ADJUST_LR_FNS = (None, "original", "match_rms_adamw", "unscaled")
+MOMENTUM_FORMS = ("ema", "sgd")  # torch's lerp buffer; B ← μB + g (Keras 3, Jordan's first code)
+NS_NORMALIZE = ("max", "add")  # X/max(‖X‖, ε) (torch); X/(‖X‖ + ε) (Keras 3, Jordan's code)
 NS_DTYPES = {"bfloat16": torch.bfloat16, "float32": torch.float32, "float64": torch.float64}
 
 
 def newton_schulz(x: Tensor, coefficients: tuple = NS_COEFFICIENTS, steps: int = 5, eps: float = 1e-7,
-                  dtype: torch.dtype = torch.bfloat16) -> Tensor:
+                  dtype: torch.dtype = torch.bfloat16, normalize: str = "max") -> Tensor:
     """The quintic Newton–Schulz iteration of Muon on the last two dimensions of ``x``
     (leading dimensions are a batch): ``X ← X/‖X‖_F``, then ``steps`` times
     ``A = XXᵀ``, ``X ← aX + (bA + cA²)X``, computed in ``dtype`` on the wide
-    orientation (rows ≤ columns). With torch's coefficients the singular values land
+    orientation (rows ≤ columns); ``normalize="add"`` divides by ``‖X‖_F + eps`` in place
+    of ``max(‖X‖_F, eps)``. With torch's coefficients the singular values land
     roughly in [0.7, 1.2] rather than exactly 1 (Jordan et al., 2024)."""
     if steps >= 100:
         raise ValueError("ns_steps must be below 100 (Newton–Schulz steps are expensive)")
@@ -35,8 +38,11 @@ def newton_schulz(x: Tensor, coefficients: tuple = NS_COEFFICIENTS, steps: int =
     y = x.to(dtype)
     if tall:
         y = y.mT
-    y = y / torch.linalg.vector_norm(y, dim=(-2, -1), keepdim=True).clamp(min=eps) if y.dim() > 2 else \
-        y.div_(y.norm().clamp(min=eps))
+    if normalize == "add":
+        y = y / (torch.linalg.vector_norm(y, dim=(-2, -1), keepdim=True) + eps)
+    else:
+        y = y / torch.linalg.vector_norm(y, dim=(-2, -1), keepdim=True).clamp(min=eps) if y.dim() > 2 else \
+            y.div_(y.norm().clamp(min=eps))
     mm = torch.addmm if y.dim() == 2 else torch.baddbmm
     for _ in range(steps):
         gram = y @ y.mT
@@ -44,12 +50,15 @@ def newton_schulz(x: Tensor, coefficients: tuple = NS_COEFFICIENTS, steps: int =
     return y.mT if tall else y
 
 
-def _lr_scale(fn: str | None, rows: int, cols: int) -> float:
+def _lr_scale(fn: str | None, rows: int, cols: int, rms_rate: float = 0.2) -> float:
     """The factor torch's ``adjust_lr_fn`` applies: Keller Jordan's √max(1, A/B)
     (``None``, ``"original"``) or Moonshot's 0.2·√max(A, B) (``"match_rms_adamw"``,
-    Liu et al., "Muon is Scalable for LLM Training", 2025)."""
+    Liu et al., "Muon is Scalable for LLM Training", 2025; ``rms_rate`` in place of 0.2);
+    ``"unscaled"``: 1."""
+    if fn == "unscaled":
+        return 1.0
     if fn == "match_rms_adamw":
-        return 0.2 * math.sqrt(max(rows, cols))
+        return rms_rate * math.sqrt(max(rows, cols))
     return math.sqrt(max(1, rows / cols))
 
 
@@ -87,6 +96,13 @@ class Muon(Optimizer):
     parameter (R, A, B) is R matrices, each orthogonalized on its own (a batched
     Newton–Schulz), so a batched run equals the runs alone. A point of the function
     lab is a vector, so Muon refuses it (Muon is for matrices).
+
+    Options for the arithmetic of Keras 3's Muon (:class:`optimlab.keras.Muon`):
+    ``momentum_form="sgd"`` (``B_t = μB_{t−1} + g_t``, nesterov ``g_t + μB_t``, as
+    Jordan's first code) in place of ``"ema"``; ``ns_normalize="add"``
+    (``X/(‖X‖_F + ε)``) in place of ``"max"``; ``ns_dtype=None`` (the parameter's
+    dtype); ``rms_rate`` (the 0.2 of ``"match_rms_adamw"``) and ``adjust_lr_fn="unscaled"``
+    (factor 1). ``fallback`` may also be a callable ``params -> optimizer``.
     """
 
     runs_layout = "leading"  # how stacked runs are told apart (optimlab.runner.runs_layout)
@@ -96,7 +112,8 @@ class Muon(Optimizer):
                "nesterov": Flag(), "eps": Range(0.0),
                "ns_coefficients": Items((Range(), Range(), Range())),
                "ns_steps": Range(0.0, 99.0), "adjust_lr_fn": Choice(ADJUST_LR_FNS),
-               "ns_dtype": Choice(tuple(NS_DTYPES)), "runs": Flag(),
+               "ns_dtype": Choice((*NS_DTYPES, None)), "runs": Flag(),
+               "momentum_form": Choice(MOMENTUM_FORMS), "ns_normalize": Choice(NS_NORMALIZE), "rms_rate": Range(0.0),
                "lr_decay": Fixed(0.0, "Muon keeps no step count"),
                "decoupled_weight_decay": Fixed(False, "Muon's weight decay is always decoupled, as torch's")}
     hparam_rules = (NumbersOnly(("ns_coefficients", "eps", "ns_steps"), "the Newton–Schulz iteration takes numbers"),)
@@ -104,17 +121,19 @@ class Muon(Optimizer):
     def __init__(self, params: Any, lr: Any = 1e-3, weight_decay: Any = 0.1, momentum: Any = 0.95,
                  nesterov: bool = True, ns_coefficients: tuple = NS_COEFFICIENTS, eps: float = 1e-7,
                  ns_steps: int = 5, adjust_lr_fn: str | None = None, *, ns_dtype: str = "bfloat16",
-                 fallback: str | None = None, runs: bool = False, **options: Any) -> None:
+                 fallback: Any = None, runs: bool = False, momentum_form: str = "ema", ns_normalize: str = "max",
+                 rms_rate: float = 0.2, **options: Any) -> None:
         if adjust_lr_fn not in ADJUST_LR_FNS:  # torch's sentence, before anything else is checked
             raise ValueError(f"Adjust learning rate function {adjust_lr_fn} is not supported; adjust_lr_fn must "
                              f"be one of {', '.join(map(repr, ADJUST_LR_FNS))}")
         if isinstance(ns_steps, bool) or not isinstance(ns_steps, int):
             raise ValueError(f"ns_steps must be an integer in [0, 99], got {ns_steps!r}")
-        if fallback is not None:
+        if fallback is not None and not callable(fallback):
             _fallback_spec(fallback)  # a bad spec is refused even when every parameter is a matrix
         defaults = dict(lr=lr, weight_decay=weight_decay, momentum=momentum, nesterov=nesterov,
                         ns_coefficients=ns_coefficients, eps=eps, ns_steps=ns_steps, adjust_lr_fn=adjust_lr_fn,
-                        ns_dtype=ns_dtype, runs=runs)
+                        ns_dtype=ns_dtype, runs=runs, momentum_form=momentum_form, ns_normalize=ns_normalize,
+                        rms_rate=rms_rate)
         super().__init__(params, defaults, **options)
         others = [(p, runs_dims(g)) for g in self.param_groups for p in g["params"] if p.dim() - runs_dims(g) != 2]
         self.fallback = None
@@ -165,11 +184,16 @@ class Muon(Optimizer):
 
     def _update(self, p: Tensor, g: Tensor, state: dict[str, Any], group: dict[str, Any], lr: Any) -> None:
         mu, buf = group["momentum"], state["momentum_buffer"]
-        buf.lerp_(g, 1 - mu)
-        update = g.lerp(buf, mu) if group["nesterov"] else buf
-        o = newton_schulz(update, group["ns_coefficients"], group["ns_steps"], group["eps"],
-                          NS_DTYPES[group["ns_dtype"]])
-        scale = _lr_scale(group["adjust_lr_fn"], p.shape[-2], p.shape[-1])
+        if group.get("momentum_form", "ema") == "sgd":
+            buf.mul_(mu).add_(g)
+            update = g + mu * buf if group["nesterov"] else buf
+        else:
+            buf.lerp_(g, 1 - mu)
+            update = g.lerp(buf, mu) if group["nesterov"] else buf
+        dtype = p.dtype if group["ns_dtype"] is None else NS_DTYPES[group["ns_dtype"]]
+        o = newton_schulz(update, group["ns_coefficients"], group["ns_steps"], group["eps"], dtype,
+                          group.get("ns_normalize", "max"))
+        scale = _lr_scale(group["adjust_lr_fn"], p.shape[-2], p.shape[-1], group.get("rms_rate", 0.2))
         p.mul_(1 - lr * group["weight_decay"])
         if isinstance(lr, Tensor) and lr.dim() > 0:  # per run
             p.sub_(o.to(p.dtype) * (lr * scale))
@@ -217,6 +241,8 @@ def _fallback_spec(spec: Any) -> tuple[str, dict[str, Any]]:
 
 
 def _build(spec: str, params: list[Tensor]) -> torch.optim.Optimizer:
-    """The fallback optimizer on ``params``."""
+    """The fallback optimizer on ``params`` (``spec`` a spec string or a callable ``params -> optimizer``)."""
+    if callable(spec):
+        return spec(params)
     name, kwargs = _fallback_spec(spec)
     return create(params, name, **kwargs)

@@ -17,6 +17,7 @@ from ..engine import (
     RunState,
     divergent,
     grown,
+    optimizer_mode,
     pick_threads,
     run_generators,
     torch_threads,
@@ -195,6 +196,7 @@ def _train(models: _StackedModels, opt: torch.optim.Optimizer, data: _Data, row_
         if b == 0:
             epoch = batches.epoch()
         idx = epoch[b]  # (R, batch)
+        optimizer_mode(opt, "train")  # schedule-free methods: gradients at y, the objective at x
         for p in params.values():
             p.grad = None
         f = models.batched(params, models.buffers, data.X[idx], data.Y[idx])
@@ -213,6 +215,7 @@ def _train(models: _StackedModels, opt: torch.optim.Optimizer, data: _Data, row_
         freezer.release()
         state.record(k + 1)
         if b == nb - 1 or k == steps - 1:
+            optimizer_mode(opt, "eval")
             ev = models.evaluate(*data.objective())
             ev[~state.active] = np.nan
             obj.append(ev)
@@ -223,6 +226,7 @@ def _train(models: _StackedModels, opt: torch.optim.Optimizer, data: _Data, row_
             progress(k + 1, steps)
         if not state.active.any():
             break
+    optimizer_mode(opt, "eval")
     state.finish("max_steps")
     objective = np.array(obj) if obj else np.zeros((0, R))
     train_loss = np.array(tr_loss) if tr_loss else np.zeros((0, R))

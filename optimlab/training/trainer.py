@@ -13,7 +13,16 @@ import torch
 from torch import nn
 from torch.utils.data import TensorDataset
 
-from ..engine import EpochBatches, EpochMean, chunks, divergent, grads_finite, pick_threads, torch_threads
+from ..engine import (
+    EpochBatches,
+    EpochMean,
+    chunks,
+    divergent,
+    grads_finite,
+    optimizer_mode,
+    pick_threads,
+    torch_threads,
+)
 from ..optim import check_loaded_state
 from ..problems import Problem
 from ..problems.data import as_tensor, dataset_tensors
@@ -154,6 +163,11 @@ class Trainer:
         ``$OPTIMLAB_THREADS``, else one thread for a small model (parameters × batch size
         at most :data:`optimlab.engine.SMALL_WORK`), else torch's setting. The caller's
         count is restored when ``fit`` returns.
+
+        An optimizer with ``train()`` and ``eval()`` methods (the schedule-free methods,
+        duck-typed) is put in train mode before each epoch's updates and in eval mode
+        before the epoch's logs (validation, callbacks, checkpoints) and when ``fit``
+        returns, as the ``schedulefree`` package advises.
         """
         check_fit_arguments(batch_size, epochs, verbose)
         n_threads = pick_threads(threads, sum(p.numel() for p in self.model.parameters()) * int(batch_size))
@@ -184,6 +198,7 @@ class Trainer:
         except KeyboardInterrupt:
             self.request_stop("interrupted")  # Ctrl-C: keep what was computed, return the history
         finally:
+            optimizer_mode(self.optimizer, "eval")  # the model ends at the evaluation point
             progress.close()
             self._finish(hist)
         hist.stop_reason = self._stop_reason or "epochs_done"
@@ -257,6 +272,7 @@ class Trainer:
         for c in run.callbacks:
             c.on_epoch_begin(self, epoch)
         self.model.train()
+        optimizer_mode(self.optimizer, "train")  # schedule-free methods: gradients at y
         mean, outs, targets = self._train_batches(run, epoch)
         if self._stop_reason is not None and mean.n < run.batches.n_local:
             return False  # an epoch cut short (divergence, a per-iteration rule) is not logged as an epoch
@@ -330,6 +346,7 @@ class Trainer:
 
     def _epoch_logs(self, run: FitRun, mean: EpochMean, outs: list, targets: list) -> dict:
         """The epoch's logs (loss, metrics, validation, lr, time); steps an epoch-wise schedule."""
+        optimizer_mode(self.optimizer, "eval")  # validation, callbacks and checkpoints see x
         logs = {"loss": mean.mean()}
         if self.metrics:
             logs.update(self._metric_values(torch.cat(outs), torch.cat(targets)))
