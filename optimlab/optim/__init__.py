@@ -55,6 +55,8 @@ from .lion import Lion  # noqa: E402
 from .lookahead import Lookahead  # noqa: E402
 from .prodigy import Prodigy  # noqa: E402
 from .schedule_free import AdamWScheduleFree, RAdamScheduleFree, SGDScheduleFree  # noqa: E402
+from .sophia import Sophia  # noqa: E402
 
 __all__ += ["Lion", "AdaBelief", "SGDScheduleFree", "AdamWScheduleFree", "RAdamScheduleFree", "Prodigy", "ADOPT",
             "LARS", "Lookahead", "LAMB"]
+__all__ += ["Sophia"]
