@@ -48,6 +48,7 @@ __all__ = ["Optimizer", "SGD", "NAG", "Adagrad", "RMSprop", "Adadelta", "Adam", 
 
 # modern methods (issue 10): importing each module registers its classes
 from .adabelief import AdaBelief  # noqa: E402
+from .ademamix import AdEMAMix  # noqa: E402
 from .adopt import ADOPT  # noqa: E402
 from .lamb import LAMB  # noqa: E402
 from .lars import LARS  # noqa: E402
@@ -60,3 +61,4 @@ from .sophia import Sophia  # noqa: E402
 __all__ += ["Lion", "AdaBelief", "SGDScheduleFree", "AdamWScheduleFree", "RAdamScheduleFree", "Prodigy", "ADOPT",
             "LARS", "Lookahead", "LAMB"]
 __all__ += ["Sophia"]
+__all__ += ["AdEMAMix"]
