@@ -54,6 +54,7 @@ from .lamb import LAMB  # noqa: E402
 from .lars import LARS  # noqa: E402
 from .lion import Lion  # noqa: E402
 from .lookahead import Lookahead  # noqa: E402
+from .mars import MARS  # noqa: E402
 from .prodigy import Prodigy  # noqa: E402
 from .schedule_free import AdamWScheduleFree, RAdamScheduleFree, SGDScheduleFree  # noqa: E402
 from .sophia import Sophia  # noqa: E402
@@ -62,3 +63,4 @@ __all__ += ["Lion", "AdaBelief", "SGDScheduleFree", "AdamWScheduleFree", "RAdamS
             "LARS", "Lookahead", "LAMB"]
 __all__ += ["Sophia"]
 __all__ += ["AdEMAMix"]
+__all__ += ["MARS"]
