@@ -57,6 +57,7 @@ from .lookahead import Lookahead  # noqa: E402
 from .mars import MARS  # noqa: E402
 from .prodigy import Prodigy  # noqa: E402
 from .schedule_free import AdamWScheduleFree, RAdamScheduleFree, SGDScheduleFree  # noqa: E402
+from .soap import SOAP  # noqa: E402
 from .sophia import Sophia  # noqa: E402
 
 __all__ += ["Lion", "AdaBelief", "SGDScheduleFree", "AdamWScheduleFree", "RAdamScheduleFree", "Prodigy", "ADOPT",
@@ -64,3 +65,4 @@ __all__ += ["Lion", "AdaBelief", "SGDScheduleFree", "AdamWScheduleFree", "RAdamS
 __all__ += ["Sophia"]
 __all__ += ["AdEMAMix"]
 __all__ += ["MARS"]
+__all__ += ["SOAP"]

@@ -64,6 +64,7 @@ class MARS(Optimizer):
     the leading one).
     """
 
+    runs_layout = "leading"  # how stacked runs are told apart (optimlab.runner.runs_layout)
     hparams = {"betas": Items((Range(0.0, 1.0, hi_open=True), Range(0.0, 1.0, hi_open=True))),
                "betas_1d": Items((Range(0.0, 1.0, hi_open=True), Range(0.0, 1.0, hi_open=True))),
                "lr_1d": Range(0.0), "lr_1d_factor": Range(0.0, optional=True), "gamma": Range(0.0), "eps": Range(0.0),
