@@ -102,7 +102,7 @@ def test_sophia_h_equals_the_papers_algorithm(kw):
     theta0 = torch.randn(5, generator=g)
     theta = theta0.clone().requires_grad_()
     opt = oo.Sophia([theta], estimator="hutchinson", **kw)
-    draws, ours = torch.Generator().manual_seed(7), []
+    draws, ours, negative = torch.Generator().manual_seed(7), [], 0
     for t in range(STEPS):
         if t % K == 0:
             loss = 0.5 * theta @ a @ theta + theta.sin().sum()
@@ -112,6 +112,8 @@ def test_sophia_h_equals_the_papers_algorithm(kw):
             theta.grad = a @ theta + theta.cos()
         opt.step()
         ours.append(theta.detach().clone())
+        negative += int((opt.state[theta]["hessian"] < 0).sum())
+    assert negative > 0  # the max(h, 0) of negative curvature estimates is exercised
     twin = torch.Generator().manual_seed(7)
     us = [torch.randn(5, generator=twin).numpy() for _ in range(0, STEPS, K)]
     beta1, beta2 = kw.get("betas", (0.965, 0.99))
@@ -166,3 +168,20 @@ def test_sophia_bad_values_name_the_argument():
     with pytest.raises(ValueError, match=r"^bs must be > 0, got 0"):
         opt.step(bs=0)
     assert not opt.state
+
+
+def test_a_non_finite_estimate_follows_the_nonfinite_policy():
+    w = torch.ones(2, requires_grad=True)
+    opt = oo.Sophia([w])
+    w.grad = torch.tensor([1.0, float("nan")])
+    with pytest.raises(FloatingPointError, match=r"^Sophia\.update_hessian: non-finite Hessian estimate \(NaN or "
+                                                 r"inf\) for a parameter of shape \(2,\); h was not changed"):
+        opt.update_hessian()
+    assert not opt.state
+    opt = oo.Sophia([w], nonfinite="skip")
+    with pytest.warns(RuntimeWarning, match=r"the refresh was skipped"):
+        opt.update_hessian()
+    assert not opt.state
+    opt = oo.Sophia([w], nonfinite="ignore")
+    opt.update_hessian()  # torch's behaviour: the NaN goes in
+    assert opt.state[w]["hessian"].isnan().tolist() == [False, True]

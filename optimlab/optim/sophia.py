@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any, Callable
 
 import torch
 from torch import Tensor
 
 from ._base import Optimizer
+from ._guard import all_finite
 from ._ops import add_, addcmul_, scalar_dtype
 from .hparams import Choice, Items, Range, SameKind, check_range
 from .registry import Tune, register_optimizer
@@ -52,7 +54,10 @@ class Sophia(Optimizer):
     ε 1e−15 (a constant there). The authors publish no Sophia-H code; it is checked against a
     transcription of Algorithm 1 with the exact Hessian in the tests. With ``maximize`` the
     Hutchinson estimate is that of −L (the Gauss–Newton–Bartlett square has no sign).
-    Element-wise, so hyperparameters of shape (R, 1, ...) are R independent runs.
+    Element-wise, so hyperparameters of shape (R, 1, ...) are R independent runs. Where
+    nothing calls :meth:`update_hessian` (``optimlab run`` and the other commands, which
+    have no estimator's gradient to give it), h stays 0 and Sophia is sign-momentum.
+    A non-finite estimate follows ``nonfinite`` (raise before h changes, skip the refresh, or ignore).
     """
 
     hparams = {"betas": Items((Range(0.0, 1.0, hi_open=True, torch="Invalid beta parameter at index 0"),
@@ -87,11 +92,27 @@ class Sophia(Optimizer):
         class docstring); call it every k steps. ``generator``: for the Hutchinson draws of u."""
         work = [(p, g) for g in self.param_groups for p in g["params"] if p.grad is not None]
         estimates = self._estimates([p for p, _ in work], generator)  # may refuse: nothing has changed yet
+        if not self._estimates_ok(work, estimates):
+            return
         for (p, group), (a, b) in zip(work, estimates):
             if not self.state[p]:
                 self._init_state(p, self.state[p], group)
             beta2 = group["betas"][1]
             addcmul_(self.state[p]["hessian"].mul_(beta2), a, b, 1 - beta2)
+
+    def _estimates_ok(self, work: list[tuple[Tensor, dict[str, Any]]], estimates: list[tuple[Tensor, Tensor]]) -> bool:
+        """The ``nonfinite`` policy for the estimates, before h changes: raise, or skip the refresh."""
+        checked = [(p, g, a * b) for (p, g), (a, b) in zip(work, estimates) if g["nonfinite"] != "ignore"]
+        if all_finite([h for _, _, h in checked]):
+            return True
+        p, group, _ = next(c for c in checked if not bool(torch.isfinite(c[2]).all()))
+        msg = ("Sophia.update_hessian: non-finite Hessian estimate (NaN or inf) for a parameter of shape "
+               f"{tuple(p.shape)}")
+        if group["nonfinite"] == "raise":
+            raise FloatingPointError(msg + "; h was not changed. Pass nonfinite='skip' to skip such refreshes or "
+                                           "'ignore' to let it in")
+        warnings.warn(msg + "; the refresh was skipped (nonfinite='skip')", RuntimeWarning, stacklevel=3)
+        return False
 
     def _estimates(self, params: list[Tensor], generator: torch.Generator | None) -> list[tuple[Tensor, Tensor]]:
         """ĥ of each parameter as a pair (a, b), ĥ = a ⊙ b: (ĝ, ĝ) or (u, ∇²L u)."""
