@@ -73,6 +73,10 @@ def test_soap_bad_values_name_the_argument():
         oo.SOAP(w, precondition_frequency=0)
     with pytest.raises(ValueError, match=r"^shampoo_beta must be in \[0, 1\), got 1\.0$"):
         oo.SOAP(w, shampoo_beta=1.0)
+    z = torch.zeros(2, 2, dtype=torch.complex128, requires_grad=True)
+    z.grad = torch.ones_like(z)
+    with pytest.raises(RuntimeError, match=r"^SOAP does not support complex parameters$"):
+        oo.SOAP([z]).step()
     opt = oo.SOAP(w)
     w[0].grad = torch.ones(2, 2)
     opt.step()

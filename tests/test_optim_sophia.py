@@ -168,6 +168,11 @@ def test_sophia_bad_values_name_the_argument():
     with pytest.raises(ValueError, match=r"^bs must be > 0, got 0"):
         opt.step(bs=0)
     assert not opt.state
+    z = torch.zeros(2, dtype=torch.complex128, requires_grad=True)
+    z.grad = torch.ones_like(z)
+    for call in (lambda o: o.step(), lambda o: o.update_hessian()):
+        with pytest.raises(RuntimeError, match=r"^Sophia does not support complex parameters$"):
+            call(oo.Sophia([z]))
 
 
 def test_a_non_finite_estimate_follows_the_nonfinite_policy():

@@ -109,6 +109,8 @@ class SOAP(Optimizer):
         return [i + 1 for i, n in enumerate(sizes) if n <= group["max_precondition_dim"]]
 
     def _init_state(self, p: Tensor, state: dict[str, Any], group: dict[str, Any]) -> None:
+        if p.is_complex():
+            raise RuntimeError("SOAP does not support complex parameters")
         state["step"] = torch.tensor(0.0, dtype=scalar_dtype())
         state["exp_avg"] = torch.zeros_like(p, memory_format=torch.preserve_format)
         state["exp_avg_sq"] = torch.zeros_like(p, memory_format=torch.preserve_format)

@@ -20,6 +20,11 @@ ESTIMATORS = ("gnb", "hutchinson")
 DEFAULT_BS = {"gnb": 5120, "hutchinson": 1}  # the authors' step(bs=5120); the paper's Sophia-H has no batch factor
 
 
+def _check_real(p: Tensor) -> None:
+    if p.is_complex():
+        raise RuntimeError("Sophia does not support complex parameters")
+
+
 @register_optimizer(tune={"rho": Tune(0.01, 0.1)},
                     description="Sophia-G/H (Liu et al. 2023): momentum over a diagonal Hessian EMA, clipped per "
                                 "coordinate, call update_hessian() every k steps (language-model pre-training)")
@@ -74,6 +79,7 @@ class Sophia(Optimizer):
         super().__init__(params, defaults, decoupled_weight_decay=decoupled_weight_decay, **options)
 
     def _init_state(self, p: Tensor, state: dict[str, Any], group: dict[str, Any]) -> None:
+        _check_real(p)
         state["step"] = torch.tensor(0.0, dtype=scalar_dtype())
         state["exp_avg"] = torch.zeros_like(p, memory_format=torch.preserve_format)
         state["hessian"] = torch.zeros_like(p, memory_format=torch.preserve_format)
@@ -91,6 +97,8 @@ class Sophia(Optimizer):
         """``h ← β₂h + (1−β₂)ĥ`` for every parameter with a gradient (the estimator's, see the
         class docstring); call it every k steps. ``generator``: for the Hutchinson draws of u."""
         work = [(p, g) for g in self.param_groups for p in g["params"] if p.grad is not None]
+        for p, _ in work:
+            _check_real(p)
         estimates = self._estimates([p for p, _ in work], generator)  # may refuse: nothing has changed yet
         if not self._estimates_ok(work, estimates):
             return
