@@ -34,8 +34,8 @@ def _per_run_norm(x: Tensor, runs: int) -> Tensor:
                                 "g + gamma*beta1/(1-beta1)*(g - previous g), clipped to norm 1 (LLM training)")
 class MARS(Optimizer):
     r"""MARS: Yuan, Liu, Wu, Zhou, Gu, "MARS: Unleashing the Power of Variance Reduction for
-    Training Large Models", ICML 2025 (arXiv 2411.10438; Algorithm 2, the approximate
-    MARS-AdamW, and MARS-Lion).
+    Training Large Models", 2024 (arXiv 2411.10438): the approximate variant (MARS-AdamW
+    and MARS-Lion), which corrects with the previous step's gradient.
 
     .. math::
         c_t = g_t + γ\,\frac{β_1}{1-β_1}(g_t - g_{t-1}),\qquad
@@ -46,8 +46,7 @@ class MARS(Optimizer):
               \frac{m_t\,\sqrt{1-β_2^t}}{(\sqrt{v_t + 10^{-15}} + ε)(1-β_1^t)};
         \quad\text{lion: } θ_t = θ_{t-1}(1-\mathrm{lr}\,λ) - \mathrm{lr}\,\operatorname{sign}(m_t)
 
-    (g₀ = 0). The gradient correction uses the previous step's gradient, the paper's
-    approximation that needs one gradient per step. Parameters with fewer than two
+    (g₀ = 0): one gradient per step, where exact MARS needs two. Parameters with fewer than two
     dimensions (biases, gains) take plain AdamW with ``lr_1d``, ``betas_1d`` and
     ``weight_decay_1d`` unless ``optimize_1d=True``; as in the reference, their lr is
     ``lr·(lr_1d/lr₀)`` with lr₀ the constructor's, so a scheduler moves both.

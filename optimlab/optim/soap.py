@@ -41,7 +41,7 @@ def _rotate(x: Tensor, q: Tensor, axis: int, backward: bool) -> Tensor:
                                 "refreshed every precondition_frequency steps (matrices of transformers)")
 class SOAP(Optimizer):
     r"""SOAP: Vyas, Morwani, Zhao, Kwun, Shapira, Brandfonbrener, Janson & Kakade, "SOAP:
-    Improving and Stabilizing Shampoo using Adam", ICLR 2025 (arXiv 2409.11321, Algorithm 3).
+    Improving and Stabilizing Shampoo using Adam", ICLR 2025 (arXiv 2409.11321).
 
     For a matrix parameter with gradient G: Shampoo's statistics ``L ← βₛL + (1−βₛ)GGᵀ``,
     ``R ← βₛR + (1−βₛ)GᵀG`` (one per dimension of any tensor), their eigenvectors
