@@ -111,7 +111,7 @@ class Sophia(Optimizer):
     def _estimates_ok(self, work: list[tuple[Tensor, dict[str, Any]]], estimates: list[tuple[Tensor, Tensor]]) -> bool:
         """The ``nonfinite`` policy for the estimates, before h changes: raise, or skip the refresh."""
         checked = [(p, g, a * b) for (p, g), (a, b) in zip(work, estimates) if g["nonfinite"] != "ignore"]
-        if all_finite([h for _, _, h in checked]):
+        if not checked or all_finite([h for _, _, h in checked]):
             return True
         p, group, _ = next(c for c in checked if not bool(torch.isfinite(c[2]).all()))
         msg = ("Sophia.update_hessian: non-finite Hessian estimate (NaN or inf) for a parameter of shape "
