@@ -22,6 +22,7 @@ from optimlab.cli import app
 NAMES = {"lion": oo.Lion, "adabelief": oo.AdaBelief, "sgd_schedulefree": oo.SGDScheduleFree,
          "adamw_schedulefree": oo.AdamWScheduleFree, "radam_schedulefree": oo.RAdamScheduleFree,
          "prodigy": oo.Prodigy, "adopt": oo.ADOPT, "lamb": oo.LAMB, "lars": oo.LARS, "lookahead": oo.Lookahead}
+NAMES.update(sophia=oo.Sophia, ademamix=oo.AdEMAMix, mars=oo.MARS, soap=oo.SOAP)
 
 
 def test_each_name_finds_its_class_dashes_and_case_ignored():

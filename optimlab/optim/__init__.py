@@ -48,14 +48,18 @@ __all__ = ["Optimizer", "SGD", "NAG", "Adagrad", "RMSprop", "Adadelta", "Adam", 
 
 # modern methods (issue 10): importing each module registers its classes
 from .adabelief import AdaBelief  # noqa: E402
+from .ademamix import AdEMAMix  # noqa: E402
 from .adopt import ADOPT  # noqa: E402
 from .ftrl import Ftrl  # noqa: E402
 from .lamb import LAMB  # noqa: E402
 from .lars import LARS  # noqa: E402
 from .lion import Lion  # noqa: E402
 from .lookahead import Lookahead  # noqa: E402
+from .mars import MARS  # noqa: E402
 from .prodigy import Prodigy  # noqa: E402
 from .schedule_free import AdamWScheduleFree, RAdamScheduleFree, SGDScheduleFree  # noqa: E402
+from .soap import SOAP  # noqa: E402
+from .sophia import Sophia  # noqa: E402
 
 __all__ += ["Lion", "AdaBelief", "SGDScheduleFree", "AdamWScheduleFree", "RAdamScheduleFree", "Prodigy", "ADOPT",
-            "LARS", "Lookahead", "LAMB", "Ftrl"]
+            "LARS", "Lookahead", "LAMB", "Ftrl", "Sophia", "AdEMAMix", "MARS", "SOAP"]

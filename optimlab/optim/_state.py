@@ -51,7 +51,21 @@ def check_loaded_state(owner: str, state_dict: dict[str, Any], param_groups: lis
 FACTORED_STATE = ("row_var", "col_var")
 
 
+# state tensors that are per-dimension matrices, not per-element: SOAP's preconditioners (key prefix)
+MATRIX_STATE_PREFIX = "precond_"
+
+
+def _check_matrix(where: str, value: Any, p: Tensor) -> None:
+    if not isinstance(value, Tensor) or value.dim() < 2 or value.shape[-1] != value.shape[-2] or \
+            value.shape[-1] not in p.shape or value.is_complex() or not value.is_floating_point():
+        got = f"a {value.dtype} tensor of shape {_shape(value)}" if isinstance(value, Tensor) else repr(value)
+        raise RuntimeError(f"{where} must be a real square matrix (or one per run) of a size of the parameter, "
+                           f"got {got}; nothing was loaded")
+
+
 def _check_entry(where: str, key: str, value: Any, p: Tensor) -> None:
+    if key.startswith(MATRIX_STATE_PREFIX):
+        return _check_matrix(where, value, p)
     if key in SCALAR_STATE or key in FACTORED_STATE:
         if isinstance(value, Tensor):
             if value.is_complex() or not broadcasts_to(value.shape, p.shape):

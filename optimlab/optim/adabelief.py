@@ -12,7 +12,7 @@ from ._ops import add_, addcdiv_, addcmul_, scalar_dtype, sqrt, step_value
 from .hparams import Flag, Items, Range, SameKind, check_flag
 from .registry import Tune, register_optimizer
 
-__all__ = ["AdaBelief"]
+__all__ = ["AdaBelief", "fixed_decay_lrs"]
 
 
 def rectification(t: float, beta1: Any, beta2: Any, degenerated_to_sgd: bool) -> tuple[Any, Any]:
@@ -36,6 +36,12 @@ def rectification(t: float, beta1: Any, beta2: Any, degenerated_to_sgd: bool) ->
     if isinstance(ok, Tensor):
         rect = torch.where(ok, rect, torch.as_tensor(fallback, dtype=rect.dtype))
     return ok, rect
+
+
+def fixed_decay_lrs(group: dict[str, Any], lrs: list[Any]) -> list[Any]:
+    """``fixed_decay`` (pytorch-optimizer's and adabelief-pytorch's option): the decoupled decay
+    without the learning rate, θ ← θ(1 − wd); the learning rates the decay is scaled by."""
+    return [1.0] * len(lrs) if group["fixed_decay"] and group["decoupled_weight_decay"] else lrs
 
 
 @register_optimizer(tune={"beta1": Tune(0.5, 0.99)},
@@ -95,10 +101,7 @@ class AdaBelief(Optimizer):
 
     def _weight_decay(self, group: dict[str, Any], params: list[Tensor], grads: list[Tensor],
                       lrs: list[Any]) -> list[Tensor]:
-        """``fixed_decay``: the decoupled decay without the learning rate, θ ← θ(1 − wd)."""
-        if group["fixed_decay"] and group["decoupled_weight_decay"]:
-            lrs = [1.0] * len(lrs)
-        return super()._weight_decay(group, params, grads, lrs)
+        return super()._weight_decay(group, params, grads, fixed_decay_lrs(group, lrs))
 
     def _update(self, p: Tensor, g: Tensor, state: dict[str, Any], group: dict[str, Any], lr: Any) -> None:
         beta1, beta2 = group["betas"]

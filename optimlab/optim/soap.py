@@ -1,0 +1,198 @@
+"""SOAP: Adam run in the eigenbasis of Shampoo's preconditioner (Vyas et al. 2024)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from ._base import Optimizer
+from ._ops import add_, is_nonzero, scalar_dtype, step_value
+from ._runs import runs_dims
+from ._state import MATRIX_STATE_PREFIX
+from .hparams import Choice, Fixed, Flag, Items, NumbersOnly, Range, SameKind
+from .registry import Tune, register_optimizer
+
+__all__ = ["SOAP"]
+
+EIGH_SHIFT = 1e-30  # added to the diagonal before the first eigendecomposition, as the reference
+
+
+def _gg(i: int) -> str:
+    return f"{MATRIX_STATE_PREFIX}gg_{i}"
+
+
+def _q(i: int) -> str:
+    return f"{MATRIX_STATE_PREFIX}q_{i}"
+
+
+def _rotate(x: Tensor, q: Tensor, axis: int, backward: bool) -> Tensor:
+    """x with its dimension ``axis`` (counting the leading batch of runs as 0) multiplied by
+    Q (``Σ_a x_a Q_aj``, into the eigenbasis) or by Qᵀ (``backward``, back); Q: (B, n, n)."""
+    y = x.movedim(axis, -1).unsqueeze(-2)
+    q = q.mT if backward else q
+    y = (y @ q.reshape(q.shape[0], *([1] * (x.dim() - 2)), *q.shape[-2:])).squeeze(-2)
+    return y.movedim(-1, axis)
+
+
+@register_optimizer(tune={"beta1": Tune(0.8, 0.99)},
+                    description="SOAP (Vyas et al. 2024): Adam in the eigenbasis of Shampoo's preconditioner, "
+                                "refreshed every precondition_frequency steps (matrices of transformers)")
+class SOAP(Optimizer):
+    r"""SOAP: Vyas, Morwani, Zhao, Kwun, Shapira, Brandfonbrener, Janson & Kakade, "SOAP:
+    Improving and Stabilizing Shampoo using Adam", ICLR 2025 (arXiv 2409.11321).
+
+    For a matrix parameter with gradient G: Shampoo's statistics ``L ← βₛL + (1−βₛ)GGᵀ``,
+    ``R ← βₛR + (1−βₛ)GᵀG`` (one per dimension of any tensor), their eigenvectors
+    ``Q_L, Q_R``, and Adam in that basis:
+
+    .. math::
+        M = β_1 M + (1-β_1) G,\qquad G' = Q_L^\top G Q_R,\qquad V = β_2 V + (1-β_2) G'^2,
+
+        θ \leftarrow \Big(θ - \mathrm{lr}\,\tfrac{\sqrt{1-β_2^{s}}}{1-β_1^{s}}\,
+              Q_L \frac{Q_L^\top M Q_R}{\sqrt{V} + ε} Q_R^\top\Big)(1 - \mathrm{lr}\,λ)
+
+    with s = t − 1: the first step only gathers L, R and their first eigenbasis
+    (``torch.linalg.eigh``), as the authors' code. Then L and R are updated after each
+    step, and every ``precondition_frequency`` steps the basis is refreshed by one power
+    iteration and a QR decomposition (computed in float32, as the reference), V's entries
+    being re-ordered with the estimated eigenvalues. A dimension larger than
+    ``max_precondition_dim``, and a 1-D parameter unless ``precondition_1d``, keeps the
+    identity basis (plain Adam there). ``normalize_gradient``: the update divided by its
+    RMS + ε. Weight decay is decoupled and applied after the update (as there).
+
+    Checked step for step against ``pytorch-optimizer`` 4.1.0 ``SOAP``, a port of the
+    authors' code (nikhilvyas/SOAP publish no package); constructor and defaults are its:
+    lr 3e−3, β (0.95, 0.95), ``shampoo_beta`` None (β₂), λ 0.01, frequency 10, max dim
+    10000, ε 1e−8. ``merge_dims=True`` is refused (not implemented here).
+
+    Runs: with ``runs=True`` (the runner sets it) or hyperparameters of shape (R, 1, ...),
+    the leading dimension counts runs: each run has its own L, R (stored (R, n, n)) and
+    eigendecompositions (batched), so a batched run equals the runs alone.
+    """
+
+    runs_layout = "leading"  # how stacked runs are told apart (optimlab.runner.runs_layout)
+    hparams = {"betas": Items((Range(0.0, 1.0, hi_open=True), Range(0.0, 1.0, hi_open=True))),
+               "shampoo_beta": Range(0.0, 1.0, hi_open=True, optional=True), "eps": Range(0.0),
+               "precondition_frequency": Range(1.0), "max_precondition_dim": Range(1.0),
+               "precondition_1d": Flag(), "correct_bias": Flag(), "normalize_gradient": Flag(), "runs": Flag(),
+               "data_format": Choice(("channels_first", "channels_last")),
+               "merge_dims": Fixed(False, "merging small dimensions is not implemented in optimlab's SOAP"),
+               "decoupled_weight_decay": Fixed(True, "SOAP's weight decay is decoupled, after the update")}
+    hparam_rules = (SameKind("betas", torch="betas must be either both floats or both Tensors"),
+                    NumbersOnly(("shampoo_beta", "precondition_frequency", "max_precondition_dim"),
+                                "they shape the preconditioner, the same for every run"))
+
+    def __init__(self, params: Any, lr: Any = 3e-3, betas: tuple[Any, Any] = (0.95, 0.95),
+                 shampoo_beta: float | None = None, weight_decay: Any = 1e-2, precondition_frequency: int = 10,
+                 max_precondition_dim: int = 10000, merge_dims: bool = False, precondition_1d: bool = False,
+                 correct_bias: bool = True, normalize_gradient: bool = False, data_format: str = "channels_first",
+                 eps: Any = 1e-8, *, runs: bool = False, **options: Any) -> None:
+        for name, v in (("precondition_frequency", precondition_frequency),
+                        ("max_precondition_dim", max_precondition_dim)):
+            if isinstance(v, bool) or not isinstance(v, int):
+                raise ValueError(f"{name} must be an integer >= 1, got {v!r}")
+        defaults = dict(lr=lr, betas=tuple(betas), shampoo_beta=shampoo_beta, weight_decay=weight_decay,
+                        precondition_frequency=precondition_frequency, max_precondition_dim=max_precondition_dim,
+                        merge_dims=merge_dims, precondition_1d=precondition_1d, correct_bias=correct_bias,
+                        normalize_gradient=normalize_gradient, data_format=data_format, eps=eps, runs=runs)
+        super().__init__(params, defaults, decoupled_weight_decay=True, **options)
+
+    # -- the preconditioner ------------------------------------------------------------
+    @staticmethod
+    def _axes(x: Tensor, group: dict[str, Any]) -> list[int]:
+        """The dimensions of the batched view ``x`` (B, ...) that get a basis (1-based)."""
+        sizes = x.shape[1:]
+        if len(sizes) == 1 and not group["precondition_1d"]:
+            return []
+        return [i + 1 for i, n in enumerate(sizes) if n <= group["max_precondition_dim"]]
+
+    def _init_state(self, p: Tensor, state: dict[str, Any], group: dict[str, Any]) -> None:
+        if p.is_complex():
+            raise RuntimeError("SOAP does not support complex parameters")
+        state["step"] = torch.tensor(0.0, dtype=scalar_dtype())
+        state["exp_avg"] = torch.zeros_like(p, memory_format=torch.preserve_format)
+        state["exp_avg_sq"] = torch.zeros_like(p, memory_format=torch.preserve_format)
+        x = self._batched(p, group)
+        for axis in self._axes(x, group):
+            n = x.shape[axis]
+            state[_gg(axis)] = torch.zeros(*p.shape[:runs_dims(group)], n, n, dtype=p.dtype, device=p.device)
+            state[_q(axis)] = torch.zeros_like(state[_gg(axis)])
+
+    @staticmethod
+    def _batched(t: Tensor, group: dict[str, Any]) -> Tensor:
+        """A view (B, ...) of ``t``: its runs, or one run."""
+        return t if runs_dims(group) else t.unsqueeze(0)
+
+    def _matrices(self, state: dict[str, Any], axis: int, group: dict[str, Any], key: str) -> Tensor:
+        m = state[key(axis)]
+        return m if runs_dims(group) else m.unsqueeze(0)
+
+    def _project(self, x: Tensor, state: dict[str, Any], group: dict[str, Any], backward: bool = False) -> Tensor:
+        for axis in self._axes(x, group):
+            x = _rotate(x, self._matrices(state, axis, group, _q), axis, backward)
+        return x
+
+    def _gather(self, g: Tensor, state: dict[str, Any], group: dict[str, Any]) -> None:
+        """L_i ← βₛL_i + (1−βₛ)·(G contracted with itself over every dimension but i)."""
+        beta = group["betas"][1] if group["shampoo_beta"] is None else group["shampoo_beta"]
+        for axis in self._axes(g, group):
+            flat = g.movedim(axis, 1).reshape(g.shape[0], g.shape[axis], -1)
+            self._matrices(state, axis, group, _gg).lerp_(flat @ flat.mT, 1 - beta)
+
+    def _eigenbases(self, state: dict[str, Any], group: dict[str, Any], x: Tensor) -> None:
+        """The first basis: the eigenvectors of each L_i, largest eigenvalue first."""
+        for axis in self._axes(x, group):
+            gg = self._matrices(state, axis, group, _gg)
+            eye = torch.eye(gg.shape[-1], dtype=gg.dtype, device=gg.device)
+            self._matrices(state, axis, group, _q).copy_(torch.linalg.eigh(gg + EIGH_SHIFT * eye)[1].flip(-1))
+
+    def _refresh(self, state: dict[str, Any], group: dict[str, Any], x: Tensor) -> None:
+        """One power iteration L_i Q_i, its columns sorted by the estimated eigenvalues (V's entries
+        re-ordered to match), then QR in float32 (the reference's precision)."""
+        v = self._batched(state["exp_avg_sq"], group)
+        new = {}
+        for axis in self._axes(x, group):
+            gg, q = self._matrices(state, axis, group, _gg), self._matrices(state, axis, group, _q)
+            power = gg @ q
+            order = torch.argsort((q * power).sum(-2), dim=-1, descending=True)  # (B, n)
+            moved = v.movedim(axis, -1)
+            index = order.reshape(order.shape[0], *([1] * (moved.dim() - 2)), order.shape[-1]).expand_as(moved)
+            v.copy_(moved.gather(-1, index).movedim(-1, axis))
+            power = power.gather(-1, order.unsqueeze(-2).expand_as(power))
+            new[axis] = torch.linalg.qr(power.to(torch.float32))[0].to(power.dtype)
+        for axis, q in new.items():
+            self._matrices(state, axis, group, _q).copy_(q)
+
+    # -- the step ----------------------------------------------------------------------
+    def _weight_decay(self, group: dict[str, Any], params: list[Tensor], grads: list[Tensor],
+                      lrs: list[Any]) -> list[Tensor]:
+        return grads  # decoupled, after the update (in _update), as the reference
+
+    def _update(self, p: Tensor, g: Tensor, state: dict[str, Any], group: dict[str, Any], lr: Any) -> None:
+        t = step_value(state)
+        x = self._batched(g, group)
+        if t == 1:  # only the preconditioner's statistics and first basis
+            self._gather(x, state, group)
+            self._eigenbases(state, group, x)
+            return
+        beta1, beta2 = group["betas"]
+        s = t - 1
+        size = lr * (1 - beta2 ** s) ** 0.5 / (1 - beta1 ** s) if group["correct_bias"] else lr
+        m, v = self._batched(state["exp_avg"], group), self._batched(state["exp_avg_sq"], group)
+        rotated = self._project(x, state, group)
+        m.lerp_(x, 1 - beta1)
+        v.lerp_(rotated.square(), 1 - beta2)
+        denom = v.sqrt().add_(group["eps"])
+        direction = self._project(self._project(m, state, group) / denom, state, group, backward=True)
+        if group["normalize_gradient"]:
+            dims = tuple(range(1, direction.dim()))  # per run; a run of one number is its own RMS
+            rms = direction.square().mean(dim=dims, keepdim=True).sqrt_() if dims else direction.abs()
+            direction.div_(rms.add_(group["eps"]))
+        add_(self._batched(p, group), direction, -size)
+        if is_nonzero(group["weight_decay"]):
+            p.mul_(1 - lr * group["weight_decay"])
+        self._gather(x, state, group)
+        if s % group["precondition_frequency"] == 0:
+            self._refresh(state, group, x)
