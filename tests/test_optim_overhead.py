@@ -237,3 +237,7 @@ def test_a_group_is_checked_again_only_when_its_options_change(monkeypatch):
     opt.param_groups[0]["lr"] = torch.full((5, 1), 0.05)  # the plan is not a way around the check
     with pytest.raises(ValueError, match="does not broadcast"):
         steps(1)
+
+
+def test_all_finite_of_no_gradients_is_true():
+    assert all_finite([]) is True  # a group whose parameters have no gradient this step

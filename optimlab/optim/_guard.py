@@ -123,6 +123,8 @@ def _flags_any(grads: list[Tensor]) -> list[Tensor]:
 def all_finite(grads: list[Tensor]) -> bool:
     """True when every gradient in ``grads`` is finite everywhere (False may also mean a sum
     overflowed); one host read per device, none when ``grads`` holds no values."""
+    if not grads:
+        return True
     try:
         flags = _flags_dense(grads)
     except (RuntimeError, NotImplementedError):  # raised before any flag is read; the values are unchanged
