@@ -93,3 +93,18 @@ class FlatClosureOptimizer(Optimizer):
     def _value_grad(self, closure: Callable) -> tuple[float, Tensor]:
         """(f, ∇f) at the current x."""
         return float(closure()), self._flat_grad()
+
+    def _flat_x(self) -> Tensor:
+        return torch.cat([p.detach().reshape(-1) for p in self._params])
+
+    def _reuse_or_evaluate(self, closure: Callable, state: dict[str, Any]) -> tuple[float, Tensor]:
+        """(f, ∇f) at the current x: those the previous step ended with when x is still where
+        that step left it (no second evaluation of the same point), else one closure call."""
+        x = self._flat_x()
+        if "x" in state and state["x"].shape == x.shape and torch.equal(state["x"], x):
+            return state["f"], state["g"]
+        return self._value_grad(closure)
+
+    def _remember(self, state: dict[str, Any], f: float, g: Tensor) -> None:
+        """Keep (x, f, ∇f) where this step ends, for :meth:`_reuse_or_evaluate`."""
+        state.update(x=self._flat_x(), f=f, g=g)
