@@ -34,7 +34,7 @@ class BFGS(FlatClosureOptimizer):
     direction. α satisfies the strong Wolfe conditions (c1, c2; Algorithms 3.5/3.6, the
     search of :mod:`optimlab.optim.lbfgs`), tried first at α = ``lr``. One
     ``step(closure)`` is one iteration; the f and ∇f where a step ends are reused by
-    the next one. A step where ``max|∇f| ≤ tolerance_grad`` changes nothing.
+    the next one. A step where ``max|∇f| ≤ tolerance_grad`` (1e−10) changes nothing.
     """
 
     _method = "BFGS"
@@ -42,7 +42,7 @@ class BFGS(FlatClosureOptimizer):
                "max_ls": Range(1.0), "tolerance_grad": Range(0.0), "tolerance_change": Range(0.0), **FLAT_FIXED}
 
     def __init__(self, params: Any, lr: Any = 1.0, c1: float = 1e-4, c2: float = 0.9, max_ls: int = 25,
-                 tolerance_grad: float = 0.0, tolerance_change: float = 1e-12, **options: Any) -> None:
+                 tolerance_grad: float = 1e-10, tolerance_change: float = 1e-12, **options: Any) -> None:
         if not c1 < c2:
             raise ValueError(f"c1 must be below c2 (strong Wolfe conditions), got c1={c1!r}, c2={c2!r}")
         defaults = dict(lr=lr, c1=c1, c2=c2, max_ls=max_ls, tolerance_grad=tolerance_grad,
@@ -70,6 +70,8 @@ class BFGS(FlatClosureOptimizer):
             H = torch.eye(n, dtype=g.dtype, device=g.device)
             state["n_iter"] = 0
             d, gtd = -g, -g.dot(g)
+            if not gtd < 0:  # converged to round-off
+                return torch.tensor(f)
         f_new, g_new, t, _ = strong_wolfe(self._evaluator(closure, d), group["lr"], d, f, g, gtd, c1=group["c1"],
                                           c2=group["c2"], tolerance_change=group["tolerance_change"],
                                           max_ls=int(group["max_ls"]))

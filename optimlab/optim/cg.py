@@ -36,7 +36,8 @@ class CG(FlatClosureOptimizer):
     :math:`α_{k-1}∇f_{k-1}ᵀp_{k-1}/∇f_kᵀp_k` (eq. 3.60). It restarts (β = 0) every
     ``restart`` iterations (default: the dimension n) and whenever :math:`p_k` is no
     descent direction. One ``step(closure)`` is one iteration; the f and ∇f where a step
-    ends are reused by the next one.
+    ends are reused by the next one. A step where ``max|∇f| ≤ tolerance_grad`` (1e−10), or where
+    :math:`∇fᵀp ≥ 0` even after a restart, changes nothing.
     """
 
     _method = "conjugate gradient"
@@ -45,7 +46,7 @@ class CG(FlatClosureOptimizer):
                "max_ls": Range(1.0), "tolerance_grad": Range(0.0), "tolerance_change": Range(0.0), **FLAT_FIXED}
 
     def __init__(self, params: Any, lr: Any = 1.0, beta: str = "pr+", restart: int | None = None, c1: float = 1e-4,
-                 c2: float = 0.1, max_ls: int = 25, tolerance_grad: float = 0.0, tolerance_change: float = 1e-12,
+                 c2: float = 0.1, max_ls: int = 25, tolerance_grad: float = 1e-10, tolerance_change: float = 1e-12,
                  **options: Any) -> None:
         if not c1 < c2:
             raise ValueError(f"c1 must be below c2 (strong Wolfe conditions), got c1={c1!r}, c2={c2!r}")
@@ -79,6 +80,8 @@ class CG(FlatClosureOptimizer):
         gtd = g.dot(d)
         if not gtd < 0:  # no descent direction: restart with steepest descent
             d, gtd, k = -g, -g.dot(g), 0
+        if not gtd < 0:  # converged to round-off
+            return torch.tensor(f)
         if "d" in state:
             t0 = state["t"] * state["gtd"] / float(gtd)
         else:

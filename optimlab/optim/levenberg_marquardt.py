@@ -13,6 +13,9 @@ from .registry import register_optimizer
 
 __all__ = ["LevenbergMarquardt"]
 
+LAMBDA_MAX = 1e30
+"""λ grows no further (the step is then zero to round-off)."""
+
 
 @register_optimizer("levenberg-marquardt", "lm")
 class LevenbergMarquardt(FlatClosureOptimizer):
@@ -31,7 +34,8 @@ class LevenbergMarquardt(FlatClosureOptimizer):
     than 1e−4 times the decrease the model :math:`‖r + Jp‖²` predicts; then
     λ ← λ·``decrease``; otherwise λ ← λ·``increase`` and it tries again (at most
     ``max_tries`` trials per step; none accepted: x stays). λ starts at ``lambda0``
-    (Marquardt's 1e−3 and factors of 10). One ``step(closure)`` is one accepted step.
+    (Marquardt's 1e−3 and factors of 10; at most 1e30). One ``step(closure)`` is one
+    accepted step; a step where ``max|Jᵀr| ≤ tolerance_grad`` (1e−12) changes nothing.
 
     The residuals come through the closure: the method calls ``closure(residuals=True)``,
     which must return the residual vector r (any shape, with its graph; no backward), as
@@ -42,11 +46,14 @@ class LevenbergMarquardt(FlatClosureOptimizer):
 
     _method = "Levenberg–Marquardt"
     hparams = {"lambda0": Range(0.0, lo_open=True), "increase": Range(1.0, lo_open=True),
-               "decrease": Range(0.0, 1.0, lo_open=True, hi_open=True), "max_tries": Range(1.0), **FLAT_FIXED}
+               "decrease": Range(0.0, 1.0, lo_open=True, hi_open=True), "max_tries": Range(1.0),
+               "tolerance_grad": Range(0.0), **FLAT_FIXED}
 
     def __init__(self, params: Any, lr: Any = 1.0, lambda0: float = 1e-3, increase: float = 10.0,
-                 decrease: float = 0.1, max_tries: int = 30, **options: Any) -> None:
-        defaults = dict(lr=lr, lambda0=lambda0, increase=increase, decrease=decrease, max_tries=max_tries)
+                 decrease: float = 0.1, max_tries: int = 30, tolerance_grad: float = 1e-12,
+                 **options: Any) -> None:
+        defaults = dict(lr=lr, lambda0=lambda0, increase=increase, decrease=decrease, max_tries=max_tries,
+                        tolerance_grad=tolerance_grad)
         super().__init__(params, defaults, **options)
 
     def _residuals(self, closure: Callable) -> tuple[Tensor, Tensor]:
@@ -84,6 +91,9 @@ class LevenbergMarquardt(FlatClosureOptimizer):
             r, J = self._residuals(closure)
         f = float(r.dot(r))
         A, b = J.T @ J, J.T @ r
+        if float(b.abs().max()) <= group["tolerance_grad"]:  # ∇f = 2Jᵀr is zero: nothing to gain
+            state.update(x=x, r=r, J=J)
+            return torch.tensor(f)
         scale = torch.maximum(state.get("D", torch.zeros_like(b)), A.diagonal().clamp_min(1e-12))
         lam = state.get("lambda", float(group["lambda0"]))
         for _ in range(int(group["max_tries"])):
@@ -97,6 +107,6 @@ class LevenbergMarquardt(FlatClosureOptimizer):
                 r, J = r_new, J_new
                 break
             self._move(-1.0, p)
-            lam *= group["increase"]
+            lam = min(lam * group["increase"], LAMBDA_MAX)
         state.update(x=self._flat_x(), r=r, J=J, D=scale, **{"lambda": lam})
         return torch.tensor(f)

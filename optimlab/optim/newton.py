@@ -63,7 +63,7 @@ class Newton(FlatClosureOptimizer):
     (optimlab's runner and trainer do), and differentiates the gradient, one backward
     pass per coordinate: for the function lab's small problems (d up to a few hundred).
     A closure without the ``create_graph`` argument is refused with a clear error.
-    A step where ``max|∇f| ≤ tolerance_grad`` changes nothing.
+    A step where ``max|∇f| ≤ tolerance_grad`` (1e−12) changes nothing.
     """
 
     _method = "Newton's method"
@@ -72,7 +72,7 @@ class Newton(FlatClosureOptimizer):
                "max_ls": Range(0.0), "tolerance_grad": Range(0.0), **FLAT_FIXED}
 
     def __init__(self, params: Any, lr: Any = 1.0, damping: float = 0.0, line_search_fn: str | None = "backtracking",
-                 c1: float = 1e-4, shrink: float = 0.5, max_ls: int = 30, tolerance_grad: float = 0.0,
+                 c1: float = 1e-4, shrink: float = 0.5, max_ls: int = 30, tolerance_grad: float = 1e-12,
                  **options: Any) -> None:
         defaults = dict(lr=lr, damping=damping, line_search_fn=line_search_fn, c1=c1, shrink=shrink,
                         max_ls=max_ls, tolerance_grad=tolerance_grad)
