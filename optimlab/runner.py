@@ -24,18 +24,11 @@ from ._spec import run_labels
 from .engine import RECORD_CHUNK, Freezer, RunState, divergent, grown, no_gc, pick_threads, torch_threads
 from .optim import Optimizer as _OptimlabOptimizer
 from .optim import registry
-from .record import Trace, to_jsonable
+from .record import EVAL_SERIES, Trace, to_jsonable
 from .stopping import AnyOf, StopInfo, as_rule
 
 __all__ = ["run", "compare", "run_batch", "resolve_function", "resolve_optimizer", "needs_closure", "make_scheduler",
-           "suggested_start", "runs_layout", "runs_options", "EVAL_SERIES", "evaluations"]
-
-
-EVAL_SERIES = ("evals_f", "evals_grad", "evals_hess")
-"""The trace series of a closure method (:func:`needs_closure`): how many values, gradients
-and Hessians its steps asked for before each recorded point (the runner's own recording
-evaluation not counted). A method without a closure takes one value and one gradient per
-step: its count is the step number."""
+           "suggested_start", "runs_layout", "runs_options"]
 
 
 # ------------------------------------------------------------------- the function
@@ -398,7 +391,8 @@ class _FunctionLoop:
         after ``backward(create_graph=True)``, for a Hessian), or with ``residuals=True``
         the function's residual vector with its graph (no backward). Every call is
         counted: one value and one gradient (a residual call: the residuals and their
-        Jacobian), and a Hessian when ``create_graph`` is set."""
+        Jacobian), and a Hessian when ``create_graph`` is set (the trace series
+        :data:`optimlab.record.EVAL_SERIES`)."""
         x = self.x
         x.grad = None
         if residuals:
@@ -482,19 +476,6 @@ class _FunctionLoop:
                     series=series, stop_reason=str(reason_list[i]), steps=n,
                 ))
         return traces
-
-
-def evaluations(trace: Trace, kind: str = "grad") -> np.ndarray:
-    """The cumulative evaluations (``kind``: ``"f"``, ``"grad"`` or ``"hess"``) at each point of
-    a function-lab trace: its ``evals_<kind>`` series (closure methods), else one value and
-    one gradient per step (the step number; no Hessian: zeros)."""
-    if kind not in ("f", "grad", "hess"):
-        raise ValueError(f"kind must be one of 'f', 'grad', 'hess', got {kind!r}")
-    key = f"evals_{kind}"
-    if key in trace.series:
-        return np.asarray(trace.series[key])
-    n = len(trace.series["values"])
-    return np.zeros(n, dtype=np.int64) if kind == "hess" else np.arange(n)
 
 
 def suggested_start(function: Any) -> list[float]:
