@@ -32,7 +32,9 @@ class BFGS(FlatClosureOptimizer):
     :math:`(y_0ᵀs_0 / y_0ᵀy_0) I` (eq. 6.20); an update is skipped when
     :math:`y_kᵀs_k ≤ 10^{-10}`, and H is reset to I when :math:`p_k` is no descent
     direction. α satisfies the strong Wolfe conditions (c1, c2; Algorithms 3.5/3.6, the
-    search of :mod:`optimlab.optim.lbfgs`), tried first at α = ``lr``. One
+    search of :mod:`optimlab.optim.lbfgs`), tried first at α = ``lr`` (on the first
+    iteration, and after a reset, at ``lr·min(1, 1/‖∇f‖₁)``, as torch's L-BFGS does: H is not
+    yet scaled). One
     ``step(closure)`` is one iteration; the f and ∇f where a step ends are reused by
     the next one. A step where ``max|∇f| ≤ tolerance_grad`` (1e−10) changes nothing.
     """
@@ -72,7 +74,8 @@ class BFGS(FlatClosureOptimizer):
             d, gtd = -g, -g.dot(g)
             if not gtd < 0:  # converged to round-off
                 return torch.tensor(f)
-        f_new, g_new, t, _ = strong_wolfe(self._evaluator(closure, d), group["lr"], d, f, g, gtd, c1=group["c1"],
+        t0 = group["lr"] * min(1.0, 1.0 / float(g.abs().sum())) if state["n_iter"] == 0 else group["lr"]
+        f_new, g_new, t, _ = strong_wolfe(self._evaluator(closure, d), t0, d, f, g, gtd, c1=group["c1"],
                                           c2=group["c2"], tolerance_change=group["tolerance_change"],
                                           max_ls=int(group["max_ls"]))
         t = float(t)

@@ -33,7 +33,8 @@ class CG(FlatClosureOptimizer):
     (``beta="pr+"``, default, or ``"fr"``). α satisfies the strong Wolfe conditions with
     c1 = 1e−4, c2 = 0.1 (the book's choice for CG; the search of
     :mod:`optimlab.optim.lbfgs`), tried first at ``lr·min(1, 1/‖∇f₀‖₁)`` and then at
-    :math:`α_{k-1}∇f_{k-1}ᵀp_{k-1}/∇f_kᵀp_k` (eq. 3.60). It restarts (β = 0) every
+    :math:`α_{k-1}∇f_{k-1}ᵀp_{k-1}/∇f_kᵀp_k` (eq. 3.60; the first guess again when
+    that is not a positive number). It restarts (β = 0) every
     ``restart`` iterations (default: the dimension n) and whenever :math:`p_k` is no
     descent direction. One ``step(closure)`` is one iteration; the f and ∇f where a step
     ends are reused by the next one. A step where ``max|∇f| ≤ tolerance_grad`` (1e−10), or where
@@ -82,9 +83,8 @@ class CG(FlatClosureOptimizer):
             d, gtd, k = -g, -g.dot(g), 0
         if not gtd < 0:  # converged to round-off
             return torch.tensor(f)
-        if "d" in state:
-            t0 = state["t"] * state["gtd"] / float(gtd)
-        else:
+        t0 = state["t"] * state["gtd"] / float(gtd) if "d" in state else 0.0
+        if not 0 < t0 < float("inf"):  # the first step, or the last search ended at t = 0
             t0 = group["lr"] * min(1.0, 1.0 / float(g.abs().sum()))
         f_new, g_new, t, _ = strong_wolfe(self._evaluator(closure, d), t0, d, f, g, gtd, c1=group["c1"],
                                           c2=group["c2"], tolerance_change=group["tolerance_change"],
