@@ -35,7 +35,9 @@ class LevenbergMarquardt(FlatClosureOptimizer):
     λ ← λ·``decrease``; otherwise λ ← λ·``increase`` and it tries again (at most
     ``max_tries`` trials per step; none accepted: x stays). λ starts at ``lambda0``
     (Marquardt's 1e−3 and factors of 10; at most 1e30). One ``step(closure)`` is one
-    accepted step; a step where ``max|Jᵀr| ≤ tolerance_grad`` (1e−12) changes nothing.
+    accepted step; a step where ``max|Jᵀr| ≤ tolerance_grad`` (1e−12), or where the first
+    trial's predicted decrease is at most ``tolerance_change·f`` (1e−15: round-off), changes
+    nothing.
 
     The residuals come through the closure: the method calls ``closure(residuals=True)``,
     which must return the residual vector r (any shape, with its graph; no backward), as
@@ -47,13 +49,13 @@ class LevenbergMarquardt(FlatClosureOptimizer):
     _method = "Levenberg–Marquardt"
     hparams = {"lambda0": Range(0.0, lo_open=True), "increase": Range(1.0, lo_open=True),
                "decrease": Range(0.0, 1.0, lo_open=True, hi_open=True), "max_tries": Range(1.0),
-               "tolerance_grad": Range(0.0), **FLAT_FIXED}
+               "tolerance_grad": Range(0.0), "tolerance_change": Range(0.0), **FLAT_FIXED}
 
     def __init__(self, params: Any, lr: Any = 1.0, lambda0: float = 1e-3, increase: float = 10.0,
                  decrease: float = 0.1, max_tries: int = 30, tolerance_grad: float = 1e-12,
-                 **options: Any) -> None:
+                 tolerance_change: float = 1e-15, **options: Any) -> None:
         defaults = dict(lr=lr, lambda0=lambda0, increase=increase, decrease=decrease, max_tries=max_tries,
-                        tolerance_grad=tolerance_grad)
+                        tolerance_grad=tolerance_grad, tolerance_change=tolerance_change)
         super().__init__(params, defaults, **options)
 
     def _residuals(self, closure: Callable) -> tuple[Tensor, Tensor]:
@@ -96,9 +98,11 @@ class LevenbergMarquardt(FlatClosureOptimizer):
             return torch.tensor(f)
         scale = torch.maximum(state.get("D", torch.zeros_like(b)), A.diagonal().clamp_min(1e-12))
         lam = state.get("lambda", float(group["lambda0"]))
-        for _ in range(int(group["max_tries"])):
+        for trial in range(int(group["max_tries"])):
             p = torch.linalg.solve(A + lam * torch.diag(scale), -b) * group["lr"]
             predicted = f - float((r + J @ p).square().sum())
+            if trial == 0 and not predicted > group["tolerance_change"] * f:  # converged to round-off
+                break
             self._move(1.0, p)
             r_new, J_new = self._residuals(closure)
             actual = f - float(r_new.dot(r_new))
