@@ -105,8 +105,10 @@ def resolve_optimizer(optimizer: Any) -> tuple[Callable[..., torch.optim.Optimiz
 def needs_closure(opt: torch.optim.Optimizer) -> bool:
     """True for methods that evaluate the function themselves and so need ``step(closure)``:
     any optimizer whose class says ``requires_closure = True`` (the lectures' NAG: the
-    gradient at the look-ahead point), and torch's L-BFGS (a line search), which cannot
-    say so itself. The others use the gradient already computed."""
+    gradient at the look-ahead point; L-BFGS, BFGS, CG, Newton, Levenberg–Marquardt), and
+    torch's L-BFGS (a line search), which cannot say so itself. The others use the
+    gradient already computed. The runner's closure (:meth:`_FunctionLoop.closure`) counts
+    the evaluations into the trace (:data:`optimlab.record.EVAL_SERIES`)."""
     return bool(getattr(opt, "requires_closure", False)) or isinstance(opt, torch.optim.LBFGS)
 
 
