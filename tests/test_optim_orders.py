@@ -227,6 +227,10 @@ def test_clear_errors():
         oo.Newton([w], damping=-1.0)
     with pytest.raises(ValueError, match="line_search_fn must be one of None, 'backtracking'"):
         oo.Newton([w], line_search_fn="wolfe")
+    with pytest.raises(ValueError, match="max_tries must be an integer >= 1, got 2.5"):
+        oo.LevenbergMarquardt([w], max_tries=2.5)
+    with pytest.raises(ValueError, match="restart must be an integer >= 1, got 0"):
+        oo.CG([w], restart=0)
     with pytest.raises(ValueError, match="no runs dimension"):
         oo.BFGS([torch.zeros(3, 2, requires_grad=True)], lr=torch.ones(3, 1))
 

@@ -22,7 +22,14 @@ from torch import Tensor
 from ._base import Optimizer
 from .hparams import Fixed
 
-__all__ = ["FlatClosureOptimizer", "FLAT_FIXED"]
+__all__ = ["FlatClosureOptimizer", "FLAT_FIXED", "check_counts"]
+
+
+def check_counts(**counts: Any) -> None:
+    """Each given count (iterations, trials, history length) is an integer >= 1 or None."""
+    for name, v in counts.items():
+        if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 1):
+            raise ValueError(f"{name} must be an integer >= 1, got {v!r}")
 
 FLAT_FIXED = {**{k: Fixed(None, "the method takes the gradient as the closure gives it")
                  for k in ("clipvalue", "clipnorm", "global_clipnorm")},

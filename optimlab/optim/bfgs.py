@@ -7,7 +7,7 @@ from typing import Any, Callable
 import torch
 from torch import Tensor
 
-from ._flat import FLAT_FIXED, FlatClosureOptimizer
+from ._flat import FLAT_FIXED, FlatClosureOptimizer, check_counts
 from .hparams import Range
 from .lbfgs import strong_wolfe
 from .registry import register_optimizer
@@ -47,6 +47,7 @@ class BFGS(FlatClosureOptimizer):
                  tolerance_grad: float = 1e-10, tolerance_change: float = 1e-12, **options: Any) -> None:
         if not c1 < c2:
             raise ValueError(f"c1 must be below c2 (strong Wolfe conditions), got c1={c1!r}, c2={c2!r}")
+        check_counts(max_ls=max_ls)
         defaults = dict(lr=lr, c1=c1, c2=c2, max_ls=max_ls, tolerance_grad=tolerance_grad,
                         tolerance_change=tolerance_change)
         super().__init__(params, defaults, **options)

@@ -6,7 +6,7 @@ from typing import Any, Callable
 
 import torch
 
-from ._flat import FLAT_FIXED, FlatClosureOptimizer
+from ._flat import FLAT_FIXED, FlatClosureOptimizer, check_counts
 from .hparams import Choice, Range
 from .lbfgs import strong_wolfe
 from .registry import register_optimizer
@@ -51,6 +51,7 @@ class CG(FlatClosureOptimizer):
                  **options: Any) -> None:
         if not c1 < c2:
             raise ValueError(f"c1 must be below c2 (strong Wolfe conditions), got c1={c1!r}, c2={c2!r}")
+        check_counts(max_ls=max_ls, restart=restart)
         defaults = dict(lr=lr, beta=beta, restart=restart, c1=c1, c2=c2, max_ls=max_ls,
                         tolerance_grad=tolerance_grad, tolerance_change=tolerance_change)
         super().__init__(params, defaults, **options)

@@ -8,7 +8,7 @@ from typing import Any, Callable
 import torch
 from torch import Tensor
 
-from ._flat import FLAT_FIXED, FlatClosureOptimizer
+from ._flat import FLAT_FIXED, FlatClosureOptimizer, check_counts
 from .hparams import Choice, Range, check_values
 from .registry import register_optimizer
 
@@ -158,9 +158,7 @@ class LBFGS(FlatClosureOptimizer):
     def __init__(self, params: Any, lr: Any = 1, max_iter: int = 20, max_eval: int | None = None,
                  tolerance_grad: float = 1e-7, tolerance_change: float = 1e-9, history_size: int = 100,
                  line_search_fn: str | None = None, **options: Any) -> None:
-        for name, v in (("max_iter", max_iter), ("history_size", history_size), ("max_eval", max_eval)):
-            if v is not None and (isinstance(v, bool) or not isinstance(v, int)):
-                raise ValueError(f"{name} must be an integer >= 1, got {v!r}")
+        check_counts(max_iter=max_iter, history_size=history_size, max_eval=max_eval)
         if max_eval is None:
             max_eval = max_iter * 5 // 4
         defaults = dict(lr=lr, max_iter=max_iter, max_eval=max_eval, tolerance_grad=tolerance_grad,

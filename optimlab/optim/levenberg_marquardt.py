@@ -7,7 +7,7 @@ from typing import Any, Callable
 import torch
 from torch import Tensor
 
-from ._flat import FLAT_FIXED, FlatClosureOptimizer
+from ._flat import FLAT_FIXED, FlatClosureOptimizer, check_counts
 from .hparams import Range
 from .registry import register_optimizer
 
@@ -54,6 +54,7 @@ class LevenbergMarquardt(FlatClosureOptimizer):
     def __init__(self, params: Any, lr: Any = 1.0, lambda0: float = 1e-3, increase: float = 10.0,
                  decrease: float = 0.1, max_tries: int = 30, tolerance_grad: float = 1e-12,
                  tolerance_change: float = 1e-15, **options: Any) -> None:
+        check_counts(max_tries=max_tries)
         defaults = dict(lr=lr, lambda0=lambda0, increase=increase, decrease=decrease, max_tries=max_tries,
                         tolerance_grad=tolerance_grad, tolerance_change=tolerance_change)
         super().__init__(params, defaults, **options)

@@ -7,7 +7,7 @@ from typing import Any, Callable
 import torch
 from torch import Tensor
 
-from ._flat import FLAT_FIXED, FlatClosureOptimizer
+from ._flat import FLAT_FIXED, FlatClosureOptimizer, check_counts
 from .hparams import Choice, Range
 from .registry import register_optimizer
 
@@ -69,11 +69,12 @@ class Newton(FlatClosureOptimizer):
     _method = "Newton's method"
     hparams = {"damping": Range(0.0), "line_search_fn": Choice(LINE_SEARCHES),
                "c1": Range(0.0, 1.0, lo_open=True, hi_open=True), "shrink": Range(0.0, 1.0, lo_open=True, hi_open=True),
-               "max_ls": Range(0.0), "tolerance_grad": Range(0.0), **FLAT_FIXED}
+               "max_ls": Range(1.0), "tolerance_grad": Range(0.0), **FLAT_FIXED}
 
     def __init__(self, params: Any, lr: Any = 1.0, damping: float = 0.0, line_search_fn: str | None = "backtracking",
                  c1: float = 1e-4, shrink: float = 0.5, max_ls: int = 30, tolerance_grad: float = 1e-12,
                  **options: Any) -> None:
+        check_counts(max_ls=max_ls)
         defaults = dict(lr=lr, damping=damping, line_search_fn=line_search_fn, c1=c1, shrink=shrink,
                         max_ls=max_ls, tolerance_grad=tolerance_grad)
         super().__init__(params, defaults, **options)
