@@ -1,6 +1,6 @@
 """``optimlab demo``: the lectures' experiments, run and drawn in under a minute.
 
-Five scenes, each a set of optimizers started from one point of a 2-D function:
+Seven scenes, each a set of optimizers started from one point of a 2-D function:
 
 1. **notebook-quadratic** and 2. **notebook-nonconvex** reproduce the two experiments of
    the course notebook (lecture 001) with its exact settings and arithmetic: Momentum in
@@ -15,6 +15,9 @@ Five scenes, each a set of optimizers started from one point of a 2-D function:
    lectures (000, 004), with all seven lecture methods: SGD, Momentum, NAG, Adagrad,
    RMSProp, Adadelta, Adam. Their hyperparameters are chosen so that each picture
    shows its lesson; they are listed in :data:`SCENES` and on the HTML page.
+6. **orders-long-valley** and 7. **orders-rosenbrock**: the "orders of methods" of
+   lecture 004 (GD, Momentum, Adam; CG and BFGS; Newton) with gradient evaluations on
+   the convergence picture's x-axis (line-search trials counted), so that cost is compared.
 
 :func:`run_demo` writes, per scene, the level lines with the paths (PNG), an animation
 (GIF), ``f − f*`` and ``‖∇f‖`` per step (PNG), a 3-D surface for Beale and the saddle,
@@ -35,7 +38,8 @@ from .report import Figure, Heading, Table, Text, trace_table, write_html
 from .runner import compare
 from .viz import animate_paths, f_star_text, format_options, plot_contour, plot_convergence, plot_surface, save_figure
 
-__all__ = ["Scene", "SCENES", "NOTEBOOK_SCENES", "RESULT_COLUMNS", "run_demo", "run_scene", "result_rows"]
+__all__ = ["Scene", "SCENES", "NOTEBOOK_SCENES", "ORDERS_METHODS", "RESULT_COLUMNS", "run_demo", "run_scene",
+           "result_rows"]
 
 
 @dataclass(frozen=True)
@@ -53,6 +57,7 @@ class Scene:
     lesson: str = ""
     surface: bool = False
     surface_log_z: bool = False
+    per: str = "step"  # the convergence picture's x-axis: "step" or "evals" (gradient evaluations)
 
 
 # ------------------------------------------------------------------ the notebook (001)
@@ -167,8 +172,48 @@ SADDLE = Scene(
     surface=True,
 )
 
+# ------------------------------------------------------------------ the orders of methods (lecture 004)
+ORDERS_METHODS = ("GD", "Momentum", "Adam", "CG", "BFGS", "Newton")
+_ORDERS_LESSON = ("First order (GD, Momentum, Adam: one gradient per step), \"1.5 order\" (nonlinear CG and BFGS: "
+                  "gradients only, but a line search and directions built from past gradients) and second order "
+                  "(Newton: the exact Hessian, here with backtracking). The convergence picture counts gradient "
+                  "evaluations, line-search trials included, so the methods are compared at equal cost; Newton's "
+                  "Hessian (one per step) costs as much as d = 2 more gradients on top.")
+
+
+def _orders(gd: float, momentum: float, adam: float) -> dict[str, tuple[str, dict[str, Any]]]:
+    return {"GD": ("sgd", {"lr": gd}), "Momentum": ("sgd", {"lr": momentum, "momentum": 0.9}),
+            "Adam": ("adam", {"lr": adam}), "CG": ("cg", {}), "BFGS": ("bfgs", {}), "Newton": ("newton", {})}
+
+
+ORDERS_VALLEY = Scene(
+    key="orders-long-valley",
+    title="The orders of methods on the long valley from (−9, 1)",
+    function="long-valley",
+    start=(-9.0, 1.0),
+    steps=30,
+    methods=_orders(gd=0.05, momentum=0.01, adam=0.1),
+    lesson=_ORDERS_LESSON + (" Far from the minimum the floor is nearly straight (curvature about 1/730), so "
+                             "Newton's full step overshoots and backtracking halves it several times; BFGS "
+                             "learns the curvature from its steps and arrives with the fewest gradients."),
+    per="evals",
+)
+
+ORDERS_ROSENBROCK = Scene(
+    key="orders-rosenbrock",
+    title="The orders of methods on Rosenbrock's function from (−1.2, 1)",
+    function="rosenbrock",
+    start=(-1.2, 1.0),
+    steps=40,
+    methods=_orders(gd=1e-3, momentum=2e-4, adam=0.05),
+    window=((-2.0, 2.0), (-1.0, 3.0)),
+    lesson=_ORDERS_LESSON + (" In the curved valley the first-order methods creep along the floor; CG, BFGS and "
+                             "Newton follow the curve and reach (1, 1) within a few dozen gradients."),
+    per="evals",
+)
+
 NOTEBOOK_SCENES = (NOTEBOOK_QUADRATIC, NOTEBOOK_NONCONVEX)
-SCENES = (NOTEBOOK_QUADRATIC, NOTEBOOK_NONCONVEX, BEALE, LONG_VALLEY, SADDLE)
+SCENES = (NOTEBOOK_QUADRATIC, NOTEBOOK_NONCONVEX, BEALE, LONG_VALLEY, SADDLE, ORDERS_VALLEY, ORDERS_ROSENBROCK)
 
 RESULT_COLUMNS = ("scene", "optimizer", "settings", "final f", "f − f*", "‖∇f‖", "steps", "stop reason")
 
@@ -199,9 +244,10 @@ def _draw_scene(scene: Scene, traces: dict[str, Any], out: Path, quick: bool) ->
                         dpi=60 if quick else 110, domain=scene.window, log_levels=scene.log_levels,
                         title=scene.title, settings=False, styles=styles)
     pictures.append((gif, "The same paths, animated."))
-    fig = plot_convergence(traces, function=fn, title=scene.title, styles=styles)
+    fig = plot_convergence(traces, function=fn, title=scene.title, styles=styles, per=scene.per)
     pictures.append((save_figure(fig, out / f"{scene.key}_convergence.png", dpi=100),
-                     "f − f* and ‖∇f‖ per step (log scale)."))
+                     "f − f* and ‖∇f‖ per " + ("gradient evaluation" if scene.per == "evals" else "step")
+                     + " (log scale)."))
     if scene.surface:
         fig = plot_surface(fn, traces, domain=scene.window, log_z=scene.surface_log_z, grid=60 if quick else 120,
                            title=scene.title, styles=styles)
@@ -249,7 +295,8 @@ def run_demo(out_dir: str | Path = "optimlab-out", *, quick: bool = False,
         "(Momentum in the velocity form, ε under the root for Adagrad and RMSProp). The notebook's "
         "Adam steps with the uncorrected moments m and v, a bug: this demo runs the correct "
         "bias-corrected Adam (Kingma & Ba, 2015) with the notebook's β₁ = β₂ = 0.9, ε = 1e−6. "
-        "The other three scenes are those of Ruder's overview of gradient descent methods.")]
+        "The next three scenes are those of Ruder's overview of gradient descent methods; the last two "
+        "set first-order methods against conjugate gradient, BFGS and Newton, per gradient evaluation.")]
     for scene in scenes:
         traces = run_scene(scene)
         all_traces[scene.key] = traces

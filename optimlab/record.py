@@ -39,7 +39,27 @@ import numpy as np
 
 from ._json import read_json_object, to_jsonable
 
-__all__ = ["Trace", "History", "to_jsonable", "html_card", "html_table", "svg_curves"]
+__all__ = ["Trace", "History", "to_jsonable", "html_card", "html_table", "svg_curves", "EVAL_SERIES", "evaluations"]
+
+EVAL_SERIES = ("evals_f", "evals_grad", "evals_hess")
+"""The trace series of a function-lab run of a closure method (L-BFGS, NAG, Newton, BFGS,
+CG, Levenberg–Marquardt): how many values, gradients and Hessians its steps asked for
+before each recorded point (the runner's own recording evaluation not counted). A method
+without a closure takes one value and one gradient per step: its count is the step number."""
+
+
+def evaluations(trace: "Trace", kind: str = "grad") -> np.ndarray:
+    """The cumulative evaluations (``kind``: ``"f"``, ``"grad"`` or ``"hess"``) at each point of
+    a function-lab trace: its ``evals_<kind>`` series (closure methods), else one value and
+    one gradient per step (the step number; Hessians: none)."""
+    if kind not in ("f", "grad", "hess"):
+        raise ValueError(f"kind must be one of 'f', 'grad', 'hess', got {kind!r}")
+    key = f"evals_{kind}"
+    if key in trace.series:
+        return np.asarray(trace.series[key])
+    n = len(trace.series["values"])
+    return np.zeros(n, dtype=np.int64) if kind == "hess" else np.arange(n)
+
 
 
 @dataclass

@@ -24,7 +24,7 @@ from ._spec import run_labels
 from .engine import RECORD_CHUNK, Freezer, RunState, divergent, grown, has_modes, no_gc, pick_threads, torch_threads
 from .optim import Optimizer as _OptimlabOptimizer
 from .optim import registry
-from .record import Trace, to_jsonable
+from .record import EVAL_SERIES, Trace, to_jsonable
 from .stopping import AnyOf, StopInfo, as_rule
 
 __all__ = ["run", "compare", "run_batch", "resolve_function", "resolve_optimizer", "needs_closure", "make_scheduler",
@@ -105,8 +105,10 @@ def resolve_optimizer(optimizer: Any) -> tuple[Callable[..., torch.optim.Optimiz
 def needs_closure(opt: torch.optim.Optimizer) -> bool:
     """True for methods that evaluate the function themselves and so need ``step(closure)``:
     any optimizer whose class says ``requires_closure = True`` (the lectures' NAG: the
-    gradient at the look-ahead point), and torch's L-BFGS (a line search), which cannot
-    say so itself. The others use the gradient already computed."""
+    gradient at the look-ahead point; L-BFGS, BFGS, CG, Newton, Levenberg–Marquardt), and
+    torch's L-BFGS (a line search), which cannot say so itself. The others use the
+    gradient already computed. The runner's closure (:meth:`_FunctionLoop.closure`) counts
+    the evaluations into the trace (:data:`optimlab.record.EVAL_SERIES`)."""
     return bool(getattr(opt, "requires_closure", False)) or isinstance(opt, torch.optim.LBFGS)
 
 
@@ -283,6 +285,9 @@ class _FunctionLoop:
         self.state = RunState(R)
         self.freezer = Freezer([self.x])
         self.sched = self.shadow = self._ones = None
+        # closure methods: evaluations (values, gradients, Hessians) made before each step
+        self.counts = np.zeros(3, dtype=np.int64)
+        self.evals: list[np.ndarray] = [self.counts.copy()]
 
     def own_check_off(self, optimizer: Any, options: Mapping) -> None:
         """Before every step the loop checks each active run's gradient (a non-finite one
@@ -389,17 +394,8 @@ class _FunctionLoop:
                 self.group["lr"] = self.shadow[2] * self.shadow[1].param_groups[0]["lr"]
             self.record_lr(k)
         if self.closure_step:
-            x, fn, freezer = self.x, self.fn, self.freezer
-
-            def closure() -> torch.Tensor:
-                x.grad = None
-                with torch.enable_grad():
-                    total = fn(x).sum()
-                    total.backward()
-                freezer.zero_grads()
-                return total
-
-            self.opt.step(closure)
+            self.opt.step(self.closure)
+            self.evals.append(self.counts.copy())
         else:
             self.opt.step()
         self.freezer.release()
@@ -410,6 +406,35 @@ class _FunctionLoop:
         elif self.shadow is not None:
             self.shadow[1].step()  # no parameter has a gradient: only keeps torch's call-order check quiet
             self.shadow[0].step()
+
+    def closure(self, create_graph: bool = False, residuals: bool = False) -> torch.Tensor:
+        """The closure a closure method's ``step`` calls (the protocol of
+        :mod:`optimlab.optim._flat`): the loss after ``backward()`` (``create_graph=True``:
+        after ``backward(create_graph=True)``, for a Hessian), or with ``residuals=True``
+        the function's residual vector with its graph (no backward). Every call is
+        counted: one value and one gradient (a residual call: the residuals and their
+        Jacobian), and a Hessian when ``create_graph`` is set (the trace series
+        :data:`optimlab.record.EVAL_SERIES`)."""
+        x = self.x
+        x.grad = None
+        if residuals:
+            form = getattr(self.fn, "residuals", None)
+            if form is None:
+                raise ValueError(f"{type(self.opt).__name__} needs a function written as a sum of squares; "
+                                 f"{getattr(self.fn, 'name', 'this function')} has no residuals (rosenbrock, "
+                                 f"beale and booth have; for a formula give residuals: r1; r2; ...)")
+            self.counts += (1, 1, 0)
+            with torch.enable_grad():
+                return form(x)
+        self.counts += (1, 1, 1 if create_graph else 0)
+        with torch.enable_grad():
+            total = self.fn(x).sum()
+            if create_graph:  # autograd.grad: backward(create_graph=True) would tie x and x.grad in a cycle
+                x.grad = torch.autograd.grad(total, x, create_graph=True)[0]
+            else:
+                total.backward()
+        self.freezer.zero_grads()
+        return total
 
     def record_lr(self, k: int) -> None:
         """The lr of step k, stored once while it stays the same object (and, for a tensor, unmodified)."""
@@ -448,6 +473,7 @@ class _FunctionLoop:
         starts_list, last_list = self.x0.tolist(), self.state.last.tolist()
         reason_list = self.state.reason.tolist()
         fixed_label = run_label(name, options) if not hyper else None
+        evals = np.array(self.evals) if self.closure_step else None
         traces = []
         with no_gc():  # 10,000 traces: no collector passes over the whole heap meanwhile
             for i in range(R):
@@ -460,6 +486,8 @@ class _FunctionLoop:
                     "times": self.T[: n + 1],
                     "lrs": LR[i, :n] if lr_run_major else LR[:n, i],
                 }
+                if self.closure_step:
+                    series.update({k: evals[: n + 1, j] for j, k in enumerate(EVAL_SERIES)})
                 if labels is not None:
                     label = labels[i]
                 else:

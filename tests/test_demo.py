@@ -20,6 +20,7 @@ from optimlab.demo import (
     LONG_VALLEY,
     NOTEBOOK_NONCONVEX,
     NOTEBOOK_QUADRATIC,
+    ORDERS_METHODS,
     RESULT_COLUMNS,
     SADDLE,
     SCENES,
@@ -252,3 +253,21 @@ def test_saddle_scene_teaches_the_escape(demo):
     assert abs(tr["SGD"].params[-1, 1]) < 0.5
     for label in ("Adagrad", "RMSProp", "Adam"):
         assert abs(tr[label].params[-1, 1]) > 1.0, label
+
+
+@pytest.mark.slow  # uses the full demo run (about 12 s)
+def test_orders_scenes_count_evaluations_and_teach_the_orders(demo):
+    """The orders scenes: first-order methods take one gradient per step; CG, BFGS and Newton
+    count their line-search trials (and Newton its Hessians), and they reach the minimum
+    that the first-order methods are still far from."""
+    for key in ("orders-long-valley", "orders-rosenbrock"):
+        tr = demo["traces"][key]
+        assert tuple(tr) == ORDERS_METHODS
+        for label in ("GD", "Momentum", "Adam"):
+            assert "evals_grad" not in tr[label].series and tr[label].values[-1] > 1.0, (key, label)
+        for label in ("CG", "BFGS", "Newton"):
+            t = tr[label]
+            assert t.values[-1] < 1e-12, (key, label, t.values[-1])
+            evals, k = t.series["evals_grad"], int(np.flatnonzero(t.values < 1e-12)[0])
+            assert (np.diff(evals) >= 0).all() and evals[k] >= k, (key, label)  # ≥ one per step until there
+        np.testing.assert_array_equal(tr["Newton"].series["evals_hess"], np.arange(tr["Newton"].steps + 1))

@@ -17,6 +17,7 @@ from . import classics  # noqa: F401  (registers the classic 2-D functions)
 from ._base import GradNoise, NoiseStreams, TestFunction
 from .library import aliases, get, names, register
 from .parser import FormulaError, from_dict, parse, resolve
+from .residuals import parse_residuals
 
 __all__ = ["TestFunction", "GradNoise", "NoiseStreams", "get", "names", "aliases", "register", "parse", "resolve",
-           "from_dict", "FormulaError"]
+           "from_dict", "FormulaError", "parse_residuals"]

@@ -94,7 +94,10 @@ class TestFunction:
     ``f_min`` (``-inf`` when unbounded below, ``nan`` when unknown), ``latex``,
     ``starts`` (``(s, d)`` suggested start points), ``description``, ``params`` (the
     arguments that built it), ``local_minimizers`` and ``saddle_points`` (``(k, d)``,
-    other known stationary points, possibly empty), ``noise`` and ``seed``.
+    other known stationary points, possibly empty), ``noise`` and ``seed``, and
+    ``residuals``: for a function written as a sum of squares :math:`f = \sum_i r_i^2`,
+    the map from points ``(..., d)`` to the residuals ``(..., m)`` (what
+    Levenberg–Marquardt needs; exact values, no gradient noise), else ``None``.
 
     >>> import optimlab.functions as F
     >>> f = F.get("booth")
@@ -123,6 +126,7 @@ class TestFunction:
         saddle_points: Any = None,
         noise: float = 0.0,
         seed: int | None = None,
+        residuals: Callable[[torch.Tensor], torch.Tensor] | None = None,
     ) -> None:
         if not isinstance(dim, (int, np.integer)) or isinstance(dim, bool) or dim < 1:
             raise ValueError(f"dim must be a positive integer, got {dim!r}")
@@ -144,6 +148,9 @@ class TestFunction:
             raise ValueError(f"noise must be a finite number >= 0, got {noise!r}")
         self.noise = float(noise)
         self.seed = seed
+        if residuals is not None and not callable(residuals):
+            raise TypeError(f"residuals must be a callable on points (..., d) or None, got {residuals!r}")
+        self.residuals = residuals
         self._generator: torch.Generator | NoiseStreams | None = None
         if self.noise > 0:
             if seed is None or isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
@@ -228,7 +235,7 @@ class TestFunction:
         kw = dict(
             minimizers=self.minimizers, f_min=self.f_min, latex=self.latex, starts=self.starts,
             description=self.description, params=self.params, local_minimizers=self.local_minimizers,
-            saddle_points=self.saddle_points, noise=self.noise, seed=self.seed,
+            saddle_points=self.saddle_points, noise=self.noise, seed=self.seed, residuals=self.residuals,
         )
         kw.update(changes)
         if not kw["noise"]:

@@ -39,8 +39,12 @@ def beale(dim: int = 2) -> TestFunction:
         a, b = xy(x)
         return (1.5 - a + a * b) ** 2 + (2.25 - a + a * b ** 2) ** 2 + (2.625 - a + a * b ** 3) ** 2
 
+    def residuals(x: torch.Tensor) -> torch.Tensor:
+        a, b = xy(x)
+        return torch.stack([1.5 - a + a * b, 2.25 - a + a * b ** 2, 2.625 - a + a * b ** 3], -1)
+
     return TestFunction(
-        "beale", f, 2, box(-4.5, 4.5, 2), minimizers=[[3, 0.5]], f_min=0.0,
+        "beale", f, 2, box(-4.5, 4.5, 2), minimizers=[[3, 0.5]], f_min=0.0, residuals=residuals,
         latex=r"(1.5 - x + xy)^2 + (2.25 - x + xy^2)^2 + (2.625 - x + xy^3)^2",
         starts=[[1, 1.5], [3, 4], [-2, -1]],
         description="Beale (1958): valley with flat plateau and steep walls; minimum (3, 0.5).",
@@ -70,6 +74,10 @@ def rosenbrock(dim: int = 2, a: float = 1.0, b: float = 100.0) -> TestFunction:
         u, v = x[..., :-1], x[..., 1:]
         return (b * (v - u ** 2) ** 2 + (a - u) ** 2).sum(-1)
 
+    def residuals(x: torch.Tensor) -> torch.Tensor:  # (√b (x_{i+1} - x_i²), a - x_i) for each i
+        u, v = x[..., :-1], x[..., 1:]
+        return torch.cat([b ** 0.5 * (v - u ** 2), a - u], -1)
+
     if dim == 2:
         mins, latex = [[a, a * a]], rf"{b:g}\,(y - x^2)^2 + ({a:g} - x)^2"
         dom, starts = [[-2, 2], [-1, 3]], [[-1.2, 1], [-1.5, 2.5]]
@@ -78,7 +86,7 @@ def rosenbrock(dim: int = 2, a: float = 1.0, b: float = 100.0) -> TestFunction:
         latex = r"\sum_{i=1}^{" + str(dim - 1) + r"} " + f"{b:g}" + r"\,(x_{i+1} - x_i^2)^2 + (1 - x_i)^2"
         dom, starts = [[-2, 2]] * dim, [[-1.2 if i % 2 == 0 else 1.0 for i in range(dim)]]
     return TestFunction(
-        "rosenbrock", f, dim, dom, minimizers=mins, f_min=0.0, latex=latex, starts=starts,
+        "rosenbrock", f, dim, dom, minimizers=mins, f_min=0.0, latex=latex, starts=starts, residuals=residuals,
         description="Rosenbrock (1960): curved narrow valley; minimum at (1, ..., 1).",
     )
 
@@ -198,9 +206,13 @@ def booth(dim: int = 2) -> TestFunction:
         a, b = xy(x)
         return (a + 2 * b - 7) ** 2 + (2 * a + b - 5) ** 2
 
+    def residuals(x: torch.Tensor) -> torch.Tensor:
+        a, b = xy(x)
+        return torch.stack([a + 2 * b - 7, 2 * a + b - 5], -1)
+
     return TestFunction(
         "booth", f, 2, box(-10, 10, 2), minimizers=[[1, 3]], f_min=0.0,
-        latex=r"(x + 2y - 7)^2 + (2x + y - 5)^2", starts=[[-8, -8], [8, -6]],
+        latex=r"(x + 2y - 7)^2 + (2x + y - 5)^2", starts=[[-8, -8], [8, -6]], residuals=residuals,
         description="Booth: convex quadratic, minimum (1, 3).",
     )
 

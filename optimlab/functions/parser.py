@@ -450,6 +450,9 @@ def resolve(spec: str, **params: Any) -> TestFunction:
             if not isinstance(v, (int, float)):  # bool is an int
                 raise ValueError(f"parameter {k!r} in {spec!r} must be a number or true/false, got {v!r}")
         return get(head, **{**kwargs, **params})
+    if colon and name_key(head) == "residuals":  # residual formulas: "residuals: r1; r2; ..."
+        from .residuals import parse_residuals  # lazy: residuals.py builds on this module's parse
+        return parse_residuals(rest, **params)
     if colon:
         raise ValueError(f"unknown function {head.strip()!r} in {spec!r}; "
                          f"known: {', '.join(sorted(set(known.values())))}")
@@ -468,7 +471,11 @@ def from_dict(data: dict[str, Any]) -> TestFunction:
         raise ValueError(f"function data must be a dict with a 'name', got {data!r}")
     params = dict(data.get("params") or {})
     noise, seed = params.pop("noise", 0.0), params.pop("seed", 0)
-    if "formula" in params:
+    if "residuals" in params:
+        from .residuals import parse_residuals  # lazy: residuals.py builds on this module's parse
+        f = parse_residuals(params["residuals"], name=data["name"], domain=data.get("domain"),
+                            minimizers=data.get("minimizers"), f_min=float(data.get("f_min", math.nan)))
+    elif "formula" in params:
         f_min = data.get("f_min", math.nan)
         f = parse(params["formula"], name=data["name"], domain=data.get("domain"),
                   minimizers=data.get("minimizers"), f_min=float(f_min))

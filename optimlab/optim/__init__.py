@@ -63,3 +63,11 @@ from .sophia import Sophia  # noqa: E402
 
 __all__ += ["Lion", "AdaBelief", "SGDScheduleFree", "AdamWScheduleFree", "RAdamScheduleFree", "Prodigy", "ADOPT",
             "LARS", "Lookahead", "LAMB", "Ftrl", "Sophia", "AdEMAMix", "MARS", "SOAP"]
+
+# higher-order methods for the function lab (issue 10 item 4)
+from .bfgs import BFGS  # noqa: E402
+from .cg import CG  # noqa: E402
+from .levenberg_marquardt import LevenbergMarquardt  # noqa: E402
+from .newton import Newton  # noqa: E402
+
+__all__ += ["Newton", "BFGS", "CG", "LevenbergMarquardt"]

@@ -8,8 +8,8 @@ from typing import Any, Callable
 import torch
 from torch import Tensor
 
-from ._base import Optimizer
-from .hparams import Choice, Fixed, Range, check_values
+from ._flat import FLAT_FIXED, FlatClosureOptimizer, check_counts
+from .hparams import Choice, Range, check_values
 from .registry import register_optimizer
 
 __all__ = ["LBFGS"]
@@ -121,7 +121,7 @@ def strong_wolfe(evaluate: Callable, t: Any, d: Tensor, f: float, g: Tensor, gtd
 
 
 @register_optimizer()
-class LBFGS(Optimizer):
+class LBFGS(FlatClosureOptimizer):
     r"""L-BFGS: quasi-Newton steps from recent curvature pairs, for smooth deterministic problems.
 
     Nocedal, "Updating Quasi-Newton Matrices with Limited Storage", Math. Comp. 35,
@@ -150,72 +150,20 @@ class LBFGS(Optimizer):
     ``nonfinite`` is applied to the gradient at the start of the step.
     """
 
-    requires_closure = True
-    runs_layout = "alone"  # how stacked runs are told apart (optimlab.runner.runs_layout)
+    _method = "L-BFGS"
     hparams = {"max_iter": Range(1.0), "max_eval": Range(1.0, optional=True), "tolerance_grad": Range(0.0),
                "tolerance_change": Range(0.0), "history_size": Range(1.0), "line_search_fn": Choice(LINE_SEARCHES),
-               **{k: Fixed(None, "L-BFGS takes the gradient as the closure gives it")
-                  for k in ("clipvalue", "clipnorm", "global_clipnorm")},
-               "maximize": Fixed(False, "L-BFGS minimizes; negate the closure's loss instead"),
-               "lr_decay": Fixed(0.0, "not offered by L-BFGS"),
-               "decoupled_weight_decay": Fixed(False, "L-BFGS has no weight decay"),
-               "differentiable": Fixed(False, "L-BFGS's line search reads numbers from the graph")}
+               **FLAT_FIXED}
 
     def __init__(self, params: Any, lr: Any = 1, max_iter: int = 20, max_eval: int | None = None,
                  tolerance_grad: float = 1e-7, tolerance_change: float = 1e-9, history_size: int = 100,
                  line_search_fn: str | None = None, **options: Any) -> None:
-        for name, v in (("max_iter", max_iter), ("history_size", history_size), ("max_eval", max_eval)):
-            if v is not None and (isinstance(v, bool) or not isinstance(v, int)):
-                raise ValueError(f"{name} must be an integer >= 1, got {v!r}")
-        if isinstance(lr, Tensor) and lr.numel() != 1:
-            raise ValueError(f"lr is a tensor of shape {tuple(lr.shape)}: L-BFGS has no runs dimension (its "
-                             "parameters are one vector; one line search would step every run) (torch: Tensor lr "
-                             "must be 1-element)")
+        check_counts(max_iter=max_iter, history_size=history_size, max_eval=max_eval)
         if max_eval is None:
             max_eval = max_iter * 5 // 4
         defaults = dict(lr=lr, max_iter=max_iter, max_eval=max_eval, tolerance_grad=tolerance_grad,
                         tolerance_change=tolerance_change, history_size=history_size, line_search_fn=line_search_fn)
         super().__init__(params, defaults, **options)
-        if len(self.param_groups) != 1:
-            raise ValueError("LBFGS doesn't support per-parameter options (parameter groups)")
-        self._params = self.param_groups[0]["params"]
-
-    def add_param_group(self, param_group: dict[str, Any]) -> None:
-        if getattr(self, "_constructed", False):
-            raise ValueError("LBFGS doesn't support per-parameter options (parameter groups): all its parameters "
-                             "are one vector; build it on all of them")
-        super().add_param_group(param_group)
-
-    # -- the parameters as one vector ---------------------------------------------------
-    def _flat_grad(self) -> Tensor:
-        views = []
-        for p in self._params:
-            if p.grad is None:
-                v = p.new_zeros(p.numel())
-            else:
-                v = (p.grad.to_dense() if p.grad.is_sparse else p.grad).reshape(-1)
-            views.append(torch.view_as_real(v).reshape(-1) if v.is_complex() else v)
-        return torch.cat(views, 0)
-
-    def _move(self, t: Any, d: Tensor) -> None:
-        """x ← x + t·d."""
-        offset = 0
-        for p in self._params:
-            q = torch.view_as_real(p) if p.is_complex() else p
-            q.add_(d[offset:offset + q.numel()].view_as(q), alpha=t)
-            offset += q.numel()
-
-    def _evaluator(self, closure: Callable, d: Tensor) -> Callable:
-        """t ↦ (f, ∇f, ∇f·d) at x + td, the parameters put back afterwards."""
-        def evaluate(t: Any) -> tuple[float, Tensor, Any]:
-            saved = [p.clone(memory_format=torch.contiguous_format) for p in self._params]
-            self._move(t, d)
-            f = float(closure())
-            g = self._flat_grad()
-            for p, s in zip(self._params, saved):
-                p.copy_(s)
-            return f, g, g.dot(d)
-        return evaluate
 
     # -- the step -------------------------------------------------------------------------
     @torch.no_grad()

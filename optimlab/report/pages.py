@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from .._spec import split_spec, unique_slugs
-from ..record import Trace
+from ..record import EVAL_SERIES, Trace
 from ..viz import (
     animate_paths,
     function_dim,
@@ -54,8 +54,9 @@ class Page:
 def run_page(function: Any, traces: Mapping[str, Trace], out: str | Path, *, domain: Any = None,
              animate: bool = False, frames: int = 100, title: str | None = None) -> Page:
     """Runs from one start on a function: one trace file per run (``<label>.npz``),
-    ``convergence.png``, ``paths.png`` (2-D functions), ``paths.gif`` with ``animate``,
-    and ``index.html`` with the table and the pictures.
+    ``convergence.png`` (and ``convergence_evals.png``, per gradient evaluation, when a run
+    counted its evaluations: :data:`optimlab.record.EVAL_SERIES`), ``paths.png`` (2-D
+    functions), ``paths.gif`` with ``animate``, and ``index.html`` with the table and the pictures.
 
     ``function``: the function object, a registered name or a formula; ``traces``:
     ``{label: Trace}`` (as :func:`optimlab.compare` returns); ``domain``: the plot window
@@ -73,6 +74,10 @@ def run_page(function: Any, traces: Mapping[str, Trace], out: str | Path, *, dom
     table = trace_table(traces, fn, title=title or f"{name} from ({', '.join(f'{v:g}' for v in start)})")
     pictures = [(save_figure(plot_convergence(traces, function=fn), out / "convergence.png"),
                  "f − f* and ‖∇f‖ per step")]
+    if any(EVAL_SERIES[1] in t.series for t in traces.values()):  # line searches, Hessians: cost is not steps
+        pictures.append((save_figure(plot_convergence(traces, function=fn, per="evals"),
+                                     out / "convergence_evals.png"),
+                         "f − f* and ‖∇f‖ per gradient evaluation (the cost of line-search and higher-order methods)"))
     notes = []
     if len(start) == 2 and function_dim(fn) in (None, 2):
         pictures.append((save_figure(plot_contour(fn, traces, domain=domain), out / "paths.png", dpi=110),

@@ -29,8 +29,10 @@ def _styles(items: list, styles: Sequence[dict] | None, settings: bool) -> list[
 
 def plot_convergence(traces: Any, f_min: float | None = None, *, function: Any = None, title: str | None = None,
                      settings: bool = False, styles: Sequence[dict] | None = None,
-                     figsize: tuple[float, float] = (10.0, 3.9)) -> Any:
-    """Two panels: ``f − f*`` versus step and ``‖∇f‖`` versus step, on log axes.
+                     figsize: tuple[float, float] = (10.0, 3.9), per: str = "step") -> Any:
+    """Two panels: ``f − f*`` versus step and ``‖∇f‖`` versus step, on log axes
+    (``per="evals"``: versus gradient evaluations, the cost of line-search and
+    higher-order methods; see :func:`optimlab.viz.plot_curves`).
 
     ``f_min`` is f*; when None it comes from ``function.f_min`` or the traces' recorded
     function (``config["function"]["f_min"]``). When f* is unknown or not finite (a
@@ -48,12 +50,12 @@ def plot_convergence(traces: Any, f_min: float | None = None, *, function: Any =
     st = _styles(items, styles, settings)
     fig, (a1, a2) = plt.subplots(1, 2, figsize=figsize, constrained_layout=True)
     if f_min is not None:
-        plot_curves(items, "values", subtract=float(f_min), logy=True, ax=a1, styles=st,
+        plot_curves(items, "values", per=per, subtract=float(f_min), logy=True, ax=a1, styles=st,
                     ylabel="f − f*", title="f − f*  (log scale)")
     else:
         note = f_star_text(function, items) if unbounded_below(function, items) else "f* unknown"
-        plot_curves(items, "values", logy=False, ax=a1, styles=st, ylabel="f", title=f"f  ({note})")
-    plot_curves(items, "grad_norms", logy=True, ax=a2, styles=st, ylabel="‖∇f‖", title="‖∇f‖  (log scale)")
+        plot_curves(items, "values", per=per, logy=False, ax=a1, styles=st, ylabel="f", title=f"f  ({note})")
+    plot_curves(items, "grad_norms", per=per, logy=True, ax=a2, styles=st, ylabel="‖∇f‖", title="‖∇f‖  (log scale)")
     a1.get_legend() and a1.get_legend().remove()
     handles, labels = a2.get_legend_handles_labels()
     a2.get_legend() and a2.get_legend().remove()

@@ -15,7 +15,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.ticker import MaxNLocator
 
-from ..record import Trace
+from ..record import Trace, evaluations
 from ._common import plain_text
 from ._style import run_styles
 
@@ -62,8 +62,10 @@ def plot_curves(traces: Any, key: str = "values", *, per: str = "step", subtract
                 logy: bool | None = None, ax: Any = None, title: str | None = None, ylabel: str | None = None,
                 xlabel: str | None = None, styles: Sequence[dict] | None = None, first: int | None = None,
                 figsize: tuple[float, float] = (6.4, 4.0)) -> Any:
-    """Plot ``key`` of each trace against step (``per="step"``, from ``trace.series``) or
-    epoch (``per="epoch"``, from ``trace.epochs``, epochs numbered from 1).
+    """Plot ``key`` of each trace against step (``per="step"``, from ``trace.series``),
+    epoch (``per="epoch"``, from ``trace.epochs``, epochs numbered from 1) or gradient
+    evaluations (``per="evals"``: :func:`optimlab.record.evaluations`, so that methods with
+    line searches and first-order methods are compared at equal cost).
 
     ``subtract``: plot ``value − subtract`` (e.g. ``f − f*``); with a log axis the
     values are clipped below at the smallest positive float so that reaching the
@@ -79,8 +81,8 @@ def plot_curves(traces: Any, key: str = "values", *, per: str = "step", subtract
 
     Returns the matplotlib Figure. Non-finite values (a diverged run) end the line.
     """
-    if per not in ("step", "epoch"):
-        raise ValueError(f"per must be 'step' or 'epoch', got {per!r}")
+    if per not in ("step", "epoch", "evals"):
+        raise ValueError(f"per must be 'step', 'epoch' or 'evals', got {per!r}")
     items = trace_list(traces)
     if ax is None:
         fig, ax = plt.subplots(figsize=figsize, constrained_layout=True)
@@ -88,7 +90,7 @@ def plot_curves(traces: Any, key: str = "values", *, per: str = "step", subtract
         fig = ax.figure
     ys = []
     for t in items:
-        source = t.series if per == "step" else t.epochs
+        source = t.epochs if per == "epoch" else t.series
         if key not in source:
             raise KeyError(f"{t.label or 'trace'} has no {per} series {key!r}; it has {sorted(source)}")
         y = np.asarray(source[key], dtype=float)
@@ -105,7 +107,10 @@ def plot_curves(traces: Any, key: str = "values", *, per: str = "step", subtract
     given = styles if styles is not None and len(styles) == len(items) and all(styles) else None
     computed = [dict(s) for s in given] if given else run_styles(items, styles, path=False, lw=(1.5, 2.6))
     for i, (t, y) in enumerate(zip(items, ys)):
-        x = np.arange(len(y)) + (first if first is not None else (1 if per == "epoch" else 0))
+        if per == "evals":
+            x = evaluations(t, "grad")[: len(y)] + (first or 0)
+        else:
+            x = np.arange(len(y)) + (first if first is not None else (1 if per == "epoch" else 0))
         if logy:
             y = np.where(np.isfinite(y), np.maximum(y, np.finfo(float).tiny), np.nan)
         style = computed[i]
@@ -115,7 +120,7 @@ def plot_curves(traces: Any, key: str = "values", *, per: str = "step", subtract
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     if logy:
         ax.set_yscale("log")
-    ax.set_xlabel(xlabel or per)
+    ax.set_xlabel(xlabel or ("gradient evaluations" if per == "evals" else per))
     ax.set_ylabel(ylabel or (f"{key} − {subtract:g}" if subtract not in (None, 0) else key))
     if title:
         ax.set_title(plain_text(title))
