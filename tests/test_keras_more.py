@@ -227,6 +227,8 @@ LIVE = [("Lion", {"learning_rate": 0.01, "weight_decay": 0.5}), ("Lamb", {"learn
 LIVE_TOL = {"Adafactor": 1e-6, "Muon": 1e-7}
 
 
+# keras' torch backend converts tensors with np.array(x), which numpy 2 warns about 1600 times
+@pytest.mark.filterwarnings("ignore:__array__ implementation doesn't accept a copy keyword:DeprecationWarning")
 @pytest.mark.slow  # importing keras takes seconds
 def test_the_real_keras_agrees():
     os.environ.setdefault("KERAS_BACKEND", "torch")
