@@ -10,10 +10,10 @@ from __future__ import annotations
 import ast
 import difflib
 import re
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping
 
 __all__ = ["name_key", "split_spec", "parse_options", "parse_value", "format_value", "slug", "unique_slugs",
-           "split_top", "split_items", "did_you_mean", "run_labels"]
+           "split_top", "split_items", "did_you_mean", "run_labels", "unknown_name", "unknown_option"]
 
 _KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
@@ -65,6 +65,21 @@ def did_you_mean(word: str, names: Iterable[str]) -> str:
     by_key = {name_key(n): n for n in names}
     close = difflib.get_close_matches(name_key(word), list(by_key), n=3, cutoff=0.6)
     return f" (did you mean {' or '.join(repr(by_key[c]) for c in close)}?)" if close else ""
+
+
+def unknown_name(kind: str, name: str, known: Mapping[str, str], available: Iterable[str], n: int = 3) -> str:
+    """``unknown optimizer 'adamm'. Did you mean 'adam'? Available: ...``: ``known`` maps each
+    accepted name (as :func:`name_key` writes it) to the name the hint shows."""
+    close = difflib.get_close_matches(name_key(name), list(known), n=n, cutoff=0.5)
+    shown = list(dict.fromkeys(known[c] for c in close))
+    hint = f" Did you mean {', '.join(repr(c) for c in shown)}?" if shown else ""
+    return f"unknown {kind} {name!r}.{hint} Available: {', '.join(available)}"
+
+
+def unknown_option(name: str, key: str, accepted: Iterable[str]) -> str:
+    """``unknown option 'foo' for sgd; accepted: lr, momentum, ... (did you mean ...)``."""
+    accepted = list(accepted)
+    return f"unknown option {key!r} for {name}; accepted: {', '.join(accepted)}{did_you_mean(str(key), accepted)}"
 
 
 MAX_VALUE_LENGTH = 200

@@ -104,7 +104,10 @@ from optimlab.cli import main
 codes = []
 for argv in (["--help"], ["--version"], ["run", "--help"], ["run"], ["rn"], ["list", "colours"],
              ["run", "beale", "-O", "adam", "--start", "1,a"], ["train", "x", "--threads", "100000"],
-             ["sweep", "beale", "--top", "0", "--grid", "lr=0.1"], ["bench", "--suite", "beale"]):
+             ["sweep", "beale", "--top", "0", "--grid", "lr=0.1"], ["bench", "--suite", "beale"],
+             ["run", "beale", "-O", "sgd:foo=1"], ["train", "iris-softmax", "-O", "adamm"],
+             ["sweep", "beale", "-O", "adam:betaz=(0.9,0.99)", "--grid", "lr=0.1"], ["run", "bael", "-O", "adam"],
+             ["sweep", "Rosenbrok", "-O", "sgd", "--grid", "lr=0.1"]):
     try:
         main(argv)
     except SystemExit as e:
@@ -113,7 +116,29 @@ print(json.dumps({"codes": codes, "loaded": sorted(m for m in ("torch", "numpy",
 """
     r = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, timeout=120)
     result = json.loads(r.stdout.strip().splitlines()[-1])
-    assert result == {"codes": [0, 0, 0, 2, 2, 2, 2, 2, 2, 2], "loaded": []}, r.stderr
+    assert result == {"codes": [0, 0, 0] + [2] * 12, "loaded": []}, r.stderr
+    assert "unknown option 'foo' for sgd; accepted: lr, momentum" in r.stderr and "Did you mean 'adam'" in r.stderr
+
+
+def test_the_command_lines_name_table_is_current_and_says_what_the_registry_says():
+    from optimlab.cli import _index
+    from optimlab.optim import registry
+
+    assert (Path(_index.__file__).parent / "_index_data.py").read_text() == _index.index_source(), (
+        "the optimizer table is stale: run python tools/cli_index.py")
+    for bad in ("sgd:foo=1", "adam:LRR=0.1", "adamm", "Keras.Adamm:lr=1", "sgd:lr=0.1,momentm=0.9", "lion:betas2=1"):
+        with pytest.raises(ValueError) as e:
+            registry.parse_spec(bad)
+        assert _index.quick_spec_error(bad, index=True) == str(e.value), bad
+    for fine_or_for_the_registry in ("adam:LR=0.1", "keras.adam:learning_rate=0.1", "lookahead:base=sgd,lr=0.1",
+                                     "mymodule:MyOptimizer", "mymodule:MyOptimizer:lr=0.1", "sgd:lr=(", "sgd:=1"):
+        assert _index.quick_spec_error(fine_or_for_the_registry, index=True) is None, fine_or_for_the_registry
+    for bad in ("bael", "Rosenbrok", "pi", "sin", "x_y"):
+        with pytest.raises(ValueError) as e:
+            optimlab.functions.resolve(bad)
+        assert _index.quick_function_error(bad, index=True) == str(e.value), bad
+    for fine_or_for_the_registry in ("beale", "Six-Hump Camel", "x", "x**2 + y", "x-y", "bael:dim=3", "e"):
+        assert _index.quick_function_error(fine_or_for_the_registry, index=True) is None, fine_or_for_the_registry
 
 
 def printed_folder(stdout: str) -> Path:

@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from .._spec import run_labels, split_items  # run_labels: one rule for the lab and the command line
+from ._index import quick_spec_error
 
 __all__ = ["console", "err_console", "CLIError", "fail", "one_line", "parse_number", "parse_numbers", "run_labels",
            "check_out", "shorten", "usage_message", "default_out", "spec_list"]
@@ -130,4 +131,8 @@ def spec_list(values: list[str] | None, option: str = "--optimizer") -> list[str
     specs = [s for v in values or [] for s in split_items(v)]
     if values and not specs:
         raise CLIError(f"{option} is empty: give a spec NAME[:KEY=VALUE,...], e.g. adam:lr=0.01")
+    for spec in specs:  # a mistyped name or option answers now, before torch loads
+        problem = quick_spec_error(spec)
+        if problem:
+            raise CLIError(f"{option} {shorten(spec)!r}: {problem}")
     return specs

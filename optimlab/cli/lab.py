@@ -30,6 +30,7 @@ from ._common import (
     shorten,
     spec_list,
 )
+from ._index import quick_function_error
 from ._progress import QUIET_HELP, Bar
 
 SPEC_HELP = ("Optimizer spec NAME[:KEY=VALUE,...]; repeat for several, or give a comma list "
@@ -45,6 +46,8 @@ STOP_HELP = (
 # ----------------------------------------------------------------- argument parsing
 def parse_stop(items: list[str]) -> list[Any]:
     """``["grad_tol=1e-6", "time_limit=2"]`` → rules of :mod:`optimlab.stopping`."""
+    if not items:
+        return []
     from .. import stopping  # lazy: keeps --help free of torch
 
     kinds = {"f_tol": stopping.FTol, "rel_f_tol": stopping.RelFTol, "grad_tol": stopping.GradTol,
@@ -105,6 +108,9 @@ def _checked_specs(specs: list[str]) -> list[str]:
 
 
 def _function(name_or_formula: str) -> Any:
+    problem = quick_function_error(name_or_formula)  # a mistyped name answers before torch loads
+    if problem:
+        raise CLIError(problem)
     from ..runner import resolve_function  # lazy: keeps --help free of torch
 
     try:

@@ -34,6 +34,7 @@ from ._common import (
     parse_numbers,
     spec_list,
 )
+from ._index import quick_function_error
 from ._progress import QUIET_HELP, Bar
 from .bench import HEARTBEAT_HELP, SAMPLED, STORAGE_HELP, add_bench, bench_on_optuna, parse_lr_range, print_bench_page
 
@@ -147,6 +148,8 @@ def sweep_command(
                            f"{len(specs)}: {', '.join(specs)}; run one sweep per optimizer, or compare them with "
                            f"optimlab bench")
         spec = specs[0]
+        if error := quick_function_error(problem):  # a mistyped name answers before torch loads
+            raise CLIError(error)
         out = out or default_out(SWEEP_ROOT, problem.removeprefix("problem:"))
         check_out(out)
         g = parse_grid(grid, max_runs)

@@ -15,14 +15,13 @@ Experiments" (SFU), for the usual domains.
 
 from __future__ import annotations
 
-import difflib
 import inspect
 import math
 from typing import Any, Callable
 
 import torch
 
-from .._spec import name_key
+from .._spec import name_key, unknown_name
 from ._base import TestFunction, box, check_dim, check_positive, check_two_d, xy
 
 __all__ = ["get", "names", "register", "aliases"]
@@ -68,10 +67,7 @@ def get(name: str, **params: Any) -> TestFunction:
         raise TypeError(f"function name must be a string, got {type(name).__name__}")
     canon = _ALIASES.get(name_key(name))
     if canon is None:
-        close = difflib.get_close_matches(name_key(name), list(_ALIASES), n=4, cutoff=0.5)
-        close_names = list(dict.fromkeys(_ALIASES[c] for c in close))
-        hint = f" Did you mean {', '.join(repr(c) for c in close_names)}?" if close_names else ""
-        raise ValueError(f"unknown function {name!r}.{hint} Available: {', '.join(names())}")
+        raise ValueError(unknown_name("function", name, _ALIASES, names(), n=4))
     noise = params.pop("noise", 0.0)
     seed = params.pop("seed", 0)
     factory = _FACTORIES[canon]

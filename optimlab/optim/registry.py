@@ -26,7 +26,6 @@ Values are numbers, ``true``/``false``/``none``, tuples in parentheses, or bare 
 
 from __future__ import annotations
 
-import difflib
 import functools
 import inspect
 from dataclasses import dataclass, field
@@ -34,7 +33,7 @@ from typing import Any, Callable, Mapping
 
 import torch
 
-from .._spec import did_you_mean, format_value, name_key, parse_options, split_spec
+from .._spec import format_value, name_key, parse_options, split_spec, unknown_name, unknown_option
 
 __all__ = ["get", "create", "available", "register", "register_optimizer", "unregister", "alias", "Tune",
            "tuning", "parse_spec", "spec_to_kwargs", "describe", "lookup", "options", "check_options"]
@@ -137,9 +136,7 @@ def lookup(name: str) -> Entry:
         raise TypeError(f"optimizer name must be a string, got {type(name).__name__}")
     k = name_key(name)
     if k not in _REGISTRY:
-        close = difflib.get_close_matches(k, list(_REGISTRY), n=3, cutoff=0.5)
-        hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
-        raise ValueError(f"unknown optimizer {name!r}.{hint} Available: {', '.join(available())}")
+        raise ValueError(unknown_name("optimizer", name, {c: c for c in _REGISTRY}, available()))
     return _REGISTRY[k]
 
 
@@ -237,8 +234,7 @@ def check_options(name: str, kwargs: Mapping[str, Any]) -> dict[str, Any]:
     for key, value in kwargs.items():
         real = key if key in accepted else lower.get(str(key).lower())
         if real is None:
-            raise ValueError(f"unknown option {key!r} for {name}; accepted: {', '.join(accepted)}"
-                             f"{did_you_mean(str(key), accepted)}")
+            raise ValueError(unknown_option(name, key, accepted))
         if real in out:
             raise ValueError(f"option {real!r} of {name} is given twice (as {key!r} too)")
         default = accepted[real]
