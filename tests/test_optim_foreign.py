@@ -133,3 +133,12 @@ def test_errors_are_one_line(foreign, capsys, tmp_path, spec, shown):
     err = capsys.readouterr().err.strip()
     assert done.value.code == 2 and len(err.splitlines()) == 1 and shown in err, err
     assert not (tmp_path / "out").exists()
+
+
+def test_a_training_sweep_computes_each_configuration_alone(foreign):
+    both = optimlab.sweep("problem:iris-softmax", foreign, grid={"lr": [0.01, 0.05]}, steps=4)
+    builtin = optimlab.sweep("problem:iris-softmax", "momentum", grid={"lr": [0.01, 0.05]}, steps=4)
+    alone = optimlab.sweep("problem:iris-softmax", foreign, grid={"lr": [0.05]}, steps=4).traces[0]
+    np.testing.assert_array_equal(both.traces[1].values, alone.values)
+    for t, ref in zip(both.traces, builtin.traces):
+        np.testing.assert_allclose(t.values, ref.values, rtol=1e-6)  # float32: equal to rounding
