@@ -56,6 +56,8 @@ def _import(module_name: str, name: str) -> Any:
     if added:
         sys.path.insert(0, here)
     try:
+        if module_name not in sys.modules:
+            importlib.invalidate_caches()  # a module file written since the last import is found
         return importlib.import_module(module_name)
     except ModuleNotFoundError as e:
         if e.name is not None and (module_name == e.name or module_name.startswith(e.name + ".")):
