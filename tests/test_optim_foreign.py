@@ -84,6 +84,7 @@ def test_a_class_spec_is_read_split_and_tuned_from_its_attribute(foreign):
     assert len({c["momentum"] for c in cfgs}) == 3 and all(0.0 <= c["momentum"] <= 0.99 for c in cfgs)
     assert not takes_tensor_hyper(foreign) and runs_layout(foreign) == "alone"
     assert takes_tensor_hyper("momentum") and runs_layout("momentum") == "elementwise"
+    assert [n for n in oo.available() if not takes_tensor_hyper(n)] == []  # every registered class stays batched
 
 
 def test_runs_with_different_hyperparameters_are_each_the_run_alone(foreign):
