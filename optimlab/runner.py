@@ -28,7 +28,7 @@ from .record import EVAL_SERIES, Trace, to_jsonable
 from .stopping import AnyOf, StopInfo, as_rule
 
 __all__ = ["run", "compare", "run_batch", "resolve_function", "resolve_optimizer", "needs_closure", "make_scheduler",
-           "suggested_start", "runs_layout", "runs_options"]
+           "suggested_start", "runs_layout", "runs_options", "takes_tensor_hyper"]
 
 
 # ------------------------------------------------------------------- the function
@@ -120,15 +120,28 @@ def _optimizer_class(optimizer: Any) -> type | None:
     return head if isinstance(head, type) else None
 
 
+def takes_tensor_hyper(optimizer: Any) -> bool:
+    """Whether the optimizer takes per-run hyperparameters as (R, 1, ...) tensors: optimlab's
+    own classes do, and any class that declares its ``runs_layout``; another
+    ``torch.optim.Optimizer`` (a foreign class, ``MODULE:CLASS``) is not assumed to, so each of
+    its runs is computed alone with plain numbers (:func:`runs_layout` ``"alone"``), the same
+    numbers as running it by itself. A factory takes none (it is given no hyperparameters)."""
+    cls = _optimizer_class(optimizer)
+    return cls is None or issubclass(cls, _OptimlabOptimizer) or hasattr(cls, "runs_layout")
+
+
 def runs_layout(optimizer: Any) -> str:
     """How an optimizer takes R runs stacked as (R, ...) parameters (its class's ``runs_layout``):
     ``"elementwise"`` (the default: hyperparameters broadcast, nothing to declare),
     ``"leading"`` (the method reduces over a whole parameter, as Adafactor's RMS and Muon's
     orthogonalization do: the runs must be declared by hyperparameters of shape (R, 1, ...),
     see :func:`runs_options`) or ``"alone"`` (L-BFGS: the parameters are one vector and
-    one line search steps them all, so each run is done by itself)."""
+    one line search steps them all, so each run is done by itself; also a class that takes no
+    tensor hyperparameters, :func:`takes_tensor_hyper`)."""
     cls = _optimizer_class(optimizer)
-    return getattr(cls, "runs_layout", "elementwise") if cls is not None else "elementwise"
+    if cls is None:
+        return "elementwise"
+    return getattr(cls, "runs_layout", "elementwise" if takes_tensor_hyper(optimizer) else "alone")
 
 
 def runs_options(optimizer: Any) -> dict[str, Any]:
@@ -222,6 +235,8 @@ def run_batch(function: Any, optimizer: Any, starts: Any, steps: int = 100, *,
             bound=bound, record_params=record_params, progress=progress, threads=threads)]
     rule: AnyOf = as_rule(stop)
     params, hyper_t = _new_params(x0, hyper, dtype)
+    if not takes_tensor_hyper(optimizer):  # one run here ("alone"): its values as plain numbers
+        hyper_t = {k: tuple(map(float, list(v)[0])) if k == "betas" else float(list(v)[0]) for k, v in hyper.items()}
     loop = _FunctionLoop(fn, factory(params, **hyper_t, **runs_options(optimizer)), x0, int(steps), record_params)
     loop.own_check_off(optimizer, options)
     loop.set_schedule(schedule)

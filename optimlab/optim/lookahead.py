@@ -51,6 +51,7 @@ class Lookahead(torch.optim.Optimizer):
     # built by name (``create(params, "lookahead", base="sgd", lr=0.1)``), the arguments
     # Lookahead does not take go to the inner optimizer: the registry checks them as its options
     inner_optimizer_option = ("base", "adam")
+    runs_layout = "elementwise"  # per-run (R, 1) hyperparameters reach the inner optimizer (runner.takes_tensor_hyper)
 
     def __init__(self, optimizer: Any, k: int = 5, alpha: Any = 0.5, pullback_momentum: str = "none",
                  base: str | None = None, **kwargs: Any) -> None:

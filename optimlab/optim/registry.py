@@ -22,6 +22,10 @@ The spec syntax, used by the command line: ``NAME[:KEY=VALUE[,KEY=VALUE...]]``, 
 ``adam:lr=0.1,betas=(0.9,0.99),amsgrad=true`` or ``momentum:lr=0.01,momentum=0.7``.
 Values are numbers, ``true``/``false``/``none``, tuples in parentheses, or bare words
 (strings, e.g. ``momentum_form=velocity``).
+
+A spec may name the user's own class instead, ``MODULE:CLASS[:KEY=VALUE,...]``
+(``mypkg.mymodule:MyOptimizer:lr=0.1``; :mod:`optimlab.optim.foreign`): it is imported,
+not registered, and its class attribute ``tune`` gives its tuning ranges.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from typing import Any, Callable, Mapping
 import torch
 
 from .._spec import format_value, name_key, parse_options, split_spec, unknown_name, unknown_option
+from .foreign import is_class_spec_name, load_class, split_class_spec
 
 __all__ = ["get", "create", "available", "register", "register_optimizer", "unregister", "alias", "Tune",
            "tuning", "parse_spec", "spec_to_kwargs", "describe", "lookup", "options", "check_options"]
@@ -90,6 +95,25 @@ def alias(description: str, **presets: Any) -> tuple[str, dict[str, Any]]:
     return description, presets
 
 
+def _tune_ranges(tune: Any, what: str) -> dict[str, Tune]:
+    """``{key: Tune}`` from ``{key: Tune or (lo, hi)}``; ``what`` names it in errors."""
+    if tune is None:
+        return {}
+    if not isinstance(tune, Mapping):
+        raise ValueError(f"{what} must be a dict {{key: (lo, hi)}}, got {type(tune).__name__}")
+    ranges = {}
+    for k, v in tune.items():
+        try:
+            t = v if isinstance(v, Tune) else Tune(*v)
+            ordered = t.lo <= t.hi
+        except TypeError:
+            raise ValueError(f"{what}[{k!r}] must be a pair (lo, hi) of numbers, got {v!r}") from None
+        if not ordered:
+            raise ValueError(f"{what}[{k!r}] must have lo <= hi, got {t}")
+        ranges[str(k)] = t
+    return ranges
+
+
 def register_optimizer(*names: str, aliases: Mapping[str, tuple[str, dict[str, Any]]] | None = None,
                        tune: Mapping[str, Tune | tuple[float, float]] | None = None,
                        description: str = "", class_name: bool = True) -> Callable[[type], type]:
@@ -97,10 +121,7 @@ def register_optimizer(*names: str, aliases: Mapping[str, tuple[str, dict[str, A
     and ``names``, and each alias (``{name: alias(description, **presets)}``); ``tune``: the
     ranges the bench's random search draws for it (:class:`Tune`, or ``(lo, hi)``).
     ``description`` defaults to the docstring's first line. Returns the class."""
-    ranges = {k: v if isinstance(v, Tune) else Tune(*v) for k, v in (tune or {}).items()}
-    for k, t in ranges.items():
-        if not t.lo <= t.hi:
-            raise ValueError(f"tune[{k!r}] must have lo <= hi, got {t}")
+    ranges = _tune_ranges(tune, "tune")
 
     def decorate(cls: type) -> type:
         _check_class(cls)
@@ -134,6 +155,9 @@ def lookup(name: str) -> Entry:
     _with_keras()
     if not isinstance(name, str):
         raise TypeError(f"optimizer name must be a string, got {type(name).__name__}")
+    if is_class_spec_name(name):  # MODULE:CLASS, the user's own class (optimlab.optim.foreign)
+        cls = load_class(name)
+        return Entry(cls, {}, _first_line(cls), _tune_ranges(getattr(cls, "tune", None), f"{name}.tune"))
     k = name_key(name)
     if k not in _REGISTRY:
         raise ValueError(unknown_name("optimizer", name, {c: c for c in _REGISTRY}, available()))
@@ -247,11 +271,15 @@ def check_options(name: str, kwargs: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def parse_spec(spec: str) -> tuple[str, dict[str, Any]]:
-    """Read ``NAME[:KEY=VALUE,...]`` into ``(name, kwargs)``; the name and the option names
-    are checked (:func:`check_options`: keys come back spelled as the constructor spells them)."""
+    """Read ``NAME[:KEY=VALUE,...]`` (or ``MODULE:CLASS[:KEY=VALUE,...]``) into ``(name, kwargs)``;
+    the name and the option names are checked (:func:`check_options`: keys come back spelled as the
+    constructor spells them)."""
     if not isinstance(spec, str) or not spec.strip():
         raise ValueError("optimizer spec is empty; write NAME[:KEY=VALUE,...], e.g. adam:lr=0.01")
     name, _, rest = split_spec(spec)
+    own = split_class_spec(spec)
+    if own is not None and name_key(name) not in _REGISTRY:  # a registered name wins: "adam:lr" is a bad option
+        name, rest = own
     lookup(name)
     return name, check_options(name, parse_options(rest, spec, "optimizer"))
 

@@ -24,7 +24,7 @@ from ..engine import (
 )
 from ..problems.data import dataset_tensors
 from ..record import Trace, to_jsonable
-from ..runner import resolve_optimizer, run_label, runs_layout, runs_options
+from ..runner import resolve_optimizer, run_label, runs_layout, runs_options, takes_tensor_hyper
 from ..training.losses import resolve_loss
 from .grids import hyper_values
 
@@ -80,7 +80,8 @@ class TrainSweep:
         if structural:
             raise ValueError(f"a training sweep puts every swept argument on the runs dimension; "
                              f"{', '.join(structural)} hold non-numbers: sweep them one value at a time")
-        if runs_layout(optimizer) == "alone":
+        self.alone = not takes_tensor_hyper(optimizer)  # a foreign class: one run at a time, plain numbers
+        if runs_layout(optimizer) == "alone" and not self.alone:
             raise ValueError(f"{self.opt_name} cannot be swept on a training problem: it treats all parameters as "
                              "one vector and steps with a closure; train each configuration with Trainer instead")
         self.runs_options = runs_options(optimizer)
@@ -99,11 +100,14 @@ class TrainSweep:
     def run(self, rows: Sequence[dict], record_params: bool, progress: Callable | None) -> list[Trace]:
         """The traces of ``rows``, in order (``record_params`` is for function sweeps)."""
         rows = list(rows)
+        if self.alone and len(rows) > 1:
+            return [t for r in rows for t in self.run([r], record_params, progress)]
         data, opt_name, options, steps = self.data, self.opt_name, self.options, self.steps
         row_seeds = [r.get("seed", 0) if r.get("seed") is not None else 0 for r in rows]
         models = _StackedModels(self.problem_obj, row_seeds, self.dtype)
         # (R, 1, ...) values override the options
-        opt = self.factory(models.groups(hyper_values(rows, self.numeric, options)), **self.runs_options)
+        opt = self.factory(models.groups(hyper_values(rows, self.numeric, options), plain=self.alone),
+                           **self.runs_options)
         work = sum(p.numel() for p in models.params.values()) * data.B  # the stacked parameters hold all R runs
         with torch_threads(pick_threads(self.threads, work)):
             losses, objective, train_loss, state = _train(models, opt, data, row_seeds, steps, progress)
@@ -160,13 +164,17 @@ class _StackedModels:
         self.batched = vmap(one, in_dims=(0, 0, 0, 0))  # run j on its own batch
         self.on_all = vmap(one, in_dims=(0, 0, None, None))  # every run on the same data
 
-    def groups(self, hyper: dict[str, list]) -> list[dict]:
-        """One parameter group per stacked tensor, each swept value as an (R, 1, ...) tensor."""
+    def groups(self, hyper: dict[str, list], plain: bool = False) -> list[dict]:
+        """One parameter group per stacked tensor, each swept value as an (R, 1, ...) tensor
+        (``plain``: one run, its values as plain numbers, for a class that takes no tensors)."""
         groups = []
         for p in self.params.values():
             shape = (self.R,) + (1,) * (p.ndim - 1)
             g: dict[str, Any] = {"params": [p]}
             for k, vals in hyper.items():
+                if plain:
+                    g[k] = tuple(map(float, vals[0])) if k == "betas" else float(vals[0])
+                    continue
                 arr = torch.tensor(vals, dtype=p.dtype)
                 g[k] = (arr[:, 0].reshape(shape), arr[:, 1].reshape(shape)) if k == "betas" else arr.reshape(shape)
             groups.append(g)
