@@ -288,7 +288,8 @@ def main() -> int:
     if args.group != "twins":
         missed += run_modern(args, clock)
     print(f"\ntargets: optimlab ÷ fused <= {FUSED_TARGET} for {', '.join(sorted(FUSED_TARGETS))}; "
-          "readable ÷ foreach <= 1 and readable ÷ torch default <= 1 for all")
+          "readable ÷ foreach <= 1 and readable ÷ torch default <= 1 for all; "
+          "optimlab ÷ reference (and ÷ reference foreach) <= 1 for the modern methods")
     print("missed: " + (", ".join(missed) if missed else "none"))
     print(f"load average after the run: {os.getloadavg()[0]:.1f}")
     return 0
