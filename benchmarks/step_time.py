@@ -22,17 +22,29 @@ Times are the minimum over the blocks. Targets (issue 16): ``optimlab`` within 1
 torch fused for SGD, Adam, AdamW, Adagrad; ``readable`` at most 1.0× torch foreach and
 at most torch's default path.
 
+Modern methods and Muon (issue 10, ``--group modern``): each next to the implementation it is
+checked against, in the same run and the same round-robin: ``optimlab`` (defaults, check on),
+``no check`` (``nonfinite="ignore"``), ``reference`` (the authors' package or pytorch-optimizer,
+its defaults; ``torch.optim.Muon`` for Muon) and ``reference foreach`` where the reference has a
+``foreach`` switch. Muon gets only the matrices of each case (it takes nothing else). Target: no
+method slower than its reference. Not timed: SparseAdam (sparse gradients only), LBFGS and the
+higher-order methods (their cost is closure evaluations), Keras' classes (their reference is Keras).
+
 Run: ``PYTHONPATH=. python benchmarks/step_time.py [--cases 1M/10 10M/10 1M/200 10M/200]
-[--reps 15] [--threads 1] [--only Adam SGD]``. Always exits 0 (it reports, it does not judge).
+[--reps 15] [--threads 1] [--only Adam SGD] [--group twins|modern|all]``. Always exits 0 (it
+reports, it does not judge).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import os
 import platform
 import statistics
 import time
+import warnings
 from datetime import datetime, timezone
 
 import torch
@@ -62,9 +74,43 @@ CASES = [
     ("Rprop", "Rprop", dict(lr=1e-2)),
     ("Adafactor", "Adafactor", dict(lr=1e-2)),
 ]
-# not timed here: Muon (2-D parameters only, and no torch foreach), LBFGS (a closure and a
+# not timed here (see MODERN for Muon): LBFGS (a closure and a
 # line search: its cost is evaluations, not the update), SparseAdam (sparse gradients only)
 IMPLS = ("optimlab", "no check", "readable", "torch", "foreach", "fused")
+
+
+def _references() -> dict[str, tuple]:
+    """label -> (optimlab factory, reference factory, whether the reference has ``foreach``)."""
+    import adabelief_pytorch  # lazy: test-only reference packages, needed only by --group modern
+    import adopt
+    import lion_pytorch
+    import prodigyopt
+    import pytorch_optimizer as po
+    import schedulefree
+    import sophia_opt
+
+    def pair(ours, ref, foreach=False, **kw):
+        return (lambda ps, **x: ours(ps, **kw, **x)), (lambda ps, **x: ref(ps, **kw, **x)), foreach
+
+    return {
+        "Muon": pair(oo.Muon, torch.optim.Muon, lr=0.02),
+        "Lion": pair(oo.Lion, lion_pytorch.Lion, lr=1e-4),
+        "AdaBelief": pair(oo.AdaBelief, lambda ps, **k: adabelief_pytorch.AdaBelief(ps, print_change_log=False, **k),
+                          lr=1e-3),
+        "SGDScheduleFree": pair(oo.SGDScheduleFree, schedulefree.SGDScheduleFree, lr=0.1),
+        "AdamWScheduleFree": pair(oo.AdamWScheduleFree, schedulefree.AdamWScheduleFree, foreach=True, lr=1e-3),
+        "RAdamScheduleFree": pair(oo.RAdamScheduleFree, schedulefree.RAdamScheduleFree, foreach=True, lr=1e-3),
+        "Prodigy": pair(oo.Prodigy, prodigyopt.Prodigy, lr=1.0),
+        "ADOPT": pair(oo.ADOPT, adopt.ADOPT, foreach=True, lr=1e-3),
+        "LAMB": pair(oo.LAMB, po.Lamb, foreach=True, lr=1e-3),
+        "LARS": pair(oo.LARS, po.LARS, foreach=True, lr=1e-3),
+        "Lookahead(AdamW)": ((lambda ps, **x: oo.Lookahead(torch.optim.AdamW(ps, foreach=True))),  # no check of its own
+                             (lambda ps, **x: po.Lookahead(torch.optim.AdamW(ps, foreach=True), **x)), False),
+        "Sophia-G": pair(oo.Sophia, sophia_opt.SophiaG, lr=1e-4),
+        "AdEMAMix": pair(oo.AdEMAMix, po.AdEMAMix, foreach=True, lr=1e-3),
+        "MARS": pair(oo.MARS, po.MARS, foreach=True, lr=3e-3),
+        "SOAP": pair(oo.SOAP, po.SOAP, lr=3e-3),
+    }
 
 
 def shapes(total: int, tensors: int) -> list[tuple[int, ...]]:
@@ -78,9 +124,14 @@ def shapes(total: int, tensors: int) -> list[tuple[int, ...]]:
     return [(n,) for n in small] + [(rows, per // rows)] * 100
 
 
-def make_params(total: int, tensors: int) -> list[torch.Tensor]:
+def make_params(total: int, tensors: int, matrices: bool = False) -> list[torch.Tensor]:
+    """Parameters with gradients; ``matrices``: only the case's matrices (10 equal tensors:
+    each made a near-square matrix)."""
     g = torch.Generator().manual_seed(0)
-    ps = [torch.randn(s, generator=g).requires_grad_() for s in shapes(total, tensors)]
+    sh = shapes(total, tensors)
+    if matrices:
+        sh = [s for s in sh if len(s) == 2] or [(round(s[0] ** 0.5), s[0] // round(s[0] ** 0.5)) for s in sh]
+    ps = [torch.randn(s, generator=g).requires_grad_() for s in sh]
     for p in ps:
         p.grad = torch.randn(p.shape, generator=g) * 1e-2
     return ps
@@ -98,6 +149,32 @@ def build(cls_name: str, kw: dict, total: int, tensors: int) -> dict[str, torch.
     if cls_name in TORCH_FUSED:
         impls["fused"] = theirs(make_params(total, tensors), fused=True, **kw)
     return impls
+
+
+def build_modern(label: str, refs: dict[str, tuple], total: int, tensors: int) -> dict[str, torch.optim.Optimizer]:
+    ours, ref, has_foreach = refs[label]
+    mats = label == "Muon"
+    with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():  # the references' chatter
+        warnings.simplefilter("ignore")
+        impls = {"optimlab": ours(make_params(total, tensors, mats)),
+                 "no check": ours(make_params(total, tensors, mats), nonfinite="ignore"),
+                 "reference": ref(make_params(total, tensors, mats))}
+        if has_foreach:
+            impls["reference foreach"] = ref(make_params(total, tensors, mats), foreach=True)
+    for opt in impls.values():
+        if hasattr(opt, "train"):  # schedule-free: step in train mode
+            opt.train()
+    return impls
+
+
+def modern_row(label: str, case: str, times: dict[str, list[float]]) -> bool:
+    r_ref, r_nc = paired(times, "optimlab", "reference"), paired(times, "no check", "reference")
+    r_fe = paired(times, "optimlab", "reference foreach")
+    ok = r_ref[0] <= 1.0 and (r_fe is None or r_fe[0] <= 1.0)
+    ref = min(times["reference"]) * 1e3
+    print(f"| {label} | {case} | {min(times['optimlab']) * 1e3:.3f} | {ref:.3f} | {fmt_ratio(r_ref)} | "
+          f"{fmt_ratio(r_nc)} | {fmt_ratio(r_fe)} | {'met' if ok else 'MISSED'} |", flush=True)
+    return ok
 
 
 def time_blocks(impls: dict[str, torch.optim.Optimizer], reps: int, block_ms: float,
@@ -161,6 +238,26 @@ def row(label: str, case: str, times: dict[str, list[float]]) -> bool:
     return ok
 
 
+def run_modern(args: argparse.Namespace, clock) -> list[str]:
+    warnings.simplefilter("ignore", UserWarning)  # adopt's deprecation warnings at every step
+    refs, missed = _references(), []
+    print("\n| optimizer | case | optimlab ms | reference ms | optimlab ÷ reference | no check ÷ reference "
+          "| optimlab ÷ reference foreach | target |")
+    print("|---|---|---|---|---|---|---|---|")
+    for case in args.cases:
+        size, tensors = case.split("/")
+        total = int(float(size.rstrip("M")) * 1e6)
+        for label in refs:
+            if args.only and label not in args.only:
+                continue
+            impls = build_modern(label, refs, total, int(tensors))
+            times = time_blocks(impls, args.reps, args.block_ms, clock)
+            del impls
+            if not modern_row(label, case, times):
+                missed.append(f"{label} {case}")
+    return missed
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--cases", nargs="+", default=["1M/10", "10M/10", "1M/200", "10M/200"],
@@ -169,13 +266,15 @@ def main() -> int:
     ap.add_argument("--block-ms", type=float, default=20.0, help="length of one timed block of steps")
     ap.add_argument("--only", nargs="*", default=None, help="optimizer labels to run (default: all)")
     ap.add_argument("--threads", type=int, default=1, help="torch threads (default 1: steady on a shared machine)")
+    ap.add_argument("--group", choices=("twins", "modern", "all"), default="all",
+                    help="twins: the torch.optim twins; modern: issue 10's methods against their references")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     clock, clock_name = ((time.thread_time, "CPU time of the timing thread (time.thread_time)") if args.threads == 1
                          else (time.process_time, "CPU time of the process (time.process_time)"))
     header(args, clock_name)
     missed = []
-    for case in args.cases:
+    for case in args.cases if args.group != "modern" else []:
         size, tensors = case.split("/")
         total = int(float(size.rstrip("M")) * 1e6)
         for label, cls_name, kw in CASES:
@@ -186,8 +285,11 @@ def main() -> int:
             del impls
             if not row(label, case, times):
                 missed.append(f"{label} {case}")
+    if args.group != "twins":
+        missed += run_modern(args, clock)
     print(f"\ntargets: optimlab ÷ fused <= {FUSED_TARGET} for {', '.join(sorted(FUSED_TARGETS))}; "
-          "readable ÷ foreach <= 1 and readable ÷ torch default <= 1 for all")
+          "readable ÷ foreach <= 1 and readable ÷ torch default <= 1 for all; "
+          "optimlab ÷ reference (and ÷ reference foreach) <= 1 for the modern methods")
     print("missed: " + (", ".join(missed) if missed else "none"))
     print(f"load average after the run: {os.getloadavg()[0]:.1f}")
     return 0

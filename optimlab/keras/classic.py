@@ -24,7 +24,7 @@ __all__ = ['SGD', 'RMSprop', 'Adagrad', 'Adadelta', 'Adam', 'AdamW', 'Adamax', '
 
 
 # ------------------------------------------------------------------------ optimizers
-@keras_name("SGD", tune={"momentum": optim.Tune(0.0, 0.99, only_if_on=True)})
+@keras_name("SGD", tune={"momentum": optim.Tune(0.01, 0.99, only_if_on=True)})
 class SGD(optim.SGD):
     __doc__ = r"""Keras' ``SGD``: gradient descent with momentum in the velocity form.
 
@@ -81,7 +81,7 @@ class RMSprop(optim.RMSprop):
                          eps_in_sqrt=True, momentum_form="velocity", **common)
 
 
-@keras_name("Adagrad")
+@keras_name("Adagrad", tune={"initial_accumulator_value": (0.01, 0.5)})
 class Adagrad(optim.Adagrad):
     __doc__ = r"""Keras' ``Adagrad`` (Duchi, Hazan & Singer, JMLR 2011).
 
@@ -103,7 +103,7 @@ class Adagrad(optim.Adagrad):
                          eps_in_sqrt=True, **common)
 
 
-@keras_name("Adadelta")
+@keras_name("Adadelta", tune={"rho": (0.85, 0.99)})
 class Adadelta(optim.Adadelta):
     __doc__ = r"""Keras' ``Adadelta`` (Zeiler 2012): the same formula as torch's.
 

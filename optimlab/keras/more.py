@@ -81,7 +81,7 @@ class Lamb(optim.LAMB):
         super().__init__(params, betas=(beta_1, beta_2), eps=epsilon_or_default(epsilon), clamp_value=None, **common)
 
 
-@keras_name("Adafactor")
+@keras_name("Adafactor", tune={"beta_2_decay": (-1.0, -0.5)})
 class Adafactor(optim.Adafactor):
     __doc__ = r"""Keras' ``Adafactor`` (Shazeer & Stern, ICML 2018, Algorithms 4 and 5).
 
@@ -113,7 +113,7 @@ class Adafactor(optim.Adafactor):
                          eps1_on="squared_gradient", decay_first=True, runs=runs, **common)
 
 
-@keras_name("Ftrl")
+@keras_name("Ftrl", tune={"l1_regularization_strength": (0.0, 0.01)})
 class Ftrl(optim.Ftrl):
     __doc__ = r"""Keras' ``Ftrl`` (McMahan et al., KDD 2013): FTRL-Proximal with TensorFlow's extensions.
 

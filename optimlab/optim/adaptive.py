@@ -25,7 +25,7 @@ def _root(vs: list[Tensor], eps: Any, eps_in_sqrt: bool) -> list[Tensor]:
     return L.sqrt_eps(vs, eps)
 
 
-@register_optimizer()
+@register_optimizer(tune={"initial_accumulator_value": Tune(0.0, 0.1)})
 class Adagrad(Optimizer):
     r"""Adagrad: Duchi, Hazan & Singer, "Adaptive Subgradient Methods for Online
     Learning and Stochastic Optimization", JMLR 2011.
@@ -187,7 +187,7 @@ class RMSprop(Optimizer):
             L.add_(ps, bufs, -1.0)
 
 
-@register_optimizer()
+@register_optimizer(tune={"rho": Tune(0.85, 0.99)})
 class Adadelta(Optimizer):
     r"""Adadelta: Zeiler, "ADADELTA: An Adaptive Learning Rate Method", 2012.
 

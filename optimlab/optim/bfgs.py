@@ -15,7 +15,7 @@ from .registry import register_optimizer
 __all__ = ["BFGS"]
 
 
-@register_optimizer()
+@register_optimizer(tune={"c2": (0.5, 0.95)})
 class BFGS(FlatClosureOptimizer):
     r"""BFGS: quasi-Newton steps from a dense inverse-Hessian estimate, strong-Wolfe line search ("1.5 order").
 

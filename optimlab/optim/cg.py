@@ -16,7 +16,7 @@ __all__ = ["CG"]
 BETAS = ("pr+", "fr")
 
 
-@register_optimizer("conjugate-gradient", "nonlinear-cg")
+@register_optimizer("conjugate-gradient", "nonlinear-cg", tune={"c2": (0.05, 0.45)})
 class CG(FlatClosureOptimizer):
     r"""Nonlinear conjugate gradient (Fletcher–Reeves or Polak–Ribière+) with restarts ("1.5 order").
 

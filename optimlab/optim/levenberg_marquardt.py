@@ -17,7 +17,7 @@ LAMBDA_MAX = 1e30
 """λ grows no further (the step is then zero to round-off)."""
 
 
-@register_optimizer("levenberg-marquardt", "lm")
+@register_optimizer("levenberg-marquardt", "lm", tune={"lambda0": (1e-4, 0.1)})
 class LevenbergMarquardt(FlatClosureOptimizer):
     r"""Levenberg–Marquardt for sums of squares f = Σ rᵢ²: Gauss–Newton steps damped by λ ("1.5 order").
 

@@ -44,7 +44,7 @@ def positive_definite_solve(H: Tensor, b: Tensor, damping: float, beta: float = 
                              "(non-finite Hessian?)")
 
 
-@register_optimizer()
+@register_optimizer(tune={"damping": (0.0, 1.0)})
 class Newton(FlatClosureOptimizer):
     r"""Newton's method: the exact Hessian by autograd, with damping and backtracking (second order).
 

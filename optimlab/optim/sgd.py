@@ -27,7 +27,7 @@ MOMENTUM_FORMS = ("torch", "velocity")
         "nesterov": alias("SGD with Nesterov momentum 0.9 (torch/Keras reformulation)", momentum=0.9,
                           nesterov=True),
     },
-    tune={"momentum": Tune(0.0, 0.99, only_if_on=True)})
+    tune={"momentum": Tune(0.01, 0.99, only_if_on=True)})
 class SGD(Optimizer):
     r"""Stochastic gradient descent, with momentum and Nesterov momentum.
 
@@ -162,7 +162,7 @@ class SGD(Optimizer):
                     s["momentum_buffer"] = b
 
 
-@register_optimizer()
+@register_optimizer(tune={"momentum": Tune(0.5, 0.99)})
 class NAG(Optimizer):
     r"""Nesterov's accelerated gradient as the lectures write it (000, 003).
 
