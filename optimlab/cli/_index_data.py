@@ -172,8 +172,8 @@ OPTIMIZER_OPTIONS: dict[str, tuple[str, ...] | None] = {
     ),
     'lars': (
         'lr', 'weight_decay', 'momentum', 'dampening', 'trust_coefficient', 'nesterov', 'foreach', 'maximize',
-        'decoupled_weight_decay', 'lr_decay', 'clipvalue', 'clipnorm', 'global_clipnorm', 'nonfinite', 'fused',
-        'differentiable', 'capturable',
+        'runs', 'decoupled_weight_decay', 'lr_decay', 'clipvalue', 'clipnorm', 'global_clipnorm', 'nonfinite',
+        'fused', 'differentiable', 'capturable',
     ),
     'lbfgs': (
         'lr', 'max_iter', 'max_eval', 'tolerance_grad', 'tolerance_change', 'history_size', 'line_search_fn',

@@ -7,7 +7,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from . import _runs as runs
+from . import _runs
 from ._base import Optimizer
 from ._ops import add_, is_nonzero
 from .hparams import Flag, Range
@@ -44,21 +44,25 @@ class LARS(Optimizer):
     The authors published no package: constructor, defaults and numbers are those of
     ``pytorch_optimizer.LARS`` (pytorch-optimizer 4.1.0; checked step for step): lr 1e−3,
     momentum 0.9, dampening 0, ``trust_coefficient`` 1e−3. With hyperparameters of shape
-    (R, 1, ...) the norms are taken per run, and a parameter counts as a layer's weight
-    when each run's slice has more than one dimension.
+    (R, 1, ...), or ``runs=True`` (what the runner and the sweeps pass), the norms are taken
+    per run, and a parameter counts as a layer's weight when each run's slice has more than
+    one dimension: a lone point of the function lab, shape (1, d), is a vector, as each run
+    of a sweep is.
     """
 
+    runs_layout = "leading"  # how stacked runs are told apart (optimlab.runner.runs_layout)
     hparams = {"momentum": Range(0.0, 1.0, hi_open=True), "dampening": Range(0.0, 1.0, hi_open=True),
-               "trust_coefficient": Range(0.0), "nesterov": Flag()}
+               "trust_coefficient": Range(0.0), "nesterov": Flag(), "runs": Flag()}
     _RUN_NAMES = ("lr", "weight_decay", "momentum", "dampening", "trust_coefficient")
 
     def __init__(self, params: Any, lr: Any = 1e-3, weight_decay: Any = 0.0, momentum: Any = 0.9,
                  dampening: Any = 0.0, trust_coefficient: Any = 1e-3, nesterov: bool = False,
-                 foreach: bool | None = None, maximize: bool = False, **options: Any) -> None:
+                 foreach: bool | None = None, maximize: bool = False, *, runs: bool = False,
+                 **options: Any) -> None:
         defaults = dict(lr=lr, weight_decay=weight_decay, momentum=momentum, dampening=dampening,
-                        trust_coefficient=trust_coefficient, nesterov=nesterov)
+                        trust_coefficient=trust_coefficient, nesterov=nesterov, runs=runs)
         super().__init__(params, defaults, foreach=foreach, maximize=maximize, **options)
-        runs.run_count("LARS", self.param_groups, self._RUN_NAMES)
+        _runs.run_count("LARS", self.param_groups, self._RUN_NAMES)
 
     def _counts_steps(self, group: dict[str, Any]) -> bool:
         return is_nonzero(group["lr_decay"])
@@ -74,15 +78,17 @@ class LARS(Optimizer):
         return grads  # λθ enters u inside the trust ratio (_update)
 
     def _update(self, p: Tensor, g: Tensor, state: dict[str, Any], group: dict[str, Any], lr: Any) -> None:
-        n = runs.run_count("LARS", [group], self._RUN_NAMES)
+        n = _runs.run_count("LARS", [group], self._RUN_NAMES)
+        if n is None and group["runs"]:  # runs=True: the leading dimension counts runs, even one
+            n = p.shape[0]
         if p.dim() - (n is not None) > 1:
             wd = 0.0 if group["decoupled_weight_decay"] else group["weight_decay"]
             w_norm, g_norm = tensor_norm(p, n), tensor_norm(g, n)
-            denom = g_norm + runs.flat(wd) * w_norm
+            denom = g_norm + _runs.flat(wd) * w_norm
             one = torch.ones_like(w_norm)
-            ratio = torch.where(w_norm > 0, torch.where(denom > 0, runs.flat(group["trust_coefficient"]) * w_norm
+            ratio = torch.where(w_norm > 0, torch.where(denom > 0, _runs.flat(group["trust_coefficient"]) * w_norm
                                                         / denom, one), one)
-            g = add_(g.clone(), p, wd).mul_(runs.column(ratio, p))
+            g = add_(g.clone(), p, wd).mul_(_runs.column(ratio, p))
         momentum = group["momentum"]
         if not is_nonzero(momentum):
             add_(p, g, -lr)
