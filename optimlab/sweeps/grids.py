@@ -121,7 +121,32 @@ def grid_configs(grid: Mapping[str, Sequence[Any]] | Sequence[Mapping] | None,
     return Grid(keys, [[_plain(v, k) for v in vals] for k, vals in zip(keys, lists)])
 
 
-class Grid(SequenceABC):
+class _Lazy(SequenceABC):
+    """A sequence of dicts computed from their index (``_item``), never stored: ``len``,
+    integer and negative indices, slices (a list of just the items named)."""
+
+    _len = 0
+    _what = ("item", "sequence")  # how an index error names an item and the whole
+
+    def __len__(self) -> int:
+        return self._len
+
+    def __getitem__(self, i: Any) -> Any:
+        item, whole = self._what
+        if isinstance(i, slice):
+            return [self._item(j) for j in range(*i.indices(self._len))]
+        if isinstance(i, bool) or not isinstance(i, (int, np.integer)):
+            raise TypeError(f"{whole} indices must be integers or slices, got {type(i).__name__}")
+        j = int(i) + self._len if i < 0 else int(i)
+        if not 0 <= j < self._len:
+            raise IndexError(f"{item} {i} is outside the {whole} of {self._len:,}")
+        return self._item(j)
+
+    def _item(self, j: int) -> dict[str, Any]:
+        raise NotImplementedError
+
+
+class Grid(_Lazy):
     """The Cartesian product of value lists as a lazy, indexable sequence of dicts.
 
     ``len`` is the product of the list lengths (nothing is built); item i is decoded
@@ -135,24 +160,14 @@ class Grid(SequenceABC):
     (6, {'lr': 0.01, 'momentum': 0.9})
     """
 
+    _what = ("configuration", "grid")
+
     def __init__(self, keys: Sequence[str], lists: Sequence[Sequence[Any]]):
         if len(keys) != len(lists):
             raise ValueError(f"a grid needs one value list per key, got {len(keys)} keys and {len(lists)} lists")
         self.keys, self.lists = list(keys), [list(v) for v in lists]
         self._len = math.prod(len(v) for v in self.lists)
 
-    def __len__(self) -> int:
-        return self._len
-
-    def __getitem__(self, i: Any) -> Any:
-        if isinstance(i, slice):
-            return [self._item(j) for j in range(*i.indices(self._len))]
-        if isinstance(i, bool) or not isinstance(i, (int, np.integer)):
-            raise TypeError(f"grid indices must be integers or slices, got {type(i).__name__}")
-        j = int(i) + self._len if i < 0 else int(i)
-        if not 0 <= j < self._len:
-            raise IndexError(f"configuration {i} is outside the grid of {self._len:,}")
-        return self._item(j)
 
     def _item(self, j: int) -> dict[str, Any]:
         picks = []
@@ -172,28 +187,18 @@ class Grid(SequenceABC):
         return f"Grid({len(self):,} configurations: {' × '.join(f'{k}[{len(v)}]' for k, v in self.axes().items())})"
 
 
-class Runs(SequenceABC):
+class Runs(_Lazy):
     """The runs of a sweep, lazily: every configuration × every seed (seed fastest),
     each a dict with ``"seed"`` when seeded. Run i is configuration ``i // S`` with seed
     ``i % S``; nothing is expanded."""
+
+    _what = ("run", "sweep")
 
     def __init__(self, configs: Sequence[dict], seeds: Sequence[int] | None):
         self.configs, self.seeds = configs, (list(seeds) if seeds is not None else None)
         self._per = len(self.seeds) if self.seeds is not None else 1
         self._len = len(configs) * self._per
 
-    def __len__(self) -> int:
-        return self._len
-
-    def __getitem__(self, i: Any) -> Any:
-        if isinstance(i, slice):
-            return [self._item(j) for j in range(*i.indices(self._len))]
-        if isinstance(i, bool) or not isinstance(i, (int, np.integer)):
-            raise TypeError(f"run indices must be integers or slices, got {type(i).__name__}")
-        j = int(i) + self._len if i < 0 else int(i)
-        if not 0 <= j < self._len:
-            raise IndexError(f"run {i} is outside the sweep of {self._len:,}")
-        return self._item(j)
 
     def _item(self, j: int) -> dict[str, Any]:
         c, s = divmod(j, self._per)
