@@ -108,6 +108,36 @@ def test_optuna_run_has_the_one_process_numbers(reference, tmp_path):
 
 
 @needs_optuna
+def test_a_trial_whose_retry_was_never_added_is_put_back(reference, tmp_path, monkeypatch):
+    """A worker that fails a stale trial adds its retry in a second write; killed between
+    the two it leaves a FAILED trial and no copy. The next worker puts the slot back (once
+    it is older than ORPHAN_AGE), so nothing is lost and nothing is done twice."""
+    optuna = pytest.importorskip("optuna")
+    from optimlab.bench import workers
+    from optimlab.bench.optuna_store import describe_search, open_storage, prepare, read_rows
+
+    url = _url(tmp_path / "o.db")
+    st = open_storage(url, heartbeat=1)
+    desc = describe_search(SUITE, SPECS, ARGS["budget"], ARGS["seeds"], ARGS["search"], ARGS["search_seed"],
+                           (1e-4, 1.0), ARGS["steps"], 100_000)
+    prepare(st, desc)
+    study = optuna.load_study(study_name="booth,rosenbrock/booth/sgd", storage=st)
+    victim = min(t.number for t in study.get_trials() if t.user_attrs["phase"] == "tune")
+    tid = st.get_trial_id_from_study_id_trial_number(st.get_study_id_from_name(study.study_name), victim)
+    st.set_trial_state_values(tid, optuna.trial.TrialState.RUNNING)
+    st.set_trial_state_values(tid, optuna.trial.TrialState.FAIL)  # failed as stale, its retry never written
+    monkeypatch.setattr(workers, "ORPHAN_AGE", 0.0)
+    run = workers.run_worker(st, batch=4, heartbeat=1)
+    assert run.computed == TOTAL  # the failed slot too, and no slot twice
+    slots = [(t.user_attrs["phase"], t.user_attrs["slot"]) for t in study.get_trials()
+             if t.state == optuna.trial.TrialState.COMPLETE]
+    assert len(slots) == len(set(slots)) == ARGS["budget"] + ARGS["seeds"]
+    desc_read, rows = read_rows(open_storage(url))
+    ref_desc, ref_rows = _rows(reference)
+    assert _numbers(desc_read, rows) == _numbers(ref_desc, ref_rows)
+
+
+@needs_optuna
 def test_import_of_a_store_computes_only_what_it_lacks(reference, tmp_path):
     from optimlab.bench import import_store, run_worker
     from optimlab.bench.optuna_store import open_storage, read_rows

@@ -131,6 +131,16 @@ class _Teller:
         return tid
 
 
+ORPHAN_AGE = 60.0
+"""Seconds after which a FAILED trial with no retry is taken to have lost its retry (the
+worker that failed it adds the retry within milliseconds, if it lives)."""
+
+
+def _slot(t: Any) -> tuple[str, int]:
+    """Which trial of the protocol an Optuna trial is: (phase, slot); retries share it."""
+    return t.user_attrs.get("phase"), t.user_attrs.get("slot")
+
+
 class _Cell:
     """One study of the benchmark as a worker sees it."""
 
@@ -149,14 +159,36 @@ class _Cell:
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             _retrying(lambda: optuna.storages.fail_stale_trials(self.study))
         trials = self.study.get_trials(deepcopy=False)
-        done = [t for t in trials if t.state == optuna.trial.TrialState.COMPLETE and "stored" in t.user_attrs]
-        n_tune = sum(t.user_attrs.get("phase") == "tune" for t in done)
+        if self._repair(trials):
+            trials = self.study.get_trials(deepcopy=False)
+        state = optuna.trial.TrialState
+        done = {_slot(t) for t in trials if t.state == state.COMPLETE and "stored" in t.user_attrs}
+        n_tune = sum(phase == "tune" for phase, _ in done)  # slots, not trials: a slot done twice counts once
         n_rerun = len(done) - n_tune
         if n_tune >= int(self.desc["budget"]) and n_rerun >= int(self.desc["seeds"]):
             return None, []
         phase = "tune" if n_tune < int(self.desc["budget"]) else "rerun"
-        return phase, [t for t in trials if t.state == optuna.trial.TrialState.WAITING
-                       and t.user_attrs.get("phase") == phase]
+        return phase, [t for t in trials if t.state == state.WAITING and t.user_attrs.get("phase") == phase
+                       and _slot(t) not in done]
+
+    def _repair(self, trials: list[Any]) -> bool:
+        """Put back, as a WAITING copy, each slot whose trials all FAILED more than
+        :data:`ORPHAN_AGE` seconds ago: a worker that fails a stale trial adds its retry in a
+        second write, and one killed between the two would leave the slot with no trial to
+        compute (the benchmark would never finish). True when a copy was added."""
+        optuna = require_optuna()
+        state = optuna.trial.TrialState
+        live = {_slot(t) for t in trials if t.state in (state.COMPLETE, state.WAITING, state.RUNNING)}
+        now, orphans = time.time(), {}
+        for t in trials:
+            if (t.state == state.FAIL and _slot(t) not in live and t.datetime_complete is not None
+                    and now - t.datetime_complete.timestamp() > ORPHAN_AGE):
+                orphans[_slot(t)] = t
+        for t in orphans.values():
+            attrs = {k: t.user_attrs[k] for k in ("phase", "slot", "problem", "optimizer", "seed")}
+            _retrying(lambda t=t, a=attrs: self.study.enqueue_trial(t.system_attrs.get("fixed_params", {}),
+                                                                     user_attrs=a))
+        return bool(orphans)
 
     def best(self) -> dict:
         """The best tuning configuration by the protocol's rule, from the finished tuning trials."""
