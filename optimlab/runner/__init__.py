@@ -1,0 +1,28 @@
+"""Drive optimizers on test functions: :func:`run`, :func:`compare`, :func:`run_batch`.
+
+Every run gives a :class:`~optimlab.record.Trace`. Many runs of one optimizer go as
+ONE batched computation (the *runs dimension*): the parameters are an (R, d)
+tensor, each hyperparameter that differs between runs is an (R, 1) tensor, and one
+optimizer step updates all runs. Trace i equals run i done alone.
+
+>>> import optimlab
+>>> t = optimlab.run("beale", "adam:lr=0.05", start=(1.0, 1.5), steps=300)
+>>> t.stop_reason, t.params.shape
+('max_steps', (301, 2))
+"""
+
+
+from .loop import compare, run, run_batch, suggested_start
+from .resolve import (
+    make_scheduler,
+    needs_closure,
+    resolve_function,
+    resolve_optimizer,
+    run_label,
+    runs_layout,
+    runs_options,
+    takes_tensor_hyper,
+)
+
+__all__ = ["run", "compare", "run_batch", "resolve_function", "resolve_optimizer", "needs_closure", "make_scheduler",
+           "suggested_start", "runs_layout", "runs_options", "takes_tensor_hyper", "run_label"]
