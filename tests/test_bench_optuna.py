@@ -295,7 +295,12 @@ def test_three_workers_on_postgresql_one_killed(postgres_url, tmp_path):
     procs = [subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) for _ in range(3)]
     victim = procs[1]
     deadline = time.time() + 60
-    while time.time() < deadline and str(victim.pid) not in _running_pids(optuna, postgres_url, names):
+    while time.time() < deadline:  # kill the victim while it holds RUNNING trials
+        if str(victim.pid) in _running_pids(optuna, postgres_url, names):
+            victim.send_signal(signal.SIGSTOP)  # frozen, it can no longer finish them between the look and the kill
+            if str(victim.pid) in _running_pids(optuna, postgres_url, names):
+                break
+            victim.send_signal(signal.SIGCONT)
         time.sleep(0.05)
     victim.send_signal(signal.SIGKILL)
     for p in (procs[0], procs[2]):
@@ -351,8 +356,17 @@ def test_killed_benchmark_on_optuna_storage_resumes(tmp_path):
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.time() + 60
-    while time.time() < deadline and proc.poll() is None and not (
-            _sqlite_states(db).get("COMPLETE", 0) >= 10 and _sqlite_states(db).get("RUNNING", 0)):
+
+    def mid_run() -> bool:
+        states = _sqlite_states(db)
+        return states.get("COMPLETE", 0) >= 10 and bool(states.get("RUNNING", 0))
+
+    while time.time() < deadline and proc.poll() is None:  # kill it while it holds RUNNING trials
+        if mid_run():
+            proc.send_signal(signal.SIGSTOP)  # frozen, it can no longer finish them between the look and the kill
+            if mid_run():
+                break
+            proc.send_signal(signal.SIGCONT)
         time.sleep(0.01)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
