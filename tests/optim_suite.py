@@ -13,6 +13,7 @@ import functools
 import pytest
 import torch
 from torch.testing._internal.common_optimizers import (
+    OptimizerErrorEnum,
     _get_optim_inputs_including_global_cliquey_kwargs,
     optim_db,
 )
@@ -126,3 +127,26 @@ def step_model(opt, model, x):
     opt.zero_grad()
     model(x).sum().backward()
     opt.step()
+
+
+def error_cases(classes: dict) -> list:
+    """One ``pytest.param(cls, index)`` per error input of torch's optim_db entry for each
+    ``{class: torch name}``."""
+    return [pytest.param(cls, index, id=f"{cls.__name__}-{index}-{error.optimizer_error_input.desc}")
+            for cls, name in classes.items()
+            for index, error in enumerate(INFO[name].optim_error_inputs_func(device="cpu", dtype=torch.float32))]
+
+
+def assert_error_as_torch(cls: type, name: str, index: int) -> None:
+    """torch's error input ``index`` of optim_db entry ``name`` raises (or warns) on ``cls``
+    with torch's type and a message matching torch's, at construction or at the first step."""
+    error = INFO[name].optim_error_inputs_func(device="cpu", dtype=torch.float32)[index]
+    given, kind = error.optimizer_error_input, error.error_type
+    expect = pytest.warns if issubclass(kind, Warning) else pytest.raises
+    if error.error_on == OptimizerErrorEnum.CONSTRUCTION_ERROR:
+        with expect(kind, match=error.error_regex):
+            cls(given.params, **given.kwargs)
+    else:
+        opt = cls(given.params, **given.kwargs)
+        with expect(kind, match=error.error_regex):
+            opt.step()

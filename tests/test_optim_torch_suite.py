@@ -24,8 +24,10 @@ from optim_suite import (
     EXCLUDED,
     INFO,
     TWINS,
+    assert_error_as_torch,
     classes,
     close,
+    error_cases,
     fwd_bwd,
     inputs,
     linear_params,
@@ -34,33 +36,15 @@ from optim_suite import (
     twin,
 )
 from torch.nn import Parameter
-from torch.testing._internal.common_optimizers import OptimizerErrorEnum
 
 import optimlab.optim as oo
 
 
 # ------------------------------------------------------------------ test_errors
-def _error_cases():
-    for cls in TWINS:
-        errors = INFO[TWINS[cls]].optim_error_inputs_func(device="cpu", dtype=torch.float32)
-        for index, error in enumerate(errors):
-            desc = error.optimizer_error_input.desc
-            yield pytest.param(cls, index, id=f"{cls.__name__}-{index}-{desc}")
-
-
-@pytest.mark.parametrize("cls, index", list(_error_cases()))
+@pytest.mark.parametrize("cls, index", error_cases(TWINS))
 def test_errors_as_torch(cls, index):
     """Each of torch's error inputs raises (or warns) with torch's type and a message matching torch's."""
-    error = INFO[TWINS[cls]].optim_error_inputs_func(device="cpu", dtype=torch.float32)[index]
-    given, kind = error.optimizer_error_input, error.error_type
-    expect = pytest.warns if issubclass(kind, Warning) else pytest.raises
-    if error.error_on == OptimizerErrorEnum.CONSTRUCTION_ERROR:
-        with expect(kind, match=error.error_regex):
-            cls(given.params, **given.kwargs)
-    else:
-        opt = cls(given.params, **given.kwargs)
-        with expect(kind, match=error.error_regex):
-            opt.step()
+    assert_error_as_torch(cls, TWINS[cls], index)
 
 
 @CLASSES

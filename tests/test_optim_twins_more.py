@@ -10,7 +10,7 @@ import io
 
 import pytest
 import torch
-from optim_suite import INFO, close
+from optim_suite import INFO, assert_error_as_torch, close, error_cases
 from torch.nn.functional import embedding
 
 import optimlab.optim as oo
@@ -210,25 +210,10 @@ def test_muon_bfloat16_batched_equals_alone_to_bfloat16_precision():
 
 
 # -------------------------------------------------------------------- errors
-def _error_cases():  # ASGD, Rprop and Adafactor: in test_optim_torch_suite.py (TWINS)
-    for cls, name in ((c, n) for c, n in NEW.items() if c in (oo.LBFGS, oo.Muon, oo.SparseAdam)):
-        for index, error in enumerate(INFO[name].optim_error_inputs_func(device="cpu", dtype=torch.float32)):
-            yield pytest.param(cls, index, id=f"{cls.__name__}-{index}-{error.optimizer_error_input.desc}")
-
-
-@pytest.mark.parametrize("cls, index", list(_error_cases()))
+# ASGD, Rprop and Adafactor: in test_optim_torch_suite.py (TWINS)
+@pytest.mark.parametrize("cls, index", error_cases({c: NEW[c] for c in (oo.LBFGS, oo.Muon, oo.SparseAdam)}))
 def test_torch_error_inputs_fail_as_in_torch(cls, index):
-    from torch.testing._internal.common_optimizers import OptimizerErrorEnum  # lazy: test-only torch internals
-    error = INFO[NEW[cls]].optim_error_inputs_func(device="cpu", dtype=torch.float32)[index]
-    given, kind = error.optimizer_error_input, error.error_type
-    expect = pytest.warns if issubclass(kind, Warning) else pytest.raises
-    if error.error_on == OptimizerErrorEnum.CONSTRUCTION_ERROR:
-        with expect(kind, match=error.error_regex):
-            cls(given.params, **given.kwargs)
-    else:
-        opt = cls(given.params, **given.kwargs)
-        with expect(kind, match=error.error_regex):
-            opt.step()
+    assert_error_as_torch(cls, NEW[cls], index)
 
 
 def _w(*shape):
