@@ -16,7 +16,7 @@ import torch
 from torch import Tensor
 
 __all__ = ["kept", "add_", "add", "maximum_", "addcmul_", "addcdiv_", "addcmul", "sqrt", "sqrt_eps", "step_value",
-           "is_tensor_hparam", "is_nonzero", "scalar_dtype"]
+           "is_tensor_hparam", "is_nonzero", "scalar_dtype", "init_moments"]
 
 
 def kept(x: Tensor) -> Tensor:
@@ -110,3 +110,11 @@ def is_nonzero(v: Any) -> bool:
 
 def scalar_dtype() -> torch.dtype:
     return torch.float64 if torch.get_default_dtype() == torch.float64 else torch.float32
+
+
+def init_moments(p: Tensor, state: dict) -> None:
+    """An Adam-style state: a 0-d float ``step`` (torch's convention) and zero first and
+    second moments ``exp_avg``, ``exp_avg_sq`` shaped like ``p``."""
+    state["step"] = torch.tensor(0.0, dtype=scalar_dtype())
+    state["exp_avg"] = torch.zeros_like(p, memory_format=torch.preserve_format)
+    state["exp_avg_sq"] = torch.zeros_like(p, memory_format=torch.preserve_format)

@@ -10,7 +10,7 @@ from torch import Tensor
 from . import _lists as L
 from ._base import Optimizer
 from ._fused import group_by_device_dtype, kernel_lr
-from ._ops import scalar_dtype, sqrt, sqrt_eps, step_value
+from ._ops import init_moments, scalar_dtype, sqrt, sqrt_eps, step_value
 from .hparams import AtMostOne, Flag, Items, NoTensorWithForeach, Range, SameKind
 from .registry import Tune, alias, register_optimizer
 
@@ -27,11 +27,6 @@ class _AdamBase(Optimizer):
         "eps_in_sqrt": Flag(), "bias_correction": Flag(),
     }
     hparam_rules = (SameKind("betas", torch="betas must be either both floats or both Tensors"),)
-
-    def _moments(self, p: Tensor, state: dict[str, Any]) -> None:
-        state["step"] = torch.tensor(0.0, dtype=scalar_dtype())
-        state["exp_avg"] = torch.zeros_like(p, memory_format=torch.preserve_format)
-        state["exp_avg_sq"] = torch.zeros_like(p, memory_format=torch.preserve_format)
 
 
 def _moments_step(states: list[dict[str, Any]], gs: list[Tensor], beta1: Any, beta2: Any) -> tuple[list, list]:
@@ -83,7 +78,7 @@ class Adam(_AdamBase):
         super().__init__(params, defaults, **options)
 
     def _init_state(self, p: Tensor, state: dict[str, Any], group: dict[str, Any]) -> None:
-        self._moments(p, state)
+        init_moments(p, state)
         if group["amsgrad"]:
             state["max_exp_avg_sq"] = torch.zeros_like(p, memory_format=torch.preserve_format)
 
@@ -221,7 +216,7 @@ class NAdam(_AdamBase):
     hparams = {"momentum_decay": Range(0.0, torch="Invalid momentum_decay value")}
 
     def _init_state(self, p: Tensor, state: dict[str, Any], group: dict[str, Any]) -> None:
-        self._moments(p, state)
+        init_moments(p, state)
         state["mu_product"] = torch.tensor(1.0, dtype=scalar_dtype())
 
     _updates_lists = True
@@ -279,7 +274,7 @@ class RAdam(_AdamBase):
         super().__init__(params, defaults, decoupled_weight_decay=decoupled_weight_decay, **options)
 
     def _init_state(self, p: Tensor, state: dict[str, Any], group: dict[str, Any]) -> None:
-        self._moments(p, state)
+        init_moments(p, state)
 
     _updates_lists = True
 

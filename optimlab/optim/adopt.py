@@ -8,7 +8,7 @@ import torch
 from torch import Tensor
 
 from ._base import Optimizer
-from ._ops import add_, addcmul_, scalar_dtype, step_value
+from ._ops import add_, addcmul_, init_moments, step_value
 from .hparams import Items, Range, SameKind
 from .registry import Tune, register_optimizer
 
@@ -59,9 +59,7 @@ class ADOPT(Optimizer):
         super().__init__(params, defaults, decoupled_weight_decay=decouple, **options)
 
     def _init_state(self, p: Tensor, state: dict[str, Any], group: dict[str, Any]) -> None:
-        state["step"] = torch.tensor(0.0, dtype=scalar_dtype())
-        state["exp_avg"] = torch.zeros_like(p, memory_format=torch.preserve_format)
-        state["exp_avg_sq"] = torch.zeros_like(p, memory_format=torch.preserve_format)
+        init_moments(p, state)
 
     def _weight_decay(self, group: dict[str, Any], params: list[Tensor], grads: list[Tensor],
                       lrs: list[Any]) -> list[Tensor]:

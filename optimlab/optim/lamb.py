@@ -9,7 +9,7 @@ from torch import Tensor
 
 from . import _runs as runs
 from ._base import Optimizer
-from ._ops import add_, addcmul_, is_nonzero, scalar_dtype, step_value
+from ._ops import add_, addcmul_, init_moments, is_nonzero, step_value
 from .hparams import Flag, Items, Range, SameKind
 from .lars import tensor_norm
 from .registry import Tune, register_optimizer
@@ -63,9 +63,7 @@ class LAMB(Optimizer):
         runs.run_count("LAMB", self.param_groups, self._RUN_NAMES)
 
     def _init_state(self, p: Tensor, state: dict[str, Any], group: dict[str, Any]) -> None:
-        state["step"] = torch.tensor(0.0, dtype=scalar_dtype())
-        state["exp_avg"] = torch.zeros_like(p, memory_format=torch.preserve_format)
-        state["exp_avg_sq"] = torch.zeros_like(p, memory_format=torch.preserve_format)
+        init_moments(p, state)
 
     def _weight_decay(self, group: dict[str, Any], params: list[Tensor], grads: list[Tensor],
                       lrs: list[Any]) -> list[Tensor]:
