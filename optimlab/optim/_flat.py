@@ -67,6 +67,17 @@ class FlatClosureOptimizer(Optimizer):
         super().add_param_group(param_group)
 
     # -- the parameters as one vector ---------------------------------------------------
+    @staticmethod
+    def _call_closure(closure: Callable, keyword: str, needs: str) -> Any:
+        """``closure(**{keyword: True})``; a closure that does not take ``keyword`` gets a
+        TypeError saying what the method ``needs`` of it (other TypeErrors pass as they are)."""
+        try:
+            return closure(**{keyword: True})
+        except TypeError as e:
+            if keyword not in str(e):
+                raise
+            raise TypeError(needs) from None
+
     def _flat_grad(self) -> Tensor:
         views = []
         for p in self._params:

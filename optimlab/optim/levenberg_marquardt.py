@@ -62,13 +62,8 @@ class LevenbergMarquardt(FlatClosureOptimizer):
     def _residuals(self, closure: Callable) -> tuple[Tensor, Tensor]:
         """(r, J) at the current x from one ``closure(residuals=True)``."""
         with torch.enable_grad():
-            try:
-                r = closure(residuals=True)
-            except TypeError as e:
-                if "residuals" not in str(e):
-                    raise
-                raise TypeError("LevenbergMarquardt.step needs a closure that accepts residuals=True and then "
-                                "returns the residual vector r of the loss sum(r**2)") from None
+            r = self._call_closure(closure, "residuals", "LevenbergMarquardt.step needs a closure that accepts "
+                                   "residuals=True and then returns the residual vector r of the loss sum(r**2)")
             if not isinstance(r, Tensor):
                 raise TypeError(f"closure(residuals=True) must return a tensor of residuals, got {type(r).__name__}")
             r = r.reshape(-1)

@@ -82,14 +82,9 @@ class Newton(FlatClosureOptimizer):
     def _derivatives(self, closure: Callable) -> tuple[Any, Tensor, Tensor]:
         """(loss, ∇f, ∇²f) at the current x, from one ``closure(create_graph=True)``."""
         with torch.enable_grad():
-            try:
-                loss = closure(create_graph=True)
-            except TypeError as e:
-                if "create_graph" not in str(e):
-                    raise
-                raise TypeError("Newton.step needs a closure that accepts create_graph=True and then calls "
-                                "loss.backward(create_graph=True) (the Hessian is taken from the gradient's graph)"
-                                ) from None
+            loss = self._call_closure(closure, "create_graph", "Newton.step needs a closure that accepts "
+                                      "create_graph=True and then calls loss.backward(create_graph=True) (the "
+                                      "Hessian is taken from the gradient's graph)")
             g = self._flat_grad()
             if not g.requires_grad:
                 raise RuntimeError("Newton: the gradient has no graph; the closure must call "
