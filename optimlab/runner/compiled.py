@@ -50,7 +50,7 @@ from ..optim import Optimizer as _OptimlabOptimizer
 
 __all__ = ["CHUNK", "COMPILE_CHOICES", "CACHE_ENV", "NotCompilable", "check_compile", "cache_dir", "program_key",
            "Program", "load_program", "build_program", "compiler_missing", "ChunkProgram", "BACKEND", "COMPILE_PAYS",
-           "refusal", "choose", "obtain", "hyper_layout", "loaded_keys"]
+           "refusal", "choose", "obtain", "hyper_layout", "loaded_keys", "runs_inner"]
 
 CHUNK = 8
 """Steps per program call. A call costs microseconds; K steps unrolled in one graph cost
@@ -212,16 +212,28 @@ def _snapshot(opt: torch.optim.Optimizer) -> dict:
     return out
 
 
+def runs_inner(t: torch.Tensor, runs: int) -> torch.Tensor:
+    """``t`` (R, ...) laid out with the runs dimension innermost in memory (stride 1), the layout
+    every program is traced with: the compiled loops then run along the runs and vectorize
+    (with R × 2 points in the usual row-major layout they would run along d = 2). Other
+    tensors (0-d, not per run) are returned as they are. No copy when already so laid out."""
+    if t.dim() < 2 or t.shape[0] != runs:
+        return t
+    return t.movedim(0, -1).contiguous().movedim(-1, 0)
+
+
 class Program:
-    """A compiled chunk program, loaded: call it with the inputs of :class:`ChunkProgram`."""
+    """A compiled chunk program, loaded: call it with the inputs of :class:`ChunkProgram`.
+    A package runs with the strides it was compiled for, so every per-run input is put in
+    that layout first (:func:`runs_inner`)."""
 
     def __init__(self, run: Any, state_names: list[str], chunk: int, path: Path | None = None):
         self._run, self.state_names, self.chunk, self.path = run, state_names, chunk, path
 
     def __call__(self, x: torch.Tensor, active: torch.Tensor, lr: torch.Tensor, factors: torch.Tensor,
                  bound: torch.Tensor, hyper: Sequence[torch.Tensor], state: Sequence[torch.Tensor]) -> tuple:
-        n = len(state)
-        out = self._run([x, active, lr, factors, bound, *hyper, *state])
+        n, R = len(state), x.shape[0]
+        out = self._run([runs_inner(x, R), active, lr, factors, bound, *hyper, *(runs_inner(t, R) for t in state)])
         return out[0], out[1], list(out[2:2 + n]), *out[2 + n:]
 
 
@@ -331,8 +343,9 @@ def _export(fn: Any, opt: _OptimlabOptimizer, hyper_t: dict[str, Any], state_nam
     R = x.shape[0]
     lr = hyper_t.get("lr")
     lr = lr if isinstance(lr, torch.Tensor) else torch.full((R, 1), float(group["lr"]), dtype=x.dtype)
-    inputs = (x.detach().clone(), torch.ones(R, dtype=torch.bool), lr, torch.ones(CHUNK, dtype=x.dtype),
-              torch.tensor(1e12, dtype=x.dtype), tuple(flat_h), tuple(saved_state[n] for n in state_names))
+    inputs = (runs_inner(x.detach().clone(), R), torch.ones(R, dtype=torch.bool), lr,
+              torch.ones(CHUNK, dtype=x.dtype), torch.tensor(1e12, dtype=x.dtype), tuple(flat_h),
+              tuple(runs_inner(saved_state[n], R) for n in state_names))
     dynamic = None
     if R > 1:
         runs = torch.export.Dim("runs", min=2)

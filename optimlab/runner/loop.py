@@ -176,7 +176,7 @@ class _FunctionLoop:
         self.lr_const: tuple | None = None  # until then (key, row)
         self.state = RunState(R)
         self.freezer = Freezer([self.x])
-        self.sched = self.shadow = self._ones = None
+        self.sched = self.shadow = None
         # closure methods: evaluations (values, gradients, Hessians) made before each step
         self.value0 = self.grad0 = None  # step 0's values and gradient norms (the stopping rules' reference)
         self.counts = np.zeros(3, dtype=np.int64)
@@ -211,9 +211,9 @@ class _FunctionLoop:
         f = self.fn(x)
         if f.shape != (R,):
             raise ValueError(f"the function must map (R, d) points to (R,) values; got shape {tuple(f.shape)}")
-        if self._ones is None or self._ones.dtype != f.dtype or self._ones.device != f.device:
-            self._ones = torch.ones_like(f, memory_format=torch.contiguous_format)
-        f.backward(self._ones)  # the gradient of f.sum() without building the sum
+        # f.sum().backward(), not f.backward(ones): a given gradient makes torch import its
+        # symbolic-shape machinery (sympy) at the first call, 0.3-0.5 s of every new process
+        f.sum().backward()
         return f
 
     def evaluate(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
