@@ -52,7 +52,7 @@ __all__ = ["CHUNK", "COMPILE_CHOICES", "CACHE_ENV", "NotCompilable", "check_comp
            "Program", "load_program", "build_program", "compiler_missing", "ChunkProgram", "BACKEND", "COMPILE_PAYS",
            "refusal", "choose", "obtain", "hyper_layout", "loaded_keys", "runs_inner"]
 
-CHUNK = 8
+CHUNK = 4
 """Steps per program call. A call costs microseconds; K steps unrolled in one graph cost
 compile time (about 13 s for Adam at K = 4 on the 2-core machine, cold) and the host reads
 the records once per call."""
