@@ -19,13 +19,14 @@ from optimlab import demo
 from optimlab.functions import FormulaError, parse
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="no chromium on this machine (.ci/run installs Debian's "
-                                                         "chromium; locally: apt-get install chromium)")
+pytestmark = [pytest.mark.slow,  # end to end: a browser, a server, the page's own requests
+              pytest.mark.skipif(CHROMIUM is None, reason="no chromium on this machine (.ci/run installs Debian's "
+                                                          "chromium; locally: apt-get install chromium)")]
 
 # a small view (few steps, a small map) so the whole module stays at a few seconds
 START_VIEW = {"fname": "beale", "formula": "", "window": [[-4.5, 4.5], [-4.5, 4.5]], "start": [1.0, 1.5],
               "steps": 40, "surface": False, "stop": {}, "schedule": {"kind": "none"},
-              "map": {"opt": 1, "axis": "momentum", "n": 6},
+              "map": {"opt": 1, "axis": "momentum", "n": 6, "live": False},
               "optimizers": [{"name": "adam", "label": "Adam", "options": {"lr": 0.1}},
                              {"name": "momentum", "label": "Momentum", "options": {"lr": 0.001}}],
               "colors": ["#000000", "#e69f00"], "visible": [True, True]}
@@ -148,7 +149,8 @@ def test_add_remove_map_click_preset_and_reload(page, tmp_path_factory):
     page.locator(f'.opt[data-index="{n}"] button.remove').click()
     settle(page)
     assert len(assert_drawn_paths_are_the_library_runs(page)["optimizers"]) == n
-    # the stability map: clicking a cell sets that optimizer's lr and momentum
+    # the stability map (computed on request: live is off here): clicking a cell sets that optimizer's lr and momentum
+    page.click("#map-go")
     page.wait_for_function("window.playground.map !== null && window.playground.idle()")
     m = page.evaluate("() => window.playground.map")
     assert m["axis"] == "momentum" and len(m["lr"]) == 6

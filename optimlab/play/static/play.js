@@ -226,6 +226,7 @@ function renderAll() {
   $("start").value = s.start ? s.start.join(", ") : "";
   $("surface").checked = s.surface;
   $("map-n").value = s.map.n;
+  $("map-live").checked = s.map.live !== false;
   renderOptimizers();
   renderStops();
 }
@@ -369,7 +370,7 @@ async function refreshPaths() {
   PG.timings.push({ kind: "paths", ms, server: r.data.compute_ms });
   $("timing").textContent = `paths: ${ms.toFixed(0)} ms (computing ${r.data.compute_ms.toFixed(0)} ms)`;
   saveUrl();
-  if ($("map-live").checked) refreshMap();
+  if (PG.state.map.live !== false) refreshMap();
 }
 
 async function refreshMap() {
@@ -433,7 +434,7 @@ function applyPreset(key) {
   const p = PG.meta.presets.find((q) => q.key === key);
   if (!p) return;
   Object.assign(PG.state, { function: p.function, formula: "", window: p.window, start: p.start, steps: p.steps,
-                            stop: {}, schedule: { kind: "none" }, map: { opt: 0, axis: null, n: PG.state.map.n } });
+                            stop: {}, schedule: { kind: "none" }, map: { ...PG.state.map, opt: 0, axis: null } });
   PG.state.optimizers = p.optimizers.map((o) => ({ name: o.name, label: o.label, options: { ...o.options },
                                                    color: o.color, visible: true }));
   $("lesson").textContent = p.lesson;
@@ -497,6 +498,8 @@ function wire() {
   $("map-axis").addEventListener("change", (e) => { s().map.axis = e.target.value; saveUrl(); refreshMap(); });
   $("map-n").addEventListener("change", (e) => { s().map.n = Number(e.target.value); saveUrl(); refreshMap(); });
   $("map-go").addEventListener("click", refreshMap);
+  $("map-live").addEventListener("change", (e) => { s().map.live = e.target.checked; saveUrl();
+                                                     if (e.target.checked) refreshMap(); });
   $("landscape").addEventListener("click", landscapeClick);
   $("png").addEventListener("click", () => Plotly.downloadImage("landscape", { format: "png", filename: "optimlab-play" }));
   for (const k of ["gif", "json", "npz"]) $(k).addEventListener("click", () => download(k));
