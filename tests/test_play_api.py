@@ -148,6 +148,30 @@ def test_the_level_grid_is_the_function_and_its_levels_log_spaced(client):
     inside = (f >= levels[0]) & (f <= levels[-1])
     assert np.all(np.floor(level[inside] + 1e-9).clip(max=len(levels) - 1) == idx[inside].clip(max=len(levels) - 1))
     assert out["minimizers"] == [[3.0, 0.5]]
+    # the level lines: every vertex lies on a grid-cell edge where the edge's linear interpolation
+    # of Beale's NumPy values is that level (marching squares), checked here without contourpy
+    xs, ys = np.linspace(-2, 4, 40), np.linspace(-1, 2, 40)
+    assert [ln["value"] for ln in out["lines"]] == out["levels"]
+    checked = 0
+    for ln in out["lines"][::7]:
+        for x, y in zip(ln["x"], ln["y"]):
+            if x is None:
+                continue
+            on_x, on_y = np.isclose(xs, x, rtol=0, atol=1e-12), np.isclose(ys, y, rtol=0, atol=1e-12)
+            assert on_x.any() or on_y.any(), (x, y)
+            if on_x.any():  # a vertical edge: interpolate in y between the nodes around it
+                j = min(np.searchsorted(ys, y), len(ys) - 1)
+                a, b = ys[max(j - 1, 0)], ys[j]
+                fa, fb = beale_numpy(x, a), beale_numpy(x, b)
+                fv = fa + (fb - fa) * (y - a) / (b - a) if b > a else fa
+            else:
+                i = min(np.searchsorted(xs, x), len(xs) - 1)
+                a, b = xs[max(i - 1, 0)], xs[i]
+                fa, fb = beale_numpy(a, y), beale_numpy(b, y)
+                fv = fa + (fb - fa) * (x - a) / (b - a) if b > a else fa
+            assert fv == pytest.approx(ln["value"], rel=1e-9, abs=1e-12)
+            checked += 1
+    assert checked > 100
 
 
 def test_the_stability_map_is_one_sweep_and_each_cell_the_run_alone(client):

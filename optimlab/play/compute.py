@@ -6,7 +6,9 @@ in, the library's records out, as JSON data for the page.
 * the stability map: :func:`optimlab.sweep` over a learning-rate × momentum-or-β grid,
   one batched computation, keeping only each run's final value (``record="final"``);
 * level lines: the function's own batched evaluation on a grid, levels by
-  :func:`optimlab.viz.contour_levels` (log-spaced in f − min, as the pictures draw them);
+  :func:`optimlab.viz.contour_levels` (log-spaced in f − min, as the pictures draw them),
+  the lines traced by ``contourpy`` (marching squares, as matplotlib draws them) so that
+  the page draws polylines, not a contour plot it would recompute on every slider move;
 * the GIF: :func:`optimlab.viz.animate_paths`.
 
 ``check`` (given by the server) is called after every step of every run; it raises when a
@@ -23,6 +25,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
+import contourpy  # matplotlib's own contouring (one of its dependencies), without matplotlib
 import numpy as np
 
 from ..runner import compare
@@ -30,8 +33,8 @@ from ..sweeps import linspace, logspace, sweep
 from ..viz import animate_paths, contour_levels
 from .api import LandscapeRequest, MapRequest, PathsRequest, json_numbers, nulls
 
-__all__ = ["landscape", "paths", "trace_answers", "stability_map", "gif_bytes", "npz_bytes", "json_export",
-           "N_LEVELS"]
+__all__ = ["landscape", "level_lines", "paths", "trace_answers", "stability_map", "gif_bytes", "npz_bytes",
+           "json_export", "view_json", "plain_options", "N_LEVELS", "GAP_FLOOR"]
 
 N_LEVELS = 30
 GAP_FLOOR = 1e-16  # the map shows log10(f − f*) down to this: a run at f* exactly would flatten the colours
@@ -63,8 +66,27 @@ def landscape(req: LandscapeRequest) -> dict:
     fn = req.function
     return {"function": req.text, "x": xs.tolist(), "y": ys.tolist(), "f": json_numbers(Z),
             "level": json_numbers(level), "levels": json_numbers(levels), "log_levels": log,
+            "lines": level_lines(xs, ys, Z, levels),
             "window": req.window, "minimizers": fn.minimizers.tolist(), "f_min": nulls(f_min),
             "latex": getattr(fn, "latex", ""), "start": fn.starts[0].tolist() if len(fn.starts) else None}
+
+
+def level_lines(xs: np.ndarray, ys: np.ndarray, Z: np.ndarray, levels: np.ndarray) -> list[dict]:
+    """The lines ``f = levels[i]`` on the grid (NaN cells left out): per level, its pieces'
+    points joined into one ``x`` and one ``y`` list with ``None`` between pieces."""
+    if not len(levels):
+        return []
+    gen = contourpy.contour_generator(xs, ys, Z)
+    out = []
+    for i, value in enumerate(levels):
+        pieces = gen.lines(float(value))
+        x: list = []
+        y: list = []
+        for piece in pieces:
+            x += piece[:, 0].tolist() + [None]
+            y += piece[:, 1].tolist() + [None]
+        out.append({"level": i, "value": float(value), "x": x[:-1], "y": y[:-1]})
+    return out
 
 
 def paths(req: PathsRequest, check: Callable[[], None] | None = None) -> dict:

@@ -247,11 +247,19 @@ function pathTraces(k, surface) {
       out.push({ type: "scatter3d", mode: "lines", x: xs, y: ys, z: t.values.slice(0, n), line, name: t.label,
                  meta: "path" });
     } else {
-      out.push({ type: "scatter", mode: "lines+markers", x: xs, y: ys, name: t.label, line,
-                 marker: { size: 3, color: o.color }, meta: "path", hoverinfo: "name+x+y" });
+      out.push({ type: "scatter", mode: "lines", x: xs, y: ys, name: t.label, line, meta: "path",
+                 hoverinfo: "name+x+y" });
     }
   });
   return out;
+}
+
+// dark low levels, pale high ones (the pictures' YlGnBu_r), by level index in [0, 1]
+const LEVEL_STOPS = [[8, 29, 88], [34, 94, 168], [29, 145, 192], [65, 182, 196], [127, 205, 187], [199, 233, 180]];
+function levelColor(t) {
+  const k = Math.min(Math.max(t, 0), 1) * (LEVEL_STOPS.length - 1), i = Math.min(Math.floor(k), LEVEL_STOPS.length - 2);
+  const a = LEVEL_STOPS[i], b = LEVEL_STOPS[i + 1], u = k - i;
+  return `rgb(${a.map((v, j) => Math.round(v + u * (b[j] - v))).join(",")})`;
 }
 
 function landscapeTraces(surface) {
@@ -259,11 +267,10 @@ function landscapeTraces(surface) {
   if (!L) return [];
   if (surface) return [{ type: "surface", x: L.x, y: L.y, z: L.f, surfacecolor: L.level, colorscale: "YlGnBu",
                          reversescale: true, showscale: false, opacity: 0.9, name: "f", hoverinfo: "x+y+z" }];
-  const n = L.levels.length;
-  const out = [{ type: "contour", x: L.x, y: L.y, z: L.level, customdata: L.f, name: "f", showscale: false,
-                 contours: { start: 0, end: n - 1, size: 1, coloring: "lines" }, colorscale: "YlGnBu",
-                 reversescale: true, line: { width: 1 }, hovertemplate: "x=%{x:.4g}<br>y=%{y:.4g}<extra></extra>",
-                 meta: "levels" }];
+  const n = Math.max(L.levels.length - 1, 1);
+  const out = L.lines.map((ln) => ({ type: "scatter", mode: "lines", x: ln.x, y: ln.y, meta: "levels",
+                                     line: { color: levelColor(ln.level / n), width: 1 }, hoverinfo: "skip",
+                                     showlegend: false, name: `f = ${ln.value.toPrecision(3)}` }));
   if (L.minimizers.length) {
     out.push({ type: "scatter", mode: "markers", x: L.minimizers.map((m) => m[0]), y: L.minimizers.map((m) => m[1]),
                marker: { symbol: "star", size: 14, color: "#d4a017", line: { color: "#000", width: 1 } },
@@ -364,10 +371,12 @@ async function refreshPaths() {
   showError(null);
   PG.paths = r.data;
   PG.frame = null;
+  const t1 = performance.now();
   await draw();
+  const ms = performance.now() - t0;  // request sent to paths drawn
   await drawCurves();
-  const ms = performance.now() - t0;
-  PG.timings.push({ kind: "paths", ms, server: r.data.compute_ms });
+  PG.timings.push({ kind: "paths", ms, server: r.data.compute_ms, drawing: performance.now() - t1,
+                    with_curves: performance.now() - t0 });
   $("timing").textContent = `paths: ${ms.toFixed(0)} ms (computing ${r.data.compute_ms.toFixed(0)} ms)`;
   saveUrl();
   if (PG.state.map.live !== false) refreshMap();
