@@ -232,6 +232,7 @@ function renderAll() {
 }
 
 // ------------------------------------------------------------------ drawing
+const CONFIG = { responsive: true };
 const lastStep = () => Math.max(0, ...(PG.paths ? PG.paths.traces.map((t) => t.params.length - 1) : [0]));
 
 function pathTraces(k, surface) {
@@ -292,7 +293,7 @@ async function draw() {
     layout.xaxis = { range: L.window[0], title: { text: "x" } };
     layout.yaxis = { range: L.window[1], title: { text: "y" } };
   }
-  await Plotly.react("landscape", traces, layout, { responsive: true });
+  await Plotly.react("landscape", traces, layout, CONFIG);
   $("scrub").max = lastStep();
   $("scrub").value = k;
   $("step-label").textContent = `step ${k}`;
@@ -309,15 +310,15 @@ async function drawCurves() {
   const base = (title, log) => ({ margin: { l: 50, r: 10, t: 28, b: 30 }, title: { text: title, font: { size: 12 } },
                                   yaxis: { type: log ? "log" : "linear" }, showlegend: false });
   const lossLog = fmin !== null;
-  await Plotly.react("loss", shown.map((t) => ({ x: steps(t), y: lossY(t), name: t.label, line: { color: color(t) } })),
-                     base(lossLog ? "f − f*" : "f", lossLog));
-  await Plotly.react("grad", shown.map((t) => ({ x: steps(t), y: t.grad_norms, name: t.label,
-                                                 line: { color: color(t) } })), base("‖∇f‖", true));
   const sched = PG.state.schedule.kind !== "none";
-  $("lr").hidden = !sched;
+  $("lr").hidden = !sched;  // first: the three plots share the row's width
+  await Plotly.react("loss", shown.map((t) => ({ x: steps(t), y: lossY(t), name: t.label, line: { color: color(t) } })),
+                     base(lossLog ? "f − f*" : "f", lossLog), CONFIG);
+  await Plotly.react("grad", shown.map((t) => ({ x: steps(t), y: t.grad_norms, name: t.label,
+                                                 line: { color: color(t) } })), base("‖∇f‖", true), CONFIG);
   if (sched) {
     await Plotly.react("lr", shown.map((t) => ({ x: t.lrs.map((_, j) => j), y: t.lrs, name: t.label,
-                                               line: { color: color(t) } })), base("learning rate", false));
+                                               line: { color: color(t) } })), base("learning rate", false), CONFIG);
   }
 }
 
@@ -330,7 +331,7 @@ async function drawMap() {
                      { margin: { l: 60, r: 10, t: 30, b: 45 }, xaxis: { type: "log", title: { text: "lr" } },
                        yaxis: { title: { text: M.axis } },
                        title: { text: `${M.optimizer}, ${M.steps} steps: final value (blank: diverged)`,
-                                font: { size: 12 } } });
+                                font: { size: 12 } } }, CONFIG);
   if (!PG.mapWired) { $("map").on("plotly_click", mapClick); PG.mapWired = true; }
 }
 
