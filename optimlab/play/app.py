@@ -35,7 +35,7 @@ from starlette.staticfiles import StaticFiles
 
 from . import api, codegen, compute
 
-__all__ = ["create_app", "plotly_js", "STATIC", "Superseded"]
+__all__ = ["create_app", "plotly_js", "STATIC", "Superseded", "Latest", "Playground"]
 
 STATIC = Path(__file__).parent / "static"
 
@@ -108,27 +108,32 @@ def _guarded(handler: Callable) -> Callable:
     return endpoint
 
 
-def create_app() -> Starlette:
-    """The playground's ASGI app."""
-    latest = Latest()
-    meta: dict[str, Any] = {}
+class Playground:
+    """The endpoints, around the one :class:`Latest` and the lists built once (``meta``)."""
 
-    def meta_data() -> dict:  # plot-independent setup, built once
-        if not meta:
-            meta.update(functions=api.function_list(), optimizers=api.optimizer_list(), presets=api.presets(),
+    def __init__(self) -> None:
+        self.latest = Latest()
+        self.meta: dict[str, Any] = {}
+
+    def meta_data(self) -> dict:
+        """Functions, optimizers, presets, limits: plot-independent setup, built on the first request."""
+        if not self.meta:
+            meta = dict(functions=api.function_list(), optimizers=api.optimizer_list(), presets=api.presets(),
                         limits=api.LIMITS, stop_rules=list(api.STOP_RULES),
                         schedules={k: args for k, (_, args) in api.SCHEDULES.items()})
-            meta.update(api.nulls(meta))
-        return meta
+            self.meta.update(api.nulls(meta))
+        return self.meta
 
-    async def computed(request: Request, parse: Callable, kind: str, work: Callable) -> Any:
+    async def computed(self, request: Request, parse: Callable, kind: str, work: Callable) -> Any:
+        """Parse the body, then run ``work(req, check)`` in a worker thread, one computation at a
+        time; ``check`` raises :class:`Superseded` once a newer request of this page and kind came."""
         body = await _body(request)
         req = parse(body)
         client = str(body.get("client", "")) if isinstance(body, dict) else ""
-        check = latest.begin((client[:64], kind))
+        check = self.latest.begin((client[:64], kind))
 
         def job() -> Any:
-            with latest.compute:
+            with self.latest.compute:
                 check()
                 t0 = time.perf_counter()
                 out = work(req, check)
@@ -136,38 +141,37 @@ def create_app() -> Starlette:
 
         return await run_in_threadpool(job)
 
-    async def index(request: Request) -> Response:
+    async def index(self, request: Request) -> Response:
         return FileResponse(STATIC / "index.html", media_type="text/html")
 
-    async def plotly(request: Request) -> Response:
+    async def plotly(self, request: Request) -> Response:
         return FileResponse(plotly_js(), media_type="text/javascript")
 
-    async def meta_endpoint(request: Request) -> Response:
-        return JSONResponse(await run_in_threadpool(meta_data))
+    async def meta_endpoint(self, request: Request) -> Response:
+        return JSONResponse(await run_in_threadpool(self.meta_data))
 
-    async def landscape(request: Request) -> Response:
-        out, seconds = await computed(request, api.landscape_request, "landscape", lambda r, c: compute.landscape(r))
+    async def landscape(self, request: Request) -> Response:
+        out, seconds = await self.computed(request, api.landscape_request, "landscape",
+                                           lambda req, check: compute.landscape(req))
         return JSONResponse({**out, "compute_ms": 1e3 * seconds})
 
-    async def paths(request: Request) -> Response:
-        def work(req: api.PathsRequest, check: Callable) -> dict:
-            return compute.trace_answers(req, compute.paths(req, check))
-
-        out, seconds = await computed(request, api.paths_request, "paths", work)
+    async def paths(self, request: Request) -> Response:
+        out, seconds = await self.computed(request, api.paths_request, "paths",
+                                           lambda req, check: compute.trace_answers(req, compute.paths(req, check)))
         return JSONResponse({**out, "compute_ms": 1e3 * seconds})
 
-    async def stability(request: Request) -> Response:
-        out, seconds = await computed(request, api.map_request, "map", compute.stability_map)
+    async def stability(self, request: Request) -> Response:
+        out, seconds = await self.computed(request, api.map_request, "map", compute.stability_map)
         return JSONResponse({**out, "compute_ms": 1e3 * seconds})
 
-    async def code(request: Request) -> Response:
+    async def code(self, request: Request) -> Response:
         req = api.paths_request(await _body(request))
         cli, note = codegen.cli_line(req)
         return JSONResponse({"python": codegen.python_code(req), "cli": cli, "cli_note": note})
 
-    async def export(request: Request) -> Response:
+    async def export(self, request: Request) -> Response:
         kind = request.path_params["kind"]
-        if kind not in ("json", "npz", "gif"):
+        if kind not in EXPORTS:
             raise api.RequestError("kind", f"export kind must be json, npz or gif; got {kind!r}")
 
         def work(req: api.PathsRequest, check: Callable) -> Any:
@@ -176,21 +180,27 @@ def create_app() -> Starlette:
                 return json.dumps(compute.json_export(req, traces)).encode()
             return compute.npz_bytes(req, traces) if kind == "npz" else compute.gif_bytes(req, traces)
 
-        data, _ = await computed(request, api.paths_request, f"export-{kind}", work)
-        media = {"json": "application/json", "npz": "application/octet-stream", "gif": "image/gif"}[kind]
-        return Response(data, media_type=media,
+        data, _ = await self.computed(request, api.paths_request, f"export-{kind}", work)
+        return Response(data, media_type=EXPORTS[kind],
                         headers={"Content-Disposition": f'attachment; filename="optimlab-play.{kind}"'})
 
+
+EXPORTS = {"json": "application/json", "npz": "application/octet-stream", "gif": "image/gif"}
+
+
+def create_app() -> Starlette:
+    """The playground's ASGI app."""
+    play = Playground()
     routes = [
-        Route("/", index),
-        Route("/plotly.min.js", plotly),
+        Route("/", play.index),
+        Route("/plotly.min.js", play.plotly),
         Route("/favicon.ico", lambda request: Response(status_code=204)),
-        Route("/api/meta", _guarded(meta_endpoint)),
-        Route("/api/landscape", _guarded(landscape), methods=["POST"]),
-        Route("/api/paths", _guarded(paths), methods=["POST"]),
-        Route("/api/map", _guarded(stability), methods=["POST"]),
-        Route("/api/code", _guarded(code), methods=["POST"]),
-        Route("/api/export/{kind}", _guarded(export), methods=["POST"]),
+        Route("/api/meta", _guarded(play.meta_endpoint)),
+        Route("/api/landscape", _guarded(play.landscape), methods=["POST"]),
+        Route("/api/paths", _guarded(play.paths), methods=["POST"]),
+        Route("/api/map", _guarded(play.stability), methods=["POST"]),
+        Route("/api/code", _guarded(play.code), methods=["POST"]),
+        Route("/api/export/{kind}", _guarded(play.export), methods=["POST"]),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
     return Starlette(routes=routes)
