@@ -185,6 +185,12 @@ def test_the_stability_map_is_one_sweep_and_each_cell_the_run_alone(client):
     alone = optimlab.run("beale", ("sgd", {"lr": lr, "momentum": mom}), start=(1.0, 1.5), steps=30)
     assert out["final"][1][2] == pytest.approx(alone.values[-1], rel=1e-12)
     assert out["z"][1][2] == pytest.approx(np.log10(alone.values[-1]), rel=1e-12)  # f* = 0
+    assert out["z_label"] == "log10(f − f*)"
+    # a formula knows no f*: the map shows f less its lowest final value
+    formula = post(client, "/api/map", {**body, "function": "(x-1)**2 + 3*y**2 + 2"})
+    final = np.array(formula["final"])
+    assert formula["z_label"] == "log10(f − lowest f of the map)"
+    np.testing.assert_allclose(np.array(formula["z"]), np.log10(np.maximum(final - final.min(), compute.GAP_FLOOR)))
 
 
 def test_code_export_reproduces_the_view(client, capsys):

@@ -117,8 +117,9 @@ def trace_answers(req: PathsRequest, traces: dict) -> dict:
 def stability_map(req: MapRequest, check: Callable[[], None] | None = None) -> dict:
     """The final value of every (lr, axis) cell, one batched :func:`optimlab.sweep`.
 
-    ``z[j][i]``: log10(max(f − f*, :data:`GAP_FLOOR`)) at the end of the run with ``lr[i]`` and ``axis[j]``
-    (f itself when f* is unknown or −∞); ``None`` where the run diverged."""
+    ``z[j][i]``: log10(max(f − f*, :data:`GAP_FLOOR`)) at the end of the run with ``lr[i]``
+    and ``axis[j]`` (when f* is unknown or −∞: f less the lowest final f of the map);
+    ``None`` where the run diverged."""
     lrs = logspace(req.lr[0], req.lr[1], req.n[0])
     ys = linspace(req.y[0], req.y[1], req.n[1])
     progress = None if check is None else (lambda step, total: check())
@@ -134,11 +135,14 @@ def stability_map(req: MapRequest, check: Callable[[], None] | None = None) -> d
         for i, lr in enumerate(lrs):
             z[j, i] = final[where[(float(lr), float(y))]]
     diverged = ~np.isfinite(z)
+    known = math.isfinite(f_min)
+    base = f_min if known else (float(np.min(z[~diverged])) if (~diverged).any() else 0.0)
     with np.errstate(all="ignore"):
-        shown = np.log10(np.maximum(z - f_min, GAP_FLOOR)) if math.isfinite(f_min) else z
+        shown = np.log10(np.maximum(z - base, GAP_FLOOR))
     return {"lr": lrs, "axis": req.axis, "y": ys, "z": json_numbers(shown), "final": json_numbers(z),
-            "log_gap": math.isfinite(f_min), "diverged": int(diverged.sum()), "optimizer": req.optimizer.name,
-            "steps": req.steps, "sweep_seconds": seconds}
+            "z_label": "log10(f − f*)" if known else "log10(f − lowest f of the map)",
+            "diverged": int(diverged.sum()), "optimizer": req.optimizer.name, "steps": req.steps,
+            "sweep_seconds": seconds}
 
 
 def gif_bytes(req: PathsRequest, traces: dict, frames: int = 60) -> bytes:

@@ -49,7 +49,8 @@ function loadUrl() {
     return { function: k.fname, formula: k.formula || "", window: k.window, start: k.start, steps: k.steps,
              surface: !!k.surface, stop: k.stop || {}, schedule: k.schedule || { kind: "none" },
              map: k.map || { opt: 0, axis: null, n: 32 },
-             optimizers: k.optimizers.map((o, i) => ({ ...o, color: k.colors[i], visible: k.visible[i] })) };
+             optimizers: k.optimizers.map((o, i) => ({ ...o, color: k.colors[i], visible: k.visible[i] }))
+               .filter((o) => optimizerMeta(o.name)) };  // a name this server does not know is left out
   } catch (e) {
     return null;
   }
@@ -326,7 +327,7 @@ async function drawMap() {
   const M = PG.map;
   if (!M) return;
   await Plotly.react("map", [{ type: "heatmap", x: M.lr, y: M.y, z: M.z, colorscale: "Viridis", meta: "map",
-                               colorbar: { title: { text: M.log_gap ? "log10(f − f*)" : "f" } },
+                               colorbar: { title: { text: M.z_label } },
                                hovertemplate: "lr=%{x:.3g}<br>" + M.axis + "=%{y:.3g}<br>%{z:.3g}<extra></extra>" }],
                      { margin: { l: 60, r: 10, t: 30, b: 45 }, xaxis: { type: "log", title: { text: "lr" } },
                        yaxis: { title: { text: M.axis } },
