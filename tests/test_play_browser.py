@@ -135,6 +135,7 @@ def test_load_click_slider_and_formula(page, tmp_path_factory):
     settle(page)
     state = assert_drawn_paths_are_the_library_runs(page)
     assert state["formula"] == "x**2 + 3*y**2" and state["window"] == [[-5, 5], [-5, 5]]
+    assert state["start"] == [3, 3]  # a formula suggests no start: 80 % across the window
     page.screenshot(path=str(tmp_path_factory.mktemp("play") / "formula.png"))
 
 

@@ -33,9 +33,10 @@ from ..optim.hparams import Choice, Flag, Items, Range
 from ..runner import run_label
 from ..viz import method_color, method_key
 
-__all__ = ["LIMITS", "RequestError", "PathsRequest", "MapRequest", "LandscapeRequest", "function_list",
-           "optimizer_list", "optimizer_controls", "map_axes", "presets", "paths_request", "map_request",
-           "landscape_request", "STOP_RULES", "SCHEDULES"]
+__all__ = ["LIMITS", "RequestError", "PathsRequest", "MapRequest", "LandscapeRequest", "Spec", "function_list",
+           "optimizer_list", "optimizer_controls", "map_axes", "presets", "default_start", "paths_request",
+           "map_request", "landscape_request", "first_line", "nulls", "json_numbers", "STOP_RULES", "SCHEDULES",
+           "NO_EFFECT"]
 
 LIMITS = {
     "formula_chars": 500,  # a formula longer than this is refused (the parser itself allows 1000)
@@ -314,12 +315,18 @@ def _window(body: Mapping, fn: Any) -> list:
     return rows
 
 
+def default_start(fn: Any, window: list) -> list[float]:
+    """The function's suggested start, else (a formula) a point 80 % of the way across the
+    window in x and y, away from the centre where a formula's minimum often lies."""
+    if len(fn.starts):
+        return fn.starts[0].tolist()
+    return [a + 0.8 * (b - a) for a, b in window]
+
+
 def _start(body: Mapping, fn: Any, window: list) -> list[float]:
     if body.get("start") is not None:
         return _point(body["start"], "start")
-    if len(fn.starts):
-        return fn.starts[0].tolist()
-    return [(window[0][0] + window[0][1]) / 2, (window[1][0] + window[1][1]) / 2]
+    return default_start(fn, window)
 
 
 def _options(value: Any, what: str) -> dict:

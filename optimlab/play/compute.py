@@ -31,7 +31,7 @@ import numpy as np
 from ..runner import compare
 from ..sweeps import linspace, logspace, sweep
 from ..viz import animate_paths, contour_levels
-from .api import LandscapeRequest, MapRequest, PathsRequest, json_numbers, nulls
+from .api import LandscapeRequest, MapRequest, PathsRequest, default_start, json_numbers, nulls
 
 __all__ = ["landscape", "level_lines", "paths", "trace_answers", "stability_map", "gif_bytes", "npz_bytes",
            "json_export", "view_json", "plain_options", "N_LEVELS", "GAP_FLOOR"]
@@ -68,7 +68,7 @@ def landscape(req: LandscapeRequest) -> dict:
             "level": json_numbers(level), "levels": json_numbers(levels), "log_levels": log,
             "lines": level_lines(xs, ys, Z, levels),
             "window": req.window, "minimizers": fn.minimizers.tolist(), "f_min": nulls(f_min),
-            "latex": getattr(fn, "latex", ""), "start": fn.starts[0].tolist() if len(fn.starts) else None}
+            "latex": getattr(fn, "latex", ""), "start": default_start(fn, req.window)}
 
 
 def level_lines(xs: np.ndarray, ys: np.ndarray, Z: np.ndarray, levels: np.ndarray) -> list[dict]:

@@ -359,7 +359,7 @@ async function refreshLandscape() {
   if (!r.ok) { showError(r.data); return false; }
   PG.land = r.data;
   if (!s.window) s.window = r.data.window;
-  if (!s.start) s.start = r.data.start || [(s.window[0][0] + s.window[0][1]) / 2, (s.window[1][0] + s.window[1][1]) / 2];
+  if (!s.start) s.start = r.data.start;
   $("start").value = s.start.join(", ");
   $("latex").textContent = r.data.latex ? "f = " + r.data.latex : "";
   return true;
