@@ -185,7 +185,13 @@ def test_the_stability_map_is_one_sweep_and_each_cell_the_run_alone(client):
     alone = optimlab.run("beale", ("sgd", {"lr": lr, "momentum": mom}), start=(1.0, 1.5), steps=30)
     assert out["final"][1][2] == pytest.approx(alone.values[-1], rel=1e-12)
     assert out["z"][1][2] == pytest.approx(np.log10(alone.values[-1]), rel=1e-12)  # f* = 0
-    assert out["z_label"] == "log10(f − f*)"
+    assert out["z_label"] == "log10(f − f*)" and out["lr_option"] == "lr"
+    # a Keras constructor: its learning_rate is swept (its lr is Keras 2's alias), the map is the runs alone
+    keras = post(client, "/api/map", {**body, "optimizer": {"name": "keras.sgd", "options": {"learning_rate": 0.5}}})
+    assert keras["lr_option"] == "learning_rate" and keras["axis"] == "momentum"
+    alone = optimlab.run("beale", ("keras.sgd", {"learning_rate": keras["lr"][0], "momentum": keras["y"][3]}),
+                         start=(1.0, 1.5), steps=30)
+    assert keras["final"][3][0] == pytest.approx(alone.values[-1], rel=1e-12)
     # a formula knows no f*: the map shows f less its lowest final value
     formula = post(client, "/api/map", {**body, "function": "(x-1)**2 + 3*y**2 + 2"})
     final = np.array(formula["final"])

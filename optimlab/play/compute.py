@@ -28,6 +28,7 @@ from typing import Any, Callable
 import contourpy  # matplotlib's own contouring (one of its dependencies), without matplotlib
 import numpy as np
 
+from ..optim import registry
 from ..runner import compare
 from ..sweeps import linspace, logspace, sweep
 from ..viz import animate_paths, contour_levels
@@ -114,6 +115,12 @@ def trace_answers(req: PathsRequest, traces: dict) -> dict:
             "traces": out}
 
 
+def lr_option(name: str) -> str:
+    """The learning rate's name for optimizer ``name``: Keras' ``learning_rate`` where the
+    constructor takes it (its ``lr`` is Keras 2's alias), else ``lr``."""
+    return "learning_rate" if "learning_rate" in (registry.option_defaults(name) or {}) else "lr"
+
+
 def stability_map(req: MapRequest, check: Callable[[], None] | None = None) -> dict:
     """The final value of every (lr, axis) cell, one batched :func:`optimlab.sweep`.
 
@@ -122,14 +129,16 @@ def stability_map(req: MapRequest, check: Callable[[], None] | None = None) -> d
     ``None`` where the run diverged."""
     lrs = logspace(req.lr[0], req.lr[1], req.n[0])
     ys = linspace(req.y[0], req.y[1], req.n[1])
+    lr_key = lr_option(req.optimizer.name)
+    options = {k: v for k, v in req.optimizer.options.items() if k != lr_key}
     progress = None if check is None else (lambda step, total: check())
     t0 = time.perf_counter()
-    res = sweep(req.function, (req.optimizer.name, req.optimizer.options), grid={"lr": lrs, req.axis: ys},
+    res = sweep(req.function, (req.optimizer.name, options), grid={lr_key: lrs, req.axis: ys},
                 steps=req.steps, start=req.start, record="final", progress=progress)
     seconds = time.perf_counter() - t0
     final = np.asarray(res.summary["final"], dtype=float)
     f_min = _f_min(req.function)
-    where = {(float(c["lr"]), float(c[req.axis])): i for i, c in enumerate(res.configs)}
+    where = {(float(c[lr_key]), float(c[req.axis])): i for i, c in enumerate(res.configs)}
     z = np.full((len(ys), len(lrs)), np.nan)
     for j, y in enumerate(ys):
         for i, lr in enumerate(lrs):
@@ -139,7 +148,8 @@ def stability_map(req: MapRequest, check: Callable[[], None] | None = None) -> d
     base = f_min if known else (float(np.min(z[~diverged])) if (~diverged).any() else 0.0)
     with np.errstate(all="ignore"):
         shown = np.log10(np.maximum(z - base, GAP_FLOOR))
-    return {"lr": lrs, "axis": req.axis, "y": ys, "z": json_numbers(shown), "final": json_numbers(z),
+    return {"lr": lrs, "lr_option": lr_key, "axis": req.axis, "y": ys, "z": json_numbers(shown),
+            "final": json_numbers(z),
             "z_label": "log10(f − f*)" if known else "log10(f − lowest f of the map)",
             "diverged": int(diverged.sum()), "optimizer": req.optimizer.name, "steps": req.steps,
             "sweep_seconds": seconds}

@@ -387,8 +387,9 @@ async function refreshPaths() {
 async function refreshMap() {
   const s = PG.state, o = s.optimizers[s.map.opt];
   if (!o || !s.map.axis) return;
-  const lr = o.options.lr ?? o.options.learning_rate ??
-    optimizerMeta(o.name).controls.find((c) => c.name === "lr" || c.name === "learning_rate")?.default ?? 0.01;
+  const controls = optimizerMeta(o.name).controls;
+  const key = controls.some((c) => c.name === "learning_rate") ? "learning_rate" : "lr";
+  const lr = o.options[key] ?? controls.find((c) => c.name === key)?.default ?? 0.01;
   const t0 = performance.now();
   const r = await post("/api/map", { function: fnText(), window: s.window, start: s.start, steps: s.steps,
                                      optimizer: { name: o.name, options: o.options }, axis: s.map.axis,
@@ -414,8 +415,7 @@ function mapClick(ev) {
   const p = ev.points && ev.points[0];
   if (!p || !PG.map) return;
   const s = PG.state, o = s.optimizers[s.map.opt];
-  const lrName = "lr" in (o.options) || optimizerMeta(o.name).controls.some((c) => c.name === "lr") ? "lr" : "learning_rate";
-  o.options[lrName] = p.x;
+  o.options[PG.map.lr_option] = p.x;
   if (PG.map.axis === "beta1") {
     const c = optimizerMeta(o.name).controls.find((c) => c.name === "betas");
     o.options.betas = [p.y, (o.options.betas || c.default)[1]];
