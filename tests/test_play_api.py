@@ -90,6 +90,10 @@ def test_controls_follow_the_registry_and_the_declared_tables(meta):
     assert {c["name"]: c for c in opts["momentum"]["controls"]}["momentum"]["default"] == 0.9
     keras_adam = {c["name"]: c for c in opts["keras.adam"]["controls"]}
     assert keras_adam["learning_rate"]["log"] and keras_adam["beta_1"]["slider"] == [0.0, 0.999]
+    # what Keras' Adam refuses (optimlab's betas reach its signature through **kwargs) gets no control
+    with pytest.raises(TypeError, match="unexpected argument 'betas'"):
+        registry.create([torch.zeros(2, requires_grad=True)], "keras.adam", betas=(0.9, 0.999))
+    assert "betas" not in keras_adam and opts["keras.adam"]["map_axes"] == ["beta_1"]
     assert opts["adam"]["map_axes"][0] == "beta1" and opts["sgd"]["map_axes"][0] == "momentum"
     assert opts["adadelta"]["map_axes"] == ["rho"]
 

@@ -170,12 +170,27 @@ def _control(option: str, default: Any, spec: Any, tune: Any) -> dict:
     return {"kind": "text", "name": option, "default": default if isinstance(default, str) else None}
 
 
+def _accepts(name: str, option: str, default: Any) -> bool:
+    """Whether optimizer ``name`` takes ``option`` at its default: the constructor's own answer
+    (a Keras constructor's ``**kwargs`` reach optimlab's class in the signature, but it
+    refuses that class's options, e.g. ``betas``)."""
+    if default is inspect.Parameter.empty:
+        return True
+    try:
+        registry.create([torch.zeros(1, 2, dtype=torch.float64, requires_grad=True)], name, **{option: default})
+    except (ValueError, TypeError, RuntimeError, NotImplementedError):
+        return False
+    return True
+
+
 def optimizer_controls(name: str) -> list[dict]:
-    """The controls of optimizer ``name``'s options (all it accepts but :data:`NO_EFFECT`)."""
+    """The controls of optimizer ``name``'s options: all it accepts (:func:`_accepts`) but
+    :data:`NO_EFFECT`."""
     entry = registry.lookup(name)
     defaults = registry.option_defaults(name) or {}
     table = _declared(entry.cls)
-    return [_control(k, v, table.get(k), entry.tune.get(k)) for k, v in defaults.items() if k not in NO_EFFECT]
+    return [_control(k, v, table.get(k), entry.tune.get(k)) for k, v in defaults.items()
+            if k not in NO_EFFECT and _accepts(name, k, v)]
 
 
 def map_axes(controls: list[dict]) -> list[str]:
