@@ -289,6 +289,13 @@ def test_optimizer_errors_carry_the_library_message(client, optimizer, library):
     assert out["field"] == "optimizers[1]" and out["error"] == f"{optimizer['name']}: {e.value}"
 
 
+def test_an_optimizer_that_cannot_take_a_point_is_named_before_computing(client):
+    out = post(client, "/api/paths", {"function": "beale", "optimizers": [{"name": "adam"}, {"name": "muon"}]}, 400)
+    with pytest.raises(ValueError) as e:  # how the runner builds it for one run of a point
+        optimlab.run("beale", "muon", steps=1)
+    assert out["field"] == "optimizers[1]" and out["error"] == f"muon: {e.value}"
+
+
 def test_map_limits_and_axes(client):
     base = {"function": "beale", "optimizer": {"name": "sgd"}}
     assert post(client, "/api/map", {**base, "n": [65, 2]}, 400)["error"] == "n must be an integer in [2, 64], got 65"

@@ -30,7 +30,7 @@ from ..demo import SCENES as DEMO_SCENES
 from ..functions import FormulaError
 from ..optim import registry
 from ..optim.hparams import Choice, Flag, Items, Range
-from ..runner import run_label
+from ..runner import run_label, runs_options
 from ..viz import method_color, method_key
 
 __all__ = ["LIMITS", "RequestError", "PathsRequest", "MapRequest", "LandscapeRequest", "Spec", "function_list",
@@ -354,13 +354,15 @@ def _options(value: Any, what: str) -> dict:
 
 def _spec(item: Any, where: str) -> Spec:
     """One optimizer, checked by the library itself: its name and option names by the
-    registry, its values by building it once on a point (the optimizer's own validator)."""
+    registry, its values by building it once on a point laid out as the runner lays out
+    one run (the optimizer's own validator, with the runner's runs options)."""
     if not isinstance(item, Mapping) or not isinstance(item.get("name"), str):
         raise RequestError(where, f"{where} must be an object with a name, got {item!r}")
     name = item["name"]
     try:
         options = registry.check_options(name, _options(item.get("options"), f"{where}.options"))
-        registry.create([torch.zeros(1, 2, dtype=torch.float64, requires_grad=True)], name, **options)
+        registry.create([torch.zeros(1, 2, dtype=torch.float64, requires_grad=True)], name, **options,
+                        **runs_options((name, options)))
     except RequestError:
         raise
     except (ValueError, TypeError, KeyError, RuntimeError, NotImplementedError) as e:
