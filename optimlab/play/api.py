@@ -23,7 +23,7 @@ from typing import Any, Mapping
 import numpy as np
 import torch
 
-from .. import functions, schedules, stopping
+from .. import functions, optim, schedules, stopping
 from .._spec import run_labels
 from ..demo import NOTEBOOK_NONCONVEX, NOTEBOOK_QUADRATIC
 from ..demo import SCENES as DEMO_SCENES
@@ -401,8 +401,8 @@ def _schedule(value: Any) -> tuple[dict | None, Any]:
     for k, d in defaults.items():
         v = value.get(k, d)
         args[k] = _number(v, f"schedule.{k}", integer=isinstance(d, int))
-    try:  # the scheduler's own checks, on a throw-away optimizer
-        cls(torch.optim.SGD([torch.zeros(1)], lr=1.0), **args)
+    try:  # the scheduler's own checks, on a throw-away optimizer (optimlab's SGD: torch's first one costs 2 s)
+        cls(optim.SGD([torch.zeros(1)], lr=1.0), **args)
     except (ValueError, TypeError) as e:
         raise RequestError("schedule", f"{value['kind']}: {first_line(e)}") from None
     return {"kind": value["kind"], **args}, (cls, args)
