@@ -183,14 +183,21 @@ def _accepts(name: str, option: str, default: Any) -> bool:
     return True
 
 
+_CONTROLS: dict[tuple, list[dict]] = {}  # (name, class, presets) -> controls: probing costs ~10 ms a name
+
+
 def optimizer_controls(name: str) -> list[dict]:
     """The controls of optimizer ``name``'s options: all it accepts (:func:`_accepts`) but
-    :data:`NO_EFFECT`."""
+    :data:`NO_EFFECT`. Kept per registered class and presets (a name registered anew is
+    probed anew); the caller must not change them."""
     entry = registry.lookup(name)
-    defaults = registry.option_defaults(name) or {}
-    table = _declared(entry.cls)
-    return [_control(k, v, table.get(k), entry.tune.get(k)) for k, v in defaults.items()
-            if k not in NO_EFFECT and _accepts(name, k, v)]
+    key = (name, entry.cls, repr(sorted(entry.presets.items())))
+    if key not in _CONTROLS:
+        defaults = registry.option_defaults(name) or {}
+        table = _declared(entry.cls)
+        _CONTROLS[key] = [_control(k, v, table.get(k), entry.tune.get(k)) for k, v in defaults.items()
+                          if k not in NO_EFFECT and _accepts(name, k, v)]
+    return _CONTROLS[key]
 
 
 def map_axes(controls: list[dict]) -> list[str]:

@@ -352,7 +352,7 @@ function showError(data) {
   fe.textContent = data && data.field === "function" ? (data.detail || data.error) : "";
 }
 
-async function refreshLandscape() {
+async function refreshLandscapeNow() {
   const s = PG.state;
   const r = await post("/api/landscape", { function: fnText(), window: s.window, grid: 120 }, "landscape");
   if (r.stale) return false;
@@ -365,7 +365,7 @@ async function refreshLandscape() {
   return true;
 }
 
-async function refreshPaths() {
+async function refreshPathsNow() {
   const t0 = performance.now();
   const r = await post("/api/paths", view(), "paths");
   if (r.stale) return;
@@ -384,7 +384,7 @@ async function refreshPaths() {
   if (PG.state.map.live !== false) refreshMap();
 }
 
-async function refreshMap() {
+async function refreshMapNow() {
   const s = PG.state, o = s.optimizers[s.map.opt];
   if (!o || !s.map.axis) return;
   const controls = optimizerMeta(o.name).controls;
@@ -403,12 +403,23 @@ async function refreshMap() {
   $("map-timing").textContent = `map: ${ms.toFixed(0)} ms (sweep ${(1e3 * r.data.sweep_seconds).toFixed(0)} ms)`;
 }
 
+// busy from the request until drawn: the page is idle only once what came back is on screen
+function tracked(fn) {
+  return async (...args) => {
+    PG.busy++;
+    try { return await fn(...args); } finally { PG.busy--; }
+  };
+}
+const refreshLandscape = tracked(refreshLandscapeNow);
+const refreshPaths = tracked(refreshPathsNow);
+const refreshMap = tracked(refreshMapNow);
+
 function changed() { saveUrl(); refreshPaths(); }
 
-async function functionChanged() {
+const functionChanged = tracked(async () => {
   PG.state.window = null; PG.state.start = null; PG.map = null;
   if (await refreshLandscape()) { await draw(); changed(); }
-}
+});
 
 // ------------------------------------------------------------------ events
 function mapClick(ev) {
@@ -450,7 +461,7 @@ function applyPreset(key) {
                                                    color: o.color, visible: true }));
   $("lesson").textContent = p.lesson;
   renderAll();
-  refreshLandscape().then((ok) => ok && changed());
+  return refreshLandscape().then((ok) => ok && changed());
 }
 
 let playing = null;
