@@ -339,6 +339,38 @@ def test_a_newer_request_supersedes_the_running_one():
     latest.begin(("other page", "paths"))()  # another client is not superseded
 
 
+def test_new_paths_stop_the_map_of_the_old_view_over_http(client, monkeypatch):
+    import threading
+    import time
+
+    started, answers = threading.Event(), {}
+
+    def slow_map(req, check):  # a map that takes as long as it is let
+        started.set()
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            check()
+            time.sleep(0.005)
+        return {"timed_out": True}
+
+    monkeypatch.setattr(compute, "stability_map", slow_map)
+    body = {"function": "beale", "optimizer": {"name": "sgd"}, "client": "page-1"}
+    worker = threading.Thread(target=lambda: answers.update(map=client.post("/api/map", json=body)))
+    worker.start()
+    assert started.wait(10)
+    # a paths request of another page, or one whose map does not follow, leaves the map alone
+    paths = {**VIEW, "steps": 1}
+    other = threading.Thread(target=lambda: client.post("/api/paths", json={**paths, "client": "page-2",
+                                                                            "map_follows": True}))
+    other.start()
+    time.sleep(0.1)
+    assert "map" not in answers
+    assert client.post("/api/paths", json={**paths, "client": "page-1", "map_follows": True}).status_code == 200
+    worker.join(10)
+    other.join(10)
+    assert answers["map"].status_code == 409 and answers["map"].json()["superseded"] is True
+
+
 # ------------------------------------------------------------------ the command
 def test_play_command_errors_are_one_line(capsys, monkeypatch):
     import socket

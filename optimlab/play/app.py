@@ -14,7 +14,9 @@ Endpoints (all answers JSON unless said; a bad request gets status 400 and
 **Superseding.** ``paths`` and ``map`` requests carry a ``client`` id; a newer request of
 the same client and kind supersedes the older one: the older stops at its next step and
 is answered with status 409 (``{"superseded": true}``), so a dragged slider never leaves
-a queue of stale work. One computation runs at a time.
+a queue of stale work. A paths request with ``"map_follows": true`` (the page's map follows
+the view live and is asked for again after the paths) supersedes that client's map too,
+so a slider move never waits for a map of the previous view. One computation runs at a time.
 """
 
 from __future__ import annotations
@@ -129,8 +131,10 @@ class Playground:
         time; ``check`` raises :class:`Superseded` once a newer request of this page and kind came."""
         body = await _body(request)
         req = parse(body)
-        client = str(body.get("client", "")) if isinstance(body, dict) else ""
-        check = self.latest.begin((client[:64], kind))
+        client = str(body.get("client", ""))[:64] if isinstance(body, dict) else ""
+        check = self.latest.begin((client, kind))
+        if kind == "paths" and isinstance(body, dict) and body.get("map_follows") is True:
+            self.latest.begin((client, "map"))  # the page asks for the map again after these paths
 
         def job() -> Any:
             with self.latest.compute:

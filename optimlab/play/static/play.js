@@ -367,7 +367,7 @@ async function refreshLandscapeNow() {
 
 async function refreshPathsNow() {
   const t0 = performance.now();
-  const r = await post("/api/paths", view(), "paths");
+  const r = await post("/api/paths", { ...view(), map_follows: PG.state.map.live !== false }, "paths");
   if (r.stale) return;
   if (!r.ok) { showError(r.data); return; }
   showError(null);
