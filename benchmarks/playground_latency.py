@@ -3,6 +3,11 @@ to paths drawn) for 6 optimizers × 500 steps, and the 32 × 32 × 300 stability
 against the targets (150 ms and 1 s).
 
     PYTHONPATH=. python benchmarks/playground_latency.py [--repeats 10] [--chromium /usr/bin/chromium]
+        [--compile off|on|auto]
+
+``--compile on`` serves the paths from compiled programs (``optimlab play --compile on``); the
+first move of each method builds its program (10-60 s, kept in the disk cache), so the
+script moves the slider once before it measures.
 
 The server (``optimlab.play.app`` on uvicorn) runs in this process on a free port of
 127.0.0.1; Chromium (Debian's, through Playwright) loads the page with the view below and
@@ -22,6 +27,7 @@ import socket
 import statistics
 import threading
 import time
+from typing import Any
 from urllib.parse import quote
 
 import uvicorn
@@ -38,10 +44,10 @@ VIEW = {"fname": "beale", "formula": "", "window": None, "start": [1.0, 1.5], "s
 TARGETS = {"paths": 150.0, "map": 1000.0}
 
 
-def start_server() -> tuple[str, uvicorn.Server, threading.Thread]:
+def start_server(compile: Any = False) -> tuple[str, uvicorn.Server, threading.Thread]:
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(create_app(), log_level="warning"))
+    server = uvicorn.Server(uvicorn.Config(create_app(compile), log_level="warning"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     while not server.started:
@@ -52,15 +58,15 @@ def start_server() -> tuple[str, uvicorn.Server, threading.Thread]:
 def idle(page) -> None:
     page.wait_for_timeout(20)
     page.wait_for_function("window.playground && window.playground.idle() && window.playground.paths !== null",
-                           timeout=120000)
+                           timeout=1_800_000)  # with --compile on, the first view builds six programs
 
 
 def timings(page, kind: str) -> list[dict]:
     return [t for t in page.evaluate("() => window.playground.timings") if t["kind"] == kind]
 
 
-def measure(chromium: str, repeats: int, map_steps: int) -> dict:
-    url, server, thread = start_server()
+def measure(chromium: str, repeats: int, map_steps: int, compile: Any = False) -> dict:
+    url, server, thread = start_server(compile)
     try:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
@@ -104,10 +110,11 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--repeats", type=int, default=10)
     ap.add_argument("--chromium", default=shutil.which("chromium") or shutil.which("chromium-browser"))
+    ap.add_argument("--compile", choices=["off", "on", "auto"], default="off")
     args = ap.parse_args()
     if not args.chromium:
         raise SystemExit("error: no chromium found: apt-get install chromium, or give --chromium PATH")
-    out = measure(args.chromium, args.repeats, 300)
+    out = measure(args.chromium, args.repeats, 300, {"off": False, "on": True, "auto": "auto"}[args.compile])
     print(f"{'median of the round trips (ms)':<44} {'drawn':>9} {'computing':>11} {'rest':>9} {'target':>8}")
     report("paths", "slider: 6 optimizers x 500 steps (Beale)", out["paths"])
     report("map", "stability map: 32 x 32 x 300 steps (momentum)", out["map"])

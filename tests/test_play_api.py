@@ -123,6 +123,24 @@ def test_paths_are_exactly_the_library_run(client):
         assert t["stop_reason"] == ref.stop_reason == "max_steps" and t["steps"] == 25
 
 
+def test_compiled_paths_take_the_sliders_as_inputs_and_match_the_library(monkeypatch, tmp_path):
+    from optimlab.runner import compiled
+
+    monkeypatch.setattr(compiled, "BACKEND", "graph")  # the traced program, not a C++ build (tests/test_compiled_runs)
+    monkeypatch.setattr(compiled, "CHUNK", 1)
+    monkeypatch.setenv(compiled.CACHE_ENV, str(tmp_path))
+    assert compute.per_run({"lr": 0.05, "betas": (0.8, 0.99), "amsgrad": True, "momentum_form": "velocity"}) == (
+        {"amsgrad": True, "momentum_form": "velocity"}, {"lr": [0.05], "betas": [(0.8, 0.99)]})
+    with TestClient(create_app(compile=True)) as c:
+        out = post(c, "/api/paths", VIEW)
+    for t, o in zip(out["traces"], VIEW["optimizers"]):
+        options = {k: tuple(v) if isinstance(v, list) else v for k, v in o["options"].items()}
+        ref = optimlab.run("beale", (o["name"], options), start=(1.0, 1.5), steps=25)
+        np.testing.assert_allclose(np.array(t["params"]), ref.params, rtol=1e-12, atol=0)
+        np.testing.assert_allclose(np.array(t["values"]), ref.values, rtol=1e-12, atol=0)
+        assert t["stop_reason"] == ref.stop_reason and t["steps"] == ref.steps
+
+
 def test_stop_rules_and_schedules_reach_the_runner(client):
     body = {**VIEW, "optimizers": VIEW["optimizers"][:1], "steps": 150, "stop": {"grad_tol": 0.1},
             "schedule": {"kind": "exponential", "gamma": 0.99}}

@@ -9,7 +9,7 @@ import webbrowser
 
 import typer
 
-from ._common import err_console, fail
+from ._common import CLIError, compile_choice, err_console, fail
 
 PLAY_EXTRA = ("starlette", "uvicorn", "plotly")
 
@@ -39,13 +39,21 @@ def port_problem(host: str, port: int) -> str | None:
 
 def play(port: int = typer.Option(8765, "--port", "-p", min=1, max=65535, help="Port to listen on."),
          host: str = typer.Option("127.0.0.1", "--host", help="Address to bind (default: this machine only)."),
-         open_browser: bool = typer.Option(True, "--open/--no-open", help="Open the page in the browser.")) -> None:
+         open_browser: bool = typer.Option(True, "--open/--no-open", help="Open the page in the browser."),
+         compile: str = typer.Option("off", "--compile", help="off (default: eager, exactly optimlab.run's numbers), "
+                                     "on (compiled programs: a slider move in tens of ms once each method's program "
+                                     "is built, 10-60 s the first time, then cached) or auto (the programs that "
+                                     "exist; eager otherwise); the same numbers within 1e-12.")) -> None:
     """Start the playground: optimizers moving on a surface in the browser, live.
 
     Pick a function or type a formula, click the start, move the sliders: every path is computed by optimlab's own
     optimizers. Presets hold the lectures' scenes, the URL holds the view; export PNG, GIF, the traces (JSON, NPZ)
     and the code that reproduces the view. Needs the play extra: pip install 'optimlab\\[play]'. Ctrl-C stops it.
     """
+    try:
+        compiled = compile_choice(compile)
+    except CLIError as e:
+        fail(str(e))
     missing = missing_extra()
     if missing:
         fail(f"optimlab play needs the play extra (missing: {', '.join(missing)}): pip install 'optimlab[play]'")
@@ -62,7 +70,7 @@ def play(port: int = typer.Option(8765, "--port", "-p", min=1, max=65535, help="
     err_console.print(f"optimlab playground at {url} (Ctrl-C stops it)", highlight=False, soft_wrap=True)
     if open_browser:
         threading.Timer(1.0, webbrowser.open, args=(url,)).start()
-    uvicorn.run(create_app(), host=host, port=port, log_level="warning")
+    uvicorn.run(create_app(compiled), host=host, port=port, log_level="warning")
 
 
 def register(app: typer.Typer) -> None:

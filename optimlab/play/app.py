@@ -113,9 +113,10 @@ def _guarded(handler: Callable) -> Callable:
 class Playground:
     """The endpoints, around the one :class:`Latest` and the lists built once (``meta``)."""
 
-    def __init__(self) -> None:
+    def __init__(self, compile: Any = False) -> None:
         self.latest = Latest()
         self.meta: dict[str, Any] = {}
+        self.compile = compile  # the paths' compile= (compute.paths)
 
     def meta_data(self) -> dict:
         """Functions, optimizers, presets, limits: plot-independent setup, built on the first request."""
@@ -161,7 +162,8 @@ class Playground:
 
     async def paths(self, request: Request) -> Response:
         out, seconds = await self.computed(request, api.paths_request, "paths",
-                                           lambda req, check: compute.trace_answers(req, compute.paths(req, check)))
+                                           lambda req, check: compute.trace_answers(
+                                               req, compute.paths(req, check, self.compile)))
         return JSONResponse({**out, "compute_ms": 1e3 * seconds})
 
     async def stability(self, request: Request) -> Response:
@@ -179,7 +181,7 @@ class Playground:
             raise api.RequestError("kind", f"export kind must be json, npz or gif; got {kind!r}")
 
         def work(req: api.PathsRequest, check: Callable) -> Any:
-            traces = compute.paths(req, check)
+            traces = compute.paths(req, check, self.compile)
             if kind == "json":
                 return json.dumps(compute.json_export(req, traces)).encode()
             return compute.npz_bytes(req, traces) if kind == "npz" else compute.gif_bytes(req, traces)
@@ -192,9 +194,11 @@ class Playground:
 EXPORTS = {"json": "application/json", "npz": "application/octet-stream", "gif": "image/gif"}
 
 
-def create_app() -> Starlette:
-    """The playground's ASGI app."""
-    play = Playground()
+def create_app(compile: Any = False) -> Starlette:
+    """The playground's ASGI app. ``compile``: how the paths are computed (``False``: eager,
+    exactly ``optimlab.run``'s numbers; ``True``/``"auto"``: compiled programs, see
+    :func:`optimlab.play.compute.paths`)."""
+    play = Playground(compile)
     routes = [
         Route("/", play.index),
         Route("/plotly.min.js", play.plotly),

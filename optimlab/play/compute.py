@@ -29,13 +29,13 @@ import contourpy  # matplotlib's own contouring (one of its dependencies), witho
 import numpy as np
 
 from ..optim import registry
-from ..runner import compare
+from ..runner import compare, run_batch
 from ..sweeps import linspace, logspace, sweep
 from ..viz import animate_paths, contour_levels
 from .api import LandscapeRequest, MapRequest, PathsRequest, default_start, json_numbers, nulls
 
 __all__ = ["landscape", "level_lines", "paths", "trace_answers", "stability_map", "gif_bytes", "npz_bytes",
-           "json_export", "view_json", "plain_options", "N_LEVELS", "GAP_FLOOR"]
+           "json_export", "view_json", "plain_options", "per_run", "N_LEVELS", "GAP_FLOOR"]
 
 N_LEVELS = 30
 GAP_FLOOR = 1e-16  # the map shows log10(f − f*) down to this: a run at f* exactly would flatten the colours
@@ -90,11 +90,36 @@ def level_lines(xs: np.ndarray, ys: np.ndarray, Z: np.ndarray, levels: np.ndarra
     return out
 
 
-def paths(req: PathsRequest, check: Callable[[], None] | None = None) -> dict:
-    """``{label: Trace}`` of every optimizer of the view, from one start (``optimlab.compare``)."""
-    progress = None if check is None else (lambda label, step: check())
-    return compare(req.function, {s.label: (s.name, s.options) for s in req.optimizers}, req.start, req.steps,
-                   stop=req.rules or None, schedule=req.scheduler, progress=progress)
+def paths(req: PathsRequest, check: Callable[[], None] | None = None, compile: Any = False) -> dict:
+    """``{label: Trace}`` of every optimizer of the view, from one start.
+
+    ``compile=False`` (the server's default): ``optimlab.compare``, exactly what
+    ``optimlab.run`` gives. ``True`` or ``"auto"``: each optimizer's number options are
+    per-run hyperparameters (:func:`per_run`) of one :func:`optimlab.runner.run_batch` with
+    ``compile=`` that value, so one compiled program (built once per method and structural
+    option) answers every slider position; the same numbers within 1e-12."""
+    if compile is False:
+        progress = None if check is None else (lambda label, step: check())
+        return compare(req.function, {s.label: (s.name, s.options) for s in req.optimizers}, req.start, req.steps,
+                       stop=req.rules or None, schedule=req.scheduler, progress=progress)
+    out = {}
+    for s in req.optimizers:
+        fixed, hyper = per_run(s.options)
+        out[s.label] = run_batch(req.function, (s.name, fixed), [req.start], req.steps, hyper=hyper,
+                                 stop=req.rules or None, schedule=req.scheduler, labels=[s.label], compile=compile,
+                                 progress=None if check is None else (lambda step: check()))[0]
+    return out
+
+
+def per_run(options: dict) -> tuple[dict, dict]:
+    """``(fixed options, {name: [value]})``: the number options (and a pair of numbers such as
+    ``betas``) as one run's tensor hyperparameters, the rest (flags, words) fixed."""
+    def number(v: Any) -> bool:
+        return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+    hyper = {k: [v] for k, v in options.items() if number(v) or (isinstance(v, (tuple, list)) and len(v) == 2
+                                                                 and all(map(number, v)))}
+    return {k: v for k, v in options.items() if k not in hyper}, hyper
 
 
 def plain_options(options: dict) -> dict:
