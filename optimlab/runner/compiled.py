@@ -16,7 +16,8 @@ How a program is made (once per function, optimizer structure, dtype and dimensi
    C++ through the machine's compiler) into a package file in :func:`cache_dir`, named by a
    hash of everything the graph depends on (:func:`program_key`: the function's definition,
    the optimizer's class and fixed options, the names of the per-run hyperparameters, dtype,
-   d, whether there is one run or many, the versions of torch and of optimlab's own source).
+   d, whether there is one run or many, the processor, the versions of torch and of the
+   optimlab code it was traced from).
 3. A later call, in this process or another, loads the package in milliseconds (no tracing,
    no ``torch._dynamo`` import) and runs it.
 
@@ -35,6 +36,7 @@ import io
 import json
 import logging
 import os
+import platform
 import shutil
 import sys
 import tempfile
@@ -96,14 +98,33 @@ def cache_dir() -> Path:
 _SOURCE: str | None = None
 
 
+TRACED_SOURCES = ("optim/**/*.py", "keras/**/*.py", "functions/**/*.py", "engine.py", "_spec.py",
+                  "runner/compiled.py")
+"""The parts of optimlab whose code a program is traced from (the optimizers, the functions,
+the divergence rule, this module), relative to the package."""
+
+
+def _machine() -> str:
+    """The processor a package is built for: AOTInductor compiles with ``-march=native``, so a
+    package is named by the CPU (its model and torch's vector capability) as well."""
+    model = ""
+    try:
+        with open("/proc/cpuinfo") as f:
+            model = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), "")
+    except OSError:
+        pass
+    return f"{platform.machine()}|{model or platform.processor()}|{torch.backends.cpu.get_cpu_capability()}"
+
+
 def _source_hash() -> str:
-    """A hash of optimlab's own source files, torch's and Python's versions: a program is
-    never reused across a change of the code it was traced from."""
+    """A hash of the source files of :data:`TRACED_SOURCES`, torch's and Python's versions and
+    the processor (:func:`_machine`): a program is never reused across a change of the code it
+    was traced from, nor on another kind of CPU (a shared home folder)."""
     global _SOURCE
     if _SOURCE is None:
-        h = hashlib.sha256(f"{torch.__version__}|{sys.version}".encode())
+        h = hashlib.sha256(f"{torch.__version__}|{sys.version}|{_machine()}".encode())
         root = Path(__file__).resolve().parents[1]
-        for path in sorted(root.rglob("*.py")):
+        for path in sorted({p for pattern in TRACED_SOURCES for p in root.glob(pattern)}):
             h.update(str(path.relative_to(root)).encode())
             h.update(path.read_bytes())
         _SOURCE = h.hexdigest()

@@ -242,6 +242,23 @@ class _FunctionLoop:
             self.P[0 if k == 0 else 1][st.active] = xv[st.active]
         st.record(k)
 
+    def record_block(self, k: int, V: np.ndarray, G: np.ndarray, P: np.ndarray, T: list[float]) -> None:
+        """Steps k .. k + n − 1 at once (n = len(V)), when no run stops among them: what
+        :meth:`record` step by step would leave."""
+        st, end = self.state, k + len(V)
+        if end > len(self.V):
+            self.V, self.G, self.T = (grown(a, end, self.steps + 1) for a in (self.V, self.G, self.T))
+            if self.record_params:
+                self.P = grown(self.P, end, self.steps + 1)
+        self.V[k:end], self.G[k:end], self.T[k:end] = V, G, T
+        if self.record_params:
+            self.P[k:end] = P
+        elif st.all_active:
+            self.P[1] = P[-1]
+        else:
+            self.P[1][st.active] = P[-1][st.active]
+        st.record(end - 1)
+
     def observe(self, k: int, fv: np.ndarray, gn: np.ndarray, xv: np.ndarray, elapsed: float,
                 bad: np.ndarray | None, rule: AnyOf, f_min: float) -> bool:
         """Step k's values, gradient norms and points: stop the runs that diverged (``bad``) or
@@ -310,9 +327,15 @@ class _FunctionLoop:
                                                 state)
             t_now = time.perf_counter() - t0
             V, G, P, BAD = V.numpy(), G.numpy(), P.numpy(), BAD.numpy()
-            for i in range(program.chunk):
-                elapsed = t_prev + (t_now - t_prev) * (i + 1) / program.chunk
-                if self.observe(k, V[i], G[i], P[i], elapsed, BAD[i] if BAD[i].any() else None, rule, f_min):
+            n = program.chunk
+            times = [t_prev + (t_now - t_prev) * (i + 1) / n for i in range(n)]
+            # no rule, nothing diverged, not the last step: no run stops in this call, record it whole
+            whole = k > 0 and k + n <= self.steps and not rule.rules() and not BAD.any()
+            if whole:
+                self.record_block(k, V, G, P, times)
+            for i in range(n):
+                if not whole and self.observe(k, V[i], G[i], P[i], times[i], BAD[i] if BAD[i].any() else None, rule,
+                                              f_min):
                     done = True
                     break
                 self.record_lr(k, self.group["lr"] if self.shadow is None and self.sched is None
