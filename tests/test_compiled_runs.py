@@ -28,8 +28,8 @@ START = [-1.5, 2.0]
 # refused, each with the reason it gives (a change that makes one of them compile, or makes
 # another one refuse, shows up here)
 REFUSED = {
-    "closure": ["bfgs", "cg", "conjugategradient", "lbfgs", "levenbergmarquardt", "lm", "nag", "newton",
-                "nonlinearcg"],
+    "Python values in its state": ["bfgs", "cg", "conjugategradient", "lbfgs", "levenbergmarquardt", "lm",
+                                   "newton", "nonlinearcg"],  # their iteration counts, line-search steps
     "could not be traced": ["adopt", "asgd", "prodigy", "soap"],  # branches on values of tensors
     "changes Python values": ["adamwschedulefree", "radamschedulefree", "sgdschedulefree"],
     "optimlab optimizer": ["lookahead"],  # a wrapper, not an optimlab Optimizer itself
@@ -39,7 +39,7 @@ ELSEWHERE = {"muon", "keras.muon", "sparseadam"}  # cannot run on a test functio
 # the tracing (stateless, a buffer made at the first step, the Adam family's tensor step, the
 # float32 Πμ of NAdam, Keras' arithmetic, reductions over the parameter, each kind of refusal);
 # OPTIMLAB_TEST_COMPILE_ALL=1 checks every registered name (docs/sweeps.md gives the last run).
-CHECKED = ["sgd", "momentum", "nesterov", "adam", "nadam", "rmsprop", "adagrad", "keras.adam", "lion", "lamb",
+CHECKED = ["sgd", "momentum", "nesterov", "adam", "nadam", "rmsprop", "adagrad", "keras.adam", "lion", "lamb", "cg",
            "nag", "adopt", "sgdschedulefree", "lookahead"]
 NAMES = ([n for n in registry.available() if n not in ELSEWHERE] if os.environ.get("OPTIMLAB_TEST_COMPILE_ALL")
          else CHECKED)
@@ -57,8 +57,10 @@ def same_traces(eager, comp, rtol=1e-12):
     assert len(eager) == len(comp)
     for a, b in zip(eager, comp):
         assert (a.stop_reason, a.steps) == (b.stop_reason, b.steps)
-        for k in ("params", "values", "grad_norms", "lrs"):
-            np.testing.assert_allclose(b.series[k], a.series[k], rtol=rtol, atol=0, err_msg=k)
+        for k in ("params", "values", "grad_norms", "lrs", "evals_f", "evals_grad", "evals_hess"):
+            assert (k in a.series) == (k in b.series), k
+            if k in a.series:
+                np.testing.assert_allclose(b.series[k], a.series[k], rtol=rtol, atol=0, err_msg=k)
 
 
 def expected_refusal(name):
@@ -111,9 +113,9 @@ def test_the_tensor_divergence_rule_is_the_numpy_rule():
 
 def test_auto_keeps_short_runs_eager_and_refusals_fall_back(traced):
     assert compiled.choose("auto", optimlab.runner.resolve_function("beale"), optimlab.optim.Adam(
-        [torch.zeros(1, 2, dtype=torch.float64)]), [], steps=100, closure=False, tensor_hyper=True) is None
+        [torch.zeros(1, 2, dtype=torch.float64)]), [], steps=100, tensor_hyper=True) is None
     # a refused optimizer under "auto" simply runs eagerly, with the eager numbers
-    same_traces(run_batch("beale", "nag", [START], 5, compile=False), run_batch("beale", "nag", [START], 5))
+    same_traces(run_batch("beale", "newton", [START], 5, compile=False), run_batch("beale", "newton", [START], 5))
     with pytest.raises(ValueError, match="compile must be 'auto', True or False, got 'fast'"):
         run_batch("beale", "adam", [START], 5, compile="fast")
     with pytest.raises(NotCompilable, match="named test function or a formula"):
@@ -129,7 +131,7 @@ def test_a_sweep_and_the_command_line_take_compile(traced, tmp_path):
     same_traces(eager.traces, comp.traces)
     for args, status in ((["run", "booth", "-O", "adam", "--compile", "on"], 0),
                          (["run", "booth", "-O", "adam", "--compile", "sometimes"], 2),
-                         (["run", "booth", "-O", "nag", "--compile", "on"], 2)):  # nag: refused, one line
+                         (["run", "booth", "-O", "newton", "--compile", "on"], 2)):  # refused, one line
         with pytest.raises(SystemExit) as e:
             main([*args, "--steps", "5", "--quiet", "--out", str(tmp_path / args[-1])])
         assert e.value.code == status, args

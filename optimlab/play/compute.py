@@ -29,7 +29,7 @@ import contourpy  # matplotlib's own contouring (one of its dependencies), witho
 import numpy as np
 
 from ..optim import registry
-from ..runner import compare, run_batch
+from ..runner import NotCompilable, compare, run_batch
 from ..sweeps import linspace, logspace, sweep
 from ..viz import animate_paths, contour_levels
 from .api import LandscapeRequest, MapRequest, PathsRequest, default_start, json_numbers, nulls
@@ -105,9 +105,12 @@ def paths(req: PathsRequest, check: Callable[[], None] | None = None, compile: A
     out = {}
     for s in req.optimizers:
         fixed, hyper = per_run(s.options)
-        out[s.label] = run_batch(req.function, (s.name, fixed), [req.start], req.steps, hyper=hyper,
-                                 stop=req.rules or None, schedule=req.scheduler, labels=[s.label], compile=compile,
-                                 progress=None if check is None else (lambda step: check()))[0]
+        kw = dict(hyper=hyper, stop=req.rules or None, schedule=req.scheduler, labels=[s.label],
+                  progress=None if check is None else (lambda step: check()))
+        try:
+            out[s.label] = run_batch(req.function, (s.name, fixed), [req.start], req.steps, compile=compile, **kw)[0]
+        except NotCompilable:  # this method runs eagerly (docs/sweeps.md says which and why); the others compiled
+            out[s.label] = run_batch(req.function, (s.name, fixed), [req.start], req.steps, compile=False, **kw)[0]
     return out
 
 

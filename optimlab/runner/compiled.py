@@ -23,7 +23,8 @@ How a program is made (once per function, optimizer structure, dtype and dimensi
 
 A program is refused (:class:`NotCompilable`, with the reason) when it could not be exact:
 an optimizer that keeps Python numbers that change with each step (they would be frozen
-into the graph), that needs a closure, that reads a value on the host; a function with
+into the graph), that asks its closure for more than the value and gradient (a Hessian,
+residuals), that reads a value on the host or searches a line; a function with
 noise (its random numbers would not be the eager ones); a callable without a definition to
 key the cache on; a scheduler that needs the loss; no C++ compiler.
 """
@@ -49,6 +50,7 @@ import torch
 
 from ..engine import divergent_rows, has_modes
 from ..optim import Optimizer as _OptimlabOptimizer
+from .resolve import needs_closure
 
 __all__ = ["CHUNK", "COMPILE_CHOICES", "CACHE_ENV", "NotCompilable", "check_compile", "cache_dir", "program_key",
            "Program", "load_program", "build_program", "compiler_missing", "ChunkProgram", "BACKEND", "COMPILE_PAYS",
@@ -170,10 +172,28 @@ class ChunkProgram(torch.nn.Module):
     """
 
     def __init__(self, fn: Any, opt: torch.optim.Optimizer, hyper: Sequence[tuple[str, int | None]],
-                 state_names: Sequence[str]):
+                 state_names: Sequence[str], closure: bool = False, calls: list[int] | None = None):
         super().__init__()
         self.fn, self.opt, self.hyper, self.state_names = fn, opt, list(hyper), list(state_names)
-        self.modes = has_modes(opt)
+        self.modes, self.closure_step = has_modes(opt), closure
+        # closure calls of each traced step (a traced step's count is fixed); the caller's list,
+        # as torch.export puts the module's own attributes back after tracing
+        self.calls: list[int] = [] if calls is None else calls
+
+    def closure(self, x: torch.Tensor, keep: torch.Tensor) -> Any:
+        """The runner's closure for a method that evaluates the function inside its step (NAG's
+        look-ahead gradient): the values' sum after the gradient is left in ``x.grad``, the
+        stopped runs' rows zeroed, as :meth:`optimlab.runner.loop` 's closure does."""
+        def closure(**kwargs: Any) -> torch.Tensor:
+            if kwargs:
+                raise NotCompilable(f"{type(self.opt).__name__} asks its closure for {', '.join(kwargs)}: "
+                                    "only a plain closure (the value and gradient) is compiled")
+            self.calls[-1] += 1
+            f, g = self.gradient(x)
+            x.grad = torch.where(keep, g, torch.zeros_like(g))
+            return f.sum()
+
+        return closure
 
     def gradient(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         with torch.enable_grad():
@@ -212,7 +232,8 @@ class ChunkProgram(torch.nn.Module):
             before = x.clone()
             x.grad = torch.where(keep, g, torch.zeros_like(g))
             group["lr"] = lr * factors[i]
-            opt.step()
+            self.calls.append(0)
+            opt.step(self.closure(x, keep)) if self.closure_step else opt.step()
             with torch.no_grad():
                 x.copy_(torch.where(keep, x, before))
             if self.modes:
@@ -248,8 +269,9 @@ class Program:
     A package runs with the strides it was compiled for, so every per-run input is put in
     that layout first (:func:`runs_inner`)."""
 
-    def __init__(self, run: Any, state_names: list[str], chunk: int, path: Path | None = None):
+    def __init__(self, run: Any, state_names: list[str], chunk: int, path: Path | None = None, calls: int = 0):
         self._run, self.state_names, self.chunk, self.path = run, state_names, chunk, path
+        self.calls = calls  # closure calls per step (one value and one gradient each)
 
     def __call__(self, x: torch.Tensor, active: torch.Tensor, lr: torch.Tensor, factors: torch.Tensor,
                  bound: torch.Tensor, hyper: Sequence[torch.Tensor], state: Sequence[torch.Tensor]) -> tuple:
@@ -296,21 +318,22 @@ def load_program(key: str, state_names: list[str]) -> Program | None:
         if not path.is_file():
             return None
         try:
-            prog = Program(_loader(path), state_names, CHUNK, path)
-        except RuntimeError:  # a damaged or foreign file: build it again
+            meta = json.loads(path.with_suffix(".json").read_text())
+            prog = Program(_loader(path), state_names, int(meta["chunk"]), path, int(meta["closure_calls"]))
+        except (RuntimeError, OSError, ValueError, KeyError):  # a damaged, foreign or half-written one: build again
             return None
         _LOADED[key] = prog
         return prog
 
 
 def build_program(key: str, fn: Any, opt: _OptimlabOptimizer, hyper_t: dict[str, Any], state_names: list[str],
-                  backend: str = "aoti") -> Program:
+                  backend: str = "aoti", closure: bool = False) -> Program:
     """Trace and compile the program ``key`` and keep it (``backend="aoti"``: in the disk cache;
     ``"graph"``: the traced graph run by torch without compiling, for tests of the tracing)."""
     missing = compiler_missing() if backend == "aoti" else None
     if missing:
         raise NotCompilable(missing)
-    ep = _export(fn, opt, hyper_t, state_names)
+    ep, calls = _export(fn, opt, hyper_t, state_names, closure)
     if backend == "graph":
         module = ep.module()
         n_h = len(hyper_layout(hyper_t)[1])
@@ -319,7 +342,7 @@ def build_program(key: str, fn: Any, opt: _OptimlabOptimizer, hyper_t: dict[str,
             out = module(*flat[:5], tuple(flat[5:5 + n_h]), tuple(flat[5 + n_h:]))
             return [out[0], out[1], *out[2], *out[3:]]
 
-        return Program(run, state_names, CHUNK)
+        return Program(run, state_names, CHUNK, calls=calls)
     from torch import _inductor  # lazy: the compiler stack costs seconds to import; only a build needs it
 
     folder = cache_dir()
@@ -327,7 +350,10 @@ def build_program(key: str, fn: Any, opt: _OptimlabOptimizer, hyper_t: dict[str,
     with tempfile.TemporaryDirectory(dir=folder) as tmp, _quiet():
         part = Path(tmp) / f"{key}.pt2"
         _inductor.aoti_compile_and_package(ep, package_path=str(part))
-        os.replace(part, folder / f"{key}.pt2")  # atomic: a reader never sees half a file
+        meta = Path(tmp) / f"{key}.json"
+        meta.write_text(json.dumps({"chunk": CHUNK, "closure_calls": calls}))
+        os.replace(meta, folder / meta.name)
+        os.replace(part, folder / part.name)  # atomic, and last: a reader never sees half a program
     prog = load_program(key, state_names)
     if prog is None:
         raise NotCompilable(f"the compiled program {folder / (key + '.pt2')} could not be loaded")
@@ -352,7 +378,8 @@ def _quiet() -> Iterator[None]:
             lg.setLevel(level)
 
 
-def _export(fn: Any, opt: _OptimlabOptimizer, hyper_t: dict[str, Any], state_names: list[str]) -> Any:
+def _export(fn: Any, opt: _OptimlabOptimizer, hyper_t: dict[str, Any], state_names: list[str],
+            closure: bool = False) -> tuple[Any, int]:
     """``torch.export`` of :class:`ChunkProgram` on the optimizer itself; its parameter, state
     and hyperparameters are put back afterwards. Refused when the trace changed a Python
     number of the optimizer (it would be frozen into the program)."""
@@ -375,10 +402,12 @@ def _export(fn: Any, opt: _OptimlabOptimizer, hyper_t: dict[str, Any], state_nam
                          for n in state_names))
     before = _snapshot(opt)
     try:
+        calls: list[int] = []
         with _quiet():
-            ep = torch.export.export(ChunkProgram(fn, opt, names, state_names), inputs, strict=False,
+            ep = torch.export.export(ChunkProgram(fn, opt, names, state_names, closure, calls), inputs, strict=False,
                                      dynamic_shapes=dynamic)
-        changed = [k for k, v in _snapshot(opt).items() if before.get(k) != v]
+        changed = [] if len(set(calls)) <= 1 else [f"closure calls per step {calls}"]
+        changed += [k for k, v in _snapshot(opt).items() if before.get(k) != v]
         changed += [f"new state {k}" for k in opt.state.get(opt.param_groups[0]["params"][0], {})
                     if k not in state_names]
     except NotCompilable:
@@ -396,7 +425,7 @@ def _export(fn: Any, opt: _OptimlabOptimizer, hyper_t: dict[str, Any], state_nam
     if changed:
         raise NotCompilable(f"{type(opt).__name__} changes Python values at each step ({', '.join(changed)}): "
                             "a compiled program would freeze them")
-    return ep
+    return ep, (calls[0] if calls else 0)
 
 
 # ---------------------------------------------------------------------- the choice
@@ -413,12 +442,10 @@ COMPILE_PAYS = 60.0
 takes 10-30 s. A program already built (in this process or on disk) is always used."""
 
 
-def refusal(fn: Any, opt: torch.optim.Optimizer, *, closure: bool, tensor_hyper: bool, schedule: Any) -> str | None:
+def refusal(fn: Any, opt: torch.optim.Optimizer, *, tensor_hyper: bool, schedule: Any) -> str | None:
     """Why this run cannot be compiled, before anything is traced (None: it may be)."""
     if not isinstance(opt, _OptimlabOptimizer):
         return f"compile needs an optimlab optimizer, not {type(opt).__module__}.{type(opt).__name__}"
-    if closure:
-        return f"{type(opt).__name__} evaluates the function inside its step (a closure): it runs eagerly"
     if not tensor_hyper or len(opt.param_groups) != 1 or len(opt.param_groups[0]["params"]) != 1:
         return f"{type(opt).__name__} does not take the runs as one (R, d) parameter here"
     if float(getattr(fn, "noise", 0.0) or 0.0) > 0:
@@ -429,7 +456,7 @@ def refusal(fn: Any, opt: torch.optim.Optimizer, *, closure: bool, tensor_hyper:
 
 
 def choose(choice: Any, fn: Any, opt: _OptimlabOptimizer | torch.optim.Optimizer, hyper: Sequence[str], *,
-           steps: int, closure: bool, tensor_hyper: bool, schedule: Any = None) -> str | None:
+           steps: int, tensor_hyper: bool, schedule: Any = None) -> str | None:
     """The key of the program to run (None: run eagerly) for ``compile=choice`` (see
     :func:`check_compile`): ``False`` never; ``True`` always (a :class:`NotCompilable` says why
     not); ``"auto"`` when the program is built already (in this process or on disk) or the run
@@ -437,7 +464,7 @@ def choose(choice: Any, fn: Any, opt: _OptimlabOptimizer | torch.optim.Optimizer
     choice = check_compile(choice)
     if choice is False:
         return None
-    why = refusal(fn, opt, closure=closure, tensor_hyper=tensor_hyper, schedule=schedule)
+    why = refusal(fn, opt, tensor_hyper=tensor_hyper, schedule=schedule)
     try:
         if why is not None:
             raise NotCompilable(why)
@@ -466,7 +493,8 @@ def obtain(key: str, choice: Any, fn: Any, opt: _OptimlabOptimizer, hyper_t: dic
                                 "a compiled program would freeze them")
         names = sorted(state)
         prog = load_program(key, names) if BACKEND == "aoti" else None
-        return prog if prog is not None else build_program(key, fn, opt, hyper_t, names, BACKEND)
+        return prog if prog is not None else build_program(key, fn, opt, hyper_t, names, BACKEND,
+                                                           closure=needs_closure(opt))
     except NotCompilable:
         if check_compile(choice) is True:
             raise

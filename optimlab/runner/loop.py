@@ -115,8 +115,7 @@ def run_batch(function: Any, optimizer: Any, starts: Any, steps: int = 100, *,
     loop.own_check_off(optimizer, options)
     loop.set_schedule(schedule)
     with torch_threads(n_threads):
-        key = choose(compile, fn, loop.opt, hyper_t, steps=int(steps), closure=loop.closure_step,
-                     tensor_hyper=takes_tensor_hyper(optimizer),
+        key = choose(compile, fn, loop.opt, hyper_t, steps=int(steps), tensor_hyper=takes_tensor_hyper(optimizer),
                      schedule=loop.sched if loop.shadow is None else loop.shadow[0])
         loop.run(rule, bound, _f_min(fn), progress, compiled=None if key is None else (key, compile, hyper_t))
     base_config = {"optimizer": name, "options": to_jsonable(options), "function": to_jsonable(fn.to_dict()),
@@ -340,6 +339,9 @@ class _FunctionLoop:
                     break
                 self.record_lr(k, self.group["lr"] if self.shadow is None and self.sched is None
                                else base * f_k[i] if self.shadow is not None else f_k[i])
+                if self.closure_step:  # the closure's evaluations of this step, as step() counts them
+                    self.counts += (program.calls, program.calls, 0)
+                    self.evals.append(self.counts.copy())
                 k += 1
                 if progress is not None:
                     progress(k)
