@@ -18,6 +18,12 @@ os.environ["COLUMNS"] = "200"
 # small tensors: one intra-op thread is fastest and does not oversubscribe the 2-core CI
 # machine when a test starts worker processes (DDP, the benchmark resume test)
 torch.set_num_threads(1)
+# compiled runs (optimlab.runner.compiled) keep their programs in a folder of this test session,
+# never in the user's cache: a program found there would change what "auto" runs
+if "OPTIMLAB_CACHE_DIR" not in os.environ:
+    import tempfile
+
+    os.environ["OPTIMLAB_CACHE_DIR"] = tempfile.mkdtemp(prefix="optimlab-test-cache-")
 
 
 @pytest.fixture(autouse=True)

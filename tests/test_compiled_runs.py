@@ -16,6 +16,7 @@ import sys
 import numpy as np
 import pytest
 import torch
+from torch.optim.optimizer import register_optimizer_step_post_hook
 
 import optimlab
 from optimlab.cli import main
@@ -122,6 +123,20 @@ def test_auto_keeps_short_runs_eager_and_refusals_fall_back(traced):
         run_batch(lambda x: (x ** 2).sum(-1), "adam", [START], 5, compile=True)
     with pytest.raises(ValueError, match="compile applies to function problems only"):
         optimlab.sweep("problem:moons-mlp", "sgd", {"lr": [0.1]}, steps=1, compile=True)
+
+
+def test_step_hooks_and_the_profiler_keep_the_steps_eager(traced):
+    seen = []
+    handle = register_optimizer_step_post_hook(lambda opt, args, kwargs: seen.append(1))
+    try:
+        with pytest.raises(NotCompilable, match="step hooks are registered or the profiler is on"):
+            run_batch("booth", "sgd", [START], 3, compile=True)
+        run_batch("booth", "sgd", [START], 3, compile="auto")
+    finally:
+        handle.remove()
+    assert len(seen) == 3, "every step seen by the hook"
+    with torch.profiler.profile(), pytest.raises(NotCompilable, match="profiler"):
+        run_batch("booth", "sgd", [START], 3, compile=True)
 
 
 def test_a_sweep_and_the_command_line_take_compile(traced, tmp_path):

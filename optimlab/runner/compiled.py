@@ -47,6 +47,7 @@ from pathlib import Path
 from typing import Any, Iterator, Sequence
 
 import torch
+from torch.optim import optimizer as torch_optimizer  # torch's module of the step hooks
 
 from ..engine import divergent_rows, has_modes
 from ..optim import Optimizer as _OptimlabOptimizer
@@ -442,12 +443,24 @@ COMPILE_PAYS = 60.0
 takes 10-30 s. A program already built (in this process or on disk) is always used."""
 
 
+def _observed() -> bool:
+    """Whether something watches every ``optimizer.step()``: a global step hook
+    (``torch.optim.optimizer.register_optimizer_step_pre_hook`` / ``_post_hook``) or the
+    autograd profiler."""
+    hooks = (getattr(torch_optimizer, "_global_optimizer_pre_hooks", {}),
+             getattr(torch_optimizer, "_global_optimizer_post_hooks", {}))
+    return any(len(h) for h in hooks) or torch.autograd.profiler._is_profiler_enabled
+
+
 def refusal(fn: Any, opt: torch.optim.Optimizer, *, tensor_hyper: bool, schedule: Any) -> str | None:
     """Why this run cannot be compiled, before anything is traced (None: it may be)."""
     if not isinstance(opt, _OptimlabOptimizer):
         return f"compile needs an optimlab optimizer, not {type(opt).__module__}.{type(opt).__name__}"
     if not tensor_hyper or len(opt.param_groups) != 1 or len(opt.param_groups[0]["params"]) != 1:
         return f"{type(opt).__name__} does not take the runs as one (R, d) parameter here"
+    if _observed():
+        return ("optimizer step hooks are registered or the profiler is on: they would not see the steps of a "
+                "compiled program")
     if float(getattr(fn, "noise", 0.0) or 0.0) > 0:
         return "a noisy function draws random numbers that a compiled program would not draw the same way"
     if schedule is not None and isinstance(schedule, torch.optim.lr_scheduler.ReduceLROnPlateau):
