@@ -260,7 +260,7 @@ def runs_inner(t: torch.Tensor, runs: int) -> torch.Tensor:
     every program is traced with: the compiled loops then run along the runs and vectorize
     (with R × 2 points in the usual row-major layout they would run along d = 2). Other
     tensors (0-d, not per run) are returned as they are. No copy when already so laid out."""
-    if t.dim() < 2 or t.shape[0] != runs:
+    if t.dim() < 2 or t.shape[0] != runs or runs == 1:  # one run: one layout
         return t
     return t.movedim(0, -1).contiguous().movedim(-1, 0)
 

@@ -320,10 +320,12 @@ class _FunctionLoop:
         bound_t = torch.tensor(math.inf if bound is None else float(bound), dtype=dtype)
         t0 = time.perf_counter() - t_prev
         done = False
+        f_t = None
         while not done:
             f_k = [next(factors) for _ in range(program.chunk)]
-            x, _, state, V, G, P, BAD = program(x, active, base, torch.tensor(f_k, dtype=dtype), bound_t, flat_h,
-                                                state)
+            if f_t is None or self.shadow is not None or self.sched is not None:  # constant without a schedule
+                f_t = torch.tensor(f_k, dtype=dtype)
+            x, _, state, V, G, P, BAD = program(x, active, base, f_t, bound_t, flat_h, state)
             t_now = time.perf_counter() - t0
             V, G, P, BAD = V.numpy(), G.numpy(), P.numpy(), BAD.numpy()
             n = program.chunk
