@@ -26,7 +26,7 @@ from . import _ops as one
 
 __all__ = ["each", "fast", "neg", "mul_", "add_", "add", "addcmul_", "addcdiv_", "lerp_", "addcmul", "add_scalar_",
            "add_scalar", "sqrt_", "sqrt", "sqrt_eps", "div_", "div_scalar_", "div", "mul_by_", "absolute", "maximum_",
-           "cache_sized", "CHUNK_ELEMENTS"]
+           "cache_sized", "CHUNK_ELEMENTS", "mul", "clamp_min", "clamp_", "quotient"]
 
 
 def each(x: Any, n: int) -> list[Any]:
@@ -101,6 +101,30 @@ def maximum_(ts: list[Tensor], others: list[Tensor]) -> list[Tensor]:
         for t, o in zip(ts, others):
             one.maximum_(t, o)
     return ts
+
+
+def mul(ts: list[Tensor], x: Any) -> list[Tensor]:
+    """x·t as new tensors"""
+    if fast(x) and {t.dtype for t in ts}.isdisjoint(_HALF):
+        return torch._foreach_mul(ts, _one(x))
+    return [t * v for t, v in zip(ts, each(x, len(ts)))]
+
+
+def clamp_min(ts: list[Tensor], lo: float) -> list[Tensor]:
+    """max(t, lo) as new tensors (``lo`` a Python number)"""
+    return torch._foreach_clamp_min(ts, lo) if fast() else [t.clamp(min=lo) for t in ts]
+
+
+def clamp_(ts: list[Tensor], lo: float, hi: float) -> list[Tensor]:
+    """t ← min(max(t, lo), hi) (Python numbers): one pass per tensor (torch has no foreach clamp to both)"""
+    for t in ts:
+        t.clamp_(lo, hi)
+    return ts
+
+
+def quotient(ts: list[Tensor], others: list[Tensor]) -> list[Tensor]:
+    """t / other as new tensors"""
+    return torch._foreach_div(ts, others) if fast() else [t / o for t, o in zip(ts, others)]
 
 
 def absolute(ts: list[Tensor]) -> list[Tensor]:

@@ -9,9 +9,10 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from . import _lists as L
 from ._base import Optimizer
 from ._guard import all_finite
-from ._ops import add_, addcmul_, scalar_dtype
+from ._ops import addcmul_, scalar_dtype
 from .hparams import Choice, Flag, Items, Range, SameKind, check_range
 from .registry import Tune, register_optimizer
 
@@ -165,10 +166,16 @@ class Sophia(Optimizer):
         shape = p.shape[1:] if runs and p.dim() > 0 else p.shape
         return torch.randn(shape, generator=generator, dtype=p.dtype, device=p.device).expand_as(p)
 
-    def _update(self, p: Tensor, g: Tensor, state: dict[str, Any], group: dict[str, Any], lr: Any) -> None:
+    _updates_lists = True
+
+    def _update(self, ps: list[Tensor], gs: list[Tensor], states: list[dict[str, Any]], group: dict[str, Any],
+                lrs: list[Any]) -> None:
         beta1 = group["betas"][0]
-        m, h = state["exp_avg"], state["hessian"]
+        ms, hs = [s["exp_avg"] for s in states], [s["hessian"] for s in states]
         bs = DEFAULT_BS[group["estimator"]] if self._bs is None else self._bs
-        add_(m.mul_(beta1), g, 1 - beta1)
-        ratio = (m.abs() / (group["rho"] * bs * h.clamp(min=0) + group["eps"])).clamp_(max=1)
-        addcmul_(p, m.sign(), ratio, -lr)
+        L.add_(L.mul_(ms, beta1), gs, 1 - beta1)
+        # max(h, 0): a Hutchinson h can be negative; a Gauss–Newton–Bartlett h averages squares, never is
+        curvature = L.clamp_min(hs, 0.0) if group["estimator"] == "hutchinson" else hs
+        denom = L.add_scalar_(L.mul(curvature, group["rho"] * bs), group["eps"])
+        # sign(m)·min(1, |m|/denom) is clip(m/denom, −1, 1) exactly (denom > 0): the authors' README form
+        L.add_(ps, L.clamp_(L.quotient(ms, denom), -1.0, 1.0), L.neg(lrs))
