@@ -26,7 +26,8 @@ from . import _ops as one
 
 __all__ = ["each", "fast", "neg", "mul_", "add_", "add", "addcmul_", "addcdiv_", "lerp_", "addcmul", "add_scalar_",
            "add_scalar", "sqrt_", "sqrt", "sqrt_eps", "div_", "div_scalar_", "div", "mul_by_", "absolute", "maximum_",
-           "cache_sized", "CHUNK_ELEMENTS", "mul", "clamp_min", "clamp_", "quotient"]
+           "cache_sized", "CHUNK_ELEMENTS", "mul", "clamp_min", "clamp_", "at_least_",
+           "quotient"]
 
 
 def each(x: Any, n: int) -> list[Any]:
@@ -115,10 +116,21 @@ def clamp_min(ts: list[Tensor], lo: float) -> list[Tensor]:
     return torch._foreach_clamp_min(ts, lo) if fast() else [t.clamp(min=lo) for t in ts]
 
 
-def clamp_(ts: list[Tensor], lo: float, hi: float) -> list[Tensor]:
-    """t ← min(max(t, lo), hi) (Python numbers): one pass per tensor (torch has no foreach clamp to both)"""
-    for t in ts:
-        t.clamp_(lo, hi)
+def clamp_(ts: list[Tensor], lo: Any, hi: Any) -> list[Tensor]:
+    """t ← min(max(t, lo), hi) (Python numbers, or one pair per tensor): one pass per tensor (torch
+    has no foreach clamp to both)"""
+    for t, a, b in zip(ts, each(lo, len(ts)), each(hi, len(ts))):
+        t.clamp_(a, b)
+    return ts
+
+
+def at_least_(ts: list[Tensor], x: Any) -> list[Tensor]:
+    """t ← max(t, x)"""
+    if fast(x) and not isinstance(_one(x), (list, tuple)):
+        torch._foreach_clamp_min_(ts, _one(x))
+    else:
+        for t, v in zip(ts, each(x, len(ts))):
+            torch.maximum(t, v, out=t) if isinstance(v, Tensor) else t.clamp_(min=v)
     return ts
 
 
@@ -154,6 +166,7 @@ def addcdiv_(ts: list[Tensor], a: list[Tensor], b: list[Tensor], x: Any = 1.0) -
 
 def lerp_(ts: list[Tensor], others: list[Tensor], x: Any) -> list[Tensor]:
     """t ← t + x·(other − t)"""
+    x = _one(x)
     if fast(x) and not isinstance(x, (list, tuple)):
         torch._foreach_lerp_(ts, others, x)
     else:
