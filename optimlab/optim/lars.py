@@ -13,7 +13,7 @@ from ._ops import add_, is_nonzero
 from .hparams import Flag, Range
 from .registry import Tune, register_optimizer
 
-__all__ = ["LARS", "tensor_norm"]
+__all__ = ["LARS", "tensor_norms", "tensor_norm"]
 
 
 def tensor_norm(x: Tensor, n: int | None) -> Tensor:
@@ -21,6 +21,14 @@ def tensor_norm(x: Tensor, n: int | None) -> Tensor:
     if n is None:
         return torch.linalg.vector_norm(x)
     return torch.linalg.vector_norm(x.reshape(n, -1), dim=1)
+
+
+def tensor_norms(xs: list[Tensor], n: int | None) -> Tensor:
+    """:func:`tensor_norm` of each of ``xs``, stacked: shape (N,), or (N, R) with runs (one
+    multi-tensor call for one run, the same numbers)."""
+    if n is None and not torch.is_grad_enabled():
+        return torch.stack(torch._foreach_norm(xs))
+    return torch.stack([tensor_norm(x, n) for x in xs])
 
 
 @register_optimizer(tune={"momentum": Tune(0.8, 0.99)},
