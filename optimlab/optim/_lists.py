@@ -26,8 +26,8 @@ from . import _ops as one
 
 __all__ = ["each", "fast", "neg", "mul_", "add_", "add", "addcmul_", "addcdiv_", "lerp_", "addcmul", "add_scalar_",
            "add_scalar", "sqrt_", "sqrt", "sqrt_eps", "div_", "div_scalar_", "div", "mul_by_", "absolute", "maximum_",
-           "cache_sized", "CHUNK_ELEMENTS", "mul", "clamp_min", "clamp_", "at_least_",
-           "quotient"]
+           "cache_sized", "CHUNK_ELEMENTS", "mul", "sign", "clamp_min", "clamp_",
+           "at_least_", "quotient"]
 
 
 def each(x: Any, n: int) -> list[Any]:
@@ -109,6 +109,11 @@ def mul(ts: list[Tensor], x: Any) -> list[Tensor]:
     if fast(x) and {t.dtype for t in ts}.isdisjoint(_HALF):
         return torch._foreach_mul(ts, _one(x))
     return [t * v for t, v in zip(ts, each(x, len(ts)))]
+
+
+def sign(ts: list[Tensor]) -> list[Tensor]:
+    """sign(t) as new tensors"""
+    return torch._foreach_sign(ts) if fast() else [t.sign() for t in ts]
 
 
 def clamp_min(ts: list[Tensor], lo: float) -> list[Tensor]:
