@@ -27,7 +27,7 @@ from . import _ops as one
 __all__ = ["each", "fast", "neg", "mul_", "add_", "add", "addcmul_", "addcdiv_", "lerp_", "addcmul", "add_scalar_",
            "add_scalar", "sqrt_", "sqrt", "sqrt_eps", "div_", "div_scalar_", "div", "mul_by_", "absolute", "maximum_",
            "cache_sized", "CHUNK_ELEMENTS", "mul", "sign", "clamp_min", "clamp_",
-           "at_least_", "quotient"]
+           "at_least_", "quotient_into_"]
 
 
 def each(x: Any, n: int) -> list[Any]:
@@ -139,9 +139,14 @@ def at_least_(ts: list[Tensor], x: Any) -> list[Tensor]:
     return ts
 
 
-def quotient(ts: list[Tensor], others: list[Tensor]) -> list[Tensor]:
-    """t / other as new tensors"""
-    return torch._foreach_div(ts, others) if fast() else [t / o for t, o in zip(ts, others)]
+def quotient_into_(ts: list[Tensor], others: list[Tensor]) -> list[Tensor]:
+    """other ← t / other (others of the shape of t): the quotient without allocating a tensor for
+    it, which on the CPU costs as much as the division itself for large tensors (fresh pages)."""
+    if not fast():
+        return [t / o for t, o in zip(ts, others)]
+    for t, o in zip(ts, others):
+        torch.div(t, o, out=o)
+    return others
 
 
 def absolute(ts: list[Tensor]) -> list[Tensor]:

@@ -82,7 +82,7 @@ class ADOPT(Optimizer):
             if not ps:
                 return
         ms, vs = [state["exp_avg"] for state in states], [state["exp_avg_sq"] for state in states]
-        normed = L.quotient(gs, L.at_least_(L.sqrt(vs), group["eps"]))
+        normed = L.quotient_into_(gs, L.at_least_(L.sqrt(vs), group["eps"]))
         if self.clip_lambda is not None:
             c = [self.clip_lambda(t - 1) for t in ts]
             L.clamp_(normed, L.neg(c), c)

@@ -127,7 +127,7 @@ class MARS(Optimizer):
             vs = L.maximum_([state["max_exp_avg_sq"] for state in states], vs)
         denom = L.add_scalar_(L.sqrt_(L.add_scalar(vs, SQ_EPS)), eps)
         denom = L.mul_(L.div_scalar_(denom, [(1 - beta2 ** t) ** 0.5 for t in ts]), [1 - beta1 ** t for t in ts])
-        return L.quotient([state["exp_avg"] for state in states], denom)
+        return L.quotient_into_([state["exp_avg"] for state in states], denom)
 
     _updates_lists = True
 

@@ -193,7 +193,7 @@ def _normalised(gs: list[Tensor], states: list[dict[str, Any]], group: dict[str,
     beta2 = group["betas"][1]
     vs = [state["exp_avg_sq"] for state in states]
     L.addcmul_(L.mul_(vs, beta2), gs, gs, 1 - beta2)
-    return L.quotient(gs, L.add_scalar_(L.sqrt_(L.div(vs, 1 - beta2 ** (k + 1))), group["eps"]))
+    return L.quotient_into_(gs, L.add_scalar_(L.sqrt_(L.div(vs, 1 - beta2 ** (k + 1))), group["eps"]))
 
 
 @register_optimizer(tune={"momentum": Tune(0.5, 0.98)},

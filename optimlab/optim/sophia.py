@@ -178,4 +178,4 @@ class Sophia(Optimizer):
         curvature = L.clamp_min(hs, 0.0) if group["estimator"] == "hutchinson" else hs
         denom = L.add_scalar_(L.mul(curvature, group["rho"] * bs), group["eps"])
         # sign(m)·min(1, |m|/denom) is clip(m/denom, −1, 1) exactly (denom > 0): the authors' README form
-        L.add_(ps, L.clamp_(L.quotient(ms, denom), -1.0, 1.0), L.neg(lrs))
+        L.add_(ps, L.clamp_(L.quotient_into_(ms, denom), -1.0, 1.0), L.neg(lrs))
