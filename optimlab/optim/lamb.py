@@ -85,7 +85,10 @@ class LAMB(Optimizer):
             bc1, bc2 = [1 - beta1 ** t for t in ts], [1 - beta2 ** t for t in ts]
         else:
             bc1 = bc2 = 1.0
-        us = L.div_(L.div(ms, bc1), L.add_scalar_(L.sqrt_(L.div(vs, bc2)), group["eps"]))
+        # r = m̂/(√v̂ + ε) as (m/(√v̂ + ε))/(1 − β₁ᵗ), written into the one new tensor (the denominator)
+        us = L.quotient_into_(ms, L.add_scalar_(L.sqrt_(L.div(vs, bc2)), group["eps"]))
+        if group["debias"]:
+            L.div_scalar_(us, bc1)
         if not group["decoupled_weight_decay"] and is_nonzero(group["weight_decay"]):
             L.add_(us, ps, group["weight_decay"])
         if not group["adam"]:

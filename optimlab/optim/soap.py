@@ -194,8 +194,9 @@ class SOAP(Optimizer):
         rotated = self._project(g, state, axes, lead)
         m.lerp_(g, 1 - beta1)
         v.lerp_(rotated.square(), 1 - beta2)
-        denom = v.sqrt().add_(group["eps"])
-        direction = self._project(self._project(m, state, axes, lead) / denom, state, axes, lead, backward=True)
+        denom = v.sqrt().add_(group["eps"])  # then the quotient, written into it
+        direction = self._project(torch.div(self._project(m, state, axes, lead), denom, out=denom), state, axes,
+                                  lead, backward=True)
         if group["normalize_gradient"]:
             dims = tuple(range(lead, direction.dim()))  # per run; a run of one number is its own RMS
             rms = direction.square().mean(dim=dims, keepdim=True).sqrt_() if dims else direction.abs()
