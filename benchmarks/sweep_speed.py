@@ -9,6 +9,10 @@ log-spaced from 1e-4 to 1, 1,000 steps each, float64.
   gradient norm at every step, checks divergence per run, and returns 10,000 traces.
 * torch loop: ``torch.optim.Adam`` on one 2-vector per run, the plain training loop;
   20 runs (learning rates spread over the range) are timed and the time scaled to 10,000.
+* optimlab compiled: the same sweep with ``compile=True`` (the runner's steps as one
+  AOTInductor program, optimlab.runner.compiled), timed warm (program built and loaded),
+  and in a fresh process whose disk cache holds the program (``--cache-dir``, default a
+  folder of this machine's temp dir, so the first run of the script builds it).
 * JAX (when ``jax`` and ``optax`` import): ``optax.inject_hyperparams(optax.adam)`` inside
   ``lax.scan`` over the steps, ``jax.vmap`` over the learning rates, ``jax.jit``; it returns
   the final points and every step's value. The first call includes tracing and
@@ -22,15 +26,24 @@ depend on what else runs on the machine). The whole-process rows run a fresh Pyt
 process that imports, computes the sweep once and exits (the loop's row adds its
 extrapolated time to a fresh process's import time).
 
+``--growth`` prints instead the compiled sweep's and JAX's warm times against R (10 … 10⁶,
+``--growth-steps`` steps) and against steps (R = 1,000), with optimlab's peak memory;
+``--six`` the time of 6 optimizers × 500 steps on Rosenbrock (``optimlab.compare``), eager
+and compiled (the playground's request).
+
 Run:  PYTHONPATH=. python benchmarks/sweep_speed.py [--runs 10000] [--steps 1000] [--threads 1]
+      PYTHONPATH=. python benchmarks/sweep_speed.py --growth     (or --six)
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
+import resource
 import subprocess
 import sys
+import tempfile
 import time
 
 T_START = time.perf_counter()
@@ -41,12 +54,21 @@ P.add_argument("--steps", type=int, default=1_000)
 P.add_argument("--loop-runs", type=int, default=20, help="torch loop runs timed (then extrapolated)")
 P.add_argument("--threads", type=int, default=1)
 P.add_argument("--repeat", type=int, default=3, help="best of N for the sweep and both JAX calls")
-P.add_argument("--only", choices=["optimlab", "jax", "torch-import"], help=argparse.SUPPRESS)
+P.add_argument("--only", choices=["optimlab", "optimlab-compiled", "jax", "torch-import"], help=argparse.SUPPRESS)
+P.add_argument("--cache-dir", default=os.path.join(tempfile.gettempdir(), "optimlab-bench-cache"),
+               help="where the compiled programs are kept (OPTIMLAB_CACHE_DIR)")
+P.add_argument("--growth", action="store_true", help="time against R and against steps, compiled vs JAX")
+P.add_argument("--growth-steps", type=int, default=100)
+P.add_argument("--max-runs", type=int, default=1_000_000, help="largest R of --growth")
+P.add_argument("--six", action="store_true", help="6 optimizers x 500 steps on one function")
 P.add_argument("--no-process", action="store_true", help="skip the whole-process timings")
 ARGS = P.parse_args()
+os.environ["OPTIMLAB_CACHE_DIR"] = ARGS.cache_dir  # read when a program is looked up
 
 if ARGS.threads == 1:  # XLA reads its flags at import
     os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1")
+
+HAVE_JAX = all(importlib.util.find_spec(m) is not None for m in ("jax", "optax"))  # imported only where used
 
 START = (-1.5, 2.0)
 LO, HI = 1e-4, 1.0
@@ -56,11 +78,11 @@ def rosenbrock_torch(x):
     return (1 - x[..., 0]) ** 2 + 100 * (x[..., 1] - x[..., 0] ** 2) ** 2
 
 
-def optimlab_sweep(runs: int, steps: int):
+def optimlab_sweep(runs: int, steps: int, compile=False, record="all"):
     import optimlab
 
     return optimlab.sweep("rosenbrock", "adam", grid={"lr": optimlab.logspace(LO, HI, runs)}, start=START,
-                          steps=steps, record_params=False)
+                          steps=steps, record_params=False, compile=compile, record=record)
 
 
 def jax_program(runs: int, steps: int):
@@ -94,11 +116,15 @@ def jax_program(runs: int, steps: int):
 
 def _only() -> None:
     """Child process for the whole-process timings."""
-    if ARGS.only == "optimlab":
+    if ARGS.only in ("optimlab", "optimlab-compiled"):
         import torch
 
+        import optimlab.sweeps  # noqa: F401 -- imports are not part of the call's time (nor are jax's)
+
         torch.set_num_threads(ARGS.threads)
-        optimlab_sweep(ARGS.runs, ARGS.steps)
+        t = time.perf_counter()
+        optimlab_sweep(ARGS.runs, ARGS.steps, compile="auto" if ARGS.only == "optimlab-compiled" else False)
+        print(f"sweep call {time.perf_counter() - t:.3f}")
     elif ARGS.only == "jax":
         f, lrs = jax_program(ARGS.runs, ARGS.steps)
         p, v = f(lrs)
@@ -110,12 +136,68 @@ def _only() -> None:
         torch.optim.Adam([torch.zeros(2, requires_grad=True)])
 
 
-def _process(kind: str) -> float:
+def _process(kind: str) -> tuple[float, float | None]:
+    """(whole process seconds, the sweep call's own seconds when the child reports it)."""
     cmd = [sys.executable, os.path.abspath(__file__), "--only", kind, "--runs", str(ARGS.runs), "--steps",
-           str(ARGS.steps), "--threads", str(ARGS.threads)]
+           str(ARGS.steps), "--threads", str(ARGS.threads), "--cache-dir", ARGS.cache_dir]
     t = time.perf_counter()
-    subprocess.run(cmd, check=True, env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
-    return time.perf_counter() - t
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True,
+                         env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}).stdout
+    whole = time.perf_counter() - t
+    call = [float(line.split()[-1]) for line in out.splitlines() if line.startswith("sweep call")]
+    return whole, (call[0] if call else None)
+
+
+def _best(f, repeat: int) -> float:
+    best = float("inf")
+    for _ in range(repeat):
+        t = time.perf_counter()
+        f()
+        best = min(best, time.perf_counter() - t)
+    return best
+
+
+def _jax_warm(runs: int, steps: int) -> float:
+    f, lrs = jax_program(runs, steps)
+    f(lrs)[0].block_until_ready()
+    return _best(lambda: f(lrs)[0].block_until_ready(), ARGS.repeat)
+
+
+def growth() -> None:
+    """Warm seconds against R and against steps: compiled optimlab vs JAX, peak memory."""
+    import torch
+
+    torch.set_num_threads(ARGS.threads)
+    optimlab_sweep(10, 2, compile=True)  # builds (or loads) the program once
+    print(f"Adam on Rosenbrock, float64, {ARGS.threads} thread(s), warm, best of {ARGS.repeat}; "
+          f"record='final' (start, last point, final and best value per run)\n")
+    print(f"{'R':>9} {'steps':>6} {'optimlab compiled [s]':>22} {'jax warm [s]':>13} {'× jax':>7} "
+          f"{'peak RSS [GiB]':>15}")
+    rows = [(10 ** e, ARGS.growth_steps) for e in range(1, 7) if 10 ** e <= ARGS.max_runs]
+    rows += [(1000, s) for s in (100, 1000, 10_000) if s != ARGS.growth_steps]
+    for runs, steps in rows:
+        t_o = _best(lambda runs=runs, steps=steps: optimlab_sweep(runs, steps, compile=True, record="final"),
+                    ARGS.repeat)
+        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2 ** 20
+        t_j = _jax_warm(runs, steps) if HAVE_JAX else float("nan")
+        print(f"{runs:>9,} {steps:>6} {t_o:>22.3f} {t_j:>13.3f} {t_o / t_j:>7.2f} {rss:>15.2f}", flush=True)
+
+
+def six() -> None:
+    """6 optimizers × 500 steps on one function: eager and compiled, warm."""
+    import torch
+
+    import optimlab
+
+    torch.set_num_threads(ARGS.threads)
+    specs = ["sgd:lr=0.001", "momentum:lr=0.001", "nesterov:lr=0.001", "rmsprop:lr=0.01", "adagrad:lr=0.5",
+             "adam:lr=0.05"]
+    for compile in (False, True):
+        optimlab.compare("rosenbrock", specs, steps=500, compile=compile)  # builds/loads the programs
+        t = _best(lambda compile=compile: optimlab.compare("rosenbrock", specs, steps=500, compile=compile),
+                  ARGS.repeat)
+        print(f"6 optimizers × 500 steps on rosenbrock, compile={compile}: {t * 1000:.1f} ms "
+              f"(target ≤ 50 ms warm)")
 
 
 def main() -> None:
@@ -161,7 +243,16 @@ def main() -> None:
     # the same runs agree (the sweep's last recorded point is after S updates)
     diff_loop = max(float(np.abs(res.traces[i].params[-1] - finals[i]).max()) for i in finals)
 
+    # optimlab compiled: built (or loaded from --cache-dir) once, then best of --repeat
+    t = time.perf_counter()
+    res_c = optimlab_sweep(R, S, compile=True)
+    t_comp_first = time.perf_counter() - t
+    t_comp = _best(lambda: optimlab_sweep(R, S, compile=True), ARGS.repeat)
+    diff_comp = max(float(np.abs(a.params[-1] - b.params[-1]).max() / max(np.abs(a.params[-1]).max(), 1e-300))
+                    for a, b in zip(res.traces, res_c.traces) if a.stop_reason != "diverged")
+
     rows = [("optimlab.sweep, one batch", t_sweep),
+            ("optimlab.sweep compile=True, warm", t_comp),
             (f"torch.optim.Adam loop ({len(pick)} runs timed, × {R / len(pick):g})", t_loop)]
     diff_jax = None
     if have_jax:
@@ -186,10 +277,12 @@ def main() -> None:
     if not ARGS.no_process:
         t_opt_proc = _process("optimlab")
         t_imp = _process("torch-import")
-        proc_rows.append(("whole process: optimlab sweep", t_opt_proc))
-        proc_rows.append(("whole process: torch loop (import + extrapolated loop)", t_imp + t_loop))
+        proc_rows.append(("whole process: optimlab sweep", t_opt_proc[0]))
+        t_comp_proc = _process("optimlab-compiled")
+        proc_rows.append(("whole process: optimlab compiled, cache filled", t_comp_proc[0]))
+        proc_rows.append(("whole process: torch loop (import + extrapolated loop)", t_imp[0] + t_loop))
         if have_jax:
-            proc_rows.append(("whole process: jax+optax program", _process("jax")))
+            proc_rows.append(("whole process: jax+optax program", _process("jax")[0]))
 
     print(f"\nAdam on Rosenbrock from {START}, {R} learning rates log-spaced {LO:g}…{HI:g}, {S} steps, float64, "
           f"{ARGS.threads} thread(s); torch {torch.__version__}"
@@ -203,9 +296,16 @@ def main() -> None:
         ref = proc_rows[0][1]
         print(f"{name:{w}}{sec:12.3f}{sec / ref:13.1f}")
     print(f"\ntorch loop is {t_loop / t_sweep:.0f}× slower than optimlab.sweep (target ≥ 1000×)")
+    print(f"compiled sweep: first call in this process {t_comp_first:.2f} s (build or load), warm "
+          f"{t_comp:.3f} s = {t_sweep / t_comp:.1f}× faster than the eager sweep; largest relative difference of "
+          f"the final points (non-diverged) {diff_comp:.1e}")
     if have_jax:
         print(f"jax first call is {t_jax1 / t_sweep:.2f}× optimlab.sweep (target > 1); "
               f"compiled second call {t_jax2 / t_sweep:.2f}×")
+        print(f"compiled warm ÷ jax warm: {t_comp / t_jax2:.2f} (target ≤ 1.5)")
+        if not ARGS.no_process and t_comp_proc[1] is not None:
+            print(f"a new process with the cache filled: its sweep call took {t_comp_proc[1]:.3f} s "
+                  f"= {t_comp_proc[1] / t_jax1:.2f}× jax's first call (target < 1)")
     print(f"agreement of final points: sweep vs torch loop {diff_loop:.1e}"
           + (f", sweep vs optax (non-diverged, every {max(1, R // 50)}th) {diff_jax:.1e}" if diff_jax is not None
              else ""))
@@ -215,5 +315,9 @@ def main() -> None:
 if __name__ == "__main__":
     if ARGS.only:
         _only()
+    elif ARGS.growth:
+        growth()
+    elif ARGS.six:
+        six()
     else:
         main()

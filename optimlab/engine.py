@@ -42,9 +42,9 @@ from typing import Any, Iterator, Sequence
 import numpy as np
 import torch
 
-__all__ = ["parse_seeds", "run_generators", "EpochBatches", "EpochMean", "divergent", "grads_finite", "RunState",
-           "Freezer", "chunks", "no_gc", "RECORD_CHUNK", "grown", "THREADS_ENV", "SMALL_WORK", "pick_threads",
-           "torch_threads", "has_modes", "optimizer_mode", "HessianRefresh", "hessian_refresh",
+__all__ = ["parse_seeds", "run_generators", "EpochBatches", "EpochMean", "divergent", "divergent_rows", "grads_finite",
+           "RunState", "Freezer", "chunks", "no_gc", "RECORD_CHUNK", "grown", "THREADS_ENV", "SMALL_WORK",
+           "pick_threads", "torch_threads", "has_modes", "optimizer_mode", "HessianRefresh", "hessian_refresh",
            "HESS_INTERVAL"]
 
 RECORD_CHUNK = 4096
@@ -204,6 +204,16 @@ def divergent(values: Any, *, grad_norms: np.ndarray | None = None, points: np.n
         if bound is not None:
             bad |= (np.abs(points) > bound).any(axis=1)
     return bad
+
+
+def divergent_rows(values: torch.Tensor, grad_norms: torch.Tensor, points: torch.Tensor,
+                   bound: torch.Tensor) -> torch.Tensor:
+    """:func:`divergent`'s rule on tensors, for a compiled program (:mod:`optimlab.runner.compiled`):
+    a (R,) bool tensor, True where a run's value or gradient norm is NaN or ±inf, a coordinate
+    of its point (``points``: (R, d)) is not finite, or ``|value|`` or a ``|coordinate|``
+    exceeds ``bound`` (a 0-d tensor; +inf for none). Tested to agree with :func:`divergent`."""
+    bad = ~torch.isfinite(values) | ~torch.isfinite(grad_norms) | ~torch.isfinite(points).all(dim=1)
+    return bad | (values.abs() > bound) | (points.abs() > bound).any(dim=1)
 
 
 def grads_finite(opt: torch.optim.Optimizer) -> bool:

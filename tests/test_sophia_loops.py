@@ -16,6 +16,7 @@ from sophia_opt import SophiaG
 import optimlab
 import optimlab.optim as oo
 from optimlab import functions
+from optimlab.runner.compiled import NotCompilable
 from optimlab.training import Trainer
 
 pytestmark = pytest.mark.usefixtures("float64")
@@ -98,6 +99,14 @@ def test_a_function_sweep_of_sophia_equals_the_runs_alone(estimator):
     for lr, t in zip([0.02, 0.01], res.traces):
         alone = optimlab.run("rosenbrock", f"{spec},lr={lr}", start=START, steps=STEPS)
         np.testing.assert_allclose(t.series["params"], alone.series["params"], rtol=0, atol=1e-12)
+
+
+def test_a_compiled_run_is_refused_so_the_refreshes_happen():
+    with pytest.raises(NotCompilable, match=r"^Sophia refreshes its curvature every k steps \(update_hessian"):
+        optimlab.run("rosenbrock", SPEC, start=START, steps=3, compile=True)
+    auto = optimlab.run("rosenbrock", SPEC, start=START, steps=STEPS, compile="auto")
+    np.testing.assert_allclose(auto.series["params"], _function_lab_by_hand(lambda ps: SophiaG(ps, **KW)),
+                               rtol=0, atol=1e-12)
 
 
 def test_gauss_newton_bartlett_needs_residuals_in_the_function_lab():

@@ -77,8 +77,8 @@ def _root(version: bool = typer.Option(False, "--version", "-V", is_eager=True, 
     """Exact first-order optimizers and a lab to run, compare, sweep and draw them."""
 
 
-# module name -> commands it registers (lab: demo/run/list, train: train, sweep: sweep/bench)
-_COMMAND_MODULES = ("lab", "train", "sweep")
+# module name -> commands it registers (lab: demo/run/list, train: train, sweep: sweep/bench, play: play)
+_COMMAND_MODULES = ("lab", "train", "sweep", "play")
 
 
 def _register_all() -> None:

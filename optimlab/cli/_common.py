@@ -17,7 +17,7 @@ from .._spec import run_labels, split_items  # run_labels: one rule for the lab 
 from ._index import quick_spec_error
 
 __all__ = ["console", "err_console", "CLIError", "fail", "one_line", "parse_number", "parse_numbers", "run_labels",
-           "check_out", "shorten", "usage_message", "default_out", "spec_list"]
+           "check_out", "shorten", "usage_message", "default_out", "spec_list", "COMPILE_HELP", "compile_choice"]
 
 # emoji=False: user text such as "log:-1:1" must print as written, not as an emoji code (":-1:")
 console = Console(emoji=False)
@@ -26,6 +26,19 @@ err_console = Console(stderr=True, emoji=False)
 
 class CLIError(Exception):
     """A bad argument: printed as one line, exit status 2."""
+
+
+COMPILE_HELP = ("auto, on or off: run the steps as a program compiled ahead of time (the same numbers; "
+                "docs/sweeps.md, \"Compiled runs\"). auto uses one already built and builds one only for long "
+                "work; on builds it (10-30 s, once per machine: it is kept in ~/.cache/optimlab).")
+
+
+def compile_choice(value: str) -> Any:
+    """``--compile`` as the library's ``compile=`` value; a ``CLIError`` otherwise."""
+    v = value.strip().lower()
+    if v not in ("auto", "on", "off"):
+        raise CLIError(f"--compile must be one of auto, on, off, got {value!r}")
+    return "auto" if v == "auto" else v == "on"
 
 
 def fail(message: str) -> NoReturn:

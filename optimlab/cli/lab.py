@@ -18,8 +18,10 @@ from rich.markup import escape
 
 from .._spec import did_you_mean
 from ._common import (
+    COMPILE_HELP,
     CLIError,
     check_out,
+    compile_choice,
     console,
     default_out,
     err_console,
@@ -181,6 +183,7 @@ def run_cmd(
                                        f"folder {RUN_ROOT}/FUNCTION-YYYYmmdd-HHMMSS for each run)."),
     domain: Optional[str] = typer.Option(None, "--domain", help="Plot window X0,X1,Y0,Y1 (default: the "
                                                                 "function's domain or the paths' box)."),
+    compile: str = typer.Option("auto", "--compile", help=COMPILE_HELP),
     quiet: bool = typer.Option(False, "--quiet", "-q", help=QUIET_HELP),
 ) -> None:
     """Run optimizers from one start on a function; print a table, draw the paths, save the traces.
@@ -211,6 +214,7 @@ def run_cmd(
             check_out(out)
         specs = spec_list(optimizer)
         rules = parse_stop(stop)
+        compiled = compile_choice(compile)
         fn = _function(function)
         x0 = _start_point(fn, function, x0)
         resolved = _checked_specs(specs)
@@ -221,7 +225,7 @@ def run_cmd(
         return
     from .. import report  # lazy: keeps --help and argument errors fast
 
-    traces = _run_all(fn, resolved, x0, steps, rules, quiet)
+    traces = _run_all(fn, resolved, x0, steps, rules, quiet, compiled)
     try:
         page = report.run_page(fn, traces, out, domain=window, animate=animate)
     except ValueError as e:
@@ -234,7 +238,8 @@ def run_cmd(
                   highlight=False, soft_wrap=True)
 
 
-def _run_all(fn: Any, specs: list[str], x0: list[float], steps: int, rules: list, quiet: bool) -> dict:
+def _run_all(fn: Any, specs: list[str], x0: list[float], steps: int, rules: list, quiet: bool,
+             compiled: Any = "auto") -> dict:
     """``{label: Trace}`` of every spec, with a progress bar over all their steps."""
     from .. import runner  # lazy: keeps --help free of torch
 
@@ -243,7 +248,7 @@ def _run_all(fn: Any, specs: list[str], x0: list[float], steps: int, rules: list
         for i, (label, spec) in enumerate(zip(run_labels(specs), specs)):
             bar.update(i * steps, description=shorten(label, 40), force=True)
             try:
-                traces[label] = runner.run(fn, spec, x0, steps, stop=rules or None, label=label,
+                traces[label] = runner.run(fn, spec, x0, steps, stop=rules or None, label=label, compile=compiled,
                                            progress=bar.hook(lambda k, i=i: bar.update(i * steps + k)))
             except (ValueError, TypeError, RuntimeError) as e:
                 fail(f"--optimizer {shorten(spec)!r}: {one_line(e)}")

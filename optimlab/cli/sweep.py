@@ -23,8 +23,10 @@ import typer
 from rich.markup import escape
 
 from ._common import (
+    COMPILE_HELP,
     CLIError,
     check_out,
+    compile_choice,
     console,
     default_out,
     err_console,
@@ -123,12 +125,14 @@ def sweep_command(
                                "value: the least memory; no --target)."),
     chunk_size: Optional[int] = typer.Option(None, "--chunk-size", min=1, help="Runs computed together (default: "
                                              "as many as fit in 2 GiB; the results are the same for any size)."),
+    compile: str = typer.Option("auto", "--compile", help=COMPILE_HELP),
     quiet: bool = typer.Option(False, "--quiet", "-q", help=QUIET_HELP),
 ) -> None:
     """Run every configuration of a grid as batched computations; table, heatmap, sensitivity, best path."""
     try:  # what needs no library first: these errors answer before torch loads
         if not grid:
             raise CLIError("give at least one --grid NAME=..., e.g. --grid lr=log:1e-4:1:50")
+        compiled = compile_choice(compile)
         record = record.strip().lower()
         if record not in RECORDS:
             raise CLIError(f"--record must be one of {', '.join(RECORDS)}, got {record!r}")
@@ -170,7 +174,8 @@ def sweep_command(
                            f"configurations × {seeds or 1} seeds), more than --max-runs {max_runs:,}")
         with Bar(quiet, steps, f"sweep: {n_runs} runs", "steps") as bar:
             res = sweep(prob, spec, grid=g, seeds=seeds, steps=steps, start=x0, max_runs=max_runs,
-                        record=record, chunk_size=chunk_size, progress=bar.hook(lambda k, total: bar.update(k, total)))
+                        record=record, chunk_size=chunk_size, compile=compiled,
+                        progress=bar.hook(lambda k, total: bar.update(k, total)))
     except CLIError as e:
         fail(str(e))
         return

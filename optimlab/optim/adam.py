@@ -242,7 +242,8 @@ class NAdam(_AdamBase):
         mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((t + 1) * psi))
         if isinstance(mu, Tensor) and state["mu_product"].shape != mu.shape:
             state["mu_product"] = state["mu_product"] * torch.ones_like(mu)
-        state["mu_product"] *= mu
+        # in Πμ's precision, as eager mode's Python float μ is (a float32 Πμ times a float64 μ rounds otherwise)
+        state["mu_product"] *= mu.to(state["mu_product"].dtype) if isinstance(mu, Tensor) else mu
         # in mu's precision, as eager mode's Python float is (a float32 Πμ in 1 − Πμ costs ~1e-8)
         mp = state["mu_product"]
         if isinstance(mu, Tensor):

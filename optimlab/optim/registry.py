@@ -41,7 +41,8 @@ from .._spec import format_value, name_key, parse_options, split_spec, unknown_n
 from .foreign import is_class_spec_name, load_class, split_class_spec
 
 __all__ = ["get", "create", "available", "register", "register_optimizer", "unregister", "alias", "Tune",
-           "tuning", "parse_spec", "spec_to_kwargs", "describe", "lookup", "options", "check_options"]
+           "tuning", "parse_spec", "spec_to_kwargs", "describe", "lookup", "options", "option_defaults",
+           "check_options"]
 
 
 @dataclass(frozen=True)
@@ -226,6 +227,15 @@ def options(name: str) -> list[str] | None:
     for a class whose arguments cannot be read."""
     found = _constructor_options(lookup(name).cls)
     return None if found is None else list(found)
+
+
+def option_defaults(name: str) -> dict[str, Any] | None:
+    """``{option: default}`` of what optimizer ``name`` accepts, with the name's presets applied
+    (``momentum`` → ``{"momentum": 0.9, ...}``; an argument without a default maps to
+    ``inspect.Parameter.empty``), or ``None`` for a class whose arguments cannot be read."""
+    entry = lookup(name)
+    found = _constructor_options(entry.cls)
+    return None if found is None else {k: entry.presets.get(k, v) for k, v in found.items()}
 
 
 def _accepted_options(name: str, kwargs: Mapping[str, Any]) -> dict[str, Any] | None:

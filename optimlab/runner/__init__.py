@@ -3,7 +3,8 @@
 Every run gives a :class:`~optimlab.record.Trace`. Many runs of one optimizer go as
 ONE batched computation (the *runs dimension*): the parameters are an (R, d)
 tensor, each hyperparameter that differs between runs is an (R, 1) tensor, and one
-optimizer step updates all runs. Trace i equals run i done alone.
+optimizer step updates all runs. Trace i equals run i done alone. With ``compile=``
+the steps run as a program compiled ahead of time (:mod:`optimlab.runner.compiled`).
 
 >>> import optimlab
 >>> t = optimlab.run("beale", "adam:lr=0.05", start=(1.0, 1.5), steps=300)
@@ -12,6 +13,7 @@ optimizer step updates all runs. Trace i equals run i done alone.
 """
 
 
+from .compiled import NotCompilable, check_compile
 from .loop import compare, run, run_batch, suggested_start
 from .resolve import (
     make_scheduler,
@@ -25,4 +27,5 @@ from .resolve import (
 )
 
 __all__ = ["run", "compare", "run_batch", "resolve_function", "resolve_optimizer", "needs_closure", "make_scheduler",
-           "suggested_start", "runs_layout", "runs_options", "takes_tensor_hyper", "run_label"]
+           "suggested_start", "runs_layout", "runs_options", "takes_tensor_hyper", "run_label",
+           "NotCompilable", "check_compile"]

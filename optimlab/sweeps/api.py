@@ -11,6 +11,7 @@ import torch
 from .. import problems
 from ..engine import parse_seeds, pick_threads
 from ..record import Trace
+from ..runner import check_compile
 from .functions import FunctionSweep
 from .grids import MAX_RUNS, Runs, check_count, finite_number, grid_axes, grid_configs, split_hyper
 from .result import RECORDS, SweepResult, curve_summary, kept
@@ -32,7 +33,8 @@ def sweep(problem: Any, optimizer: Any, grid: Mapping[str, Sequence[Any]] | Sequ
           schedule: Any = None, start_spread: float = 0.1, batch_size: int | None = None,
           dtype: torch.dtype | None = None, bound: float = 1e12, record_params: bool | None = None,
           progress: Callable[[int, int], None] | None = None, max_runs: int = MAX_RUNS,
-          chunk_size: int | None = None, record: str = "all", threads: Any = None) -> SweepResult:
+          chunk_size: int | None = None, record: str = "all", threads: Any = None,
+          compile: Any = "auto") -> SweepResult:
     """Run every configuration of ``grid`` (× every seed) of ``optimizer`` on ``problem``
     as batched computations: one batch, or one per chunk of runs when they are many.
 
@@ -70,6 +72,11 @@ def sweep(problem: Any, optimizer: Any, grid: Mapping[str, Sequence[Any]] | Sequ
             (× batch size when training) at most :data:`optimlab.engine.SMALL_WORK`),
             else torch's setting; the caller's count is restored afterwards.
 
+        compile: ``"auto"`` (default), ``True`` or ``False``: run a function sweep as a
+            compiled program (:func:`optimlab.runner.run_batch`, :mod:`optimlab.runner.compiled`);
+            ``"auto"`` uses one already built and builds one for a sweep long enough to pay for
+            it. Training problems run eagerly (``True`` there is a ValueError).
+
     Returns a :class:`SweepResult`. An argument that does not apply to the problem's kind
     (``start``/``stop``/``schedule`` on a training problem, ``batch_size`` on a function)
     is a ``ValueError``, not silently ignored.
@@ -83,6 +90,7 @@ def sweep(problem: Any, optimizer: Any, grid: Mapping[str, Sequence[Any]] | Sequ
                          f"point: use record='all'")
     start_spread = finite_number("start_spread", start_spread)
     pick_threads(threads)  # a bad count fails here, before anything is built
+    compile = check_compile(compile)
     seed_list = parse_seeds(seeds)
     n_seeds = len(seed_list) if seed_list else 1
     configs = grid_configs(grid, max_runs)  # refused before anything is built; a Grid is never expanded
@@ -94,7 +102,7 @@ def sweep(problem: Any, optimizer: Any, grid: Mapping[str, Sequence[Any]] | Sequ
     t0 = time.perf_counter()
     engine = _engine(problem, optimizer, numeric, structural, seed_list, int(steps), start=start, stop=stop,
                      schedule=schedule, start_spread=start_spread, batch_size=batch_size, dtype=dtype, bound=bound,
-                     threads=threads)
+                     threads=threads, compile=compile)
     if record_params is None:
         record_params = record == "all" and len(runs) * (steps + 1) * getattr(engine, "d", 0) <= 2e7
     size = chunk_runs(len(runs), engine.numbers_per_run(record_params), chunk_size)
@@ -117,12 +125,13 @@ def chunk_runs(n_runs: int, numbers_per_run: int, chunk_size: int | None = None)
 
 def _engine(problem: Any, optimizer: Any, numeric: list[str], structural: list[str], seed_list: list | None,
             steps: int, *, start: Any, stop: Any, schedule: Any, start_spread: float, batch_size: int | None,
-            dtype: torch.dtype | None, bound: float, threads: Any) -> FunctionSweep | TrainSweep:
+            dtype: torch.dtype | None, bound: float, threads: Any, compile: Any) -> FunctionSweep | TrainSweep:
     """The sweep set up for the problem's kind, after checking the arguments fit that kind."""
     if isinstance(problem, str) and problem.startswith("problem:"):
         problem = problems.get(problem[len("problem:"):])
     training = is_training_problem(problem)
-    not_here = {"stop": stop, "schedule": schedule, "start": start} if training else {"batch_size": batch_size}
+    not_here = ({"stop": stop, "schedule": schedule, "start": start, "compile": None if compile is not True else True}
+                if training else {"batch_size": batch_size})
     for arg, v in not_here.items():
         if v is not None:
             kind, other = ("function", "training") if training else ("training", "function")
@@ -133,7 +142,7 @@ def _engine(problem: Any, optimizer: Any, numeric: list[str], structural: list[s
                           batch_size=batch_size, dtype=dtype or torch.float32, threads=threads)
     return FunctionSweep(problem, optimizer, numeric=numeric, structural=structural, seeded=seed_list is not None,
                          steps=steps, start=start, stop=stop, schedule=schedule, start_spread=start_spread,
-                         dtype=dtype or torch.float64, bound=bound, threads=threads)
+                         dtype=dtype or torch.float64, bound=bound, threads=threads, compile=compile)
 
 
 def _compute(engine: FunctionSweep | TrainSweep, runs: Runs, size: int, record: str, record_params: bool,

@@ -25,7 +25,7 @@ class FunctionSweep:
 
     def __init__(self, problem: Any, optimizer: Any, *, numeric: list[str], structural: list[str], seeded: bool,
                  steps: int, start: Any, stop: Any, schedule: Any, start_spread: float, dtype: torch.dtype,
-                 bound: float, threads: Any = None):
+                 bound: float, threads: Any = None, compile: Any = "auto"):
         self.fn = fn = resolve_function(problem)
         _, self.opt_name, self.options = resolve_optimizer(optimizer)
         if start is None:
@@ -39,7 +39,7 @@ class FunctionSweep:
         self.d = self.x0.size
         self.noise = float(getattr(fn, "noise", 0.0) or 0.0)
         self.optimizer, self.numeric, self.structural, self.seeded = optimizer, numeric, structural, seeded
-        self.steps, self.start_spread, self.threads = steps, start_spread, threads
+        self.steps, self.start_spread, self.threads, self.compile = steps, start_spread, threads, compile
         self.run_kw = {"stop": stop, "schedule": schedule, "dtype": dtype, "bound": bound}
         self._noisy_dicts: dict[int, dict] = {}
         fdict = to_jsonable(fn.to_dict()) if hasattr(fn, "to_dict") else {"name": str(problem)}
@@ -91,7 +91,7 @@ class FunctionSweep:
                 g = torch.Generator().manual_seed(int(s))
                 starts[j] = x0 + self.start_spread * torch.randn(d, generator=g, dtype=torch.float64).numpy()
         out = run_batch(batch_fn, batch_opt, starts, self.steps, hyper=hyper, record_params=record_params,
-                        progress=progress, threads=self.threads, **self.run_kw)
+                        progress=progress, threads=self.threads, compile=self.compile, **self.run_kw)
         with no_gc():
             for r, s, t in zip(sub, seeds_here, out):
                 if self.noise > 0:  # the function as it ran alone: with this run's noise seed

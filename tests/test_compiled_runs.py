@@ -1,0 +1,160 @@
+"""Compiled runs (optimlab.runner.compiled) give the eager runs' records: every optimizer of
+the registry, batched runs with divergence, stopping rules and schedules; a real
+AOTInductor build is loaded again from the disk cache by a fresh process.
+
+Most tests run the traced program without compiling it (``BACKEND = "graph"``): that checks
+everything the tracing does (the optimizer's own code on symbolic tensors, the freezing, the
+inputs and outputs), at a fraction of a C++ build's cost; one test builds with AOTInductor."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+import optimlab
+from optimlab.cli import main
+from optimlab.engine import divergent, divergent_rows
+from optimlab.optim import registry
+from optimlab.runner import NotCompilable, compiled, run_batch
+from optimlab.stopping import GradTol
+
+START = [-1.5, 2.0]
+# refused, each with the reason it gives (a change that makes one of them compile, or makes
+# another one refuse, shows up here)
+REFUSED = {
+    "closure": ["bfgs", "cg", "conjugategradient", "lbfgs", "levenbergmarquardt", "lm", "nag", "newton",
+                "nonlinearcg"],
+    "could not be traced": ["adopt", "asgd", "prodigy", "soap"],  # branches on values of tensors
+    "changes Python values": ["adamwschedulefree", "radamschedulefree", "sgdschedulefree"],
+    "optimlab optimizer": ["lookahead"],  # a wrapper, not an optimlab Optimizer itself
+}
+ELSEWHERE = {"muon", "keras.muon", "sparseadam"}  # cannot run on a test function at all (eager says so too)
+# Tracing costs about a second per optimizer, so the suite checks one method per code path of
+# the tracing (stateless, a buffer made at the first step, the Adam family's tensor step, the
+# float32 Πμ of NAdam, Keras' arithmetic, reductions over the parameter, each kind of refusal);
+# OPTIMLAB_TEST_COMPILE_ALL=1 checks every registered name (docs/sweeps.md gives the last run).
+CHECKED = ["sgd", "momentum", "nesterov", "adam", "nadam", "rmsprop", "adagrad", "keras.adam", "lion", "lamb",
+           "nag", "adopt", "sgdschedulefree", "lookahead"]
+NAMES = ([n for n in registry.available() if n not in ELSEWHERE] if os.environ.get("OPTIMLAB_TEST_COMPILE_ALL")
+         else CHECKED)
+
+
+@pytest.fixture
+def traced(monkeypatch, tmp_path):
+    """Programs run as traced graphs, one step per call, cached nowhere but a temporary folder."""
+    monkeypatch.setattr(compiled, "BACKEND", "graph")
+    monkeypatch.setattr(compiled, "CHUNK", 1)
+    monkeypatch.setenv(compiled.CACHE_ENV, str(tmp_path))
+
+
+def same_traces(eager, comp, rtol=1e-12):
+    assert len(eager) == len(comp)
+    for a, b in zip(eager, comp):
+        assert (a.stop_reason, a.steps) == (b.stop_reason, b.steps)
+        for k in ("params", "values", "grad_norms", "lrs"):
+            np.testing.assert_allclose(b.series[k], a.series[k], rtol=rtol, atol=0, err_msg=k)
+
+
+def expected_refusal(name):
+    return next((why for why, names in REFUSED.items() if name in names), None)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_optimizer_compiles_to_the_eager_numbers_or_says_why(traced, name):
+    args = ("rosenbrock", name, [START], 6)
+    why = expected_refusal(name)
+    if why is not None:
+        with pytest.raises(NotCompilable, match=why):
+            run_batch(*args, compile=True)
+        return
+    same_traces(run_batch(*args, compile=False), run_batch(*args, compile=True), 1e-12)
+
+
+def test_batched_runs_with_divergence_rules_and_per_run_hyperparameters(traced, monkeypatch):
+    monkeypatch.setattr(compiled, "CHUNK", 3)  # rules and divergence fire inside a call
+    hyper = {"lr": [1e-4, 2e-3, 0.05, 1e-3, 1e-7], "momentum": [0.9, 0.5, 0.9, 0.0, 0.9]}
+    kw = dict(hyper=hyper, stop=GradTol(0.05), bound=1e6)
+    eager = run_batch("rosenbrock", "momentum", START, 30, compile=False, **kw)
+    comp = run_batch("rosenbrock", "momentum", START, 30, compile=True, **kw)
+    same_traces(eager, comp)
+    assert {t.stop_reason for t in comp} == {"max_steps", "diverged", "grad_tol"}, "every way of stopping is seen"
+
+
+@pytest.mark.parametrize("spec, hyper", [("momentum:momentum=0.9", {"lr": [1e-4, 1e-3]}),
+                                         ("rmsprop:lr=0.01,centered=true", None)])
+@pytest.mark.parametrize("schedule", [(torch.optim.lr_scheduler.StepLR, {"step_size": 4, "gamma": 0.5}),
+                                      (torch.optim.lr_scheduler.CosineAnnealingLR, {"T_max": 7, "eta_min": 1e-4})])
+def test_schedules_on_tensor_and_number_learning_rates(traced, spec, hyper, schedule):
+    starts = [START, [0.5, 0.5]] if hyper is None else START
+    eager = run_batch("rosenbrock", spec, starts, 12, hyper=hyper, schedule=schedule, compile=False)
+    comp = run_batch("rosenbrock", spec, starts, 12, hyper=hyper, schedule=schedule, compile=True)
+    same_traces(eager, comp)
+    assert len(set(np.round(comp[0].series["lrs"], 12))) > 1, "the schedule changed the lr"
+
+
+def test_the_tensor_divergence_rule_is_the_numpy_rule():
+    rng = np.random.default_rng(0)
+    v, g, p = rng.normal(size=12) * 10, np.abs(rng.normal(size=12)), rng.normal(size=(12, 2)) * 10
+    v[1], g[2], p[3, 0], v[4], p[5, 1], v[6] = np.nan, np.inf, -np.inf, 30.0, -31.0, 25.0  # 25 = the bound: kept
+    for bound in (None, 25.0):
+        want = divergent(v, grad_norms=g, points=p, bound=bound)
+        got = divergent_rows(*(torch.from_numpy(a) for a in (v, g, p)),
+                             torch.tensor(np.inf if bound is None else bound, dtype=torch.float64)).numpy()
+        np.testing.assert_array_equal(got, want)
+
+
+def test_auto_keeps_short_runs_eager_and_refusals_fall_back(traced):
+    assert compiled.choose("auto", optimlab.runner.resolve_function("beale"), optimlab.optim.Adam(
+        [torch.zeros(1, 2, dtype=torch.float64)]), [], steps=100, closure=False, tensor_hyper=True) is None
+    # a refused optimizer under "auto" simply runs eagerly, with the eager numbers
+    same_traces(run_batch("beale", "nag", [START], 5, compile=False), run_batch("beale", "nag", [START], 5))
+    with pytest.raises(ValueError, match="compile must be 'auto', True or False, got 'fast'"):
+        run_batch("beale", "adam", [START], 5, compile="fast")
+    with pytest.raises(NotCompilable, match="named test function or a formula"):
+        run_batch(lambda x: (x ** 2).sum(-1), "adam", [START], 5, compile=True)
+    with pytest.raises(ValueError, match="compile applies to function problems only"):
+        optimlab.sweep("problem:moons-mlp", "sgd", {"lr": [0.1]}, steps=1, compile=True)
+
+
+def test_a_sweep_and_the_command_line_take_compile(traced, tmp_path):
+    grid = {"lr": [1e-3, 1e-2, 1e-1]}
+    eager = optimlab.sweep("booth", "adam", grid, steps=9, compile=False)
+    comp = optimlab.sweep("booth", "adam", grid, steps=9, compile=True, chunk_size=2)
+    same_traces(eager.traces, comp.traces)
+    for args, status in ((["run", "booth", "-O", "adam", "--compile", "on"], 0),
+                         (["run", "booth", "-O", "adam", "--compile", "sometimes"], 2),
+                         (["run", "booth", "-O", "nag", "--compile", "on"], 2)):  # nag: refused, one line
+        with pytest.raises(SystemExit) as e:
+            main([*args, "--steps", "5", "--quiet", "--out", str(tmp_path / args[-1])])
+        assert e.value.code == status, args
+
+
+def test_an_aoti_build_is_exact_and_a_new_process_loads_it_without_dynamo(monkeypatch, tmp_path):
+    if compiled.compiler_missing():
+        pytest.skip(compiled.compiler_missing())
+    monkeypatch.setattr(compiled, "CHUNK", 1)  # the smallest program: the build is the test's cost
+    monkeypatch.setenv(compiled.CACHE_ENV, str(tmp_path))
+    hyper = {"lr": [1e-3, 1e-2, 5e-2]}  # three runs: the program takes any number of them
+    eager = run_batch("rosenbrock", "adam", START, 20, hyper=hyper, compile=False)
+    comp = run_batch("rosenbrock", "adam", START, 20, hyper=hyper, compile=True)
+    same_traces(eager, comp)
+    assert len(list(tmp_path.glob("*.pt2"))) == 1
+    child = (
+        "import json, sys, optimlab\n"
+        "from optimlab.runner import compiled, run_batch\n"
+        "compiled.CHUNK = 1\n"
+        f"t = run_batch('rosenbrock', 'adam', {START}, 20, hyper={hyper}, compile='auto')\n"
+        "print(json.dumps({'dynamo': 'torch._dynamo' in sys.modules, 'loaded': len(compiled.loaded_keys()),"
+        " 'params': [x.series['params'].tolist() for x in t]}))\n")
+    env = {**os.environ, compiled.CACHE_ENV: str(tmp_path), "PYTHONPATH": os.pathsep.join(sys.path)}
+    out = json.loads(subprocess.run([sys.executable, "-c", child], capture_output=True, text=True, env=env,
+                                    check=True).stdout.strip().splitlines()[-1])
+    assert out["loaded"] == 1 and not out["dynamo"], "the program came from the disk, without torch._dynamo"
+    for a, p in zip(comp, out["params"]):
+        np.testing.assert_array_equal(np.asarray(p), a.series["params"])
