@@ -6,6 +6,7 @@ estimator's loss, ``update_hessian()``, gradients cleared), on the authors' ``So
 
 from __future__ import annotations
 
+import copy
 import math
 
 import numpy as np
@@ -214,3 +215,49 @@ def test_trainer_refuses_a_loss_without_sampled_labels():
                                          r"which samples labels .*; got 'huber' \(estimator='hutchinson' takes any"):
         Trainer(_model(), loss="huber", optimizer="sophia")
     Trainer(_model(), loss="huber", optimizer="sophia:estimator=hutchinson")
+
+
+# ------------------------------------------------------------------------- the training sweep
+def _sweep_row_by_hand(problem, lr, seed, steps, bs):
+    """A training-sweep row (tests/test_sweeps.py's loop) with the authors' SophiaG and their refresh:
+    step(bs=B), and after every K-th step labels drawn from the model (Categorical's multinomial
+    draw, from a second generator seeded with the row's seed), their loss backward, update_hessian()."""
+    model = copy.deepcopy(problem.model)
+    torch.manual_seed(seed)
+    for m in model.modules():
+        if hasattr(m, "reset_parameters"):
+            m.reset_parameters()
+    model = model.double()
+    opt = SophiaG(model.parameters(), **{**KW, "lr": lr})
+    X, Y = problem.train.tensors
+    nb = -(-len(X) // bs)
+    gen, labels_gen = torch.Generator().manual_seed(seed), torch.Generator().manual_seed(seed)
+    losses = []
+    for k in range(steps):
+        b = k % nb
+        if b == 0:
+            perm = torch.randperm(len(X), generator=gen)
+        idx = perm[b * bs:(b + 1) * bs]
+        opt.zero_grad()
+        loss = problem.loss(model(X[idx]), Y[idx])
+        loss.backward()
+        opt.step(bs=len(idx))
+        losses.append(loss.item())
+        if k % K == K - 1:
+            opt.zero_grad()
+            out = model(X[idx])
+            probs = torch.distributions.Categorical(logits=out.detach()).probs
+            problem.loss(out, torch.multinomial(probs, 1, True, generator=labels_gen)[:, 0]).backward()
+            opt.update_hessian()
+            opt.zero_grad()
+    return np.array(losses)
+
+
+def test_a_training_sweep_refreshes_each_row_as_its_run_alone():
+    from test_sweeps import _tiny_problem
+
+    prob = _tiny_problem()
+    res = optimlab.sweep(prob, SPEC.replace("lr=0.01,", ""), grid={"lr": [0.01, 0.05]}, seeds=[3], steps=STEPS,
+                         batch_size=8, dtype=torch.float64)
+    for cfg, t in zip(res.configs, res.traces):
+        np.testing.assert_allclose(t.values, _sweep_row_by_hand(prob, cfg["lr"], 3, STEPS, 8), rtol=0, atol=1e-12)

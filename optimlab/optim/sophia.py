@@ -66,7 +66,8 @@ class Sophia(Optimizer):
     and every run gets the same Hutchinson draws u, so a batched run equals the runs alone.
     ``hess_interval`` (k, default 10 as the authors' training loop) is read by optimlab's loops,
     which refresh h as that loop does (:func:`optimlab.engine.hessian_refresh`): ``Trainer.fit``
-    with labels sampled from the model (G) or the batch loss' Hessian (H), the function lab with
+    and training sweeps with labels sampled from the model (G) or the batch loss' Hessian (H), the
+    function lab with
     the Gauss–Newton–Bartlett estimate of a sum of squares (G) or the function's Hessian (H).
     A non-finite estimate follows ``nonfinite`` (raise before h changes, skip the refresh, or ignore).
     """

@@ -30,23 +30,35 @@ from torch import nn
 
 from ..engine import HessianRefresh, hessian_refresh
 
-__all__ = ["TrainingHessian", "SAMPLED_LOSSES"]
+__all__ = ["TrainingHessian", "SAMPLED_LOSSES", "loss_terms", "sampler"]
 
 
-def _categorical(out: torch.Tensor) -> torch.Tensor:
-    logits = out.movedim(1, -1) if out.dim() > 2 else out  # classes on dim 1, as cross_entropy reads them
-    return torch.distributions.Categorical(logits=logits.detach()).sample()
+def _categorical(out: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Class indices drawn from softmax(out) (classes on dim 1, as cross_entropy reads them): what
+    ``Categorical(logits=out).sample()`` draws (its multinomial call), from ``generator`` if given."""
+    logits = out.movedim(1, -1) if out.dim() > 2 else out
+    probs = torch.distributions.Categorical(logits=logits.detach()).probs
+    flat = torch.multinomial(probs.reshape(-1, probs.shape[-1]), 1, True, generator=generator)
+    return flat.reshape(probs.shape[:-1])
 
 
-def _bernoulli(out: torch.Tensor) -> torch.Tensor:
-    return torch.bernoulli(torch.sigmoid(out.detach()))
+def _bernoulli(out: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+    return torch.bernoulli(torch.sigmoid(out.detach()), generator=generator)
 
 
-def _gaussian(out: torch.Tensor) -> torch.Tensor:
-    return out.detach() + torch.randn_like(out) * math.sqrt(0.5)
+def _gaussian(out: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+    noise = torch.randn(out.shape, generator=generator, dtype=out.dtype, device=out.device)
+    return out.detach() + noise * math.sqrt(0.5)
 
 
-SAMPLED_LOSSES: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
+def loss_terms(sample: Callable[..., torch.Tensor], out: torch.Tensor) -> int:
+    """B of ``step(bs=B)``: the number of terms the batch loss averages (the authors pass the
+    batch's tokens): the examples (and positions) for cross-entropy, every output otherwise."""
+    per_class = out.shape[1] if sample is _categorical and out.dim() >= 2 else 1
+    return out.numel() // per_class
+
+
+SAMPLED_LOSSES: dict[str, Callable[..., torch.Tensor]] = {
     "cross_entropy": _categorical, "ce": _categorical, "categorical_crossentropy": _categorical,
     "sparse_categorical_crossentropy": _categorical, "nll": _categorical,
     "binary_crossentropy": _bernoulli, "bce": _bernoulli, "mse": _gaussian, "mean_squared_error": _gaussian,
@@ -54,16 +66,25 @@ SAMPLED_LOSSES: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
 """Loss name → labels sampled from the model's prediction (the Gauss–Newton–Bartlett estimate)."""
 
 
+def sampler(opt: torch.optim.Optimizer, refresh: HessianRefresh, loss_name: str) -> Callable[..., torch.Tensor] | None:
+    """The label sampler of ``loss_name`` for a Gauss–Newton–Bartlett refresh (None for Hutchinson);
+    a ValueError naming ``loss`` when the loss has none."""
+    if refresh.estimator != "gnb":
+        return None
+    sample = SAMPLED_LOSSES.get(loss_name)
+    if sample is None:
+        raise ValueError(f"loss must be one of {', '.join(SAMPLED_LOSSES)} for {type(opt).__name__}"
+                         f"(estimator='gnb'), which samples labels from the model's prediction for its Hessian "
+                         f"estimate; got {loss_name!r} (estimator='hutchinson' takes any loss)")
+    return sample
+
+
 class TrainingHessian:
     """The curvature refreshes of a Trainer (:func:`TrainingHessian.of`)."""
 
     def __init__(self, opt: torch.optim.Optimizer, loss_name: str, loss_fn: Callable, refresh: HessianRefresh):
         self.opt, self.loss_fn, self.refresh = opt, loss_fn, refresh
-        self.sample = SAMPLED_LOSSES.get(loss_name) if refresh.estimator == "gnb" else None
-        if refresh.estimator == "gnb" and self.sample is None:
-            raise ValueError(f"loss must be one of {', '.join(SAMPLED_LOSSES)} for {type(opt).__name__}"
-                             f"(estimator='gnb'), which samples labels from the model's prediction for its Hessian "
-                             f"estimate; got {loss_name!r} (estimator='hutchinson' takes any loss)")
+        self.sample = sampler(opt, refresh, loss_name)
 
     @classmethod
     def of(cls, opt: torch.optim.Optimizer, loss_name: str, loss_fn: Callable) -> "TrainingHessian | None":
@@ -73,10 +94,7 @@ class TrainingHessian:
 
     def step_kwargs(self, out: torch.Tensor) -> dict[str, Any]:
         """``{"bs": B}`` for the Gauss–Newton–Bartlett estimate (B: the loss terms of this batch)."""
-        if self.sample is None:
-            return {}
-        per_class = out.shape[1] if self.sample is _categorical and out.dim() >= 2 else 1
-        return self.refresh.step_kwargs(out.numel() // per_class)
+        return {} if self.sample is None else self.refresh.step_kwargs(loss_terms(self.sample, out))
 
     def after_update(self, steps_done: int, model: nn.Module, xb: torch.Tensor, yb: torch.Tensor) -> None:
         """After the update that made ``steps_done`` steps, on its batch: refresh when one is due."""
