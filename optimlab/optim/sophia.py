@@ -67,8 +67,8 @@ class Sophia(Optimizer):
     ``hess_interval`` (k, default 10 as the authors' training loop) is read by optimlab's loops,
     which refresh h as that loop does (:func:`optimlab.engine.hessian_refresh`): ``Trainer.fit``
     and training sweeps with labels sampled from the model (G) or the batch loss' Hessian (H), the
-    function lab with
-    the Gauss–Newton–Bartlett estimate of a sum of squares (G) or the function's Hessian (H).
+    function lab with the Gauss–Newton–Bartlett estimate of a sum of squares (G) or the
+    function's Hessian (H); a compiled run (``compile=``) refuses it.
     A non-finite estimate follows ``nonfinite`` (raise before h changes, skip the refresh, or ignore).
     """
 
