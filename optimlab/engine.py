@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import inspect
 import math
 import os
 from typing import Any, Iterator, Sequence
@@ -43,7 +44,8 @@ import torch
 
 __all__ = ["parse_seeds", "run_generators", "EpochBatches", "EpochMean", "divergent", "divergent_rows", "grads_finite",
            "RunState", "Freezer", "chunks", "no_gc", "RECORD_CHUNK", "grown", "THREADS_ENV", "SMALL_WORK",
-           "pick_threads", "torch_threads", "has_modes", "optimizer_mode"]
+           "pick_threads", "torch_threads", "has_modes", "optimizer_mode", "HessianRefresh", "hessian_refresh",
+           "HESS_INTERVAL"]
 
 RECORD_CHUNK = 4096
 """Rows a loop's step records start with; they double as steps are taken (:func:`grown`), so
@@ -233,6 +235,48 @@ def optimizer_mode(opt: Any, mode: str) -> None:
     optimizer has both methods (:func:`has_modes`); nothing otherwise."""
     if has_modes(opt):
         opt.train() if mode == "train" else opt.eval()
+
+
+HESS_INTERVAL = 10
+"""k of an optimizer that does not say its own (``hess_interval``): the authors' training loop's
+``hess_interval`` and the paper's k (Liu et al. 2023, section 3)."""
+
+
+class HessianRefresh:
+    """The curvature protocol of an optimizer with ``update_hessian()`` (:func:`hessian_refresh`).
+
+    ``interval``: the optimizer's ``hess_interval`` (default :data:`HESS_INTERVAL`);
+    ``estimator``: its ``hessian_estimator``, ``"gnb"`` (Gauss–Newton–Bartlett: the gradient
+    of the loss on labels sampled from the model, the only one of the authors' ``SophiaG``) or
+    ``"hutchinson"`` (the loss' gradient with its graph, ``backward(create_graph=True)``);
+    ``takes_bs``: whether ``step`` takes the batch size ``bs`` (the authors' ``step(bs=...)``).
+    """
+
+    def __init__(self, opt: Any):
+        self.interval = int(getattr(opt, "hess_interval", HESS_INTERVAL))
+        self.estimator = str(getattr(opt, "hessian_estimator", "gnb"))
+        if self.interval < 1 or self.estimator not in ("gnb", "hutchinson"):
+            raise ValueError(f"{type(opt).__name__}: hess_interval must be an integer >= 1 and hessian_estimator "
+                             f"'gnb' or 'hutchinson', got {self.interval!r} and {self.estimator!r}")
+        try:
+            self.takes_bs = "bs" in inspect.signature(opt.step).parameters
+        except (TypeError, ValueError):
+            self.takes_bs = False
+
+    def due(self, steps_done: int) -> bool:
+        """Whether a refresh follows the update that made ``steps_done`` steps (the authors' loop:
+        ``iter_num % k == k - 1`` with ``iter_num`` counting updates from 0)."""
+        return steps_done % self.interval == 0
+
+    def step_kwargs(self, bs: Any) -> dict[str, Any]:
+        """``{"bs": bs}`` for an optimizer whose ``step`` takes it, else nothing."""
+        return {"bs": bs} if self.takes_bs else {}
+
+
+def hessian_refresh(opt: Any) -> HessianRefresh | None:
+    """The optimizer's :class:`HessianRefresh` when it has a callable ``update_hessian`` (duck-typed),
+    else None."""
+    return HessianRefresh(opt) if callable(getattr(opt, "update_hessian", None)) else None
 
 
 class RunState:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 
 import numpy as np
@@ -109,6 +110,8 @@ def test_demo_command_writes_the_page_and_prints_the_table(tmp_path, monkeypatch
     import optimlab.demo as demo
 
     monkeypatch.setattr(demo, "SCENES", (demo.NOTEBOOK_QUADRATIC, demo.SADDLE))
+    tiny = dataclasses.replace(demo.AFTER_ADAM, epochs=1, methods=dict(list(demo.AFTER_ADAM.methods.items())[:2]))
+    monkeypatch.setattr(demo, "TRAINING_SCENES", (tiny,))
     bar = io.StringIO()  # the progress bar goes to a terminal (stderr) only: a fake one here
     monkeypatch.setattr(_progress, "bar_console", Console(file=bar, force_terminal=True, width=120))
     r = invoke("demo", "--out", str(tmp_path), "--quick")
@@ -118,5 +121,6 @@ def test_demo_command_writes_the_page_and_prints_the_table(tmp_path, monkeypatch
         assert scene in r.output
         assert (tmp_path / f"{scene}.gif").exists()
     assert "beale" not in r.output
-    assert "stop reason" in r.output and "Adadelta" in r.output and "5/5" not in r.output
-    assert "5/5" in bar.getvalue()
+    assert "stop reason" in r.output and "Adadelta" in r.output and "7/7" not in r.output
+    assert "7/7" in bar.getvalue()
+    assert "after-adam" in r.output and "val accuracy" in r.output and "AdamW" in r.output

@@ -34,6 +34,7 @@ REFUSED = {
     "could not be traced": ["adopt", "asgd", "prodigy", "soap"],  # branches on values of tensors
     "changes Python values": ["adamwschedulefree", "radamschedulefree", "sgdschedulefree"],
     "optimlab optimizer": ["lookahead"],  # a wrapper, not an optimlab Optimizer itself
+    "refreshes its curvature": ["sophia"],  # update_hessian() every k steps, outside step()
 }
 ELSEWHERE = {"muon", "keras.muon", "sparseadam"}  # cannot run on a test function at all (eager says so too)
 # Tracing costs about a second per optimizer, so the suite checks one method per code path of

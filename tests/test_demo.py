@@ -12,9 +12,13 @@ import re
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
+from optimlab import problems
 from optimlab.demo import (
+    AFTER_ADAM,
+    AFTER_ADAM_METHODS,
     BEALE,
     LECTURE_METHODS,
     LONG_VALLEY,
@@ -24,8 +28,11 @@ from optimlab.demo import (
     RESULT_COLUMNS,
     SADDLE,
     SCENES,
+    TRAINING_COLUMNS,
+    TRAINING_SCENES,
     run_demo,
 )
+from optimlab.training import compare_training
 
 
 @pytest.fixture(scope="module")
@@ -132,7 +139,7 @@ def test_notebook_settings_are_the_digests():
         assert tuple(scene.methods) == LECTURE_METHODS
 
 
-@pytest.mark.slow  # uses the full demo run (about 12 s)
+@pytest.mark.slow  # uses the full demo run (about 14 s)
 def test_recorded_configs_are_the_settings(demo):
     for scene in SCENES:
         traces = demo["traces"][scene.key]
@@ -146,7 +153,7 @@ def test_recorded_configs_are_the_settings(demo):
 
 
 # ----------------------------------------------------------- the notebook's numbers
-@pytest.mark.slow  # uses the full demo run (about 12 s)
+@pytest.mark.slow  # uses the full demo run (about 14 s)
 def test_notebook_sgd_is_the_closed_form(demo):
     p = demo["traces"]["notebook-quadratic"]["SGD"].params
     t = np.arange(101)
@@ -159,7 +166,7 @@ def test_notebook_sgd_is_the_closed_form(demo):
 # there the whole path is compared up to step 60, and the rest loosely.
 @pytest.mark.parametrize("scene,grad,exact", [(NOTEBOOK_QUADRATIC, grad_quadratic, 101),
                                               (NOTEBOOK_NONCONVEX, grad_nonconvex, 61)])
-@pytest.mark.slow  # uses the full demo run (about 12 s)
+@pytest.mark.slow  # uses the full demo run (about 14 s)
 def test_notebook_paths_follow_the_notebooks_loops(demo, scene, grad, exact):
     traces = demo["traces"][scene.key]
     x0, n = np.array(scene.start), scene.steps
@@ -179,7 +186,7 @@ def test_notebook_paths_follow_the_notebooks_loops(demo, scene, grad, exact):
         np.testing.assert_allclose(got, ref, rtol=1e-2, atol=1e-2, err_msg=label)
 
 
-@pytest.mark.slow  # uses the full demo run (about 12 s)
+@pytest.mark.slow  # uses the full demo run (about 14 s)
 def test_adam_is_bias_corrected_not_the_notebooks_bug(demo):
     got = demo["traces"]["notebook-quadratic"]["Adam"].params
     buggy = adam_notebook_bug(np.array([5.0, 5.0]), grad_quadratic, 0.1, 0.9, 0.9, 1e-6, 100)
@@ -190,12 +197,12 @@ def test_adam_is_bias_corrected_not_the_notebooks_bug(demo):
 
 
 # ----------------------------------------------------------- the files
-@pytest.mark.slow  # uses the full demo run (about 12 s)
+@pytest.mark.slow  # uses the full demo run (about 14 s)
 def test_every_picture_opens_and_gifs_animate(demo):
     out = demo["out_dir"]
     pngs, gifs = sorted(out.glob("*.png")), sorted(out.glob("*.gif"))
     assert len(gifs) == len(SCENES)
-    assert len(pngs) == 2 * len(SCENES) + sum(s.surface for s in SCENES)
+    assert len(pngs) == 2 * len(SCENES) + sum(s.surface for s in SCENES) + 2 * len(TRAINING_SCENES)
     for path in pngs + gifs:
         with Image.open(path) as im:
             im.load()
@@ -205,10 +212,10 @@ def test_every_picture_opens_and_gifs_animate(demo):
             assert im.n_frames >= min(scene.steps, 99) // 2, scene.key
             assert im.n_frames <= 101
     traces = sorted((out / "traces").glob("*.npz"))
-    assert len(traces) == sum(len(s.methods) for s in SCENES)
+    assert len(traces) == sum(len(s.methods) for s in SCENES + TRAINING_SCENES)
 
 
-@pytest.mark.slow  # uses the full demo run (about 12 s)
+@pytest.mark.slow  # uses the full demo run (about 14 s)
 def test_index_embeds_every_picture_and_the_table(demo):
     out = demo["out_dir"]
     html = demo["index"].read_text(encoding="utf-8")
@@ -224,7 +231,7 @@ def test_index_embeds_every_picture_and_the_table(demo):
     assert "f* = −∞ (unbounded below): f − f* is not defined" in html
 
 
-@pytest.mark.slow  # uses the full demo run (about 12 s)
+@pytest.mark.slow  # uses the full demo run (about 14 s)
 def test_results_table_rows(demo):
     rows = demo["rows"]
     assert len(rows) == sum(len(s.methods) for s in SCENES)
@@ -239,14 +246,14 @@ def test_results_table_rows(demo):
     assert all(np.isnan(r[4]) for r in saddle)  # no minimum
 
 
-@pytest.mark.slow  # uses the full demo run (about 12 s)
+@pytest.mark.slow  # uses the full demo run (about 14 s)
 def test_progress_reports_every_step(demo):
     calls = demo["calls"]
     assert [c[0] for c in calls] == list(range(1, calls[0][1] + 1))
     assert calls[-1][2] == "wrote index.html"
 
 
-@pytest.mark.slow  # uses the full demo run (about 12 s)
+@pytest.mark.slow  # uses the full demo run (about 14 s)
 def test_saddle_scene_teaches_the_escape(demo):
     """The lesson of the saddle picture holds: the adaptive methods leave the ridge, plain SGD does not."""
     tr = demo["traces"]["saddle"]
@@ -255,7 +262,7 @@ def test_saddle_scene_teaches_the_escape(demo):
         assert abs(tr[label].params[-1, 1]) > 1.0, label
 
 
-@pytest.mark.slow  # uses the full demo run (about 12 s)
+@pytest.mark.slow  # uses the full demo run (about 14 s)
 def test_orders_scenes_count_evaluations_and_teach_the_orders(demo):
     """The orders scenes: first-order methods take one gradient per step; CG, BFGS and Newton
     count their line-search trials (and Newton its Hessians), and they reach the minimum
@@ -271,3 +278,53 @@ def test_orders_scenes_count_evaluations_and_teach_the_orders(demo):
             evals, k = t.series["evals_grad"], int(np.flatnonzero(t.values < 1e-12)[0])
             assert (np.diff(evals) >= 0).all() and evals[k] >= k, (key, label)  # ≥ one per step until there
         np.testing.assert_array_equal(tr["Newton"].series["evals_hess"], np.arange(tr["Newton"].steps + 1))
+
+
+# ----------------------------------------------------------- after Adam (a training problem)
+def test_after_adam_scene_settings():
+    assert TRAINING_SCENES == (AFTER_ADAM,)
+    assert tuple(AFTER_ADAM.methods) == AFTER_ADAM_METHODS
+    assert [name for name, _ in AFTER_ADAM.methods.values()] == [
+        "adam", "adamw", "lion", "adabelief", "adamw_schedulefree", "prodigy", "adopt"]
+    assert AFTER_ADAM.methods["Prodigy"] == ("prodigy", {"lr": 1.0})  # untuned, as its authors advise
+    assert AFTER_ADAM.methods["AdamW"][1]["lr"] == AFTER_ADAM.methods["Adam"][1]["lr"]
+    assert AFTER_ADAM.problem in problems.names()
+
+
+@pytest.mark.slow  # uses the full demo run (about 14 s)
+def test_after_adam_runs_each_method_with_its_settings(demo):
+    hist = demo["traces"][AFTER_ADAM.key]
+    assert list(hist) == list(AFTER_ADAM.methods)
+    for label, (name, options) in AFTER_ADAM.methods.items():
+        h = hist[label]
+        assert h.config["problem"] == AFTER_ADAM.problem and h.config["n_train"] == 600  # 60% of 1000 points
+        per_epoch = -(-600 // AFTER_ADAM.batch_size)
+        assert h.config["optimizer"] == name and h.config["options"] == options
+        assert h.config["seed"] == AFTER_ADAM.seed and h.config["batch_size"] == AFTER_ADAM.batch_size
+        assert h.steps == AFTER_ADAM.epochs * per_epoch and h.stop_reason == "epochs_done"
+        assert len(h.epochs["val_loss"]) == AFTER_ADAM.epochs
+    # torch's own Adam from the same weights and batches: the same losses (float32 rounding)
+    ref = compare_training(AFTER_ADAM.problem, {"Adam": (torch.optim.Adam, AFTER_ADAM.methods["Adam"][1])},
+                           epochs=AFTER_ADAM.epochs, seeds=[AFTER_ADAM.seed], batch_size=AFTER_ADAM.batch_size)
+    np.testing.assert_allclose(hist["Adam"].series["loss"], ref.histories["Adam"][0].series["loss"],
+                               rtol=1e-4, atol=1e-5)
+    rows = demo["training_rows"]
+    assert demo["training_columns"] == TRAINING_COLUMNS
+    assert [r[:2] for r in rows] == [[AFTER_ADAM.key, label] for label in AFTER_ADAM.methods]
+    for row in rows:
+        h = hist[row[1]]
+        assert row[3:] == [h.epochs["loss"][-1], h.epochs["val_loss"][-1], h.epochs["val_accuracy"][-1], h.steps,
+                           h.stop_reason]
+    html = demo["index"].read_text(encoding="utf-8")
+    assert AFTER_ADAM.title in html and "<th>val accuracy</th>" in html
+
+
+@pytest.mark.slow  # uses the full demo run (about 14 s)
+def test_after_adam_scene_teaches_its_lesson(demo):
+    """What the lesson says: schedule-free AdamW ends lowest, then Lion; Adam jumps back up in the last
+    epoch, and AdamW stays on Adam's curve."""
+    val = {label: np.asarray(h.epochs["val_loss"]) for label, h in demo["traces"][AFTER_ADAM.key].items()}
+    ranked = sorted(val, key=lambda label: val[label][-1])
+    assert ranked[:2] == ["AdamW schedule-free", "Lion"], val
+    assert val["Adam"][-1] > 3 * val["Adam"].min() and val["Adam"].min() < val["Lion"][:-1].min()
+    np.testing.assert_allclose(val["AdamW"], val["Adam"], rtol=0.3)

@@ -279,9 +279,9 @@ OPTIMIZER_OPTIONS: dict[str, tuple[str, ...] | None] = {
         'nonfinite', 'foreach', 'fused', 'differentiable', 'capturable',
     ),
     'sophia': (
-        'lr', 'betas', 'rho', 'weight_decay', 'estimator', 'eps', 'decoupled_weight_decay', 'maximize',
-        'lr_decay', 'clipvalue', 'clipnorm', 'global_clipnorm', 'nonfinite', 'foreach', 'fused',
-        'differentiable', 'capturable',
+        'lr', 'betas', 'rho', 'weight_decay', 'estimator', 'eps', 'decoupled_weight_decay', 'hess_interval',
+        'runs', 'maximize', 'lr_decay', 'clipvalue', 'clipnorm', 'global_clipnorm', 'nonfinite', 'foreach',
+        'fused', 'differentiable', 'capturable',
     ),
     'sparseadam': (
         'lr', 'betas', 'eps', 'maximize', 'decoupled_weight_decay', 'lr_decay', 'clipvalue', 'clipnorm',

@@ -139,7 +139,8 @@ def demo(out: Path = typer.Option(Path("optimlab-out"), "--out", "-o", help="Fol
     The course notebook's two experiments with its exact settings (f = 5x² + y² from
     (5, 5) and (x−3)² + 8(y−5)⁴ + √x + sin(xy) from (5, −2), 100 iterations of SGD,
     Momentum 0.9/0.7, Adagrad, RMSProp, Adam), then Beale's function, a long valley
-    and a saddle point with SGD, Momentum, NAG, Adagrad, RMSProp, Adadelta and Adam.
+    and a saddle point with SGD, Momentum, NAG, Adagrad, RMSProp, Adadelta and Adam,
+    the orders of methods (GD to Newton), and the methods after Adam training an MLP.
     Open OUT/index.html to see them.
     """
     from .. import report  # lazy: keeps --help free of torch
@@ -157,11 +158,12 @@ def demo(out: Path = typer.Option(Path("optimlab-out"), "--out", "-o", help="Fol
         except OSError as e:
             fail(f"cannot write to {str(out)!r}: {one_line(e)}")
     wide = console.width >= 110  # the settings column only where it fits
-    table = report.Table(RESULT_COLUMNS, result["rows"], text_columns=("scene", "optimizer", "settings", "stop reason"))
-    for key in dict.fromkeys(row[0] for row in result["rows"]):
-        part = report.Table(table.columns, [r for r in table.rows if r[0] == key], title=key,
-                            text_columns=table.text_columns)
-        console.print(report.to_rich(part.select([c for c in RESULT_COLUMNS[1:] if wide or c != "settings"])))
+    for columns, rows in ((RESULT_COLUMNS, result["rows"]), (result["training_columns"], result["training_rows"])):
+        table = report.Table(columns, rows, text_columns=("scene", "optimizer", "settings", "stop reason"))
+        for key in dict.fromkeys(row[0] for row in rows):
+            part = report.Table(table.columns, [r for r in table.rows if r[0] == key], title=key,
+                                text_columns=table.text_columns)
+            console.print(report.to_rich(part.select([c for c in columns[1:] if wide or c != "settings"])))
     console.print(f"Wrote {len(result['files'])} files and [bold]{escape(str(result['index']))}[/] "
                   f"in {time.perf_counter() - t0:.1f} s.", highlight=False)
 

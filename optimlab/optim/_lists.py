@@ -26,7 +26,8 @@ from . import _ops as one
 
 __all__ = ["each", "fast", "neg", "mul_", "add_", "add", "addcmul_", "addcdiv_", "lerp_", "addcmul", "add_scalar_",
            "add_scalar", "sqrt_", "sqrt", "sqrt_eps", "div_", "div_scalar_", "div", "mul_by_", "absolute", "maximum_",
-           "cache_sized", "CHUNK_ELEMENTS"]
+           "cache_sized", "CHUNK_ELEMENTS", "mul", "sign", "clamp_min", "clamp_",
+           "at_least_", "quotient_into_"]
 
 
 def each(x: Any, n: int) -> list[Any]:
@@ -103,6 +104,51 @@ def maximum_(ts: list[Tensor], others: list[Tensor]) -> list[Tensor]:
     return ts
 
 
+def mul(ts: list[Tensor], x: Any) -> list[Tensor]:
+    """x·t as new tensors"""
+    if fast(x) and {t.dtype for t in ts}.isdisjoint(_HALF):
+        return torch._foreach_mul(ts, _one(x))
+    return [t * v for t, v in zip(ts, each(x, len(ts)))]
+
+
+def sign(ts: list[Tensor]) -> list[Tensor]:
+    """sign(t) as new tensors"""
+    return torch._foreach_sign(ts) if fast() else [t.sign() for t in ts]
+
+
+def clamp_min(ts: list[Tensor], lo: float) -> list[Tensor]:
+    """max(t, lo) as new tensors (``lo`` a Python number)"""
+    return torch._foreach_clamp_min(ts, lo) if fast() else [t.clamp(min=lo) for t in ts]
+
+
+def clamp_(ts: list[Tensor], lo: Any, hi: Any) -> list[Tensor]:
+    """t ← min(max(t, lo), hi) (Python numbers, or one pair per tensor): one pass per tensor (torch
+    has no foreach clamp to both)"""
+    for t, a, b in zip(ts, each(lo, len(ts)), each(hi, len(ts))):
+        t.clamp_(a, b)
+    return ts
+
+
+def at_least_(ts: list[Tensor], x: Any) -> list[Tensor]:
+    """t ← max(t, x)"""
+    if fast(x) and not isinstance(_one(x), (list, tuple)):
+        torch._foreach_clamp_min_(ts, _one(x))
+    else:
+        for t, v in zip(ts, each(x, len(ts))):
+            torch.maximum(t, v, out=t) if isinstance(v, Tensor) else t.clamp_(min=v)
+    return ts
+
+
+def quotient_into_(ts: list[Tensor], others: list[Tensor]) -> list[Tensor]:
+    """other ← t / other (others of the shape of t): the quotient without allocating a tensor for
+    it, which on the CPU costs as much as the division itself for large tensors (fresh pages)."""
+    if not fast():
+        return [t / o for t, o in zip(ts, others)]
+    for t, o in zip(ts, others):
+        torch.div(t, o, out=o)
+    return others
+
+
 def absolute(ts: list[Tensor]) -> list[Tensor]:
     """|t| as new tensors"""
     return torch._foreach_abs(ts) if fast() else [t.abs() for t in ts]
@@ -130,6 +176,7 @@ def addcdiv_(ts: list[Tensor], a: list[Tensor], b: list[Tensor], x: Any = 1.0) -
 
 def lerp_(ts: list[Tensor], others: list[Tensor], x: Any) -> list[Tensor]:
     """t ← t + x·(other − t)"""
+    x = _one(x)
     if fast(x) and not isinstance(x, (list, tuple)):
         torch._foreach_lerp_(ts, others, x)
     else:

@@ -8,8 +8,9 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from . import _lists as L
 from ._base import Optimizer
-from ._ops import add_, addcdiv_, addcmul_, scalar_dtype, step_value
+from ._ops import scalar_dtype, step_value
 from .adabelief import fixed_decay_lrs
 from .hparams import Flag, Items, NumbersOnly, Range, SameKind, check_flag
 from .registry import Tune, register_optimizer
@@ -90,14 +91,19 @@ class AdEMAMix(Optimizer):
                       lrs: list[Any]) -> list[Tensor]:
         return super()._weight_decay(group, params, grads, fixed_decay_lrs(group, lrs))
 
-    def _update(self, p: Tensor, g: Tensor, state: dict[str, Any], group: dict[str, Any], lr: Any) -> None:
+    _updates_lists = True
+
+    def _update(self, ps: list[Tensor], gs: list[Tensor], states: list[dict[str, Any]], group: dict[str, Any],
+                lrs: list[Any]) -> None:
         beta1, beta2, beta3 = group["betas"]
-        t, warmup = step_value(state), group["t_alpha_beta3"]
-        alpha_t, beta3_t = alpha_schedule(group["alpha"], t, warmup), beta3_schedule(beta1, beta3, t, warmup)
-        m1, nu, m2 = state["exp_avg"], state["exp_avg_sq"], state["exp_avg_slow"]
-        m1.lerp_(g, 1 - beta1)
-        addcmul_(nu.mul_(beta2), g, g, 1 - beta2)
-        m2.lerp_(g, 1 - beta3_t)
-        denom = nu.sqrt().div_((1 - beta2 ** t) ** 0.5).add_(group["eps"])
-        update = add_(m1 / (1 - beta1 ** t), m2, alpha_t)
-        addcdiv_(p, update, denom, -lr)
+        warmup = group["t_alpha_beta3"]
+        ts = [step_value(state) for state in states]
+        alpha_t = [alpha_schedule(group["alpha"], t, warmup) for t in ts]
+        keep3 = [1 - beta3_schedule(beta1, beta3, t, warmup) for t in ts]
+        m1s, nus, m2s = ([state[k] for state in states] for k in ("exp_avg", "exp_avg_sq", "exp_avg_slow"))
+        L.lerp_(m1s, gs, 1 - beta1)
+        L.addcmul_(L.mul_(nus, beta2), gs, gs, 1 - beta2)
+        L.lerp_(m2s, gs, keep3)
+        denom = L.sqrt_eps(nus, group["eps"], divisor=[(1 - beta2 ** t) ** 0.5 for t in ts])
+        update = L.add_(L.div(m1s, [1 - beta1 ** t for t in ts]), m2s, alpha_t)
+        L.addcdiv_(ps, update, denom, L.neg(lrs))

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-import torch
 from torch import Tensor
 
+from . import _lists as L
 from ._base import Optimizer
-from ._ops import add_, addcmul_, init_moments, step_value
+from ._ops import init_moments, step_value
 from .hparams import Items, Range, SameKind
 from .registry import Tune, register_optimizer
 
@@ -68,19 +68,24 @@ class ADOPT(Optimizer):
             lrs = [0.0 if step_value(self.state[p]) == 1 else lr for p, lr in zip(params, lrs)]
         return super()._weight_decay(group, params, grads, lrs)
 
-    def _update(self, p: Tensor, g: Tensor, state: dict[str, Any], group: dict[str, Any], lr: Any) -> None:
+    _updates_lists = True
+
+    def _update(self, ps: list[Tensor], gs: list[Tensor], states: list[dict[str, Any]], group: dict[str, Any],
+                lrs: list[Any]) -> None:
         beta1, beta2 = group["betas"]
-        eps = group["eps"]
-        t = step_value(state)
-        m, v = state["exp_avg"], state["exp_avg_sq"]
-        if t == 1:
-            v.addcmul_(g, g)
-            return
-        root = v.sqrt()
-        normed = g / (torch.maximum(root, eps) if isinstance(eps, Tensor) else root.clamp_(min=eps))
+        ts = [step_value(state) for state in states]
+        first = [i for i, t in enumerate(ts) if t == 1]
+        if first:  # the first step only gathers v
+            L.addcmul_([states[i]["exp_avg_sq"] for i in first], [gs[i] for i in first], [gs[i] for i in first])
+            rest = [i for i in range(len(ps)) if ts[i] != 1]
+            ps, gs, states, lrs, ts = ([seq[i] for i in rest] for seq in (ps, gs, states, lrs, ts))
+            if not ps:
+                return
+        ms, vs = [state["exp_avg"] for state in states], [state["exp_avg_sq"] for state in states]
+        normed = L.quotient_into_(gs, L.at_least_(L.sqrt(vs), group["eps"]))
         if self.clip_lambda is not None:
-            c = self.clip_lambda(t - 1)
-            normed.clamp_(-c, c)
-        m.lerp_(normed, 1 - beta1)
-        add_(p, m, -lr)
-        addcmul_(v.mul_(beta2), g, g, 1 - beta2)
+            c = [self.clip_lambda(t - 1) for t in ts]
+            L.clamp_(normed, L.neg(c), c)
+        L.lerp_(ms, normed, 1 - beta1)
+        L.add_(ps, ms, L.neg(lrs))
+        L.addcmul_(L.mul_(vs, beta2), gs, gs, 1 - beta2)

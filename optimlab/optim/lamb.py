@@ -7,11 +7,12 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from . import _lists as L
 from . import _runs as runs
 from ._base import Optimizer
-from ._ops import add_, addcmul_, init_moments, is_nonzero, step_value
+from ._ops import init_moments, is_nonzero, step_value
 from .hparams import Flag, Items, Range, SameKind
-from .lars import tensor_norm
+from .lars import tensor_norms
 from .registry import Tune, register_optimizer
 
 __all__ = ["LAMB"]
@@ -71,23 +72,32 @@ class LAMB(Optimizer):
             return super()._weight_decay(group, params, grads, lrs)
         return grads  # λθ is part of u (_update), not of the moments
 
-    def _update(self, p: Tensor, g: Tensor, state: dict[str, Any], group: dict[str, Any], lr: Any) -> None:
+    _updates_lists = True
+
+    def _update(self, ps: list[Tensor], gs: list[Tensor], states: list[dict[str, Any]], group: dict[str, Any],
+                lrs: list[Any]) -> None:
         beta1, beta2 = group["betas"]
-        t = step_value(state)
-        m, v = state["exp_avg"], state["exp_avg_sq"]
-        add_(m.mul_(beta1), g, 1 - beta1)
-        addcmul_(v.mul_(beta2), g, g, 1 - beta2)
-        bc1, bc2 = (1 - beta1 ** t, 1 - beta2 ** t) if group["debias"] else (1.0, 1.0)
-        u = (m / bc1).div_((v / bc2).sqrt_().add_(group["eps"]))
+        ms, vs = [state["exp_avg"] for state in states], [state["exp_avg_sq"] for state in states]
+        L.add_(L.mul_(ms, beta1), gs, 1 - beta1)
+        L.addcmul_(L.mul_(vs, beta2), gs, gs, 1 - beta2)
+        if group["debias"]:
+            ts = [step_value(state) for state in states]
+            bc1, bc2 = [1 - beta1 ** t for t in ts], [1 - beta2 ** t for t in ts]
+        else:
+            bc1 = bc2 = 1.0
+        # r = m̂/(√v̂ + ε) as (m/(√v̂ + ε))/(1 − β₁ᵗ), written into the one new tensor (the denominator)
+        us = L.quotient_into_(ms, L.add_scalar_(L.sqrt_(L.div(vs, bc2)), group["eps"]))
+        if group["debias"]:
+            L.div_scalar_(us, bc1)
         if not group["decoupled_weight_decay"] and is_nonzero(group["weight_decay"]):
-            add_(u, p, group["weight_decay"])
+            L.add_(us, ps, group["weight_decay"])
         if not group["adam"]:
             n = runs.run_count("LAMB", [group], self._RUN_NAMES)
-            w_norm, u_norm = tensor_norm(p, n), tensor_norm(u, n)
-            phi = w_norm if group["clamp_value"] is None else torch.minimum(
-                w_norm, torch.as_tensor(runs.flat(group["clamp_value"]), dtype=w_norm.dtype))
+            w_norm, u_norm = tensor_norms(ps, n), tensor_norms(us, n)  # every layer's at once: (N,) or (N, R)
+            clamp = group["clamp_value"]
+            phi = w_norm if clamp is None else torch.minimum(
+                w_norm, torch.as_tensor(runs.flat(clamp), dtype=w_norm.dtype))
             ok = (w_norm > 0) & (u_norm > 0)
-            ratio = torch.where(ok, phi / torch.where(ok, u_norm, 1.0), 1.0)
-            u.mul_(runs.column(ratio, p))
-        add_(p, u, -lr)
-
+            ratios = torch.where(ok, phi / torch.where(ok, u_norm, 1.0), 1.0).unbind()
+            L.mul_by_(us, [runs.column(ratio, p) for ratio, p in zip(ratios, ps)] if n is not None else list(ratios))
+        L.add_(ps, us, L.neg(lrs))

@@ -7,13 +7,14 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from . import _lists as L
 from . import _runs
 from ._base import Optimizer
-from ._ops import add_, is_nonzero
+from ._ops import is_nonzero
 from .hparams import Flag, Range
 from .registry import Tune, register_optimizer
 
-__all__ = ["LARS", "tensor_norm"]
+__all__ = ["LARS", "tensor_norms", "tensor_norm"]
 
 
 def tensor_norm(x: Tensor, n: int | None) -> Tensor:
@@ -21,6 +22,14 @@ def tensor_norm(x: Tensor, n: int | None) -> Tensor:
     if n is None:
         return torch.linalg.vector_norm(x)
     return torch.linalg.vector_norm(x.reshape(n, -1), dim=1)
+
+
+def tensor_norms(xs: list[Tensor], n: int | None) -> Tensor:
+    """:func:`tensor_norm` of each of ``xs``, stacked: shape (N,), or (N, R) with runs (one
+    multi-tensor call for one run, the same numbers)."""
+    if n is None and not torch.is_grad_enabled():
+        return torch.stack(torch._foreach_norm(xs))
+    return torch.stack([tensor_norm(x, n) for x in xs])
 
 
 @register_optimizer(tune={"momentum": Tune(0.8, 0.99)},
@@ -77,27 +86,36 @@ class LARS(Optimizer):
             return super()._weight_decay(group, params, grads, lrs)
         return grads  # λθ enters u inside the trust ratio (_update)
 
-    def _update(self, p: Tensor, g: Tensor, state: dict[str, Any], group: dict[str, Any], lr: Any) -> None:
+    _updates_lists = True
+
+    def _update(self, ps: list[Tensor], gs: list[Tensor], states: list[dict[str, Any]], group: dict[str, Any],
+                lrs: list[Any]) -> None:
         n = _runs.run_count("LARS", [group], self._RUN_NAMES)
         if n is None and group["runs"]:  # runs=True: the leading dimension counts runs, even one
-            n = p.shape[0]
-        if p.dim() - (n is not None) > 1:
+            n = ps[0].shape[0]
+        layers = [i for i, p in enumerate(ps) if p.dim() - (n is not None) > 1]  # matrices: the trust ratio
+        if layers:
             wd = 0.0 if group["decoupled_weight_decay"] else group["weight_decay"]
-            w_norm, g_norm = tensor_norm(p, n), tensor_norm(g, n)
+            lp, lg = [ps[i] for i in layers], [gs[i] for i in layers]
+            w_norm, g_norm = tensor_norms(lp, n), tensor_norms(lg, n)  # every layer's at once: (N,) or (N, R)
             denom = g_norm + _runs.flat(wd) * w_norm
             one = torch.ones_like(w_norm)
             ratio = torch.where(w_norm > 0, torch.where(denom > 0, _runs.flat(group["trust_coefficient"]) * w_norm
-                                                        / denom, one), one)
-            g = add_(g.clone(), p, wd).mul_(_runs.column(ratio, p))
+                                                        / denom, one), one).unbind()
+            scaled = L.mul_by_(L.add(lg, lp, wd), [_runs.column(r, p) for r, p in zip(ratio, lp)])
+            gs = list(gs)
+            for i, g in zip(layers, scaled):
+                gs[i] = g
         momentum = group["momentum"]
         if not is_nonzero(momentum):
-            add_(p, g, -lr)
+            L.add_(ps, gs, L.neg(lrs))
             return
-        if "momentum_buffer" not in state:  # momentum raised after the first step (a scheduler)
-            state["momentum_buffer"] = torch.zeros_like(p, memory_format=torch.preserve_format)
-        b = state["momentum_buffer"]
-        add_(b.mul_(momentum), g, 1 - group["dampening"])
-        step = add_(g.clone(), b, momentum) if group["nesterov"] else b
+        for p, state in zip(ps, states):
+            if "momentum_buffer" not in state:  # momentum raised after the first step (a scheduler)
+                state["momentum_buffer"] = torch.zeros_like(p, memory_format=torch.preserve_format)
+        bs = [state["momentum_buffer"] for state in states]
+        L.add_(L.mul_(bs, momentum), gs, 1 - group["dampening"])
+        steps = L.add(gs, bs, momentum) if group["nesterov"] else bs
         if isinstance(momentum, Tensor):  # runs with momentum 0 take u itself, as alone
-            step = torch.where(momentum == 0, g, step)
-        add_(p, step, -lr)
+            steps = [torch.where(momentum == 0, g, step) for g, step in zip(gs, steps)]
+        L.add_(ps, steps, L.neg(lrs))

@@ -7,8 +7,9 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from . import _lists as L
 from ._base import Optimizer
-from ._ops import add_, addcmul_, is_nonzero, scalar_dtype, step_value
+from ._ops import is_nonzero, scalar_dtype, step_value
 from ._runs import runs_dims
 from .adabelief import fixed_decay_lrs
 from .hparams import Choice, Fixed, Flag, Items, Range, SameKind
@@ -98,9 +99,10 @@ class MARS(Optimizer):
         for key in ("exp_avg", "exp_avg_sq", "last_grad") + (("max_exp_avg_sq",) if group["ams_bound"] else ()):
             state[key] = torch.zeros_like(p, memory_format=torch.preserve_format)
 
-    def _is_mixed(self, p: Tensor, group: dict[str, Any]) -> bool:
-        """MARS's own update (else the plain AdamW of 1-D parameters)."""
-        return group["optimize_1d"] or p.dim() - runs_dims(group) >= 2
+    @staticmethod
+    def _is_mixed(p: Tensor, group: dict[str, Any], lead: int) -> bool:
+        """MARS's own update (else the plain AdamW of 1-D parameters); ``lead``: runs_dims(group)."""
+        return group["optimize_1d"] or p.dim() - lead >= 2
 
     def _weight_decay(self, group: dict[str, Any], params: list[Tensor], grads: list[Tensor],
                       lrs: list[Any]) -> list[Tensor]:
@@ -108,34 +110,55 @@ class MARS(Optimizer):
         lrs = fixed_decay_lrs(group, lrs)
         factor = 1.0 if group["fixed_decay"] else group["lr_1d_factor"]
         one = {**group, "weight_decay": group["weight_decay_1d"]}
+        lead = runs_dims(group)
         for mixed, g, scale in ((True, group, 1.0), (False, one, factor)):
-            chosen = [i for i, p in enumerate(params) if self._is_mixed(p, group) == mixed]
+            chosen = [i for i, p in enumerate(params) if self._is_mixed(p, group, lead) == mixed]
             if chosen:
                 super()._weight_decay(g, [params[i] for i in chosen], [], [lrs[i] * scale for i in chosen])
         return grads
 
     @staticmethod
-    def _adam_direction(state: dict[str, Any], x: Tensor, betas: tuple[Any, Any], t: float, eps: Any) -> Tensor:
+    def _adam_directions(states: list[dict[str, Any]], xs: list[Tensor], betas: tuple[Any, Any], ts: list[float],
+                         eps: Any) -> list[Tensor]:
         """v ← β₂v + (1−β₂)x², then m·√(1−β₂ᵗ) / ((√(v + 10⁻¹⁵) + ε)(1−β₁ᵗ)) (m already updated)."""
         beta1, beta2 = betas
-        v = addcmul_(state["exp_avg_sq"].mul_(beta2), x, x, 1 - beta2)
-        if "max_exp_avg_sq" in state:
-            v = torch.maximum(state["max_exp_avg_sq"], v, out=state["max_exp_avg_sq"])
-        denom = v.add(SQ_EPS).sqrt_().add_(eps).div_((1 - beta2 ** t) ** 0.5).mul_(1 - beta1 ** t)
-        return state["exp_avg"].div(denom)
+        vs = L.addcmul_(L.mul_([state["exp_avg_sq"] for state in states], beta2), xs, xs, 1 - beta2)
+        if "max_exp_avg_sq" in states[0]:
+            vs = L.maximum_([state["max_exp_avg_sq"] for state in states], vs)
+        denom = L.add_scalar_(L.sqrt_(L.add_scalar(vs, SQ_EPS)), eps)
+        denom = L.mul_(L.div_scalar_(denom, [(1 - beta2 ** t) ** 0.5 for t in ts]), [1 - beta1 ** t for t in ts])
+        return L.quotient_into_([state["exp_avg"] for state in states], denom)
 
-    def _update(self, p: Tensor, g: Tensor, state: dict[str, Any], group: dict[str, Any], lr: Any) -> None:
-        t, m = step_value(state), state["exp_avg"]
-        if self._is_mixed(p, group):
+    _updates_lists = True
+
+    def _update(self, ps: list[Tensor], gs: list[Tensor], states: list[dict[str, Any]], group: dict[str, Any],
+                lrs: list[Any]) -> None:
+        lead = runs_dims(group)
+        mixed = [self._is_mixed(p, group, lead) for p in ps]
+        for kind in (True, False):
+            idx = [i for i, m in enumerate(mixed) if m == kind]
+            if idx:
+                self._update_kind(kind, *([seq[i] for i in idx] for seq in (ps, gs, states, lrs)), group, lead)
+
+    def _update_kind(self, mixed: bool, ps: list[Tensor], gs: list[Tensor], states: list[dict[str, Any]],
+                     lrs: list[Any], group: dict[str, Any], lead: int) -> None:
+        """MARS's own update (``mixed``) or the plain AdamW of 1-D parameters, over lists."""
+        ts, ms = [step_value(state) for state in states], [state["exp_avg"] for state in states]
+        lasts = [state["last_grad"] for state in states]
+        if mixed:
             beta1 = group["betas"][0]
-            c = add_((g - state["last_grad"]).mul_(group["gamma"] * (beta1 / (1 - beta1))), g)
-            c.div_(_per_run_norm(c, runs_dims(group)).clamp(min=1.0))
-            m.lerp_(c, 1 - beta1)
-            update = m.sign() if group["mars_type"] == "lion" else self._adam_direction(state, c, group["betas"], t,
-                                                                                        group["eps"])
+            cs = L.add_(L.mul_(L.add(gs, lasts, -1.0), group["gamma"] * (beta1 / (1 - beta1))), gs)
+            if lead:
+                norms = [_per_run_norm(c, lead).clamp(min=1.0) for c in cs]
+            else:  # every tensor's norm in one multi-tensor call
+                norms = list(torch.stack(torch._foreach_norm(cs)).clamp(min=1.0).unbind())
+            L.div_(cs, norms)
+            L.lerp_(ms, cs, 1 - beta1)
+            updates = L.sign(ms) if group["mars_type"] == "lion" else self._adam_directions(
+                states, cs, group["betas"], ts, group["eps"])
         else:
-            lr = lr * group["lr_1d_factor"]
-            m.lerp_(g, 1 - group["betas_1d"][0])
-            update = self._adam_direction(state, g, group["betas_1d"], t, group["eps"])
-        add_(p, update, -lr)
-        state["last_grad"].copy_(g)
+            lrs = [lr * group["lr_1d_factor"] for lr in lrs]
+            L.lerp_(ms, gs, 1 - group["betas_1d"][0])
+            updates = self._adam_directions(states, gs, group["betas_1d"], ts, group["eps"])
+        L.add_(ps, updates, L.neg(lrs))
+        torch._foreach_copy_(lasts, gs)

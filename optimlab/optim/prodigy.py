@@ -9,9 +9,10 @@ from typing import Any, Callable
 import torch
 from torch import Tensor
 
+from . import _lists as L
 from . import _runs as runs
 from ._base import Optimizer
-from ._ops import add_, addcdiv_, addcmul_, is_nonzero
+from ._ops import is_nonzero
 from .hparams import Choice, Fixed, Flag, Items, Range, SameKind
 from .registry import Tune, register_optimizer
 
@@ -41,6 +42,16 @@ def _maximum(a: Any, b: Any) -> Any:
 
 def _minimum(a: Any, b: Any) -> Any:
     return torch.minimum(torch.as_tensor(a), torch.as_tensor(b)) if isinstance(a + b, Tensor) else min(a, b)
+
+
+def _columns(ps: list[Tensor]) -> Callable[[Any], Any]:
+    """A run-wide value for each of ``ps``: per-run tensors (R,) shaped (R, 1, ...) for each
+    parameter (a list), a number or a one-element tensor as it is."""
+    def col(v: Any) -> Any:
+        if isinstance(v, Tensor) and v.dim() == 1 and v.numel() > 1:
+            return [runs.column(v, p) for p in ps]
+        return v
+    return col
 
 
 @register_optimizer(tune={"d_coef": Tune(0.5, 2.0)},
@@ -150,30 +161,39 @@ class Prodigy(Optimizer):
         self._now = dict(runs=n, lr=lr, beta1=beta1, beta2=beta2, beta3=beta3, d=d, dlr=d * lr * bias,
                          numerator=0.0, denominator=0.0, pending=[])
 
-    def _update(self, p: Tensor, g: Tensor, state: dict[str, Any], group: dict[str, Any], lr: Any) -> None:
-        """Statistics and moments of one parameter (the reference's first loop)."""
+    _updates_lists = True
+
+    def _update(self, ps: list[Tensor], gs: list[Tensor], states: list[dict[str, Any]], group: dict[str, Any],
+                lrs: list[Any]) -> None:
+        """Statistics and moments of the parameters (the reference's first loop), over lists."""
         now = self._now
-        now["pending"].append((p, g, state, group))
+        now["pending"].append((ps, gs, states, group))
         on = runs.flat(group["lr"]) > 0
         if not isinstance(on, Tensor) and not on:
             return
         n, d, dlr = now["runs"], now["d"], now["dlr"]
-        col = (lambda v: runs.column(v, p))  # noqa: E731
         scale = d / runs.flat(group["d0"])
-        beta1, beta2, beta3 = col(now["beta1"]), col(now["beta2"]), col(now["beta3"])
-        now["numerator"] = now["numerator"] + scale * dlr * runs.per_run_dot(g, state["p0"] - p, n) * _where(on, 1, 0)
-        updates = []
-        if "exp_avg" in state:
-            updates.append((state["exp_avg"], lambda m: add_(m.mul_(beta1), g, col(d * (1 - now["beta1"])))))
-        updates.append((state["exp_avg_sq"], lambda v: addcmul_(v.mul_(beta2), g, g, col(d * d * (1 - now["beta2"])))))
+        mask = _where(on, 1, 0)
+        for p, g, state in zip(ps, gs, states):  # in the reference's order, one parameter after another
+            now["numerator"] = now["numerator"] + scale * dlr * runs.per_run_dot(g, state["p0"] - p, n) * mask
+        col = _columns(ps)
         s_rate = scale * (d if group["safeguard_warmup"] else dlr)
-        updates.append((state["s"], lambda s: add_(s.mul_(beta3), g, col(s_rate))))
-        for t, rule in updates:
+        updates = []
+        if "exp_avg" in states[0]:
+            updates.append(("exp_avg", lambda ms: L.add_(L.mul_(ms, col(now["beta1"])), gs,
+                                                         col(d * (1 - now["beta1"])))))
+        updates.append(("exp_avg_sq", lambda vs: L.addcmul_(L.mul_(vs, col(now["beta2"])), gs, gs,
+                                                            col(d * d * (1 - now["beta2"])))))
+        updates.append(("s", lambda ss: L.add_(L.mul_(ss, col(now["beta3"])), gs, col(s_rate))))
+        for key, rule in updates:
+            ts = [state[key] for state in states]
             if isinstance(on, Tensor):  # runs whose lr is 0 keep their moments
-                t.copy_(torch.where(col(on), rule(t.clone()), t))
+                for t, new, p in zip(ts, rule([t.clone() for t in ts]), ps):
+                    t.copy_(torch.where(runs.column(on, p), new, t))
             else:
-                rule(t)
-        now["denominator"] = now["denominator"] + runs.per_run_sum(state["s"].abs(), n) * _where(on, 1, 0)
+                rule(ts)
+        for state in states:
+            now["denominator"] = now["denominator"] + runs.per_run_sum(state["s"].abs(), n) * mask
 
     def _finish(self) -> None:
         """The new d, then every parameter's step (the reference's second loop)."""
@@ -198,16 +218,19 @@ class Prodigy(Optimizer):
                          d_hat=_where(active, d_hat, group.get("d_hat", d_hat)))
         dlr = now["dlr"] * _where(active, 1.0, 0.0) if isinstance(active, Tensor) else now["dlr"]
         d, decouple = groups[0]["d"], groups[0]["decouple"]
-        for p, g, state, group in now["pending"]:
-            col = (lambda v, p=p: runs.column(v, p))  # noqa: E731
-            denom = state["exp_avg_sq"].sqrt().add_(col(d * runs.flat(group["eps"])))
+        for ps, gs, states, group in now["pending"]:
+            col = _columns(ps)
+            denom = L.add_scalar_(L.sqrt([state["exp_avg_sq"] for state in states]), col(d * runs.flat(group["eps"])))
             if decouple and is_nonzero(group["weight_decay"]):
-                add_(p, p, col(-runs.flat(group["weight_decay"]) * dlr))
-            if "exp_avg" in state and isinstance(now["beta1"], Tensor):  # runs with β₁ = 0 step with g, as alone
-                addcdiv_(p, torch.where(col(now["beta1"] == 0), g * col(d), state["exp_avg"]), denom, col(-dlr))
-            elif "exp_avg" in state:
-                addcdiv_(p, state["exp_avg"], denom, col(-dlr))
+                L.add_(ps, ps, col(-runs.flat(group["weight_decay"]) * dlr))
+            if "exp_avg" in states[0] and isinstance(now["beta1"], Tensor):  # runs with β₁ = 0 step with g, as alone
+                b1_zero, scaled = col(now["beta1"] == 0), col(d)
+                ms = [torch.where(z, g * c, state["exp_avg"])
+                      for z, c, g, state in zip(b1_zero, scaled, gs, states)]
+                L.addcdiv_(ps, ms, denom, col(-dlr))
+            elif "exp_avg" in states[0]:
+                L.addcdiv_(ps, [state["exp_avg"] for state in states], denom, col(-dlr))
             else:
-                addcdiv_(p, g, denom, col(-dlr * d))
+                L.addcdiv_(ps, gs, denom, col(-dlr * d))
         for group in groups:  # every group counts the step, as in the reference
             group["k"] = group["k"] + (active.to(torch.float64) if isinstance(active, Tensor) else 1)

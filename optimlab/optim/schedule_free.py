@@ -7,8 +7,9 @@ from typing import Any, Callable
 import torch
 from torch import Tensor
 
+from . import _lists as L
 from ._base import Optimizer
-from ._ops import add_, addcmul_, is_nonzero
+from ._ops import is_nonzero
 from .hparams import Fixed, Flag, Items, Range, SameKind
 from .registry import Tune, register_optimizer
 
@@ -90,8 +91,10 @@ class _ScheduleFree(Optimizer):
         """γ of step k + 1 (warmup or rectification times lr)."""
         raise NotImplementedError
 
-    def _direction(self, g: Tensor, state: dict[str, Any], group: dict[str, Any], k: int) -> Tensor:
-        """u(g): the base optimizer's step direction, as a new tensor."""
+    def _directions(self, gs: list[Tensor], states: list[dict[str, Any]], group: dict[str, Any],
+                    k: int) -> list[Tensor]:
+        """u(g) of each parameter: the base optimizer's step direction, new tensors or ``gs``
+        itself (SGD's u(g) = g; the step never writes into it)."""
         raise NotImplementedError
 
     # -- train / eval --------------------------------------------------------------------
@@ -148,17 +151,25 @@ class _ScheduleFree(Optimizer):
         if "betas" in group:  # the Adams' second moment
             state["exp_avg_sq"] = torch.zeros_like(p, memory_format=torch.preserve_format)
 
-    def _update(self, p: Tensor, g: Tensor, state: dict[str, Any], group: dict[str, Any], lr: Any) -> None:
+    _updates_lists = True
+
+    def _update(self, ps: list[Tensor], gs: list[Tensor], states: list[dict[str, Any]], group: dict[str, Any],
+                lrs: list[Any]) -> None:
         k, lr, ckp1 = self._now
-        lr, ckp1 = _fit(lr, p), _fit(ckp1, p)
+        if isinstance(lr, Tensor) or isinstance(ckp1, Tensor):  # per-run values, shaped for each parameter
+            lr, ckp1 = [_fit(lr, p) for p in ps], [_fit(ckp1, p) for p in ps]
         beta = self._momentum(group)
-        d = self._direction(g, state, group, k)
-        if is_nonzero(group["weight_decay"]):
-            add_(d, p, group["weight_decay"])
-        z = state["z"]
-        p.lerp_(z, ckp1)
-        add_(p, d, lr * (beta * (1 - ckp1) - 1))
-        add_(z, d, -lr)
+        ds = self._directions(gs, states, group, k)
+        wd = group["weight_decay"]
+        if is_nonzero(wd):  # d + λy: into d, or new tensors when d is the gradient itself
+            ds = L.add(ds, ps, wd) if ds is gs else L.add_(ds, ps, wd)
+        zs = [state["z"] for state in states]
+        L.lerp_(ps, zs, ckp1)
+        if isinstance(lr, list):
+            L.add_(ps, ds, [a * (beta * (1 - c) - 1) for a, c in zip(lr, ckp1)])
+        else:
+            L.add_(ps, ds, lr * (beta * (1 - ckp1) - 1))
+        L.add_(zs, ds, L.neg(lr))
 
 
 def _scheme(cls: type) -> type:
@@ -177,12 +188,12 @@ _BETAS = Items((Range(0.0, 1.0, lo_open=True, hi_open=True, torch="Invalid beta 
 _BETAS_RULE = SameKind("betas", torch="betas must be either both floats or both Tensors")
 
 
-def _normalised(g: Tensor, state: dict[str, Any], group: dict[str, Any], k: int) -> Tensor:
+def _normalised(gs: list[Tensor], states: list[dict[str, Any]], group: dict[str, Any], k: int) -> list[Tensor]:
     """Adam's g/(√(v/(1−β₂^{k+1})) + ε), v updated first (shared by AdamW and RAdam)."""
     beta2 = group["betas"][1]
-    v = state["exp_avg_sq"]
-    addcmul_(v.mul_(beta2), g, g, 1 - beta2)
-    return g / v.div(1 - beta2 ** (k + 1)).sqrt_().add_(group["eps"])
+    vs = [state["exp_avg_sq"] for state in states]
+    L.addcmul_(L.mul_(vs, beta2), gs, gs, 1 - beta2)
+    return L.quotient_into_(gs, L.add_scalar_(L.sqrt_(L.div(vs, 1 - beta2 ** (k + 1))), group["eps"]))
 
 
 @register_optimizer(tune={"momentum": Tune(0.5, 0.98)},
@@ -212,8 +223,9 @@ class SGDScheduleFree(_ScheduleFree):
     def _this_lr(self, group: dict[str, Any], k: int) -> Any:
         return _warmup(group, k)
 
-    def _direction(self, g: Tensor, state: dict[str, Any], group: dict[str, Any], k: int) -> Tensor:
-        return g.clone()
+    def _directions(self, gs: list[Tensor], states: list[dict[str, Any]], group: dict[str, Any],
+                    k: int) -> list[Tensor]:
+        return gs
 
 
 @register_optimizer(tune={"beta1": Tune(0.5, 0.98)},
@@ -244,8 +256,9 @@ class AdamWScheduleFree(_ScheduleFree):
     def _this_lr(self, group: dict[str, Any], k: int) -> Any:
         return _warmup(group, k)
 
-    def _direction(self, g: Tensor, state: dict[str, Any], group: dict[str, Any], k: int) -> Tensor:
-        return _normalised(g, state, group, k)
+    def _directions(self, gs: list[Tensor], states: list[dict[str, Any]], group: dict[str, Any],
+                    k: int) -> list[Tensor]:
+        return _normalised(gs, states, group, k)
 
 
 def _rho(beta2: Any, step: int) -> tuple[Any, Any]:
@@ -293,11 +306,10 @@ class RAdamScheduleFree(_ScheduleFree):
         rect = ((rho - 4) * (rho - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho)) ** 0.5 if rho > 4 else off
         return group["lr"] * rect
 
-    def _direction(self, g: Tensor, state: dict[str, Any], group: dict[str, Any], k: int) -> Tensor:
+    def _directions(self, gs: list[Tensor], states: list[dict[str, Any]], group: dict[str, Any],
+                    k: int) -> list[Tensor]:
         rho, _ = _rho(group["betas"][1], k + 1)
+        normalised = _normalised(gs, states, group, k)  # v is updated in every step
         if isinstance(rho, Tensor):
-            return torch.where(rho > 4, _normalised(g, state, group, k), g)
-        if rho > 4:
-            return _normalised(g, state, group, k)
-        _normalised(g, state, group, k)  # v is updated in every step
-        return g.clone()
+            return [torch.where(rho > 4, n, g) for n, g in zip(normalised, gs)]
+        return normalised if rho > 4 else gs

@@ -27,13 +27,20 @@ def _q(i: int) -> str:
     return f"{MATRIX_STATE_PREFIX}q_{i}"
 
 
-def _rotate(x: Tensor, q: Tensor, axis: int, backward: bool) -> Tensor:
-    """x with its dimension ``axis`` (counting the leading batch of runs as 0) multiplied by
-    Q (``Σ_a x_a Q_aj``, into the eigenbasis) or by Qᵀ (``backward``, back); Q: (B, n, n)."""
-    y = x.movedim(axis, -1).unsqueeze(-2)
+def _rotate(x: Tensor, q: Tensor, axis: int, lead: int, backward: bool) -> Tensor:
+    """x with its dimension ``axis`` multiplied by Q (``Σ_a x_a Q_aj``, into the eigenbasis) or
+    by Qᵀ (``backward``, back); Q: (n, n), or (R, n, n) when the first ``lead`` = 1 dimension
+    of x counts runs. One matrix product with the other dimensions together (K), not K
+    vector-matrix products: Qᵀ·(n, K) for the first dimension, (K, n)·Q for the last (no copy
+    of x either), through a moved copy for a middle one."""
     q = q.mT if backward else q
-    y = (y @ q.reshape(q.shape[0], *([1] * (x.dim() - 2)), *q.shape[-2:])).squeeze(-2)
-    return y.movedim(-1, axis)
+    runs, n = x.shape[:lead], x.shape[axis]
+    if axis == lead:
+        return (q.mT @ x.reshape(*runs, n, -1)).reshape(x.shape)
+    if axis == x.dim() - 1:
+        return (x.reshape(*runs, -1, n) @ q).reshape(x.shape)
+    y = x.movedim(axis, -1)
+    return (y.reshape(*runs, -1, n) @ q).reshape(y.shape).movedim(-1, axis)
 
 
 @register_optimizer(tune={"beta1": Tune(0.8, 0.99)},
@@ -100,13 +107,14 @@ class SOAP(Optimizer):
         super().__init__(params, defaults, decoupled_weight_decay=True, **options)
 
     # -- the preconditioner ------------------------------------------------------------
+    # ``lead``: 1 when the first dimension of every tensor counts runs (runs_dims), else 0
     @staticmethod
-    def _axes(x: Tensor, group: dict[str, Any]) -> list[int]:
-        """The dimensions of the batched view ``x`` (B, ...) that get a basis (1-based)."""
-        sizes = x.shape[1:]
+    def _axes(x: Tensor, group: dict[str, Any], lead: int) -> list[int]:
+        """The dimensions of ``x`` (after the runs) that get a basis."""
+        sizes = x.shape[lead:]
         if len(sizes) == 1 and not group["precondition_1d"]:
             return []
-        return [i + 1 for i, n in enumerate(sizes) if n <= group["max_precondition_dim"]]
+        return [lead + i for i, n in enumerate(sizes) if n <= group["max_precondition_dim"]]
 
     def _init_state(self, p: Tensor, state: dict[str, Any], group: dict[str, Any]) -> None:
         if p.is_complex():
@@ -114,56 +122,57 @@ class SOAP(Optimizer):
         state["step"] = torch.tensor(0.0, dtype=scalar_dtype())
         state["exp_avg"] = torch.zeros_like(p, memory_format=torch.preserve_format)
         state["exp_avg_sq"] = torch.zeros_like(p, memory_format=torch.preserve_format)
-        x = self._batched(p, group)
-        for axis in self._axes(x, group):
-            n = x.shape[axis]
-            state[_gg(axis)] = torch.zeros(*p.shape[:runs_dims(group)], n, n, dtype=p.dtype, device=p.device)
-            state[_q(axis)] = torch.zeros_like(state[_gg(axis)])
+        lead = runs_dims(group)
+        for axis in self._axes(p, group, lead):
+            n = p.shape[axis]
+            state[_gg(axis - lead + 1)] = torch.zeros(*p.shape[:lead], n, n, dtype=p.dtype, device=p.device)
+            state[_q(axis - lead + 1)] = torch.zeros_like(state[_gg(axis - lead + 1)])
 
-    @staticmethod
-    def _batched(t: Tensor, group: dict[str, Any]) -> Tensor:
-        """A view (B, ...) of ``t``: its runs, or one run."""
-        return t if runs_dims(group) else t.unsqueeze(0)
-
-    def _matrices(self, state: dict[str, Any], axis: int, group: dict[str, Any], key: str) -> Tensor:
-        m = state[key(axis)]
-        return m if runs_dims(group) else m.unsqueeze(0)
-
-    def _project(self, x: Tensor, state: dict[str, Any], group: dict[str, Any], backward: bool = False) -> Tensor:
-        for axis in self._axes(x, group):
-            x = _rotate(x, self._matrices(state, axis, group, _q), axis, backward)
+    def _project(self, x: Tensor, state: dict[str, Any], axes: list[int], lead: int, backward: bool = False) -> Tensor:
+        for axis in axes:
+            x = _rotate(x, state[_q(axis - lead + 1)], axis, lead, backward)
         return x
 
-    def _gather(self, g: Tensor, state: dict[str, Any], group: dict[str, Any]) -> None:
+    @staticmethod
+    def _gather(g: Tensor, state: dict[str, Any], group: dict[str, Any], axes: list[int], lead: int) -> None:
         """L_i ← βₛL_i + (1−βₛ)·(G contracted with itself over every dimension but i)."""
         beta = group["betas"][1] if group["shampoo_beta"] is None else group["shampoo_beta"]
-        for axis in self._axes(g, group):
-            flat = g.movedim(axis, 1).reshape(g.shape[0], g.shape[axis], -1)
-            self._matrices(state, axis, group, _gg).lerp_(flat @ flat.mT, 1 - beta)
+        runs = g.shape[:lead]
+        for axis in axes:
+            n = g.shape[axis]
+            if axis == g.dim() - 1 and axis != lead:  # (K, n): no moved copy
+                flat = g.reshape(*runs, -1, n)
+                outer = flat.mT @ flat
+            else:
+                flat = g.movedim(axis, lead).reshape(*runs, n, -1)
+                outer = flat @ flat.mT
+            state[_gg(axis - lead + 1)].lerp_(outer, 1 - beta)
 
-    def _eigenbases(self, state: dict[str, Any], group: dict[str, Any], x: Tensor) -> None:
+    @staticmethod
+    def _eigenbases(state: dict[str, Any], axes: list[int], lead: int) -> None:
         """The first basis: the eigenvectors of each L_i, largest eigenvalue first."""
-        for axis in self._axes(x, group):
-            gg = self._matrices(state, axis, group, _gg)
+        for axis in axes:
+            gg = state[_gg(axis - lead + 1)]
             eye = torch.eye(gg.shape[-1], dtype=gg.dtype, device=gg.device)
-            self._matrices(state, axis, group, _q).copy_(torch.linalg.eigh(gg + EIGH_SHIFT * eye)[1].flip(-1))
+            state[_q(axis - lead + 1)].copy_(torch.linalg.eigh(gg + EIGH_SHIFT * eye)[1].flip(-1))
 
-    def _refresh(self, state: dict[str, Any], group: dict[str, Any], x: Tensor) -> None:
+    @staticmethod
+    def _refresh(state: dict[str, Any], axes: list[int], lead: int) -> None:
         """One power iteration L_i Q_i, its columns sorted by the estimated eigenvalues (V's entries
         re-ordered to match), then QR in float32 (the reference's precision)."""
-        v = self._batched(state["exp_avg_sq"], group)
+        v = state["exp_avg_sq"]
         new = {}
-        for axis in self._axes(x, group):
-            gg, q = self._matrices(state, axis, group, _gg), self._matrices(state, axis, group, _q)
+        for axis in axes:
+            gg, q = state[_gg(axis - lead + 1)], state[_q(axis - lead + 1)]
             power = gg @ q
-            order = torch.argsort((q * power).sum(-2), dim=-1, descending=True)  # (B, n)
+            order = torch.argsort((q * power).sum(-2), dim=-1, descending=True)  # (R..., n)
             moved = v.movedim(axis, -1)
-            index = order.reshape(order.shape[0], *([1] * (moved.dim() - 2)), order.shape[-1]).expand_as(moved)
-            v.copy_(moved.gather(-1, index).movedim(-1, axis))
+            index = order.reshape(*order.shape[:-1], *([1] * (moved.dim() - lead - 1)), order.shape[-1])
+            v.copy_(moved.gather(-1, index.expand_as(moved)).movedim(-1, axis))
             power = power.gather(-1, order.unsqueeze(-2).expand_as(power))
             new[axis] = torch.linalg.qr(power.to(torch.float32))[0].to(power.dtype)
         for axis, q in new.items():
-            self._matrices(state, axis, group, _q).copy_(q)
+            state[_q(axis - lead + 1)].copy_(q)
 
     # -- the step ----------------------------------------------------------------------
     def _weight_decay(self, group: dict[str, Any], params: list[Tensor], grads: list[Tensor],
@@ -172,27 +181,29 @@ class SOAP(Optimizer):
 
     def _update(self, p: Tensor, g: Tensor, state: dict[str, Any], group: dict[str, Any], lr: Any) -> None:
         t = step_value(state)
-        x = self._batched(g, group)
+        lead = runs_dims(group)
+        axes = self._axes(g, group, lead)
         if t == 1:  # only the preconditioner's statistics and first basis
-            self._gather(x, state, group)
-            self._eigenbases(state, group, x)
+            self._gather(g, state, group, axes, lead)
+            self._eigenbases(state, axes, lead)
             return
         beta1, beta2 = group["betas"]
         s = t - 1
         size = lr * (1 - beta2 ** s) ** 0.5 / (1 - beta1 ** s) if group["correct_bias"] else lr
-        m, v = self._batched(state["exp_avg"], group), self._batched(state["exp_avg_sq"], group)
-        rotated = self._project(x, state, group)
-        m.lerp_(x, 1 - beta1)
+        m, v = state["exp_avg"], state["exp_avg_sq"]
+        rotated = self._project(g, state, axes, lead)
+        m.lerp_(g, 1 - beta1)
         v.lerp_(rotated.square(), 1 - beta2)
-        denom = v.sqrt().add_(group["eps"])
-        direction = self._project(self._project(m, state, group) / denom, state, group, backward=True)
+        denom = v.sqrt().add_(group["eps"])  # then the quotient, written into it
+        direction = self._project(torch.div(self._project(m, state, axes, lead), denom, out=denom), state, axes,
+                                  lead, backward=True)
         if group["normalize_gradient"]:
-            dims = tuple(range(1, direction.dim()))  # per run; a run of one number is its own RMS
+            dims = tuple(range(lead, direction.dim()))  # per run; a run of one number is its own RMS
             rms = direction.square().mean(dim=dims, keepdim=True).sqrt_() if dims else direction.abs()
             direction.div_(rms.add_(group["eps"]))
-        add_(self._batched(p, group), direction, -size)
+        add_(p, direction, -size)
         if is_nonzero(group["weight_decay"]):
             p.mul_(1 - lr * group["weight_decay"])
-        self._gather(x, state, group)
+        self._gather(g, state, group, axes, lead)
         if s % group["precondition_frequency"] == 0:
-            self._refresh(state, group, x)
+            self._refresh(state, axes, lead)

@@ -5,13 +5,15 @@ from __future__ import annotations
 import warnings
 from typing import Any, Callable
 
+import numpy as np
 import torch
 from torch import Tensor
 
+from . import _lists as L
 from ._base import Optimizer
 from ._guard import all_finite
-from ._ops import add_, addcmul_, scalar_dtype
-from .hparams import Choice, Items, Range, SameKind, check_range
+from ._ops import addcmul_, scalar_dtype
+from .hparams import Choice, Flag, Items, Range, SameKind, check_range
 from .registry import Tune, register_optimizer
 
 __all__ = ["Sophia"]
@@ -27,7 +29,7 @@ def _check_real(p: Tensor) -> None:
 
 @register_optimizer(tune={"rho": Tune(0.01, 0.1)},
                     description="Sophia-G/H (Liu et al. 2023): momentum over a diagonal Hessian EMA, clipped per "
-                                "coordinate, call update_hessian() every k steps (language-model pre-training)")
+                                "coordinate, refreshed every hess_interval steps (language-model pre-training)")
 class Sophia(Optimizer):
     r"""Sophia: Liu, Li, Hall, Liang & Ma, "Sophia: A Scalable Stochastic Second-order
     Optimizer for Language Model Pre-training", ICLR 2024 (Algorithm 3).
@@ -59,24 +61,43 @@ class Sophia(Optimizer):
     ε 1e−15 (a constant there). The authors publish no Sophia-H code; it is checked against a
     transcription of Algorithm 1 with the exact Hessian in the tests. With ``maximize`` the
     Hutchinson estimate is that of −L (the Gauss–Newton–Bartlett square has no sign).
-    Element-wise, so hyperparameters of shape (R, 1, ...) are R independent runs. Where
-    nothing calls :meth:`update_hessian` (``optimlab run`` and the other commands, which
-    have no estimator's gradient to give it), h stays 0 and Sophia is sign-momentum.
+    Element-wise, so hyperparameters of shape (R, 1, ...) are R independent runs; with
+    ``runs=True`` (what the runner passes) the leading dimension of each parameter counts runs
+    and every run gets the same Hutchinson draws u, so a batched run equals the runs alone.
+    ``hess_interval`` (k, default 10 as the authors' training loop) is read by optimlab's loops,
+    which refresh h as that loop does (:func:`optimlab.engine.hessian_refresh`): ``Trainer.fit``
+    and training sweeps with labels sampled from the model (G) or the batch loss' Hessian (H), the
+    function lab with the Gauss–Newton–Bartlett estimate of a sum of squares (G) or the
+    function's Hessian (H); a compiled run (``compile=``) refuses it.
     A non-finite estimate follows ``nonfinite`` (raise before h changes, skip the refresh, or ignore).
     """
 
+    runs_layout = "leading"  # runs=True: the Hutchinson draws are per run (optimlab.runner.runs_layout)
     hparams = {"betas": Items((Range(0.0, 1.0, hi_open=True, torch="Invalid beta parameter at index 0"),
                                Range(0.0, 1.0, hi_open=True, torch="Invalid beta parameter at index 1"))),
                "rho": Range(0.0, torch="Invalid rho parameter at index 1"), "eps": Range(0.0),
-               "estimator": Choice(ESTIMATORS)}
+               "estimator": Choice(ESTIMATORS), "runs": Flag()}
     hparam_rules = (SameKind("betas", torch="betas must be either both floats or both Tensors"),)
 
     def __init__(self, params: Any, lr: Any = 1e-4, betas: tuple[Any, Any] = (0.965, 0.99), rho: Any = 0.04,
                  weight_decay: Any = 1e-1, *, estimator: str = "gnb", eps: Any = 1e-15,
-                 decoupled_weight_decay: bool = True, **options: Any) -> None:
-        defaults = dict(lr=lr, betas=tuple(betas), rho=rho, weight_decay=weight_decay, estimator=estimator, eps=eps)
+                 decoupled_weight_decay: bool = True, hess_interval: int = 10, runs: bool = False,
+                 **options: Any) -> None:
+        if isinstance(hess_interval, bool) or not isinstance(hess_interval, (int, np.integer)) or hess_interval < 1:
+            raise ValueError(f"hess_interval must be an integer >= 1, got {hess_interval!r}")
+        defaults = dict(lr=lr, betas=tuple(betas), rho=rho, weight_decay=weight_decay, estimator=estimator, eps=eps,
+                        runs=runs)
         self._bs: Any = None
         super().__init__(params, defaults, decoupled_weight_decay=decoupled_weight_decay, **options)
+        self.hess_interval = int(hess_interval)  # k: read by the lab's loops (optimlab.engine.hessian_refresh)
+
+    @property
+    def hessian_estimator(self) -> str:
+        """``"gnb"`` or ``"hutchinson"``: the estimator of every param group (the loops' protocol)."""
+        kinds = {g["estimator"] for g in self.param_groups}
+        if len(kinds) > 1:
+            raise ValueError("estimator must be the same in every param group, got " + " and ".join(sorted(kinds)))
+        return kinds.pop()
 
     def _init_state(self, p: Tensor, state: dict[str, Any], group: dict[str, Any]) -> None:
         _check_real(p)
@@ -134,16 +155,28 @@ class Sophia(Optimizer):
         if not all(g.requires_grad for g in grads):
             raise RuntimeError("Sophia(estimator='hutchinson').update_hessian() needs gradients that autograd can "
                                "differentiate again: call loss.backward(create_graph=True) first")
-        us = [torch.randn(p.shape, generator=generator, dtype=p.dtype, device=p.device) for p in params]
+        us = [self._draw(p, groups[id(p)]["runs"], generator) for p in params]
         with torch.enable_grad():
             hus = torch.autograd.grad(grads, params, grad_outputs=us, allow_unused=True)
         return [(-u if groups[id(p)]["maximize"] else u, torch.zeros_like(u) if hu is None else hu)
                 for p, u, hu in zip(params, us, hus)]
 
-    def _update(self, p: Tensor, g: Tensor, state: dict[str, Any], group: dict[str, Any], lr: Any) -> None:
+    @staticmethod
+    def _draw(p: Tensor, runs: bool, generator: torch.Generator | None) -> Tensor:
+        """u ~ N(0, I) of p's shape; with ``runs``, one run's draw shared by the runs of the leading dimension."""
+        shape = p.shape[1:] if runs and p.dim() > 0 else p.shape
+        return torch.randn(shape, generator=generator, dtype=p.dtype, device=p.device).expand_as(p)
+
+    _updates_lists = True
+
+    def _update(self, ps: list[Tensor], gs: list[Tensor], states: list[dict[str, Any]], group: dict[str, Any],
+                lrs: list[Any]) -> None:
         beta1 = group["betas"][0]
-        m, h = state["exp_avg"], state["hessian"]
+        ms, hs = [s["exp_avg"] for s in states], [s["hessian"] for s in states]
         bs = DEFAULT_BS[group["estimator"]] if self._bs is None else self._bs
-        add_(m.mul_(beta1), g, 1 - beta1)
-        ratio = (m.abs() / (group["rho"] * bs * h.clamp(min=0) + group["eps"])).clamp_(max=1)
-        addcmul_(p, m.sign(), ratio, -lr)
+        L.add_(L.mul_(ms, beta1), gs, 1 - beta1)
+        # max(h, 0): a Hutchinson h can be negative; a Gauss–Newton–Bartlett h averages squares, never is
+        curvature = L.clamp_min(hs, 0.0) if group["estimator"] == "hutchinson" else hs
+        denom = L.add_scalar_(L.mul(curvature, group["rho"] * bs), group["eps"])
+        # sign(m)·min(1, |m|/denom) is clip(m/denom, −1, 1) exactly (denom > 0): the authors' README form
+        L.add_(ps, L.clamp_(L.quotient_into_(ms, denom), -1.0, 1.0), L.neg(lrs))

@@ -49,7 +49,7 @@ from typing import Any, Iterator, Sequence
 import torch
 from torch.optim import optimizer as torch_optimizer  # torch's module of the step hooks
 
-from ..engine import divergent_rows, has_modes
+from ..engine import divergent_rows, has_modes, hessian_refresh
 from ..optim import Optimizer as _OptimlabOptimizer
 from .resolve import needs_closure
 
@@ -456,6 +456,9 @@ def refusal(fn: Any, opt: torch.optim.Optimizer, *, tensor_hyper: bool, schedule
     """Why this run cannot be compiled, before anything is traced (None: it may be)."""
     if not isinstance(opt, _OptimlabOptimizer):
         return f"compile needs an optimlab optimizer, not {type(opt).__module__}.{type(opt).__name__}"
+    if hessian_refresh(opt) is not None:
+        return (f"{type(opt).__name__} refreshes its curvature every k steps (update_hessian, as Sophia's "
+                f"authors' loop): it runs eagerly")
     if not tensor_hyper or len(opt.param_groups) != 1 or len(opt.param_groups[0]["params"]) != 1:
         return f"{type(opt).__name__} does not take the runs as one (R, d) parameter here"
     if _observed():

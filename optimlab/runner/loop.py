@@ -17,6 +17,7 @@ from ..optim import Optimizer as _OptimlabOptimizer
 from ..record import EVAL_SERIES, Trace, to_jsonable
 from ..stopping import AnyOf, StopInfo, as_rule
 from .compiled import Program, check_compile, choose, hyper_layout, obtain
+from .curvature import FunctionHessian
 from .resolve import (
     make_scheduler,
     needs_closure,
@@ -167,6 +168,8 @@ class _FunctionLoop:
         self.group = opt.param_groups[0]
         self.closure_step = needs_closure(opt)
         self.modes = has_modes(opt)  # train()/eval(): gradients at y, records at x (schedule-free)
+        self.curvature = FunctionHessian.of(fn, opt, self.x)  # update_hessian() every k steps (Sophia)
+        self.step_kwargs = {} if self.curvature is None else self.curvature.step_kwargs
         # the records grow in chunks as steps are taken: steps=10**9 reserves nothing up front
         n_rec = min(steps + 1, RECORD_CHUNK)
         self.P = np.empty((n_rec, R, d)) if record_params else np.full((2, R, d), np.nan)
@@ -374,7 +377,9 @@ class _FunctionLoop:
 
         An optimizer with ``train()``/``eval()`` (:func:`optimlab.engine.has_modes`) is put
         in train mode, its gradient taken there (at y), stepped, and put back in eval mode:
-        what the loop records is the evaluation point x (Defazio et al. 2024 evaluate x)."""
+        what the loop records is the evaluation point x (Defazio et al. 2024 evaluate x).
+        An optimizer with ``update_hessian()`` (Sophia) refreshes its curvature after every
+        k-th step as its authors' loop does (:mod:`optimlab.runner.curvature`)."""
         if self.modes:
             self.opt.train()
             if not self.closure_step:
@@ -388,8 +393,10 @@ class _FunctionLoop:
             self.opt.step(self.closure)
             self.evals.append(self.counts.copy())
         else:
-            self.opt.step()
+            self.opt.step(**self.step_kwargs)
         self.freezer.release()
+        if self.curvature is not None:
+            self.curvature.after_step(k + 1, self.state.active)
         if self.modes:
             self.opt.eval()
         if self.sched is not None:

@@ -17,6 +17,7 @@ from ..engine import (
     RunState,
     divergent,
     grown,
+    hessian_refresh,
     optimizer_mode,
     pick_threads,
     run_generators,
@@ -25,6 +26,7 @@ from ..engine import (
 from ..problems.data import dataset_tensors
 from ..record import Trace, to_jsonable
 from ..runner import resolve_optimizer, run_label, runs_layout, runs_options, takes_tensor_hyper
+from ..training.curvature import loss_terms, sampler
 from ..training.losses import resolve_loss
 from .grids import hyper_values
 
@@ -68,7 +70,10 @@ class TrainSweep:
     epoch's end (and after the last step) the objective is evaluated and the epoch's
     training ``loss`` recorded as ``Σ_b n_b·loss_b / Σ_b n_b`` over its batches (the
     mean over examples, as :class:`~optimlab.training.Trainer` logs it). Rows are
-    independent, so a split of the runs into chunks trains each row the same way.
+    independent, so a split of the runs into chunks trains each row the same way. An
+    optimizer with ``update_hessian()`` (Sophia) is stepped and refreshed as
+    :meth:`~optimlab.training.Trainer.fit` does it, row j's labels drawn from
+    ``Generator().manual_seed(s_j)`` (a second one).
     """
 
     def __init__(self, problem: Any, optimizer: Any, *, numeric: list[str], structural: list[str], steps: int,
@@ -157,12 +162,16 @@ class _StackedModels:
         self.params = {k: v.detach().clone().requires_grad_(True) for k, v in params.items()}
         self.R = len(row_seeds)
         loss_fn = _loss_fn(problem.loss)
+        self.loss_name = resolve_loss(problem.loss)[0]
 
         def one(p: dict, b: dict, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
             return loss_fn(functional_call(base, (p, b), (x,)), y)
 
         self.batched = vmap(one, in_dims=(0, 0, 0, 0))  # run j on its own batch
         self.on_all = vmap(one, in_dims=(0, 0, None, None))  # every run on the same data
+        # for curvature refreshes (_Curvature): each run's outputs on its batch, each run's loss on given labels
+        self.outputs = vmap(lambda p, b, x: functional_call(base, (p, b), (x,)), in_dims=(0, 0, 0))
+        self.losses = vmap(loss_fn, in_dims=(0, 0))
 
     def groups(self, hyper: dict[str, list], plain: bool = False) -> list[dict]:
         """One parameter group per stacked tensor, each swept value as an (R, 1, ...) tensor
@@ -186,6 +195,47 @@ class _StackedModels:
         return v.cpu().numpy().astype(float)
 
 
+class _Curvature:
+    """The refreshes of an optimizer with ``update_hessian()`` (Sophia) in a training sweep: those of
+    :meth:`Trainer.fit` (:mod:`optimlab.training.curvature`) for every run at once, each run's labels
+    drawn from a generator seeded with its seed, so that a row is its run alone."""
+
+    def __init__(self, opt: torch.optim.Optimizer, models: _StackedModels, data: _Data, row_seeds: list[int]):
+        self.opt, self.models, self.refresh = opt, models, hessian_refresh(opt)
+        self.sample = None if self.refresh is None else sampler(opt, self.refresh, models.loss_name)
+        self.generators = [torch.Generator().manual_seed(int(s)) for s in row_seeds]
+        self.terms = 1  # loss terms per example, for step(bs=B)
+        if self.sample is not None:
+            with torch.no_grad():
+                first = data.X[:1]
+                probe = self.models.outputs(models.params, models.buffers, first.expand(models.R, *first.shape))
+            self.terms = loss_terms(self.sample, probe[0])
+
+    def step_kwargs(self, batch: int) -> dict[str, Any]:
+        return {} if self.sample is None else self.refresh.step_kwargs(batch * self.terms)
+
+    def after_step(self, steps_done: int, xb: torch.Tensor, yb: torch.Tensor, freezer: Freezer) -> None:
+        """After the update that made ``steps_done`` steps, on its batches (R, B, ...): refresh when due."""
+        if self.refresh is None or not self.refresh.due(steps_done):
+            return
+        params = list(self.models.params.values())
+        for p in params:
+            p.grad = None
+        with torch.enable_grad():
+            out = self.models.outputs(self.models.params, self.models.buffers, xb)
+            if self.sample is not None:
+                labels = torch.stack([self.sample(out[j], generator=g) for j, g in enumerate(self.generators)])
+                self.models.losses(out, labels).sum().backward()
+                freezer.zero_grads()  # the runs that stopped
+            else:  # autograd.grad: backward(create_graph=True) would tie each p and p.grad in a cycle
+                grads = torch.autograd.grad(self.models.losses(out, yb).sum(), params, create_graph=True)
+                for p, g in zip(params, grads):
+                    p.grad = g
+        self.opt.update_hessian()
+        for p in params:
+            p.grad = None
+
+
 def _train(models: _StackedModels, opt: torch.optim.Optimizer, data: _Data, row_seeds: list[int], steps: int,
            progress: Callable | None) -> tuple[np.ndarray, np.ndarray, np.ndarray, RunState]:
     """The loop: per-step batch losses (at least the steps taken, R; grown in chunks, so a
@@ -198,6 +248,7 @@ def _train(models: _StackedModels, opt: torch.optim.Optimizer, data: _Data, row_
     obj: list[np.ndarray] = []
     tr_loss: list[np.ndarray] = []
     state, freezer, epoch_loss = RunState(R), Freezer(list(params.values())), EpochMean(R)
+    curvature = _Curvature(opt, models, data, row_seeds)  # Sophia's update_hessian() every k steps
     epoch: list = []
     for k in range(steps):
         b = k % nb
@@ -219,8 +270,9 @@ def _train(models: _StackedModels, opt: torch.optim.Optimizer, data: _Data, row_
         epoch_loss.add(fv, idx.shape[1], active)
         freezer.hold(active)
         if active.any():
-            opt.step()
+            opt.step(**curvature.step_kwargs(idx.shape[1]))
         freezer.release()
+        curvature.after_step(k + 1, data.X[idx], data.Y[idx], freezer)
         state.record(k + 1)
         if b == nb - 1 or k == steps - 1:
             optimizer_mode(opt, "eval")

@@ -30,6 +30,7 @@ from ..record import SERIES_ALIASES, History, alias_series, to_jsonable
 from ..runner import make_scheduler
 from .callbacks import Callback
 from .checkpoint import check_optimizer_kind, read_checkpoint, write_checkpoint
+from .curvature import TrainingHessian
 from .fitrun import FitRun, check_fit_arguments, sorted_callbacks
 from .losses import check_targets, make_optimizer, resolve_loss, resolve_metrics
 from .progress import Progress
@@ -77,6 +78,7 @@ class Trainer:
         self.metrics = resolve_metrics(metrics, self.loss_kind, self.loss_name)
         self.optimizer, self.optimizer_config = make_optimizer(model.parameters(), optimizer)
         self.scheduler = make_scheduler(schedule, self.optimizer)
+        self._curvature = TrainingHessian.of(self.optimizer, self.loss_name, self.loss_fn)  # Sophia's update_hessian
         self.schedule_per = schedule_per
         self.history: History | None = None
         self.epoch = 0  # completed epochs
@@ -167,7 +169,8 @@ class Trainer:
         An optimizer with ``train()`` and ``eval()`` methods (the schedule-free methods,
         duck-typed) is put in train mode before each epoch's updates and in eval mode
         before the epoch's logs (validation, callbacks, checkpoints) and when ``fit``
-        returns, as the ``schedulefree`` package advises.
+        returns, as the ``schedulefree`` package advises. An optimizer with ``update_hessian()``
+        (Sophia) is stepped and refreshed as its authors' loop does (:mod:`optimlab.training.curvature`).
         """
         check_fit_arguments(batch_size, epochs, verbose)
         n_threads = pick_threads(threads, sum(p.numel() for p in self.model.parameters()) * int(batch_size))
@@ -338,7 +341,11 @@ class Trainer:
                 if run.world > 1 and not grads_finite(opt):
                     self._diverged(epoch, b, lv, "gradient (all processes)")
                     return None
-                opt.step()
+                if self._curvature is None:
+                    opt.step()
+                else:  # the Sophia authors' loop: step(bs=B), every k-th step a refresh of h
+                    opt.step(**self._curvature.step_kwargs(out))
+                    self._curvature.after_update(self.step + 1, self.model, xb, yb)
         except FloatingPointError as e:
             self._diverged(epoch, b, lv, f"gradient: {e}")
             return None
