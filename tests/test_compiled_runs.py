@@ -22,7 +22,7 @@ import optimlab
 from optimlab.cli import main
 from optimlab.engine import divergent, divergent_rows
 from optimlab.optim import registry
-from optimlab.runner import NotCompilable, compiled, run_batch
+from optimlab.runner import NotCompilable, compiled, loop, run_batch
 from optimlab.stopping import GradTol
 
 START = [-1.5, 2.0]
@@ -113,9 +113,23 @@ def test_the_tensor_divergence_rule_is_the_numpy_rule():
         np.testing.assert_array_equal(got, want)
 
 
-def test_auto_keeps_short_runs_eager_and_refusals_fall_back(traced):
-    assert compiled.choose("auto", optimlab.runner.resolve_function("beale"), optimlab.optim.Adam(
-        [torch.zeros(1, 2, dtype=torch.float64)]), [], steps=100, tensor_hyper=True) is None
+def test_auto_switches_when_the_run_has_shown_it_is_long(traced, monkeypatch):
+    switch = compiled.switch_now
+    assert switch(True, False, 1, 100, 0.01) and switch("auto", True, 1, 100, 0.01)  # asked for, or built already
+    assert not switch("auto", False, 1, 100, 0.01)  # a short run never waits for a build
+    assert switch("auto", False, 50, 100, 31.0) and not switch("auto", False, 90, 100, 31.0)  # 31 s / 3.4 s to go
+    assert not switch(True, False, 2, 100, 0.01), "one chance: after the first step"
+    # a switch in the middle of a run (here after step 5) carries the eager state on: the same records
+    monkeypatch.setattr(loop, "switch_now", lambda choice, ready, k, steps, elapsed: k == 5)
+    built = []
+    monkeypatch.setattr(loop, "obtain", lambda *a: built.append(a[3].state) or compiled.obtain(*a))
+    hyper = {"lr": [1e-3, 2e-2], "momentum": [0.9, 0.5]}
+    same_traces(run_batch("rosenbrock", "nag", START, 12, hyper=hyper, compile=False),
+                run_batch("rosenbrock", "nag", START, 12, hyper=hyper, compile="auto"))
+    assert len(built) == 1, "the program took over once"
+
+
+def test_auto_falls_back_for_refused_runs_and_bad_values_are_clear(traced):
     # a refused optimizer under "auto" simply runs eagerly, with the eager numbers
     same_traces(run_batch("beale", "newton", [START], 5, compile=False), run_batch("beale", "newton", [START], 5))
     with pytest.raises(ValueError, match="compile must be 'auto', True or False, got 'fast'"):

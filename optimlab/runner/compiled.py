@@ -54,8 +54,8 @@ from ..optim import Optimizer as _OptimlabOptimizer
 from .resolve import needs_closure
 
 __all__ = ["CHUNK", "COMPILE_CHOICES", "CACHE_ENV", "NotCompilable", "check_compile", "cache_dir", "program_key",
-           "Program", "load_program", "build_program", "compiler_missing", "ChunkProgram", "BACKEND", "COMPILE_PAYS",
-           "refusal", "choose", "obtain", "hyper_layout", "loaded_keys", "runs_inner"]
+           "Program", "load_program", "build_program", "compiler_missing", "ChunkProgram", "BACKEND", "SWITCH_AFTER",
+           "refusal", "choose", "switch_now", "obtain", "hyper_layout", "loaded_keys", "runs_inner"]
 
 CHUNK = 4
 """Steps per program call. A call costs microseconds; K steps unrolled in one graph cost
@@ -433,14 +433,12 @@ def _export(fn: Any, opt: _OptimlabOptimizer, hyper_t: dict[str, Any], state_nam
 BACKEND = "aoti"
 """How :func:`choose` builds a missing program (:func:`build_program`'s ``backend``)."""
 
-EAGER_STEP, EAGER_ELEMENT = 6e-4, 5.5e-8
-"""Seconds an eager step costs, per step and per coordinate of all runs (Adam on Rosenbrock,
-2-core machine: 0.64 ms per step at R = 10, 1.75 ms at R = 10,000)."""
-
-COMPILE_PAYS = 60.0
-"""``compile="auto"`` builds a missing program only for a run whose eager estimate
-(:data:`EAGER_STEP`, :data:`EAGER_ELEMENT`) is longer than this many seconds: building one
-takes 10-30 s. A program already built (in this process or on disk) is always used."""
+SWITCH_AFTER = 30.0
+"""``compile="auto"`` builds a missing program only for a run that has stepped eagerly this
+many seconds and, at its pace so far, has at least as long to go to its step limit (building
+takes 10-60 s; a stopping rule may still end the run sooner, so the run itself is the
+measure, not an estimate). A program already built (in this process or on disk) is used
+from the second step on."""
 
 
 def _observed() -> bool:
@@ -472,11 +470,11 @@ def refusal(fn: Any, opt: torch.optim.Optimizer, *, tensor_hyper: bool, schedule
 
 
 def choose(choice: Any, fn: Any, opt: _OptimlabOptimizer | torch.optim.Optimizer, hyper: Sequence[str], *,
-           steps: int, tensor_hyper: bool, schedule: Any = None) -> str | None:
-    """The key of the program to run (None: run eagerly) for ``compile=choice`` (see
-    :func:`check_compile`): ``False`` never; ``True`` always (a :class:`NotCompilable` says why
-    not); ``"auto"`` when the program is built already (in this process or on disk) or the run
-    is long enough to pay for building it (:data:`COMPILE_PAYS`), else eagerly."""
+           tensor_hyper: bool, schedule: Any = None) -> tuple[str, bool] | None:
+    """``(key, ready)`` of the program this run may switch to (None: it runs eagerly) for
+    ``compile=choice`` (see :func:`check_compile`); ``ready``: built already (this process or
+    the disk cache). ``False`` never; ``True`` always (a :class:`NotCompilable` says why not);
+    ``"auto"`` whenever it could be compiled (the loop decides when: :data:`SWITCH_AFTER`)."""
     choice = check_compile(choice)
     if choice is False:
         return None
@@ -485,15 +483,21 @@ def choose(choice: Any, fn: Any, opt: _OptimlabOptimizer | torch.optim.Optimizer
         if why is not None:
             raise NotCompilable(why)
         x = opt.param_groups[0]["params"][0]
-        R, d = x.shape[0], x[0].numel()
-        key = program_key(fn, opt, list(hyper), R, d, x.dtype)
+        key = program_key(fn, opt, list(hyper), x.shape[0], x[0].numel(), x.dtype)
     except NotCompilable:
         if choice is True:
             raise
         return None
-    if choice is True or key in _LOADED or (BACKEND == "aoti" and (cache_dir() / f"{key}.pt2").is_file()):
-        return key
-    return key if (steps + 1) * (EAGER_STEP + EAGER_ELEMENT * R * d) >= COMPILE_PAYS else None
+    return key, key in _LOADED or (BACKEND == "aoti" and (cache_dir() / f"{key}.pt2").is_file())
+
+
+def switch_now(choice: Any, ready: bool, k: int, steps: int, elapsed: float) -> bool:
+    """Whether a run that has taken ``k`` steps in ``elapsed`` seconds switches to its program
+    now: after the first step when ``compile=True`` or the program is ready; under ``"auto"``
+    otherwise once :data:`SWITCH_AFTER` seconds have passed with as long again to go."""
+    if k == 1 and (choice is True or ready):
+        return True
+    return choice == "auto" and not ready and elapsed >= SWITCH_AFTER and (steps - k) * elapsed / k >= SWITCH_AFTER
 
 
 def obtain(key: str, choice: Any, fn: Any, opt: _OptimlabOptimizer, hyper_t: dict[str, Any]) -> Program | None:

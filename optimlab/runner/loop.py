@@ -16,7 +16,7 @@ from ..engine import RECORD_CHUNK, Freezer, RunState, divergent, grown, has_mode
 from ..optim import Optimizer as _OptimlabOptimizer
 from ..record import EVAL_SERIES, Trace, to_jsonable
 from ..stopping import AnyOf, StopInfo, as_rule
-from .compiled import Program, check_compile, choose, hyper_layout, obtain
+from .compiled import Program, check_compile, choose, hyper_layout, obtain, switch_now
 from .curvature import FunctionHessian
 from .resolve import (
     make_scheduler,
@@ -86,7 +86,8 @@ def run_batch(function: Any, optimizer: Any, starts: Any, steps: int = 100, *,
     compiled program (:mod:`optimlab.runner.compiled`): the same records within rounding
     (1e-12 relative in float64, tested), many times faster once built. ``"auto"`` uses a
     program already built (in this process or in the disk cache) and builds one only for a
-    run long enough to pay for it; ``True`` builds it whatever it costs, and says why when
+    run that has shown it is long (:data:`~optimlab.runner.compiled.SWITCH_AFTER`: it then
+    switches in the middle); ``True`` builds it whatever it costs, and says why when
     the run cannot be compiled; ``False`` always steps eagerly.
 
     Methods that reduce over a whole parameter (Adafactor, Muon) get the runs declared
@@ -116,9 +117,9 @@ def run_batch(function: Any, optimizer: Any, starts: Any, steps: int = 100, *,
     loop.own_check_off(optimizer, options)
     loop.set_schedule(schedule)
     with torch_threads(n_threads):
-        key = choose(compile, fn, loop.opt, hyper_t, steps=int(steps), tensor_hyper=takes_tensor_hyper(optimizer),
-                     schedule=loop.sched if loop.shadow is None else loop.shadow[0])
-        loop.run(rule, bound, _f_min(fn), progress, compiled=None if key is None else (key, compile, hyper_t))
+        plan = choose(compile, fn, loop.opt, hyper_t, tensor_hyper=takes_tensor_hyper(optimizer),
+                      schedule=loop.sched if loop.shadow is None else loop.shadow[0])
+        loop.run(rule, bound, _f_min(fn), progress, compiled=None if plan is None else (*plan, compile, hyper_t))
     base_config = {"optimizer": name, "options": to_jsonable(options), "function": to_jsonable(fn.to_dict()),
                    "dtype": str(dtype).replace("torch.", ""), "steps_limit": int(steps)}
     if stop is not None:
@@ -283,10 +284,11 @@ class _FunctionLoop:
 
     def run(self, rule: AnyOf, bound: float, f_min: float, progress: Callable[[int], None] | None,
             compiled: tuple | None = None) -> None:
-        """Step until every run stopped. ``compiled``: ``(key, choice, hyper tensors)`` of a
-        program (:mod:`optimlab.runner.compiled`): after the first step, taken here (it
-        creates the optimizer's state), the program takes the rest (:meth:`run_compiled`);
-        when it cannot be had (``choice="auto"``) the steps go on here."""
+        """Step until every run stopped. ``compiled``: ``(key, ready, choice, hyper tensors)``
+        of a program (:mod:`optimlab.runner.compiled`): once :func:`~optimlab.runner.compiled.switch_now`
+        says so (at the earliest after the first step, taken here: it creates the optimizer's
+        state) the program takes the rest (:meth:`run_compiled`); when it cannot be had
+        (``choice="auto"``) the steps go on here."""
         t0 = time.perf_counter()
         k = 0
         while True:
@@ -299,12 +301,13 @@ class _FunctionLoop:
             k += 1
             if progress is not None:
                 progress(k)
-            if compiled is not None:
-                key, choice, hyper_t = compiled
-                compiled = None
+            if compiled is not None and switch_now(compiled[2], compiled[1], k, self.steps,
+                                                   time.perf_counter() - t0):
+                key, _, choice, hyper_t = compiled
+                compiled = None  # one try
                 program = obtain(key, choice, self.fn, self.opt, hyper_t)
                 if program is not None:
-                    self.run_compiled(program, hyper_t, k, elapsed, rule, bound, f_min, progress)
+                    self.run_compiled(program, hyper_t, k, time.perf_counter() - t0, rule, bound, f_min, progress)
                     return
 
     def run_compiled(self, program: Program, hyper_t: Mapping[str, Any], k: int, t_prev: float, rule: AnyOf,

@@ -74,7 +74,7 @@ def sweep(problem: Any, optimizer: Any, grid: Mapping[str, Sequence[Any]] | Sequ
 
         compile: ``"auto"`` (default), ``True`` or ``False``: run a function sweep as a
             compiled program (:func:`optimlab.runner.run_batch`, :mod:`optimlab.runner.compiled`);
-            ``"auto"`` uses one already built and builds one for a sweep long enough to pay for
+            ``"auto"`` uses one already built and builds one for a chunk of runs long enough to pay for
             it. Training problems run eagerly (``True`` there is a ValueError).
 
     Returns a :class:`SweepResult`. An argument that does not apply to the problem's kind
