@@ -284,7 +284,8 @@ def test_three_workers_on_postgresql_one_killed(postgres_url, tmp_path):
     from optimlab.bench.optuna_store import describe_search, open_storage, prepare, read_rows, study_name
     from optimlab.report import build_report
 
-    args = dict(budget=4, seeds=2, steps=60, search="random", search_seed=1)
+    # 600 steps: a trial lasts long enough (~0.1 s) to be caught running
+    args = dict(budget=4, seeds=2, steps=600, search="random", search_seed=1)
     desc = describe_search(SUITE, SPECS, lr_range=(1e-4, 1.0), max_trials=1000, **args)
     prepare(open_storage(postgres_url), desc)
     names = [study_name(desc, p, s) for p in desc["problems"] for s in desc["optimizers"]]
@@ -294,15 +295,17 @@ def test_three_workers_on_postgresql_one_killed(postgres_url, tmp_path):
            "--heartbeat", "1"]
     procs = [subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) for _ in range(3)]
     victim = procs[1]
-    deadline = time.time() + 60
-    while time.time() < deadline:  # kill the victim while it holds RUNNING trials
+    deadline, caught = time.time() + 60, False
+    while time.time() < deadline and victim.poll() is None:  # kill the victim while it holds RUNNING trials
         if str(victim.pid) in _running_pids(optuna, postgres_url, names):
             victim.send_signal(signal.SIGSTOP)  # frozen, it can no longer finish them between the look and the kill
-            if str(victim.pid) in _running_pids(optuna, postgres_url, names):
+            caught = str(victim.pid) in _running_pids(optuna, postgres_url, names)
+            if caught:
                 break
             victim.send_signal(signal.SIGCONT)
-        time.sleep(0.05)
+        time.sleep(0.02)
     victim.send_signal(signal.SIGKILL)
+    assert caught, "the victim was never seen holding a trial (its trials take milliseconds: none was caught)"
     for p in (procs[0], procs[2]):
         _, err = p.communicate(timeout=120)
         assert p.returncode == 0, err.decode()[-2000:]
