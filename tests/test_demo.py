@@ -39,7 +39,8 @@ from optimlab.training import compare_training
 def demo(tmp_path_factory):
     out = tmp_path_factory.mktemp("demo")
     calls = []
-    result = run_demo(out, quick=False, progress=lambda done, total, what: calls.append((done, total, what)))
+    # quick: the same runs, smaller pictures (20-frame GIFs, coarser grids): half the time
+    result = run_demo(out, quick=True, progress=lambda done, total, what: calls.append((done, total, what)))
     result["calls"] = calls
     return result
 
@@ -139,7 +140,7 @@ def test_notebook_settings_are_the_digests():
         assert tuple(scene.methods) == LECTURE_METHODS
 
 
-@pytest.mark.slow  # uses the full demo run (about 14 s)
+@pytest.mark.slow  # uses the demo run (about 7 s)
 def test_recorded_configs_are_the_settings(demo):
     for scene in SCENES:
         traces = demo["traces"][scene.key]
@@ -153,7 +154,7 @@ def test_recorded_configs_are_the_settings(demo):
 
 
 # ----------------------------------------------------------- the notebook's numbers
-@pytest.mark.slow  # uses the full demo run (about 14 s)
+@pytest.mark.slow  # uses the demo run (about 7 s)
 def test_notebook_sgd_is_the_closed_form(demo):
     p = demo["traces"]["notebook-quadratic"]["SGD"].params
     t = np.arange(101)
@@ -166,7 +167,7 @@ def test_notebook_sgd_is_the_closed_form(demo):
 # there the whole path is compared up to step 60, and the rest loosely.
 @pytest.mark.parametrize("scene,grad,exact", [(NOTEBOOK_QUADRATIC, grad_quadratic, 101),
                                               (NOTEBOOK_NONCONVEX, grad_nonconvex, 61)])
-@pytest.mark.slow  # uses the full demo run (about 14 s)
+@pytest.mark.slow  # uses the demo run (about 7 s)
 def test_notebook_paths_follow_the_notebooks_loops(demo, scene, grad, exact):
     traces = demo["traces"][scene.key]
     x0, n = np.array(scene.start), scene.steps
@@ -186,7 +187,7 @@ def test_notebook_paths_follow_the_notebooks_loops(demo, scene, grad, exact):
         np.testing.assert_allclose(got, ref, rtol=1e-2, atol=1e-2, err_msg=label)
 
 
-@pytest.mark.slow  # uses the full demo run (about 14 s)
+@pytest.mark.slow  # uses the demo run (about 7 s)
 def test_adam_is_bias_corrected_not_the_notebooks_bug(demo):
     got = demo["traces"]["notebook-quadratic"]["Adam"].params
     buggy = adam_notebook_bug(np.array([5.0, 5.0]), grad_quadratic, 0.1, 0.9, 0.9, 1e-6, 100)
@@ -197,7 +198,7 @@ def test_adam_is_bias_corrected_not_the_notebooks_bug(demo):
 
 
 # ----------------------------------------------------------- the files
-@pytest.mark.slow  # uses the full demo run (about 14 s)
+@pytest.mark.slow  # uses the demo run (about 7 s)
 def test_every_picture_opens_and_gifs_animate(demo):
     out = demo["out_dir"]
     pngs, gifs = sorted(out.glob("*.png")), sorted(out.glob("*.gif"))
@@ -209,13 +210,13 @@ def test_every_picture_opens_and_gifs_animate(demo):
             assert im.size[0] >= 400 and im.size[1] >= 250, path.name
     for scene in SCENES:
         with Image.open(out / f"{scene.key}.gif") as im:
-            assert im.n_frames >= min(scene.steps, 99) // 2, scene.key
-            assert im.n_frames <= 101
+            assert im.n_frames >= min(scene.steps, 19) // 2, scene.key  # quick: 20 frames (100 in optimlab demo)
+            assert im.n_frames <= 21
     traces = sorted((out / "traces").glob("*.npz"))
     assert len(traces) == sum(len(s.methods) for s in SCENES + TRAINING_SCENES)
 
 
-@pytest.mark.slow  # uses the full demo run (about 14 s)
+@pytest.mark.slow  # uses the demo run (about 7 s)
 def test_index_embeds_every_picture_and_the_table(demo):
     out = demo["out_dir"]
     html = demo["index"].read_text(encoding="utf-8")
@@ -231,7 +232,7 @@ def test_index_embeds_every_picture_and_the_table(demo):
     assert "f* = −∞ (unbounded below): f − f* is not defined" in html
 
 
-@pytest.mark.slow  # uses the full demo run (about 14 s)
+@pytest.mark.slow  # uses the demo run (about 7 s)
 def test_results_table_rows(demo):
     rows = demo["rows"]
     assert len(rows) == sum(len(s.methods) for s in SCENES)
@@ -246,14 +247,14 @@ def test_results_table_rows(demo):
     assert all(np.isnan(r[4]) for r in saddle)  # no minimum
 
 
-@pytest.mark.slow  # uses the full demo run (about 14 s)
+@pytest.mark.slow  # uses the demo run (about 7 s)
 def test_progress_reports_every_step(demo):
     calls = demo["calls"]
     assert [c[0] for c in calls] == list(range(1, calls[0][1] + 1))
     assert calls[-1][2] == "wrote index.html"
 
 
-@pytest.mark.slow  # uses the full demo run (about 14 s)
+@pytest.mark.slow  # uses the demo run (about 7 s)
 def test_saddle_scene_teaches_the_escape(demo):
     """The lesson of the saddle picture holds: the adaptive methods leave the ridge, plain SGD does not."""
     tr = demo["traces"]["saddle"]
@@ -262,7 +263,7 @@ def test_saddle_scene_teaches_the_escape(demo):
         assert abs(tr[label].params[-1, 1]) > 1.0, label
 
 
-@pytest.mark.slow  # uses the full demo run (about 14 s)
+@pytest.mark.slow  # uses the demo run (about 7 s)
 def test_orders_scenes_count_evaluations_and_teach_the_orders(demo):
     """The orders scenes: first-order methods take one gradient per step; CG, BFGS and Newton
     count their line-search trials (and Newton its Hessians), and they reach the minimum
@@ -291,7 +292,7 @@ def test_after_adam_scene_settings():
     assert AFTER_ADAM.problem in problems.names()
 
 
-@pytest.mark.slow  # uses the full demo run (about 14 s)
+@pytest.mark.slow  # uses the demo run (about 7 s)
 def test_after_adam_runs_each_method_with_its_settings(demo):
     hist = demo["traces"][AFTER_ADAM.key]
     assert list(hist) == list(AFTER_ADAM.methods)
@@ -319,7 +320,7 @@ def test_after_adam_runs_each_method_with_its_settings(demo):
     assert AFTER_ADAM.title in html and "<th>val accuracy</th>" in html
 
 
-@pytest.mark.slow  # uses the full demo run (about 14 s)
+@pytest.mark.slow  # uses the demo run (about 7 s)
 def test_after_adam_scene_teaches_its_lesson(demo):
     """What the lesson says: schedule-free AdamW ends lowest, then Lion; Adam jumps back up in the last
     epoch, and AdamW stays on Adam's curve."""
