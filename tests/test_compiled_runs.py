@@ -41,8 +41,8 @@ ELSEWHERE = {"muon", "keras.muon", "sparseadam"}  # cannot run on a test functio
 # the tracing (stateless, a buffer made at the first step, the Adam family's tensor step, the
 # float32 Πμ of NAdam, Keras' arithmetic, reductions over the parameter, each kind of refusal);
 # OPTIMLAB_TEST_COMPILE_ALL=1 checks every registered name (docs/sweeps.md gives the last run).
-CHECKED = ["sgd", "momentum", "nesterov", "adam", "nadam", "rmsprop", "adagrad", "keras.adam", "lion", "lamb", "cg",
-           "nag", "adopt", "sgdschedulefree", "lookahead"]
+CHECKED = ["sgd", "momentum", "adam", "nadam", "keras.adam", "lamb", "nag", "cg", "adopt", "sgdschedulefree",
+           "lookahead"]
 NAMES = ([n for n in registry.available() if n not in ELSEWHERE] if os.environ.get("OPTIMLAB_TEST_COMPILE_ALL")
          else CHECKED)
 
@@ -172,6 +172,10 @@ def test_an_aoti_build_is_exact_and_a_new_process_loads_it_without_dynamo(monkey
         pytest.skip(compiled.compiler_missing())
     monkeypatch.setattr(compiled, "CHUNK", 1)  # the smallest program: the build is the test's cost
     monkeypatch.setenv(compiled.CACHE_ENV, str(tmp_path))
+    # one build: compiling the headers to reuse them (torch's default) costs more than it saves (34 vs 28 s cold)
+    from torch._inductor import config  # the compiler's settings: imported by this test only (a second)
+
+    monkeypatch.setattr(config.aot_inductor, "precompile_headers", False)
     hyper = {"lr": [1e-3, 1e-2, 5e-2]}  # three runs: the program takes any number of them
     eager = run_batch("rosenbrock", "adam", START, 20, hyper=hyper, compile=False)
     comp = run_batch("rosenbrock", "adam", START, 20, hyper=hyper, compile=True)
