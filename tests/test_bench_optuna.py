@@ -284,8 +284,8 @@ def test_three_workers_on_postgresql_one_killed(postgres_url, tmp_path):
     from optimlab.bench.optuna_store import describe_search, open_storage, prepare, read_rows, study_name
     from optimlab.report import build_report
 
-    # 600 steps: a trial lasts long enough (~0.1 s) to be caught running
-    args = dict(budget=4, seeds=2, steps=600, search="random", search_seed=1)
+    # 300 steps: a trial lasts long enough (~50 ms) to be caught running
+    args = dict(budget=4, seeds=2, steps=300, search="random", search_seed=1)
     desc = describe_search(SUITE, SPECS, lr_range=(1e-4, 1.0), max_trials=1000, **args)
     prepare(open_storage(postgres_url), desc)
     names = [study_name(desc, p, s) for p in desc["problems"] for s in desc["optimizers"]]

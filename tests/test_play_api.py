@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import json
 import shlex
+import sys
 import warnings
 
 import numpy as np
@@ -139,6 +140,28 @@ def test_compiled_paths_take_the_sliders_as_inputs_and_match_the_library(monkeyp
         np.testing.assert_allclose(np.array(t["params"]), ref.params, rtol=1e-12, atol=0)
         np.testing.assert_allclose(np.array(t["values"]), ref.values, rtol=1e-12, atol=0)
         assert t["stop_reason"] == ref.stop_reason and t["steps"] == ref.steps
+
+
+def test_auto_builds_each_missing_program_once_in_the_background(monkeypatch, tmp_path):
+    from optimlab.runner import compiled
+
+    monkeypatch.setattr(compiled, "BACKEND", "graph")
+    monkeypatch.setattr(compiled, "CHUNK", 1)
+    monkeypatch.setenv(compiled.CACHE_ENV, str(tmp_path))
+    monkeypatch.setattr(compute, "_ASKED", set())
+    started = []
+    monkeypatch.setattr(compute.subprocess, "Popen", lambda cmd, **kw: started.append(cmd))
+    req = api.paths_request(VIEW)
+    compute.paths(req, None, "auto")
+    view2 = {**VIEW, "start": [0.5, 1.0], "optimizers": [{**o, "options": {**o["options"], "lr": 0.01}}
+                                                          for o in VIEW["optimizers"]]}
+    compute.paths(api.paths_request(view2), None, "auto")  # other values, the same programs: nothing new
+    assert len(started) == len(VIEW["optimizers"])
+    assert all(cmd[:2] == [sys.executable, "-c"] and cmd[2] == compute.BUILD for cmd in started)
+    # the build job is the method's one compiled step: run it here (the traced program) as the child would
+    for cmd in started:
+        monkeypatch.setattr(sys, "argv", ["-c", cmd[3]])
+        exec(compile(cmd[2], "<build>", "exec"), {})
 
 
 def test_stop_rules_and_schedules_reach_the_runner(client):

@@ -4,10 +4,10 @@ HTML report, rebuilt from the store alone, is :func:`optimlab.report.bench_page`
 
 >>> from optimlab import bench
 >>> from optimlab import bench, report
->>> run = bench.run_bench("beale,rosenbrock", "sgd,adam", budget=4, seeds=2, store="bench.sqlite")
+>>> run = bench.run_bench("beale,rosenbrock", "sgd,adam", budget=4, seeds=2, steps=100, store="bench.sqlite")
 >>> run.computed, run.total     # 2 problems x 2 optimizers x (4 tuning configurations + 2 seeds)
 (24, 24)
->>> bench.run_bench("beale,rosenbrock", "sgd,adam", budget=4, seeds=2, store="bench.sqlite").reused
+>>> bench.run_bench("beale,rosenbrock", "sgd,adam", budget=4, seeds=2, steps=100, store="bench.sqlite").reused
 24
 >>> page = report.bench_page("bench.sqlite", "bench-report")
 >>> page.index.name

@@ -40,10 +40,11 @@ def port_problem(host: str, port: int) -> str | None:
 def play(port: int = typer.Option(8765, "--port", "-p", min=1, max=65535, help="Port to listen on."),
          host: str = typer.Option("127.0.0.1", "--host", help="Address to bind (default: this machine only)."),
          open_browser: bool = typer.Option(True, "--open/--no-open", help="Open the page in the browser."),
-         compile: str = typer.Option("off", "--compile", help="off (default: eager, exactly optimlab.run's numbers), "
-                                     "on (compiled programs: a slider move in tens of ms once each method's program "
-                                     "is built, 10-60 s the first time, then cached) or auto (the programs that "
-                                     "exist; eager otherwise); the same numbers within 1e-12.")) -> None:
+         compile: str = typer.Option("auto", "--compile", help="auto (default: each method's compiled program once "
+                                     "it exists, built in the background the first time a view uses it, 10-60 s, "
+                                     "then kept; eager meanwhile), on (build before answering), off (always eager: "
+                                     "exactly optimlab.run's numbers); compiled paths equal those within 1e-12."),
+         ) -> None:
     """Start the playground: optimizers moving on a surface in the browser, live.
 
     Pick a function or type a formula, click the start, move the sliders: every path is computed by optimlab's own

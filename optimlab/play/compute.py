@@ -20,6 +20,9 @@ from __future__ import annotations
 import io
 import json
 import math
+import os
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -35,7 +38,8 @@ from ..viz import animate_paths, contour_levels
 from .api import LandscapeRequest, MapRequest, PathsRequest, default_start, json_numbers, nulls
 
 __all__ = ["landscape", "level_lines", "paths", "trace_answers", "stability_map", "gif_bytes", "npz_bytes",
-           "json_export", "view_json", "plain_options", "per_run", "N_LEVELS", "GAP_FLOOR"]
+           "json_export", "view_json", "plain_options", "per_run", "build_later", "BUILD", "N_LEVELS",
+           "GAP_FLOOR"]
 
 N_LEVELS = 30
 GAP_FLOOR = 1e-16  # the map shows log10(f − f*) down to this: a run at f* exactly would flatten the colours
@@ -93,11 +97,12 @@ def level_lines(xs: np.ndarray, ys: np.ndarray, Z: np.ndarray, levels: np.ndarra
 def paths(req: PathsRequest, check: Callable[[], None] | None = None, compile: Any = False) -> dict:
     """``{label: Trace}`` of every optimizer of the view, from one start.
 
-    ``compile=False`` (the server's default): ``optimlab.compare``, exactly what
-    ``optimlab.run`` gives. ``True`` or ``"auto"``: each optimizer's number options are
-    per-run hyperparameters (:func:`per_run`) of one :func:`optimlab.runner.run_batch` with
-    ``compile=`` that value, so one compiled program (built once per method and structural
-    option) answers every slider position; the same numbers within 1e-12."""
+    ``compile=False``: ``optimlab.compare``, exactly what ``optimlab.run`` gives. ``True`` or
+    ``"auto"``: each optimizer's number options are per-run hyperparameters (:func:`per_run`)
+    of one :func:`optimlab.runner.run_batch` with ``compile=`` that value, so one compiled
+    program (built once per method and choice of flags) answers every slider position; the
+    same numbers within 1e-12. Under ``"auto"`` a missing program is built in the background
+    (:func:`build_later`) while the paths are computed eagerly."""
     if compile is False:
         progress = None if check is None else (lambda label, step: check())
         return compare(req.function, {s.label: (s.name, s.options) for s in req.optimizers}, req.start, req.steps,
@@ -111,7 +116,41 @@ def paths(req: PathsRequest, check: Callable[[], None] | None = None, compile: A
             out[s.label] = run_batch(req.function, (s.name, fixed), [req.start], req.steps, compile=compile, **kw)[0]
         except NotCompilable:  # this method runs eagerly (docs/sweeps.md says which and why); the others compiled
             out[s.label] = run_batch(req.function, (s.name, fixed), [req.start], req.steps, compile=False, **kw)[0]
+        if compile == "auto":
+            build_later(req.text, s.name, fixed, hyper, list(req.start))
     return out
+
+
+BUILD = """import json, sys
+from optimlab.runner import NotCompilable, run_batch
+a = json.loads(sys.argv[1])
+try:
+    run_batch(a["function"], (a["name"], a["fixed"]), [a["start"]], 1, hyper=a["hyper"], compile=True)
+except NotCompilable:
+    pass
+"""
+"""The background build of :func:`build_later`: one step of a run with ``compile=True``, which
+builds the method's program into the disk cache (or finds it there) and exits."""
+
+_ASKED: set[str] = set()
+
+
+def build_later(function: str, name: str, fixed: dict, hyper: dict, start: list) -> subprocess.Popen | None:
+    """Start building, in a separate low-priority process, the program that ``compile="auto"``
+    would use for this function, method and choice of flags, once per server process: the
+    paths are answered eagerly meanwhile, and from the compiled program once it is on disk
+    (:mod:`optimlab.runner.compiled` finds it there). A separate process, so that tracing
+    never touches the server's own computations. Returns the process (None: asked before)."""
+    what = json.dumps({"function": function, "name": name, "fixed": fixed, "hyper": sorted(hyper)}, sort_keys=True,
+                      default=list)  # the program's name depends on these, not on the start or the values
+    if what in _ASKED:
+        return None
+    _ASKED.add(what)
+    job = json.dumps({"function": function, "name": name, "fixed": fixed, "hyper": hyper, "start": start},
+                     default=list)
+    nice = (lambda: os.nice(10)) if hasattr(os, "nice") else None  # the build must not slow the answers down
+    return subprocess.Popen([sys.executable, "-c", BUILD, job], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            preexec_fn=nice)
 
 
 def per_run(options: dict) -> tuple[dict, dict]:
