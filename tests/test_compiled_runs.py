@@ -167,6 +167,7 @@ def test_a_sweep_and_the_command_line_take_compile(traced, tmp_path):
         assert e.value.code == status, args
 
 
+@pytest.mark.build  # 25-35 s with a cold compiler cache: `pytest -m build` (not in .ci/run's budget)
 def test_an_aoti_build_is_exact_and_a_new_process_loads_it_without_dynamo(monkeypatch, tmp_path):
     if compiled.compiler_missing():
         pytest.skip(compiled.compiler_missing())
