@@ -22,7 +22,7 @@ import optimlab
 from optimlab.cli import main
 from optimlab.engine import divergent, divergent_rows
 from optimlab.optim import registry
-from optimlab.runner import NotCompilable, compiled, loop, run_batch
+from optimlab.runner import NotCompilable, compiled, loop, programs, run_batch
 from optimlab.stopping import GradTol
 
 START = [-1.5, 2.0]
@@ -51,7 +51,7 @@ NAMES = ([n for n in registry.available() if n not in ELSEWHERE] if os.environ.g
 def traced(monkeypatch, tmp_path):
     """Programs run as traced graphs, one step per call, cached nowhere but a temporary folder."""
     monkeypatch.setattr(compiled, "BACKEND", "graph")
-    monkeypatch.setattr(compiled, "CHUNK", 1)
+    monkeypatch.setattr(programs, "CHUNK", 1)
     monkeypatch.setenv(compiled.CACHE_ENV, str(tmp_path))
 
 
@@ -81,7 +81,7 @@ def test_every_optimizer_compiles_to_the_eager_numbers_or_says_why(traced, name)
 
 
 def test_batched_runs_with_divergence_rules_and_per_run_hyperparameters(traced, monkeypatch):
-    monkeypatch.setattr(compiled, "CHUNK", 3)  # rules and divergence fire inside a call
+    monkeypatch.setattr(programs, "CHUNK", 3)  # rules and divergence fire inside a call
     hyper = {"lr": [1e-4, 2e-3, 0.05, 1e-3, 1e-7], "momentum": [0.9, 0.5, 0.9, 0.0, 0.9]}
     kw = dict(hyper=hyper, stop=GradTol(0.05), bound=1e6)
     eager = run_batch("rosenbrock", "momentum", START, 30, compile=False, **kw)
@@ -171,7 +171,7 @@ def test_a_sweep_and_the_command_line_take_compile(traced, tmp_path):
 def test_an_aoti_build_is_exact_and_a_new_process_loads_it_without_dynamo(monkeypatch, tmp_path):
     if compiled.compiler_missing():
         pytest.skip(compiled.compiler_missing())
-    monkeypatch.setattr(compiled, "CHUNK", 1)  # the smallest program: the build is the test's cost
+    monkeypatch.setattr(programs, "CHUNK", 1)  # the smallest program: the build is the test's cost
     monkeypatch.setenv(compiled.CACHE_ENV, str(tmp_path))
     # one build: compiling the headers to reuse them (torch's default) costs more than it saves (34 vs 28 s cold)
     from torch._inductor import config  # the compiler's settings: imported by this test only (a second)
@@ -184,8 +184,8 @@ def test_an_aoti_build_is_exact_and_a_new_process_loads_it_without_dynamo(monkey
     assert len(list(tmp_path.glob("*.pt2"))) == 1
     child = (
         "import json, sys, optimlab\n"
-        "from optimlab.runner import compiled, run_batch\n"
-        "compiled.CHUNK = 1\n"
+        "from optimlab.runner import compiled, programs, run_batch\n"
+        "programs.CHUNK = 1\n"
         f"t = run_batch('rosenbrock', 'adam', {START}, 20, hyper={hyper}, compile='auto')\n"
         "print(json.dumps({'dynamo': 'torch._dynamo' in sys.modules, 'loaded': len(compiled.loaded_keys()),"
         " 'params': [x.series['params'].tolist() for x in t]}))\n")

@@ -125,10 +125,10 @@ def test_paths_are_exactly_the_library_run(client):
 
 
 def test_compiled_paths_take_the_sliders_as_inputs_and_match_the_library(monkeypatch, tmp_path):
-    from optimlab.runner import compiled
+    from optimlab.runner import compiled, programs
 
     monkeypatch.setattr(compiled, "BACKEND", "graph")  # the traced program, not a C++ build (tests/test_compiled_runs)
-    monkeypatch.setattr(compiled, "CHUNK", 1)
+    monkeypatch.setattr(programs, "CHUNK", 1)
     monkeypatch.setenv(compiled.CACHE_ENV, str(tmp_path))
     assert compute.per_run({"lr": 0.05, "betas": (0.8, 0.99), "amsgrad": True, "momentum_form": "velocity"}) == (
         {"amsgrad": True, "momentum_form": "velocity"}, {"lr": [0.05], "betas": [(0.8, 0.99)]})
@@ -143,10 +143,10 @@ def test_compiled_paths_take_the_sliders_as_inputs_and_match_the_library(monkeyp
 
 
 def test_auto_builds_each_missing_program_once_in_the_background(monkeypatch, tmp_path):
-    from optimlab.runner import compiled
+    from optimlab.runner import compiled, programs
 
     monkeypatch.setattr(compiled, "BACKEND", "graph")
-    monkeypatch.setattr(compiled, "CHUNK", 1)
+    monkeypatch.setattr(programs, "CHUNK", 1)
     monkeypatch.setenv(compiled.CACHE_ENV, str(tmp_path))
     monkeypatch.setattr(compute, "_ASKED", set())
     started = []

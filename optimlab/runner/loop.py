@@ -16,8 +16,9 @@ from ..engine import RECORD_CHUNK, Freezer, RunState, divergent, grown, has_mode
 from ..optim import Optimizer as _OptimlabOptimizer
 from ..record import EVAL_SERIES, Trace, to_jsonable
 from ..stopping import AnyOf, StopInfo, as_rule
-from .compiled import Program, check_compile, choose, hyper_layout, obtain, switch_now
+from .compiled import check_compile, choose, obtain, switch_now
 from .curvature import FunctionHessian
+from .programs import Program, hyper_layout
 from .resolve import (
     make_scheduler,
     needs_closure,
