@@ -232,23 +232,12 @@ class _FunctionLoop:
         return fv, gn, xv
 
     def record(self, k: int, fv: np.ndarray, gn: np.ndarray, xv: np.ndarray, elapsed: float) -> None:
-        st = self.state
-        if k >= len(self.V):
-            self.V, self.G, self.T = (grown(a, k + 1, self.steps + 1) for a in (self.V, self.G, self.T))
-            if self.record_params:
-                self.P = grown(self.P, k + 1, self.steps + 1)
-        self.V[k], self.G[k], self.T[k] = fv, gn, elapsed
-        if self.record_params:
-            self.P[k] = xv
-        elif st.all_active:
-            self.P[0 if k == 0 else 1] = xv
-        else:
-            self.P[0 if k == 0 else 1][st.active] = xv[st.active]
-        st.record(k)
+        """Step k's values, gradient norms, points and clock, for the runs still recording."""
+        self.record_block(k, fv[None], gn[None], xv[None], [elapsed])
 
     def record_block(self, k: int, V: np.ndarray, G: np.ndarray, P: np.ndarray, T: list[float]) -> None:
-        """Steps k .. k + n − 1 at once (n = len(V)), when no run stops among them: what
-        :meth:`record` step by step would leave."""
+        """Steps k .. k + n − 1 at once (n = len(V)), none of which stops a run. Without
+        ``record_params`` only the start (row 0) and the last point (row 1) are kept."""
         st, end = self.state, k + len(V)
         if end > len(self.V):
             self.V, self.G, self.T = (grown(a, end, self.steps + 1) for a in (self.V, self.G, self.T))
@@ -258,9 +247,9 @@ class _FunctionLoop:
         if self.record_params:
             self.P[k:end] = P
         elif st.all_active:
-            self.P[1] = P[-1]
+            self.P[0 if end == 1 else 1] = P[-1]
         else:
-            self.P[1][st.active] = P[-1][st.active]
+            self.P[0 if end == 1 else 1][st.active] = P[-1][st.active]
         st.record(end - 1)
 
     def observe(self, k: int, fv: np.ndarray, gn: np.ndarray, xv: np.ndarray, elapsed: float,
