@@ -13,7 +13,6 @@ from torch.optim import optimizer as torch_optimizer  # torch's module of the st
 
 from ..engine import hessian_refresh
 from ..optim import Optimizer as _OptimlabOptimizer
-from . import programs
 from .programs import (
     CACHE_ENV,
     NotCompilable,
@@ -22,6 +21,7 @@ from .programs import (
     cache_dir,
     compiler_missing,
     load_program,
+    loaded_keys,
     program_key,
 )
 from .resolve import needs_closure
@@ -100,7 +100,7 @@ def choose(choice: Any, fn: Any, opt: _OptimlabOptimizer | torch.optim.Optimizer
         if choice is True:
             raise
         return None
-    return key, key in programs.loaded_keys() or (BACKEND == "aoti" and (cache_dir() / f"{key}.pt2").is_file())
+    return key, key in loaded_keys() or (BACKEND == "aoti" and (cache_dir() / f"{key}.pt2").is_file())
 
 
 def switch_now(choice: Any, ready: bool, k: int, steps: int, elapsed: float) -> bool:
@@ -132,7 +132,3 @@ def obtain(key: str, choice: Any, fn: Any, opt: _OptimlabOptimizer, hyper_t: dic
             raise
         return None
 
-
-def loaded_keys() -> list[str]:
-    """The keys of the programs this process has loaded or built (:func:`optimlab.runner.programs.loaded_keys`)."""
-    return programs.loaded_keys()

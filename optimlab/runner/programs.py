@@ -33,6 +33,7 @@ key the cache on; a scheduler that needs the loss; no C++ compiler.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import io
 import json
@@ -70,8 +71,10 @@ class NotCompilable(ValueError):
     """This run cannot be compiled exactly; the message says why."""
 
 
+@functools.lru_cache(maxsize=1)
 def compiler_missing() -> str | None:
-    """Why no program can be built here (no C++ compiler on the PATH), or None."""
+    """Why no program can be built here (no C++ compiler on the PATH), or None; looked up once
+    per process (every run asks, through :func:`optimlab.runner.compiled.refusal`)."""
     cxx = os.environ.get("CXX") or shutil.which("g++") or shutil.which("c++") or shutil.which("clang++")
     return None if cxx else "no C++ compiler (g++, c++ or clang++) on the PATH: install one (apt-get install g++)"
 
