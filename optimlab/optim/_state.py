@@ -37,18 +37,40 @@ def check_loaded_state(owner: str, state_dict: dict[str, Any], param_groups: lis
     params = {}
     for s, g in zip(saved, param_groups):
         for index, (pid, p) in enumerate(zip(s["params"], g["params"])):
-            params[pid] = (index, p)
+            params[pid] = (index, p, s)
     for pid, pstate in state_dict.get("state", {}).items():
         if pid not in params:
             continue
-        index, p = params[pid]
+        index, p, group = params[pid]
         where = f"{owner}.load_state_dict: state[{pid!r}][{{key!r}}] (parameter {index} of shape {_shape(p)})"
         for key, value in pstate.items():
-            _check_entry(where.format(key=key), key, value, p)
+            _check_entry(where.format(key=key), key, value, p, group)
 
 
 # state tensors that broadcast against the parameter rather than match it: Adafactor's factors
 FACTORED_STATE = ("row_var", "col_var")
+
+
+# state tensors kept on every slice_p-th element of the flattened parameter (Prodigy's, as prodigyopt)
+SLICED_STATE = ("s", "p0")
+
+
+def sliced_shapes(key: str, p: Tensor, group: dict[str, Any]) -> list[torch.Size]:
+    """The shapes a :data:`SLICED_STATE` entry of ``p`` may have in a saved group: every k-th
+    element (k = the group's ``slice_p``) of the flattened parameter, or of each run's
+    ``p[r]`` (R, ⌈n/k⌉); p's own shape when k = 1; for ``p0`` also a 0-d zero (prodigyopt's
+    for a parameter that was all zeros)."""
+    k = group.get("slice_p", 1)
+    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+        return []  # the group's options are checked (and refused) afterwards
+    shapes = [torch.Size([-(-p.numel() // k)])]
+    if p.dim() > 0:
+        shapes.append(torch.Size([p.shape[0], -(-p[0].numel() // k)]))
+    if k == 1:
+        shapes.append(p.shape)
+    if key == "p0":
+        shapes.append(torch.Size([]))
+    return shapes
 
 
 # state tensors that are per-dimension matrices, not per-element: SOAP's preconditioners (key prefix)
@@ -63,7 +85,7 @@ def _check_matrix(where: str, value: Any, p: Tensor) -> None:
                            f"got {got}; nothing was loaded")
 
 
-def _check_entry(where: str, key: str, value: Any, p: Tensor) -> None:
+def _check_entry(where: str, key: str, value: Any, p: Tensor, group: dict[str, Any]) -> None:
     if key.startswith(MATRIX_STATE_PREFIX):
         return _check_matrix(where, value, p)
     if key in SCALAR_STATE or key in FACTORED_STATE:
@@ -78,7 +100,7 @@ def _check_entry(where: str, key: str, value: Any, p: Tensor) -> None:
         if value is None or isinstance(value, (str, bytes, bool, int, float, complex)):
             return  # not per-element state (torch's classes keep no such entries, others might)
         raise RuntimeError(f"{where} must be a tensor, got {type(value).__name__}; nothing was loaded")
-    if value.shape != p.shape:
+    if value.shape != p.shape and not (key in SLICED_STATE and value.shape in sliced_shapes(key, p, group)):
         raise RuntimeError(f"{where}: the size of the state tensor {_shape(value)} must match the size of the "
                            f"parameter {_shape(p)}; nothing was loaded")
     if value.is_complex() != p.is_complex() or (p.is_floating_point() and not (
