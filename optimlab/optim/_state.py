@@ -77,12 +77,29 @@ def sliced_shapes(key: str, p: Tensor, group: dict[str, Any]) -> list[torch.Size
 MATRIX_STATE_PREFIX = "precond_"
 
 
+def _merged_sizes(shape: tuple[int, ...]) -> set[int]:
+    """The sizes of ``shape`` and the products of consecutive ones, also in (N, C, H, W) order
+    of the last four (SOAP's ``merge_dims`` multiplies consecutive sizes)."""
+    orders = [tuple(shape)]
+    if len(shape) >= 4:
+        *lead, n, h, w, c = shape
+        orders.append((*lead, n, c, h, w))
+    out = set()
+    for sizes in orders:
+        for i in range(len(sizes)):
+            product = 1
+            for n in sizes[i:]:
+                product *= n
+                out.add(product)
+    return out
+
+
 def _check_matrix(where: str, value: Any, p: Tensor) -> None:
     if not isinstance(value, Tensor) or value.dim() < 2 or value.shape[-1] != value.shape[-2] or \
-            value.shape[-1] not in p.shape or value.is_complex() or not value.is_floating_point():
+            value.shape[-1] not in _merged_sizes(p.shape) or value.is_complex() or not value.is_floating_point():
         got = f"a {value.dtype} tensor of shape {_shape(value)}" if isinstance(value, Tensor) else repr(value)
-        raise RuntimeError(f"{where} must be a real square matrix (or one per run) of a size of the parameter, "
-                           f"got {got}; nothing was loaded")
+        raise RuntimeError(f"{where} must be a real square matrix (or one per run) of a size of the parameter "
+                           f"(or a product of consecutive sizes), got {got}; nothing was loaded")
 
 
 def _check_entry(where: str, key: str, value: Any, p: Tensor, group: dict[str, Any]) -> None:
