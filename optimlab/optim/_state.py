@@ -55,19 +55,26 @@ FACTORED_STATE = ("row_var", "col_var")
 SLICED_STATE = ("s", "p0")
 
 
+def sliced(t: Tensor, runs: int | None, k: int) -> Tensor:
+    """Every k-th element of ``t`` flattened (prodigyopt's ``t.flatten()[::k]``), of each run's
+    ``t[r]`` with runs (shape (R, ⌈n/k⌉)); ``t`` itself when k = 1 (the same sums)."""
+    if k == 1:
+        return t
+    return t.reshape(-1)[::k] if runs is None else t.reshape(runs, -1)[:, ::k]
+
+
 def sliced_shapes(key: str, p: Tensor, group: dict[str, Any]) -> list[torch.Size]:
-    """The shapes a :data:`SLICED_STATE` entry of ``p`` may have in a saved group: every k-th
-    element (k = the group's ``slice_p``) of the flattened parameter, or of each run's
-    ``p[r]`` (R, ⌈n/k⌉); p's own shape when k = 1; for ``p0`` also a 0-d zero (prodigyopt's
-    for a parameter that was all zeros)."""
+    """The shapes a :data:`SLICED_STATE` entry of ``p`` may have in a saved group: :func:`sliced`
+    with k = the group's ``slice_p``, for one run or with the first dimension counting runs;
+    also flat for k = 1 (prodigyopt's layout); for ``p0`` also 0-d (prodigyopt's zero for a
+    parameter that was all zeros)."""
     k = group.get("slice_p", 1)
     if isinstance(k, bool) or not isinstance(k, int) or k < 1:
         return []  # the group's options are checked (and refused) afterwards
-    shapes = [torch.Size([-(-p.numel() // k)])]
+    meta = torch.empty(p.shape, device="meta")
+    shapes = [sliced(meta.reshape(-1), None, k).shape, sliced(meta, None, k).shape]
     if p.dim() > 0:
-        shapes.append(torch.Size([p.shape[0], -(-p[0].numel() // k)]))
-    if k == 1:
-        shapes.append(p.shape)
+        shapes.append(sliced(meta, p.shape[0], k).shape)
     if key == "p0":
         shapes.append(torch.Size([]))
     return shapes

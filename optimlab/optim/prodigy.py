@@ -13,7 +13,7 @@ from . import _lists as L
 from . import _runs as runs
 from ._base import Optimizer
 from ._ops import is_nonzero
-from ._state import SLICED_STATE
+from ._state import SLICED_STATE, sliced
 from .hparams import Choice, Fixed, Flag, Items, Range, SameKind
 from .registry import Tune, register_optimizer
 
@@ -38,14 +38,6 @@ class _Count:
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
         return value
-
-
-def sliced(t: Tensor, runs: int | None, k: int) -> Tensor:
-    """Every k-th element of ``t`` flattened (prodigyopt's ``t.flatten()[::k]``), of each run's
-    ``t[r]`` with runs (shape (R, ⌈n/k⌉)); ``t`` itself when k = 1 (the same sums)."""
-    if k == 1:
-        return t
-    return t.reshape(-1)[::k] if runs is None else t.reshape(runs, -1)[:, ::k]
 
 
 def _where(mask: Any, a: Any, b: Any) -> Any:

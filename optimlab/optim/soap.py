@@ -103,7 +103,14 @@ class SOAP(Optimizer):
 
     Runs: with ``runs=True`` (the runner sets it) or hyperparameters of shape (R, 1, ...),
     the leading dimension counts runs: each run has its own L, R (stored (R, n, n)) and
-    eigendecompositions (batched), so a batched run equals the runs alone.
+    eigendecompositions (batched), so a batched run equals the runs alone (with
+    ``merge_dims`` each run's ``p[r]`` is merged as alone).
+
+    Where a (merged) size exceeds the product of the others by two or more, the first L has
+    a repeated zero eigenvalue: its eigenvectors there, and so the iterates, depend on the
+    last bits of L (a contraction computed in another order than the reference's
+    ``tensordot``), so such shapes agree with the reference only roughly (2×10×3: 2e−2 after one update, 9e−2
+    after 31).
     """
 
     runs_layout = "leading"  # how stacked runs are told apart (optimlab.runner.runs_layout)
