@@ -109,8 +109,8 @@ class SOAP(Optimizer):
     Where a (merged) size exceeds the product of the others by two or more, the first L has
     a repeated zero eigenvalue: its eigenvectors there, and so the iterates, depend on the
     last bits of L (a contraction computed in another order than the reference's
-    ``tensordot``), so such shapes agree with the reference only roughly (2×10×3: 2e−2 after one update, 9e−2
-    after 31).
+    ``tensordot``), so such shapes agree with the reference only roughly (2×10×3: 2e−2
+    after one update, 9e−2 after 31).
     """
 
     runs_layout = "leading"  # how stacked runs are told apart (optimlab.runner.runs_layout)
