@@ -64,13 +64,13 @@ def test_prodigy_refuses_unequal_group_lrs_before_anything_changes():
 
 
 def test_prodigy_batched_runs_equal_the_runs_alone():
-    """Each run has its own d: the sums run over each run's elements."""
+    """Each run has its own d: the sums run over each run's elements (with slice_p, every k-th)."""
     runs_equal_alone(oo.Prodigy, dict(lr=[1.0, 0.5, 0.1], betas=([0.9, 0.5, 0.0], [0.999, 0.9, 0.5]),
                                       d0=[1e-6, 1e-3, 1e-2], weight_decay=[0.0, 0.1, 0.3]), {})
+    # slice_p: every 3rd element of each run's p[r] flattened (state (R, ⌈n/3⌉)); a run with lr 0 keeps its s
     runs_equal_alone(oo.Prodigy, dict(lr=[1.0, 0.0, 0.1], d_coef=[1.0, 0.5, 2.0], growth_rate=[1.02, 1.5, 10.0]),
-                     dict(use_bias_correction=True, safeguard_warmup=True, decouple=False, weight_decay=0.1))
-    # slice_p: every 3rd element of each run's p[r] flattened (state (R, ⌈n/3⌉))
-    runs_equal_alone(oo.Prodigy, dict(lr=[1.0, 0.5, 0.1], d0=[1e-6, 1e-3, 1e-2]), dict(slice_p=3), shape=(3, 2, 5))
+                     dict(use_bias_correction=True, safeguard_warmup=True, decouple=False, weight_decay=0.1, slice_p=3),
+                     shape=(3, 2, 5))
 
 
 def test_prodigy_state_dict_round_trip():

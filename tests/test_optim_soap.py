@@ -39,29 +39,23 @@ def test_soap_equals_pytorch_optimizer(kw):
 
 
 def merged_start(seed: int = 5) -> list[torch.Tensor]:
-    """With max_precondition_dim 6: (2, 3, 4, 5) merges to (6, 4, 5), (3, 2, 4, 3) to (6, 4, 3)
-    ((3, 6, 4) channels_last), (7, 2, 3) to (1, 7, 6) (7 stays identity). No merged size
-    exceeds the product of the others, so every first eigenbasis is unique (a larger one
-    has repeated zero eigenvalues, whose eigenvectors depend on rounding)."""
+    """With max_precondition_dim 6 and channels_last: (3, 2, 4, 3) merges as (3, 3, 2, 4) to
+    (3, 6, 4), (7, 2, 3) to (1, 7, 6) (7 stays identity). No merged size exceeds the product
+    of the others, so every first eigenbasis is unique (a larger one has repeated zero
+    eigenvalues, whose eigenvectors depend on rounding)."""
     g = torch.Generator().manual_seed(seed)
-    return [torch.randn(*shape, generator=g, dtype=torch.float64) for shape in ((2, 3, 4, 5), (3, 2, 4, 3), (7, 2, 3))]
+    return [torch.randn(*shape, generator=g, dtype=torch.float64) for shape in ((3, 2, 4, 3), (7, 2, 3))]
 
 
-MERGED = [
-    dict(lr=0.01, precondition_frequency=4),
-    dict(lr=0.01, data_format="channels_last", precondition_frequency=5, weight_decay=0.1, normalize_gradient=True),
-]
-
-
-@pytest.mark.parametrize("kw", MERGED, ids=range(len(MERGED)))
-def test_soap_merge_dims_equals_pytorch_optimizer(kw):
-    """Six and seven basis refreshes on the merged shapes, the same iterates; not those unmerged."""
-    kw = dict(kw, merge_dims=True, max_precondition_dim=6)
+def test_soap_merge_dims_equals_pytorch_optimizer():
+    """Seven basis refreshes on the merged shapes, the same iterates; not those unmerged."""
+    kw = dict(lr=0.01, merge_dims=True, max_precondition_dim=6, data_format="channels_last", precondition_frequency=4,
+              weight_decay=0.1, normalize_gradient=True)
     p0 = merged_start()
     ours = trajectory(lambda ps: oo.SOAP(ps, **kw), p0)
     assert_same(ours, trajectory(lambda ps: RefSOAP(ps, **kw), p0), TOL)
     unmerged = trajectory(lambda ps: oo.SOAP(ps, **dict(kw, merge_dims=False)), p0)
-    assert (ours[-1][1] - unmerged[-1][1]).abs().max() > 1e-3
+    assert all((o - u).abs().max() > 1e-3 for o, u in zip(ours[-1], unmerged[-1]))
 
 
 def test_soap_merge_dims_where_the_reference_fails():
