@@ -80,8 +80,9 @@ def test_one_evaluation_per_step_and_the_traces_of_each_optimizer_alone():
 def test_a_schedule_progress_and_the_runs_that_need_evaluations_of_their_own():
     rows: list = []
     fn = counting(rows)
-    mix = {"sgd": "sgd:lr=0.002", "adam": "adam:lr=0.05", "lbfgs": "lbfgs:lr=0.5,max_iter=2", "schedule-free": "sgdschedulefree:lr=0.01",
-           "sophia": "sophia:lr=0.01,estimator=hutchinson", "momentum": "momentum:lr=0.002"}
+    mix = {"sgd": "sgd:lr=0.002", "adam": "adam:lr=0.05", "lbfgs": "lbfgs:lr=0.5,max_iter=2",
+           "schedule-free": "sgdschedulefree:lr=0.01", "sophia": "sophia:lr=0.01,estimator=hutchinson",
+           "momentum": "momentum:lr=0.002"}
     sched = (torch.optim.lr_scheduler.StepLR, {"step_size": 4, "gamma": 0.5})
     ticks: dict = {False: [], True: []}
     out = {share: compare(fn, mix, START, 12, schedule=sched, compile=False, share=share,
