@@ -41,7 +41,7 @@ from ..record import Trace
 from .loop import BatchRun, evaluate_at, one_start, prepare_batch, suggested_start
 from .resolve import resolve_function, resolve_optimizer, run_label
 
-__all__ = ["compare", "run_together", "alone_reason"]
+__all__ = ["compare", "run_together", "alone_reason", "goes_compiled"]
 
 
 def alone_reason(batch: BatchRun) -> str | None:
@@ -59,9 +59,16 @@ def alone_reason(batch: BatchRun) -> str | None:
         return f"{type(loop.opt).__name__} takes its gradient at another point than the one recorded (train/eval)"
     if loop.curvature is not None:
         return f"{type(loop.opt).__name__} refreshes its curvature with evaluations of its own"
-    if loop.compiled is not None and (loop.compiled[2] is True or loop.compiled[1]):
+    if goes_compiled(batch):
         return "the run goes compiled after its first step"
     return None
+
+
+def goes_compiled(batch: BatchRun) -> bool:
+    """Whether this prepared run switches to a compiled program after its first step
+    (``compile=True``, or ``"auto"`` with the program built already): it then runs alone."""
+    plan = batch.loop.compiled
+    return plan is not None and (plan[2] is True or plan[1])
 
 
 def run_together(batches: Sequence[BatchRun]) -> None:
