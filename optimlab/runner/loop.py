@@ -4,10 +4,8 @@ builds a run without stepping it, for :mod:`optimlab.runner.shared`)."""
 
 from __future__ import annotations
 
-import math
 import time
-import warnings
-from typing import Any, Callable, Iterator, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 import torch
@@ -17,8 +15,8 @@ from ..optim import Optimizer as _OptimlabOptimizer
 from ..record import EVAL_SERIES, Trace, to_jsonable
 from ..stopping import AnyOf, StopInfo, as_rule
 from .compiled import check_compile, choose, obtain, switch_now
+from .compiled_steps import run_compiled
 from .curvature import FunctionHessian
-from .programs import Program, hyper_layout
 from .resolve import (
     make_scheduler,
     needs_closure,
@@ -333,7 +331,8 @@ class _FunctionLoop:
         is the run's time so far. True when no run goes on (the rest may have been done here by
         a compiled program: once :func:`~optimlab.runner.compiled.switch_now` says so, at the
         earliest after the first step, which creates the optimizer's state, the program takes
-        the rest, :meth:`run_compiled`; when it cannot be had, ``choice="auto"``, the steps go on)."""
+        the rest, :func:`~optimlab.runner.compiled_steps.run_compiled`; when it cannot be had,
+        ``choice="auto"``, the steps go on)."""
         fv, gn, xv = self.readings(f)
         if self.observe(k, fv, gn, xv, clock(), divergent(fv, grad_norms=gn, points=xv, bound=self.bound),
                         self.rule, self.f_min):
@@ -347,74 +346,9 @@ class _FunctionLoop:
             self.compiled = None  # one try
             program = obtain(key, choice, self.fn, self.opt, hyper_t)
             if program is not None:
-                self.run_compiled(program, hyper_t, k, clock(), self.rule, self.bound, self.f_min, self.progress)
+                run_compiled(self, program, hyper_t, k, clock())
                 return True
         return False
-
-    def run_compiled(self, program: Program, hyper_t: Mapping[str, Any], k: int, t_prev: float, rule: AnyOf,
-                     bound: float | None, f_min: float, progress: Callable[[int], None] | None) -> None:
-        """:meth:`run` with every ``program.chunk`` steps done by one call of
-        the compiled ``program`` (:mod:`optimlab.runner.compiled`): the same records, stops and
-        learning rates, step by step; the clock of a step is interpolated within its call."""
-        R, x = len(self.x0), self.x.detach().clone()
-        dtype = x.dtype
-        lr = hyper_t.get("lr")
-        base = lr if isinstance(lr, torch.Tensor) else torch.ones((R, 1), dtype=dtype)
-        factors = self.lr_factors(1.0 if isinstance(lr, torch.Tensor) else self.group["lr"])
-        flat_h = hyper_layout(dict(hyper_t))[1]
-        state = [self.opt.state[self.x][n] for n in program.state_names]
-        active = torch.from_numpy(self.state.active.copy())
-        bound_t = torch.tensor(math.inf if bound is None else float(bound), dtype=dtype)
-        t0 = time.perf_counter() - t_prev
-        done = False
-        f_t = None
-        while not done:
-            f_k = [next(factors) for _ in range(program.chunk)]
-            if f_t is None or self.shadow is not None or self.sched is not None:  # constant without a schedule
-                f_t = torch.tensor(f_k, dtype=dtype)
-            x, _, state, V, G, P, BAD = program(x, active, base, f_t, bound_t, flat_h, state)
-            t_now = time.perf_counter() - t0
-            V, G, P, BAD = V.numpy(), G.numpy(), P.numpy(), BAD.numpy()
-            n = program.chunk
-            times = [t_prev + (t_now - t_prev) * (i + 1) / n for i in range(n)]
-            # no rule, nothing diverged, not the last step: no run stops in this call, record it whole
-            whole = k > 0 and k + n <= self.steps and not rule.rules() and not BAD.any()
-            if whole:
-                self.record_block(k, V, G, P, times)
-            for i in range(n):
-                if not whole and self.observe(k, V[i], G[i], P[i], times[i], BAD[i] if BAD[i].any() else None, rule,
-                                              f_min):
-                    done = True
-                    break
-                self.record_lr(k, self.group["lr"] if self.shadow is None and self.sched is None
-                               else base * f_k[i] if self.shadow is not None else f_k[i])
-                if self.closure_step:  # the closure's evaluations of this step, as step() counts them
-                    self.counts += (program.calls, program.calls, 0)
-                    self.evals.append(self.counts.copy())
-                k += 1
-                if progress is not None:
-                    progress(k)
-            t_prev = t_now
-            active = torch.from_numpy(self.state.active.copy())
-        with torch.no_grad():
-            self.x.copy_(x)
-
-    def lr_factors(self, lr: float) -> Iterator[float]:
-        """The learning-rate factor of each step for a compiled run, stepping the schedule as
-        :meth:`step` does: the shadow's lr (tensor learning rates), the scheduled lr itself
-        (a number learning rate: the base is then 1), or ``lr`` throughout (no schedule)."""
-        while True:
-            if self.shadow is not None:
-                yield self.shadow[1].param_groups[0]["lr"]
-                self.shadow[1].step()
-                self.shadow[0].step()
-            elif self.sched is not None:
-                yield self.group["lr"]
-                with warnings.catch_warnings():  # the loop's optimizer is stepped by the program, not here
-                    warnings.filterwarnings("ignore", message="Detected call of `lr_scheduler.step")
-                    self.sched.step()
-            else:
-                yield lr
 
     def step(self, k: int) -> None:
         """Update the active runs (step k); stopped runs stay where they are.
