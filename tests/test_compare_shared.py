@@ -127,3 +127,12 @@ def test_batched_runs_of_several_optimizers_share_and_a_shared_run_asks_for_its_
     assert asked == ["SGD", "Adam"], "torch's SGD has no program (eager), the optimlab ones ask once"
     assert rows == [3] * 9
     same(got, compare(counting([]), mix, START, 8, compile=False, share=False))
+
+
+def test_a_sum_over_coordinates_may_round_its_values_differently_but_no_more():
+    specs = ["sgd:lr=0.001", "nesterov:lr=0.001", "rmsprop:lr=0.01", "adam:lr=0.05"]
+    fn = optimlab.functions.resolve("styblinski-tang:dim=5")
+    shared, alone = (compare(fn, specs, steps=30, compile=False, share=s) for s in (True, False))
+    for label in specs:
+        np.testing.assert_allclose(shared[label].values, alone[label].values, rtol=1e-12, atol=0)
+        np.testing.assert_allclose(shared[label].params, alone[label].params, rtol=1e-12, atol=0)
