@@ -45,7 +45,8 @@ def counting(rows: list) -> TestFunction:
 
 MIX = {"sgd": "sgd:lr=0.002", "momentum": "momentum:lr=0.002", "nag": "nesterov:lr=0.002", "adam": "adam:lr=0.05",
        "rmsprop": "rmsprop:lr=0.01", "lion": "lion:lr=0.01", "keras": "keras.adam:learning_rate=0.05",
-       "diverges": "sgd:lr=1.0", "adagrad": "adagrad:lr=0.5"}
+       "diverges": "sgd:lr=1.0", "adagrad": "adagrad:lr=0.5", "adabelief": "adabelief:lr=0.05",
+       "ademamix": "ademamix:lr=0.05", "mars": "mars:lr=0.01", "adopt": "adopt:lr=0.05"}
 
 
 def test_one_evaluation_per_step_and_the_traces_of_each_optimizer_alone():
