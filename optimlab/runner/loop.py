@@ -111,7 +111,7 @@ class BatchRun:
         self.loop, self.threads, self.n_threads, self.config = loop, threads, n_threads, config
 
     def run(self) -> None:
-        """Step every run until it stops, alone (today's loop: its own evaluations)."""
+        """Step every run until it stops, by itself (the loop evaluates the function on its own)."""
         with torch_threads(self.n_threads):
             self.loop.run()
 
