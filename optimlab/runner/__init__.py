@@ -14,7 +14,7 @@ the steps run as a program compiled ahead of time (:mod:`optimlab.runner.compile
 
 
 from .compiled import NotCompilable, check_compile
-from .loop import run, run_batch, suggested_start
+from .loop import run, run_batch
 from .resolve import (
     make_scheduler,
     needs_closure,
@@ -23,6 +23,7 @@ from .resolve import (
     run_label,
     runs_layout,
     runs_options,
+    suggested_start,
     takes_tensor_hyper,
 )
 from .shared import compare

@@ -20,15 +20,19 @@ from .curvature import FunctionHessian
 from .resolve import (
     make_scheduler,
     needs_closure,
+    new_params,
+    one_start,
     resolve_function,
     resolve_optimizer,
     run_label,
     runs_layout,
     runs_options,
+    start_points,
+    suggested_start,
     takes_tensor_hyper,
 )
 
-__all__ = ["run", "run_batch", "prepare_batch", "BatchRun", "suggested_start"]
+__all__ = ["run", "run_batch", "prepare_batch", "BatchRun", "evaluate_at"]
 
 
 def _f_min(fn: Any) -> float:
@@ -43,21 +47,6 @@ def _same_lr(a: Any, b: Any) -> bool:
     if isinstance(a, tuple) and isinstance(b, tuple):
         return a[0] is b[0] and a[1] == b[1]
     return a == b
-
-
-def _hyper_tensors(hyper: Mapping[str, Sequence], R: int, dtype: torch.dtype) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for k, vals in hyper.items():
-        arr = np.asarray(vals, dtype=float)
-        if k == "betas":
-            if arr.shape != (R, 2):
-                raise ValueError(f"hyper['betas'] must have shape ({R}, 2), got {arr.shape}")
-            out[k] = (torch.tensor(arr[:, :1], dtype=dtype), torch.tensor(arr[:, 1:], dtype=dtype))
-        else:
-            if arr.shape != (R,):
-                raise ValueError(f"hyper[{k!r}] must hold one value per run ({R}), got shape {arr.shape}")
-            out[k] = torch.tensor(arr[:, None], dtype=dtype)
-    return out
 
 
 def run_batch(function: Any, optimizer: Any, starts: Any, steps: int = 100, *,
@@ -133,7 +122,7 @@ def prepare_batch(function: Any, optimizer: Any, starts: Any, steps: int = 100, 
     fn = resolve_function(function)
     factory, name, options = resolve_optimizer(optimizer)
     hyper = dict(hyper or {})
-    x0 = _start_points(starts, hyper, fn)
+    x0 = start_points(starts, hyper, fn)
     n_threads = pick_threads(threads, x0.size)
     if labels is not None and len(labels) != len(x0):
         raise ValueError(f"labels must have {len(x0)} entries, got {len(labels)}")
@@ -143,7 +132,7 @@ def prepare_batch(function: Any, optimizer: Any, starts: Any, steps: int = 100, 
             stop=stop, schedule=schedule, labels=None if labels is None else labels[r:r + 1], dtype=dtype,
             bound=bound, record_params=record_params, progress=progress, threads=threads, compile=compile)]
     rule: AnyOf = as_rule(stop)
-    params, hyper_t = _new_params(x0, hyper, dtype)
+    params, hyper_t = new_params(x0, hyper, dtype)
     if not takes_tensor_hyper(optimizer):  # one run here ("alone"): its values as plain numbers
         hyper_t = {k: tuple(map(float, list(v)[0])) if k == "betas" else float(list(v)[0]) for k, v in hyper.items()}
     loop = _FunctionLoop(fn, factory(params, **hyper_t, **runs_options(optimizer)), x0, int(steps), record_params)
@@ -160,29 +149,6 @@ def prepare_batch(function: Any, optimizer: Any, starts: Any, steps: int = 100, 
     if schedule is not None:
         base_config["schedule"] = repr(schedule)
     return [BatchRun(loop, threads, n_threads, (base_config, name, options, hyper, labels))]
-
-
-def _start_points(starts: Any, hyper: Mapping[str, Sequence], fn: Any) -> np.ndarray:
-    """(R, d) finite start points that fit the function."""
-    x0 = np.asarray(starts, dtype=float)
-    if x0.ndim == 1:
-        R = len(next(iter(hyper.values()))) if hyper else 1
-        x0 = np.repeat(x0[None, :], R, axis=0)
-    if x0.ndim != 2 or x0.shape[0] == 0 or x0.shape[1] == 0:
-        raise ValueError(f"starts must be a point (d,) or points (R, d), got shape {np.shape(starts)}")
-    if not np.isfinite(x0).all():
-        raise ValueError("start contains NaN or inf")
-    fdim = getattr(fn, "dim", None)
-    if fdim is not None and fdim != x0.shape[1]:
-        raise ValueError(f"start has {x0.shape[1]} coordinates but {getattr(fn, 'name', 'the function')} "
-                         f"takes {fdim}")
-    return x0
-
-
-def _new_params(x0: np.ndarray, hyper: Mapping[str, Sequence], dtype: torch.dtype) -> tuple[list, dict]:
-    """``([x], hyper tensors)``: the (R, d) parameter and the (R, 1) hyperparameters, for the factory."""
-    x = torch.tensor(x0, dtype=dtype, requires_grad=True)
-    return [x], _hyper_tensors(hyper, len(x0), dtype)
 
 
 def evaluate_at(fn: Any, xs: Sequence[torch.Tensor]) -> torch.Tensor:
@@ -475,28 +441,6 @@ class _FunctionLoop:
                     series=series, stop_reason=str(reason_list[i]), steps=n,
                 ))
         return traces
-
-
-def suggested_start(function: Any) -> list[float]:
-    """The function's first suggested start point (``starts[0]``): the default ``start`` of
-    :func:`run`, :func:`compare` and ``optimlab run``; ``ValueError`` naming ``start`` when the
-    function suggests none (a user formula or callable)."""
-    fn = resolve_function(function)
-    starts = getattr(fn, "starts", None)
-    if starts is None or len(starts) == 0:
-        name = getattr(fn, "name", None) or "this function"
-        raise ValueError(f"start is needed: {name} suggests no start point (user formulas and callables have "
-                         f"none); give start=(x, y), or --start X,Y on the command line")
-    return [float(v) for v in np.asarray(starts, dtype=float)[0]]
-
-
-def one_start(start: Any) -> np.ndarray:
-    """``start`` (d numbers) as the (1, d) starts of one run, else a ValueError naming ``start``."""
-    start_arr = np.asarray(start, dtype=float)
-    if start_arr.ndim != 1:
-        raise ValueError(f"start must be one point (d numbers), got shape {start_arr.shape}; "
-                         "use run_batch for several")
-    return start_arr[None, :]
 
 
 def run(function: Any, optimizer: Any, start: Any = None, steps: int = 100, *, stop: Any = None, schedule: Any = None,

@@ -41,8 +41,8 @@ from .._spec import run_labels
 from ..engine import pick_threads, torch_threads
 from ..functions import TestFunction
 from ..record import Trace
-from .loop import BatchRun, evaluate_at, one_start, prepare_batch, suggested_start
-from .resolve import resolve_function, resolve_optimizer, run_label
+from .loop import BatchRun, evaluate_at, prepare_batch
+from .resolve import one_start, resolve_function, resolve_optimizer, run_label, suggested_start
 
 __all__ = ["compare", "run_together", "alone_reason", "goes_compiled"]
 
