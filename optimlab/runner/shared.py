@@ -77,8 +77,9 @@ def goes_compiled(batch: BatchRun) -> bool:
 def run_together(batches: Sequence[BatchRun]) -> None:
     """Step every prepared run to its end. Those that can share (:func:`alone_reason`) and
     are on the same function (the same object, dtype, device and dimension) go in lockstep
-    with one evaluation per step for all of them; the others, and a group of one, run alone,
-    one after the other in the order given, before the groups."""
+    with one evaluation per step for all of them (with the torch threads the first run's
+    ``threads`` gives for all their points); the others, and a group of one, run alone, one
+    after the other in the order given, before the groups."""
     groups: dict[tuple, list[BatchRun]] = {}
     for b in batches:
         if alone_reason(b) is None:
