@@ -118,6 +118,7 @@ def test_batched_runs_of_several_optimizers_share_and_a_shared_run_asks_for_its_
     # compile="auto" with no program built: the runs share, and each still asks for its program
     # when switch_now says so (here after step 4; the takeover itself is loop.take's, tested in
     # test_compiled_runs); a program that cannot be had leaves the run sharing, same records
+    monkeypatch.setattr(compiled, "BACKEND", "graph")  # no C++ compiler needed to have a plan
     monkeypatch.setenv(compiled.CACHE_ENV, str(tmp_path))
     monkeypatch.setattr(loop, "switch_now", lambda choice, ready, k, steps, elapsed: k == 4)
     asked = []
