@@ -99,7 +99,6 @@ def test_a_schedule_progress_and_the_runs_that_need_evaluations_of_their_own():
     noisy = optimlab.functions.resolve("beale:noise=0.1,seed=3")
     assert "noisy" in alone_reason(prepare_batch(noisy, "sgd", [START], 3)[0])
     assert "callable of your own" in alone_reason(prepare_batch(lambda x: (x ** 2).sum(-1), "sgd", [START], 3)[0])
-    assert "compiled" in alone_reason(prepare_batch("beale", "adam", [START], 3, compile=True)[0])
     with pytest.raises(ValueError, match="share must be True or False, got 'yes'"):
         compare(fn, mix, START, 3, share="yes")
 
@@ -120,6 +119,7 @@ def test_batched_runs_of_several_optimizers_share_and_a_shared_run_asks_for_its_
     # test_compiled_runs); a program that cannot be had leaves the run sharing, same records
     monkeypatch.setattr(compiled, "BACKEND", "graph")  # no C++ compiler needed to have a plan
     monkeypatch.setenv(compiled.CACHE_ENV, str(tmp_path))
+    assert "compiled" in alone_reason(prepare_batch("beale", "adam", [START], 3, compile=True)[0])
     monkeypatch.setattr(loop, "switch_now", lambda choice, ready, k, steps, elapsed: k == 4)
     asked = []
     monkeypatch.setattr(loop, "obtain", lambda key, choice, fn, opt, hyper_t: asked.append(type(opt).__name__))
