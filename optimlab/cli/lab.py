@@ -253,8 +253,9 @@ def _run_all(fn: Any, specs: list[str], x0: list[float], steps: int, rules: list
         for i, (label, spec) in enumerate(zip(run_labels(specs), specs)):
             bar.update(i * steps, description=shorten(label, 40), force=True)
             try:
+                tick = bar.hook(lambda k, i=i: bar.update(i * steps + k))
                 traces[label] = runner.run(fn, spec, x0, steps, stop=rules or None, schedule=schedule, label=label,
-                                           compile=compiled, progress=bar.hook(lambda k, i=i: bar.update(i * steps + k)))
+                                           compile=compiled, progress=tick)
             except (ValueError, TypeError, RuntimeError) as e:
                 fail(f"--optimizer {shorten(spec)!r}: {one_line(e)}")
         bar.update(len(specs) * steps, force=True)
