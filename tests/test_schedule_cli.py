@@ -8,7 +8,6 @@ import inspect
 
 import numpy as np
 import pytest
-import torch
 from torch.optim import lr_scheduler as L
 
 import optimlab
