@@ -74,6 +74,10 @@ def test_other_commands_refuse_a_bad_schedule_in_the_same_words(capsys, tmp_path
                                                     "--schedule", "lambda", "-o", out)
     assert error_line(capsys, "train", "iris-softmax", "--schedule-per", "batch", "-o", out) == (
         "error: --schedule-per must be epoch or step, got 'batch'")
+    # a sweep over lr scales one schedule's factors by each run's lr: a schedule with lrs of its own is refused
+    for spec in ("cosine:T_max=4,eta_min=0.001", "piecewise:boundaries=(2,),values=(0.1,0.01)"):
+        assert "sets learning rates that do not scale with the run's lr" in error_line(
+            capsys, "sweep", "beale", "--grid", "lr=0.1,0.01", "--steps", "5", "--schedule", spec, "-o", out)
     assert "--schedule applies to test functions only" in error_line(
         capsys, "sweep", "problem:iris-softmax", "--grid", "lr=0.1", "--schedule", "step:step_size=2", "-o", out)
 

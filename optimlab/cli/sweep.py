@@ -165,6 +165,8 @@ def sweep_command(
             raise CLIError(f"--schedule applies to test functions only; {problem!r} is a training problem "
                            f"(optimlab train takes --schedule)")
         sched = schedule_option(schedule, functions=True)
+        if sched is not None and any(k in g for k in ("lr", "learning_rate")):
+            _check_proportional(schedule, sched, steps)
         prob: Any = problem
         if not problem.startswith("problem:"):
             from ..runner import resolve_function  # lazy: keeps --help free of torch
@@ -191,6 +193,18 @@ def sweep_command(
         fail(one_line(e))
         return
     _sweep_outputs(res, out, target, top)
+
+
+def _check_proportional(text: str, sched: Any, steps: int) -> None:
+    """A sweep over the learning rate applies the schedule's factors to each run's lr: refused for
+    a schedule that sets learning rates of its own, which would give every run wrong numbers."""
+    from ..schedules import proportional  # lazy: keeps --help free of torch
+
+    if not proportional(*sched, steps):
+        raise CLIError(f"--schedule {text!r} sets learning rates that do not scale with the run's lr "
+                       f"(absolute values, eta_min, max_lr), and a sweep over lr runs one schedule for all "
+                       f"its learning rates by its factors: use a proportional one (piecewise with "
+                       f"relative=true, eta_min=0) or optimlab run for each lr")
 
 
 def _sweep_outputs(res: Any, out: Path, target: float | None, top: int) -> None:
