@@ -79,9 +79,7 @@ def train(
         if out is not None:
             check_out(out)
         specs = spec_list(optimizer) or DEFAULT_OPTIMIZERS
-        schedule_per = schedule_per.strip().lower()
-        if schedule_per not in ("epoch", "step"):
-            raise CLIError(f"--schedule-per must be epoch or step, got {schedule_per!r}")
+        sched, schedule_per = _schedule(schedule, schedule_per)
     except CLIError as e:
         fail(str(e))
         return
@@ -101,7 +99,6 @@ def train(
                 parse_spec(s)
             except (ValueError, TypeError) as e:
                 raise CLIError(f"--optimizer {s!r}: {one_line(e)}") from None
-        sched = schedule_option(schedule, functions=False)
         if problem.lower().endswith(".csv") or Path(problem).is_file():
             if not target:
                 fail("a CSV problem needs --target COLUMN (the column to predict)")
@@ -142,6 +139,14 @@ def train(
                           f"to resume", highlight=False,
                           soft_wrap=True)
         raise typer.Exit(code=130)
+
+
+def _schedule(text: str | None, per: str) -> tuple[Any, str]:
+    """``--schedule`` as ``(cls, kwargs)`` (or None) and ``--schedule-per``, checked."""
+    per = per.strip().lower()
+    if per not in ("epoch", "step"):
+        raise CLIError(f"--schedule-per must be epoch or step, got {per!r}")
+    return schedule_option(text, functions=False), per
 
 
 def _interrupted(folder: Path, prob: Any, labels: list[str], seeds: int, epochs: int, batch_size: int) -> Any:
