@@ -37,7 +37,7 @@ from . import optim
 from ._spec import name_key, parse_options, split_spec, unknown_name, unknown_option
 
 __all__ = ["InverseTimeDecay", "ExponentialDecay", "PiecewiseConstant", "Warmup", "SCHEDULES", "REFUSED",
-           "schedule_class", "schedule_names", "check_schedule", "parse_schedule", "proportional"]
+           "schedule_class", "schedule_names", "check_schedule", "parse_schedule"]
 
 
 def _num(name: str, v: Any, lo: float, lo_open: bool = False) -> float:
@@ -251,22 +251,3 @@ def parse_schedule(text: str, *, functions: bool = False) -> tuple[type, dict[st
     kwargs = parse_options(rest, str(text), "schedule")
     check_schedule(name, cls, kwargs)
     return cls, kwargs
-
-
-def proportional(cls: type, kwargs: dict[str, Any], steps: int) -> bool:
-    """Whether the schedule's learning rate over ``steps`` steps is the base lr times factors that do
-    not depend on it (StepLR, ExponentialLR, ...; not absolute values, ``eta_min > 0``, ``max_lr``).
-    The runner applies one schedule to many runs' tensor learning rates by its factors (a shadow on
-    base lr 1), which is exact only then. Found by stepping it on base lrs 1 and 3."""
-    lrs = []
-    for base in (1.0, 3.0):
-        opt = optim.SGD([torch.zeros(1)], lr=base)
-        sched, seen = cls(opt, **kwargs), []
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            for _ in range(max(int(steps), 1)):
-                seen.append(opt.param_groups[0]["lr"])
-                opt.step()
-                sched.step()
-        lrs.append(seen)
-    return all(math.isclose(3.0 * a, b, rel_tol=1e-12, abs_tol=0.0) for a, b in zip(*lrs))

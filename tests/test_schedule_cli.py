@@ -74,10 +74,6 @@ def test_other_commands_refuse_a_bad_schedule_in_the_same_words(capsys, tmp_path
                                                     "--schedule", "lambda", "-o", out)
     assert error_line(capsys, "train", "iris-softmax", "--schedule-per", "batch", "-o", out) == (
         "error: --schedule-per must be epoch or step, got 'batch'")
-    # a sweep over lr scales one schedule's factors by each run's lr: a schedule with lrs of its own is refused
-    for spec in ("cosine:T_max=4,eta_min=0.001", "piecewise:boundaries=(2,),values=(0.1,0.01)"):
-        assert "sets learning rates that do not scale with the run's lr" in error_line(
-            capsys, "sweep", "beale", "--grid", "lr=0.1,0.01", "--steps", "5", "--schedule", spec, "-o", out)
     assert "--schedule applies to test functions only" in error_line(
         capsys, "sweep", "problem:iris-softmax", "--grid", "lr=0.1", "--schedule", "step:step_size=2", "-o", out)
 
@@ -93,19 +89,21 @@ def test_run_with_a_schedule_is_the_library_run_and_its_lrs_are_the_closed_form(
     np.testing.assert_allclose(cli.lrs, 0.01 * 0.5 ** np.floor(np.arange(12) / 5), rtol=1e-15)
 
 
-def test_sweep_with_a_schedule_is_the_library_run_of_each_configuration(capsys, tmp_path):
+@pytest.mark.parametrize("relative", [True, False])  # factors of each run's lr; learning rates of its own
+def test_sweep_with_a_schedule_is_the_library_run_of_each_configuration(capsys, tmp_path, relative):
+    values = (1, 0.5, 0.1) if relative else (0.004, 0.002, 0.001)
+    spec = f"piecewise:boundaries=(3,6),values=({','.join(map(str, values))}),relative={str(relative).lower()}"
     code, _, err = call(capsys, "sweep", "beale", "-O", "sgd", "--grid", "lr=0.01,0.002", "--start", "1,1.5",
-                        "--steps", "10", "--schedule", "piecewise:boundaries=(3,6),values=(1,0.5,0.1),relative=true",
-                        "--out", str(tmp_path), "-q")
+                        "--steps", "10", "--schedule", spec, "--out", str(tmp_path), "-q")
     assert code == 0, err
     res = SweepResult.load(tmp_path / "sweep.json")
-    factor = np.array([1.0] * 4 + [0.5] * 3 + [0.1] * 3)  # values[i] for boundaries[i-1] < t <= boundaries[i]
-    schedule = (PiecewiseConstant, {"boundaries": (3, 6), "values": (1, 0.5, 0.1), "relative": True})
+    piece = np.array([values[0]] * 4 + [values[1]] * 3 + [values[2]] * 3)  # values[i] for b[i-1] < t <= b[i]
+    schedule = (PiecewiseConstant, {"boundaries": (3, 6), "values": values, "relative": relative})
     assert len(res.traces) == 2
     for config, trace in zip(res.configs, res.traces):
         lib = optimlab.run("beale", ("sgd", config), (1.0, 1.5), 10, schedule=schedule)
         np.testing.assert_allclose(trace.values, lib.values, rtol=1e-12)
-        np.testing.assert_allclose(trace.lrs, config["lr"] * factor, rtol=1e-12)
+        np.testing.assert_allclose(trace.lrs, config["lr"] * piece if relative else piece, rtol=1e-12)
 
 
 def test_train_steps_the_schedule_per_update_when_asked(capsys, tmp_path):

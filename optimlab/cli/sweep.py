@@ -161,7 +161,7 @@ def sweep_command(
         out = out or default_out(SWEEP_ROOT, problem.removeprefix("problem:"))
         check_out(out)
         g = parse_grid(grid, max_runs)
-        sched = _schedule(schedule, problem, g, steps)
+        sched = _schedule(schedule, problem)
         prob: Any = problem
         if not problem.startswith("problem:"):
             from ..runner import resolve_function  # lazy: keeps --help free of torch
@@ -190,24 +190,13 @@ def sweep_command(
     _sweep_outputs(res, out, target, top)
 
 
-def _schedule(text: str | None, problem: str, grid: dict, steps: int) -> Any:
-    """``--schedule`` as ``(cls, kwargs)`` (or None), for test functions only. A sweep over the
-    learning rate applies the schedule's factors to each run's lr: a schedule that sets learning
-    rates of its own is refused, since it would give every run wrong numbers."""
+def _schedule(text: str | None, problem: str) -> Any:
+    """``--schedule`` as ``(cls, kwargs)`` (or None), for test functions only (each run gets the
+    learning rates the schedule gives its own lr: :class:`optimlab.runner.run_schedule.RunSchedule`)."""
     if text is not None and problem.startswith("problem:"):
         raise CLIError(f"--schedule applies to test functions only; {problem!r} is a training problem "
                        f"(optimlab train takes --schedule)")
-    sched = schedule_option(text, functions=True)
-    if sched is None or not any(k in grid for k in ("lr", "learning_rate")):
-        return sched
-    from ..schedules import proportional  # lazy: keeps --help free of torch
-
-    if not proportional(*sched, steps):
-        raise CLIError(f"--schedule {text!r} sets learning rates that do not scale with the run's lr "
-                       f"(absolute values, eta_min, max_lr), and a sweep over lr runs one schedule for all "
-                       f"its learning rates by its factors: use a proportional one (piecewise with "
-                       f"relative=true, eta_min=0) or optimlab run for each lr")
-    return sched
+    return schedule_option(text, functions=True)
 
 
 def _sweep_outputs(res: Any, out: Path, target: float | None, top: int) -> None:
