@@ -275,8 +275,8 @@ def mul_by_(ts: list[Tensor], others: list[Tensor]) -> list[Tensor]:
 CHUNK_ELEMENTS = 1 << 17  # 512 KB of float32: measured best of 2^15, 2^17, 2^19 (docs/optimizers.md)
 
 
-def cache_sized(indices: list[int], params: list[Tensor]) -> list[list[int]]:
-    """``indices`` in runs of consecutive parameters of at most ``CHUNK_ELEMENTS`` elements
+def cache_sized(indices: list[int], params: list[Tensor], limit: int = CHUNK_ELEMENTS) -> list[list[int]]:
+    """``indices`` in runs of consecutive parameters of at most ``limit`` elements
     together (a larger parameter alone), on CPU: an update rule over lists applies each
     operation to the whole list before the next, so on CPU a list whose tensors do not
     fit in cache together would stream every operation through memory, where one tensor
@@ -286,7 +286,7 @@ def cache_sized(indices: list[int], params: list[Tensor]) -> list[list[int]]:
     chunks, current, size = [], [], 0
     for i in indices:
         n = params[i].numel()
-        if current and size + n > CHUNK_ELEMENTS:
+        if current and size + n > limit:
             chunks.append(current)
             current, size = [], 0
         current.append(i)

@@ -103,6 +103,7 @@ class Prodigy(Optimizer):
                "decoupled_weight_decay": Fixed(False, "Prodigy's weight decay is decouple=True/False")}
     hparam_rules = (SameKind("betas", torch="betas must be either both floats or both Tensors"),)
     _RUN_NAMES = ("lr", "betas", "beta3", "eps", "weight_decay", "d0", "d_coef", "growth_rate")
+    _step_keys = frozenset(("d", "d_max", "d_numerator", "d_denom", "d_hat", "k"))
 
     def __init__(self, params: Any, lr: Any = 1.0, betas: tuple[Any, Any] = (0.9, 0.999), beta3: Any = None,
                  eps: Any = 1e-8, weight_decay: Any = 0.0, decouple: bool = True, use_bias_correction: bool = False,
