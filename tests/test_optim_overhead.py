@@ -210,6 +210,21 @@ def test_a_list_rule_takes_torchs_foreach_path_and_gives_torchs_numbers(monkeypa
         torch.testing.assert_close(p, q, rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_a_list_times_a_number_gives_the_numbers_of_torchs_call_with_the_number(dtype):
+    # _lists hands torch's CPU foreach a 0-d tensor in place of the Python number (no per-tensor
+    # wrapping): the numbers must stay those of the call with the number, bit for bit
+    from optimlab.optim import _lists as L
+    g = torch.Generator().manual_seed(3)
+    ts = [(torch.randn(64, generator=g, dtype=torch.float64) * 10.0 ** torch.randint(-40, 38, (64,), generator=g))
+          .to(dtype) for _ in range(3)]
+    for x in [1 / 3, -2.5e-8, 0.999, 3e38, 1e-42, float(torch.randn((), generator=g, dtype=torch.float64))]:
+        for ours, torchs in [(L.mul(ts, x), torch._foreach_mul(ts, x)), (L.div(ts, x), torch._foreach_div(ts, x)),
+                             (L.add_scalar(ts, x), torch._foreach_add(ts, x))]:
+            for a, b in zip(ours, torchs):
+                assert torch.equal(a.nan_to_num(), b.nan_to_num()) and a.dtype == b.dtype, x
+
+
 # ------------------------------------------------- a steady-state step re-validates nothing
 def test_a_group_is_checked_again_only_when_its_options_change(monkeypatch):
     import optimlab.optim._base as base

@@ -413,7 +413,7 @@ class Optimizer(torch.optim.Optimizer):
         for state in states:
             if "step" not in state:  # SGD and NAG count steps only when lr_decay needs t
                 state["step"] = torch.tensor(0.0, dtype=scalar_dtype())
-        torch._foreach_add_([state["step"] for state in states], 1)
+        lists.add_scalar_([state["step"] for state in states], 1.0)
 
     def _lrs(self, group: dict[str, Any], states: list[dict[str, Any]]) -> list[Any]:
         """The learning rate of each parameter's update: ``lr``, with inverse-time decay in its
