@@ -175,8 +175,9 @@ class Prodigy(Optimizer):
         n, d, dlr = now["runs"], now["d"], now["dlr"]
         scale = d / runs.flat(group["d0"])
         mask = _where(on, 1, 0)
-        for p, g, state in zip(ps, gs, states):  # in the reference's order, one parameter after another
-            now["numerator"] = now["numerator"] + scale * dlr * runs.per_run_dot(g, state["p0"] - p, n) * mask
+        # ⟨g, x₀ − x⟩ of every parameter (x₀ − x: one call, temporaries of this list), summed in float64
+        dots = runs.per_run_dots(gs, L.add([state["p0"] for state in states], ps, -1.0), n)
+        now["numerator"] = now["numerator"] + scale * dlr * dots.sum(0) * mask
         col = _columns(ps)
         s_rate = scale * (d if group["safeguard_warmup"] else dlr)
         updates = []
@@ -193,8 +194,8 @@ class Prodigy(Optimizer):
                     t.copy_(torch.where(runs.column(on, p), new, t))
             else:
                 rule(ts)
-        for state in states:
-            now["denominator"] = now["denominator"] + runs.per_run_sum(state["s"].abs(), n) * mask
+        now["denominator"] = now["denominator"] + runs.per_run_sums(L.absolute([state["s"] for state in states]),
+                                                                    n).sum(0) * mask
 
     def _finish(self) -> None:
         """The new d, then every parameter's step (the reference's second loop)."""
