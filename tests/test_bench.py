@@ -109,8 +109,8 @@ def test_grid_syntax():
 
 
 # ---------------------------------------------------------------- interrupted benchmark
-SUITE = "ill-conditioned,booth,rosenbrock"
-ARGS = dict(optimizers="momentum,adam", budget=6, seeds=2, steps=200)
+SUITE = "booth,rosenbrock"
+ARGS = dict(optimizers="momentum,adam", budget=4, seeds=2, steps=200)
 
 
 def _env():
@@ -138,10 +138,10 @@ def test_killed_benchmark_resumes_without_rerunning_finished_trials(tmp_path):
     cmd = [sys.executable, "-m", "optimlab", "bench", "--suite", SUITE, "--optimizers", ARGS["optimizers"],
            "--budget", str(ARGS["budget"]), "--seeds", str(ARGS["seeds"]), "--steps", str(ARGS["steps"]),
            "--store", str(store), "--out", str(tmp_path / "out0")]
-    total = 3 * 2 * (6 + 2)
+    total = 2 * 2 * (4 + 2)
     proc = subprocess.Popen(cmd, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.time() + 40
-    while time.time() < deadline and proc.poll() is None and _count(store) < 10:
+    while time.time() < deadline and proc.poll() is None and _count(store) < 8:
         time.sleep(0.01)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
@@ -183,7 +183,8 @@ def test_killed_benchmark_resumes_without_rerunning_finished_trials(tmp_path):
     assert cell["runs"] == 2 and cell["median"] == np.median([trial_result(r)["final"] for r in reruns])
     tune = [r for r in rows if r["trial"]["phase"] == "tune" and r["trial"]["optimizer"] == "adam"
             and r["trial"]["problem"]["name"] == "booth"]
-    best = min(tune, key=lambda r: (trial_result(r)["final"], logspace(1e-4, 1, 6).index(r["trial"]["hyper"]["lr"])))
+    grid = logspace(1e-4, 1, ARGS["budget"])
+    best = min(tune, key=lambda r: (trial_result(r)["final"], grid.index(r["trial"]["hyper"]["lr"])))
     assert cell["best_hyper"] == best["trial"]["hyper"]
     # steps to the target, by hand from the stored curves
     hits = [np.flatnonzero(np.asarray(r["trace"].values) <= 1e-6) for r in reruns]  # booth: f* = 0

@@ -270,12 +270,13 @@ def postgres_url():
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def _running_pids(optuna, url, names):
-    out = set()
-    for n in names:
-        for t in optuna.load_study(study_name=n, storage=url).get_trials(states=(optuna.trial.TrialState.RUNNING,)):
-            out.add(t.user_attrs.get("worker", "").rsplit(" ", 1)[-1])
-    return out
+def _running_pids(optuna, storage, study_ids):
+    """The pids of the workers holding RUNNING trials, read from one storage object through
+    its own API (a ``load_study`` per look on a URL built a new engine and a sampler: 0.06-0.5 s
+    of this process's CPU per look, taken from the workers on two cores)."""
+    running = (optuna.trial.TrialState.RUNNING,)
+    return {t.user_attrs.get("worker", "").rsplit(" ", 1)[-1]
+            for i in study_ids for t in storage.get_all_trials(i, deepcopy=False, states=running)}
 
 
 @pytest.mark.slow  # three worker processes on a real PostgreSQL server, one killed (about 10-25 s)
@@ -285,7 +286,7 @@ def test_three_workers_on_postgresql_one_killed(postgres_url, tmp_path):
     from optimlab.report import build_report
 
     # 300 steps: a trial lasts long enough (~50 ms) to be caught running
-    args = dict(budget=4, seeds=2, steps=300, search="random", search_seed=1)
+    args = dict(budget=2, seeds=2, steps=300, search="random", search_seed=1)
     desc = describe_search(SUITE, SPECS, lr_range=(1e-4, 1.0), max_trials=1000, **args)
     prepare(open_storage(postgres_url), desc)
     names = [study_name(desc, p, s) for p in desc["problems"] for s in desc["optimizers"]]
@@ -295,15 +296,17 @@ def test_three_workers_on_postgresql_one_killed(postgres_url, tmp_path):
            "--heartbeat", "1"]
     procs = [subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) for _ in range(3)]
     victim = procs[1]
+    storage = open_storage(postgres_url)
+    study_ids = [storage.get_study_id_from_name(n) for n in names]
     deadline, caught = time.time() + 60, False
     while time.time() < deadline and victim.poll() is None:  # kill the victim while it holds RUNNING trials
-        if str(victim.pid) in _running_pids(optuna, postgres_url, names):
+        if str(victim.pid) in _running_pids(optuna, storage, study_ids):
             victim.send_signal(signal.SIGSTOP)  # frozen, it can no longer finish them between the look and the kill
-            caught = str(victim.pid) in _running_pids(optuna, postgres_url, names)
+            caught = str(victim.pid) in _running_pids(optuna, storage, study_ids)
             if caught:
                 break
             victim.send_signal(signal.SIGCONT)
-        time.sleep(0.02)
+        time.sleep(0.05)  # a look costs this process ~15 ms of CPU, which the workers need
     victim.send_signal(signal.SIGKILL)
     assert caught, "the victim was never seen holding a trial (its trials take milliseconds: none was caught)"
     for p in (procs[0], procs[2]):
@@ -311,7 +314,7 @@ def test_three_workers_on_postgresql_one_killed(postgres_url, tmp_path):
         assert p.returncode == 0, err.decode()[-2000:]
     victim.wait()
     # every trial exactly once; the victim's trials failed and were retried by the others
-    total = 2 * 2 * (4 + 2)
+    total = 2 * 2 * (args["budget"] + args["seeds"])
     failed, ids = [], []
     for n in names:
         trials = optuna.load_study(study_name=n, storage=postgres_url).get_trials()
@@ -319,7 +322,11 @@ def test_three_workers_on_postgresql_one_killed(postgres_url, tmp_path):
         failed += [t for t in trials if t.state.name == "FAIL"]
         assert all(t.state.name in ("COMPLETE", "FAIL") for t in trials)
     assert len(ids) == len(set(ids)) == total
-    assert failed and all(t.user_attrs["worker"].endswith(f"pid {victim.pid}") for t in failed)
+    # each failed trial is the victim's: tagged with its pid, or untagged when it was frozen between
+    # a trial's two writes (RUNNING, then the tag: workers._take); the other workers' tags never fail
+    victims = [t.user_attrs.get("worker") for t in failed]
+    assert any(w is not None for w in victims), "no failed trial is tagged with the victim's pid"
+    assert all(w is None or w.endswith(f"pid {victim.pid}") for w in victims), victims
     # the report from the database alone has the one-process run's numbers
     ref = tmp_path / "ref.sqlite"
     run_bench(SUITE, SPECS, store=ref, **args)
@@ -332,8 +339,8 @@ def test_three_workers_on_postgresql_one_killed(postgres_url, tmp_path):
         {key: c["cost"] for key, c in _numbers(ref_desc, ref_rows)[0].items()}
 
 
-KILL_SUITE = "ill-conditioned,booth,rosenbrock"  # test_bench.py's kill-and-resume benchmark
-KILL_ARGS = dict(optimizers="momentum,adam", budget=6, seeds=2, steps=200)
+KILL_SUITE = "booth,rosenbrock"  # test_bench.py's kill-and-resume benchmark
+KILL_ARGS = dict(optimizers="momentum,adam", budget=4, seeds=2, steps=200)
 
 
 def _sqlite_states(path):
@@ -349,7 +356,6 @@ def test_killed_benchmark_on_optuna_storage_resumes(tmp_path):
     pytest.importorskip("optuna")
     from optimlab.bench import optuna_bench
     from optimlab.bench.optuna_store import open_storage, read_rows
-    from optimlab.report import build_report
 
     db = tmp_path / "k.db"
     cmd = [sys.executable, "-m", "optimlab", "bench", "--suite", KILL_SUITE, "--optimizers", KILL_ARGS["optimizers"],
@@ -362,7 +368,7 @@ def test_killed_benchmark_on_optuna_storage_resumes(tmp_path):
 
     def mid_run() -> bool:
         states = _sqlite_states(db)
-        return states.get("COMPLETE", 0) >= 10 and bool(states.get("RUNNING", 0))
+        return states.get("COMPLETE", 0) >= 8 and bool(states.get("RUNNING", 0))
 
     while time.time() < deadline and proc.poll() is None:  # kill it while it holds RUNNING trials
         if mid_run():
@@ -373,7 +379,7 @@ def test_killed_benchmark_on_optuna_storage_resumes(tmp_path):
         time.sleep(0.01)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    total = 3 * 2 * (6 + 2)
+    total = 2 * 2 * (4 + 2)
     before = {r["id"]: (r["finished"], r["pid"]) for r in read_rows(open_storage(_url(db)))[1]}
     assert 0 < len(before) < total, f"kill missed the run: {len(before)} of {total} finished"
     run = optuna_bench(KILL_SUITE, KILL_ARGS["optimizers"], storage=_url(db), budget=KILL_ARGS["budget"],
@@ -390,8 +396,7 @@ def test_killed_benchmark_on_optuna_storage_resumes(tmp_path):
               steps=KILL_ARGS["steps"], store=fresh)
     ref_desc, ref_rows = _rows(fresh)
     assert {r["id"]: trial_result(r)["final"] for r in ref_rows} == {r["id"]: trial_result(r)["final"] for r in rows}
-    # the page from the database alone has the store's numbers
-    _, agg = build_report(_url(db), tmp_path / "page")
-    assert (tmp_path / "page" / "index.html").exists()
-    assert {(k, s): {key: agg["cells"][k][s][key] for key in CELL_KEYS} for k in agg["problems"]
-            for s in agg["optimizers"]} == _numbers(ref_desc, ref_rows)[0]
+    # what a page from the database alone would show: the one-process store's numbers (the page
+    # itself, drawn from a storage URL, is the PostgreSQL test's)
+    desc, rows = read_rows(open_storage(_url(db)))
+    assert _numbers(desc, rows)[0] == _numbers(ref_desc, ref_rows)[0]

@@ -1,5 +1,5 @@
 """MARS against ``pytorch-optimizer`` 4.1.0 (``MARS``, a port of the authors' code; they publish
-no package), step for step in float64, both MARS types and the AdamW of 1-D parameters."""
+no package), step for step in float64, the three MARS types and the AdamW of 1-D parameters."""
 
 from __future__ import annotations
 
@@ -36,6 +36,24 @@ def test_mars_equals_pytorch_optimizer(kw, foreach):
         assert ours[-1][0].sub(p0[0]).abs().max() > 1e-3
 
 
+SHAMPOO = [
+    ((3, 4), {}),
+    ((5, 3), dict(lr=0.01, optimize_1d=True, weight_decay=0.1)),  # tall; the vector by adamw
+    ((4, 2, 3), dict(lr=0.02, gamma=0.1, maximize=True, weight_decay=0.05)),  # a 4 x 6 matrix, factor sqrt(4/2)
+]
+
+
+@pytest.mark.parametrize("shape, kw", SHAMPOO, ids=[str(s) for s, _ in SHAMPOO])
+def test_mars_shampoo_equals_pytorch_optimizer(shape, kw):
+    """The reference's bfloat16 Newton–Schulz, reproduced operation for operation: the same iterates."""
+    p0 = [4.0 * p for p in start(*shape)]
+    ours = trajectory(lambda ps: oo.MARS(ps, mars_type="shampoo", **kw), p0)
+    ref = trajectory(lambda ps: RefMARS(ps, mars_type="shampoo", **kw), p0)
+    assert_same(ours, ref)
+    adamw = trajectory(lambda ps: oo.MARS(ps, **kw), p0)
+    assert (ours[-1][0] - adamw[-1][0]).abs().max() > 1e-3  # the shampoo rule acts
+
+
 def test_the_norm_clip_and_the_correction_act_in_these_tests():
     """Without γ (plain AdamW on g, clipped) and without the clip the iterates differ."""
     p0 = big_start()
@@ -59,14 +77,22 @@ def test_mars_batched_runs_equal_the_runs_alone():
     runs_equal_alone(oo.MARS, dict(lr=[0.01, 0.001, 0.05], gamma=[0.025, 0.1, 0.0]), dict(optimize_1d=True))
 
 
+def test_mars_shampoo_batched_runs_equal_the_runs_alone_to_bfloat16_precision():
+    """One batched Newton–Schulz for the runs: its bfloat16 result may differ from a single
+    matrix's in the last bit (as Muon's), so 1e-4 on steps of lr ≤ 0.01."""
+    per_run = dict(lr=[0.01, 0.001, 0.005], betas=([0.95, 0.5, 0.9], [0.99, 0.9, 0.5]), weight_decay=[0.0, 0.1, 0.3])
+    runs_equal_alone(oo.MARS, per_run, dict(mars_type="shampoo"), shape=(R, 5, 2, 3), tol=1e-4)  # 5 x 6 per run
+
+
 def test_mars_state_dict_round_trip():
     state_dict_round_trip(lambda ps: oo.MARS(ps, lr=0.01, weight_decay=0.1, ams_bound=True))
+    state_dict_round_trip(lambda ps: oo.MARS(ps, lr=0.01, mars_type="shampoo", optimize_1d=True))
 
 
 def test_mars_bad_values_name_the_argument():
     w = [torch.zeros(2, 2, requires_grad=True)]
-    with pytest.raises(ValueError, match=r"^mars_type must be one of 'adamw', 'lion'; got 'shampoo'$"):
-        oo.MARS(w, mars_type="shampoo")
+    with pytest.raises(ValueError, match=r"^mars_type must be one of 'adamw', 'lion', 'shampoo'; got 'muon'$"):
+        oo.MARS(w, mars_type="muon")
     with pytest.raises(ValueError, match=r"^decoupled_weight_decay must be True here \(MARS's weight decay is "
                                          r"decoupled; weight_decouple=False is not supported\), got False$"):
         oo.MARS(w, weight_decouple=False)

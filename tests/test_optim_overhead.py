@@ -124,6 +124,15 @@ def test_all_finite_finds_a_non_finite_value_in_every_kind_of_gradient(where, va
     assert not all_finite(grads_with(value, where)[where:where + 1])
 
 
+@pytest.mark.parametrize("value", [1.0, float("nan")])
+def test_a_gradient_off_the_cpu_after_cpu_ones_sends_the_whole_list_to_the_general_check(value):
+    # the CPU walk stops at the meta gradient; the values already walked are checked all the same
+    big = torch.full((BATCH_MAX,), 0.5)
+    big[-1] = value
+    gs = [torch.ones(3), big, torch.empty(4, device="meta"), torch.ones(2)]
+    assert all_finite(gs) is (value == 1.0)
+
+
 def bits(t):
     t = t.coalesce()._values() if t.is_sparse else t
     t = torch.view_as_real(t) if t.is_complex() else t

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 import torch
-from modern_suite import assert_same, runs_equal_alone, start, state_dict_round_trip, trajectory
+from modern_suite import assert_same, grad_field, runs_equal_alone, start, state_dict_round_trip, trajectory
 from prodigyopt import Prodigy as RefProdigy
 
 import optimlab.optim as oo
@@ -17,6 +19,8 @@ OPTIONS = [
     dict(weight_decay=0.1, decouple=False, use_bias_correction=True),
     dict(safeguard_warmup=True, d0=1e-3, d_coef=0.5, growth_rate=1.05, eps=1e-6),
     dict(betas=(0.0, 0.9)),  # no first moment: the step uses g
+    dict(slice_p=3),  # s, p0 and the sums on every 3rd element of the flattened parameter
+    dict(slice_p=11, weight_decay=0.1, decouple=False, use_bias_correction=True),
 ]
 
 
@@ -60,15 +64,52 @@ def test_prodigy_refuses_unequal_group_lrs_before_anything_changes():
 
 
 def test_prodigy_batched_runs_equal_the_runs_alone():
-    """Each run has its own d: the sums run over each run's elements."""
+    """Each run has its own d: the sums run over each run's elements (with slice_p, every k-th)."""
     runs_equal_alone(oo.Prodigy, dict(lr=[1.0, 0.5, 0.1], betas=([0.9, 0.5, 0.0], [0.999, 0.9, 0.5]),
                                       d0=[1e-6, 1e-3, 1e-2], weight_decay=[0.0, 0.1, 0.3]), {})
+    # slice_p: every 3rd element of each run's p[r] flattened (state (R, ⌈n/3⌉)); a run with lr 0 keeps its s
     runs_equal_alone(oo.Prodigy, dict(lr=[1.0, 0.0, 0.1], d_coef=[1.0, 0.5, 2.0], growth_rate=[1.02, 1.5, 10.0]),
-                     dict(use_bias_correction=True, safeguard_warmup=True, decouple=False, weight_decay=0.1))
+                     dict(use_bias_correction=True, safeguard_warmup=True, decouple=False, weight_decay=0.1, slice_p=3),
+                     shape=(3, 2, 5))
 
 
 def test_prodigy_state_dict_round_trip():
     state_dict_round_trip(lambda ps: oo.Prodigy(ps, weight_decay=0.1, growth_rate=1.1))
+    state_dict_round_trip(lambda ps: oo.Prodigy(ps, slice_p=3))
+
+
+@pytest.mark.parametrize("slice_p", [1, 3])
+def test_prodigy_resumes_a_prodigyopt_checkpoint(slice_p):
+    """prodigyopt keeps s and p0 flattened (p0 0-d for a parameter that was all zeros): ours
+    loads that state and goes on with the reference's iterates."""
+    p0 = start() + [torch.zeros(2, 3)]
+    ps = [p.clone().requires_grad_() for p in p0]
+    ref = RefProdigy(ps, slice_p=slice_p)
+    for k in range(32):
+        if k == 12:
+            qs = [p.detach().clone().requires_grad_() for p in ps]
+            ours = oo.Prodigy(qs, slice_p=slice_p)
+            ours.load_state_dict(copy.deepcopy(ref.state_dict()))
+        for p in ps + (qs if k >= 12 else []):
+            p.grad = grad_field(p.detach(), k)
+        ref.step()
+        if k >= 12:
+            ours.step()
+    assert ref.state[ps[2]]["p0"].dim() == 0
+    assert_same([[q.detach() for q in qs]], [[p.detach() for p in ps]])
+
+
+def test_prodigy_refuses_a_sliced_state_of_another_size():
+    w = torch.zeros(3, 4, requires_grad=True)
+    opt = oo.Prodigy([w], slice_p=3)
+    w.grad = torch.ones(3, 4)
+    opt.step()
+    saved = copy.deepcopy(opt.state_dict())
+    assert saved["state"][0]["s"].shape == (4,)
+    saved["state"][0]["s"] = torch.zeros(5)
+    with pytest.raises(RuntimeError, match=r"state\[0\]\['s'\] \(parameter 0 of shape \(3, 4\)\): the size of the "
+                                           r"state tensor \(5,\)"):
+        oo.Prodigy([w], slice_p=3).load_state_dict(saved)
 
 
 def test_prodigy_bad_hyperparameters_name_the_argument():
@@ -79,8 +120,10 @@ def test_prodigy_bad_hyperparameters_name_the_argument():
         oo.Prodigy(w, eps=0.0)
     with pytest.raises(ValueError, match=r"^growth_rate must be > 0, got -1"):
         oo.Prodigy(w, growth_rate=-1)
-    with pytest.raises(ValueError, match=r"^slice_p must be one of 1; got 11$"):
-        oo.Prodigy(w, slice_p=11)
+    with pytest.raises(ValueError, match=r"^slice_p must be an integer >= 1, got 0$"):
+        oo.Prodigy(w, slice_p=0)
+    with pytest.raises(ValueError, match=r"^slice_p must be an integer >= 1, got 2\.0$"):
+        oo.Prodigy(w, slice_p=2.0)
     with pytest.raises(ValueError, match=r"^fsdp_in_use must be one of False; got True$"):
         oo.Prodigy(w, fsdp_in_use=True)
     with pytest.raises(ValueError, match=r"^lr_decay must be 0.0 here \(Prodigy estimates"):

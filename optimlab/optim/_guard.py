@@ -85,11 +85,14 @@ def _sum32(g: Tensor) -> Tensor:
     return s if s.dtype == torch.float32 else s.to(torch.float32)
 
 
-def _split(tensors: list[Tensor]) -> tuple[list[Tensor], list[Tensor]]:
-    """(batched, summed) by size."""
+def _split(tensors: list[Tensor], cpu_only: bool = False) -> tuple[list[Tensor], list[Tensor]] | None:
+    """(batched, summed) by size; with ``cpu_only``, None as soon as a tensor is not on the CPU
+    (one walk over the list both checks the device and splits)."""
     batch: list[Tensor] = []
     large: list[Tensor] = []
     for g in tensors:
+        if cpu_only and not g.is_cpu:
+            return None
         (batch if g.numel() < BATCH_MAX else large).append(g)
     return batch, large
 
@@ -98,8 +101,9 @@ def _flags_dense(grads: list[Tensor]) -> list[Tensor]:
     """One flag per device for the usual gradients: dense, real, on a device the batched check
     knows. Anything else makes the batched check raise, and :func:`_flags_any` takes over.
     All on the CPU (the usual case) needs no grouping."""
-    if all(g.is_cpu for g in grads):
-        return [_device_flag(*_split(grads), grads[0].device)]
+    split = _split(grads, cpu_only=True)
+    if split is not None:
+        return [_device_flag(*split, grads[0].device)]
     per_device: dict[torch.device, list[Tensor]] = {}
     for (device, _), ((tensors,), _) in torch._C._group_tensors_by_device_and_dtype([grads], False).items():
         if device.type not in _BATCH_DEVICES:

@@ -37,33 +37,79 @@ def check_loaded_state(owner: str, state_dict: dict[str, Any], param_groups: lis
     params = {}
     for s, g in zip(saved, param_groups):
         for index, (pid, p) in enumerate(zip(s["params"], g["params"])):
-            params[pid] = (index, p)
+            params[pid] = (index, p, s)
     for pid, pstate in state_dict.get("state", {}).items():
         if pid not in params:
             continue
-        index, p = params[pid]
+        index, p, group = params[pid]
         where = f"{owner}.load_state_dict: state[{pid!r}][{{key!r}}] (parameter {index} of shape {_shape(p)})"
         for key, value in pstate.items():
-            _check_entry(where.format(key=key), key, value, p)
+            _check_entry(where.format(key=key), key, value, p, group)
 
 
 # state tensors that broadcast against the parameter rather than match it: Adafactor's factors
 FACTORED_STATE = ("row_var", "col_var")
 
 
+# state tensors kept on every slice_p-th element of the flattened parameter (Prodigy's, as prodigyopt)
+SLICED_STATE = ("s", "p0")
+
+
+def sliced(t: Tensor, runs: int | None, k: int) -> Tensor:
+    """Every k-th element of ``t`` flattened (prodigyopt's ``t.flatten()[::k]``), of each run's
+    ``t[r]`` with runs (shape (R, ⌈n/k⌉)); ``t`` itself when k = 1 (the same sums)."""
+    if k == 1:
+        return t
+    return t.reshape(-1)[::k] if runs is None else t.reshape(runs, -1)[:, ::k]
+
+
+def sliced_shapes(key: str, p: Tensor, group: dict[str, Any]) -> list[torch.Size]:
+    """The shapes a :data:`SLICED_STATE` entry of ``p`` may have in a saved group: :func:`sliced`
+    with k = the group's ``slice_p``, for one run or with the first dimension counting runs;
+    also flat for k = 1 (prodigyopt's layout); for ``p0`` also 0-d (prodigyopt's zero for a
+    parameter that was all zeros)."""
+    k = group.get("slice_p", 1)
+    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+        return []  # the group's options are checked (and refused) afterwards
+    meta = torch.empty(p.shape, device="meta")
+    shapes = [sliced(meta.reshape(-1), None, k).shape, sliced(meta, None, k).shape]
+    if p.dim() > 0:
+        shapes.append(sliced(meta, p.shape[0], k).shape)
+    if key == "p0":
+        shapes.append(torch.Size([]))
+    return shapes
+
+
 # state tensors that are per-dimension matrices, not per-element: SOAP's preconditioners (key prefix)
 MATRIX_STATE_PREFIX = "precond_"
 
 
+def _merged_sizes(shape: tuple[int, ...]) -> set[int]:
+    """The sizes of ``shape`` and the products of consecutive ones, also in (N, C, H, W) order
+    of the last four (SOAP's ``merge_dims`` multiplies consecutive sizes)."""
+    orders = [tuple(shape)]
+    if len(shape) >= 4:
+        *lead, n, h, w, c = shape
+        orders.append((*lead, n, c, h, w))
+    out = set()
+    for sizes in orders:
+        for i in range(len(sizes)):
+            product = 1
+            for n in sizes[i:]:
+                product *= n
+                out.add(product)
+    return out
+
+
 def _check_matrix(where: str, value: Any, p: Tensor) -> None:
     if not isinstance(value, Tensor) or value.dim() < 2 or value.shape[-1] != value.shape[-2] or \
-            value.shape[-1] not in p.shape or value.is_complex() or not value.is_floating_point():
+            value.shape[-1] not in _merged_sizes(p.shape) or value.is_complex() or not value.is_floating_point():
         got = f"a {value.dtype} tensor of shape {_shape(value)}" if isinstance(value, Tensor) else repr(value)
-        raise RuntimeError(f"{where} must be a real square matrix (or one per run) of a size of the parameter, "
-                           f"got {got}; nothing was loaded")
+        raise RuntimeError(f"{where} must be a real square matrix (or one per run) of a size of the parameter "
+                           f"(or a product of consecutive sizes), got {got}; nothing was loaded")
 
 
-def _check_entry(where: str, key: str, value: Any, p: Tensor) -> None:
+def _check_entry(where: str, key: str, value: Any, p: Tensor, group: dict[str, Any]) -> None:
     if key.startswith(MATRIX_STATE_PREFIX):
         return _check_matrix(where, value, p)
     if key in SCALAR_STATE or key in FACTORED_STATE:
@@ -78,7 +124,7 @@ def _check_entry(where: str, key: str, value: Any, p: Tensor) -> None:
         if value is None or isinstance(value, (str, bytes, bool, int, float, complex)):
             return  # not per-element state (torch's classes keep no such entries, others might)
         raise RuntimeError(f"{where} must be a tensor, got {type(value).__name__}; nothing was loaded")
-    if value.shape != p.shape:
+    if value.shape != p.shape and not (key in SLICED_STATE and value.shape in sliced_shapes(key, p, group)):
         raise RuntimeError(f"{where}: the size of the state tensor {_shape(value)} must match the size of the "
                            f"parameter {_shape(p)}; nothing was loaded")
     if value.is_complex() != p.is_complex() or (p.is_floating_point() and not (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import torch
@@ -13,12 +14,24 @@ from ._ops import is_nonzero, scalar_dtype, step_value
 from ._runs import runs_dims
 from .adabelief import fixed_decay_lrs
 from .hparams import Choice, Fixed, Flag, Items, Range, SameKind
+from .muon import newton_schulz
 from .registry import Tune, register_optimizer
 
 __all__ = ["MARS"]
 
-MARS_TYPES = ("adamw", "lion")
+MARS_TYPES = ("adamw", "lion", "shampoo")
 SQ_EPS = 1e-15  # inside the square root of the second moment, as the reference
+
+
+def _shampoo_direction(m: Tensor, beta1: Any, eps: Any, lead: int) -> Tensor:
+    """MARS-Shampoo's step direction for a parameter of shape (a, b, ...) (after ``lead`` run
+    dimensions): the Newton–Schulz orthogonalization (Muon's, in bfloat16, as the reference)
+    of m/(1−β₁) seen as an a × (b·...) matrix, times √max(1, a/b), left in bfloat16 as there
+    (the factor uses b, the second dimension, also for more than two)."""
+    shape = m.shape
+    rows, cols = shape[lead], shape[lead + 1]
+    x = (m * (1.0 / (1.0 - beta1))).reshape(*shape[:lead], rows, -1)
+    return newton_schulz(x, eps=eps).mul_(math.sqrt(max(1.0, rows / cols))).reshape(shape)
 
 
 def _per_run_norm(x: Tensor, runs: int) -> Tensor:
@@ -35,8 +48,8 @@ def _per_run_norm(x: Tensor, runs: int) -> Tensor:
                                 "g + gamma*beta1/(1-beta1)*(g - previous g), clipped to norm 1 (LLM training)")
 class MARS(Optimizer):
     r"""MARS: Yuan, Liu, Wu, Zhou, Gu, "MARS: Unleashing the Power of Variance Reduction for
-    Training Large Models", 2024 (arXiv 2411.10438): the approximate variant (MARS-AdamW
-    and MARS-Lion), which corrects with the previous step's gradient.
+    Training Large Models", 2024 (arXiv 2411.10438): the approximate variant (MARS-AdamW,
+    MARS-Lion and MARS-Shampoo), which corrects with the previous step's gradient.
 
     .. math::
         c_t = g_t + γ\,\frac{β_1}{1-β_1}(g_t - g_{t-1}),\qquad
@@ -52,16 +65,24 @@ class MARS(Optimizer):
     ``weight_decay_1d`` unless ``optimize_1d=True``; as in the reference, their lr is
     ``lr·(lr_1d/lr₀)`` with lr₀ the constructor's, so a scheduler moves both.
 
+    ``shampoo``: θ_t = θ_{t-1}(1-\mathrm{lr}\,λ) - \mathrm{lr}\,\sqrt{\max(1, a/b)}\;
+    \mathrm{NS}_5(m_t/(1-β_1)) for a parameter of a × b (× ...) elements, NS the
+    Newton–Schulz orthogonalization of :func:`optimlab.optim.muon.newton_schulz` (bfloat16,
+    ε = ``eps``) of m as an a × (b·...) matrix (the update is the bfloat16 result, as in
+    the reference); a 1-D parameter with ``optimize_1d`` takes the adamw rule.
+
     Checked step for step against ``pytorch-optimizer`` 4.1.0 ``MARS`` (loop and foreach),
     a port of the authors' code (AGI-Arena/MARS publish no package): its constructor,
     defaults (lr 3e−3, β (0.95, 0.99), γ 0.025, ``lr_1d`` 3e−3, ``betas_1d`` (0.9, 0.95),
     ``weight_decay_1d`` 0.1, ε 1e−8) and arithmetic, including the 10⁻¹⁵ under the root.
-    Not here: ``mars_type="shampoo"`` (a bfloat16 Newton–Schulz, not checkable to 1e−12),
-    ``cautious=True`` (not in the paper) and L2 decay (``weight_decouple=False``: the
-    reference adds it to the gradient only after the update, a quirk). ``fixed_decay``:
-    ``θ(1 − λ)``. The norm clip is per run when hyperparameters have shape (R, 1, ...) or
-    ``runs=True`` (each run's parameter is then ``p[r]``, its dimensions counted without
-    the leading one).
+    ``mars_type="shampoo"`` matches it to 1e−12 too: the same bfloat16 operations give
+    the same bfloat16 numbers. Not here: ``cautious=True`` (not in the paper) and L2 decay
+    (``weight_decouple=False``: the reference adds it to the gradient only after the
+    update, a quirk). ``fixed_decay``: ``θ(1 − λ)``. The norm clip is per run when
+    hyperparameters have shape (R, 1, ...) or ``runs=True`` (each run's parameter is then
+    ``p[r]``, its dimensions counted without the leading one); so is shampoo's
+    orthogonalization (one batched Newton–Schulz, equal to the runs alone to bfloat16
+    precision).
     """
 
     runs_layout = "leading"  # how stacked runs are told apart (optimlab.runner.runs_layout)
@@ -129,6 +150,21 @@ class MARS(Optimizer):
         denom = L.mul_(L.div_scalar_(denom, [(1 - beta2 ** t) ** 0.5 for t in ts]), [1 - beta1 ** t for t in ts])
         return L.quotient_into_([state["exp_avg"] for state in states], denom)
 
+    def _adam_or_shampoo(self, ps: list[Tensor], states: list[dict[str, Any]], cs: list[Tensor],
+                         group: dict[str, Any], ts: list[float], lead: int) -> list[Tensor]:
+        """The adamw directions; with ``shampoo``, the orthogonalized one for each matrix."""
+        matrix = [group["mars_type"] == "shampoo" and p.dim() - lead >= 2 for p in ps]
+        out: list[Any] = [None] * len(ps)
+        rest = [i for i, is_matrix in enumerate(matrix) if not is_matrix]
+        if rest:
+            adam = self._adam_directions([states[i] for i in rest], [cs[i] for i in rest], group["betas"],
+                                         [ts[i] for i in rest], group["eps"])
+            for i, d in zip(rest, adam):
+                out[i] = d
+        for i in (i for i, is_matrix in enumerate(matrix) if is_matrix):
+            out[i] = _shampoo_direction(states[i]["exp_avg"], group["betas"][0], group["eps"], lead).to(ps[i].dtype)
+        return out
+
     _updates_lists = True
 
     def _update(self, ps: list[Tensor], gs: list[Tensor], states: list[dict[str, Any]], group: dict[str, Any],
@@ -154,8 +190,8 @@ class MARS(Optimizer):
                 norms = list(torch.stack(torch._foreach_norm(cs)).clamp(min=1.0).unbind())
             L.div_(cs, norms)
             L.lerp_(ms, cs, 1 - beta1)
-            updates = L.sign(ms) if group["mars_type"] == "lion" else self._adam_directions(
-                states, cs, group["betas"], ts, group["eps"])
+            updates = L.sign(ms) if group["mars_type"] == "lion" else self._adam_or_shampoo(
+                ps, states, cs, group, ts, lead)
         else:
             lrs = [lr * group["lr_1d_factor"] for lr in lrs]
             L.lerp_(ms, gs, 1 - group["betas_1d"][0])

@@ -13,6 +13,7 @@ from . import _lists as L
 from . import _runs as runs
 from ._base import Optimizer
 from ._ops import is_nonzero
+from ._state import SLICED_STATE, sliced
 from .hparams import Choice, Fixed, Flag, Items, Range, SameKind
 from .registry import Tune, register_optimizer
 
@@ -27,6 +28,16 @@ class _PositiveOrInf:
         if isinstance(value, float) and value == math.inf:
             return value
         return Range(0.0, lo_open=True).check(name, value)
+
+
+@dataclass(frozen=True)
+class _Count:
+    """An integer >= 1 (not a bool)."""
+
+    def check(self, name: str, value: Any) -> Any:
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+        return value
 
 
 def _where(mask: Any, a: Any, b: Any) -> Any:
@@ -87,10 +98,15 @@ class Prodigy(Optimizer):
     Constructor, defaults and numbers are those of the authors' ``prodigyopt.Prodigy``
     1.1.2 (checked step for step): lr 1.0, β (0.9, 0.999), β₃ None, ε 1e−8, ``d0`` 1e−6,
     ``d_coef`` 1, ``growth_rate`` inf. Group keys as there (``d``, ``d0``, ``d_max``,
-    ``d_numerator``, ``d_denom``, ``d_hat``, ``k``). Not taken: ``fsdp_in_use=True``
-    (sharded sums) and ``slice_p`` > 1 (sums on every p-th element), both refused;
-    ``lr_decay`` and ``decoupled_weight_decay`` (Prodigy's own ``decouple``) are refused.
-    With hyperparameters of shape (R, 1, ...) each run has its own d (sums per run).
+    ``d_numerator``, ``d_denom``, ``d_hat``, ``k``). ``slice_p`` = k > 1 keeps ``s`` and
+    ``p0`` (and takes the sums ⟨g, x₀ − x⟩, Σ|s|) on every k-th element of the flattened
+    parameter only, as there (less memory; an approximation of Prodigy), stored flat as
+    there. Not taken: ``fsdp_in_use=True`` (sharded sums, refused); ``lr_decay`` and
+    ``decoupled_weight_decay`` (Prodigy's own ``decouple``) are refused.
+    ``load_state_dict`` also takes a ``prodigyopt`` checkpoint (its flattened ``s`` and
+    ``p0``, a 0-d ``p0`` for a parameter that was all zeros) and resumes it.
+    With hyperparameters of shape (R, 1, ...) each run has its own d (sums per run; with
+    ``slice_p`` > 1 on every k-th element of each run's ``p[r]`` flattened, state (R, ⌈n/k⌉)).
     """
 
     hparams = {"betas": Items((Range(0.0, 1.0, hi_open=True, torch="Invalid beta parameter at index 0"),
@@ -98,7 +114,7 @@ class Prodigy(Optimizer):
                "beta3": Range(0.0, 1.0, optional=True), "eps": Range(0.0, lo_open=True, torch="Invalid epsilon value"),
                "d0": Range(0.0, lo_open=True, torch="Invalid d0 value"), "d_coef": Range(0.0, lo_open=True),
                "growth_rate": _PositiveOrInf(), "decouple": Flag(), "use_bias_correction": Flag(),
-               "safeguard_warmup": Flag(), "fsdp_in_use": Choice((False,)), "slice_p": Choice((1,)),
+               "safeguard_warmup": Flag(), "fsdp_in_use": Choice((False,)), "slice_p": _Count(),
                "lr_decay": Fixed(0.0, "Prodigy estimates its own step size"),
                "decoupled_weight_decay": Fixed(False, "Prodigy's weight decay is decouple=True/False")}
     hparam_rules = (SameKind("betas", torch="betas must be either both floats or both Tensors"),)
@@ -120,11 +136,35 @@ class Prodigy(Optimizer):
         return False  # the groups' k counts steps, as in the reference
 
     def _init_state(self, p: Tensor, state: dict[str, Any], group: dict[str, Any]) -> None:
-        state["s"] = torch.zeros_like(p, memory_format=torch.preserve_format)
-        state["p0"] = p.detach().clone(memory_format=torch.preserve_format)
+        at = sliced(p.detach(), self._now["runs"], group["slice_p"])
+        state["s"] = torch.zeros_like(at, memory_format=torch.preserve_format)
+        state["p0"] = at.clone(memory_format=torch.preserve_format)
         if isinstance(self._now["beta1"], Tensor) or self._now["beta1"] > 0:
             state["exp_avg"] = torch.zeros_like(p, memory_format=torch.preserve_format)
         state["exp_avg_sq"] = torch.zeros_like(p, memory_format=torch.preserve_format)
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """torch's, and a ``prodigyopt`` checkpoint's ``s`` and ``p0`` (flattened there, where
+        ours keep the parameter's shape for ``slice_p=1``) are reshaped to this layout first."""
+        super().load_state_dict(self._our_layout(state_dict))
+
+    def _our_layout(self, state_dict: dict[str, Any]) -> dict[str, Any]:
+        saved, state = state_dict.get("param_groups"), state_dict.get("state")
+        if not isinstance(saved, list) or not isinstance(state, dict) or len(saved) != len(self.param_groups):
+            return state_dict  # torch's load_state_dict gives its own error
+        n = runs.run_count("Prodigy", saved, self._RUN_NAMES)
+        fixed = dict(state)
+        for s, g in zip(saved, self.param_groups):
+            for pid, p in zip(s.get("params", ()), g["params"]):
+                want = sliced(torch.empty(p.shape, device="meta"), n, s.get("slice_p", 1)).shape
+                entries = state.get(pid)
+                if not isinstance(entries, dict):
+                    continue
+                changed = {key: v.reshape(want) for key, v in entries.items() if key in SLICED_STATE and
+                           isinstance(v, Tensor) and v.dim() > 0 and v.shape != want and v.numel() == want.numel()}
+                if changed:
+                    fixed[pid] = {**entries, **changed}
+        return {**state_dict, "state": fixed}
 
     def _weight_decay(self, group: dict[str, Any], params: list[Tensor], grads: list[Tensor],
                       lrs: list[Any]) -> list[Tensor]:
@@ -175,10 +215,13 @@ class Prodigy(Optimizer):
         n, d, dlr = now["runs"], now["d"], now["dlr"]
         scale = d / runs.flat(group["d0"])
         mask = _where(on, 1, 0)
+        k = group["slice_p"]
+        sgs = [sliced(g, n, k) for g in gs]
         # ⟨g, x₀ − x⟩ of every parameter (x₀ − x: one call, temporaries of this list), summed in float64
-        dots = runs.per_run_dots(gs, L.add([state["p0"] for state in states], ps, -1.0), n)
+        diffs = L.add([state["p0"] for state in states], [sliced(p, n, k) for p in ps], -1.0)
+        dots = runs.per_run_dots(sgs, diffs, n)
         now["numerator"] = now["numerator"] + scale * dlr * dots.sum(0) * mask
-        col = _columns(ps)
+        col, col_s = _columns(ps), _columns(sgs)
         s_rate = scale * (d if group["safeguard_warmup"] else dlr)
         updates = []
         if "exp_avg" in states[0]:
@@ -186,12 +229,12 @@ class Prodigy(Optimizer):
                                                          col(d * (1 - now["beta1"])))))
         updates.append(("exp_avg_sq", lambda vs: L.addcmul_(L.mul_(vs, col(now["beta2"])), gs, gs,
                                                             col(d * d * (1 - now["beta2"])))))
-        updates.append(("s", lambda ss: L.add_(L.mul_(ss, col(now["beta3"])), gs, col(s_rate))))
+        updates.append(("s", lambda ss: L.add_(L.mul_(ss, col_s(now["beta3"])), sgs, col_s(s_rate))))
         for key, rule in updates:
             ts = [state[key] for state in states]
             if isinstance(on, Tensor):  # runs whose lr is 0 keep their moments
-                for t, new, p in zip(ts, rule([t.clone() for t in ts]), ps):
-                    t.copy_(torch.where(runs.column(on, p), new, t))
+                for t, new in zip(ts, rule([t.clone() for t in ts])):
+                    t.copy_(torch.where(runs.column(on, t), new, t))
             else:
                 rule(ts)
         now["denominator"] = now["denominator"] + runs.per_run_sums(L.absolute([state["s"] for state in states]),

@@ -27,6 +27,25 @@ def _q(i: int) -> str:
     return f"{MATRIX_STATE_PREFIX}q_{i}"
 
 
+def merge_small_dims(sizes: list[int], max_dim: int) -> list[int]:
+    """Consecutive sizes multiplied together while the product stays <= ``max_dim`` (a size
+    above it stands alone, after a 1), as pytorch-optimizer's ``merge_small_dims``: (2, 3, 4, 5)
+    with 8 gives (6, 4, 5). Where everything fits in one size, one size, the number of
+    elements (the reference's ``[1]`` there fails to reshape any tensor of several)."""
+    merged, product = [], 1
+    for n in sizes:
+        product *= n
+        if product > max_dim:
+            merged.append(product // n)
+            product = n
+    return merged + [product]
+
+
+def _channels_first(sizes: tuple[int, ...]) -> tuple[int, ...]:
+    """(N, H, W, C) as (N, C, H, W): the order ``data_format="channels_last"`` merges in."""
+    return (sizes[0], sizes[3], sizes[1], sizes[2])
+
+
 def _rotate(x: Tensor, q: Tensor, axis: int, lead: int, backward: bool) -> Tensor:
     """x with its dimension ``axis`` multiplied by Q (``Σ_a x_a Q_aj``, into the eigenbasis) or
     by Qᵀ (``backward``, back); Q: (n, n), or (R, n, n) when the first ``lead`` = 1 dimension
@@ -72,11 +91,26 @@ class SOAP(Optimizer):
     Checked step for step against ``pytorch-optimizer`` 4.1.0 ``SOAP``, a port of the
     authors' code (nikhilvyas/SOAP publish no package); constructor and defaults are its:
     lr 3e−3, β (0.95, 0.95), ``shampoo_beta`` None (β₂), λ 0.01, frequency 10, max dim
-    10000, ε 1e−8. ``merge_dims=True`` is refused (not implemented here).
+    10000, ε 1e−8.
+
+    ``merge_dims=True`` preconditions a parameter of two or more dimensions as the tensor of
+    :func:`merge_small_dims` sizes (consecutive sizes multiplied while ≤
+    ``max_precondition_dim``; a 4-D one in (N, C, H, W) order first when ``data_format`` is
+    ``"channels_last"``), as the reference: e.g. (2, 3, 4, 5) with 8 as (6, 4, 5), three
+    bases. Where the reference fails (a tensor of several elements that fits in one merged
+    size, and any vector of several elements up to the maximum: its ``[1]`` cannot be reshaped),
+    ours takes one size (the whole tensor, one basis) and leaves vectors unmerged.
 
     Runs: with ``runs=True`` (the runner sets it) or hyperparameters of shape (R, 1, ...),
     the leading dimension counts runs: each run has its own L, R (stored (R, n, n)) and
-    eigendecompositions (batched), so a batched run equals the runs alone.
+    eigendecompositions (batched), so a batched run equals the runs alone (with
+    ``merge_dims`` each run's ``p[r]`` is merged as alone).
+
+    Where a (merged) size exceeds the product of the others by two or more, the first L has
+    a repeated zero eigenvalue: its eigenvectors there, and so the iterates, depend on the
+    last bits of L (a contraction computed in another order than the reference's
+    ``tensordot``), so such shapes agree with the reference only roughly (2×10×3: 2e−2
+    after one update, 9e−2 after 31).
     """
 
     runs_layout = "leading"  # how stacked runs are told apart (optimlab.runner.runs_layout)
@@ -85,7 +119,7 @@ class SOAP(Optimizer):
                "precondition_frequency": Range(1.0), "max_precondition_dim": Range(1.0),
                "precondition_1d": Flag(), "correct_bias": Flag(), "normalize_gradient": Flag(), "runs": Flag(),
                "data_format": Choice(("channels_first", "channels_last")),
-               "merge_dims": Fixed(False, "merging small dimensions is not implemented in optimlab's SOAP"),
+               "merge_dims": Flag(),
                "decoupled_weight_decay": Fixed(True, "SOAP's weight decay is decoupled, after the update")}
     hparam_rules = (SameKind("betas", torch="betas must be either both floats or both Tensors"),
                     NumbersOnly(("shampoo_beta", "precondition_frequency", "max_precondition_dim"),
@@ -109,12 +143,39 @@ class SOAP(Optimizer):
     # -- the preconditioner ------------------------------------------------------------
     # ``lead``: 1 when the first dimension of every tensor counts runs (runs_dims), else 0
     @staticmethod
-    def _axes(x: Tensor, group: dict[str, Any], lead: int) -> list[int]:
-        """The dimensions of ``x`` (after the runs) that get a basis."""
-        sizes = x.shape[lead:]
-        if len(sizes) == 1 and not group["precondition_1d"]:
+    def _work_shape(shape: tuple[int, ...], group: dict[str, Any], lead: int) -> tuple[int, ...] | None:
+        """The shape a parameter is preconditioned in with ``merge_dims`` (None: its own)."""
+        sizes = tuple(shape[lead:])
+        if not group["merge_dims"] or len(sizes) < 2:
+            return None
+        if group["data_format"] == "channels_last" and len(sizes) == 4:
+            sizes = _channels_first(sizes)
+        return (*shape[:lead], *merge_small_dims(list(sizes), group["max_precondition_dim"]))
+
+    @staticmethod
+    def _to_work(x: Tensor, work: tuple[int, ...] | None, group: dict[str, Any], lead: int) -> Tensor:
+        if work is None:
+            return x
+        if group["data_format"] == "channels_last" and x.dim() - lead == 4:
+            x = x.permute(*range(lead), *(lead + i for i in (0, 3, 1, 2)))
+        return x.reshape(work)
+
+    @staticmethod
+    def _from_work(y: Tensor, shape: tuple[int, ...], group: dict[str, Any], lead: int) -> Tensor:
+        if y.shape == shape:
+            return y
+        if group["data_format"] == "channels_last" and len(shape) - lead == 4:
+            y = y.reshape(*shape[:lead], *_channels_first(shape[lead:]))
+            return y.permute(*range(lead), *(lead + i for i in (0, 2, 3, 1)))
+        return y.reshape(shape)
+
+    @staticmethod
+    def _axes(sizes: tuple[int, ...], group: dict[str, Any], lead: int, vector: bool) -> list[int]:
+        """The dimensions (after the runs) of the preconditioned shape ``sizes`` that get a basis;
+        ``vector``: the parameter has one dimension (a basis only with ``precondition_1d``)."""
+        if vector and not group["precondition_1d"]:
             return []
-        return [lead + i for i, n in enumerate(sizes) if n <= group["max_precondition_dim"]]
+        return [lead + i for i, n in enumerate(sizes[lead:]) if n <= group["max_precondition_dim"]]
 
     def _init_state(self, p: Tensor, state: dict[str, Any], group: dict[str, Any]) -> None:
         if p.is_complex():
@@ -123,8 +184,9 @@ class SOAP(Optimizer):
         state["exp_avg"] = torch.zeros_like(p, memory_format=torch.preserve_format)
         state["exp_avg_sq"] = torch.zeros_like(p, memory_format=torch.preserve_format)
         lead = runs_dims(group)
-        for axis in self._axes(p, group, lead):
-            n = p.shape[axis]
+        sizes = self._work_shape(p.shape, group, lead) or tuple(p.shape)
+        for axis in self._axes(sizes, group, lead, p.dim() - lead == 1):
+            n = sizes[axis]
             state[_gg(axis - lead + 1)] = torch.zeros(*p.shape[:lead], n, n, dtype=p.dtype, device=p.device)
             state[_q(axis - lead + 1)] = torch.zeros_like(state[_gg(axis - lead + 1)])
 
@@ -157,10 +219,10 @@ class SOAP(Optimizer):
             state[_q(axis - lead + 1)].copy_(torch.linalg.eigh(gg + EIGH_SHIFT * eye)[1].flip(-1))
 
     @staticmethod
-    def _refresh(state: dict[str, Any], axes: list[int], lead: int) -> None:
-        """One power iteration L_i Q_i, its columns sorted by the estimated eigenvalues (V's entries
-        re-ordered to match), then QR in float32 (the reference's precision)."""
-        v = state["exp_avg_sq"]
+    def _refresh(state: dict[str, Any], v: Tensor, axes: list[int], lead: int) -> None:
+        """One power iteration L_i Q_i, its columns sorted by the estimated eigenvalues (V's entries,
+        ``v`` in the preconditioned shape, re-ordered to match), then QR in float32 (the
+        reference's precision)."""
         new = {}
         for axis in axes:
             gg, q = state[_gg(axis - lead + 1)], state[_q(axis - lead + 1)]
@@ -182,21 +244,24 @@ class SOAP(Optimizer):
     def _update(self, p: Tensor, g: Tensor, state: dict[str, Any], group: dict[str, Any], lr: Any) -> None:
         t = step_value(state)
         lead = runs_dims(group)
-        axes = self._axes(g, group, lead)
+        work = self._work_shape(g.shape, group, lead)
+        gw = self._to_work(g, work, group, lead)
+        axes = self._axes(gw.shape, group, lead, g.dim() - lead == 1)
         if t == 1:  # only the preconditioner's statistics and first basis
-            self._gather(g, state, group, axes, lead)
+            self._gather(gw, state, group, axes, lead)
             self._eigenbases(state, axes, lead)
             return
         beta1, beta2 = group["betas"]
         s = t - 1
         size = lr * (1 - beta2 ** s) ** 0.5 / (1 - beta1 ** s) if group["correct_bias"] else lr
         m, v = state["exp_avg"], state["exp_avg_sq"]
-        rotated = self._project(g, state, axes, lead)
+        rotated = self._from_work(self._project(gw, state, axes, lead), g.shape, group, lead)
         m.lerp_(g, 1 - beta1)
         v.lerp_(rotated.square(), 1 - beta2)
-        denom = v.sqrt().add_(group["eps"])  # then the quotient, written into it
-        direction = self._project(torch.div(self._project(m, state, axes, lead), denom, out=denom), state, axes,
-                                  lead, backward=True)
+        denom = self._to_work(v.sqrt().add_(group["eps"]), work, group, lead)  # then the quotient, written into it
+        mw = self._project(self._to_work(m, work, group, lead), state, axes, lead)
+        direction = self._from_work(self._project(torch.div(mw, denom, out=denom), state, axes, lead, backward=True),
+                                    g.shape, group, lead)
         if group["normalize_gradient"]:
             dims = tuple(range(lead, direction.dim()))  # per run; a run of one number is its own RMS
             rms = direction.square().mean(dim=dims, keepdim=True).sqrt_() if dims else direction.abs()
@@ -204,6 +269,10 @@ class SOAP(Optimizer):
         add_(p, direction, -size)
         if is_nonzero(group["weight_decay"]):
             p.mul_(1 - lr * group["weight_decay"])
-        self._gather(g, state, group, axes, lead)
+        self._gather(gw, state, group, axes, lead)
         if s % group["precondition_frequency"] == 0:
-            self._refresh(state, axes, lead)
+            vw = self._to_work(v, work, group, lead)
+            self._refresh(state, vw, axes, lead)
+            back = self._from_work(vw, g.shape, group, lead)
+            if back.data_ptr() != v.data_ptr() or back.stride() != v.stride():  # vw was a copy
+                v.copy_(back)

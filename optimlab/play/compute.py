@@ -32,7 +32,9 @@ import contourpy  # matplotlib's own contouring (one of its dependencies), witho
 import numpy as np
 
 from ..optim import registry
-from ..runner import NotCompilable, compare, run_batch
+from ..runner import NotCompilable, compare
+from ..runner.loop import BatchRun, prepare_batch
+from ..runner.shared import goes_compiled, run_together
 from ..sweeps import linspace, logspace, sweep
 from ..viz import animate_paths, contour_levels
 from .api import LandscapeRequest, MapRequest, PathsRequest, default_start, json_numbers, nulls
@@ -102,23 +104,39 @@ def paths(req: PathsRequest, check: Callable[[], None] | None = None, compile: A
     of one :func:`optimlab.runner.run_batch` with ``compile=`` that value, so one compiled
     program (built once per method and choice of flags) answers every slider position; the
     same numbers within 1e-12. Under ``"auto"`` a missing program is built in the background
-    (:func:`build_later`) while the paths are computed eagerly."""
+    (:func:`build_later`) while the paths are computed eagerly. Either way the runs that step
+    eagerly (a method that cannot be compiled, a program not built yet) share the function's
+    evaluations, as ``compare`` does (:func:`optimlab.runner.shared.run_together`)."""
     if compile is False:
         progress = None if check is None else (lambda label, step: check())
         return compare(req.function, {s.label: (s.name, s.options) for s in req.optimizers}, req.start, req.steps,
                        stop=req.rules or None, schedule=req.scheduler, progress=progress)
-    out = {}
-    for s in req.optimizers:
+
+    def prepare(s: Any, choice: Any) -> BatchRun:
         fixed, hyper = per_run(s.options)
-        kw = dict(hyper=hyper, stop=req.rules or None, schedule=req.scheduler, labels=[s.label],
-                  progress=None if check is None else (lambda step: check()))
+        return prepare_batch(req.function, (s.name, fixed), [req.start], req.steps, hyper=hyper,
+                             stop=req.rules or None, schedule=req.scheduler, labels=[s.label], compile=choice,
+                             progress=None if check is None else (lambda step: check()))[0]
+
+    batches, eager = {}, []
+    for s in req.optimizers:
         try:
-            out[s.label] = run_batch(req.function, (s.name, fixed), [req.start], req.steps, compile=compile, **kw)[0]
+            b = prepare(s, compile)
         except NotCompilable:  # this method runs eagerly (docs/sweeps.md says which and why); the others compiled
-            out[s.label] = run_batch(req.function, (s.name, fixed), [req.start], req.steps, compile=False, **kw)[0]
+            b = prepare(s, False)
         if compile == "auto":
-            build_later(req.text, s.name, fixed, hyper, list(req.start))
-    return out
+            build_later(req.text, s.name, *per_run(s.options), list(req.start))
+        batches[s.label] = b
+        if not goes_compiled(b):
+            eager.append(b)
+            continue
+        try:  # compiled after its first step, by itself
+            b.run()
+        except NotCompilable:  # found at its first step (it cannot be traced): eagerly, with the others
+            batches[s.label] = b = prepare(s, False)
+            eager.append(b)
+    run_together(eager)
+    return {label: b.traces()[0] for label, b in batches.items()}
 
 
 BUILD = """import json, sys

@@ -14,7 +14,7 @@ the steps run as a program compiled ahead of time (:mod:`optimlab.runner.compile
 
 
 from .compiled import NotCompilable, check_compile
-from .loop import compare, run, run_batch, suggested_start
+from .loop import run, run_batch
 from .resolve import (
     make_scheduler,
     needs_closure,
@@ -23,8 +23,10 @@ from .resolve import (
     run_label,
     runs_layout,
     runs_options,
+    suggested_start,
     takes_tensor_hyper,
 )
+from .shared import compare
 
 __all__ = ["run", "compare", "run_batch", "resolve_function", "resolve_optimizer", "needs_closure", "make_scheduler",
            "suggested_start", "runs_layout", "runs_options", "takes_tensor_hyper", "run_label",

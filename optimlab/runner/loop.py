@@ -1,36 +1,38 @@
-"""The runs themselves: :func:`run`, :func:`compare` and :func:`run_batch` step optimizers
-on a function, many runs as one batched computation, and record each as a Trace."""
+"""The runs themselves: :func:`run` and :func:`run_batch` step optimizers on a function,
+many runs as one batched computation, and record each as a Trace (:func:`prepare_batch`
+builds a run without stepping it, for :mod:`optimlab.runner.shared`)."""
 
 from __future__ import annotations
 
-import math
 import time
-import warnings
-from typing import Any, Callable, Iterator, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 import torch
 
-from .._spec import run_labels
 from ..engine import RECORD_CHUNK, Freezer, RunState, divergent, grown, has_modes, no_gc, pick_threads, torch_threads
 from ..optim import Optimizer as _OptimlabOptimizer
 from ..record import EVAL_SERIES, Trace, to_jsonable
 from ..stopping import AnyOf, StopInfo, as_rule
 from .compiled import check_compile, choose, obtain, switch_now
+from .compiled_steps import run_compiled
 from .curvature import FunctionHessian
-from .programs import Program, hyper_layout
 from .resolve import (
     make_scheduler,
     needs_closure,
+    new_params,
+    one_start,
     resolve_function,
     resolve_optimizer,
     run_label,
     runs_layout,
     runs_options,
+    start_points,
+    suggested_start,
     takes_tensor_hyper,
 )
 
-__all__ = ["run", "compare", "run_batch", "suggested_start"]
+__all__ = ["run", "run_batch", "prepare_batch", "BatchRun", "evaluate_at"]
 
 
 def _f_min(fn: Any) -> float:
@@ -45,21 +47,6 @@ def _same_lr(a: Any, b: Any) -> bool:
     if isinstance(a, tuple) and isinstance(b, tuple):
         return a[0] is b[0] and a[1] == b[1]
     return a == b
-
-
-def _hyper_tensors(hyper: Mapping[str, Sequence], R: int, dtype: torch.dtype) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for k, vals in hyper.items():
-        arr = np.asarray(vals, dtype=float)
-        if k == "betas":
-            if arr.shape != (R, 2):
-                raise ValueError(f"hyper['betas'] must have shape ({R}, 2), got {arr.shape}")
-            out[k] = (torch.tensor(arr[:, :1], dtype=dtype), torch.tensor(arr[:, 1:], dtype=dtype))
-        else:
-            if arr.shape != (R,):
-                raise ValueError(f"hyper[{k!r}] must hold one value per run ({R}), got shape {arr.shape}")
-            out[k] = torch.tensor(arr[:, None], dtype=dtype)
-    return out
 
 
 def run_batch(function: Any, optimizer: Any, starts: Any, steps: int = 100, *,
@@ -95,23 +82,57 @@ def run_batch(function: Any, optimizer: Any, starts: Any, steps: int = 100, *,
     (:func:`runs_options`); L-BFGS, whose parameters are one vector, does each run by
     itself, one after the other (:func:`runs_layout`). Either way each trace is the run alone.
     """
+    batches = prepare_batch(function, optimizer, starts, steps, hyper=hyper, stop=stop, schedule=schedule,
+                            labels=labels, dtype=dtype, bound=bound, record_params=record_params, progress=progress,
+                            threads=threads, compile=compile)
+    for b in batches:
+        b.run()
+    return [t for b in batches for t in b.traces()]
+
+
+class BatchRun:
+    """One :func:`run_batch` made ready and not yet stepped (:func:`prepare_batch`): its loop
+    (``loop``: the parameter, the optimizer, the records, the stopping rules and the compiled
+    plan), the caller's ``threads`` and what its traces say. :meth:`run` steps it by itself;
+    :func:`optimlab.runner.shared.run_together` steps several of them in lockstep."""
+
+    def __init__(self, loop: "_FunctionLoop", threads: Any, n_threads: Any, config: tuple):
+        self.loop, self.threads, self.n_threads, self.config = loop, threads, n_threads, config
+
+    def run(self) -> None:
+        """Step every run until it stops, by itself (the loop evaluates the function on its own)."""
+        with torch_threads(self.n_threads):
+            self.loop.run()
+
+    def traces(self) -> list[Trace]:
+        """One Trace per run, once :meth:`run` (or a driver) has stepped the loop to its end."""
+        return self.loop.traces(*self.config)
+
+
+def prepare_batch(function: Any, optimizer: Any, starts: Any, steps: int = 100, *,
+                  hyper: Mapping[str, Sequence] | None = None, stop: Any = None, schedule: Any = None,
+                  labels: Sequence[str] | None = None, dtype: torch.dtype = torch.float64, bound: float = 1e12,
+                  record_params: bool = True, progress: Callable[[int], None] | None = None,
+                  threads: Any = None, compile: Any = "auto") -> list[BatchRun]:
+    """:func:`run_batch`'s arguments checked and its loop built, nothing stepped yet: one
+    :class:`BatchRun`, or one per run for an optimizer whose runs go alone (L-BFGS)."""
     if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 0:
         raise ValueError(f"steps must be an integer >= 0, got {steps!r}")
     compile = check_compile(compile)
     fn = resolve_function(function)
     factory, name, options = resolve_optimizer(optimizer)
     hyper = dict(hyper or {})
-    x0 = _start_points(starts, hyper, fn)
+    x0 = start_points(starts, hyper, fn)
     n_threads = pick_threads(threads, x0.size)
     if labels is not None and len(labels) != len(x0):
         raise ValueError(f"labels must have {len(x0)} entries, got {len(labels)}")
     if len(x0) > 1 and runs_layout(optimizer) == "alone":
-        return [t for r in range(len(x0)) for t in run_batch(
+        return [b for r in range(len(x0)) for b in prepare_batch(
             function, optimizer, x0[r:r + 1], steps, hyper={k: list(v)[r:r + 1] for k, v in hyper.items()},
             stop=stop, schedule=schedule, labels=None if labels is None else labels[r:r + 1], dtype=dtype,
             bound=bound, record_params=record_params, progress=progress, threads=threads, compile=compile)]
     rule: AnyOf = as_rule(stop)
-    params, hyper_t = _new_params(x0, hyper, dtype)
+    params, hyper_t = new_params(x0, hyper, dtype)
     if not takes_tensor_hyper(optimizer):  # one run here ("alone"): its values as plain numbers
         hyper_t = {k: tuple(map(float, list(v)[0])) if k == "betas" else float(list(v)[0]) for k, v in hyper.items()}
     loop = _FunctionLoop(fn, factory(params, **hyper_t, **runs_options(optimizer)), x0, int(steps), record_params)
@@ -120,37 +141,31 @@ def run_batch(function: Any, optimizer: Any, starts: Any, steps: int = 100, *,
     with torch_threads(n_threads):
         plan = choose(compile, fn, loop.opt, hyper_t, tensor_hyper=takes_tensor_hyper(optimizer),
                       schedule=loop.sched if loop.shadow is None else loop.shadow[0])
-        loop.run(rule, bound, _f_min(fn), progress, compiled=None if plan is None else (*plan, compile, hyper_t))
+    loop.plan(rule, bound, _f_min(fn), progress, None if plan is None else (*plan, compile, hyper_t))
     base_config = {"optimizer": name, "options": to_jsonable(options), "function": to_jsonable(fn.to_dict()),
                    "dtype": str(dtype).replace("torch.", ""), "steps_limit": int(steps)}
     if stop is not None:
         base_config["stop"] = repr(rule)
     if schedule is not None:
         base_config["schedule"] = repr(schedule)
-    return loop.traces(base_config, name, options, hyper, labels)
+    return [BatchRun(loop, threads, n_threads, (base_config, name, options, hyper, labels))]
 
 
-def _start_points(starts: Any, hyper: Mapping[str, Sequence], fn: Any) -> np.ndarray:
-    """(R, d) finite start points that fit the function."""
-    x0 = np.asarray(starts, dtype=float)
-    if x0.ndim == 1:
-        R = len(next(iter(hyper.values()))) if hyper else 1
-        x0 = np.repeat(x0[None, :], R, axis=0)
-    if x0.ndim != 2 or x0.shape[0] == 0 or x0.shape[1] == 0:
-        raise ValueError(f"starts must be a point (d,) or points (R, d), got shape {np.shape(starts)}")
-    if not np.isfinite(x0).all():
-        raise ValueError("start contains NaN or inf")
-    fdim = getattr(fn, "dim", None)
-    if fdim is not None and fdim != x0.shape[1]:
-        raise ValueError(f"start has {x0.shape[1]} coordinates but {getattr(fn, 'name', 'the function')} "
-                         f"takes {fdim}")
-    return x0
-
-
-def _new_params(x0: np.ndarray, hyper: Mapping[str, Sequence], dtype: torch.dtype) -> tuple[list, dict]:
-    """``([x], hyper tensors)``: the (R, d) parameter and the (R, 1) hyperparameters, for the factory."""
-    x = torch.tensor(x0, dtype=dtype, requires_grad=True)
-    return [x], _hyper_tensors(hyper, len(x0), dtype)
+def evaluate_at(fn: Any, xs: Sequence[torch.Tensor]) -> torch.Tensor:
+    """The values of ``fn`` at the rows of the parameters ``xs`` ((R_i, d) each, concatenated
+    when there are several), each ``x.grad`` left holding its own rows' gradient: one forward
+    and one backward for all (the concatenation's backward hands each parameter its slice)."""
+    for x in xs:
+        if x.grad is not None:
+            x.grad = None
+    points = xs[0] if len(xs) == 1 else torch.cat(list(xs))
+    f = fn(points)
+    if f.shape != (len(points),):
+        raise ValueError(f"the function must map (R, d) points to (R,) values; got shape {tuple(f.shape)}")
+    # f.sum().backward(), not f.backward(ones): a given gradient makes torch import its
+    # symbolic-shape machinery (sympy) at the first call, 0.3-0.5 s of every new process
+    f.sum().backward()
+    return f
 
 
 class _FunctionLoop:
@@ -209,21 +224,11 @@ class _FunctionLoop:
 
     def gradient(self) -> torch.Tensor:
         """The values at the current parameters, their gradient left in ``x.grad``."""
-        x, R = self.x, len(self.x0)
-        if x.grad is not None:
-            x.grad = None
-        f = self.fn(x)
-        if f.shape != (R,):
-            raise ValueError(f"the function must map (R, d) points to (R,) values; got shape {tuple(f.shape)}")
-        # f.sum().backward(), not f.backward(ones): a given gradient makes torch import its
-        # symbolic-shape machinery (sympy) at the first call, 0.3-0.5 s of every new process
-        f.sum().backward()
-        return f
+        return evaluate_at(self.fn, [self.x])
 
-    def evaluate(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Values, gradient norms and points of every run at the current parameters."""
+    def readings(self, f: torch.Tensor) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Values (``f``, just evaluated), gradient norms (of ``x.grad``) and points of every run."""
         x = self.x
-        f = self.gradient()
         with torch.no_grad():
             # views of this step's tensors (float64 on the CPU: no copy); consumed before the update
             fv = np.asarray(f.detach().cpu().numpy(), dtype=float)
@@ -272,98 +277,44 @@ class _FunctionLoop:
             st.finish("max_steps")
         return not st.active.any()
 
-    def run(self, rule: AnyOf, bound: float, f_min: float, progress: Callable[[int], None] | None,
-            compiled: tuple | None = None) -> None:
-        """Step until every run stopped. ``compiled``: ``(key, ready, choice, hyper tensors)``
-        of a program (:mod:`optimlab.runner.compiled`): once :func:`~optimlab.runner.compiled.switch_now`
-        says so (at the earliest after the first step, taken here: it creates the optimizer's
-        state) the program takes the rest (:meth:`run_compiled`); when it cannot be had
-        (``choice="auto"``) the steps go on here."""
+    def plan(self, rule: AnyOf, bound: float, f_min: float, progress: Callable[[int], None] | None,
+             compiled: tuple | None) -> None:
+        """How the loop runs: its stopping rules, divergence bound, the function's minimum (for
+        the rules), ``progress`` and ``compiled``: ``(key, ready, choice, hyper tensors)`` of a
+        program (:mod:`optimlab.runner.compiled`) it may switch to, or None."""
+        self.rule, self.bound, self.f_min, self.progress, self.compiled = rule, bound, f_min, progress, compiled
+
+    def run(self) -> None:
+        """Step until every run stopped, each step's values and gradient evaluated here."""
         t0 = time.perf_counter()
         k = 0
-        while True:
-            fv, gn, xv = self.evaluate()
-            elapsed = time.perf_counter() - t0
-            if self.observe(k, fv, gn, xv, elapsed, divergent(fv, grad_norms=gn, points=xv, bound=bound), rule,
-                            f_min):
-                break
-            self.step(k)
+        while not self.take(k, self.gradient(), lambda: time.perf_counter() - t0):
             k += 1
-            if progress is not None:
-                progress(k)
-            if compiled is not None and switch_now(compiled[2], compiled[1], k, self.steps,
-                                                   time.perf_counter() - t0):
-                key, _, choice, hyper_t = compiled
-                compiled = None  # one try
-                program = obtain(key, choice, self.fn, self.opt, hyper_t)
-                if program is not None:
-                    self.run_compiled(program, hyper_t, k, time.perf_counter() - t0, rule, bound, f_min, progress)
-                    return
 
-    def run_compiled(self, program: Program, hyper_t: Mapping[str, Any], k: int, t_prev: float, rule: AnyOf,
-                     bound: float | None, f_min: float, progress: Callable[[int], None] | None) -> None:
-        """:meth:`run` with every ``program.chunk`` steps done by one call of
-        the compiled ``program`` (:mod:`optimlab.runner.compiled`): the same records, stops and
-        learning rates, step by step; the clock of a step is interpolated within its call."""
-        R, x = len(self.x0), self.x.detach().clone()
-        dtype = x.dtype
-        lr = hyper_t.get("lr")
-        base = lr if isinstance(lr, torch.Tensor) else torch.ones((R, 1), dtype=dtype)
-        factors = self.lr_factors(1.0 if isinstance(lr, torch.Tensor) else self.group["lr"])
-        flat_h = hyper_layout(dict(hyper_t))[1]
-        state = [self.opt.state[self.x][n] for n in program.state_names]
-        active = torch.from_numpy(self.state.active.copy())
-        bound_t = torch.tensor(math.inf if bound is None else float(bound), dtype=dtype)
-        t0 = time.perf_counter() - t_prev
-        done = False
-        f_t = None
-        while not done:
-            f_k = [next(factors) for _ in range(program.chunk)]
-            if f_t is None or self.shadow is not None or self.sched is not None:  # constant without a schedule
-                f_t = torch.tensor(f_k, dtype=dtype)
-            x, _, state, V, G, P, BAD = program(x, active, base, f_t, bound_t, flat_h, state)
-            t_now = time.perf_counter() - t0
-            V, G, P, BAD = V.numpy(), G.numpy(), P.numpy(), BAD.numpy()
-            n = program.chunk
-            times = [t_prev + (t_now - t_prev) * (i + 1) / n for i in range(n)]
-            # no rule, nothing diverged, not the last step: no run stops in this call, record it whole
-            whole = k > 0 and k + n <= self.steps and not rule.rules() and not BAD.any()
-            if whole:
-                self.record_block(k, V, G, P, times)
-            for i in range(n):
-                if not whole and self.observe(k, V[i], G[i], P[i], times[i], BAD[i] if BAD[i].any() else None, rule,
-                                              f_min):
-                    done = True
-                    break
-                self.record_lr(k, self.group["lr"] if self.shadow is None and self.sched is None
-                               else base * f_k[i] if self.shadow is not None else f_k[i])
-                if self.closure_step:  # the closure's evaluations of this step, as step() counts them
-                    self.counts += (program.calls, program.calls, 0)
-                    self.evals.append(self.counts.copy())
-                k += 1
-                if progress is not None:
-                    progress(k)
-            t_prev = t_now
-            active = torch.from_numpy(self.state.active.copy())
-        with torch.no_grad():
-            self.x.copy_(x)
-
-    def lr_factors(self, lr: float) -> Iterator[float]:
-        """The learning-rate factor of each step for a compiled run, stepping the schedule as
-        :meth:`step` does: the shadow's lr (tensor learning rates), the scheduled lr itself
-        (a number learning rate: the base is then 1), or ``lr`` throughout (no schedule)."""
-        while True:
-            if self.shadow is not None:
-                yield self.shadow[1].param_groups[0]["lr"]
-                self.shadow[1].step()
-                self.shadow[0].step()
-            elif self.sched is not None:
-                yield self.group["lr"]
-                with warnings.catch_warnings():  # the loop's optimizer is stepped by the program, not here
-                    warnings.filterwarnings("ignore", message="Detected call of `lr_scheduler.step")
-                    self.sched.step()
-            else:
-                yield lr
+    def take(self, k: int, f: torch.Tensor, clock: Callable[[], float]) -> bool:
+        """Step k from the values ``f`` just evaluated at the parameters (their gradient in
+        ``x.grad``): record them, stop the runs that are done, update the others; ``clock()``
+        is the run's time so far. True when no run goes on (the rest may have been done here by
+        a compiled program: once :func:`~optimlab.runner.compiled.switch_now` says so, at the
+        earliest after the first step, which creates the optimizer's state, the program takes
+        the rest, :func:`~optimlab.runner.compiled_steps.run_compiled`; when it cannot be had,
+        ``choice="auto"``, the steps go on)."""
+        fv, gn, xv = self.readings(f)
+        if self.observe(k, fv, gn, xv, clock(), divergent(fv, grad_norms=gn, points=xv, bound=self.bound),
+                        self.rule, self.f_min):
+            return True
+        self.step(k)
+        k += 1
+        if self.progress is not None:
+            self.progress(k)
+        if self.compiled is not None and switch_now(self.compiled[2], self.compiled[1], k, self.steps, clock()):
+            key, _, choice, hyper_t = self.compiled
+            self.compiled = None  # one try
+            program = obtain(key, choice, self.fn, self.opt, hyper_t)
+            if program is not None:
+                run_compiled(self, program, hyper_t, k, clock())
+                return True
+        return False
 
     def step(self, k: int) -> None:
         """Update the active runs (step k); stopped runs stay where they are.
@@ -492,19 +443,6 @@ class _FunctionLoop:
         return traces
 
 
-def suggested_start(function: Any) -> list[float]:
-    """The function's first suggested start point (``starts[0]``): the default ``start`` of
-    :func:`run`, :func:`compare` and ``optimlab run``; ``ValueError`` naming ``start`` when the
-    function suggests none (a user formula or callable)."""
-    fn = resolve_function(function)
-    starts = getattr(fn, "starts", None)
-    if starts is None or len(starts) == 0:
-        name = getattr(fn, "name", None) or "this function"
-        raise ValueError(f"start is needed: {name} suggests no start point (user formulas and callables have "
-                         f"none); give start=(x, y), or --start X,Y on the command line")
-    return [float(v) for v in np.asarray(starts, dtype=float)[0]]
-
-
 def run(function: Any, optimizer: Any, start: Any = None, steps: int = 100, *, stop: Any = None, schedule: Any = None,
         label: str | None = None, dtype: torch.dtype = torch.float64, bound: float = 1e12,
         progress: Callable[[int], None] | None = None, threads: Any = None, compile: Any = "auto") -> Trace:
@@ -531,40 +469,6 @@ def run(function: Any, optimizer: Any, start: Any = None, steps: int = 100, *, s
     if start is None:
         function = resolve_function(function)
         start = suggested_start(function)
-    start_arr = np.asarray(start, dtype=float)
-    if start_arr.ndim != 1:
-        raise ValueError(f"start must be one point (d numbers), got shape {start_arr.shape}; "
-                         "use run_batch for several")
-    return run_batch(function, optimizer, start_arr[None, :], steps, stop=stop, schedule=schedule,
+    return run_batch(function, optimizer, one_start(start), steps, stop=stop, schedule=schedule,
                      labels=None if label is None else [label], dtype=dtype, bound=bound, progress=progress,
                      threads=threads, compile=compile)[0]
-
-
-def compare(function: Any, optimizers: Mapping[str, Any] | Sequence[Any], start: Any = None, steps: int = 100, *,
-            stop: Any = None, schedule: Any = None, dtype: torch.dtype = torch.float64, bound: float = 1e12,
-            progress: Callable[[str, int], None] | None = None, threads: Any = None,
-            compile: Any = "auto") -> dict[str, Trace]:
-    """Run each optimizer from the same start (default: the function's suggested one);
-    returns ``{label: Trace}``.
-
-    ``optimizers``: ``{label: optimizer}``, or a list of optimizers (specs, pairs,
-    classes), each labelled by its spec (a spec given twice runs twice: ``adam``,
-    ``adam #2``). ``progress`` is called as ``progress(label, step)`` after every step.
-
-    >>> list(compare("lecture-quadratic", ["sgd:lr=0.01", "adam:lr=0.1", "sgd:lr=0.01"], (5, 5), 10))
-    ['sgd:lr=0.01', 'adam:lr=0.1', 'sgd:lr=0.01 #2']
-    """
-    if isinstance(optimizers, (str, bytes)) or not isinstance(optimizers, (Mapping, Sequence)) or not optimizers:
-        raise ValueError(f"optimizers must be a non-empty mapping {{label: optimizer}} or list of optimizers, "
-                         f"got {optimizers!r}")
-    if not isinstance(optimizers, Mapping):
-        named = [o if isinstance(o, str) else run_label(*resolve_optimizer(o)[1:]) for o in optimizers]
-        optimizers = dict(zip(run_labels(named), optimizers))
-    fn = resolve_function(function)
-    start = suggested_start(fn) if start is None else start
-    out = {}
-    for label, opt in optimizers.items():
-        tick = None if progress is None else (lambda k, label=str(label): progress(label, k))
-        out[label] = run(fn, opt, start, steps, stop=stop, schedule=schedule, label=str(label), dtype=dtype,
-                         bound=bound, progress=tick, threads=threads, compile=compile)
-    return out

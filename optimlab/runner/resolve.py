@@ -1,11 +1,13 @@
 """What a run is made of: the function (a name, a formula, a callable), the optimizer (a
 spec, a class, an instance's recipe) and how it takes many runs at once (its runs layout),
-a scheduler; :mod:`optimlab.runner.loop` runs them."""
+a scheduler, the start points and the per-run hyperparameters as tensors;
+:mod:`optimlab.runner.loop` runs them."""
 
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, Sequence
 
+import numpy as np
 import torch
 
 from .. import functions
@@ -13,7 +15,8 @@ from ..optim import Optimizer as _OptimlabOptimizer
 from ..optim import registry
 
 __all__ = ["resolve_function", "resolve_optimizer", "needs_closure", "make_scheduler", "runs_layout", "runs_options",
-           "takes_tensor_hyper", "run_label"]
+           "takes_tensor_hyper", "run_label", "suggested_start", "one_start", "start_points", "new_params",
+           "hyper_tensors"]
 
 
 # ------------------------------------------------------------------- the function
@@ -148,3 +151,65 @@ def run_label(name: str, options: Mapping) -> str:
     if not options:
         return name
     return f"{name}(" + ", ".join(f"{k}={v}" for k, v in options.items()) + ")"
+
+
+# ------------------------------------------------------------------- the start
+def hyper_tensors(hyper: Mapping[str, Sequence], R: int, dtype: torch.dtype) -> dict[str, Any]:
+    """``{name: (R, 1) tensor}`` of per-run hyperparameters (``"betas"``: a pair of them)."""
+    out: dict[str, Any] = {}
+    for k, vals in hyper.items():
+        arr = np.asarray(vals, dtype=float)
+        if k == "betas":
+            if arr.shape != (R, 2):
+                raise ValueError(f"hyper['betas'] must have shape ({R}, 2), got {arr.shape}")
+            out[k] = (torch.tensor(arr[:, :1], dtype=dtype), torch.tensor(arr[:, 1:], dtype=dtype))
+        else:
+            if arr.shape != (R,):
+                raise ValueError(f"hyper[{k!r}] must hold one value per run ({R}), got shape {arr.shape}")
+            out[k] = torch.tensor(arr[:, None], dtype=dtype)
+    return out
+
+
+def start_points(starts: Any, hyper: Mapping[str, Sequence], fn: Any) -> np.ndarray:
+    """(R, d) finite start points that fit the function."""
+    x0 = np.asarray(starts, dtype=float)
+    if x0.ndim == 1:
+        R = len(next(iter(hyper.values()))) if hyper else 1
+        x0 = np.repeat(x0[None, :], R, axis=0)
+    if x0.ndim != 2 or x0.shape[0] == 0 or x0.shape[1] == 0:
+        raise ValueError(f"starts must be a point (d,) or points (R, d), got shape {np.shape(starts)}")
+    if not np.isfinite(x0).all():
+        raise ValueError("start contains NaN or inf")
+    fdim = getattr(fn, "dim", None)
+    if fdim is not None and fdim != x0.shape[1]:
+        raise ValueError(f"start has {x0.shape[1]} coordinates but {getattr(fn, 'name', 'the function')} "
+                         f"takes {fdim}")
+    return x0
+
+
+def new_params(x0: np.ndarray, hyper: Mapping[str, Sequence], dtype: torch.dtype) -> tuple[list, dict]:
+    """``([x], hyper tensors)``: the (R, d) parameter and the (R, 1) hyperparameters, for the factory."""
+    x = torch.tensor(x0, dtype=dtype, requires_grad=True)
+    return [x], hyper_tensors(hyper, len(x0), dtype)
+
+
+def suggested_start(function: Any) -> list[float]:
+    """The function's first suggested start point (``starts[0]``): the default ``start`` of
+    :func:`run`, :func:`compare` and ``optimlab run``; ``ValueError`` naming ``start`` when the
+    function suggests none (a user formula or callable)."""
+    fn = resolve_function(function)
+    starts = getattr(fn, "starts", None)
+    if starts is None or len(starts) == 0:
+        name = getattr(fn, "name", None) or "this function"
+        raise ValueError(f"start is needed: {name} suggests no start point (user formulas and callables have "
+                         f"none); give start=(x, y), or --start X,Y on the command line")
+    return [float(v) for v in np.asarray(starts, dtype=float)[0]]
+
+
+def one_start(start: Any) -> np.ndarray:
+    """``start`` (d numbers) as the (1, d) starts of one run, else a ValueError naming ``start``."""
+    start_arr = np.asarray(start, dtype=float)
+    if start_arr.ndim != 1:
+        raise ValueError(f"start must be one point (d numbers), got shape {start_arr.shape}; "
+                         "use run_batch for several")
+    return start_arr[None, :]
