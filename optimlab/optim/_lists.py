@@ -58,13 +58,31 @@ def neg(x: Any) -> Any:
 
 
 _HALF = (torch.float16, torch.bfloat16)
+_SAME_AS_A_NUMBER = (torch.float32, torch.float64)
+
+
+def _number(ts: list[Tensor], x: Any) -> Any:
+    """The number ``x`` (or one per tensor) as the operand of a foreach multiplication, division
+    or addition of ``ts``: on the CPU, where all of ``ts`` are float32 or all float64, one 0-d
+    tensor of their dtype. torch 2.13's CPU foreach by a Python number wraps it into a tensor
+    again for every tensor of the list (~2 µs each, more than the arithmetic of a small
+    tensor); by a 0-d tensor of the list's dtype it does not (an addition needs ``alpha=1`` to
+    take that overload, as torch's own Adam adds 1 to its CPU step counts), and the numbers are
+    the same bit for bit: both round x to that dtype (tests/test_optim_overhead.py)."""
+    x = _one(x)
+    if isinstance(x, (list, tuple)) or len(ts) < 2 or not ts[0].is_cpu:
+        return x
+    dtype = ts[0].dtype
+    if dtype not in _SAME_AS_A_NUMBER or any(t.dtype != dtype or not t.is_cpu for t in ts):
+        return x
+    return torch.tensor(x, dtype=dtype)
 
 
 def mul_(ts: list[Tensor], x: Any) -> list[Tensor]:
     """t ← x·t (float16 and bfloat16 tensor by tensor: torch 2.13's ``_foreach_mul_`` by a number
     rounds them otherwise than ``Tensor.mul_``, one unit in the last place at times)"""
     if fast(x) and {t.dtype for t in ts}.isdisjoint(_HALF):
-        torch._foreach_mul_(ts, _one(x))
+        torch._foreach_mul_(ts, _number(ts, x))
     else:
         for t, v in zip(ts, each(x, len(ts))):
             t.mul_(v)
@@ -107,7 +125,7 @@ def maximum_(ts: list[Tensor], others: list[Tensor]) -> list[Tensor]:
 def mul(ts: list[Tensor], x: Any) -> list[Tensor]:
     """x·t as new tensors"""
     if fast(x) and {t.dtype for t in ts}.isdisjoint(_HALF):
-        return torch._foreach_mul(ts, _one(x))
+        return torch._foreach_mul(ts, _number(ts, x))
     return [t * v for t, v in zip(ts, each(x, len(ts)))]
 
 
@@ -195,7 +213,8 @@ def addcmul(ts: list[Tensor], a: list[Tensor], b: list[Tensor], x: Any = 1.0) ->
 def add_scalar_(ts: list[Tensor], x: Any) -> list[Tensor]:
     """t ← t + x"""
     if fast(x):
-        torch._foreach_add_(ts, _one(x))
+        c = _number(ts, x)
+        torch._foreach_add_(ts, c, alpha=1.0) if isinstance(c, Tensor) else torch._foreach_add_(ts, c)
     else:
         for t, v in zip(ts, each(x, len(ts))):
             t.add_(v)
@@ -231,7 +250,8 @@ def sqrt_eps(vs: list[Tensor], eps: Any, fresh: bool = False, divisor: Any = Non
 def add_scalar(ts: list[Tensor], x: Any) -> list[Tensor]:
     """t + x as new tensors"""
     if fast(x):
-        return torch._foreach_add(ts, _one(x))
+        c = _number(ts, x)
+        return torch._foreach_add(ts, c, alpha=1.0) if isinstance(c, Tensor) else torch._foreach_add(ts, c)
     return [t.add(v) for t, v in zip(ts, each(x, len(ts)))]
 
 
@@ -248,7 +268,7 @@ def div_(ts: list[Tensor], others: list[Tensor]) -> list[Tensor]:
 def div_scalar_(ts: list[Tensor], x: Any) -> list[Tensor]:
     """t ← t / x"""
     if fast(x):
-        torch._foreach_div_(ts, _one(x))
+        torch._foreach_div_(ts, _number(ts, x))
     else:
         for t, v in zip(ts, each(x, len(ts))):
             t.div_(v)
@@ -258,7 +278,7 @@ def div_scalar_(ts: list[Tensor], x: Any) -> list[Tensor]:
 def div(ts: list[Tensor], x: Any) -> list[Tensor]:
     """t / x as new tensors"""
     if fast(x):
-        return torch._foreach_div(ts, _one(x))
+        return torch._foreach_div(ts, _number(ts, x))
     return [t / v for t, v in zip(ts, each(x, len(ts)))]
 
 
@@ -275,8 +295,8 @@ def mul_by_(ts: list[Tensor], others: list[Tensor]) -> list[Tensor]:
 CHUNK_ELEMENTS = 1 << 17  # 512 KB of float32: measured best of 2^15, 2^17, 2^19 (docs/optimizers.md)
 
 
-def cache_sized(indices: list[int], params: list[Tensor]) -> list[list[int]]:
-    """``indices`` in runs of consecutive parameters of at most ``CHUNK_ELEMENTS`` elements
+def cache_sized(indices: list[int], params: list[Tensor], limit: int = CHUNK_ELEMENTS) -> list[list[int]]:
+    """``indices`` in runs of consecutive parameters of at most ``limit`` elements
     together (a larger parameter alone), on CPU: an update rule over lists applies each
     operation to the whole list before the next, so on CPU a list whose tensors do not
     fit in cache together would stream every operation through memory, where one tensor
@@ -286,7 +306,7 @@ def cache_sized(indices: list[int], params: list[Tensor]) -> list[list[int]]:
     chunks, current, size = [], [], 0
     for i in indices:
         n = params[i].numel()
-        if current and size + n > CHUNK_ELEMENTS:
+        if current and size + n > limit:
             chunks.append(current)
             current, size = [], 0
         current.append(i)
