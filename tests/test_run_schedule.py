@@ -54,6 +54,9 @@ def test_known_proportional_says_what_the_formulas_say():
     assert known_proportional((PiecewiseConstant, {"boundaries": [2], "values": [1, 0.1], "relative": True}))
     assert not known_proportional((PiecewiseConstant, {"boundaries": [2], "values": [0.1, 0.01]}))
     assert not known_proportional(SCHEDULES["factory"]) and not known_proportional(SCHEDULES["onecycle"])
+    # known by the formula: one probe, never checked; the others are watched step by step
+    assert len(RunSchedule(SCHEDULES["step"], torch.ones(2, 1)).probes) == 1
+    assert len(RunSchedule(SCHEDULES["factory"], torch.ones(2, 1)).probes) == 2
 
 
 def test_a_schedule_that_cycles_the_momentum_is_refused_over_per_run_learning_rates():
