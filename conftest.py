@@ -36,19 +36,3 @@ def _doctest_in_a_temporary_folder(request):
         mp.chdir(request.getfixturevalue("tmp_path"))
         yield
 
-
-@pytest.hookimpl(tryfirst=True)  # before pytest-xdist's own hook reads the xdist_group marks
-def pytest_collection_modifyitems(config, items):
-    """Order and group the tests for the two CI workers (``-n auto --dist loadgroup``, pyproject).
-
-    The long end-to-end tests (``slow``) come first, so the workers share them from the start and
-    the many short tests fill in at the end instead of one long test running alone last. A module
-    whose tests share a fixture of module scope (the demo's runs, the browser) is one group, run by
-    one worker, so that fixture is built once, not once per worker."""
-    for item in items:
-        info = getattr(item, "_fixtureinfo", None)
-        defs = [] if info is None else [d for ds in info.name2fixturedefs.values() for d in ds]
-        module = item.nodeid.split("::")[0]
-        if any(d.scope == "module" and d.baseid == module for d in defs):
-            item.add_marker(pytest.mark.xdist_group(module))
-    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
