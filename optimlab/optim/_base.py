@@ -329,7 +329,9 @@ class Optimizer(torch.optim.Optimizer):
             self._fused_step(group, params, grads, states)
         elif any(fused):
             self._fused_step(group, *([t for t, f in zip(seq, fused) if f] for seq in (params, grads, states)))
-        if not all(fused):
+        if not any(fused):  # the readable path for the whole group, without copying the lists
+            self._eager_step(group, params, grads, states)
+        elif not all(fused):
             self._eager_step(group, *([t for t, f in zip(seq, fused) if not f] for seq in (params, grads, states)))
         if not stateless:
             for p, state in zip(params, states):
@@ -344,7 +346,7 @@ class Optimizer(torch.optim.Optimizer):
         grads = self._preprocess(group, params, grads)
         if self._counts_steps(group):
             self._count_steps(states)
-        lrs = [self._lr(group, state) for state in states]
+        lrs = self._lrs(group, states)
         grads = self._weight_decay(group, params, grads, lrs)
         if not self._updates_lists:
             for p, g, state, lr in zip(params, grads, states, lrs):
@@ -353,14 +355,15 @@ class Optimizer(torch.optim.Optimizer):
                 else:
                     self._update(p, g, state, group, lr)
             return
-        real = [i for i, p in enumerate(params) if not p.is_complex()]
+        complex_ = any(map(Tensor.is_complex, params))
+        real = [i for i, p in enumerate(params) if not p.is_complex()] if complex_ else range(len(params))
         for chunk in lists.cache_sized(real, params):
             if len(chunk) == len(params):
                 self._update(params, grads, states, group, lrs)
             else:
                 self._update([params[i] for i in chunk], [grads[i] for i in chunk], [states[i] for i in chunk],
                              group, [lrs[i] for i in chunk])
-        for p, g, state, lr in zip(params, grads, states, lrs):
+        for p, g, state, lr in zip(params, grads, states, lrs) if complex_ else ():
             if p.is_complex():  # on the (real, imaginary) views, a list of one
                 real_view_update(self._update_one, p, g, state, group, lr)
 
@@ -408,12 +411,13 @@ class Optimizer(torch.optim.Optimizer):
                 state["step"] = torch.tensor(0.0, dtype=scalar_dtype())
         torch._foreach_add_([state["step"] for state in states], 1)
 
-    def _lr(self, group: dict[str, Any], state: dict[str, Any]) -> Any:
-        """The learning rate of this update: ``lr``, with inverse-time decay in the step count t."""
-        lr = group["lr"]
-        if is_nonzero(group["lr_decay"]):
-            lr = lr / (1 + (step_value(state) - 1) * group["lr_decay"])
-        return lr
+    def _lrs(self, group: dict[str, Any], states: list[dict[str, Any]]) -> list[Any]:
+        """Each parameter's learning rate for this update: ``lr``, with inverse-time decay in
+        its step count t (without decay, the group's lr for all, read once)."""
+        lr, decay = group["lr"], group["lr_decay"]
+        if not is_nonzero(decay):
+            return [lr] * len(states)
+        return [lr / (1 + (step_value(state) - 1) * decay) for state in states]
 
     def _counts_steps(self, group: dict[str, Any]) -> bool:
         return True
