@@ -231,10 +231,13 @@ def sqrt_eps(vs: list[Tensor], eps: Any, fresh: bool = False, divisor: Any = Non
     backward needs it."""
     if not fast(eps, divisor):
         return [one.sqrt_eps(v, e, fresh, d) for v, e, d in zip(vs, each(eps, len(vs)), each(divisor, len(vs)))]
-    roots = sqrt_(vs) if fresh else torch._foreach_sqrt(vs)
-    if divisor is not None:
-        div_scalar_(roots, divisor)
-    return add_scalar_(roots, eps)
+    roots = vs if fresh else torch._foreach_sqrt(vs)
+    if fresh:
+        torch._foreach_sqrt_(roots)
+    if divisor is not None:  # hyperparameters already checked above: straight to torch
+        torch._foreach_div_(roots, _one(divisor))
+    torch._foreach_add_(roots, _one(eps))
+    return roots
 
 
 def add_scalar(ts: list[Tensor], x: Any) -> list[Tensor]:
