@@ -357,7 +357,8 @@ class Optimizer(torch.optim.Optimizer):
             return
         complex_ = any(map(Tensor.is_complex, params))
         real = [i for i, p in enumerate(params) if not p.is_complex()] if complex_ else range(len(params))
-        for chunk in lists.cache_sized(real, params):
+        runs = lists.cache_sized(real, params) if self._in_cache_runs(group) else [real] if len(real) else []
+        for chunk in runs:
             if len(chunk) == len(params):
                 self._update(params, grads, states, group, lrs)
             else:
@@ -420,6 +421,12 @@ class Optimizer(torch.optim.Optimizer):
         return [lr / (1 + (step_value(state) - 1) * decay) for state in states]
 
     def _counts_steps(self, group: dict[str, Any]) -> bool:
+        return True
+
+    def _in_cache_runs(self, group: dict[str, Any]) -> bool:
+        """True when the rule makes several passes over the same tensors, so that it pays to run
+        it on cache-sized runs of them (:func:`lists.cache_sized`); a one-pass rule takes the
+        whole list in one call per operation."""
         return True
 
     def _stateless(self, group: dict[str, Any]) -> bool:

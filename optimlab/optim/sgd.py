@@ -103,6 +103,9 @@ class SGD(Optimizer):
     def _stateless(self, group: dict[str, Any]) -> bool:
         return not is_nonzero(group["momentum"]) and not is_nonzero(group["lr_decay"])
 
+    def _in_cache_runs(self, group: dict[str, Any]) -> bool:
+        return is_nonzero(group["momentum"])  # plain SGD is one pass: θ ← θ − lr·g
+
     def _init_state(self, p: Tensor, state: dict[str, Any], group: dict[str, Any]) -> None:
         pass  # the momentum buffer is created at the first update with momentum
 
