@@ -68,7 +68,7 @@ def test_a_bad_spec_option_is_one_line_naming_the_accepted_names(capsys, tmp_pat
     (["run", "beale", "-O", "adam", "--zzz"], "No such option: --zzz; accepted: --optimizer, --start, --steps"),
     (["rn", "beale"], "No such command 'rn'. Did you mean 'run'?"),
     (["run", "beale", "-O", "adam", "--steps", "many"], "Invalid value for '--steps' / '-n': "),
-    (["list", "problms"], "cannot list 'problms': choose functions, optimizers, problems, suites "
+    (["list", "problms"], "cannot list 'problms': choose functions, optimizers, problems, suites, schedules "
                           "(did you mean 'problems'?)"),
     (["run", "bael", "-O", "adam"], "unknown function 'bael'. Did you mean 'beale'"),
     (["train", "iris-sofmax"], "unknown problem 'iris-sofmax'. Did you mean 'iris-softmax'"),

@@ -55,6 +55,11 @@ def test_the_hooks_get_the_counts_of_work_done():
     assert t.stop_reason == "f_tol" and steps == list(range(1, t.steps + 1)) and t.steps < 50
     calls: list[tuple] = []
     optimlab.compare("lecture-quadratic", ["sgd", "adam"], (5, 5), 3, progress=lambda *a: calls.append(a))
+    # the two share the function's evaluations (runner.shared): they step in lockstep
+    assert calls == [("sgd", 1), ("adam", 1), ("sgd", 2), ("adam", 2), ("sgd", 3), ("adam", 3)]
+    calls.clear()
+    optimlab.compare("lecture-quadratic", ["sgd", "adam"], (5, 5), 3, progress=lambda *a: calls.append(a),
+                     share=False)
     assert calls == [("sgd", 1), ("sgd", 2), ("sgd", 3), ("adam", 1), ("adam", 2), ("adam", 3)]
     swept: list[tuple] = []
     optimlab.sweep("lecture-quadratic", "momentum", grid={"lr": [0.01, 0.1], "nesterov": [False, True]}, steps=2,

@@ -30,6 +30,7 @@ from optimlab.cli._common import parse_numbers, spec_list
 from optimlab.cli.lab import LISTS, parse_stop
 from optimlab.optim.registry import parse_spec
 from optimlab.record import Trace
+from optimlab.schedules import parse_schedule
 
 ROOT = Path(__file__).resolve().parents[1]
 FILES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
@@ -119,6 +120,8 @@ def check_command(argv: list[str]) -> None:
     if p.get("start"):
         parse_numbers(p["start"])
     parse_stop(p.get("stop") or [])
+    if p.get("schedule"):
+        parse_schedule(p["schedule"], functions=argv[0] != "train")
     if argv[0] == "run" or (argv[0] == "sweep" and not p["problem"].startswith("problem:")):
         runner.resolve_function(p.get("function") or p["problem"])
     elif argv[0] == "train" and p["problem"] and not p["problem"].endswith(".csv"):

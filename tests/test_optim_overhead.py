@@ -185,6 +185,7 @@ def test_cache_sized_runs_keep_order_and_put_a_large_parameter_alone():
     assert cache_sized([0, 1, 2, 3, 4, 5], ps) == [[0, 1], [2], [3], [4, 5]]
     assert cache_sized([2, 4], ps) == [[2, 4]]
     assert cache_sized([], ps) == []
+    assert cache_sized([0, 1, 2, 3, 4, 5], ps, limit=n + 5) == [[0, 1, 2], [3], [4, 5]]  # a rule's own limit
     assert cache_sized(range(6), ps) == [[0, 1], [2], [3], [4, 5]]  # any sequence of indices
 
 
@@ -228,6 +229,21 @@ def test_a_list_rule_takes_torchs_foreach_path_and_gives_torchs_numbers(monkeypa
         torch.testing.assert_close(p, q, rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_a_list_times_a_number_gives_the_numbers_of_torchs_call_with_the_number(dtype):
+    # _lists hands torch's CPU foreach a 0-d tensor in place of the Python number (no per-tensor
+    # wrapping): the numbers must stay those of the call with the number, bit for bit
+    from optimlab.optim import _lists as L
+    g = torch.Generator().manual_seed(3)
+    ts = [(torch.randn(64, generator=g, dtype=torch.float64) * 10.0 ** torch.randint(-40, 38, (64,), generator=g))
+          .to(dtype) for _ in range(3)]
+    for x in [1 / 3, -2.5e-8, 0.999, 3e38, 1e-42, float(torch.randn((), generator=g, dtype=torch.float64))]:
+        for ours, torchs in [(L.mul(ts, x), torch._foreach_mul(ts, x)), (L.div(ts, x), torch._foreach_div(ts, x)),
+                             (L.add_scalar(ts, x), torch._foreach_add(ts, x))]:
+            for a, b in zip(ours, torchs):
+                assert torch.equal(a.nan_to_num(), b.nan_to_num()) and a.dtype == b.dtype, x
+
+
 # ------------------------------------------------- a steady-state step re-validates nothing
 def test_a_group_is_checked_again_only_when_its_options_change(monkeypatch):
     import optimlab.optim._base as base
@@ -256,6 +272,26 @@ def test_a_group_is_checked_again_only_when_its_options_change(monkeypatch):
     opt.param_groups[0]["lr"] = torch.full((5, 1), 0.05)  # the plan is not a way around the check
     with pytest.raises(ValueError, match="does not broadcast"):
         steps(1)
+
+
+@pytest.mark.parametrize("cls, option", [("SGDScheduleFree", "momentum"), ("Prodigy", "d_coef")])
+def test_the_group_keys_a_method_rewrites_each_step_do_not_make_it_check_again(monkeypatch, cls, option):
+    import optimlab.optim._base as base
+    checks = []
+    monkeypatch.setattr(base, "check_tensors", lambda *a, _o=base.check_tensors: (checks.append(1), _o(*a))[1])
+    w = torch.ones(4, 2, requires_grad=True)
+    opt = getattr(oo, cls)([w])
+    getattr(opt, "train", lambda: None)()
+
+    def steps(n):
+        before = len(checks)
+        for _ in range(n):
+            w.grad = torch.full_like(w, 0.5)
+            opt.step()
+        return len(checks) - before
+    assert steps(3) == 1  # k, weight_sum, d, ... change at every step
+    opt.param_groups[0][option] = 0.5  # a hyperparameter: checked again
+    assert steps(2) == 1
 
 
 def test_all_finite_of_no_gradients_is_true():

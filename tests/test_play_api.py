@@ -16,7 +16,7 @@ import torch
 from typer.main import get_command
 
 import optimlab
-from optimlab import cli, demo, stopping
+from optimlab import cli, demo, schedules, stopping
 from optimlab.functions import FormulaError, parse
 from optimlab.optim import registry
 from optimlab.play import api, compute
@@ -266,10 +266,23 @@ def test_code_export_reproduces_the_view(client, capsys):
     assert [float(v) for v in params["start"].split(",")] == [1.0, 1.5]
 
 
-def test_a_schedule_has_python_code_but_no_command_line(client):
-    code = post(client, "/api/code", {**VIEW, "schedule": {"kind": "step", "step_size": 5, "gamma": 0.5}})
-    assert code["cli"] is None and "schedule" in code["cli_note"]
-    assert "torch.optim.lr_scheduler.StepLR, {'step_size': 5, 'gamma': 0.5}" in code["python"]
+def test_a_schedules_command_line_computes_the_pages_traces(client):
+    # inverse_time: the page's kind whose argument was misnamed ('rate'), so every such view failed
+    body = {**VIEW, "schedule": {"kind": "inverse_time", "decay_steps": 2, "decay_rate": 0.3}}
+    page = post(client, "/api/paths", body)
+    code = post(client, "/api/code", body)
+    assert "optimlab.schedules.InverseTimeDecay, {'decay_steps': 2, 'decay_rate': 0.3}" in code["python"]
+    words = shlex.split(code["cli"])
+    group = get_command(cli.app)
+    ctx = group.make_context("optimlab", words[1:], resilient_parsing=False)
+    params = group.get_command(ctx, words[1]).make_context("run", words[2:], parent=ctx).params
+    assert params["schedule"] == "inverse_time:decay_steps=2,decay_rate=0.3"
+    schedule = schedules.parse_schedule(params["schedule"], functions=True)  # what optimlab run does with it
+    start = [float(v) for v in params["start"].split(",")]
+    for spec, t in zip(params["optimizer"], page["traces"]):
+        ref = optimlab.run(params["function"], spec, start, params["steps"], schedule=schedule)
+        assert np.array_equal(np.array(t["params"]), ref.params) and np.array_equal(np.array(t["lrs"]), ref.lrs)
+    assert page["traces"][0]["lrs"][5] == pytest.approx(0.05 / (1 + 0.3 * 5 / 2), rel=1e-15)
 
 
 def test_exports_json_npz_gif(client):

@@ -17,7 +17,8 @@ from .._spec import run_labels, split_items  # run_labels: one rule for the lab 
 from ._index import quick_spec_error
 
 __all__ = ["console", "err_console", "CLIError", "fail", "one_line", "parse_number", "parse_numbers", "run_labels",
-           "check_out", "shorten", "usage_message", "default_out", "spec_list", "COMPILE_HELP", "compile_choice"]
+           "check_out", "shorten", "usage_message", "default_out", "spec_list", "COMPILE_HELP", "compile_choice",
+           "SCHEDULE_HELP", "schedule_option"]
 
 # emoji=False: user text such as "log:-1:1" must print as written, not as an emoji code (":-1:")
 console = Console(emoji=False)
@@ -31,6 +32,24 @@ class CLIError(Exception):
 COMPILE_HELP = ("auto, on or off: run the steps as a program compiled ahead of time (the same numbers; "
                 "docs/sweeps.md, \"Compiled runs\"). auto uses one already built and builds one only for long "
                 "work; on builds it (10-30 s, once per machine: it is kept in ~/.cache/optimlab).")
+
+
+SCHEDULE_HELP = ("Learning-rate schedule NAME[:KEY=VALUE,...] (`optimlab list schedules`), e.g. "
+                 "step:step_size=100,gamma=0.5, exponential:gamma=0.99, cosine:T_max=500, "
+                 "piecewise:boundaries=(100,200),values=(0.1,0.01,0.001); KEY is an argument of the scheduler.")
+
+
+def schedule_option(text: str | None, *, functions: bool) -> Any:
+    """``--schedule`` as ``(SchedulerClass, kwargs)`` (None when not given), or a ``CLIError``
+    naming it; ``functions``: for the function lab (no ReduceLROnPlateau there)."""
+    if text is None:
+        return None
+    from ..schedules import parse_schedule  # lazy: loads torch, which --help and argument errors need not
+
+    try:
+        return parse_schedule(text, functions=functions)
+    except ValueError as e:
+        raise CLIError(f"--schedule {shorten(text)!r}: {one_line(e)}") from None
 
 
 def compile_choice(value: str) -> Any:

@@ -19,6 +19,7 @@ from rich.markup import escape
 from .._spec import did_you_mean
 from ._common import (
     COMPILE_HELP,
+    SCHEDULE_HELP,
     CLIError,
     check_out,
     compile_choice,
@@ -29,6 +30,7 @@ from ._common import (
     one_line,
     parse_numbers,
     run_labels,
+    schedule_option,
     shorten,
     spec_list,
 )
@@ -178,6 +180,7 @@ def run_cmd(
                                         "function's suggested start (`optimlab list functions`)."),
     steps: int = typer.Option(100, "--steps", "-n", min=0, help="Number of updates (a limit)."),
     stop: List[str] = typer.Option([], "--stop", help=STOP_HELP),
+    schedule: Optional[str] = typer.Option(None, "--schedule", help=SCHEDULE_HELP + " Stepped after every update."),
     animate: bool = typer.Option(False, "--animate", help="Also write an animation (GIF)."),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Folder for pictures and traces (default: a new "
                                        f"folder {RUN_ROOT}/FUNCTION-YYYYmmdd-HHMMSS for each run)."),
@@ -199,6 +202,7 @@ def run_cmd(
       optimlab run lecture-quadratic -O sgd:lr=0.01 -O "adam:lr=0.1,betas=(0.9,0.99)" --start 5,5
       optimlab run "x**2 + 10*y**2" -O momentum:lr=0.01,momentum=0.7,momentum_form=velocity --start=-2,1
       optimlab run rosenbrock -O adam:lr=0.01 -O sgd:lr=0.001 --steps 200
+      optimlab run rosenbrock -O sgd:lr=0.002 --steps 300 --schedule step:step_size=100,gamma=0.5
 
     Without --start the function's suggested start is used. Without --out each run
     gets a new folder optimlab-out/run/FUNCTION-YYYYmmdd-HHMMSS (-2, -3, ... when
@@ -218,6 +222,7 @@ def run_cmd(
         fn = _function(function)
         x0 = _start_point(fn, function, x0)
         resolved = _checked_specs(specs)
+        sched = schedule_option(schedule, functions=True)
         if out is None:
             out = default_out(RUN_ROOT, getattr(fn, "name", None) or function)
     except CLIError as e:
@@ -225,7 +230,7 @@ def run_cmd(
         return
     from .. import report  # lazy: keeps --help and argument errors fast
 
-    traces = _run_all(fn, resolved, x0, steps, rules, quiet, compiled)
+    traces = _run_all(fn, resolved, x0, steps, rules, quiet, compiled, sched)
     try:
         page = report.run_page(fn, traces, out, domain=window, animate=animate)
     except ValueError as e:
@@ -239,7 +244,7 @@ def run_cmd(
 
 
 def _run_all(fn: Any, specs: list[str], x0: list[float], steps: int, rules: list, quiet: bool,
-             compiled: Any = "auto") -> dict:
+             compiled: Any = "auto", schedule: Any = None) -> dict:
     """``{label: Trace}`` of every spec, with a progress bar over all their steps."""
     from .. import runner  # lazy: keeps --help free of torch
 
@@ -248,8 +253,9 @@ def _run_all(fn: Any, specs: list[str], x0: list[float], steps: int, rules: list
         for i, (label, spec) in enumerate(zip(run_labels(specs), specs)):
             bar.update(i * steps, description=shorten(label, 40), force=True)
             try:
-                traces[label] = runner.run(fn, spec, x0, steps, stop=rules or None, label=label, compile=compiled,
-                                           progress=bar.hook(lambda k, i=i: bar.update(i * steps + k)))
+                tick = bar.hook(lambda k, i=i: bar.update(i * steps + k))
+                traces[label] = runner.run(fn, spec, x0, steps, stop=rules or None, schedule=schedule, label=label,
+                                           compile=compiled, progress=tick)
             except (ValueError, TypeError, RuntimeError) as e:
                 fail(f"--optimizer {shorten(spec)!r}: {one_line(e)}")
         bar.update(len(specs) * steps, force=True)
@@ -260,13 +266,14 @@ def _run_all(fn: Any, specs: list[str], x0: list[float], steps: int, rules: list
 LISTS = {"functions": "the registered test functions: formula, dimension, f*, minimizers, suggested start",
          "optimizers": "the optimizer names: class, presets, defaults, description",
          "problems": "the named training problems (optimlab train PROBLEM): description, task, loss, split sizes",
-         "suites": "the bench's built-in suites (optimlab bench --suite NAME)"}
+         "suites": "the bench's built-in suites (optimlab bench --suite NAME)",
+         "schedules": "the learning-rate schedules (--schedule NAME:KEY=VALUE,...): aliases, class, description"}
 
 
 def list_cmd(what: str = typer.Argument(..., metavar="|".join(LISTS),
                                         help="What to list: " + "; ".join(f"{k}: {v}" for k, v in LISTS.items()))
              ) -> None:
-    """List the registered test functions, optimizers, training problems or bench suites."""
+    """List the registered test functions, optimizers, training problems, bench suites or lr schedules."""
     key = what.strip().lower()
     matches = [k for k in LISTS if k == key or k.rstrip("s") == key or (len(key) == 1 and k.startswith(key))]
     if not matches:
@@ -274,14 +281,17 @@ def list_cmd(what: str = typer.Argument(..., metavar="|".join(LISTS),
     from .. import report  # lazy: keeps --help free of torch
 
     table = {"functions": report.function_list_table, "optimizers": report.optimizer_list_table,
-             "problems": report.problem_list_table, "suites": report.suite_list_table}[matches[0]]()
+             "problems": report.problem_list_table, "suites": report.suite_list_table,
+             "schedules": report.schedule_list_table}[matches[0]]()
     console.print(report.to_rich(table))
     console.print({"functions": "A formula works wherever a name does, e.g. optimlab run \"x**2 + 10*y**2\" "
                                 "-O sgd:lr=0.05 --start 2,1",
                    "optimizers": "Spec example: adam:lr=0.1,betas=(0.9,0.99)",
                    "problems": "Any DATASET-MODEL pair works too; a CSV file with --target COLUMN as well.",
                    "suites": "A suite may also be a comma list of problems: rosenbrock,beale:noise=0.1,"
-                             "problem:iris-softmax"}[matches[0]], highlight=False)
+                             "problem:iris-softmax",
+                   "schedules": "Spec example: --schedule step:step_size=100,gamma=0.5 (KEY: the scheduler's "
+                                "arguments)"}[matches[0]], highlight=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -24,6 +24,7 @@ from rich.markup import escape
 
 from ._common import (
     COMPILE_HELP,
+    SCHEDULE_HELP,
     CLIError,
     check_out,
     compile_choice,
@@ -34,6 +35,7 @@ from ._common import (
     one_line,
     parse_number,
     parse_numbers,
+    schedule_option,
     spec_list,
 )
 from ._index import quick_function_error
@@ -114,6 +116,8 @@ def sweep_command(
                                         help="Start point x,y (default: the function's suggested start)."),
     noise: float = typer.Option(0.0, "--noise", help="Gradient noise σ (test functions)."),
     target: Optional[float] = typer.Option(None, "--target", help="Report steps until f − f* ≤ TARGET."),
+    schedule: Optional[str] = typer.Option(None, "--schedule", help=SCHEDULE_HELP + " Test functions only; "
+                                           "stepped after every update of every run."),
     out: Optional[Path] = typer.Option(None, "--out", "-o",
                                        help="Folder for sweep.json, table.csv, pictures and index.html (default: a "
                                             f"new folder {SWEEP_ROOT}/PROBLEM-YYYYmmdd-HHMMSS for each sweep)."),
@@ -157,6 +161,7 @@ def sweep_command(
         out = out or default_out(SWEEP_ROOT, problem.removeprefix("problem:"))
         check_out(out)
         g = parse_grid(grid, max_runs)
+        sched = _schedule(schedule, problem)
         prob: Any = problem
         if not problem.startswith("problem:"):
             from ..runner import resolve_function  # lazy: keeps --help free of torch
@@ -173,7 +178,7 @@ def sweep_command(
             raise CLIError(f"the sweep has {n_runs:,} runs ({' × '.join(str(len(v)) for v in g.values())} "
                            f"configurations × {seeds or 1} seeds), more than --max-runs {max_runs:,}")
         with Bar(quiet, steps, f"sweep: {n_runs} runs", "steps") as bar:
-            res = sweep(prob, spec, grid=g, seeds=seeds, steps=steps, start=x0, max_runs=max_runs,
+            res = sweep(prob, spec, grid=g, seeds=seeds, steps=steps, start=x0, max_runs=max_runs, schedule=sched,
                         record=record, chunk_size=chunk_size, compile=compiled,
                         progress=bar.hook(lambda k, total: bar.update(k, total)))
     except CLIError as e:
@@ -183,6 +188,15 @@ def sweep_command(
         fail(one_line(e))
         return
     _sweep_outputs(res, out, target, top)
+
+
+def _schedule(text: str | None, problem: str) -> Any:
+    """``--schedule`` as ``(cls, kwargs)`` (or None), for test functions only (each run gets the
+    learning rates the schedule gives its own lr: :class:`optimlab.runner.run_schedule.RunSchedule`)."""
+    if text is not None and problem.startswith("problem:"):
+        raise CLIError(f"--schedule applies to test functions only; {problem!r} is a training problem "
+                       f"(optimlab train takes --schedule)")
+    return schedule_option(text, functions=True)
 
 
 def _sweep_outputs(res: Any, out: Path, target: float | None, top: int) -> None:

@@ -10,7 +10,19 @@ from typing import Any, List, Optional
 import typer
 from rich.markup import escape
 
-from ._common import CLIError, check_out, console, default_out, err_console, fail, one_line, run_labels, spec_list
+from ._common import (
+    SCHEDULE_HELP,
+    CLIError,
+    check_out,
+    console,
+    default_out,
+    err_console,
+    fail,
+    one_line,
+    run_labels,
+    schedule_option,
+    spec_list,
+)
 from ._progress import QUIET_HELP, Bar
 
 DEFAULT_OPTIMIZERS = ["sgd:lr=0.01", "momentum:lr=0.01", "rmsprop:lr=0.001", "adam:lr=0.001"]
@@ -29,6 +41,10 @@ def train(
     epochs: int = typer.Option(10, "--epochs", "-e", min=1, help="Epochs per run."),
     batch_size: int = typer.Option(32, "--batch-size", "-b", min=1, help="Examples per iteration."),
     seeds: int = typer.Option(1, "--seeds", min=1, help="Runs per optimizer (seeds 0..K-1): mean ± std."),
+    schedule: Optional[str] = typer.Option(None, "--schedule", help=SCHEDULE_HELP + " Every run gets its own."),
+    schedule_per: str = typer.Option("epoch", "--schedule-per", help="When --schedule steps: epoch (after every "
+                                     "epoch, torch's convention; ReduceLROnPlateau on val_loss) or step (after "
+                                     "every update)."),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Folder for index.html, figures and histories "
                                        f"(default: a new folder {TRAIN_ROOT}/PROBLEM-YYYYmmdd-HHMMSS for each run)."),
     target: Optional[str] = typer.Option(None, "--target", help="CSV only: the column to predict."),
@@ -63,6 +79,7 @@ def train(
         if out is not None:
             check_out(out)
         specs = spec_list(optimizer) or DEFAULT_OPTIMIZERS
+        sched, schedule_per = _schedule(schedule, schedule_per)
     except CLIError as e:
         fail(str(e))
         return
@@ -100,7 +117,8 @@ def train(
         runs = dict(zip(run_labels(specs), specs))
         previous = _interrupted(folder, prob, list(runs), seeds, epochs, batch_size)
         cmp = _train_runs(prob, runs, previous, quiet or verbose, epochs=epochs, seeds=seeds, batch_size=batch_size,
-                          target=reach, verbose=2 if verbose else 0, threads=threads)
+                          target=reach, verbose=2 if verbose else 0, threads=threads, schedule=sched,
+                          schedule_per=schedule_per)
     except CLIError as e:
         fail(str(e))
         return
@@ -121,6 +139,14 @@ def train(
                           f"to resume", highlight=False,
                           soft_wrap=True)
         raise typer.Exit(code=130)
+
+
+def _schedule(text: str | None, per: str) -> tuple[Any, str]:
+    """``--schedule`` as ``(cls, kwargs)`` (or None) and ``--schedule-per``, checked."""
+    per = per.strip().lower()
+    if per not in ("epoch", "step"):
+        raise CLIError(f"--schedule-per must be epoch or step, got {per!r}")
+    return schedule_option(text, functions=False), per
 
 
 def _interrupted(folder: Path, prob: Any, labels: list[str], seeds: int, epochs: int, batch_size: int) -> Any:

@@ -229,6 +229,10 @@ class Optimizer(torch.optim.Optimizer):
 
     # -- the step ----------------------------------------------------------------------
     _supports_sparse: bool = False  # torch's SGD and Adagrad take sparse gradients
+    # group keys the method itself rewrites at every step (step counters, running sums, as its
+    # reference keeps them in the group): no hyperparameters, so :meth:`_plan` does not start
+    # over when they change, and no verdict of it rests on them
+    _step_keys: frozenset[str] = frozenset()
 
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """Perform one update of every parameter that has a gradient.
@@ -278,14 +282,14 @@ class Optimizer(torch.optim.Optimizer):
         if torch.compiler.is_compiling():  # checked when the step was traced; bookkeeping breaks graphs
             return self._fused_blockers(group)
         plans = self.__dict__.setdefault("_plans", {})
-        values = _snapshot(group)
+        values = _snapshot(group, self._step_keys)
         seen = plans.get(gi)
         if (seen is not None and seen[0] is group and len(values) == len(seen[1]) and all(map(is_, values, seen[1]))
                 and len(group["params"]) == seen[2] and (seen[3] is None or seen[3] == _tensor_shapes(values))):
             return seen[4]
         check_tensors(self.hparam_table()[0], group, group["params"])  # may make one-element tensors 0-d views
         blockers = self._fused_blockers(group)
-        values = _snapshot(group)
+        values = _snapshot(group, self._step_keys)
         shapes = _tensor_shapes(values)
         plans[gi] = (group, values, len(group["params"]), shapes or None, blockers)
         return blockers
@@ -327,11 +331,10 @@ class Optimizer(torch.optim.Optimizer):
         fused = self._fused_mask(group, params, grads, states, blockers)
         if all(fused):  # the usual fused case, without copying the lists
             self._fused_step(group, params, grads, states)
-        elif any(fused):
-            self._fused_step(group, *([t for t, f in zip(seq, fused) if f] for seq in (params, grads, states)))
-        if not any(fused):  # the readable path for the whole group, without copying the lists
+        elif not any(fused):  # the usual readable case, likewise
             self._eager_step(group, params, grads, states)
-        elif not all(fused):
+        else:
+            self._fused_step(group, *([t for t, f in zip(seq, fused) if f] for seq in (params, grads, states)))
             self._eager_step(group, *([t for t, f in zip(seq, fused) if not f] for seq in (params, grads, states)))
         if not stateless:
             for p, state in zip(params, states):
@@ -357,7 +360,8 @@ class Optimizer(torch.optim.Optimizer):
             return
         complex_ = any(map(Tensor.is_complex, params))
         real = [i for i, p in enumerate(params) if not p.is_complex()] if complex_ else range(len(params))
-        runs = lists.cache_sized(real, params) if self._in_cache_runs(group) else [real] if len(real) else []
+        runs = (lists.cache_sized(real, params, self._chunk_elements) if self._in_cache_runs(group)
+                else [real] if len(real) else [])
         held = None  # the previous run's temporaries (see _update), dropped once the next run is done
         for chunk in runs:
             if len(chunk) == len(params):
@@ -366,7 +370,9 @@ class Optimizer(torch.optim.Optimizer):
                 held = self._update([params[i] for i in chunk], [grads[i] for i in chunk],
                                     [states[i] for i in chunk], group, [lrs[i] for i in chunk])
         del held
-        for p, g, state, lr in zip(params, grads, states, lrs) if complex_ else ():
+        if not complex_:
+            return
+        for p, g, state, lr in zip(params, grads, states, lrs):
             if p.is_complex():  # on the (real, imaginary) views, a list of one
                 real_view_update(self._update_one, p, g, state, group, lr)
 
@@ -412,11 +418,11 @@ class Optimizer(torch.optim.Optimizer):
         for state in states:
             if "step" not in state:  # SGD and NAG count steps only when lr_decay needs t
                 state["step"] = torch.tensor(0.0, dtype=scalar_dtype())
-        torch._foreach_add_([state["step"] for state in states], 1)
+        lists.add_scalar_([state["step"] for state in states], 1.0)
 
     def _lrs(self, group: dict[str, Any], states: list[dict[str, Any]]) -> list[Any]:
-        """Each parameter's learning rate for this update: ``lr``, with inverse-time decay in
-        its step count t (without decay, the group's lr for all, read once)."""
+        """The learning rate of each parameter's update: ``lr``, with inverse-time decay in its
+        step count t."""
         lr, decay = group["lr"], group["lr_decay"]
         if not is_nonzero(decay):
             return [lr] * len(states)
@@ -426,9 +432,9 @@ class Optimizer(torch.optim.Optimizer):
         return True
 
     def _in_cache_runs(self, group: dict[str, Any]) -> bool:
-        """True when the rule makes several passes over the same tensors, so that it pays to run
-        it on cache-sized runs of them (:func:`lists.cache_sized`); a one-pass rule takes the
-        whole list in one call per operation."""
+        """True when this group's rule makes several passes over the same tensors, so that it pays
+        to run it on cache-sized runs of them (:func:`lists.cache_sized`, ``_chunk_elements``); a
+        one-pass rule takes the whole list in one call per operation."""
         return True
 
     def _stateless(self, group: dict[str, Any]) -> bool:
@@ -440,6 +446,9 @@ class Optimizer(torch.optim.Optimizer):
         raise NotImplementedError
 
     _updates_lists: bool = False  # True: _update(params, grads, states, group, lrs) takes lists
+    # the most elements of one call of a list rule on CPU (lists.cache_sized); a rule of few
+    # passes and no temporaries takes more, where Python per call would cost more than the cache saves
+    _chunk_elements: int = lists.CHUNK_ELEMENTS
 
     def _update(self, p: Any, g: Any, state: Any, group: dict[str, Any], lr: Any) -> Any:
         """The rule. Over lists it may return its temporaries: the loop holds them until the
@@ -468,6 +477,8 @@ class Optimizer(torch.optim.Optimizer):
     def _fused_blockers(self, group: dict[str, Any]) -> list[str]:
         reasons = []
         for k, v in group.items():
+            if k in self._step_keys:
+                continue
             if k == "lr" and isinstance(v, Tensor) and v.numel() == 1 and group["fused"]:
                 continue  # fused=True takes a one-element tensor lr, as torch does
             if k != "params" and isinstance(v, Tensor):
@@ -491,10 +502,11 @@ class Optimizer(torch.optim.Optimizer):
         raise NotImplementedError
 
 
-def _snapshot(group: dict[str, Any]) -> tuple:
-    """A group's values for :meth:`Optimizer._plan` to compare by identity; a number lr as
-    ``float`` (every number lr has the same verdicts)."""
-    return tuple(float if k == "lr" and not isinstance(v, Tensor) else v for k, v in group.items())
+def _snapshot(group: dict[str, Any], skip: frozenset[str]) -> tuple:
+    """A group's values for :meth:`Optimizer._plan` to compare by identity, without the keys
+    in ``skip`` (the method's own step keys); a number lr as ``float`` (every number lr has
+    the same verdicts)."""
+    return tuple(float if k == "lr" and not isinstance(v, Tensor) else v for k, v in group.items() if k not in skip)
 
 
 def _tensor_shapes(values: tuple) -> tuple:

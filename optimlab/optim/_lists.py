@@ -63,17 +63,35 @@ def neg(x: Any) -> Any:
 
 
 _HALF = frozenset((torch.float16, torch.bfloat16))
+_SAME_AS_A_NUMBER = (torch.float32, torch.float64)
 
 
 def _no_half(ts: list[Tensor]) -> bool:
     return _HALF.isdisjoint([t.dtype for t in ts])
 
 
+def _number(ts: list[Tensor], x: Any) -> Any:
+    """The number ``x`` (or one per tensor) as the operand of a foreach multiplication, division
+    or addition of ``ts``: on the CPU, where all of ``ts`` are float32 or all float64, one 0-d
+    tensor of their dtype. torch 2.13's CPU foreach by a Python number wraps it into a tensor
+    again for every tensor of the list (~2 µs each, more than the arithmetic of a small
+    tensor); by a 0-d tensor of the list's dtype it does not (an addition needs ``alpha=1`` to
+    take that overload, as torch's own Adam adds 1 to its CPU step counts), and the numbers are
+    the same bit for bit: both round x to that dtype (tests/test_optim_overhead.py)."""
+    x = _one(x)
+    if isinstance(x, (list, tuple)) or len(ts) < 2 or not ts[0].is_cpu:
+        return x
+    dtype = ts[0].dtype
+    if dtype not in _SAME_AS_A_NUMBER or any(t.dtype != dtype or not t.is_cpu for t in ts):
+        return x
+    return torch.tensor(x, dtype=dtype)
+
+
 def mul_(ts: list[Tensor], x: Any) -> list[Tensor]:
     """t ← x·t (float16 and bfloat16 tensor by tensor: torch 2.13's ``_foreach_mul_`` by a number
     rounds them otherwise than ``Tensor.mul_``, one unit in the last place at times)"""
     if fast(x) and _no_half(ts):
-        torch._foreach_mul_(ts, _one(x))
+        torch._foreach_mul_(ts, _number(ts, x))
     else:
         for t, v in zip(ts, each(x, len(ts))):
             t.mul_(v)
@@ -116,7 +134,7 @@ def maximum_(ts: list[Tensor], others: list[Tensor]) -> list[Tensor]:
 def mul(ts: list[Tensor], x: Any) -> list[Tensor]:
     """x·t as new tensors"""
     if fast(x) and _no_half(ts):
-        return torch._foreach_mul(ts, _one(x))
+        return torch._foreach_mul(ts, _number(ts, x))
     return [t * v for t, v in zip(ts, each(x, len(ts)))]
 
 
@@ -204,7 +222,8 @@ def addcmul(ts: list[Tensor], a: list[Tensor], b: list[Tensor], x: Any = 1.0) ->
 def add_scalar_(ts: list[Tensor], x: Any) -> list[Tensor]:
     """t ← t + x"""
     if fast(x):
-        torch._foreach_add_(ts, _one(x))
+        c = _number(ts, x)
+        torch._foreach_add_(ts, c, alpha=1.0) if isinstance(c, Tensor) else torch._foreach_add_(ts, c)
     else:
         for t, v in zip(ts, each(x, len(ts))):
             t.add_(v)
@@ -231,19 +250,17 @@ def sqrt_eps(vs: list[Tensor], eps: Any, fresh: bool = False, divisor: Any = Non
     backward needs it."""
     if not fast(eps, divisor):
         return [one.sqrt_eps(v, e, fresh, d) for v, e, d in zip(vs, each(eps, len(vs)), each(divisor, len(vs)))]
-    roots = vs if fresh else torch._foreach_sqrt(vs)
-    if fresh:
-        torch._foreach_sqrt_(roots)
-    if divisor is not None:  # hyperparameters already checked above: straight to torch
-        torch._foreach_div_(roots, _one(divisor))
-    torch._foreach_add_(roots, _one(eps))
-    return roots
+    roots = sqrt_(vs) if fresh else torch._foreach_sqrt(vs)
+    if divisor is not None:
+        div_scalar_(roots, divisor)
+    return add_scalar_(roots, eps)
 
 
 def add_scalar(ts: list[Tensor], x: Any) -> list[Tensor]:
     """t + x as new tensors"""
     if fast(x):
-        return torch._foreach_add(ts, _one(x))
+        c = _number(ts, x)
+        return torch._foreach_add(ts, c, alpha=1.0) if isinstance(c, Tensor) else torch._foreach_add(ts, c)
     return [t.add(v) for t, v in zip(ts, each(x, len(ts)))]
 
 
@@ -260,7 +277,7 @@ def div_(ts: list[Tensor], others: list[Tensor]) -> list[Tensor]:
 def div_scalar_(ts: list[Tensor], x: Any) -> list[Tensor]:
     """t ← t / x"""
     if fast(x):
-        torch._foreach_div_(ts, _one(x))
+        torch._foreach_div_(ts, _number(ts, x))
     else:
         for t, v in zip(ts, each(x, len(ts))):
             t.div_(v)
@@ -270,7 +287,7 @@ def div_scalar_(ts: list[Tensor], x: Any) -> list[Tensor]:
 def div(ts: list[Tensor], x: Any) -> list[Tensor]:
     """t / x as new tensors"""
     if fast(x):
-        return torch._foreach_div(ts, _one(x))
+        return torch._foreach_div(ts, _number(ts, x))
     return [t / v for t, v in zip(ts, each(x, len(ts)))]
 
 
@@ -287,8 +304,8 @@ def mul_by_(ts: list[Tensor], others: list[Tensor]) -> list[Tensor]:
 CHUNK_ELEMENTS = 1 << 18  # 1 MB of float32: measured best of 2^15, 2^17, 2^18, 2^19, 2^21 (docs/optimizers.md)
 
 
-def cache_sized(indices: list[int], params: list[Tensor]) -> list[list[int]]:
-    """``indices`` in runs of consecutive parameters of at most ``CHUNK_ELEMENTS`` elements
+def cache_sized(indices: list[int], params: list[Tensor], limit: int = CHUNK_ELEMENTS) -> list[list[int]]:
+    """``indices`` in runs of consecutive parameters of at most ``limit`` elements
     together (a larger parameter alone), on CPU: an update rule over lists applies each
     operation to the whole list before the next, so on CPU a list whose tensors do not
     fit in cache together would stream every operation through memory, where one tensor
@@ -297,11 +314,11 @@ def cache_sized(indices: list[int], params: list[Tensor]) -> list[list[int]]:
         return [list(indices)] if indices else []
     indices = list(indices)
     sizes = list(map(Tensor.numel, map(params.__getitem__, indices)))
-    if sum(sizes) <= CHUNK_ELEMENTS:
+    if sum(sizes) <= limit:
         return [indices]
     chunks, start, size = [], 0, 0
     for k, n in enumerate(sizes):
-        if k > start and size + n > CHUNK_ELEMENTS:
+        if k > start and size + n > limit:
             chunks.append(indices[start:k])
             start, size = k, 0
         size += n

@@ -12,8 +12,8 @@ must not mix runs:
   one-element tensor is one value, so one run needs ``runs=True``.)
 - sums over all the parameters (Prodigy's D estimate, LARS/LAMB norms): with
   hyperparameters of shape ``(R, 1, ...)`` each of the R runs gets its own sum over the
-  dimensions after the first (:func:`run_count`, :func:`per_run_sum`,
-  :func:`per_run_dot`). Such a method holds its run-wide numbers (Prodigy's d) as Python
+  dimensions after the first (:func:`run_count`, :func:`per_run_sums`,
+  :func:`per_run_dots`). Such a method holds its run-wide numbers (Prodigy's d) as Python
   numbers for one run, or as tensors of shape ``(R,)`` for R runs; :func:`column` shapes
   one for a parameter.
 """
@@ -25,7 +25,7 @@ from typing import Any, Iterable, Mapping
 import torch
 from torch import Tensor
 
-__all__ = ["run_count", "flat", "column", "per_run_sum", "per_run_dot", "runs_dims", "rms", "at_least"]
+__all__ = ["run_count", "flat", "column", "per_run_sums", "per_run_dots", "runs_dims", "rms", "at_least"]
 
 
 def _tensors(value: Any) -> Iterable[Tensor]:
@@ -64,20 +64,19 @@ def column(v: Any, p: Tensor) -> Any:
     return v
 
 
-def per_run_sum(x: Tensor, runs: int | None) -> Tensor:
-    """The sum of ``x`` (in x's dtype, as a reference summing one tensor does), returned in
-    float64 for accumulating over tensors: one 0-d tensor, or one per run (shape (R,))."""
+def per_run_sums(xs: list[Tensor], runs: int | None) -> Tensor:
+    """The sum of each of ``xs`` (in its dtype, as a reference summing one tensor does), stacked
+    in float64 for accumulating over tensors: shape (N,), or (N, R) with one sum per run."""
     if runs is None:
-        return x.sum().to(torch.float64)
-    return x.reshape(runs, -1).sum(1).to(torch.float64)
+        return torch.stack([x.sum() for x in xs]).to(torch.float64)
+    return torch.stack([x.reshape(runs, -1).sum(1) for x in xs]).to(torch.float64)
 
 
-def per_run_dot(a: Tensor, b: Tensor, runs: int | None) -> Tensor:
-    """Σ a·b (``torch.dot`` for one run), as :func:`per_run_sum`."""
+def per_run_dots(xs: list[Tensor], ys: list[Tensor], runs: int | None) -> Tensor:
+    """Σ x·y of each pair (``torch.dot`` for one run), as :func:`per_run_sums`."""
     if runs is None:
-        return torch.dot(a.reshape(-1), b.reshape(-1)).to(torch.float64)
-    return (a * b).reshape(runs, -1).sum(1).to(torch.float64)
-
+        return torch.stack([torch.dot(x.reshape(-1), y.reshape(-1)) for x, y in zip(xs, ys)]).to(torch.float64)
+    return torch.stack([(x * y).reshape(runs, -1).sum(1) for x, y in zip(xs, ys)]).to(torch.float64)
 
 
 def _shaped(v: Any) -> bool:

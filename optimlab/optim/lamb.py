@@ -80,24 +80,30 @@ class LAMB(Optimizer):
         ms, vs = [state["exp_avg"] for state in states], [state["exp_avg_sq"] for state in states]
         L.add_(L.mul_(ms, beta1), gs, 1 - beta1)
         L.addcmul_(L.mul_(vs, beta2), gs, gs, 1 - beta2)
-        if group["debias"]:
+        if group["debias"]:  # r = m̂/(√v̂ + ε) = m/(√(v·bc₁²/bc₂) + bc₁ε): no pass of its own for 1/bc₁
             ts = [step_value(state) for state in states]
             bc1, bc2 = [1 - beta1 ** t for t in ts], [1 - beta2 ** t for t in ts]
+            dens = L.add_scalar_(L.sqrt_(L.mul(vs, [b1 * b1 / b2 for b1, b2 in zip(bc1, bc2)])),
+                                 [group["eps"] * b1 for b1 in bc1])
         else:
-            bc1 = bc2 = 1.0
-        # r = m̂/(√v̂ + ε) as (m/(√v̂ + ε))/(1 − β₁ᵗ), written into the one new tensor (the denominator)
-        us = L.quotient_into_(ms, L.add_scalar_(L.sqrt_(L.div(vs, bc2)), group["eps"]))
-        if group["debias"]:
-            L.div_scalar_(us, bc1)
+            dens = L.add_scalar_(L.sqrt(vs), group["eps"])
+        us = L.quotient_into_(ms, dens)  # written into the one new tensor (the denominator)
         if not group["decoupled_weight_decay"] and is_nonzero(group["weight_decay"]):
             L.add_(us, ps, group["weight_decay"])
-        if not group["adam"]:
-            n = runs.run_count("LAMB", [group], self._RUN_NAMES)
-            w_norm, u_norm = tensor_norms(ps, n), tensor_norms(us, n)  # every layer's at once: (N,) or (N, R)
-            clamp = group["clamp_value"]
-            phi = w_norm if clamp is None else torch.minimum(
-                w_norm, torch.as_tensor(runs.flat(clamp), dtype=w_norm.dtype))
-            ok = (w_norm > 0) & (u_norm > 0)
-            ratios = torch.where(ok, phi / torch.where(ok, u_norm, 1.0), 1.0).unbind()
-            L.mul_by_(us, [runs.column(ratio, p) for ratio, p in zip(ratios, ps)] if n is not None else list(ratios))
-        L.add_(ps, us, L.neg(lrs))
+        if group["adam"]:
+            L.add_(ps, us, L.neg(lrs))
+            return
+        n = runs.run_count("LAMB", [group], self._RUN_NAMES)
+        norms = tensor_norms([*ps, *us], n)  # every layer's ‖θ‖ and ‖u‖ at once: (2N,) or (2N, R)
+        w_norm, u_norm = norms[:len(ps)], norms[len(ps):]
+        clamp = group["clamp_value"]
+        if clamp is None:
+            phi = w_norm
+        elif isinstance(clamp, Tensor):
+            phi = torch.minimum(w_norm, runs.flat(clamp).to(w_norm.dtype))
+        else:
+            phi = w_norm.clamp(max=clamp)
+        ok = (w_norm > 0) & (u_norm > 0)
+        ratios = torch.where(ok, phi / torch.where(ok, u_norm, 1.0), 1.0).unbind()
+        L.addcmul_(ps, us, [runs.column(ratio, p) for ratio, p in zip(ratios, ps)] if n is not None else list(ratios),
+                   L.neg(lrs))  # θ − lr·ratio·u in one pass

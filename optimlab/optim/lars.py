@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 import torch
 from torch import Tensor
@@ -87,35 +87,60 @@ class LARS(Optimizer):
         return grads  # λθ enters u inside the trust ratio (_update)
 
     _updates_lists = True
+    # no temporary: u is never made (add_u below), so a call's lists may be large (lists.cache_sized)
+    _chunk_elements = 1 << 20
 
     def _update(self, ps: list[Tensor], gs: list[Tensor], states: list[dict[str, Any]], group: dict[str, Any],
                 lrs: list[Any]) -> None:
-        n = _runs.run_count("LARS", [group], self._RUN_NAMES)
-        if n is None and group["runs"]:  # runs=True: the leading dimension counts runs, even one
-            n = ps[0].shape[0]
-        layers = [i for i, p in enumerate(ps) if p.dim() - (n is not None) > 1]  # matrices: the trust ratio
-        if layers:
-            wd = 0.0 if group["decoupled_weight_decay"] else group["weight_decay"]
-            lp, lg = [ps[i] for i in layers], [gs[i] for i in layers]
-            w_norm, g_norm = tensor_norms(lp, n), tensor_norms(lg, n)  # every layer's at once: (N,) or (N, R)
-            denom = g_norm + _runs.flat(wd) * w_norm
-            one = torch.ones_like(w_norm)
-            ratio = torch.where(w_norm > 0, torch.where(denom > 0, _runs.flat(group["trust_coefficient"]) * w_norm
-                                                        / denom, one), one).unbind()
-            scaled = L.mul_by_(L.add(lg, lp, wd), [_runs.column(r, p) for r, p in zip(ratio, lp)])
-            gs = list(gs)
-            for i, g in zip(layers, scaled):
-                gs[i] = g
+        add_u = self._direction(ps, gs, group)
         momentum = group["momentum"]
         if not is_nonzero(momentum):
-            L.add_(ps, gs, L.neg(lrs))
+            add_u(ps, L.neg(lrs))
             return
         for p, state in zip(ps, states):
             if "momentum_buffer" not in state:  # momentum raised after the first step (a scheduler)
                 state["momentum_buffer"] = torch.zeros_like(p, memory_format=torch.preserve_format)
         bs = [state["momentum_buffer"] for state in states]
-        L.add_(L.mul_(bs, momentum), gs, 1 - group["dampening"])
-        steps = L.add(gs, bs, momentum) if group["nesterov"] else bs
-        if isinstance(momentum, Tensor):  # runs with momentum 0 take u itself, as alone
-            steps = [torch.where(momentum == 0, g, step) for g, step in zip(gs, steps)]
-        L.add_(ps, steps, L.neg(lrs))
+        add_u(L.mul_(bs, momentum), 1 - group["dampening"])
+        if group["nesterov"]:  # θ − lr·(u + μb)
+            add_u(ps, L.neg(lrs))
+            L.add_(ps, bs, [-lr * momentum for lr in lrs])
+        elif isinstance(momentum, Tensor):  # runs with momentum 0 take u itself, as alone: θ − lr·(kb + (1−k)u)
+            keep = (momentum != 0).to(ps[0].dtype)
+            add_u(ps, [-lr * (1 - keep) for lr in lrs])
+            L.add_(ps, bs, [-lr * keep for lr in lrs])
+        else:
+            L.add_(ps, bs, L.neg(lrs))
+
+    def _direction(self, ps: list[Tensor], gs: list[Tensor], group: dict[str, Any]) -> Callable[[list[Tensor], Any],
+                                                                                              None]:
+        """``add_u(ts, x)``: ts ← ts + x·u, with u = g for vectors and r·(g + λθ) for layers, the
+        ratios r of every layer at once; u is never made (written as g·r and θ·rλ into ts), so the
+        step makes no temporary of the parameters' size. ``x``: a number or one per parameter."""
+        n = _runs.run_count("LARS", [group], self._RUN_NAMES)
+        if n is None and group["runs"]:  # runs=True: the leading dimension counts runs, even one
+            n = ps[0].shape[0]
+        layers = [i for i, p in enumerate(ps) if p.dim() - (n is not None) > 1]  # matrices: the trust ratio
+        vectors = [i for i, p in enumerate(ps) if p.dim() - (n is not None) <= 1]
+        wd = 0.0 if group["decoupled_weight_decay"] else group["weight_decay"]
+        lp, lg = [ps[i] for i in layers], [gs[i] for i in layers]
+        if layers:
+            w_norm, g_norm = tensor_norms(lp, n), tensor_norms(lg, n)  # every layer's at once: (N,) or (N, R)
+            denom = g_norm + _runs.flat(wd) * w_norm
+            one = torch.ones_like(w_norm)
+            ratio = torch.where(w_norm > 0, torch.where(denom > 0, _runs.flat(group["trust_coefficient"]) * w_norm
+                                                        / denom, one), one)
+            rs = [_runs.column(r, p) for r, p in zip(ratio.unbind(), lp)]
+            rs_wd = [_runs.column(r, p) for r, p in zip((ratio * _runs.flat(wd)).unbind(), lp)] if is_nonzero(wd) \
+                else None
+
+        def add_u(ts: list[Tensor], x: Any) -> None:
+            xs = L.each(x, len(ts))
+            if vectors:
+                L.add_([ts[i] for i in vectors], [gs[i] for i in vectors], [xs[i] for i in vectors])
+            if layers:
+                lt, lx = [ts[i] for i in layers], [xs[i] for i in layers]
+                if rs_wd is not None:  # first: ts may be the parameters themselves
+                    L.addcmul_(lt, lp, rs_wd, lx)
+                L.addcmul_(lt, lg, rs, lx)
+        return add_u

@@ -119,6 +119,7 @@ class Prodigy(Optimizer):
                "decoupled_weight_decay": Fixed(False, "Prodigy's weight decay is decouple=True/False")}
     hparam_rules = (SameKind("betas", torch="betas must be either both floats or both Tensors"),)
     _RUN_NAMES = ("lr", "betas", "beta3", "eps", "weight_decay", "d0", "d_coef", "growth_rate")
+    _step_keys = frozenset(("d", "d_max", "d_numerator", "d_denom", "d_hat", "k"))
 
     def __init__(self, params: Any, lr: Any = 1.0, betas: tuple[Any, Any] = (0.9, 0.999), beta3: Any = None,
                  eps: Any = 1e-8, weight_decay: Any = 0.0, decouple: bool = True, use_bias_correction: bool = False,
@@ -216,9 +217,10 @@ class Prodigy(Optimizer):
         mask = _where(on, 1, 0)
         k = group["slice_p"]
         sgs = [sliced(g, n, k) for g in gs]
-        for p, g, state in zip(ps, sgs, states):  # in the reference's order, one parameter after another
-            now["numerator"] = now["numerator"] + scale * dlr * runs.per_run_dot(
-                g, state["p0"] - sliced(p, n, k), n) * mask
+        # ⟨g, x₀ − x⟩ of every parameter (x₀ − x: one call, temporaries of this list), summed in float64
+        diffs = L.add([state["p0"] for state in states], [sliced(p, n, k) for p in ps], -1.0)
+        dots = runs.per_run_dots(sgs, diffs, n)
+        now["numerator"] = now["numerator"] + scale * dlr * dots.sum(0) * mask
         col, col_s = _columns(ps), _columns(sgs)
         s_rate = scale * (d if group["safeguard_warmup"] else dlr)
         updates = []
@@ -235,8 +237,8 @@ class Prodigy(Optimizer):
                     t.copy_(torch.where(runs.column(on, t), new, t))
             else:
                 rule(ts)
-        for state in states:
-            now["denominator"] = now["denominator"] + runs.per_run_sum(state["s"].abs(), n) * mask
+        now["denominator"] = now["denominator"] + runs.per_run_sums(L.absolute([state["s"] for state in states]),
+                                                                    n).sum(0) * mask
 
     def _finish(self) -> None:
         """The new d, then every parameter's step (the reference's second loop)."""

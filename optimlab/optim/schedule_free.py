@@ -76,6 +76,7 @@ class _ScheduleFree(Optimizer):
                "lr_decay": Fixed(0.0, "a schedule-free method replaces the schedule"),
                "decoupled_weight_decay": Fixed(False, "a schedule-free method applies its weight decay at y")}
     _group_state = dict(k=0, train_mode=False, weight_sum=0.0, lr_max=-1.0, scheduled_lr=0.0)
+    _step_keys = frozenset(_group_state)
 
     def __init__(self, params: Any, defaults: dict[str, Any], **options: Any) -> None:
         super().__init__(params, {**defaults, **self._group_state}, **options)
@@ -219,6 +220,10 @@ class SGDScheduleFree(_ScheduleFree):
         defaults = dict(lr=lr, momentum=momentum, r=r, warmup_steps=warmup_steps, weight_lr_power=weight_lr_power,
                         weight_decay=weight_decay)
         super().__init__(params, defaults, foreach=foreach, **options)
+
+    # three passes and no temporary (without weight decay): calls of 1M elements, where Python
+    # per call of 128k cost more than the cache saved (docs/optimizers.md, issue 10's table)
+    _chunk_elements = 1 << 20
 
     def _this_lr(self, group: dict[str, Any], k: int) -> Any:
         return _warmup(group, k)

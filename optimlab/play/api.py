@@ -23,7 +23,7 @@ from typing import Any, Mapping
 import numpy as np
 import torch
 
-from .. import functions, optim, schedules, stopping
+from .. import functions, schedules, stopping
 from .._spec import run_labels
 from ..demo import NOTEBOOK_NONCONVEX, NOTEBOOK_QUADRATIC
 from ..demo import SCENES as DEMO_SCENES
@@ -55,13 +55,14 @@ NO_EFFECT = ("foreach", "fused", "differentiable", "capturable", "print_change_l
 # the stopping rules a view may add (optimlab.stopping), by the command line's names (optimlab run --stop)
 STOP_RULES = {"f_tol": stopping.FTol, "rel_f_tol": stopping.RelFTol, "grad_tol": stopping.GradTol}
 
-# learning-rate schedules: torch's and optimlab.schedules', with the arguments the page sets
-SCHEDULES = {
-    "exponential": (torch.optim.lr_scheduler.ExponentialLR, {"gamma": 0.99}),
-    "step": (torch.optim.lr_scheduler.StepLR, {"step_size": 50, "gamma": 0.5}),
-    "cosine": (torch.optim.lr_scheduler.CosineAnnealingLR, {"T_max": 100, "eta_min": 0.0}),
-    "inverse_time": (schedules.InverseTimeDecay, {"decay_steps": 1, "rate": 0.01}),
-}
+# learning-rate schedules the page offers, by optimlab.schedules' names (the command line's --schedule),
+# with the arguments the page sets and their defaults; the classes come from that one table
+SCHEDULES = {kind: (schedules.schedule_class(kind)[1], defaults) for kind, defaults in {
+    "exponential": {"gamma": 0.99},
+    "step": {"step_size": 50, "gamma": 0.5},
+    "cosine": {"T_max": 100, "eta_min": 0.0},
+    "inverse_time": {"decay_steps": 1, "decay_rate": 0.01},
+}.items()}
 
 # the stability map's second axis, in order of preference: momentum, else the first β
 MAP_AXES = ("momentum", "beta1", "beta_1", "rho", "alpha")
@@ -408,10 +409,10 @@ def _schedule(value: Any) -> tuple[dict | None, Any]:
     for k, d in defaults.items():
         v = value.get(k, d)
         args[k] = _number(v, f"schedule.{k}", integer=isinstance(d, int))
-    try:  # the scheduler's own checks, on a throw-away optimizer (optimlab's SGD: torch's first one costs 2 s)
-        cls(optim.SGD([torch.zeros(1)], lr=1.0), **args)
-    except (ValueError, TypeError) as e:
-        raise RequestError("schedule", f"{value['kind']}: {first_line(e)}") from None
+    try:  # the command line's checks: the scheduler's own, on a throw-away optimizer
+        schedules.check_schedule(value["kind"], cls, args)
+    except ValueError as e:
+        raise RequestError("schedule", first_line(e)) from None
     return {"kind": value["kind"], **args}, (cls, args)
 
 

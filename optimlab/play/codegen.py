@@ -1,6 +1,7 @@
 """The code that reproduces a playground view: a Python script (``optimlab.compare`` with the
-view's function, optimizers, start, steps, stopping rules and schedule) and, when the
-command line can say it all, an ``optimlab run`` line.
+view's function, optimizers, start, steps, stopping rules and schedule) and the
+``optimlab run`` line that computes the same traces (``--schedule`` in the names of
+:data:`optimlab.schedules.SCHEDULES`, which the page's schedule kinds are).
 
 Numbers are written with ``repr`` (the shortest text that reads back as the same float),
 so the script computes the very traces the page drew (tested).
@@ -60,17 +61,17 @@ def _numbers(values: Any) -> str:
     return ",".join(repr(float(v)) for v in values)
 
 
-def cli_line(req: PathsRequest) -> tuple[str | None, str]:
-    """``(command, note)``: the ``optimlab run`` line of the view, or ``None`` and why not
-    (the command line has no learning-rate schedule option)."""
-    if req.scheduler is not None:
-        return None, "optimlab run has no learning-rate schedule option: use the Python code"
+def cli_line(req: PathsRequest) -> tuple[str, str]:
+    """``(command, note)``: the ``optimlab run`` line of the view, its schedule as ``--schedule``."""
     words = ["optimlab", "run", req.text]
     for s in req.optimizers:
         words += ["-O", spec_text(s.name, s.options)]
     words += [f"--start={_numbers(req.start)}", "--steps", str(req.steps)]
     for kind, v in req.stop.items():
         words += ["--stop", f"{kind}={float(v)!r}"]
+    if req.schedule is not None:
+        kind = req.schedule["kind"]
+        words += ["--schedule", spec_text(kind, {k: v for k, v in req.schedule.items() if k != "kind"})]
     words += [f"--domain={_numbers([*req.window[0], *req.window[1]])}"]
     note = "labels are the specs on the command line" if any(
         s.label != spec_text(s.name, s.options) for s in req.optimizers) else ""

@@ -27,6 +27,7 @@ from .tables import (
                      function_list_table,
                      optimizer_list_table,
                      problem_list_table,
+                     schedule_list_table,
                      suite_list_table,
                      sweep_table,
                      to_markdown,
@@ -41,4 +42,4 @@ __all__ = ["Heading", "Text", "Table", "Figure", "write_html", "render_html", "f
            "Page", "run_page", "sweep_page", "training_page", "training_html", "bench_page", "build_report",
            "to_rich", "to_markdown", "write_csv", "trace_table", "sweep_table", "training_table",
            "bench_summary_table", "bench_cost_table", "trials_table", "function_list_table",
-           "optimizer_list_table", "problem_list_table", "suite_list_table"]
+           "optimizer_list_table", "problem_list_table", "suite_list_table", "schedule_list_table"]

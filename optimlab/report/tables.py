@@ -25,7 +25,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from .. import functions, problems
+from .. import functions, problems, schedules
 from .._spec import format_value
 from ..bench.protocol import trial_result
 from ..bench.suites import SUITES, problem_key
@@ -419,3 +419,15 @@ def problem_list_table() -> Table:
 def suite_list_table() -> Table:
     """The bench's built-in suites with a one-line description each."""
     return Table(["suite", "description"], [[k, v] for k, v in SUITES.items()], text_columns=("suite", "description"))
+
+
+def schedule_list_table() -> Table:
+    """The learning-rate schedules ``--schedule`` names (:data:`optimlab.schedules.SCHEDULES`):
+    aliases, class, what it does, and the reason a spec cannot build it where it cannot."""
+    rows = []
+    for name, (cls, aliases, text) in schedules.SCHEDULES.items():
+        refused = schedules.REFUSED.get(name)
+        rows.append([name, ", ".join(aliases), f"{cls.__module__}.{cls.__qualname__}",
+                     text if refused is None else f"{text}; Python only: {refused}"])
+    return Table(["schedule", "aliases", "class", "description"], rows,
+                 text_columns=("schedule", "aliases", "class", "description"))

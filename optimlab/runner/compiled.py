@@ -25,6 +25,7 @@ from .programs import (
     program_key,
 )
 from .resolve import needs_closure
+from .run_schedule import RunSchedule, known_proportional
 
 __all__ = ["COMPILE_CHOICES", "check_compile", "BACKEND", "SWITCH_AFTER", "refusal", "choose", "switch_now", "obtain",
            "NotCompilable", "CACHE_ENV", "loaded_keys"]
@@ -76,6 +77,12 @@ def refusal(fn: Any, opt: torch.optim.Optimizer, *, tensor_hyper: bool, schedule
                 "compiled program")
     if float(getattr(fn, "noise", 0.0) or 0.0) > 0:
         return "a noisy function draws random numbers that a compiled program would not draw the same way"
+    if isinstance(schedule, RunSchedule):  # one schedule over the runs' own learning rates
+        if not known_proportional(schedule.schedule):
+            return ("the schedule is not known to scale with the base lr (absolute values, eta_min > 0, max_lr, "
+                    "or a factory), and a program takes each run's lr as its base times one factor per step: "
+                    "per-run learning rates with it run eagerly")
+        schedule = schedule.scheduler
     if schedule is not None and isinstance(schedule, torch.optim.lr_scheduler.ReduceLROnPlateau):
         return "ReduceLROnPlateau needs the loss at each step"
     return compiler_missing() if BACKEND == "aoti" else None

@@ -37,7 +37,7 @@ def run_compiled(loop: Any, program: Program, hyper_t: Mapping[str, Any], k: int
     f_t = None
     while not done:
         f_k = [next(factors) for _ in range(program.chunk)]
-        if f_t is None or loop.shadow is not None or loop.sched is not None:  # constant without a schedule
+        if f_t is None or loop.runs_schedule is not None or loop.sched is not None:  # constant without a schedule
             f_t = torch.tensor(f_k, dtype=dtype)
         x, _, state, V, G, P, BAD = program(x, active, base, f_t, bound_t, flat_h, state)
         t_now = time.perf_counter() - t0
@@ -53,8 +53,8 @@ def run_compiled(loop: Any, program: Program, hyper_t: Mapping[str, Any], k: int
                                           f_min):
                 done = True
                 break
-            loop.record_lr(k, loop.group["lr"] if loop.shadow is None and loop.sched is None
-                           else base * f_k[i] if loop.shadow is not None else f_k[i])
+            loop.record_lr(k, loop.group["lr"] if loop.runs_schedule is None and loop.sched is None
+                           else base * f_k[i] if loop.runs_schedule is not None else f_k[i])
             if loop.closure_step:  # the closure's evaluations of this step, as step() counts them
                 loop.counts += (program.calls, program.calls, 0)
                 loop.evals.append(loop.counts.copy())
@@ -69,13 +69,13 @@ def run_compiled(loop: Any, program: Program, hyper_t: Mapping[str, Any], k: int
 
 def lr_factors(loop: Any, lr: float) -> Iterator[float]:
     """The learning-rate factor of each step for a compiled run, stepping the loop's schedule
-    as its eager ``step`` does: the shadow's lr (tensor learning rates), the scheduled lr itself
+    as its eager ``step`` does: the :class:`~optimlab.runner.run_schedule.RunSchedule`'s factor (tensor
+    learning rates), the scheduled lr itself
     (a number learning rate: the base is then 1), or ``lr`` throughout (no schedule)."""
     while True:
-        if loop.shadow is not None:
-            yield loop.shadow[1].param_groups[0]["lr"]
-            loop.shadow[1].step()
-            loop.shadow[0].step()
+        if loop.runs_schedule is not None:  # proportional to the base lr: the compiled choice refuses the others
+            yield loop.runs_schedule.factor()
+            loop.runs_schedule.step()
         elif loop.sched is not None:
             yield loop.group["lr"]
             with warnings.catch_warnings():  # the loop's optimizer is stepped by the program, not here

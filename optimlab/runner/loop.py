@@ -31,6 +31,7 @@ from .resolve import (
     suggested_start,
     takes_tensor_hyper,
 )
+from .run_schedule import RunSchedule
 
 __all__ = ["run", "run_batch", "prepare_batch", "BatchRun", "evaluate_at"]
 
@@ -140,7 +141,7 @@ def prepare_batch(function: Any, optimizer: Any, starts: Any, steps: int = 100, 
     loop.set_schedule(schedule)
     with torch_threads(n_threads):
         plan = choose(compile, fn, loop.opt, hyper_t, tensor_hyper=takes_tensor_hyper(optimizer),
-                      schedule=loop.sched if loop.shadow is None else loop.shadow[0])
+                      schedule=loop.sched if loop.runs_schedule is None else loop.runs_schedule)
     loop.plan(rule, bound, _f_min(fn), progress, None if plan is None else (*plan, compile, hyper_t))
     base_config = {"optimizer": name, "options": to_jsonable(options), "function": to_jsonable(fn.to_dict()),
                    "dtype": str(dtype).replace("torch.", ""), "steps_limit": int(steps)}
@@ -195,7 +196,7 @@ class _FunctionLoop:
         self.lr_const: tuple | None = None  # until then (key, row)
         self.state = RunState(R)
         self.freezer = Freezer([self.x])
-        self.sched = self.shadow = None
+        self.sched = self.runs_schedule = None
         # closure methods: evaluations (values, gradients, Hessians) made before each step
         self.value0 = self.grad0 = None  # step 0's values and gradient norms (the stopping rules' reference)
         self.counts = np.zeros(3, dtype=np.int64)
@@ -214,11 +215,10 @@ class _FunctionLoop:
                 g["nonfinite"] = "ignore"
 
     def set_schedule(self, schedule: Any) -> None:
-        """A schedule on tensor learning rates runs on a scalar shadow (base lr 1.0) and
-        scales each run's lr by its factor: exact for schedules proportional to the base lr."""
+        """A schedule on tensor learning rates (one per run) is a :class:`RunSchedule`: each
+        run's learning rates are those the schedule gives that run's lr alone."""
         if schedule is not None and isinstance(self.group["lr"], torch.Tensor):
-            shadow_opt = torch.optim.SGD([torch.zeros(1)], lr=1.0)
-            self.shadow = (make_scheduler(schedule, shadow_opt), shadow_opt, self.group["lr"].clone())
+            self.runs_schedule = RunSchedule(schedule, self.group["lr"])
         else:
             self.sched = make_scheduler(schedule, self.opt)
 
@@ -330,8 +330,8 @@ class _FunctionLoop:
                 self.gradient()
         self.freezer.hold(self.state.active)
         with torch.no_grad():
-            if self.shadow is not None:
-                self.group["lr"] = self.shadow[2] * self.shadow[1].param_groups[0]["lr"]
+            if self.runs_schedule is not None:
+                self.group["lr"] = self.runs_schedule.lr()
             self.record_lr(k)
         if self.closure_step:
             self.opt.step(self.closure)
@@ -345,9 +345,8 @@ class _FunctionLoop:
             self.opt.eval()
         if self.sched is not None:
             self.sched.step()
-        elif self.shadow is not None:
-            self.shadow[1].step()  # no parameter has a gradient: only keeps torch's call-order check quiet
-            self.shadow[0].step()
+        elif self.runs_schedule is not None:
+            self.runs_schedule.step()
 
     def closure(self, create_graph: bool = False, residuals: bool = False) -> torch.Tensor:
         """The closure a closure method's ``step`` calls (the protocol of

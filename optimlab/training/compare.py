@@ -174,7 +174,8 @@ class TrainingComparison:
 def compare_training(problem: Any, optimizers: Mapping[str, Any] | Sequence[Any], *, epochs: int = 10,
                      seeds: Sequence[int] | int = (0,), batch_size: int = 32, target: float | None = None,
                      monitor: str | None = None, callbacks: Callable[[], list] | None = None,
-                     schedule: Any = None, verbose: int = 0, on_run: Callable | None = None,
+                     schedule: Any = None, schedule_per: str = "epoch", verbose: int = 0,
+                     on_run: Callable | None = None,
                      resume: TrainingComparison | None = None, threads: Any = None,
                      **problem_options: Any) -> TrainingComparison:
     """Train one problem with several optimizers over several seeds; same start for all.
@@ -195,6 +196,8 @@ def compare_training(problem: Any, optimizers: Mapping[str, Any] | Sequence[Any]
             (``problems.get(..., val=0)``), in which case no validation pass is run.
         target: level of ``monitor`` for the "epochs to target" column.
         callbacks: a factory returning fresh callbacks for each run (e.g. early stopping).
+        schedule, schedule_per: each run's learning-rate schedule and when it steps (``"epoch"``
+            or ``"step"``), as :class:`Trainer` takes them.
         on_run: called as ``on_run(label, seed, history)`` after each run (progress), also
             for each run taken from ``resume``.
         resume: an interrupted comparison of the same problem, labels, seeds, epochs and
@@ -233,7 +236,7 @@ def compare_training(problem: Any, optimizers: Mapping[str, Any] | Sequence[Any]
         raise ValueError(f"monitor {monitor!r} needs validation data, but problem {base.name!r} has none; "
                          f"use {monitor.removeprefix('val_')!r} or a problem with a validation split")
     done = _resumable(resume, base, [str(k) for k in optimizers], seeds, epochs, batch_size)
-    run_options = {"schedule": schedule, "callbacks": callbacks,
+    run_options = {"schedule": schedule, "schedule_per": schedule_per, "callbacks": callbacks,
                    "fit": {"epochs": epochs, "batch_size": batch_size, "verbose": verbose, "threads": threads}}
     histories, unfinished, ipe = _train_all(problem, base, {str(k): v for k, v in optimizers.items()}, seeds, done,
                                             run_options, on_run, problem_options)
@@ -299,7 +302,7 @@ def _one_run(prob: P.Problem, init: Any, init_state: dict, opt: Any, label: str,
     model = copy.deepcopy(init)
     model.load_state_dict(init_state)
     trainer = Trainer(model, loss=prob.loss, optimizer=opt, metrics=list(prob.metrics),
-                      schedule=run_options["schedule"])
+                      schedule=run_options["schedule"], schedule_per=run_options["schedule_per"])
     callbacks = run_options["callbacks"]
     h = trainer.fit(prob.train, validation_data=prob.val if len(prob.val) else None, seed=seed,
                     callbacks=callbacks() if callbacks else (), label=label, **run_options["fit"])
