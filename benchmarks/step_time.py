@@ -8,6 +8,8 @@ optimizer, one ``step()`` is timed for:
   is identical, the readable formula otherwise; non-finite-gradient check on);
 * ``no check``: the same with ``nonfinite="ignore"``, to show what the check costs;
 * ``readable``: ``fused=False`` (the readable formula, check on);
+* ``readable no check``: ``fused=False, nonfinite="ignore"``, to show what the rule costs
+  without the check's read of the gradients (its column: ÷ torch's default path);
 * ``torch``: ``torch.optim`` with its defaults (on CPU the per-tensor loop);
 * ``foreach``: ``torch.optim`` with ``foreach=True``;
 * ``fused``: ``torch.optim`` with ``fused=True`` where torch has a kernel (SGD, Adagrad,
@@ -76,7 +78,7 @@ CASES = [
 ]
 # not timed here (see MODERN for Muon): LBFGS (a closure and a
 # line search: its cost is evaluations, not the update), SparseAdam (sparse gradients only)
-IMPLS = ("optimlab", "no check", "readable", "torch", "foreach", "fused")
+IMPLS = ("optimlab", "no check", "readable", "readable no check", "torch", "foreach", "fused")
 
 
 def _references() -> dict[str, tuple]:
@@ -143,6 +145,7 @@ def build(cls_name: str, kw: dict, total: int, tensors: int) -> dict[str, torch.
         "optimlab": ours(make_params(total, tensors), **kw),
         "no check": ours(make_params(total, tensors), nonfinite="ignore", **kw),
         "readable": ours(make_params(total, tensors), fused=False, **kw),
+        "readable no check": ours(make_params(total, tensors), fused=False, nonfinite="ignore", **kw),
         "torch": theirs(make_params(total, tensors), **kw),
         "foreach": theirs(make_params(total, tensors), foreach=True, **kw),
     }
@@ -220,21 +223,23 @@ def header(args: argparse.Namespace, clock_name: str) -> None:
           f"ms: the fastest block's time per step; spread: (median − min)/min of the blocks; ratios: "
           f"median of paired block ratios (25th–75th percentile)\n")
     print("| optimizer | case | optimlab ms | spread | fused ms | optimlab ÷ fused | no check ÷ fused "
-          "| readable ÷ foreach | readable ÷ torch default | target |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+          "| readable ÷ foreach | readable ÷ torch default | readable no check ÷ torch default | target |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
 
 
 def row(label: str, case: str, times: dict[str, list[float]]) -> bool:
     ours = times["optimlab"]
     r_fu, r_nc = paired(times, "optimlab", "fused"), paired(times, "no check", "fused")
     r_fe, r_td = paired(times, "readable", "foreach"), paired(times, "readable", "torch")
+    r_rn = paired(times, "readable no check", "torch")
     ok = r_fe[0] <= 1.0 and r_td[0] <= 1.0
     if label in FUSED_TARGETS:
         ok = ok and r_fu is not None and r_fu[0] <= FUSED_TARGET
     spread = (statistics.median(ours) - min(ours)) / min(ours) * 100
     fused = f"{min(times['fused']) * 1e3:.3f}" if "fused" in times else ""
     print(f"| {label} | {case} | {min(ours) * 1e3:.3f} | {spread:.0f}% | {fused} | {fmt_ratio(r_fu)} | "
-          f"{fmt_ratio(r_nc)} | {fmt_ratio(r_fe)} | {fmt_ratio(r_td)} | {'met' if ok else 'MISSED'} |", flush=True)
+          f"{fmt_ratio(r_nc)} | {fmt_ratio(r_fe)} | {fmt_ratio(r_td)} | {fmt_ratio(r_rn)} | "
+          f"{'met' if ok else 'MISSED'} |", flush=True)
     return ok
 
 

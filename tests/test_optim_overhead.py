@@ -10,7 +10,7 @@ import torch
 import optimlab.optim as oo
 from optimlab.optim._fused import SCALAR_STATE
 from optimlab.optim._guard import BATCH_MAX, all_finite
-from optimlab.optim._lists import CHUNK_ELEMENTS, cache_sized
+from optimlab.optim._lists import CHUNK_ELEMENTS, _one, cache_sized, fast
 
 
 @pytest.mark.slow  # a fresh Python process
@@ -186,6 +186,16 @@ def test_cache_sized_runs_keep_order_and_put_a_large_parameter_alone():
     assert cache_sized([2, 4], ps) == [[2, 4]]
     assert cache_sized([], ps) == []
     assert cache_sized([0, 1, 2, 3, 4, 5], ps, limit=n + 5) == [[0, 1, 2], [3], [4, 5]]  # a rule's own limit
+    assert cache_sized(range(6), ps) == [[0, 1], [2], [3], [4, 5]]  # any sequence of indices
+
+
+def test_list_hyperparameters_go_to_foreach_only_as_numbers():
+    t = torch.ones(2)
+    assert _one([0.1, 0.1, 0.1]) == 0.1 and _one([0.1, 0.2]) == [0.1, 0.2] and _one([]) == []
+    assert _one([t, t]) == [t, t] and _one(0.5) == 0.5  # a list holding tensors stays a list
+    with torch.no_grad():
+        assert fast(0.1, [0.1, 0.2]) and not fast([0.1, t]) and not fast(t)
+    assert not fast(0.1)  # autograd records: tensor by tensor
 
 
 @pytest.mark.parametrize("cls, kw", [

@@ -358,14 +358,19 @@ class Optimizer(torch.optim.Optimizer):
                 else:
                     self._update(p, g, state, group, lr)
             return
-        real = [i for i, p in enumerate(params) if not p.is_complex()]
-        for chunk in lists.cache_sized(real, params, self._chunk_elements):
+        complex_ = any(map(Tensor.is_complex, params))
+        real = [i for i, p in enumerate(params) if not p.is_complex()] if complex_ else range(len(params))
+        runs = (lists.cache_sized(real, params, self._chunk_elements) if self._in_cache_runs(group)
+                else [real] if len(real) else [])
+        held = None  # the previous run's temporaries (see _update), dropped once the next run is done
+        for chunk in runs:
             if len(chunk) == len(params):
-                self._update(params, grads, states, group, lrs)
+                held = self._update(params, grads, states, group, lrs)
             else:
-                self._update([params[i] for i in chunk], [grads[i] for i in chunk], [states[i] for i in chunk],
-                             group, [lrs[i] for i in chunk])
-        if len(real) == len(params):
+                held = self._update([params[i] for i in chunk], [grads[i] for i in chunk],
+                                    [states[i] for i in chunk], group, [lrs[i] for i in chunk])
+        del held
+        if not complex_:
             return
         for p, g, state, lr in zip(params, grads, states, lrs):
             if p.is_complex():  # on the (real, imaginary) views, a list of one
@@ -426,6 +431,12 @@ class Optimizer(torch.optim.Optimizer):
     def _counts_steps(self, group: dict[str, Any]) -> bool:
         return True
 
+    def _in_cache_runs(self, group: dict[str, Any]) -> bool:
+        """True when this group's rule makes several passes over the same tensors, so that it pays
+        to run it on cache-sized runs of them (:func:`lists.cache_sized`, ``_chunk_elements``); a
+        one-pass rule takes the whole list in one call per operation."""
+        return True
+
     def _stateless(self, group: dict[str, Any]) -> bool:
         """True when this group's update reads and writes no per-parameter state."""
         return False
@@ -439,7 +450,11 @@ class Optimizer(torch.optim.Optimizer):
     # passes and no temporaries takes more, where Python per call would cost more than the cache saves
     _chunk_elements: int = lists.CHUNK_ELEMENTS
 
-    def _update(self, p: Any, g: Any, state: Any, group: dict[str, Any], lr: Any) -> None:
+    def _update(self, p: Any, g: Any, state: Any, group: dict[str, Any], lr: Any) -> Any:
+        """The rule. Over lists it may return its temporaries: the loop holds them until the
+        next cache-sized run has made its own, so that on the CPU the allocator reuses their
+        pages instead of giving them back and faulting them in again (Adadelta at 10M/10:
+        1.31 → 1.02× torch's default, docs/optimizers.md, Speed)."""
         raise NotImplementedError
 
     # -- fused fast path ---------------------------------------------------------------

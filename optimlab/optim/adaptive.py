@@ -218,7 +218,7 @@ class Adadelta(Optimizer):
     _updates_lists = True
 
     def _update(self, ps: list[Tensor], gs: list[Tensor], states: list[dict[str, Any]], group: dict[str, Any],
-                lrs: list[Any]) -> None:
+                lrs: list[Any]) -> Any:
         rho, eps = group["rho"], group["eps"]
         sqs, accs = [state["square_avg"] for state in states], [state["acc_delta"] for state in states]
         L.addcmul_(L.mul_(sqs, rho), gs, gs, 1 - rho)
@@ -229,3 +229,4 @@ class Adadelta(Optimizer):
             deltas = L.mul_by_(L.div_(L.sqrt_(L.add_scalar(accs, eps)), std), gs)
         L.addcmul_(L.mul_(accs, rho), deltas, deltas, 1 - rho)
         L.add_(ps, deltas, L.neg(lrs))
+        return std, deltas  # the loop holds them until the next run has its own (Optimizer._update)

@@ -103,6 +103,9 @@ class SGD(Optimizer):
     def _stateless(self, group: dict[str, Any]) -> bool:
         return not is_nonzero(group["momentum"]) and not is_nonzero(group["lr_decay"])
 
+    def _in_cache_runs(self, group: dict[str, Any]) -> bool:
+        return is_nonzero(group["momentum"])  # plain SGD is one pass: θ ← θ − lr·g
+
     def _init_state(self, p: Tensor, state: dict[str, Any], group: dict[str, Any]) -> None:
         pass  # the momentum buffer is created at the first update with momentum
 
@@ -123,7 +126,9 @@ class SGD(Optimizer):
                 if "momentum_buffer" not in s:  # b₁ = g; tracked by autograd under differentiable=True
                     s["momentum_buffer"] = g.clone() if not isinstance(mu, Tensor) else g * torch.ones_like(mu)
             bufs = [s["momentum_buffer"] for s in states]
-            if old:
+            if len(old) == len(bufs):  # the steady state: every buffer is old, no copies of the lists
+                L.add_(L.mul_(bufs, mu), gs, keep)
+            elif old:
                 L.add_(L.mul_([bufs[i] for i in old], mu), [gs[i] for i in old], keep)
             step = L.add(gs, bufs, mu) if group["nesterov"] else bufs  # g + μb: torch's arithmetic
             L.add_(ps, step, L.neg(lrs))
