@@ -313,6 +313,8 @@ def cache_sized(indices: list[int], params: list[Tensor], limit: int = CHUNK_ELE
     if not indices or params[indices[0]].device.type != "cpu":
         return [list(indices)] if indices else []
     indices = list(indices)
+    if len(indices) == 1:  # one run, and no comparison of its size (a traced program's runs are symbolic)
+        return [indices]
     sizes = list(map(Tensor.numel, map(params.__getitem__, indices)))
     if sum(sizes) <= limit:
         return [indices]
