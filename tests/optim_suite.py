@@ -12,11 +12,7 @@ import functools
 
 import pytest
 import torch
-from torch.testing._internal.common_optimizers import (
-    OptimizerErrorEnum,
-    _get_optim_inputs_including_global_cliquey_kwargs,
-    optim_db,
-)
+from torch_optim_db import OptimizerErrorEnum, _get_optim_inputs_including_global_cliquey_kwargs, optim_db
 
 import optimlab.optim as oo
 

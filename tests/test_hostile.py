@@ -482,12 +482,14 @@ def test_huge_arguments_end_in_one_line_within_a_memory_limit(tmp_path):
     assert (tmp_path / "run" / "sgd_lr=0.01.npz").exists()
 
 
-def test_a_huge_step_limit_reserves_nothing_up_front():
+def test_a_huge_step_limit_reserves_nothing_up_front(monkeypatch):
     """``--steps 1e12`` was a 14.6 TiB allocation; the records now grow as steps are taken."""
     import optimlab
-    from optimlab.engine import RECORD_CHUNK
+    from optimlab.runner import loop
     from optimlab.stopping import FTol
 
+    RECORD_CHUNK = 256  # the records' chunk (engine.RECORD_CHUNK, 4096), small: the same rule in fewer steps
+    monkeypatch.setattr(loop, "RECORD_CHUNK", RECORD_CHUNK)
     small = optimlab.run("booth", "sgd:lr=0.01", (1.0, 1.5), RECORD_CHUNK + 10)
     huge = optimlab.run("booth", "sgd:lr=0.01", (1.0, 1.5), 10 ** 12, stop=FTol(1e-3))
     n = huge.steps
@@ -502,14 +504,15 @@ def test_a_huge_step_limit_reserves_nothing_up_front():
 
 
 
-def test_a_changing_lr_is_recorded_past_the_first_chunk():
+def test_a_changing_lr_is_recorded_past_the_first_chunk(monkeypatch):
     import optimlab
-    from optimlab.engine import RECORD_CHUNK
+    from optimlab.runner import loop
 
-    steps = RECORD_CHUNK + 300
-    sched = (torch.optim.lr_scheduler.StepLR, {"step_size": 1000, "gamma": 0.5})
+    monkeypatch.setattr(loop, "RECORD_CHUNK", 256)  # engine.RECORD_CHUNK (4096): the same growth, fewer steps
+    steps = 256 + 300
+    sched = (torch.optim.lr_scheduler.StepLR, {"step_size": 100, "gamma": 0.5})
     t = optimlab.run("x**2 + y**2", "sgd:lr=1e-4", (1.0, 1.0), steps, schedule=sched)
-    np.testing.assert_array_equal(t.lrs, 1e-4 * 0.5 ** (np.arange(steps) // 1000))
+    np.testing.assert_array_equal(t.lrs, 1e-4 * 0.5 ** (np.arange(steps) // 100))
     # x_k = x_{k-1} (1 - 2 lr_k), by hand from the same lrs
     np.testing.assert_allclose(t.params[:, 0], np.concatenate([[1.0], np.cumprod(1 - 2 * t.lrs)]), rtol=1e-12)
 

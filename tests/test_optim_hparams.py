@@ -10,7 +10,7 @@ import warnings
 
 import pytest
 import torch
-from torch.testing._internal.common_optimizers import OptimizerErrorEnum, optim_db
+from torch_optim_db import OptimizerErrorEnum, optim_db
 
 import optimlab.optim as oo
 
