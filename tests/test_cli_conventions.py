@@ -12,32 +12,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from cli_helpers import call, one_line_error
 
 import optimlab
 from optimlab.cli import main
 from optimlab.record import Trace
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def call(capsys, *argv: str) -> tuple[int, str, str]:
-    """``optimlab ARGV`` in this process: (exit status, stdout, stderr)."""
-    try:
-        main(list(argv))
-        code = 0
-    except SystemExit as e:
-        code = e.code if isinstance(e.code, int) else 0
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def one_line_error(capsys, *argv: str) -> str:
-    code, out, err = call(capsys, *argv)
-    text = err.strip()
-    assert code == 2, (argv, code, out, err)
-    assert text.startswith("error: ") and len(text.splitlines()) == 1, text
-    assert "Traceback" not in out + err
-    return text
 
 
 ACCEPTED_SGD = "accepted: lr, momentum, dampening, weight_decay, nesterov, momentum_form, maximize"

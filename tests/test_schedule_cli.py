@@ -8,31 +8,15 @@ import inspect
 
 import numpy as np
 import pytest
+from cli_helpers import call, one_line_error
 from torch.optim import lr_scheduler as L
 
 import optimlab
 from optimlab import schedules
-from optimlab.cli import main
 from optimlab.record import Trace
 from optimlab.schedules import PiecewiseConstant, parse_schedule
 from optimlab.sweeps import SweepResult
 from optimlab.training import TrainingComparison
-
-
-def call(capsys, *argv: str) -> tuple[int, str, str]:
-    try:
-        main(list(argv))
-        code = 0
-    except SystemExit as e:
-        code = e.code if isinstance(e.code, int) else 0
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def error_line(capsys, *argv: str) -> str:
-    code, out, err = call(capsys, *argv)
-    assert code == 2 and err.startswith("error: ") and len(err.strip().splitlines()) == 1, (code, out, err)
-    return err.strip()
 
 
 # ------------------------------------------------------------------ names and specs
@@ -60,7 +44,7 @@ def test_every_torch_scheduler_has_a_row_and_names_ignore_case_and_separators():
     ("plateau", "ReduceLROnPlateau needs one: use it in training"),
 ])
 def test_a_bad_schedule_is_one_line_naming_the_option(capsys, tmp_path, spec, shown):
-    text = error_line(capsys, "run", "beale", "-O", "sgd", "--steps", "2", "--schedule", spec,
+    text = one_line_error(capsys, "run", "beale", "-O", "sgd", "--steps", "2", "--schedule", spec,
                       "--out", str(tmp_path / "out"))
     assert shown in text, text
     assert not (tmp_path / "out").exists()  # refused before anything ran
@@ -68,13 +52,13 @@ def test_a_bad_schedule_is_one_line_naming_the_option(capsys, tmp_path, spec, sh
 
 def test_other_commands_refuse_a_bad_schedule_in_the_same_words(capsys, tmp_path):
     out = str(tmp_path / "o")
-    assert "unknown schedule 'stepp'" in error_line(capsys, "sweep", "beale", "--grid", "lr=0.1", "--steps", "2",
+    assert "unknown schedule 'stepp'" in one_line_error(capsys, "sweep", "beale", "--grid", "lr=0.1", "--steps", "2",
                                                     "--schedule", "stepp", "-o", out)
-    assert "LambdaLR cannot be given" in error_line(capsys, "train", "iris-softmax", "--epochs", "1",
+    assert "LambdaLR cannot be given" in one_line_error(capsys, "train", "iris-softmax", "--epochs", "1",
                                                     "--schedule", "lambda", "-o", out)
-    assert error_line(capsys, "train", "iris-softmax", "--schedule-per", "batch", "-o", out) == (
+    assert one_line_error(capsys, "train", "iris-softmax", "--schedule-per", "batch", "-o", out) == (
         "error: --schedule-per must be epoch or step, got 'batch'")
-    assert "--schedule applies to test functions only" in error_line(
+    assert "--schedule applies to test functions only" in one_line_error(
         capsys, "sweep", "problem:iris-softmax", "--grid", "lr=0.1", "--schedule", "step:step_size=2", "-o", out)
 
 
