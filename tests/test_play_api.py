@@ -393,6 +393,27 @@ def test_a_newer_request_supersedes_the_running_one():
     latest.begin(("other page", "paths"))()  # another client is not superseded
 
 
+def test_the_page_s_last_request_wins_whatever_order_its_requests_arrive_in():
+    latest = Latest()
+    key = ("page", "paths")
+    fifth = latest.begin(key, 5)  # the page's fifth slider move arrives (or is parsed) first
+    fourth = latest.begin(key, 4)
+    fifth()
+    with pytest.raises(Superseded):
+        fourth()
+    # a paths request stops the maps asked for so far; the page's next map (its next number) runs
+    old_map = latest.begin(("page", "map"), 2)
+    latest.stop(("page", "map"))
+    with pytest.raises(Superseded):
+        old_map()
+    latest.begin(("page", "map"), 3)()
+    # without numbers (other clients of the API): the order of arrival, as before
+    first = latest.begin(("api", "paths"))
+    latest.begin(("api", "paths"))()
+    with pytest.raises(Superseded):
+        first()
+
+
 def test_new_paths_stop_the_map_of_the_old_view_over_http(client, monkeypatch):
     import threading
     import time

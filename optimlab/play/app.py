@@ -14,7 +14,10 @@ Endpoints (all answers JSON unless said; a bad request gets status 400 and
 **Superseding.** ``paths`` and ``map`` requests carry a ``client`` id; a newer request of
 the same client and kind supersedes the older one: the older stops at its next step and
 is answered with status 409 (``{"superseded": true}``), so a dragged slider never leaves
-a queue of stale work. A paths request with ``"map_follows": true`` (the page's map follows
+a queue of stale work. "Newer" is the client's own request number ``seq`` when it sends
+one (the page does): requests sent in parallel may arrive, or be parsed, out of order, and
+the page's last one must never be the one stopped; without ``seq``, the order of arrival.
+A paths request with ``"map_follows": true`` (the page's map follows
 the view live and is asked for again after the paths) supersedes that client's map too,
 so a slider move never waits for a map of the previous view. One computation runs at a time.
 """
@@ -63,19 +66,28 @@ class Latest:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._latest: dict[tuple[str, str], int] = {}
+        self._stopped: dict[tuple[str, str], int] = {}  # requests numbered up to this one are stopped
         self.compute = threading.Lock()
 
-    def begin(self, key: tuple[str, str]) -> Callable[[], None]:
-        """Register a new request under ``key``; returns its check (raises :class:`Superseded` once stale)."""
+    def begin(self, key: tuple[str, str], seq: Any = None) -> Callable[[], None]:
+        """Register a request under ``key`` with the client's number ``seq`` (None: one more than
+        the newest so far); returns its check, which raises :class:`Superseded` once a request
+        with a higher number is registered (at once, for a request older than one seen already)."""
         with self._lock:
-            n = self._latest.get(key, 0) + 1
-            self._latest[key] = n
+            latest = self._latest.get(key, 0)
+            n = latest + 1 if seq is None or isinstance(seq, bool) or not isinstance(seq, int) else seq
+            self._latest[key] = max(latest, n)
 
         def check() -> None:
-            if self._latest.get(key) != n:
+            if self._latest.get(key, 0) > n or n <= self._stopped.get(key, 0):
                 raise Superseded()
 
         return check
+
+    def stop(self, key: tuple[str, str]) -> None:
+        """Supersede every request registered under ``key`` so far (the next one goes on)."""
+        with self._lock:
+            self._stopped[key] = self._latest.get(key, 0)
 
 
 def _error(status: int, data: dict) -> JSONResponse:
@@ -133,9 +145,9 @@ class Playground:
         body = await _body(request)
         req = parse(body)
         client = str(body.get("client", ""))[:64] if isinstance(body, dict) else ""
-        check = self.latest.begin((client, kind))
+        check = self.latest.begin((client, kind), body.get("seq") if isinstance(body, dict) else None)
         if kind == "paths" and isinstance(body, dict) and body.get("map_follows") is True:
-            self.latest.begin((client, "map"))  # the page asks for the map again after these paths
+            self.latest.stop((client, "map"))  # the page asks for the map again after these paths
 
         def job() -> Any:
             with self.latest.compute:

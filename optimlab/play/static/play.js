@@ -14,7 +14,7 @@ async function post(url, body, kind) {
   PG.busy++;
   try {
     const r = await fetch(url, { method: "POST", headers: { "Content-Type": "application/json" },
-                                 body: JSON.stringify({ ...body, client }) });
+                                 body: JSON.stringify({ ...body, client, seq }) });
     const data = r.headers.get("content-type")?.includes("json") ? await r.json() : await r.blob();
     const stale = seq < (PG.shown[kind] || 0) || seq !== PG.seq[kind];
     if (!stale) PG.shown[kind] = seq;
