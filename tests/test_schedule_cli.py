@@ -115,3 +115,24 @@ def test_list_schedules_names_each_with_its_class_and_why_some_are_python_only(c
     assert rows["CosineAnnealingLR"][1:3] == ["cosine", "torch.optim.lr_scheduler.CosineAnnealingLR"]
     assert rows["LambdaLR"][3].endswith("Python only: it needs a function lr_lambda, which a spec cannot give")
     assert rows["Warmup"][2] == "optimlab.schedules.Warmup"
+
+
+def test_a_comparison_resumes_only_with_the_schedule_it_was_trained_with():
+    step = (L.StepLR, {"step_size": 1, "gamma": 0.5})
+    cmp = optimlab.compare_training("iris-softmax", {"SGD": "sgd:lr=0.1"}, epochs=1, seeds=1, schedule=step)
+    assert cmp.settings["schedule"] == "StepLR {'gamma': 0.5, 'step_size': 1}"
+    assert cmp.settings["schedule_per"] == "epoch"
+    again = optimlab.compare_training("iris-softmax", {"SGD": "sgd:lr=0.1"}, epochs=1, seeds=1, schedule=step,
+                                      resume=cmp)  # the same settings: the finished run is taken as it is
+    assert again.histories["SGD"][0] is cmp.histories["SGD"][0]
+    for other in (None, (L.StepLR, {"step_size": 2, "gamma": 0.5})):
+        with pytest.raises(ValueError, match="resume: the saved comparison has schedule=.*StepLR"):
+            optimlab.compare_training("iris-softmax", {"SGD": "sgd:lr=0.1"}, epochs=1, seeds=1, schedule=other,
+                                      resume=cmp)
+    with pytest.raises(ValueError, match="schedule_per='epoch', this one schedule_per='step'"):
+        optimlab.compare_training("iris-softmax", {"SGD": "sgd:lr=0.1"}, epochs=1, seeds=1, schedule=step,
+                                  schedule_per="step", resume=cmp)
+    # a factory cannot be compared; a comparison saved before schedules were recorded resumes as before
+    assert cmp.differs_from("iris-softmax", ["SGD"], [0], 1, cmp.settings["batch_size"], schedule="a factory") == ""
+    del cmp.settings["schedule"], cmp.settings["schedule_per"]
+    assert cmp.differs_from("iris-softmax", ["SGD"], [0], 1, cmp.settings["batch_size"], schedule="none") == ""

@@ -115,7 +115,7 @@ def train(
         folder = out or default_out(TRAIN_ROOT, name)
         check_out(folder)
         runs = dict(zip(run_labels(specs), specs))
-        previous = _interrupted(folder, prob, list(runs), seeds, epochs, batch_size)
+        previous = _interrupted(folder, prob, list(runs), seeds, epochs, batch_size, sched, schedule_per)
         cmp = _train_runs(prob, runs, previous, quiet or verbose, epochs=epochs, seeds=seeds, batch_size=batch_size,
                           target=reach, verbose=2 if verbose else 0, threads=threads, schedule=sched,
                           schedule_per=schedule_per)
@@ -149,10 +149,13 @@ def _schedule(text: str | None, per: str) -> tuple[Any, str]:
     return schedule_option(text, functions=False), per
 
 
-def _interrupted(folder: Path, prob: Any, labels: list[str], seeds: int, epochs: int, batch_size: int) -> Any:
-    """The interrupted comparison saved in ``folder`` by the same command, to resume; else None.
-    ``prob``: a problem name, or a Problem (from a CSV file: its model and loss must match too)."""
+def _interrupted(folder: Path, prob: Any, labels: list[str], seeds: int, epochs: int, batch_size: int,
+                 sched: Any, schedule_per: str) -> Any:
+    """The interrupted comparison saved in ``folder`` by the same command (schedule included), to
+    resume; else None. ``prob``: a problem name, or a Problem (from a CSV file: its model and loss
+    must match too)."""
     from ..training import TrainingComparison  # lazy: keeps --help free of torch
+    from ..training.compare import schedule_text  # lazy: as above
 
     if not (folder / "histories" / "comparison.json").is_file():
         return None
@@ -165,7 +168,8 @@ def _interrupted(folder: Path, prob: Any, labels: list[str], seeds: int, epochs:
     named = isinstance(prob, str)
     diff = previous.differs_from(prob if named else prob.name, labels, list(range(seeds)), epochs, batch_size,
                                  None if named else type(prob.model).__name__,
-                                 None if named or not isinstance(prob.loss, str) else prob.loss)
+                                 None if named or not isinstance(prob.loss, str) else prob.loss,
+                                 schedule_text(sched), schedule_per)
     if diff:
         err_console.print(f"note: {escape(str(folder))} holds an interrupted comparison with other settings "
                           f"({escape(diff)}); training afresh", highlight=False, soft_wrap=True)

@@ -81,16 +81,22 @@ class TrainingComparison:
         return sum(len(hs) for hs in self.histories.values())
 
     def differs_from(self, problem: str, labels: Sequence[str], seeds: Sequence[int], epochs: int,
-                     batch_size: int, model: str | None = None, loss: Any = None) -> str:
+                     batch_size: int, model: str | None = None, loss: Any = None, schedule: Any = None,
+                     schedule_per: str | None = None) -> str:
         """``""`` when this comparison has these settings (so it can resume a call with them),
         else the first difference as text (``"the saved comparison has epochs=3, this one epochs=5"``).
-        ``model`` (the model's class name) and ``loss`` are compared when given."""
+        ``model`` (the model's class name) and ``loss`` are compared when given; ``schedule`` (as
+        :func:`schedule_text` writes it) and ``schedule_per`` when given and saved (comparisons saved
+        before they were recorded resume as before)."""
         ours = {"problem": problem, "labels": list(labels), "seeds": list(seeds), "epochs": epochs,
-                "batch_size": batch_size, "model": model, "loss": loss}
+                "batch_size": batch_size, "model": model, "loss": loss, "schedule": schedule,
+                "schedule_per": schedule_per}
         theirs = {"problem": self.problem, "labels": list(self.histories), "seeds": list(self.seeds),
-                  "epochs": self.settings.get("epochs"), "batch_size": self.settings.get("batch_size"),
-                  "model": self.settings.get("model"), "loss": self.settings.get("loss")}
+                  **{k: self.settings.get(k) for k in ("epochs", "batch_size", "model", "loss", "schedule",
+                                                      "schedule_per")}}
         for k, v in ours.items():
+            if k in ("schedule", "schedule_per") and (k not in self.settings or v == _UNKNOWN):
+                continue
             if v is not None and theirs[k] != v:
                 return f"the saved comparison has {k}={theirs[k]!r}, this one {k}={v!r}"
         return ""
@@ -235,13 +241,14 @@ def compare_training(problem: Any, optimizers: Mapping[str, Any] | Sequence[Any]
     elif monitor.startswith("val_") and not has_val:
         raise ValueError(f"monitor {monitor!r} needs validation data, but problem {base.name!r} has none; "
                          f"use {monitor.removeprefix('val_')!r} or a problem with a validation split")
-    done = _resumable(resume, base, [str(k) for k in optimizers], seeds, epochs, batch_size)
+    done = _resumable(resume, base, [str(k) for k in optimizers], seeds, epochs, batch_size, schedule, schedule_per)
     run_options = {"schedule": schedule, "schedule_per": schedule_per, "callbacks": callbacks,
                    "fit": {"epochs": epochs, "batch_size": batch_size, "verbose": verbose, "threads": threads}}
     histories, unfinished, ipe = _train_all(problem, base, {str(k): v for k, v in optimizers.items()}, seeds, done,
                                             run_options, on_run, problem_options)
     split = base.info.get("split", {})
-    settings = {"epochs": epochs, "batch_size": batch_size,
+    settings = {"epochs": epochs, "batch_size": batch_size, "schedule": schedule_text(schedule),
+                "schedule_per": schedule_per,
                 "iterations_per_epoch": ipe or _iterations_per_epoch(base, batch_size),
                 "task": base.task, "loss": base.loss, "model": type(base.model).__name__,
                 "source": base.info.get("source", ""),
@@ -311,8 +318,23 @@ def _one_run(prob: P.Problem, init: Any, init_state: dict, opt: Any, label: str,
     return h
 
 
+_UNKNOWN = "a factory"  # what schedule_text says of a schedule it cannot describe (never compared)
+
+
+def schedule_text(schedule: Any) -> str:
+    """A schedule as comparable text: ``"none"``, ``"StepLR {'gamma': 0.5, 'step_size': 3}"`` for
+    ``(cls, kwargs)`` or a class, ``"a factory"`` for a function (not compared on resume)."""
+    if schedule is None:
+        return "none"
+    cls, kwargs = (schedule, {}) if isinstance(schedule, type) else schedule if isinstance(schedule, tuple) \
+        and len(schedule) == 2 and isinstance(schedule[0], type) else (None, None)
+    if cls is None:
+        return _UNKNOWN
+    return f"{cls.__name__} {dict(sorted(dict(kwargs or {}).items()))!r}"
+
+
 def _resumable(resume: TrainingComparison | None, problem: P.Problem, labels: list[str], seeds: list[int],
-               epochs: int, batch_size: int) -> dict[str, list[History]]:
+               epochs: int, batch_size: int, schedule: Any, schedule_per: str) -> dict[str, list[History]]:
     """The finished runs of ``resume``, after checking that it is this comparison."""
     if resume is None:
         return {}
@@ -320,7 +342,8 @@ def _resumable(resume: TrainingComparison | None, problem: P.Problem, labels: li
         raise TypeError(f"resume must be a TrainingComparison (TrainingComparison.load(folder)), got "
                         f"{type(resume).__name__}")
     diff = resume.differs_from(problem.name, labels, seeds, epochs, batch_size, type(problem.model).__name__,
-                               problem.loss if isinstance(problem.loss, str) else None)
+                               problem.loss if isinstance(problem.loss, str) else None, schedule_text(schedule),
+                               schedule_per)
     if diff:
         raise ValueError(f"resume: {diff}; resume with the same settings")
     return {label: list(hs) for label, hs in resume.histories.items()}
