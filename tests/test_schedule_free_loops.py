@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 import schedulefree
 import torch
+from sweep_rows import row_model
 
 from optimlab import functions, runner
 from optimlab.engine import has_modes, optimizer_mode
@@ -110,14 +111,7 @@ def test_trainer_fit_calls_train_and_eval_as_schedulefree_advises():
 
 def _sweep_row_by_hand(problem, lr, seed, steps, bs):
     """tests/test_sweeps.py's loop of one training-sweep row, on schedulefree with its train()/eval() calls."""
-    import copy
-
-    model = copy.deepcopy(problem.model)
-    torch.manual_seed(seed)
-    for m in model.modules():
-        if hasattr(m, "reset_parameters"):
-            m.reset_parameters()
-    model = model.double()
+    model = row_model(problem, seed)
     opt = schedulefree.AdamWScheduleFree(model.parameters(), **{**KW, "lr": lr})
     X, Y = problem.train.tensors
     nb = -(-len(X) // bs)

@@ -6,13 +6,13 @@ estimator's loss, ``update_hessian()``, gradients cleared), on the authors' ``So
 
 from __future__ import annotations
 
-import copy
 import math
 
 import numpy as np
 import pytest
 import torch
 from sophia_opt import SophiaG
+from sweep_rows import row_model
 
 import optimlab
 import optimlab.optim as oo
@@ -222,12 +222,7 @@ def _sweep_row_by_hand(problem, lr, seed, steps, bs):
     """A training-sweep row (tests/test_sweeps.py's loop) with the authors' SophiaG and their refresh:
     step(bs=B), and after every K-th step labels drawn from the model (Categorical's multinomial
     draw, from a second generator seeded with the row's seed), their loss backward, update_hessian()."""
-    model = copy.deepcopy(problem.model)
-    torch.manual_seed(seed)
-    for m in model.modules():
-        if hasattr(m, "reset_parameters"):
-            m.reset_parameters()
-    model = model.double()
+    model = row_model(problem, seed)
     opt = SophiaG(model.parameters(), **{**KW, "lr": lr})
     X, Y = problem.train.tensors
     nb = -(-len(X) // bs)

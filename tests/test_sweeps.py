@@ -7,6 +7,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 import torch
+from sweep_rows import row_model
 
 import optimlab
 from optimlab.sweeps import SweepResult, expand_grid, linspace, logspace
@@ -182,14 +183,8 @@ def _tiny_problem():
 
 def _train_alone(problem, name, cfg, seed, steps, B):
     """The documented loop, written out: init after manual_seed(seed), one permutation per epoch."""
-    import copy
 
-    model = copy.deepcopy(problem.model)
-    torch.manual_seed(seed)
-    for m in model.modules():
-        if hasattr(m, "reset_parameters"):
-            m.reset_parameters()
-    model = model.double()
+    model = row_model(problem, seed)
     opt = optimlab.optim.create(model.parameters(), name, **cfg)
     X, Y = problem.train.tensors
     N = len(X)
@@ -302,19 +297,13 @@ def test_training_sweep_on_a_problem_built_around_a_model_instance():
 
 def test_training_sweep_epoch_loss_weights_batches_by_size_as_the_trainer():
     """37 examples in batches of 8: the last batch has 5, so the epoch loss is Σ nᵦ·lossᵦ / 37."""
-    import copy
 
     prob = _tiny_problem()
     res = optimlab.sweep(prob, "sgd", grid={"lr": [0.05, 0.2]}, seeds=[1, 2], steps=10, batch_size=8,
                          dtype=torch.float64)
     X, y = prob.train.tensors
     for cfg, t in zip(res.configs, res.traces):
-        model = copy.deepcopy(prob.model)
-        torch.manual_seed(cfg["seed"])
-        for m in model.modules():
-            if hasattr(m, "reset_parameters"):
-                m.reset_parameters()
-        trainer = optimlab.Trainer(model.double(), loss=prob.loss, optimizer=("sgd", {"lr": cfg["lr"]}))
+        trainer = optimlab.Trainer(row_model(prob, cfg["seed"]), loss=prob.loss, optimizer=("sgd", {"lr": cfg["lr"]}))
         hist = trainer.fit(X, y, batch_size=8, epochs=2, seed=cfg["seed"], verbose=0)
         np.testing.assert_allclose(t.values, hist.series["loss"], rtol=1e-10)  # the same batches
         np.testing.assert_allclose(t.epochs["loss"], hist.epochs["loss"], rtol=1e-10, atol=0)
