@@ -132,6 +132,17 @@ def runs_options(optimizer: Any) -> dict[str, Any]:
     return {"runs": True} if runs_layout(optimizer) == "leading" else {}
 
 
+def schedule_parts(schedule: Any) -> tuple[type, dict] | None:
+    """``(SchedulerClass, kwargs)`` of a schedule given as that pair or as a class; None for a
+    factory or no schedule (what :func:`make_scheduler` cannot look into)."""
+    if isinstance(schedule, tuple) and len(schedule) == 2 and isinstance(schedule[1], Mapping) \
+            and isinstance(schedule[0], type):
+        return schedule[0], dict(schedule[1])
+    if isinstance(schedule, type):
+        return schedule, {}
+    return None
+
+
 def make_scheduler(schedule: Any, opt: torch.optim.Optimizer) -> Any:
     """A scheduler on ``opt`` from ``(SchedulerClass, kwargs)``, a class, or a factory ``opt -> scheduler``."""
     if schedule is None:

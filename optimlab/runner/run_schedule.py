@@ -25,7 +25,7 @@ from typing import Any
 import torch
 
 from ..schedules import ExponentialDecay, InverseTimeDecay, PiecewiseConstant, Warmup
-from .resolve import make_scheduler
+from .resolve import make_scheduler, schedule_parts
 
 __all__ = ["RunSchedule", "known_proportional"]
 
@@ -41,17 +41,16 @@ def known_proportional(schedule: Any) -> bool:
     the classes of ``_ALWAYS``, cosine annealing (with restarts too) with ``eta_min=0`` and
     :class:`~optimlab.schedules.PiecewiseConstant` with ``relative=True``. A factory or any other
     class: False (not known; :class:`RunSchedule` still finds out step by step)."""
-    cls, kwargs = (schedule, {}) if isinstance(schedule, type) else \
-        schedule if isinstance(schedule, tuple) and len(schedule) == 2 and isinstance(schedule[0], type) else \
-        (None, {})
-    if cls is None:
+    parts = schedule_parts(schedule)
+    if parts is None:
         return False
+    cls, kwargs = parts
     if issubclass(cls, _ALWAYS):
         return True
     if issubclass(cls, (L.CosineAnnealingLR, L.CosineAnnealingWarmRestarts)):
-        return float(dict(kwargs or {}).get("eta_min", 0.0)) == 0.0
+        return float(kwargs.get("eta_min", 0.0)) == 0.0
     if issubclass(cls, PiecewiseConstant):
-        return bool(dict(kwargs or {}).get("relative", False))
+        return bool(kwargs.get("relative", False))
     return False
 
 

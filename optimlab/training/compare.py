@@ -15,6 +15,7 @@ from .._json import read_json_object, require_keys
 from .._spec import run_labels, unique_slugs
 from ..engine import parse_seeds
 from ..record import History, monitor_mode, to_jsonable
+from ..runner.resolve import schedule_parts
 from .tools import copy_state
 from .trainer import Trainer
 
@@ -326,11 +327,10 @@ def schedule_text(schedule: Any) -> str:
     ``(cls, kwargs)`` or a class, ``"a factory"`` for a function (not compared on resume)."""
     if schedule is None:
         return "none"
-    cls, kwargs = (schedule, {}) if isinstance(schedule, type) else schedule if isinstance(schedule, tuple) \
-        and len(schedule) == 2 and isinstance(schedule[0], type) else (None, None)
-    if cls is None:
+    parts = schedule_parts(schedule)
+    if parts is None:
         return _UNKNOWN
-    return f"{cls.__name__} {dict(sorted(dict(kwargs or {}).items()))!r}"
+    return f"{parts[0].__name__} {dict(sorted(parts[1].items()))!r}"
 
 
 def _resumable(resume: TrainingComparison | None, problem: P.Problem, labels: list[str], seeds: list[int],
