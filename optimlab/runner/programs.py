@@ -92,7 +92,7 @@ _SOURCE: str | None = None
 
 
 TRACED_SOURCES = ("optim/**/*.py", "keras/**/*.py", "functions/**/*.py", "engine.py", "_spec.py",
-                  "runner/compiled.py")
+                  "runner/compiled.py", "runner/programs.py")
 """The parts of optimlab whose code a program is traced from (the optimizers, the functions,
 the divergence rule, this module), relative to the package."""
 
@@ -159,7 +159,8 @@ class ChunkProgram(torch.nn.Module):
     rate factor of each step (the schedule's; ones without one), ``bound`` (0-d) the
     divergence bound, ``hyper`` the per-run hyperparameters (each (R, 1)), ``state`` the
     optimizer's state tensors. Returns the new ``x``, ``active`` and state, and per step the
-    values (K, R), gradient norms (K, R), points (K, R, d) and divergence flags (K, R).
+    values (K, R), gradient norms (K, R), points (K, d, R) (:class:`Program` hands them on as a
+    (K, R, d) view) and divergence flags (K, R).
     """
 
     def __init__(self, fn: Any, opt: torch.optim.Optimizer, hyper: Sequence[tuple[str, int | None]],
@@ -187,11 +188,16 @@ class ChunkProgram(torch.nn.Module):
         return closure
 
     def gradient(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The values and gradient at ``x`` (R, d), the gradient taken with respect to ``x.T``:
+        autograd's backward makes new buffers in the contiguous layout of the tensor it
+        differentiates, so differentiating the (d, R) transpose gives a gradient with the runs
+        innermost, as ``x`` has them (:func:`runs_inner`), and no loop of the program runs along
+        d = 2 over a row-major copy."""
         with torch.enable_grad():
-            xg = x.detach().requires_grad_(True)
-            f = self.fn(xg)
-            (g,) = torch.autograd.grad(f.sum(), xg)
-        return f.detach(), g
+            xt = x.detach().T.requires_grad_(True)
+            f = self.fn(xt.T)
+            (gt,) = torch.autograd.grad(f.sum(), xt)
+        return f.detach(), gt.T
 
     def bind(self, x: torch.Tensor, hyper: Sequence[torch.Tensor], state: Sequence[torch.Tensor]) -> None:
         """Make the optimizer's parameter, per-run hyperparameters and state these tensors."""
@@ -207,20 +213,20 @@ class ChunkProgram(torch.nn.Module):
     def forward(self, x: torch.Tensor, active: torch.Tensor, lr: torch.Tensor, factors: torch.Tensor,
                 bound: torch.Tensor, hyper: tuple, state: tuple) -> tuple:
         opt, group = self.opt, self.opt.param_groups[0]
-        x = x.clone()
-        self.bind(x, hyper, [s.clone() for s in state])
+        x = _copy(x)
+        self.bind(x, hyper, [_copy(s) for s in state])
         values, norms, points, flags = [], [], [], []
         for i in range(factors.shape[0]):
             f, g = self.gradient(x)
             gn = torch.linalg.vector_norm(g, dim=1)
             bad = divergent_rows(f, gn, x, bound)
-            values.append(f), norms.append(gn), points.append(x.clone()), flags.append(bad)
+            values.append(f), norms.append(gn), points.append(_copy(x)), flags.append(bad)
             active = active & ~bad
             keep = active[:, None]
             if self.modes:
                 opt.train()
                 g = self.gradient(x)[1]
-            before = x.clone()
+            before = _copy(x)
             x.grad = torch.where(keep, g, torch.zeros_like(g))
             group["lr"] = lr * factors[i]
             self.calls.append(0)
@@ -230,8 +236,10 @@ class ChunkProgram(torch.nn.Module):
             if self.modes:
                 opt.eval()
         st = opt.state.get(x, {})
+        # the points as (K, d, R): the runs innermost, as x is (:func:`runs_inner`), so that no
+        # step's point is transposed into a row-major record inside the program
         return (x.detach(), active, tuple(st[n] for n in self.state_names), torch.stack(values),
-                torch.stack(norms), torch.stack(points), torch.stack(flags))
+                torch.stack(norms), torch.stack([p.T for p in points]), torch.stack(flags))
 
 
 _TORCH_FLAGS = {"_opt_called"}  # torch.optim.Optimizer's own "step was called" flag
@@ -255,6 +263,13 @@ def runs_inner(t: torch.Tensor, runs: int) -> torch.Tensor:
     return t.movedim(0, -1).contiguous().movedim(-1, 0)
 
 
+def _copy(t: torch.Tensor) -> torch.Tensor:
+    """A copy of ``t`` with the runs innermost (:func:`runs_inner`), inside a traced program: the
+    compiler lays out a plain ``clone`` row-major whatever its input's strides, and every later
+    loop over it would then run along d."""
+    return t.movedim(0, -1).clone().movedim(-1, 0) if t.dim() >= 2 else t.clone()
+
+
 class Program:
     """A compiled chunk program, loaded: call it with the inputs of :class:`ChunkProgram`.
     A package runs with the strides it was compiled for, so every per-run input is put in
@@ -268,7 +283,8 @@ class Program:
                  bound: torch.Tensor, hyper: Sequence[torch.Tensor], state: Sequence[torch.Tensor]) -> tuple:
         n, R = len(state), x.shape[0]
         out = self._run([runs_inner(x, R), active, lr, factors, bound, *hyper, *(runs_inner(t, R) for t in state)])
-        return out[0], out[1], list(out[2:2 + n]), *out[2 + n:]
+        V, G, P, BAD = out[2 + n:]
+        return out[0], out[1], list(out[2:2 + n]), V, G, P.transpose(1, 2), BAD
 
 
 _LOADED: dict[str, Program] = {}
