@@ -39,7 +39,13 @@ import numpy as np
 
 from ._json import read_json_object, to_jsonable
 
-__all__ = ["Trace", "History", "to_jsonable", "html_card", "html_table", "svg_curves", "EVAL_SERIES", "evaluations"]
+__all__ = ["Trace", "History", "to_jsonable", "html_card", "html_table", "svg_curves", "EVAL_SERIES", "RECORDS",
+           "evaluations"]
+
+RECORDS = ("all", "values", "final")
+"""What a run keeps of each step (``run_batch(record=...)``, ``sweep(record=...)``): every
+series; only the values (and the start and last point); or nothing per step (the start and
+last point, the final and the best value)."""
 
 EVAL_SERIES = ("evals_f", "evals_grad", "evals_hess")
 """The trace series of a function-lab run of a closure method (L-BFGS, NAG, Newton, BFGS,

@@ -82,12 +82,35 @@ def test_every_optimizer_compiles_to_the_eager_numbers_or_says_why(traced, name)
 
 def test_batched_runs_with_divergence_rules_and_per_run_hyperparameters(traced, monkeypatch):
     monkeypatch.setattr(programs, "CHUNK", 3)  # rules and divergence fire inside a call
+    built = {}  # one traced program for every compiled run below (the record modes share it)
+    build = compiled.build_program
+    monkeypatch.setattr(compiled, "build_program", lambda key, *a, **k: built.get(key) or built.setdefault(
+        key, build(key, *a, **k)))
     hyper = {"lr": [1e-4, 2e-3, 0.05, 1e-3, 1e-7], "momentum": [0.9, 0.5, 0.9, 0.0, 0.9]}
     kw = dict(hyper=hyper, stop=GradTol(0.05), bound=1e6)
     eager = run_batch("rosenbrock", "momentum", START, 30, compile=False, **kw)
     comp = run_batch("rosenbrock", "momentum", START, 30, compile=True, **kw)
     same_traces(eager, comp)
     assert {t.stop_reason for t in comp} == {"max_steps", "diverged", "grad_tol"}, "every way of stopping is seen"
+    # record="values"/"final" keep O(R x steps) / O(R) and agree with the full records (eager and compiled
+    # record through the same record_block; one traced program is enough)
+    fin_c = run_batch("rosenbrock", "momentum", START, 30, compile=True, record="final", record_params=False, **kw)
+    for fin in (run_batch("rosenbrock", "momentum", START, 30, compile=False, record="final", record_params=False,
+                          **kw), fin_c):
+        vals = run_batch("rosenbrock", "momentum", START, 30, compile=False, record="values", record_params=False,
+                         **kw)
+        for full, v, f in zip(eager, vals, fin):
+            ends = full.params[[0, -1]]
+            assert (v.stop_reason, v.steps, f.stop_reason, f.steps) == (full.stop_reason, full.steps) * 2
+            assert sorted(v.series) == ["params", "values"] and sorted(f.series) == ["params"]
+            np.testing.assert_allclose(v.values, full.values, rtol=1e-12, atol=0)
+            np.testing.assert_allclose(np.r_[v.params, f.params], np.r_[ends, ends], rtol=1e-12, atol=0)
+            np.testing.assert_allclose([f.meta["final_value"], f.meta["best_value"]],
+                                       [full.values[-1], full.values[np.isfinite(full.values)].min()], rtol=1e-12)
+    with pytest.raises(ValueError, match="record='final' keeps only the start and last point: pass record_params"):
+        run_batch("rosenbrock", "momentum", START, 3, record="final")
+    with pytest.raises(ValueError, match="record must be one of 'all', 'values', 'final', got 'some'"):
+        run_batch("rosenbrock", "momentum", START, 3, record="some", record_params=False)
 
 
 @pytest.mark.parametrize("spec, hyper", [("momentum:momentum=0.9", {"lr": [1e-4, 1e-3]}),

@@ -43,7 +43,7 @@ from ._progress import QUIET_HELP, Bar
 from .bench import HEARTBEAT_HELP, SAMPLED, STORAGE_HELP, add_bench, bench_on_optuna, parse_lr_range, print_bench_page
 
 SWEEP_ROOT = Path("sweep-out")
-RECORDS = ("all", "values", "final")  # optimlab.sweeps.result.RECORDS, written here so --help loads no torch
+RECORDS = ("all", "values", "final")  # optimlab.record.RECORDS, written here so --help loads no torch
 GRID_HELP = ("Swept argument, repeatable: NAME=log:LO:HI:N (log-spaced), NAME=lin:LO:HI:N (evenly spaced) "
              "or NAME=V1,V2,... (values; true/false allowed).")
 

@@ -12,7 +12,7 @@ import torch
 
 from ..engine import RECORD_CHUNK, Freezer, RunState, divergent, grown, has_modes, no_gc, pick_threads, torch_threads
 from ..optim import Optimizer as _OptimlabOptimizer
-from ..record import EVAL_SERIES, Trace, to_jsonable
+from ..record import EVAL_SERIES, RECORDS, Trace, to_jsonable
 from ..stopping import AnyOf, StopInfo, as_rule
 from .compiled import check_compile, choose, obtain, switch_now
 from .compiled_steps import run_compiled
@@ -54,7 +54,7 @@ def run_batch(function: Any, optimizer: Any, starts: Any, steps: int = 100, *,
               hyper: Mapping[str, Sequence] | None = None, stop: Any = None, schedule: Any = None,
               labels: Sequence[str] | None = None, dtype: torch.dtype = torch.float64, bound: float = 1e12,
               record_params: bool = True, progress: Callable[[int], None] | None = None,
-              threads: Any = None, compile: Any = "auto") -> list[Trace]:
+              threads: Any = None, compile: Any = "auto", record: str = "all") -> list[Trace]:
     """R runs of one optimizer as one batched computation; returns R traces.
 
     ``starts``: (R, d) start points (or one point, repeated for every run when
@@ -65,7 +65,12 @@ def run_batch(function: Any, optimizer: Any, starts: Any, steps: int = 100, *,
     :mod:`optimlab.engine`).
 
     ``record_params=False`` keeps only the start and the last point in
-    ``trace.params`` (for very large sweeps). ``progress`` is called with the step
+    ``trace.params`` (for very large sweeps). ``record``: what is kept of each step, and
+    so what the memory grows with: ``"all"`` (default) every series; ``"values"`` only the
+    values (``series`` holds ``"values"`` and the start and last point); ``"final"``
+    nothing per step, O(R) memory whatever the steps: ``series["params"]`` holds the start
+    and last point, ``meta["final_value"]`` and ``meta["best_value"]`` the last recorded
+    value and the lowest finite one (both need ``record_params=False``). ``progress`` is called with the step
     number after every step. ``threads``: torch's intra-op threads during the run
     (1..cores); by default ``$OPTIMLAB_THREADS``, else one thread when the runs hold at
     most :data:`optimlab.engine.SMALL_WORK` numbers (R·d), else torch's setting; the
@@ -85,7 +90,7 @@ def run_batch(function: Any, optimizer: Any, starts: Any, steps: int = 100, *,
     """
     batches = prepare_batch(function, optimizer, starts, steps, hyper=hyper, stop=stop, schedule=schedule,
                             labels=labels, dtype=dtype, bound=bound, record_params=record_params, progress=progress,
-                            threads=threads, compile=compile)
+                            threads=threads, compile=compile, record=record)
     for b in batches:
         b.run()
     return [t for b in batches for t in b.traces()]
@@ -114,12 +119,16 @@ def prepare_batch(function: Any, optimizer: Any, starts: Any, steps: int = 100, 
                   hyper: Mapping[str, Sequence] | None = None, stop: Any = None, schedule: Any = None,
                   labels: Sequence[str] | None = None, dtype: torch.dtype = torch.float64, bound: float = 1e12,
                   record_params: bool = True, progress: Callable[[int], None] | None = None,
-                  threads: Any = None, compile: Any = "auto") -> list[BatchRun]:
+                  threads: Any = None, compile: Any = "auto", record: str = "all") -> list[BatchRun]:
     """:func:`run_batch`'s arguments checked and its loop built, nothing stepped yet: one
     :class:`BatchRun`, or one per run for an optimizer whose runs go alone (L-BFGS)."""
     if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 0:
         raise ValueError(f"steps must be an integer >= 0, got {steps!r}")
     compile = check_compile(compile)
+    if record not in RECORDS:
+        raise ValueError(f"record must be one of {', '.join(map(repr, RECORDS))}, got {record!r}")
+    if record != "all" and record_params:
+        raise ValueError(f"record={record!r} keeps only the start and last point: pass record_params=False")
     fn = resolve_function(function)
     factory, name, options = resolve_optimizer(optimizer)
     hyper = dict(hyper or {})
@@ -131,12 +140,14 @@ def prepare_batch(function: Any, optimizer: Any, starts: Any, steps: int = 100, 
         return [b for r in range(len(x0)) for b in prepare_batch(
             function, optimizer, x0[r:r + 1], steps, hyper={k: list(v)[r:r + 1] for k, v in hyper.items()},
             stop=stop, schedule=schedule, labels=None if labels is None else labels[r:r + 1], dtype=dtype,
-            bound=bound, record_params=record_params, progress=progress, threads=threads, compile=compile)]
+            bound=bound, record_params=record_params, progress=progress, threads=threads, compile=compile,
+            record=record)]
     rule: AnyOf = as_rule(stop)
     params, hyper_t = new_params(x0, hyper, dtype)
     if not takes_tensor_hyper(optimizer):  # one run here ("alone"): its values as plain numbers
         hyper_t = {k: tuple(map(float, list(v)[0])) if k == "betas" else float(list(v)[0]) for k, v in hyper.items()}
-    loop = _FunctionLoop(fn, factory(params, **hyper_t, **runs_options(optimizer)), x0, int(steps), record_params)
+    loop = _FunctionLoop(fn, factory(params, **hyper_t, **runs_options(optimizer)), x0, int(steps), record_params,
+                         record)
     loop.own_check_off(optimizer, options)
     loop.set_schedule(schedule)
     with torch_threads(n_threads):
@@ -176,9 +187,11 @@ class _FunctionLoop:
     run i was still recording at step k (``k <= state.last[i]``), so what lands in the
     rows of stopped runs is never seen and the buffers need no NaN fill."""
 
-    def __init__(self, fn: Any, opt: torch.optim.Optimizer, x0: np.ndarray, steps: int, record_params: bool):
+    def __init__(self, fn: Any, opt: torch.optim.Optimizer, x0: np.ndarray, steps: int, record_params: bool,
+                 record: str = "all"):
         R, d = x0.shape
         self.fn, self.opt, self.x0, self.steps, self.record_params = fn, opt, x0, steps, record_params
+        self.record_mode = record
         if not opt.param_groups or not opt.param_groups[0]["params"]:
             raise ValueError(f"{type(opt).__name__} keeps no parameter of its own here (Muon hands a point, a vector "
                              "per run, to its fallback optimizer): run the fallback optimizer itself")
@@ -191,7 +204,13 @@ class _FunctionLoop:
         # the records grow in chunks as steps are taken: steps=10**9 reserves nothing up front
         n_rec = min(steps + 1, RECORD_CHUNK)
         self.P = np.empty((n_rec, R, d)) if record_params else np.full((2, R, d), np.nan)
-        self.V, self.G, self.T = np.empty((n_rec, R)), np.empty((n_rec, R)), np.zeros(n_rec)
+        # record="values" keeps no gradient norms, "final" no per-step values either: the last
+        # and lowest finite value of each run instead (the clock is one row for all runs)
+        self.V = np.empty((n_rec, R)) if record != "final" else None
+        self.G = np.empty((n_rec, R)) if record == "all" else None
+        self.T = np.zeros(n_rec)
+        self.last_v = np.full(R, np.nan) if record == "final" else None
+        self.best_v = np.full(R, np.inf) if record == "final" else None
         self.LR: np.ndarray | None = None  # (steps, R) once the lr changes between steps
         self.lr_const: tuple | None = None  # until then (key, row)
         self.state = RunState(R)
@@ -244,11 +263,21 @@ class _FunctionLoop:
         """Steps k .. k + n − 1 at once (n = len(V)), none of which stops a run. Without
         ``record_params`` only the start (row 0) and the last point (row 1) are kept."""
         st, end = self.state, k + len(V)
-        if end > len(self.V):
-            self.V, self.G, self.T = (grown(a, end, self.steps + 1) for a in (self.V, self.G, self.T))
+        if end > len(self.T):
+            self.T = grown(self.T, end, self.steps + 1)
+            if self.V is not None:
+                self.V = grown(self.V, end, self.steps + 1)
+            if self.G is not None:
+                self.G = grown(self.G, end, self.steps + 1)
             if self.record_params:
                 self.P = grown(self.P, end, self.steps + 1)
-        self.V[k:end], self.G[k:end], self.T[k:end] = V, G, T
+        self.T[k:end] = T
+        if self.V is not None:
+            self.V[k:end] = V
+        if self.G is not None:
+            self.G[k:end] = G
+        if self.best_v is not None:
+            self._final_values(V)
         if self.record_params:
             self.P[k:end] = P
         elif st.all_active:
@@ -256,6 +285,18 @@ class _FunctionLoop:
         else:
             self.P[0 if end == 1 else 1][st.active] = P[-1][st.active]
         st.record(end - 1)
+
+    def _final_values(self, V: np.ndarray) -> None:
+        """record="final": the last value and the lowest finite one of the runs recording
+        these rows (those still active)."""
+        low = np.where(np.isfinite(V), V, np.inf).min(axis=0)
+        if self.state.all_active:
+            self.last_v[:] = V[-1]
+            np.minimum(self.best_v, low, out=self.best_v)
+        else:
+            a = self.state.active
+            self.last_v[a] = V[-1][a]
+            self.best_v[a] = np.minimum(self.best_v[a], low[a])
 
     def observe(self, k: int, fv: np.ndarray, gn: np.ndarray, xv: np.ndarray, elapsed: float,
                 bad: np.ndarray | None, rule: AnyOf, f_min: float) -> bool:
@@ -380,6 +421,8 @@ class _FunctionLoop:
     def record_lr(self, k: int, lr_now: Any = None) -> None:
         """The lr of step k (default: the group's), stored once while it stays the same object
         (and, for a tensor, unmodified)."""
+        if self.record_mode != "all":  # only record="all" keeps the learning rates
+            return
         lr_now = self.group["lr"] if lr_now is None else lr_now
         lr_key = (lr_now, lr_now._version) if isinstance(lr_now, torch.Tensor) else float(lr_now)
         if self.LR is None and (self.lr_const is None or not _same_lr(lr_key, self.lr_const[0])):
@@ -416,20 +459,30 @@ class _FunctionLoop:
         reason_list = self.state.reason.tolist()
         fixed_label = run_label(name, options) if not hyper else None
         evals = np.array(self.evals) if self.closure_step else None
+        mode = self.record_mode
+        if mode == "final":  # the lowest finite value; NaN when a run recorded none
+            finals, bests = self.last_v.tolist(), np.where(np.isinf(self.best_v), np.nan, self.best_v).tolist()
         traces = []
         with no_gc():  # 10,000 traces: no collector passes over the whole heap meanwhile
             for i in range(R):
                 n = last_list[i]
                 hyper_i = hyper_rows[i]
-                series = {
-                    "params": P[: n + 1, i] if self.record_params else P[:, i],
-                    "values": self.V[: n + 1, i],
-                    "grad_norms": self.G[: n + 1, i],
-                    "times": self.T[: n + 1],
-                    "lrs": LR[i, :n] if lr_run_major else LR[:n, i],
-                }
-                if self.closure_step:
-                    series.update({k: evals[: n + 1, j] for j, k in enumerate(EVAL_SERIES)})
+                meta = {}
+                if mode == "all":
+                    series = {
+                        "params": P[: n + 1, i] if self.record_params else P[:, i],
+                        "values": self.V[: n + 1, i],
+                        "grad_norms": self.G[: n + 1, i],
+                        "times": self.T[: n + 1],
+                        "lrs": LR[i, :n] if lr_run_major else LR[:n, i],
+                    }
+                    if self.closure_step:
+                        series.update({k: evals[: n + 1, j] for j, k in enumerate(EVAL_SERIES)})
+                elif mode == "values":
+                    series = {"values": self.V[: n + 1, i].copy(), "params": P[:, i].copy()}
+                else:  # copies: a run's trace keeps no view of the batch's buffers alive
+                    series = {"params": P[:, i].copy()}
+                    meta = {"final_value": finals[i], "best_value": bests[i]}
                 if labels is not None:
                     label = labels[i]
                 else:
@@ -437,7 +490,7 @@ class _FunctionLoop:
                 traces.append(Trace(
                     label=label, config={**base_config, "options": {**options_json, **hyper_i},
                                          "start": starts_list[i]},
-                    series=series, stop_reason=str(reason_list[i]), steps=n,
+                    series=series, stop_reason=str(reason_list[i]), steps=n, meta=meta,
                 ))
         return traces
 

@@ -102,7 +102,7 @@ def sweep(problem: Any, optimizer: Any, grid: Mapping[str, Sequence[Any]] | Sequ
     t0 = time.perf_counter()
     engine = _engine(problem, optimizer, numeric, structural, seed_list, int(steps), start=start, stop=stop,
                      schedule=schedule, start_spread=start_spread, batch_size=batch_size, dtype=dtype, bound=bound,
-                     threads=threads, compile=compile)
+                     threads=threads, compile=compile, record=record)
     if record_params is None:
         record_params = record == "all" and len(runs) * (steps + 1) * getattr(engine, "d", 0) <= 2e7
     size = chunk_runs(len(runs), engine.numbers_per_run(record_params), chunk_size)
@@ -125,7 +125,8 @@ def chunk_runs(n_runs: int, numbers_per_run: int, chunk_size: int | None = None)
 
 def _engine(problem: Any, optimizer: Any, numeric: list[str], structural: list[str], seed_list: list | None,
             steps: int, *, start: Any, stop: Any, schedule: Any, start_spread: float, batch_size: int | None,
-            dtype: torch.dtype | None, bound: float, threads: Any, compile: Any) -> FunctionSweep | TrainSweep:
+            dtype: torch.dtype | None, bound: float, threads: Any, compile: Any,
+            record: str = "all") -> FunctionSweep | TrainSweep:
     """The sweep set up for the problem's kind, after checking the arguments fit that kind."""
     if isinstance(problem, str) and problem.startswith("problem:"):
         problem = problems.get(problem[len("problem:"):])
@@ -142,7 +143,7 @@ def _engine(problem: Any, optimizer: Any, numeric: list[str], structural: list[s
                           batch_size=batch_size, dtype=dtype or torch.float32, threads=threads)
     return FunctionSweep(problem, optimizer, numeric=numeric, structural=structural, seeded=seed_list is not None,
                          steps=steps, start=start, stop=stop, schedule=schedule, start_spread=start_spread,
-                         dtype=dtype or torch.float64, bound=bound, threads=threads, compile=compile)
+                         dtype=dtype or torch.float64, bound=bound, threads=threads, compile=compile, record=record)
 
 
 def _compute(engine: FunctionSweep | TrainSweep, runs: Runs, size: int, record: str, record_params: bool,

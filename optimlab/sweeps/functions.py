@@ -25,7 +25,7 @@ class FunctionSweep:
 
     def __init__(self, problem: Any, optimizer: Any, *, numeric: list[str], structural: list[str], seeded: bool,
                  steps: int, start: Any, stop: Any, schedule: Any, start_spread: float, dtype: torch.dtype,
-                 bound: float, threads: Any = None, compile: Any = "auto"):
+                 bound: float, threads: Any = None, compile: Any = "auto", record: str = "all"):
         self.fn = fn = resolve_function(problem)
         _, self.opt_name, self.options = resolve_optimizer(optimizer)
         if start is None:
@@ -40,6 +40,7 @@ class FunctionSweep:
         self.noise = float(getattr(fn, "noise", 0.0) or 0.0)
         self.optimizer, self.numeric, self.structural, self.seeded = optimizer, numeric, structural, seeded
         self.steps, self.start_spread, self.threads, self.compile = steps, start_spread, threads, compile
+        self.record = record  # what run_batch keeps of each step: a "final" sweep's memory does not grow with steps
         self.run_kw = {"stop": stop, "schedule": schedule, "dtype": dtype, "bound": bound}
         self._noisy_dicts: dict[int, dict] = {}
         fdict = to_jsonable(fn.to_dict()) if hasattr(fn, "to_dict") else {"name": str(problem)}
@@ -48,10 +49,11 @@ class FunctionSweep:
         self.f_min = float(getattr(fn, "f_min", float("nan")))
 
     def numbers_per_run(self, record_params: bool) -> int:
-        """About how many float64 numbers one run holds while it is computed: values,
-        gradient norms and learning rates per step, the points per step when recorded,
-        and a few (R, d) tensors of state."""
-        return (self.steps + 1) * (3 + (self.d if record_params else 0)) + 8 * self.d
+        """About how many float64 numbers one run holds while it is computed: what its
+        ``record`` keeps per step (values, gradient norms and learning rates, the points when
+        recorded; the values alone, copied once; nothing) and a few (R, d) tensors of state."""
+        per_step = {"all": 3 + (self.d if record_params else 0), "values": 2, "final": 0}[self.record]
+        return (self.steps + 1) * per_step + 8 * self.d
 
     def run(self, rows: Sequence[dict], record_params: bool, progress: Callable | None) -> list[Trace]:
         """The traces of ``rows``, in order: one batched computation per distinct
@@ -91,7 +93,8 @@ class FunctionSweep:
                 g = torch.Generator().manual_seed(int(s))
                 starts[j] = x0 + self.start_spread * torch.randn(d, generator=g, dtype=torch.float64).numpy()
         out = run_batch(batch_fn, batch_opt, starts, self.steps, hyper=hyper, record_params=record_params,
-                        progress=progress, threads=self.threads, compile=self.compile, **self.run_kw)
+                        progress=progress, threads=self.threads, compile=self.compile, record=self.record,
+                        **self.run_kw)
         with no_gc():
             for r, s, t in zip(sub, seeds_here, out):
                 if self.noise > 0:  # the function as it ran alone: with this run's noise seed

@@ -10,13 +10,12 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from .._json import read_json_object, require_keys
-from ..record import Trace, html_card, html_table, svg_curves, to_jsonable
+from ..record import RECORDS, Trace, html_card, html_table, svg_curves, to_jsonable
 from .grids import finite_number
 
 __all__ = ["BY", "RECORDS", "Best", "SweepResult", "curve_summary", "kept"]
 
 BY = ("final", "best")  # what a sweep's configurations are ranked and drawn by
-RECORDS = ("all", "values", "final")  # what a sweep keeps of each run (``sweep(record=...)``)
 
 
 def _nan_inf(v: np.ndarray) -> np.ndarray:
@@ -34,9 +33,13 @@ def _curve(t: Trace) -> np.ndarray:
 
 def curve_summary(traces: Sequence[Trace]) -> dict[str, np.ndarray]:
     """Per run: ``"final"``, the last value of its curve (NaN when empty), and
-    ``"best"``, its lowest finite value (NaN when none)."""
+    ``"best"``, its lowest finite value (NaN when none); a run that kept no curve
+    (``run_batch(record="final")``) has both in its ``meta``."""
     final, best = np.full(len(traces), np.nan), np.full(len(traces), np.nan)
     for i, t in enumerate(traces):
+        if "final_value" in t.meta and "values" not in t.series:  # a run that kept no curve (record="final")
+            final[i], best[i] = t.meta["final_value"], t.meta["best_value"]
+            continue
         c = _curve(t)
         if len(c):
             final[i] = c[-1]
@@ -60,8 +63,9 @@ def kept(traces: list[Trace], record: str) -> list[Trace]:
     are freed), the start and last point, and a training run's ``epochs``; ``"final"``
     only the start and last point (the final and best values go to
     :attr:`SweepResult.summary`, computed before the curves are dropped)."""
-    if record == "all":
-        return traces
+    keeps = {"values": {"values", "params"}, "final": {"params"}}.get(record)
+    if keeps is None or all(t.series.keys() <= keeps and not t.epochs for t in traces):
+        return traces  # nothing to drop: the runs kept only this already (run_batch(record=...), copies)
     if record == "values":
         return [replace(t, series={"values": np.array(t.series.get("values", [])), **_ends(t)}) for t in traces]
     return [replace(t, series=_ends(t), epochs={}) for t in traces]
