@@ -243,6 +243,16 @@ def test_a_list_times_a_number_gives_the_numbers_of_torchs_call_with_the_number(
             for a, b in zip(ours, torchs):
                 assert torch.equal(a.nan_to_num(), b.nan_to_num()) and a.dtype == b.dtype, x
 
+        for a, b in zip(L.mul(L.mul(ts, x), x), torch._foreach_mul(torch._foreach_mul(ts, x), x)):  # made once,
+            assert torch.equal(a.nan_to_num(), b.nan_to_num()), x  # read again from the kept 0-d tensor
+
+
+def test_the_kept_number_tensors_tell_zero_from_minus_zero():
+    from optimlab.optim import _lists as L
+    ts = [torch.ones(2), torch.ones(3)]
+    plus, minus = L.mul(ts, 0.0), L.mul(ts, -0.0)
+    assert [bool(torch.signbit(t).any()) for t in plus + minus] == [False, False, True, True]
+
 
 # ------------------------------------------------- a steady-state step re-validates nothing
 def test_a_group_is_checked_again_only_when_its_options_change(monkeypatch):
