@@ -42,7 +42,7 @@ from typing import Any, Iterator, Sequence
 import numpy as np
 import torch
 
-__all__ = ["parse_seeds", "run_generators", "EpochBatches", "EpochMean", "divergent", "divergent_rows", "grads_finite",
+__all__ = ["parse_seeds", "run_generators", "EpochBatches", "EpochMean", "divergent", "none_diverged", "grads_finite",
            "RunState", "Freezer", "chunks", "no_gc", "RECORD_CHUNK", "grown", "THREADS_ENV", "SMALL_WORK",
            "pick_threads", "torch_threads", "has_modes", "optimizer_mode", "HessianRefresh", "hessian_refresh",
            "HESS_INTERVAL"]
@@ -174,6 +174,16 @@ class EpochMean:
 _FLOAT_MAX = float(np.finfo(np.float64).max)
 
 
+def none_diverged(values: np.ndarray, *, grad_norms: np.ndarray | None = None, points: np.ndarray | None = None,
+                  bound: float | None = None) -> bool:
+    """True when :func:`divergent` would find no run: a few reductions, on arrays of any shape
+    (a block of steps at once, (K, R) values and (K, R, d) points)."""
+    limit = _FLOAT_MAX if bound is None else min(float(bound), _FLOAT_MAX)  # NaN and ±inf fail it
+    ok = bool(values.max() <= limit and values.min() >= -limit)
+    ok = ok and (points is None or bool(points.max() <= limit and points.min() >= -limit))
+    return ok and (grad_norms is None or bool(grad_norms.max() <= _FLOAT_MAX))
+
+
 def divergent(values: Any, *, grad_norms: np.ndarray | None = None, points: np.ndarray | None = None,
               bound: float | None = None) -> np.ndarray | None:
     """The runs that diverged: ``None`` when none did, else a boolean mask over runs.
@@ -187,12 +197,7 @@ def divergent(values: Any, *, grad_norms: np.ndarray | None = None, points: np.n
         ok = math.isfinite(values) if bound is None else abs(values) <= bound  # NaN fails the bound too
         return None if ok else np.array([True])
     v = np.asarray(values, dtype=float).reshape(-1)
-    if bound is None:
-        ok = bool(np.isfinite(v).all()) and (points is None or bool(np.isfinite(points).all()))
-    else:  # NaN fails every comparison
-        ok = v.max() <= bound and v.min() >= -bound and (points is None or (points.max() <= bound
-                                                                             and points.min() >= -bound))
-    if ok and (grad_norms is None or grad_norms.max() <= _FLOAT_MAX):
+    if none_diverged(v, grad_norms=grad_norms, points=points, bound=bound):
         return None
     bad = ~np.isfinite(v)
     if grad_norms is not None:
@@ -204,16 +209,6 @@ def divergent(values: Any, *, grad_norms: np.ndarray | None = None, points: np.n
         if bound is not None:
             bad |= (np.abs(points) > bound).any(axis=1)
     return bad
-
-
-def divergent_rows(values: torch.Tensor, grad_norms: torch.Tensor, points: torch.Tensor,
-                   bound: torch.Tensor) -> torch.Tensor:
-    """:func:`divergent`'s rule on tensors, for a compiled program (:mod:`optimlab.runner.compiled`):
-    a (R,) bool tensor, True where a run's value or gradient norm is NaN or ±inf, a coordinate
-    of its point (``points``: (R, d)) is not finite, or ``|value|`` or a ``|coordinate|``
-    exceeds ``bound`` (a 0-d tensor; +inf for none). Tested to agree with :func:`divergent`."""
-    bad = ~torch.isfinite(values) | ~torch.isfinite(grad_norms) | ~torch.isfinite(points).all(dim=1)
-    return bad | (values.abs() > bound) | (points.abs() > bound).any(dim=1)
 
 
 def grads_finite(opt: torch.optim.Optimizer) -> bool:

@@ -20,7 +20,6 @@ from torch.optim.optimizer import register_optimizer_step_post_hook
 
 import optimlab
 from optimlab.cli import main
-from optimlab.engine import divergent, divergent_rows
 from optimlab.optim import registry
 from optimlab.runner import NotCompilable, compiled, loop, programs, run_batch
 from optimlab.stopping import GradTol
@@ -127,17 +126,6 @@ def test_schedules_on_tensor_and_number_learning_rates(traced, spec, hyper, sche
     comp = run_batch("rosenbrock", spec, starts, 12, hyper=hyper, schedule=schedule, compile=True)
     same_traces(eager, comp)
     assert len(set(np.round(comp[0].series["lrs"], 12))) > 1, "the schedule changed the lr"
-
-
-def test_the_tensor_divergence_rule_is_the_numpy_rule():
-    rng = np.random.default_rng(0)
-    v, g, p = rng.normal(size=12) * 10, np.abs(rng.normal(size=12)), rng.normal(size=(12, 2)) * 10
-    v[1], g[2], p[3, 0], v[4], p[5, 1], v[6] = np.nan, np.inf, -np.inf, 30.0, -31.0, 25.0  # 25 = the bound: kept
-    for bound in (None, 25.0):
-        want = divergent(v, grad_norms=g, points=p, bound=bound)
-        got = divergent_rows(*(torch.from_numpy(a) for a in (v, g, p)),
-                             torch.tensor(np.inf if bound is None else bound, dtype=torch.float64)).numpy()
-        np.testing.assert_array_equal(got, want)
 
 
 def test_auto_switches_when_the_run_has_shown_it_is_long(traced, monkeypatch):

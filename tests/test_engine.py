@@ -13,6 +13,7 @@ from optimlab.engine import (
     chunks,
     divergent,
     grads_finite,
+    none_diverged,
     parse_seeds,
     run_generators,
 )
@@ -98,6 +99,15 @@ def test_divergent_flags_non_finite_and_out_of_bound_runs():
     pts = np.array([[0.0, 1.0], [0.0, 9.0], [np.nan, 0.0]])
     np.testing.assert_array_equal(divergent(np.zeros(3), points=pts, bound=4.0), [False, True, True])
     np.testing.assert_array_equal(divergent(np.zeros(2), grad_norms=np.array([1.0, np.inf])), [False, True])
+    # an infinite bound still stops a non-finite value or point (it passed the bound test before)
+    np.testing.assert_array_equal(divergent(np.array([1.0, np.inf]), bound=np.inf), [False, True])
+    np.testing.assert_array_equal(divergent(np.zeros(2), points=np.array([[0.0, -np.inf], [1.0, 2.0]]),
+                                            bound=np.inf), [True, False])
+    # a block of steps at once: (K, R) values and (K, R, d) points, any finite entry out of bound
+    blk, p3 = np.ones((3, 4)), np.zeros((3, 4, 2))
+    assert none_diverged(blk, grad_norms=blk, points=p3, bound=4.0)
+    p3[2, 1, 0] = 5.0
+    assert not none_diverged(blk, grad_norms=blk, points=p3, bound=4.0) and none_diverged(blk, points=p3)
     opt = torch.optim.SGD([torch.zeros(2, requires_grad=True)], lr=1.0)
     opt.param_groups[0]["params"][0].grad = torch.tensor([1.0, float("nan")])
     assert not grads_finite(opt)

@@ -5,13 +5,13 @@ schedule exactly as its eager steps do (:class:`optimlab.runner.loop` 's ``take`
 
 from __future__ import annotations
 
-import math
 import time
 import warnings
 from typing import Any, Iterator, Mapping
 
 import torch
 
+from ..engine import divergent, none_diverged
 from .programs import Program, hyper_layout
 
 __all__ = ["run_compiled", "lr_factors"]
@@ -31,7 +31,6 @@ def run_compiled(loop: Any, program: Program, hyper_t: Mapping[str, Any], k: int
     flat_h = hyper_layout(dict(hyper_t))[1]
     state = [loop.opt.state[loop.x][n] for n in program.state_names]
     active = torch.from_numpy(loop.state.active.copy())
-    bound_t = torch.tensor(math.inf if loop.bound is None else float(loop.bound), dtype=dtype)
     t0 = time.perf_counter() - t_prev
     done = False
     f_t = None
@@ -39,18 +38,21 @@ def run_compiled(loop: Any, program: Program, hyper_t: Mapping[str, Any], k: int
         f_k = [next(factors) for _ in range(program.chunk)]
         if f_t is None or loop.runs_schedule is not None or loop.sched is not None:  # constant without a schedule
             f_t = torch.tensor(f_k, dtype=dtype)
-        x, _, state, V, G, P, BAD = program(x, active, base, f_t, bound_t, flat_h, state)
+        x, state, V, G, P = program(x, active, base, f_t, flat_h, state)
         t_now = time.perf_counter() - t0
-        V, G, P, BAD = V.numpy(), G.numpy(), P.numpy(), BAD.numpy()
+        V, G, P = V.numpy(), G.numpy(), P.numpy()
         n = program.chunk
         times = [t_prev + (t_now - t_prev) * (i + 1) / n for i in range(n)]
+        # the eager loop's divergence rule on each step's records (a run that diverged took the
+        # call's remaining steps; what it recorded after is never read)
+        fine = none_diverged(V, grad_norms=G, points=P, bound=loop.bound)  # the usual call: one test for all
+        bad = [None if fine else divergent(V[i], grad_norms=G[i], points=P[i], bound=loop.bound) for i in range(n)]
         # no rule, nothing diverged, not the last step: no run stops in this call, record it whole
-        whole = k > 0 and k + n <= loop.steps and not rule.rules() and not BAD.any()
+        whole = k > 0 and k + n <= loop.steps and not rule.rules() and all(b is None for b in bad)
         if whole:
             loop.record_block(k, V, G, P, times)
         for i in range(n):
-            if not whole and loop.observe(k, V[i], G[i], P[i], times[i], BAD[i] if BAD[i].any() else None, rule,
-                                          f_min):
+            if not whole and loop.observe(k, V[i], G[i], P[i], times[i], bad[i], rule, f_min):
                 done = True
                 break
             loop.record_lr(k, loop.group["lr"] if loop.runs_schedule is None and loop.sched is None

@@ -287,9 +287,9 @@ class _FunctionLoop:
         st.record(end - 1)
 
     def _final_values(self, V: np.ndarray) -> None:
-        """record="final": the last value and the lowest finite one of the runs recording
-        these rows (those still active)."""
-        low = np.where(np.isfinite(V), V, np.inf).min(axis=0)
+        """record="final": the last value and the lowest one of the runs recording these rows
+        (those still active, whose values are finite: a non-finite one stops its run unrecorded)."""
+        low = V.min(axis=0)
         if self.state.all_active:
             self.last_v[:] = V[-1]
             np.minimum(self.best_v, low, out=self.best_v)

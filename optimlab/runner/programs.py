@@ -7,9 +7,8 @@ How a program is made (once per function, optimizer structure, dtype and dimensi
 1. The loop's own optimizer object is *traced* (``torch.export`` in non-strict mode: the
    optimizer's real Python runs, on symbolic tensors) through :data:`CHUNK` steps of the
    loop's rule (:class:`ChunkProgram`): the values and gradient of the function by autograd,
-   the divergence check of :func:`optimlab.engine.divergent_rows`, the stopped runs frozen
-   (their gradient zeroed before the update, their point put back after it, as
-   :class:`optimlab.engine.Freezer` does), ``optimizer.step()`` (in ``train()`` mode and
+   the runs stopped before the call frozen (their gradient zeroed before the update, their
+   point put back after it, as :class:`optimlab.engine.Freezer` does), ``optimizer.step()`` (in ``train()`` mode and
    back to ``eval()`` for a schedule-free method). The per-run hyperparameters, the
    learning rate of each step, the point and every state tensor are inputs, so a new
    learning rate, a moved start point or another grid value never compiles again.
@@ -50,7 +49,7 @@ from typing import Any, Iterator, Sequence
 
 import torch
 
-from ..engine import divergent_rows, has_modes
+from ..engine import has_modes
 from ..optim import Optimizer as _OptimlabOptimizer
 
 __all__ = ["CHUNK", "CACHE_ENV", "TRACED_SOURCES", "NotCompilable", "cache_dir", "compiler_missing", "program_key",
@@ -91,10 +90,10 @@ def cache_dir() -> Path:
 _SOURCE: str | None = None
 
 
-TRACED_SOURCES = ("optim/**/*.py", "keras/**/*.py", "functions/**/*.py", "engine.py", "_spec.py",
+TRACED_SOURCES = ("optim/**/*.py", "keras/**/*.py", "functions/**/*.py", "_spec.py",
                   "runner/compiled.py", "runner/programs.py")
 """The parts of optimlab whose code a program is traced from (the optimizers, the functions,
-the divergence rule, this module), relative to the package."""
+its compiled module and this one), relative to the package."""
 
 
 def _machine() -> str:
@@ -154,13 +153,18 @@ def program_key(fn: Any, opt: torch.optim.Optimizer, hyper: Sequence[str], runs:
 class ChunkProgram(torch.nn.Module):
     """:data:`CHUNK` steps of the runner's loop as a function of tensors only (what is traced).
 
-    ``forward(x, active, lr, factors, bound, hyper, state)``: ``x`` (R, d) points, ``active``
-    (R,) the runs still going, ``lr`` (R, 1) base learning rates, ``factors`` (K,) the learning
-    rate factor of each step (the schedule's; ones without one), ``bound`` (0-d) the
-    divergence bound, ``hyper`` the per-run hyperparameters (each (R, 1)), ``state`` the
-    optimizer's state tensors. Returns the new ``x``, ``active`` and state, and per step the
-    values (K, R), gradient norms (K, R), points (K, d, R) (:class:`Program` hands them on as a
-    (K, R, d) view) and divergence flags (K, R).
+    ``forward(x, active, lr, factors, hyper, state)``: ``x`` (R, d) points, ``active`` (R,) the
+    runs still going, ``lr`` (R, 1) base learning rates, ``factors`` (K,) the learning rate
+    factor of each step (the schedule's; ones without one), ``hyper`` the per-run
+    hyperparameters (each (R, 1)), ``state`` the optimizer's state tensors. Returns the new
+    ``x`` and state, and per step the values (K, R), gradient norms (K, R) and points (K, d, R)
+    (:class:`Program` hands them on as a (K, R, d) view).
+
+    Divergence and the stopping rules are the host's (:func:`~optimlab.runner.compiled_steps.run_compiled`,
+    on these records, by the eager loop's own rule): a run that stops inside a call takes the
+    call's remaining steps, whose records are never read, and is frozen from the next call on.
+    Checking in here cost a quarter of the program's time (its reductions over d kept the
+    loops from fusing) and changed no record.
     """
 
     def __init__(self, fn: Any, opt: torch.optim.Optimizer, hyper: Sequence[tuple[str, int | None]],
@@ -211,18 +215,15 @@ class ChunkProgram(torch.nn.Module):
             self.opt.state[x] = dict(zip(self.state_names, state))
 
     def forward(self, x: torch.Tensor, active: torch.Tensor, lr: torch.Tensor, factors: torch.Tensor,
-                bound: torch.Tensor, hyper: tuple, state: tuple) -> tuple:
+                hyper: tuple, state: tuple) -> tuple:
         opt, group = self.opt, self.opt.param_groups[0]
         x = _copy(x)
         self.bind(x, hyper, [_copy(s) for s in state])
-        values, norms, points, flags = [], [], [], []
+        keep = active[:, None]
+        values, norms, points = [], [], []
         for i in range(factors.shape[0]):
             f, g = self.gradient(x)
-            gn = torch.linalg.vector_norm(g, dim=1)
-            bad = divergent_rows(f, gn, x, bound)
-            values.append(f), norms.append(gn), points.append(_copy(x)), flags.append(bad)
-            active = active & ~bad
-            keep = active[:, None]
+            values.append(f), norms.append(torch.linalg.vector_norm(g, dim=1)), points.append(_copy(x))
             if self.modes:
                 opt.train()
                 g = self.gradient(x)[1]
@@ -238,8 +239,8 @@ class ChunkProgram(torch.nn.Module):
         st = opt.state.get(x, {})
         # the points as (K, d, R): the runs innermost, as x is (:func:`runs_inner`), so that no
         # step's point is transposed into a row-major record inside the program
-        return (x.detach(), active, tuple(st[n] for n in self.state_names), torch.stack(values),
-                torch.stack(norms), torch.stack([p.T for p in points]), torch.stack(flags))
+        return (x.detach(), tuple(st[n] for n in self.state_names), torch.stack(values), torch.stack(norms),
+                torch.stack([p.T for p in points]))
 
 
 _TORCH_FLAGS = {"_opt_called"}  # torch.optim.Optimizer's own "step was called" flag
@@ -280,11 +281,12 @@ class Program:
         self.calls = calls  # closure calls per step (one value and one gradient each)
 
     def __call__(self, x: torch.Tensor, active: torch.Tensor, lr: torch.Tensor, factors: torch.Tensor,
-                 bound: torch.Tensor, hyper: Sequence[torch.Tensor], state: Sequence[torch.Tensor]) -> tuple:
+                 hyper: Sequence[torch.Tensor], state: Sequence[torch.Tensor]) -> tuple:
+        """``(x, state, values, gradient norms, points)`` after ``len(factors)`` steps."""
         n, R = len(state), x.shape[0]
-        out = self._run([runs_inner(x, R), active, lr, factors, bound, *hyper, *(runs_inner(t, R) for t in state)])
-        V, G, P, BAD = out[2 + n:]
-        return out[0], out[1], list(out[2:2 + n]), V, G, P.transpose(1, 2), BAD
+        out = self._run([runs_inner(x, R), active, lr, factors, *hyper, *(runs_inner(t, R) for t in state)])
+        V, G, P = out[1 + n:]
+        return out[0], list(out[1:1 + n]), V, G, P.transpose(1, 2)
 
 
 _LOADED: dict[str, Program] = {}
@@ -346,8 +348,8 @@ def build_program(key: str, fn: Any, opt: _OptimlabOptimizer, hyper_t: dict[str,
         n_h = len(hyper_layout(hyper_t)[1])
 
         def run(flat: list) -> list:
-            out = module(*flat[:5], tuple(flat[5:5 + n_h]), tuple(flat[5 + n_h:]))
-            return [out[0], out[1], *out[2], *out[3:]]
+            out = module(*flat[:4], tuple(flat[4:4 + n_h]), tuple(flat[4 + n_h:]))
+            return [out[0], *out[1], *out[2:]]
 
         return Program(run, state_names, CHUNK, calls=calls)
     from torch import _inductor  # lazy: the compiler stack costs seconds to import; only a build needs it
@@ -399,12 +401,12 @@ def _export(fn: Any, opt: _OptimlabOptimizer, hyper_t: dict[str, Any], state_nam
     lr = hyper_t.get("lr")
     lr = lr if isinstance(lr, torch.Tensor) else torch.full((R, 1), float(group["lr"]), dtype=x.dtype)
     inputs = (runs_inner(x.detach().clone(), R), torch.ones(R, dtype=torch.bool), lr,
-              torch.ones(CHUNK, dtype=x.dtype), torch.tensor(1e12, dtype=x.dtype), tuple(flat_h),
+              torch.ones(CHUNK, dtype=x.dtype), tuple(flat_h),
               tuple(runs_inner(saved_state[n], R) for n in state_names))
     dynamic = None
     if R > 1:
         runs = torch.export.Dim("runs", min=2)
-        dynamic = ({0: runs}, {0: runs}, {0: runs}, None, None, tuple({0: runs} for _ in flat_h),
+        dynamic = ({0: runs}, {0: runs}, {0: runs}, None, tuple({0: runs} for _ in flat_h),
                    tuple({0: runs} if saved_state[n].dim() and saved_state[n].shape[0] == R else None
                          for n in state_names))
     before = _snapshot(opt)
