@@ -238,3 +238,14 @@ def test_run_and_compare_start_from_the_functions_suggested_start():
     np.testing.assert_array_equal(optimlab.compare("beale", {"a": "adam:lr=0.05"}, steps=5)["a"].params, given.params)
     with pytest.raises(ValueError, match=r"^start is needed: x\*\*2 \+ y\*\*2 suggests no start point"):
         optimlab.run("x**2 + y**2", "sgd", steps=3)
+
+
+def test_a_batchs_labels_are_each_runs_own_label():
+    from optimlab.runner.resolve import run_label, run_labels
+
+    rows = [{"lr": 0.1, "momentum": 0.9}, {"lr": 1e-05, "momentum": 0.0}]
+    for options in ({}, {"nesterov": True}, {"momentum": 0.5, "eps": {"a": 1}}, {"x{": "}y"}):
+        assert run_labels("sg{d}", options, rows) == [run_label("sg{d}", {**options, **r}) for r in rows]
+    assert run_labels("adam", {"lr": 1}, [{}, {}]) == ["adam(lr=1)"] * 2 and run_labels("adam", {}, []) == []
+    traces = run_batch("booth", "momentum:nesterov=true", [1.0, 1.0], 2, hyper={"lr": [0.1, 0.01]})
+    assert [t.label for t in traces] == ["momentum(nesterov=True, lr=0.1)", "momentum(nesterov=True, lr=0.01)"]

@@ -53,6 +53,10 @@ def test_grid_item_i_is_the_product_in_itertools_order():
     assert len(runs) == 144 and [runs[i] for i in range(144)] == ref_runs == list(runs) and runs == ref_runs
     assert runs[-2] == ref_runs[-2] and runs[10:20] == ref_runs[10:20]
     assert list(Runs(g, None)) == ref
+    # slices are made in bulk (how a sweep takes its chunks): every forward slice is the items one by one
+    for rs, want in ((runs, ref_runs), (Runs(g, None), ref), (g, ref)):
+        assert all(rs[a:b] == want[a:b] for a in range(0, len(want) + 1, 5) for b in range(a, len(want) + 3, 7))
+        assert rs[-7:] == want[-7:] and rs[3:-3] == want[3:-3] and rs[::-5] == want[::-5]
 
 
 def test_a_grid_of_a_billion_configurations_is_counted_without_building_it():

@@ -25,6 +25,7 @@ from .resolve import (
     resolve_function,
     resolve_optimizer,
     run_label,
+    run_labels,
     runs_layout,
     runs_options,
     start_points,
@@ -457,7 +458,8 @@ class _FunctionLoop:
                       zip(*(np.asarray(v, dtype=float).tolist() for v in hyper.values()))] if hyper else [{}] * R
         starts_list, last_list = self.x0.tolist(), self.state.last.tolist()
         reason_list = self.state.reason.tolist()
-        fixed_label = run_label(name, options) if not hyper else None
+        if labels is None:
+            labels = run_labels(name, options, hyper_rows) if hyper else [run_label(name, options)] * R
         evals = np.array(self.evals) if self.closure_step else None
         mode = self.record_mode
         if mode == "final":  # the lowest finite value; NaN when a run recorded none
@@ -483,12 +485,8 @@ class _FunctionLoop:
                 else:  # copies: a run's trace keeps no view of the batch's buffers alive
                     series = {"params": P[:, i].copy()}
                     meta = {"final_value": finals[i], "best_value": bests[i]}
-                if labels is not None:
-                    label = labels[i]
-                else:
-                    label = fixed_label if fixed_label is not None else run_label(name, {**options, **hyper_i})
                 traces.append(Trace(
-                    label=label, config={**base_config, "options": {**options_json, **hyper_i},
+                    label=labels[i], config={**base_config, "options": {**options_json, **hyper_i},
                                          "start": starts_list[i]},
                     series=series, stop_reason=str(reason_list[i]), steps=n, meta=meta,
                 ))

@@ -134,7 +134,7 @@ class _Lazy(SequenceABC):
     def __getitem__(self, i: Any) -> Any:
         item, whole = self._what
         if isinstance(i, slice):
-            return [self._item(j) for j in range(*i.indices(self._len))]
+            return self._items(range(*i.indices(self._len)))
         if isinstance(i, bool) or not isinstance(i, (int, np.integer)):
             raise TypeError(f"{whole} indices must be integers or slices, got {type(i).__name__}")
         j = int(i) + self._len if i < 0 else int(i)
@@ -144,6 +144,10 @@ class _Lazy(SequenceABC):
 
     def _item(self, j: int) -> dict[str, Any]:
         raise NotImplementedError
+
+    def _items(self, js: range) -> list[dict[str, Any]]:
+        """The items of a slice (a sweep takes its runs a chunk at a time)."""
+        return [self._item(j) for j in js]
 
 
 class Grid(_Lazy):
@@ -179,6 +183,15 @@ class Grid(_Lazy):
     def __iter__(self) -> Iterator[dict[str, Any]]:
         return (dict(zip(self.keys, combo)) for combo in itertools.product(*self.lists))
 
+    def _items(self, js: range) -> list[dict[str, Any]]:
+        """A forward slice walks the product from its start (in C) instead of decoding each
+        index: 100,000 configurations cost a tenth of the time. A slice far into a huge grid
+        (more to skip than to make) decodes its indices."""
+        if js.step != 1 or not js or js.start > 8 * len(js) + 4096:
+            return super()._items(js)
+        return [dict(zip(self.keys, combo)) for combo in itertools.islice(itertools.product(*self.lists), js.start,
+                                                                          js.stop)]
+
     def axes(self) -> dict[str, list]:
         """``{argument: its values}``, as given."""
         return dict(zip(self.keys, self.lists))
@@ -206,6 +219,21 @@ class Runs(_Lazy):
         if self.seeds is not None:
             cfg["seed"] = self.seeds[s]
         return cfg
+
+    def _items(self, js: range) -> list[dict[str, Any]]:
+        """A forward slice: its configurations sliced at once (:meth:`Grid._items`), then the seeds."""
+        if js.step != 1 or not js:
+            return super()._items(js)
+        per, seeds = self._per, self.seeds
+        first, last = js.start // per, (js.stop - 1) // per
+        out = []
+        for c, cfg in enumerate(self.configs[first:last + 1], first):
+            if seeds is None:
+                out.append(dict(cfg))
+                continue
+            for s in range(max(js.start - c * per, 0), min(js.stop - c * per, per)):
+                out.append({**cfg, "seed": seeds[s]})
+        return out
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
         for c in self.configs:
