@@ -74,6 +74,12 @@ def rosenbrock(dim: int = 2, a: float = 1.0, b: float = 100.0) -> TestFunction:
         u, v = x[..., :-1], x[..., 1:]
         return (b * (v - u ** 2) ** 2 + (a - u) ** 2).sum(-1)
 
+    def f2(x: torch.Tensor) -> torch.Tensor:
+        # d = 2: the same operations without the slices and the sum of one term (the values and
+        # gradients are bit for bit f's); a compiled program of it runs in half the time
+        u, v = x[..., 0], x[..., 1]
+        return b * (v - u ** 2) ** 2 + (a - u) ** 2
+
     def residuals(x: torch.Tensor) -> torch.Tensor:  # (√b (x_{i+1} - x_i²), a - x_i) for each i
         u, v = x[..., :-1], x[..., 1:]
         return torch.cat([b ** 0.5 * (v - u ** 2), a - u], -1)
@@ -86,7 +92,7 @@ def rosenbrock(dim: int = 2, a: float = 1.0, b: float = 100.0) -> TestFunction:
         latex = r"\sum_{i=1}^{" + str(dim - 1) + r"} " + f"{b:g}" + r"\,(x_{i+1} - x_i^2)^2 + (1 - x_i)^2"
         dom, starts = [[-2, 2]] * dim, [[-1.2 if i % 2 == 0 else 1.0 for i in range(dim)]]
     return TestFunction(
-        "rosenbrock", f, dim, dom, minimizers=mins, f_min=0.0, latex=latex, starts=starts, residuals=residuals,
+        "rosenbrock", f2 if dim == 2 else f, dim, dom, minimizers=mins, f_min=0.0, latex=latex, starts=starts, residuals=residuals,
         description="Rosenbrock (1960): curved narrow valley; minimum at (1, ..., 1).",
     )
 
