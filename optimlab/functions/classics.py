@@ -92,7 +92,8 @@ def rosenbrock(dim: int = 2, a: float = 1.0, b: float = 100.0) -> TestFunction:
         latex = r"\sum_{i=1}^{" + str(dim - 1) + r"} " + f"{b:g}" + r"\,(x_{i+1} - x_i^2)^2 + (1 - x_i)^2"
         dom, starts = [[-2, 2]] * dim, [[-1.2 if i % 2 == 0 else 1.0 for i in range(dim)]]
     return TestFunction(
-        "rosenbrock", f2 if dim == 2 else f, dim, dom, minimizers=mins, f_min=0.0, latex=latex, starts=starts, residuals=residuals,
+        "rosenbrock", f2 if dim == 2 else f, dim, dom, minimizers=mins, f_min=0.0, latex=latex, starts=starts,
+        residuals=residuals,
         description="Rosenbrock (1960): curved narrow valley; minimum at (1, ..., 1).",
     )
 
