@@ -163,7 +163,7 @@ class ChunkProgram(torch.nn.Module):
     Divergence and the stopping rules are the host's (:func:`~optimlab.runner.compiled_steps.run_compiled`,
     on these records, by the eager loop's own rule): a run that stops inside a call takes the
     call's remaining steps, whose records are never read, and is frozen from the next call on.
-    Checking in here cost a quarter of the program's time (its reductions over d kept the
+    Checking in here cost about half of the program's time (its reductions over d kept the
     loops from fusing) and changed no record.
     """
 
