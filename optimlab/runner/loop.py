@@ -453,19 +453,21 @@ class _FunctionLoop:
             LR = np.broadcast_to(row[:, None], (R, max(steps, 0)))
         else:
             LR = self.LR
-        # per-run Python values converted in bulk (10,000 traces are built in this loop)
-        hyper_rows = [dict(zip(hyper, vals)) for vals in
-                      zip(*(np.asarray(v, dtype=float).tolist() for v in hyper.values()))] if hyper else [{}] * R
-        starts_list, last_list = self.x0.tolist(), self.state.last.tolist()
-        reason_list = self.state.reason.tolist()
-        if labels is None:
-            labels = run_labels(name, options, hyper_rows) if hyper else [run_label(name, options)] * R
-        evals = np.array(self.evals) if self.closure_step else None
-        mode = self.record_mode
-        if mode == "final":  # the lowest finite value; NaN when a run recorded none
-            finals, bests = self.last_v.tolist(), np.where(np.isinf(self.best_v), np.nan, self.best_v).tolist()
-        traces = []
-        with no_gc():  # 10,000 traces: no collector passes over the whole heap meanwhile
+        # per-run Python values converted in bulk (10,000 traces are built here), the cyclic
+        # collector paused throughout: the lists and dicts made here would start full passes over
+        # the whole heap (at 10,000 runs they took longer than the compiled steps' host work)
+        with no_gc():
+            hyper_rows = [dict(zip(hyper, vals)) for vals in
+                          zip(*(np.asarray(v, dtype=float).tolist() for v in hyper.values()))] if hyper else [{}] * R
+            starts_list, last_list = self.x0.tolist(), self.state.last.tolist()
+            reason_list = self.state.reason.tolist()
+            if labels is None:
+                labels = run_labels(name, options, hyper_rows) if hyper else [run_label(name, options)] * R
+            evals = np.array(self.evals) if self.closure_step else None
+            mode = self.record_mode
+            if mode == "final":  # the lowest finite value; NaN when a run recorded none
+                finals, bests = self.last_v.tolist(), np.where(np.isinf(self.best_v), np.nan, self.best_v).tolist()
+            traces = []
             for i in range(R):
                 n = last_list[i]
                 hyper_i = hyper_rows[i]
