@@ -32,7 +32,7 @@ import time
 from datetime import datetime, timezone
 
 import torch
-from step_time import fmt_ratio, make_params, paired, time_blocks
+from step_time import fmt_ratio, make_params, paired, parse_case, time_blocks
 
 import optimlab.optim as oo
 import optimlab.optim._base as base
@@ -104,13 +104,12 @@ def main() -> int:
           "| no-op check ÷ no check | fused + check ÷ fused | bytes |")
     print("|---|---|---|---|---|---|---|---|---|---|")
     for case in args.cases:
-        size, tensors = case.split("/")
-        total = int(float(size.rstrip("M")) * 1e6)
+        total, tensors = parse_case(case)
         for label, cls_name, kw, words in CASES:
             if args.only and label not in args.only:
                 continue
             spent: list[int] = []
-            times = time_blocks(build(cls_name, kw, total, int(tensors), spent), args.reps, args.block_ms,
+            times = time_blocks(build(cls_name, kw, total, tensors, spent), args.reps, args.block_ms,
                                 time.thread_time)
             print(f"| {label} | {case} | {min(times['fused']) * 1e3:.3f} | {min(times['check alone']) * 1e3:.3f} | "
                   f"{statistics.median(spent) / 1e6:.3f} | {fmt_ratio(paired(times, 'optimlab', 'fused'))} | "

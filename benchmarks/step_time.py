@@ -115,6 +115,12 @@ def _references() -> dict[str, tuple]:
     }
 
 
+def parse_case(case: str) -> tuple[int, int]:
+    """``"1M/10"`` → (total float32 parameters, tensors): (1_000_000, 10)."""
+    size, tensors = case.split("/")
+    return int(float(size.rstrip("M")) * 1e6), int(tensors)
+
+
 def shapes(total: int, tensors: int) -> list[tuple[int, ...]]:
     """``tensors`` equal vectors, or (200) a small GPT's mix: half biases and norm weights of
     32–224 elements, half matrices sharing the rest."""
@@ -250,12 +256,11 @@ def run_modern(args: argparse.Namespace, clock) -> list[str]:
           "| optimlab ÷ reference foreach | target |")
     print("|---|---|---|---|---|---|---|---|")
     for case in args.cases:
-        size, tensors = case.split("/")
-        total = int(float(size.rstrip("M")) * 1e6)
+        total, tensors = parse_case(case)
         for label in refs:
             if args.only and label not in args.only:
                 continue
-            impls = build_modern(label, refs, total, int(tensors))
+            impls = build_modern(label, refs, total, tensors)
             times = time_blocks(impls, args.reps, args.block_ms, clock)
             del impls
             if not modern_row(label, case, times):
@@ -280,12 +285,11 @@ def main() -> int:
     header(args, clock_name)
     missed = []
     for case in args.cases if args.group != "modern" else []:
-        size, tensors = case.split("/")
-        total = int(float(size.rstrip("M")) * 1e6)
+        total, tensors = parse_case(case)
         for label, cls_name, kw in CASES:
             if args.only and label not in args.only:
                 continue
-            impls = build(cls_name, kw, total, int(tensors))
+            impls = build(cls_name, kw, total, tensors)
             times = time_blocks(impls, args.reps, args.block_ms, clock)
             del impls
             if not row(label, case, times):
