@@ -18,14 +18,13 @@ from .compiled import check_compile, choose, obtain, switch_now
 from .compiled_steps import run_compiled
 from .curvature import FunctionHessian
 from .resolve import (
+    batch_labels,
     make_scheduler,
     needs_closure,
     new_params,
     one_start,
     resolve_function,
     resolve_optimizer,
-    run_label,
-    run_labels,
     runs_layout,
     runs_options,
     start_points,
@@ -462,7 +461,7 @@ class _FunctionLoop:
             starts_list, last_list = self.x0.tolist(), self.state.last.tolist()
             reason_list = self.state.reason.tolist()
             if labels is None:
-                labels = run_labels(name, options, hyper_rows) if hyper else [run_label(name, options)] * R
+                labels = batch_labels(name, options, hyper_rows)
             evals = np.array(self.evals) if self.closure_step else None
             mode = self.record_mode
             if mode == "final":  # the lowest finite value; NaN when a run recorded none

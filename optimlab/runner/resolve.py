@@ -15,7 +15,7 @@ from ..optim import Optimizer as _OptimlabOptimizer
 from ..optim import registry
 
 __all__ = ["resolve_function", "resolve_optimizer", "needs_closure", "make_scheduler", "runs_layout", "runs_options",
-           "takes_tensor_hyper", "run_label", "run_labels", "suggested_start", "one_start", "start_points",
+           "takes_tensor_hyper", "run_label", "batch_labels", "suggested_start", "one_start", "start_points",
            "new_params", "hyper_tensors"]
 
 
@@ -164,7 +164,7 @@ def run_label(name: str, options: Mapping) -> str:
     return f"{name}(" + ", ".join(f"{k}={v}" for k, v in options.items()) + ")"
 
 
-def run_labels(name: str, options: Mapping, rows: Sequence[Mapping]) -> list[str]:
+def batch_labels(name: str, options: Mapping, rows: Sequence[Mapping]) -> list[str]:
     """``run_label(name, {**options, **row})`` of every row (rows with the same keys, a batch's
     per-run hyperparameters), through one format string: 10,000 labels in a few milliseconds."""
     if not rows or not rows[0]:
