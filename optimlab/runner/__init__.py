@@ -14,7 +14,7 @@ the steps run as a program compiled ahead of time (:mod:`optimlab.runner.compile
 
 
 from .compiled import NotCompilable, check_compile
-from .loop import run, run_batch
+from .loop import prepare_batch, run, run_batch
 from .resolve import (
     make_scheduler,
     needs_closure,
@@ -28,6 +28,6 @@ from .resolve import (
 )
 from .shared import compare
 
-__all__ = ["run", "compare", "run_batch", "resolve_function", "resolve_optimizer", "needs_closure", "make_scheduler",
-           "suggested_start", "runs_layout", "runs_options", "takes_tensor_hyper", "run_label",
+__all__ = ["run", "compare", "run_batch", "prepare_batch", "resolve_function", "resolve_optimizer", "needs_closure",
+           "make_scheduler", "suggested_start", "runs_layout", "runs_options", "takes_tensor_hyper", "run_label",
            "NotCompilable", "check_compile"]

@@ -12,13 +12,12 @@ import torch
 
 from ..engine import RECORD_CHUNK, Freezer, RunState, divergent, grown, has_modes, no_gc, pick_threads, torch_threads
 from ..optim import Optimizer as _OptimlabOptimizer
-from ..record import EVAL_SERIES, RECORDS, Trace, to_jsonable
+from ..record import RECORDS, Trace, to_jsonable
 from ..stopping import AnyOf, StopInfo, as_rule
 from .compiled import check_compile, choose, obtain, switch_now
 from .compiled_steps import run_compiled
 from .curvature import FunctionHessian
 from .resolve import (
-    batch_labels,
     make_scheduler,
     needs_closure,
     new_params,
@@ -32,6 +31,7 @@ from .resolve import (
     takes_tensor_hyper,
 )
 from .run_schedule import RunSchedule
+from .traces import BatchTraces
 
 __all__ = ["run", "run_batch", "prepare_batch", "BatchRun", "evaluate_at"]
 
@@ -93,7 +93,8 @@ def run_batch(function: Any, optimizer: Any, starts: Any, steps: int = 100, *,
                             threads=threads, compile=compile, record=record)
     for b in batches:
         b.run()
-    return [t for b in batches for t in b.traces()]
+    with no_gc():  # R traces that stay alive: no collector passes over the heap meanwhile
+        return [t for b in batches for t in b.traces()]
 
 
 class BatchRun:
@@ -110,9 +111,10 @@ class BatchRun:
         with torch_threads(self.n_threads):
             self.loop.run()
 
-    def traces(self) -> list[Trace]:
-        """One Trace per run, once :meth:`run` (or a driver) has stepped the loop to its end."""
-        return self.loop.traces(*self.config)
+    def traces(self) -> BatchTraces:
+        """One Trace per run, each made when first read (:class:`~optimlab.runner.traces.BatchTraces`),
+        once :meth:`run` (or a driver) has stepped the loop to its end."""
+        return BatchTraces(self.loop, *self.config)
 
 
 def prepare_batch(function: Any, optimizer: Any, starts: Any, steps: int = 100, *,
@@ -437,61 +439,6 @@ class _FunctionLoop:
                 self.LR = grown(self.LR, k + 1, self.steps)
             self.LR[k] = lr_now.reshape(-1).cpu().numpy() if isinstance(lr_now, torch.Tensor) else float(lr_now)
 
-    def traces(self, base_config: dict, name: str, options: Mapping, hyper: Mapping[str, Sequence],
-               labels: Sequence[str] | None) -> list[Trace]:
-        """One Trace per run. Every run's series are views into the shared step-major
-        buffers (no copies: a 10,000-run sweep would otherwise spend longer copying than
-        computing). Each run owns its column; the clock is shared by all runs and is read-only."""
-        R, steps, P = len(self.x0), self.steps, self.P
-        self.T.setflags(write=False)
-        options_json = to_jsonable(options)
-        # lrs: one row per step once the lr changed; a constant lr is one read-only broadcast view
-        lr_run_major = self.LR is None
-        if lr_run_major:
-            row = self.lr_const[1] if self.lr_const is not None else np.zeros(R)
-            LR = np.broadcast_to(row[:, None], (R, max(steps, 0)))
-        else:
-            LR = self.LR
-        # per-run Python values converted in bulk (10,000 traces are built here), the cyclic
-        # collector paused throughout: the lists and dicts made here would start full passes over
-        # the whole heap (at 10,000 runs they took longer than the compiled steps' host work)
-        with no_gc():
-            hyper_rows = [dict(zip(hyper, vals)) for vals in
-                          zip(*(np.asarray(v, dtype=float).tolist() for v in hyper.values()))] if hyper else [{}] * R
-            starts_list, last_list = self.x0.tolist(), self.state.last.tolist()
-            reason_list = self.state.reason.tolist()
-            if labels is None:
-                labels = batch_labels(name, options, hyper_rows)
-            evals = np.array(self.evals) if self.closure_step else None
-            mode = self.record_mode
-            if mode == "final":  # the lowest finite value; NaN when a run recorded none
-                finals, bests = self.last_v.tolist(), np.where(np.isinf(self.best_v), np.nan, self.best_v).tolist()
-            traces = []
-            for i in range(R):
-                n = last_list[i]
-                hyper_i = hyper_rows[i]
-                meta = {}
-                if mode == "all":
-                    series = {
-                        "params": P[: n + 1, i] if self.record_params else P[:, i],
-                        "values": self.V[: n + 1, i],
-                        "grad_norms": self.G[: n + 1, i],
-                        "times": self.T[: n + 1],
-                        "lrs": LR[i, :n] if lr_run_major else LR[:n, i],
-                    }
-                    if self.closure_step:
-                        series.update({k: evals[: n + 1, j] for j, k in enumerate(EVAL_SERIES)})
-                elif mode == "values":
-                    series = {"values": self.V[: n + 1, i].copy(), "params": P[:, i].copy()}
-                else:  # copies: a run's trace keeps no view of the batch's buffers alive
-                    series = {"params": P[:, i].copy()}
-                    meta = {"final_value": finals[i], "best_value": bests[i]}
-                traces.append(Trace(
-                    label=labels[i], config={**base_config, "options": {**options_json, **hyper_i},
-                                         "start": starts_list[i]},
-                    series=series, stop_reason=str(reason_list[i]), steps=n, meta=meta,
-                ))
-        return traces
 
 
 def run(function: Any, optimizer: Any, start: Any = None, steps: int = 100, *, stop: Any = None, schedule: Any = None,

@@ -12,6 +12,7 @@ from .. import problems
 from ..engine import parse_seeds, pick_threads
 from ..record import Trace
 from ..runner import check_compile
+from ..trace_list import join
 from .functions import FunctionSweep
 from .grids import MAX_RUNS, Runs, check_count, finite_number, grid_axes, grid_configs, split_hyper
 from .result import RECORDS, SweepResult, curve_summary, kept
@@ -147,12 +148,12 @@ def _engine(problem: Any, optimizer: Any, numeric: list[str], structural: list[s
 
 
 def _compute(engine: FunctionSweep | TrainSweep, runs: Runs, size: int, record: str, record_params: bool,
-             progress: Callable[[int, int], None] | None) -> tuple[list[Trace], dict | None]:
+             progress: Callable[[int, int], None] | None) -> tuple[Sequence[Trace], dict | None]:
     """Every run's trace, ``size`` runs at a time; each chunk is cut down to what
     ``record`` keeps before the next one starts, so its buffers are freed."""
     R = len(runs)
     n_chunks = -(-R // size)
-    traces: list[Trace] = []
+    parts: list[Sequence[Trace]] = []
     finals, bests = [], []
     for c, a in enumerate(range(0, R, size)):
         def tick(k: int, total: int, c: int = c) -> None:
@@ -163,10 +164,10 @@ def _compute(engine: FunctionSweep | TrainSweep, runs: Runs, size: int, record: 
             s = curve_summary(chunk)
             finals.append(s["final"])
             bests.append(s["best"])
-        traces.extend(kept(chunk, record))
+        parts.append(kept(chunk, record))
         del chunk
     summary = None
     if record == "final":
         summary = {"final": np.concatenate(finals) if finals else np.zeros(0),
                    "best": np.concatenate(bests) if bests else np.zeros(0)}
-    return traces, summary
+    return (join(parts) if parts else []), summary

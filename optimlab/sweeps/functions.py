@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any, Callable, Sequence
 
 import numpy as np
 import torch
 
-from ..engine import no_gc
 from ..record import Trace, to_jsonable
-from ..runner import resolve_function, resolve_optimizer, run_batch
+from ..runner import prepare_batch, resolve_function, resolve_optimizer
+from ..trace_list import join
 from .grids import hyper_values, with_options
 
 __all__ = ["FunctionSweep"]
@@ -55,16 +56,17 @@ class FunctionSweep:
         per_step = {"all": 3 + (self.d if record_params else 0), "values": 2, "final": 0}[self.record]
         return (self.steps + 1) * per_step + 8 * self.d
 
-    def run(self, rows: Sequence[dict], record_params: bool, progress: Callable | None) -> list[Trace]:
-        """The traces of ``rows``, in order: one batched computation per distinct
-        combination of structural (non-number) values."""
+    def run(self, rows: Sequence[dict], record_params: bool, progress: Callable | None) -> Sequence[Trace]:
+        """The traces of ``rows``, in order (each made when first read,
+        :mod:`optimlab.trace_list`): one batched computation per distinct combination of
+        structural (non-number) values."""
         R, steps = len(rows), self.steps
         batches: dict[str, list[int]] = {}
         if not self.structural:
             batches[""] = list(range(R))
         for i, r in enumerate(rows if self.structural else ()):
             batches.setdefault(json.dumps([r.get(k) for k in self.structural], default=str), []).append(i)
-        traces: list[Trace | None] = [None] * R
+        parts, positions = [], []
         n_batches = len(batches)
         for b, idx in enumerate(batches.values()):
             sub = [rows[i] for i in idx]
@@ -72,14 +74,14 @@ class FunctionSweep:
             def cb(k: int, b: int = b) -> None:
                 progress(b * steps + k, n_batches * steps)
 
-            out = self._batch(sub, record_params, cb if progress is not None else None)
-            with no_gc():  # R small dicts that stay alive
-                for i, t in zip(idx, out):
-                    traces[i] = t
-        return traces  # type: ignore[return-value]
+            parts.append(self._batch(sub, record_params, cb if progress is not None else None))
+            positions.extend(idx)
+        in_order = n_batches <= 1
+        return join(parts, None if in_order else np.argsort(np.asarray(positions), kind="stable"))
 
-    def _batch(self, sub: list[dict], record_params: bool, progress: Callable | None) -> list[Trace]:
-        """One :func:`run_batch` over runs that share their structural values."""
+    def _batch(self, sub: list[dict], record_params: bool, progress: Callable | None) -> Sequence[Trace]:
+        """One batch of runs (:func:`optimlab.runner.prepare_batch`) over runs that share their
+        structural values, its traces made when first read."""
         fn, x0, d = self.fn, self.x0, self.d
         batch_opt = with_options(self.optimizer, {k: sub[0][k] for k in self.structural})
         hyper = hyper_values(sub, self.numeric, self.options)
@@ -92,16 +94,28 @@ class FunctionSweep:
             for j, s in enumerate(seeds_here):
                 g = torch.Generator().manual_seed(int(s))
                 starts[j] = x0 + self.start_spread * torch.randn(d, generator=g, dtype=torch.float64).numpy()
-        out = run_batch(batch_fn, batch_opt, starts, self.steps, hyper=hyper, record_params=record_params,
-                        progress=progress, threads=self.threads, compile=self.compile, record=self.record,
-                        **self.run_kw)
-        with no_gc():
-            for r, s, t in zip(sub, seeds_here, out):
-                if self.noise > 0:  # the function as it ran alone: with this run's noise seed
-                    s = s if s is not None else int(fn.seed)
-                    if s not in self._noisy_dicts:
-                        self._noisy_dicts[s] = to_jsonable(fn.with_noise(self.noise, s).to_dict())
-                    t.config["function"] = self._noisy_dicts[s]
-                t.config["seed"] = r.get("seed")
-                t.config["sweep"] = {k: list(v) if isinstance(v, tuple) else v for k, v in r.items()}
-        return out
+        batches = prepare_batch(batch_fn, batch_opt, starts, self.steps, hyper=hyper, record_params=record_params,
+                                progress=progress, threads=self.threads, compile=self.compile, record=self.record,
+                                **self.run_kw)
+        parts, offset = [], 0
+        for b in batches:
+            b.run()
+            out = b.traces()
+            out.extra = functools.partial(self._extra, sub, seeds_here, offset)
+            parts.append(out)
+            offset += len(out)
+        return join(parts)
+
+    def _extra(self, sub: list[dict], seeds: list, offset: int, i: int) -> dict:
+        """What a sweep adds to the configuration of run ``offset + i`` of ``sub``: its seed,
+        its swept values and, on a noisy function, the function as it ran alone (its noise seed)."""
+        r, s = sub[offset + i], seeds[offset + i]
+        extra: dict = {}
+        if self.noise > 0:
+            s = s if s is not None else int(self.fn.seed)
+            if s not in self._noisy_dicts:
+                self._noisy_dicts[s] = to_jsonable(self.fn.with_noise(self.noise, s).to_dict())
+            extra["function"] = self._noisy_dicts[s]
+        extra["seed"] = r.get("seed")
+        extra["sweep"] = {k: list(v) if isinstance(v, tuple) else v for k, v in r.items()}
+        return extra

@@ -11,6 +11,7 @@ import numpy as np
 
 from .._json import read_json_object, require_keys
 from ..record import RECORDS, Trace, html_card, html_table, svg_curves, to_jsonable
+from ..trace_list import curve_ends, objective_curve, records_kept, step_counts, stop_reasons
 from .grids import finite_number
 
 __all__ = ["BY", "RECORDS", "Best", "SweepResult", "curve_summary", "kept"]
@@ -23,30 +24,8 @@ def _nan_inf(v: np.ndarray) -> np.ndarray:
     return np.where(np.isnan(v), np.inf, v)
 
 
-def _curve(t: Trace) -> np.ndarray:
-    """The objective a sweep ranks by: the per-epoch ``objective`` of a training run,
-    else the per-step ``values``."""
-    if "objective" in t.epochs:
-        return np.asarray(t.epochs["objective"], dtype=float)
-    return np.asarray(t.series.get("values", []), dtype=float)
-
-
-def curve_summary(traces: Sequence[Trace]) -> dict[str, np.ndarray]:
-    """Per run: ``"final"``, the last value of its curve (NaN when empty), and
-    ``"best"``, its lowest finite value (NaN when none); a run that kept no curve
-    (``run_batch(record="final")``) has both in its ``meta``."""
-    final, best = np.full(len(traces), np.nan), np.full(len(traces), np.nan)
-    for i, t in enumerate(traces):
-        if "final_value" in t.meta and "values" not in t.series:  # a run that kept no curve (record="final")
-            final[i], best[i] = t.meta["final_value"], t.meta["best_value"]
-            continue
-        c = _curve(t)
-        if len(c):
-            final[i] = c[-1]
-        c = c[np.isfinite(c)]
-        if c.size:
-            best[i] = c.min()
-    return {"final": final, "best": best}
+curve_summary = curve_ends
+"""Per run: the ``"final"`` and ``"best"`` value of its curve (:func:`optimlab.trace_list.curve_ends`)."""
 
 
 def _ends(t: Trace) -> dict:
@@ -57,15 +36,17 @@ def _ends(t: Trace) -> dict:
     return {"params": np.array(p[[0, -1]] if len(p) else p)}
 
 
-def kept(traces: list[Trace], record: str) -> list[Trace]:
+def kept(traces: Sequence[Trace], record: str) -> Sequence[Trace]:
     """What a sweep keeps of each run (:data:`RECORDS`): ``"all"`` every series as
     computed; ``"values"`` only the per-step ``values`` (copied, so the chunk's buffers
     are freed), the start and last point, and a training run's ``epochs``; ``"final"``
     only the start and last point (the final and best values go to
     :attr:`SweepResult.summary`, computed before the curves are dropped)."""
     keeps = {"values": {"values", "params"}, "final": {"params"}}.get(record)
-    if keeps is None or all(t.series.keys() <= keeps and not t.epochs for t in traces):
-        return traces  # nothing to drop: the runs kept only this already (run_batch(record=...), copies)
+    if keeps is None or records_kept(traces) == record:
+        return traces  # nothing to drop: the runs kept only this already (run_batch(record=...))
+    if all(t.series.keys() <= keeps and not t.epochs for t in traces):
+        return traces
     if record == "values":
         return [replace(t, series={"values": np.array(t.series.get("values", [])), **_ends(t)}) for t in traces]
     return [replace(t, series=_ends(t), epochs={}) for t in traces]
@@ -103,7 +84,7 @@ class SweepResult:
     """
 
     configs: Sequence[dict]
-    traces: list[Trace]
+    traces: Sequence[Trace]
     problem: dict = field(default_factory=dict)
     optimizer: dict = field(default_factory=dict)
     grid: dict = field(default_factory=dict)
@@ -127,11 +108,11 @@ class SweepResult:
 
     @property
     def stop_reasons(self) -> list[str]:
-        return [t.stop_reason for t in self.traces]
+        return stop_reasons(self.traces)
 
     @property
     def diverged(self) -> np.ndarray:
-        return np.array([t.stop_reason == "diverged" for t in self.traces], dtype=bool)
+        return np.array(self.stop_reasons, dtype=object) == "diverged"
 
     @property
     def final_values(self) -> np.ndarray:
@@ -153,7 +134,7 @@ class SweepResult:
                              "(record='final'): sweep with record='values' or 'all'")
         out = np.full(len(self.traces), np.inf)
         for i, t in enumerate(self.traces):
-            c = _curve(t)
+            c = objective_curve(t)
             hit = np.flatnonzero(c <= target)
             if hit.size:
                 out[i] = hit[0] + (1 if "objective" in t.epochs else 0)
@@ -196,10 +177,11 @@ class SweepResult:
         done), ``stop_reason`` and, with ``target``, ``steps_to_target``."""
         fin, bst = self.final_values, self.best_values
         stt = self.steps_to_target(target) if target is not None else None
+        steps, reasons = step_counts(self.traces), self.stop_reasons
         rows = []
-        for i, (c, t) in enumerate(zip(self.configs, self.traces)):
-            row = {**c, "final": float(fin[i]), "best": float(bst[i]), "steps": int(t.steps),
-                   "stop_reason": t.stop_reason}
+        for i, c in enumerate(self.configs):
+            row = {**c, "final": float(fin[i]), "best": float(bst[i]), "steps": int(steps[i]),
+                   "stop_reason": reasons[i]}
             if stt is not None:
                 row["steps_to_target"] = float(stt[i])
             rows.append(row)
@@ -288,7 +270,7 @@ class SweepResult:
                  f"</div>" + html_table(best, [*names, "median final", "runs"]))
         trace = self.traces[ranked[0][2][0]]
         per = "epoch" if "objective" in trace.epochs else "step"
-        return html_card(title, rows, svg_curves({"best configuration": _curve(trace)}, per), extra)
+        return html_card(title, rows, svg_curves({"best configuration": objective_curve(trace)}, per), extra)
 
     def __repr__(self) -> str:
         n_div = int(self.diverged.sum())

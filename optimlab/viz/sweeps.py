@@ -18,6 +18,7 @@ from matplotlib.colors import LogNorm, Normalize
 from .._spec import format_value
 from ..functions import get as get_function
 from ..record import Trace
+from ..trace_list import step_counts
 from ._common import plain_text, resolve_function
 from ._style import run_styles
 from .landscape import plot_contour
@@ -106,7 +107,7 @@ def plot_heatmap(result: Any, x: str = "lr", y: str = "momentum", *, by: str = "
         annotate = len(xs) <= 10 and len(ys) <= 10
     prob = result.problem.get("name", "")
     head = title or (f"{result.optimizer.get('name', '')} on {prob}: {by} {zlabel} after "
-                     f"{max((t.steps for t in result.traces), default=0)} steps")
+                     f"{int(step_counts(result.traces).max(initial=0))} steps")
     lines = [head]
     for note in notes:  # as many notes on a line as fit the picture's width
         room = int(fig.get_figwidth() * 9)
