@@ -20,7 +20,7 @@ from optimlab.bench.protocol import TuneConfigs, tune_configs
 from optimlab.cli.sweep import CLIError, parse_grid
 from optimlab.optim import registry
 from optimlab.sweeps import SweepResult, api, linspace, logspace
-from optimlab.sweeps.grids import Grid, Runs, grid_configs
+from optimlab.sweeps.grids import Grid, Runs, grid_axes, grid_configs, split_hyper
 
 
 def _identical(a: SweepResult, b: SweepResult) -> None:
@@ -57,6 +57,15 @@ def test_grid_item_i_is_the_product_in_itertools_order():
     for rs, want in ((runs, ref_runs), (Runs(g, None), ref), (g, ref)):
         assert all(rs[a:b] == want[a:b] for a in range(0, len(want) + 1, 5) for b in range(a, len(want) + 3, 7))
         assert rs[-7:] == want[-7:] and rs[3:-3] == want[3:-3] and rs[::-5] == want[::-5]
+
+
+def test_a_range_of_floats_is_checked_in_one_pass_with_the_same_errors_and_axes():
+    for bad in ("nan", "inf"):
+        with pytest.raises(ValueError, match=rf"grid\['lr'\] contains {bad}; values must be finite"):
+            grid_configs({"lr": [0.1, float(bad)]})
+    axes = grid_axes(grid_configs({"lr": [0.1, 0.2, 0.1, -0.0, 0.0], "eps": [1, 1.0, True, 1]}))
+    assert axes == {"lr": [0.1, 0.2, -0.0], "eps": [1, 1.0, True]}  # one of each value (and type)
+    assert split_hyper(axes) == (["lr"], ["eps"])  # a bool is not a number to sweep in the runs dimension
 
 
 def test_a_grid_of_a_billion_configurations_is_counted_without_building_it():

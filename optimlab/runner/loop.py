@@ -205,7 +205,9 @@ class _FunctionLoop:
         self.step_kwargs = {} if self.curvature is None else self.curvature.step_kwargs
         # the records grow in chunks as steps are taken: steps=10**9 reserves nothing up front
         n_rec = min(steps + 1, RECORD_CHUNK)
-        self.P = np.empty((n_rec, R, d)) if record_params else np.full((2, R, d), np.nan)
+        # without record_params the start and last point, (2, R, d) laid out as (2, d, R): the
+        # compiled program's points come runs-innermost, and are then copied without a transpose
+        self.P = np.empty((n_rec, R, d)) if record_params else np.full((2, d, R), np.nan).transpose(0, 2, 1)
         # record="values" keeps no gradient norms, "final" no per-step values either: the last
         # and lowest finite value of each run instead (the clock is one row for all runs)
         self.V = np.empty((n_rec, R)) if record != "final" else None
@@ -213,6 +215,7 @@ class _FunctionLoop:
         self.T = np.zeros(n_rec)
         self.last_v = np.full(R, np.nan) if record == "final" else None
         self.best_v = np.full(R, np.inf) if record == "final" else None
+        self._low: np.ndarray | None = None  # record="final": the lowest value of each block, (R,)
         self.LR: np.ndarray | None = None  # (steps, R) once the lr changes between steps
         self.lr_const: tuple | None = None  # until then (key, row)
         self.state = RunState(R)
@@ -291,7 +294,9 @@ class _FunctionLoop:
     def _final_values(self, V: np.ndarray) -> None:
         """record="final": the last value and the lowest one of the runs recording these rows
         (those still active, whose values are finite: a non-finite one stops its run unrecorded)."""
-        low = V.min(axis=0)
+        if self._low is None or len(self._low) != V.shape[1]:
+            self._low = np.empty(V.shape[1])
+        low = np.minimum.reduce(V, axis=0, out=self._low)  # kept: a fresh (R,) array per call costs page faults
         if self.state.all_active:
             self.last_v[:] = V[-1]
             np.minimum(self.best_v, low, out=self.best_v)

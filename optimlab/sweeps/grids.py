@@ -118,7 +118,7 @@ def grid_configs(grid: Mapping[str, Sequence[Any]] | Sequence[Mapping] | None,
     if max_configs is not None:
         check_count(math.prod(len(v) for v in lists), max_configs, "configurations",
                     f"grid sizes {' × '.join(str(len(v)) for v in lists)}; pass a larger limit to allow them")
-    return Grid(keys, [[_plain(v, k) for v in vals] for k, vals in zip(keys, lists)])
+    return Grid(keys, [_plain_values(vals, k) for k, vals in zip(keys, lists)])
 
 
 class _Lazy(SequenceABC):
@@ -249,6 +249,18 @@ class Runs(_Lazy):
         return f"Runs({len(self):,}: {len(self.configs):,} configurations × {self._per} seeds)"
 
 
+def _plain_values(vals: list, key: str) -> list:
+    """:func:`_plain` of every value; a list of Python floats (a range of 100,000 learning
+    rates) is checked in one pass."""
+    if set(map(type, vals)) == {float} and np.isfinite(np.asarray(vals)).all():
+        return vals
+    return [_plain(v, key) for v in vals]
+
+
+def _only_floats(vals: Sequence) -> bool:
+    return isinstance(vals, list) and set(map(type, vals)) == {float}
+
+
 def _plain(v: Any, key: str) -> Any:
     if isinstance(v, torch.Tensor):
         v = v.item() if v.numel() == 1 else v.tolist()
@@ -287,6 +299,8 @@ def grid_axes(configs: Sequence[dict]) -> dict[str, list]:
     """Each swept argument's distinct values in order of first appearance (a
     :class:`Grid`'s own value lists, deduplicated, without walking the product)."""
     def distinct(vals: Iterable) -> list:
+        if _only_floats(vals):  # one type: the values themselves are the keys
+            return list(dict.fromkeys(vals))
         seen: dict = {}
         for v in vals:
             seen.setdefault((type(v).__name__, v), v)
@@ -303,7 +317,7 @@ def split_hyper(axes: Mapping[str, Sequence[Any]]) -> tuple[list[str], list[str]
     per-run values (runs dimension) and structural ones (a separate batch per distinct value)."""
     numeric, structural = [], []
     for k, vals in axes.items():
-        if k in ("beta1", "beta2") or all(is_number(v) for v in vals) or \
+        if k in ("beta1", "beta2") or _only_floats(vals) or all(is_number(v) for v in vals) or \
                 (k == "betas" and all(isinstance(v, tuple) and len(v) == 2 and all(map(is_number, v)) for v in vals)):
             numeric.append(k)
         else:
