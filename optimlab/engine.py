@@ -175,11 +175,12 @@ _FLOAT_MAX = float(np.finfo(np.float64).max)
 
 
 def none_diverged(values: np.ndarray, *, grad_norms: np.ndarray | None = None, points: np.ndarray | None = None,
-                  bound: float | None = None) -> bool:
+                  bound: float | None = None, magnitudes: bool = False) -> bool:
     """True when :func:`divergent` would find no run: a few reductions, on arrays of any shape
-    (a block of steps at once, (K, R) values and (K, R, d) points)."""
+    (a block of steps at once, (K, R) values and (K, R, d) points). ``magnitudes=True``: the
+    values are absolute values (NaN or >= 0), so their largest is all there is to test."""
     limit = _FLOAT_MAX if bound is None else min(float(bound), _FLOAT_MAX)  # NaN and ±inf fail it
-    ok = bool(values.max() <= limit and values.min() >= -limit)
+    ok = bool(values.max() <= limit and (magnitudes or values.min() >= -limit))
     ok = ok and (points is None or bool(points.max() <= limit and points.min() >= -limit))
     return ok and (grad_norms is None or bool(grad_norms.max() <= _FLOAT_MAX))
 

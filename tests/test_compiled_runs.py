@@ -20,8 +20,9 @@ from torch.optim.optimizer import register_optimizer_step_post_hook
 
 import optimlab
 from optimlab.cli import main
+from optimlab.engine import divergent
 from optimlab.optim import registry
-from optimlab.runner import NotCompilable, compiled, loop, programs, run_batch
+from optimlab.runner import NotCompilable, compiled, compiled_steps, loop, programs, run_batch
 from optimlab.stopping import GradTol
 
 START = [-1.5, 2.0]
@@ -88,9 +89,13 @@ def test_batched_runs_with_divergence_rules_and_per_run_hyperparameters(traced, 
     hyper = {"lr": [1e-4, 2e-3, 0.05, 1e-3, 1e-7], "momentum": [0.9, 0.5, 0.9, 0.0, 0.9]}
     kw = dict(hyper=hyper, stop=GradTol(0.05), bound=1e6)
     eager = run_batch("rosenbrock", "momentum", START, 30, compile=False, **kw)
+    searched = []  # the calls searched step by step: those where the quick test of the active runs failed
+    monkeypatch.setattr(compiled_steps, "divergent", lambda *a, **k: searched.append(1) or divergent(*a, **k))
     comp = run_batch("rosenbrock", "momentum", START, 30, compile=True, **kw)
     same_traces(eager, comp)
     assert {t.stop_reason for t in comp} == {"max_steps", "diverged", "grad_tol"}, "every way of stopping is seen"
+    # only the call where a run diverged is searched: a stopped run's non-finite point is not in the quick test
+    assert len(searched) == 3 * sum(t.stop_reason == "diverged" for t in comp)
     # record="values"/"final" keep O(R x steps) / O(R) and agree with the full records (eager and compiled
     # record through the same record_block; one traced program is enough)
     fin_c = run_batch("rosenbrock", "momentum", START, 30, compile=True, record="final", record_params=False, **kw)

@@ -108,6 +108,13 @@ def test_divergent_flags_non_finite_and_out_of_bound_runs():
     assert none_diverged(blk, grad_norms=blk, points=p3, bound=4.0)
     p3[2, 1, 0] = 5.0
     assert not none_diverged(blk, grad_norms=blk, points=p3, bound=4.0) and none_diverged(blk, points=p3)
+    # magnitudes (the compiled program's largest |value| and |coordinate| per run): only their largest counts
+    tops = np.array([[1.0, 3.9], [0.0, 2.0]])
+    assert none_diverged(tops, bound=4.0, magnitudes=True) and not none_diverged(-tops, bound=3.0)
+    for bad in (4.5, np.nan, np.inf):
+        tops[1, 0] = bad
+        assert not none_diverged(tops, bound=4.0, magnitudes=True)
+        assert none_diverged(tops, magnitudes=True) == (bad == 4.5)  # without a bound only NaN and inf fail
     opt = torch.optim.SGD([torch.zeros(2, requires_grad=True)], lr=1.0)
     opt.param_groups[0]["params"][0].grad = torch.tensor([1.0, float("nan")])
     assert not grads_finite(opt)

@@ -38,14 +38,15 @@ def run_compiled(loop: Any, program: Program, hyper_t: Mapping[str, Any], k: int
         f_k = [next(factors) for _ in range(program.chunk)]
         if f_t is None or loop.runs_schedule is not None or loop.sched is not None:  # constant without a schedule
             f_t = torch.tensor(f_k, dtype=dtype)
-        x, state, V, G, P = program(x, active, base, f_t, flat_h, state)
+        x, state, V, G, P, tops = program(x, active, base, f_t, flat_h, state)
         t_now = time.perf_counter() - t0
-        V, G, P = V.numpy(), G.numpy(), P.numpy()
+        V, G, P, tops = V.numpy(), G.numpy(), P.numpy(), tops.numpy()
         n = program.chunk
         times = [t_prev + (t_now - t_prev) * (i + 1) / n for i in range(n)]
         # the eager loop's divergence rule on each step's records (a run that diverged took the
-        # call's remaining steps; what it recorded after is never read)
-        fine = none_diverged(V, grad_norms=G, points=P, bound=loop.bound)  # the usual call: one test for all
+        # call's remaining steps; what it recorded after is never read); the usual call passes the
+        # quick test of the active runs' largest |value| and |coordinate| and their gradient norms
+        fine = none_diverged(tops, grad_norms=G, bound=loop.bound, magnitudes=True)
         bad = [None if fine else divergent(V[i], grad_norms=G[i], points=P[i], bound=loop.bound) for i in range(n)]
         # no rule, nothing diverged, not the last step: no run stops in this call, record it whole
         whole = k > 0 and k + n <= loop.steps and not rule.rules() and all(b is None for b in bad)

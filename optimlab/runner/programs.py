@@ -157,14 +157,19 @@ class ChunkProgram(torch.nn.Module):
     runs still going, ``lr`` (R, 1) base learning rates, ``factors`` (K,) the learning rate
     factor of each step (the schedule's; ones without one), ``hyper`` the per-run
     hyperparameters (each (R, 1)), ``state`` the optimizer's state tensors. Returns the new
-    ``x`` and state, and per step the values (K, R), gradient norms (K, R) and points (K, d, R)
-    (:class:`Program` hands them on as a (K, R, d) view).
+    ``x`` and state, and per step the values (K, R), gradient norms (K, R), points (K, d, R)
+    (:class:`Program` hands them on as a (K, R, d) view) and ``tops`` (K, R): the largest of
+    |value| and every |coordinate| of each run (:func:`_top`). A run stopped before the call
+    has 0 there and in its gradient norms: those rows are never read.
 
     Divergence and the stopping rules are the host's (:func:`~optimlab.runner.compiled_steps.run_compiled`,
     on these records, by the eager loop's own rule): a run that stops inside a call takes the
     call's remaining steps, whose records are never read, and is frozen from the next call on.
-    Checking in here cost about half of the program's time (its reductions over d kept the
-    loops from fusing) and changed no record.
+    The host's quick test reads ``tops`` and the gradient norms (a quarter of what the values
+    and points are; the points of a frozen run that diverged are not in it), and only a call
+    that fails it is searched step by step. Checking in here cost about half of the program's
+    time (its reductions over d kept the loops from fusing; so did one reduction of the whole
+    call to a single flag) and changed no record.
     """
 
     def __init__(self, fn: Any, opt: torch.optim.Optimizer, hyper: Sequence[tuple[str, int | None]],
@@ -220,10 +225,11 @@ class ChunkProgram(torch.nn.Module):
         x = _copy(x)
         self.bind(x, hyper, [_copy(s) for s in state])
         keep = active[:, None]
-        values, norms, points = [], [], []
+        values, norms, points, tops = [], [], [], []
         for i in range(factors.shape[0]):
             f, g = self.gradient(x)
-            values.append(f), norms.append(torch.linalg.vector_norm(g, dim=1)), points.append(_copy(x))
+            values.append(f), points.append(_copy(x)), tops.append(_top(f, x, active))
+            norms.append(torch.where(active, torch.linalg.vector_norm(g, dim=1), 0))
             if self.modes:
                 opt.train()
                 g = self.gradient(x)[1]
@@ -240,7 +246,17 @@ class ChunkProgram(torch.nn.Module):
         # the points as (K, d, R): the runs innermost, as x is (:func:`runs_inner`), so that no
         # step's point is transposed into a row-major record inside the program
         return (x.detach(), tuple(st[n] for n in self.state_names), torch.stack(values), torch.stack(norms),
-                torch.stack([p.T for p in points]))
+                torch.stack([p.T for p in points]), torch.stack(tops))
+
+
+def _top(f: torch.Tensor, x: torch.Tensor, active: torch.Tensor) -> torch.Tensor:
+    """max(|f|, |x₁|, …, |x_d|) of each active run, 0 for a stopped one; NaN when any is NaN.
+    For a few coordinates a chain of elementwise maxima (it fuses with the step), else one
+    reduction over d."""
+    top = f.abs()
+    for c in ([x[:, j] for j in range(x.shape[1])] if x.shape[1] <= 8 else [x.abs().amax(dim=1)]):
+        top = torch.maximum(top, c.abs())
+    return torch.where(active, top, 0)
 
 
 _TORCH_FLAGS = {"_opt_called"}  # torch.optim.Optimizer's own "step was called" flag
@@ -282,11 +298,11 @@ class Program:
 
     def __call__(self, x: torch.Tensor, active: torch.Tensor, lr: torch.Tensor, factors: torch.Tensor,
                  hyper: Sequence[torch.Tensor], state: Sequence[torch.Tensor]) -> tuple:
-        """``(x, state, values, gradient norms, points)`` after ``len(factors)`` steps."""
+        """``(x, state, values, gradient norms, points, tops)`` after ``len(factors)`` steps."""
         n, R = len(state), x.shape[0]
         out = self._run([runs_inner(x, R), active, lr, factors, *hyper, *(runs_inner(t, R) for t in state)])
-        V, G, P = out[1 + n:]
-        return out[0], list(out[1:1 + n]), V, G, P.transpose(1, 2)
+        V, G, P, tops = out[1 + n:]
+        return out[0], list(out[1:1 + n]), V, G, P.transpose(1, 2), tops
 
 
 _LOADED: dict[str, Program] = {}
