@@ -20,7 +20,7 @@ from optimlab.bench.protocol import TuneConfigs, tune_configs
 from optimlab.cli.sweep import CLIError, parse_grid
 from optimlab.optim import registry
 from optimlab.sweeps import SweepResult, api, linspace, logspace
-from optimlab.sweeps.grids import Grid, Runs, grid_axes, grid_configs, split_hyper
+from optimlab.sweeps.grids import Grid, Runs, RunSlice, column, grid_axes, grid_configs, hyper_values, split_hyper
 
 
 def _identical(a: SweepResult, b: SweepResult) -> None:
@@ -57,6 +57,17 @@ def test_grid_item_i_is_the_product_in_itertools_order():
     for rs, want in ((runs, ref_runs), (Runs(g, None), ref), (g, ref)):
         assert all(rs[a:b] == want[a:b] for a in range(0, len(want) + 1, 5) for b in range(a, len(want) + 3, 7))
         assert rs[-7:] == want[-7:] and rs[3:-3] == want[3:-3] and rs[::-5] == want[::-5]
+    # columns (what a batch reads of its runs) are the items' values, without making the items
+    for rs, want in ((runs, ref_runs), (Runs(list(g), [3, 11, 5]), ref_runs), (g, ref)):
+        for key in ("lr", "eps", "nesterov", "seed"):
+            idx = np.array([0, 7, 5, len(want) - 1, 12])
+            assert rs.column(key, idx) == [want[i].get(key) for i in idx], key
+    part = RunSlice(runs, 10, 40)
+    assert len(part) == 30 and list(part) == ref_runs[10:40] and part[3:9] == ref_runs[13:19]
+    assert part[::-4] == ref_runs[10:40][::-4] and column(part, "seed") == [r["seed"] for r in ref_runs[10:40]]
+    rows = [{"lr": 0.1, "beta1": 0.8}, {"lr": 0.2, "betas": (0.5, 0.6)}, {"lr": 0.3, "betas": (0.5, 0.6), "beta2": 0.7}]
+    assert hyper_values(rows, ["lr", "beta1", "betas", "beta2"], {"betas": (0.9, 0.99)}) == {
+        "lr": [0.1, 0.2, 0.3], "betas": [(0.8, 0.99), (0.5, 0.6), (0.5, 0.7)]}
 
 
 def test_a_range_of_floats_is_checked_in_one_pass_with_the_same_errors_and_axes():

@@ -14,7 +14,7 @@ from ..record import Trace
 from ..runner import check_compile
 from ..trace_list import join
 from .functions import FunctionSweep
-from .grids import MAX_RUNS, Runs, check_count, finite_number, grid_axes, grid_configs, split_hyper
+from .grids import MAX_RUNS, Runs, RunSlice, check_count, finite_number, grid_axes, grid_configs, split_hyper
 from .result import RECORDS, SweepResult, curve_summary, kept
 from .training import TrainSweep
 
@@ -159,7 +159,7 @@ def _compute(engine: FunctionSweep | TrainSweep, runs: Runs, size: int, record: 
         def tick(k: int, total: int, c: int = c) -> None:
             progress(c * total + k, n_chunks * total)
 
-        chunk = engine.run(runs[a:a + size], record_params, tick if progress is not None else None)
+        chunk = engine.run(RunSlice(runs, a, min(a + size, R)), record_params, tick if progress is not None else None)
         if record == "final":
             s = curve_summary(chunk)
             finals.append(s["final"])

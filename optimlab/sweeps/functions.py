@@ -12,7 +12,7 @@ import torch
 from ..record import Trace, to_jsonable
 from ..runner import prepare_batch, resolve_function, resolve_optimizer
 from ..trace_list import join
-from .grids import hyper_values, with_options
+from .grids import column, hyper_values, with_options
 
 __all__ = ["FunctionSweep"]
 
@@ -69,7 +69,7 @@ class FunctionSweep:
         parts, positions = [], []
         n_batches = len(batches)
         for b, idx in enumerate(batches.values()):
-            sub = [rows[i] for i in idx]
+            sub = rows if n_batches == 1 else [rows[i] for i in idx]  # one batch: the rows stay lazy
 
             def cb(k: int, b: int = b) -> None:
                 progress(b * steps + k, n_batches * steps)
@@ -79,7 +79,7 @@ class FunctionSweep:
         in_order = n_batches <= 1
         return join(parts, None if in_order else np.argsort(np.asarray(positions), kind="stable"))
 
-    def _batch(self, sub: list[dict], record_params: bool, progress: Callable | None) -> Sequence[Trace]:
+    def _batch(self, sub: Sequence[dict], record_params: bool, progress: Callable | None) -> Sequence[Trace]:
         """One batch of runs (:func:`optimlab.runner.prepare_batch`) over runs that share their
         structural values, its traces made when first read."""
         fn, x0, d = self.fn, self.x0, self.d
@@ -87,7 +87,7 @@ class FunctionSweep:
         hyper = hyper_values(sub, self.numeric, self.options)
         starts = np.repeat(x0[None, :], len(sub), axis=0)
         batch_fn = fn
-        seeds_here = [r.get("seed") for r in sub]
+        seeds_here = column(sub, "seed")
         if self.noise > 0:
             batch_fn = fn.with_run_noise([s if s is not None else int(fn.seed) for s in seeds_here])
         elif self.seeded:
@@ -106,7 +106,7 @@ class FunctionSweep:
             offset += len(out)
         return join(parts)
 
-    def _extra(self, sub: list[dict], seeds: list, offset: int, i: int) -> dict:
+    def _extra(self, sub: Sequence[dict], seeds: list, offset: int, i: int) -> dict:
         """What a sweep adds to the configuration of run ``offset + i`` of ``sub``: its seed,
         its swept values and, on a noisy function, the function as it ran alone (its noise seed)."""
         r, s = sub[offset + i], seeds[offset + i]

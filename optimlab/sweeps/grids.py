@@ -12,7 +12,7 @@ import torch
 
 from ..optim import registry
 
-__all__ = ["logspace", "linspace", "expand_grid", "grid_configs", "Grid", "Runs"]
+__all__ = ["logspace", "linspace", "expand_grid", "grid_configs", "Grid", "Runs", "RunSlice", "column"]
 
 
 MAX_RUNS = 100_000
@@ -149,6 +149,11 @@ class _Lazy(SequenceABC):
         """The items of a slice (a sweep takes its runs a chunk at a time)."""
         return [self._item(j) for j in js]
 
+    def column(self, key: str, idx: np.ndarray) -> list:
+        """The value of ``key`` in the items at the indices ``idx`` (``None`` where an item has
+        none), in order; what a sweep's batch reads of its runs, without making their dicts."""
+        return [self._item(int(j)).get(key) for j in idx]
+
 
 class Grid(_Lazy):
     """The Cartesian product of value lists as a lazy, indexable sequence of dicts.
@@ -191,6 +196,15 @@ class Grid(_Lazy):
             return super()._items(js)
         return [dict(zip(self.keys, combo)) for combo in itertools.islice(itertools.product(*self.lists), js.start,
                                                                           js.stop)]
+
+    def column(self, key: str, idx: np.ndarray) -> list:
+        """:meth:`_Lazy.column` from the key's digit of each index (mixed radix), no dict made."""
+        if key not in self.keys:
+            return [None] * len(idx)
+        j = self.keys.index(key)
+        vals = self.lists[j]
+        below = math.prod(len(v) for v in self.lists[j + 1:])
+        return [vals[p] for p in ((np.asarray(idx, dtype=np.int64) // below) % len(vals)).tolist()]
 
     def axes(self) -> dict[str, list]:
         """``{argument: its values}``, as given."""
@@ -235,6 +249,17 @@ class Runs(_Lazy):
                 out.append({**cfg, "seed": seeds[s]})
         return out
 
+    def column(self, key: str, idx: np.ndarray) -> list:
+        """:meth:`_Lazy.column`: a seed from the run's place among its configuration's seeds,
+        any other key from its configuration's column (no dict made of a :class:`Grid`'s)."""
+        idx = np.asarray(idx, dtype=np.int64)
+        if key == "seed" and self.seeds is not None:
+            return [self.seeds[s] for s in (idx % self._per).tolist()]
+        configs = idx // self._per
+        if isinstance(self.configs, _Lazy):
+            return self.configs.column(key, configs)
+        return [self.configs[c].get(key) for c in configs.tolist()]
+
     def __iter__(self) -> Iterator[dict[str, Any]]:
         for c in self.configs:
             for s in (self.seeds if self.seeds is not None else [None]):
@@ -247,6 +272,36 @@ class Runs(_Lazy):
 
     def __repr__(self) -> str:
         return f"Runs({len(self):,}: {len(self.configs):,} configurations × {self._per} seeds)"
+
+
+class RunSlice(_Lazy):
+    """Runs ``start`` .. ``stop`` − 1 of a :class:`Runs` (a sweep's chunk), lazily: items and
+    columns read from the runs when asked."""
+
+    _what = ("run", "chunk")
+
+    def __init__(self, runs: _Lazy, start: int, stop: int):
+        self.runs, self.start = runs, start
+        self._len = max(0, stop - start)
+
+    def _item(self, j: int) -> dict[str, Any]:
+        return self.runs[self.start + j]
+
+    def _items(self, js: range) -> list[dict[str, Any]]:
+        if js.step != 1 or not js:
+            return super()._items(js)
+        return self.runs[self.start + js.start:self.start + js.stop]  # in bulk (Runs._items)
+
+    def column(self, key: str, idx: np.ndarray) -> list:
+        return self.runs.column(key, np.asarray(idx, dtype=np.int64) + self.start)
+
+
+def column(rows: Sequence[dict], key: str) -> list:
+    """Every row's value of ``key`` (``None`` where a row has none); a lazy sequence's
+    (:class:`Grid`, :class:`Runs`, :class:`RunSlice`) without making its dicts."""
+    if isinstance(rows, _Lazy):
+        return rows.column(key, np.arange(len(rows)))
+    return [r.get(key) for r in rows]
 
 
 def _plain_values(vals: list, key: str) -> list:
@@ -325,18 +380,18 @@ def split_hyper(axes: Mapping[str, Sequence[Any]]) -> tuple[list[str], list[str]
     return numeric, structural
 
 
-def hyper_values(rows: list[dict], numeric: list[str], options: Mapping[str, Any]) -> dict[str, list]:
+def hyper_values(rows: Sequence[dict], numeric: list[str], options: Mapping[str, Any]) -> dict[str, list]:
+    """``{name: one float per row}`` of the swept number arguments (``"betas"``: one pair per
+    row, from ``betas``, ``beta1`` and ``beta2`` over the options' or the default pair), read
+    by :func:`column`."""
     hyper: dict[str, list] = {}
-    betas_needed = any(k in numeric for k in ("beta1", "beta2", "betas"))
     for k in numeric:
-        if k in ("beta1", "beta2", "betas"):
-            continue
-        hyper[k] = [float(r[k]) for r in rows]
-    if betas_needed:
+        if k not in ("beta1", "beta2", "betas"):
+            hyper[k] = [float(v) for v in column(rows, k)]
+    if any(k in numeric for k in ("beta1", "beta2", "betas")):
         default = options.get("betas", (0.9, 0.999))
-        pairs = []
-        for r in rows:
-            b1, b2 = r.get("betas", default)
-            pairs.append((float(r.get("beta1", b1)), float(r.get("beta2", b2))))
-        hyper["betas"] = pairs
+        hyper["betas"] = []
+        for pair, b1, b2 in zip(column(rows, "betas"), column(rows, "beta1"), column(rows, "beta2")):
+            p1, p2 = pair if pair is not None else default
+            hyper["betas"].append((float(p1 if b1 is None else b1), float(p2 if b2 is None else b2)))
     return hyper
