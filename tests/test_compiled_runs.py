@@ -117,6 +117,15 @@ def test_batched_runs_with_divergence_rules_and_per_run_hyperparameters(traced, 
         run_batch("rosenbrock", "momentum", START, 3, record="some", record_params=False)
 
 
+def test_the_quick_divergence_test_reads_values_points_and_whether_gradient_norms_are_finite():
+    f = torch.tensor([1.0, 2.0, 3.0, 0.5], dtype=torch.float64)
+    x = torch.tensor([[0.5, -4.0], [1.0, 1.0], [0.0, 0.0], [0.1, 0.2]], dtype=torch.float64)
+    gn = torch.tensor([1e300, float("inf"), float("nan"), float("nan")], dtype=torch.float64)
+    top = programs._top(f, x, gn, torch.tensor([True, True, False, True]))
+    # a huge finite norm is not held to the bound (the eager rule: only NaN/inf); a stopped run reads 0
+    assert top[0] == 4.0 and top[1].isnan() and top[2] == 0.0 and top[3].isnan()
+
+
 @pytest.mark.parametrize("spec, hyper", [("momentum:momentum=0.9", {"lr": [1e-4, 1e-3]}),
                                          ("rmsprop:lr=0.01,centered=true", None)])
 @pytest.mark.parametrize("schedule", [(torch.optim.lr_scheduler.StepLR, {"step_size": 4, "gamma": 0.5}),

@@ -45,8 +45,9 @@ def run_compiled(loop: Any, program: Program, hyper_t: Mapping[str, Any], k: int
         times = [t_prev + (t_now - t_prev) * (i + 1) / n for i in range(n)]
         # the eager loop's divergence rule on each step's records (a run that diverged took the
         # call's remaining steps; what it recorded after is never read); the usual call passes the
-        # quick test of the active runs' largest |value| and |coordinate| and their gradient norms
-        fine = none_diverged(tops, grad_norms=G, bound=loop.bound, magnitudes=True)
+        # quick test of the active runs' largest |value| and |coordinate| (NaN for a gradient norm
+        # that is not finite)
+        fine = none_diverged(tops, bound=loop.bound, magnitudes=True)
         bad = [None if fine else divergent(V[i], grad_norms=G[i], points=P[i], bound=loop.bound) for i in range(n)]
         # no rule, nothing diverged, not the last step: no run stops in this call, record it whole
         whole = k > 0 and k + n <= loop.steps and not rule.rules() and all(b is None for b in bad)

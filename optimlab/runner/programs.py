@@ -159,13 +159,13 @@ class ChunkProgram(torch.nn.Module):
     hyperparameters (each (R, 1)), ``state`` the optimizer's state tensors. Returns the new
     ``x`` and state, and per step the values (K, R), gradient norms (K, R), points (K, d, R)
     (:class:`Program` hands them on as a (K, R, d) view) and ``tops`` (K, R): the largest of
-    |value| and every |coordinate| of each run (:func:`_top`). A run stopped before the call
-    has 0 there and in its gradient norms: those rows are never read.
+    |value| and every |coordinate| of each run, NaN when its gradient norm is not finite
+    (:func:`_top`); a run stopped before the call has 0 there.
 
     Divergence and the stopping rules are the host's (:func:`~optimlab.runner.compiled_steps.run_compiled`,
     on these records, by the eager loop's own rule): a run that stops inside a call takes the
     call's remaining steps, whose records are never read, and is frozen from the next call on.
-    The host's quick test reads ``tops`` and the gradient norms (a quarter of what the values
+    The host's quick test reads ``tops`` alone (a quarter of what the values, gradient norms
     and points are; the points of a frozen run that diverged are not in it), and only a call
     that fails it is searched step by step. Checking in here cost about half of the program's
     time (its reductions over d kept the loops from fusing; so did one reduction of the whole
@@ -228,8 +228,8 @@ class ChunkProgram(torch.nn.Module):
         values, norms, points, tops = [], [], [], []
         for i in range(factors.shape[0]):
             f, g = self.gradient(x)
-            values.append(f), points.append(_copy(x)), tops.append(_top(f, x, active))
-            norms.append(torch.where(active, torch.linalg.vector_norm(g, dim=1), 0))
+            gn = torch.linalg.vector_norm(g, dim=1)
+            values.append(f), points.append(_copy(x)), norms.append(gn), tops.append(_top(f, x, gn, active))
             if self.modes:
                 opt.train()
                 g = self.gradient(x)[1]
@@ -249,11 +249,12 @@ class ChunkProgram(torch.nn.Module):
                 torch.stack([p.T for p in points]), torch.stack(tops))
 
 
-def _top(f: torch.Tensor, x: torch.Tensor, active: torch.Tensor) -> torch.Tensor:
-    """max(|f|, |x₁|, …, |x_d|) of each active run, 0 for a stopped one; NaN when any is NaN.
-    For a few coordinates a chain of elementwise maxima (it fuses with the step), else one
-    reduction over d."""
-    top = f.abs()
+def _top(f: torch.Tensor, x: torch.Tensor, gn: torch.Tensor, active: torch.Tensor) -> torch.Tensor:
+    """max(|f|, |x₁|, …, |x_d|) of each active run, 0 for a stopped one; NaN when any of them or
+    the gradient norm ``gn`` is not finite (``gn · 0`` is 0 or NaN: the norm is tested for being
+    finite, not against the bound). For a few coordinates a chain of elementwise maxima (it
+    fuses with the step), else one reduction over d."""
+    top = torch.maximum(f.abs(), gn * 0)
     for c in ([x[:, j] for j in range(x.shape[1])] if x.shape[1] <= 8 else [x.abs().amax(dim=1)]):
         top = torch.maximum(top, c.abs())
     return torch.where(active, top, 0)
