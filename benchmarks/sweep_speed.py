@@ -31,7 +31,8 @@ process that imports, computes the sweep once and exits (the loop's row adds its
 extrapolated time to a fresh process's import time).
 
 ``--growth`` prints instead the compiled sweep's and JAX's warm times against R (10 … 10⁶,
-``--growth-steps`` steps) and against steps (R = 1,000), with optimlab's peak memory;
+``--growth-steps`` steps) and against steps (R = 1,000), with optimlab's peak memory
+(``--record``: what the sweeps keep, default ``final``; ``values`` keeps what JAX returns);
 ``--six`` the time of 6 optimizers × 500 steps on Rosenbrock (``optimlab.compare``, one run
 each): eager with each optimizer alone (``share=False``) and with the function evaluated once
 per step for all six (the default), as a ratio, and compiled (the playground's request;
@@ -67,6 +68,8 @@ P.add_argument("--cache-dir", default=os.path.join(tempfile.gettempdir(), "optim
 P.add_argument("--growth", action="store_true", help="time against R and against steps, compiled vs JAX")
 P.add_argument("--growth-steps", type=int, default=100)
 P.add_argument("--max-runs", type=int, default=1_000_000, help="largest R of --growth")
+P.add_argument("--record", choices=["all", "values", "final"], default="final",
+               help="what --growth's sweeps keep of each step ('values' keeps what the JAX program returns)")
 P.add_argument("--six", action="store_true", help="6 optimizers x 500 steps on one function")
 P.add_argument("--six-eager", action="store_true", help="--six without the compiled row (no program built)")
 P.add_argument("--no-process", action="store_true", help="skip the whole-process timings")
@@ -208,14 +211,16 @@ def growth() -> None:
 
     torch.set_num_threads(ARGS.threads)
     optimlab_sweep(10, 2, compile=True)  # builds (or loads) the program once
+    kept = {"final": "start, last point, final and best value per run", "values": "every step's value and the "
+            "last point per run, as the JAX program returns", "all": "every step's value, gradient norm and lr"}
     print(f"Adam on Rosenbrock, float64, {ARGS.threads} thread(s), warm, best of {ARGS.repeat}; "
-          f"record='final' (start, last point, final and best value per run)\n")
+          f"record={ARGS.record!r} ({kept[ARGS.record]})\n")
     print(f"{'R':>9} {'steps':>6} {'optimlab compiled [s]':>22} {'jax warm [s]':>13} {'× jax':>7} "
           f"{'peak RSS [GiB]':>15}")
     rows = [(10 ** e, ARGS.growth_steps) for e in range(1, 7) if 10 ** e <= ARGS.max_runs]
     rows += [(1000, s) for s in (100, 1000, 10_000) if s != ARGS.growth_steps]
     for runs, steps in rows:
-        t_o = _best(lambda runs=runs, steps=steps: optimlab_sweep(runs, steps, compile=True, record="final"),
+        t_o = _best(lambda runs=runs, steps=steps: optimlab_sweep(runs, steps, compile=True, record=ARGS.record),
                     ARGS.repeat)
         rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2 ** 20
         t_j = _jax_warm(runs, steps) if HAVE_JAX else float("nan")
