@@ -33,28 +33,6 @@ def _fresh(code: str) -> str:
     return out.stdout
 
 
-@pytest.mark.slow  # a fresh Python process
-def test_a_saved_history_loads_as_a_history_in_a_fresh_process(tmp_path):
-    """History lives in optimlab.record beside Trace: Trace.load knows it, from .npz and from
-    .json, without optimlab.training (both files in one fresh process)."""
-    h = History(label="x", series={"loss": [3.0, 2.0], "lr": [0.1, 0.1], "time": [0.0, 1.0], "epoch": [0, 0]},
-                epochs={"loss": [2.5]})
-    h.save(tmp_path / "h.npz")
-    h = History(label="run", series={"loss": np.array([3.0, 2.0])}, epochs={"loss": np.array([2.5])},
-                meta={"iterations_per_epoch": 2})
-    h.save(tmp_path / "h.json")
-    got = _fresh(f"""
-        import sys
-        from optimlab.record import Trace
-        t = Trace.load({str(tmp_path / "h.npz")!r})
-        print(type(t).__name__, t.values.tolist(), t.history["loss"])
-        t = Trace.load({str(tmp_path / "h.json")!r})
-        print(type(t).__name__, t.iterations_per_epoch, *t.values.tolist())
-        print("optimlab.training" in sys.modules)""")
-    assert [line.split() for line in got.splitlines()] == [["History", "[3.0,", "2.0]", "[2.5]"],
-                                                           ["History", "2", "3.0", "2.0"], ["False"]]
-
-
 # ---------------------------------------------------------------- JSON data
 @pytest.fixture(scope="module")
 def store(tmp_path_factory):
