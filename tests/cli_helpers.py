@@ -3,13 +3,19 @@ or in a child forked from it."""
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import sys
+import warnings
 from multiprocessing.process import BaseProcess
 from pathlib import Path
 
 from optimlab.cli import main
+
+# the child runs no thread of this process's and takes no lock that one could hold (it computes,
+# writes its log and ends in os._exit), as torch's DataLoader workers, forked the same way
+FORK_WARNING = r"This process .* is multi-threaded, use of fork\(\) may lead to deadlocks"
 
 
 def call(capsys, *argv: str) -> tuple[int, str, str]:
@@ -39,8 +45,11 @@ def forked_cli(log: Path, *argv: str) -> BaseProcess:
     the child has torch, optimlab and Optuna imported already (``python -m optimlab`` imported
     them again, 2-3 s of CPU per process on the 2-core CI machine). Fork this process before it
     opens a connection that the child could share (a database's, for one)."""
+    gc.collect()  # no unreachable object (another test's database connection) is left for the child to finalize
     proc = multiprocessing.get_context("fork").Process(target=_logged_main, args=(list(argv), str(log)))
-    proc.start()
+    with warnings.catch_warnings():  # Python >= 3.12 warns of fork in a threaded process (pytest-xdist's)
+        warnings.filterwarnings("ignore", FORK_WARNING, DeprecationWarning)
+        proc.start()
     return proc
 
 

@@ -11,6 +11,7 @@ import pytest
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
+from cli_helpers import FORK_WARNING
 
 import optimlab.problems as P
 from optimlab.training import Trainer
@@ -56,6 +57,7 @@ def _worker(rank: int, store: str, out: str) -> None:
 
 
 @pytest.mark.slow  # starts two worker processes
+@pytest.mark.filterwarnings(f"ignore:{FORK_WARNING}:DeprecationWarning")  # cli_helpers.FORK_WARNING
 @pytest.mark.skipif(not dist.is_available(), reason="torch built without torch.distributed")
 def test_two_process_ddp_equals_one_process_on_the_full_batch(tmp_path):
     store, out = str(tmp_path / "store"), str(tmp_path / "params")
