@@ -88,13 +88,13 @@ def test_an_old_store_of_summary_dicts_still_reports_the_same_numbers(store, sto
                                              keep_params=r["trial"]["phase"] == "rerun"))
     with sqlite3.connect(old) as db:
         assert "trace" not in db.execute("SELECT result FROM trials").fetchone()[0]
-    new_page, old_page = report.bench_page(store, tmp_path / "a"), report.bench_page(old, tmp_path / "b")
-    assert old_page.table.rows == new_page.table.rows
-    def trials(folder):  # every column but the write time
-        lines = (tmp_path / folder / "trials.csv").read_text().splitlines()
+    old_page = report.bench_page(old, tmp_path / "b")  # the new store's page: the fixture store_page
+    assert old_page.table.rows == store_page.table.rows
+    def trials(page):  # every column but the write time
+        lines = (page.index.parent / "trials.csv").read_text().splitlines()
         return sorted(line.rsplit(",", 1)[0] for line in lines)
 
-    assert trials("a") == trials("b")
+    assert trials(store_page) == trials(old_page)
     with sqlite3.connect(old) as db:
         db.execute("UPDATE trials SET result = '{\"curve\": []}' WHERE rowid = 1")
     with pytest.raises(ValueError, match="neither a trace nor a result summary"):
