@@ -1,5 +1,6 @@
 import os
 
+import bench_kill
 import matplotlib
 import pytest
 import torch
@@ -26,3 +27,12 @@ def float64():
     dtype; in float32 that alone costs ~1e-10 against a formula, and compiled NAdam
     rounds Πμ differently from eager (~1e-8 relative)."""
     torch.set_default_dtype(torch.float64)
+
+
+@pytest.fixture(scope="session")
+def kill_bench_reference(tmp_path_factory):
+    """The store of tests/bench_kill.py's benchmark run uninterrupted (read it, never write): the
+    numbers that both kill-and-resume tests must get back."""
+    store = tmp_path_factory.mktemp("kill-reference") / "fresh.sqlite"
+    bench_kill.run(store)
+    return store

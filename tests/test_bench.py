@@ -5,15 +5,13 @@ import csv
 import json
 import math
 import os
-import signal
 import sqlite3
-import subprocess
-import sys
 import time
-from pathlib import Path
 
+import bench_kill
 import numpy as np
 import pytest
+from cli_helpers import forked_cli
 
 from optimlab.bench import TrialStore, performance_profile, performance_ratios, trial_id
 from optimlab.bench.protocol import split_specs, trial_result, tune_configs
@@ -21,7 +19,6 @@ from optimlab.cli.sweep import CLIError, parse_grid
 from optimlab.sweeps import logspace
 
 INF = math.inf
-ROOT = Path(__file__).resolve().parents[1]
 
 
 # ---------------------------------------------------------------- performance profiles
@@ -109,17 +106,6 @@ def test_grid_syntax():
 
 
 # ---------------------------------------------------------------- interrupted benchmark
-SUITE = "booth,rosenbrock"
-ARGS = dict(optimizers="momentum,adam", budget=4, seeds=2, steps=200)
-
-
-def _env():
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")])
-    env["MPLBACKEND"] = "Agg"
-    return env
-
-
 def _count(path):
     try:
         with sqlite3.connect(path, timeout=5) as db:
@@ -129,29 +115,25 @@ def _count(path):
 
 
 @pytest.mark.slow  # a worker process killed mid-run and a rerun (about 7-15 s)
-def test_killed_benchmark_resumes_without_rerunning_finished_trials(tmp_path):
+def test_killed_benchmark_resumes_without_rerunning_finished_trials(tmp_path, kill_bench_reference):
     pytest.importorskip("optimlab.functions")
-    from optimlab.bench import run_bench
     from optimlab.report import build_report
 
     store = tmp_path / "b.sqlite"
-    cmd = [sys.executable, "-m", "optimlab", "bench", "--suite", SUITE, "--optimizers", ARGS["optimizers"],
-           "--budget", str(ARGS["budget"]), "--seeds", str(ARGS["seeds"]), "--steps", str(ARGS["steps"]),
-           "--store", str(store), "--out", str(tmp_path / "out0")]
-    total = 2 * 2 * (4 + 2)
-    proc = subprocess.Popen(cmd, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    total = bench_kill.TOTAL
+    proc = forked_cli(tmp_path / "bench.log", "bench", *bench_kill.cli_args(), "--store", str(store), "--out",
+                      str(tmp_path / "out0"))
     deadline = time.time() + 40
-    while time.time() < deadline and proc.poll() is None and _count(store) < 8:
+    while time.time() < deadline and proc.is_alive() and _count(store) < 8:
         time.sleep(0.01)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
+    proc.kill()
+    proc.join()
     before = {}
     with TrialStore(store) as st:
         for row in st:
             before[row["id"]] = (row["finished"], row["pid"], trial_result(row)["final"])
     assert 0 < len(before) < total, f"kill missed the run: {len(before)} of {total} stored"
-    run = run_bench(SUITE, ARGS["optimizers"], budget=ARGS["budget"], seeds=ARGS["seeds"], steps=ARGS["steps"],
-                    store=store)
+    run = bench_kill.run(store)
     assert run.total == total and run.computed == total - len(before) and run.reused == len(before)
     with TrialStore(store) as st:
         rows = list(st)
@@ -162,13 +144,10 @@ def test_killed_benchmark_resumes_without_rerunning_finished_trials(tmp_path):
         else:
             assert r["pid"] == os.getpid()
     # the same command once more computes nothing
-    again = run_bench(SUITE, ARGS["optimizers"], budget=ARGS["budget"], seeds=ARGS["seeds"], steps=ARGS["steps"],
-                      store=store)
+    again = bench_kill.run(store)
     assert again.computed == 0 and again.reused == total
     # an uninterrupted benchmark gets the same numbers
-    fresh = tmp_path / "fresh.sqlite"
-    run_bench(SUITE, ARGS["optimizers"], budget=ARGS["budget"], seeds=ARGS["seeds"], steps=ARGS["steps"], store=fresh)
-    with TrialStore(fresh) as st:
+    with TrialStore(kill_bench_reference, readonly=True) as st:
         ref = {r["id"]: trial_result(r)["final"] for r in st}
     assert ref == {r["id"]: trial_result(r)["final"] for r in rows}
     # the report comes from the store alone; its numbers are the stored trials'
@@ -183,7 +162,7 @@ def test_killed_benchmark_resumes_without_rerunning_finished_trials(tmp_path):
     assert cell["runs"] == 2 and cell["median"] == np.median([trial_result(r)["final"] for r in reruns])
     tune = [r for r in rows if r["trial"]["phase"] == "tune" and r["trial"]["optimizer"] == "adam"
             and r["trial"]["problem"]["name"] == "booth"]
-    grid = logspace(1e-4, 1, ARGS["budget"])
+    grid = logspace(1e-4, 1, bench_kill.ARGS["budget"])
     best = min(tune, key=lambda r: (trial_result(r)["final"], grid.index(r["trial"]["hyper"]["lr"])))
     assert cell["best_hyper"] == best["trial"]["hyper"]
     # steps to the target, by hand from the stored curves

@@ -14,13 +14,14 @@ import tempfile
 import time
 from pathlib import Path
 
+import bench_kill
 import pytest
+from cli_helpers import forked_cli
 
 from optimlab.bench import TrialStore, run_bench
 from optimlab.bench.protocol import aggregate, trial_result, tune_configs
 from optimlab.optim import registry
 
-ROOT = Path(__file__).resolve().parents[1]
 HINT = 'pip install "optimlab[optuna]"'
 needs_optuna = pytest.mark.skipif(importlib.util.find_spec("optuna") is None,
                                   reason=f"Optuna is not installed ({HINT})")
@@ -288,31 +289,31 @@ def test_three_workers_on_postgresql_one_killed(postgres_url, tmp_path):
     # 300 steps: a trial lasts long enough (~50 ms) to be caught running
     args = dict(budget=2, seeds=2, steps=300, search="random", search_seed=1)
     desc = describe_search(SUITE, SPECS, lr_range=(1e-4, 1.0), max_trials=1000, **args)
-    prepare(open_storage(postgres_url), desc)
+    laid_out = open_storage(postgres_url)
+    prepare(laid_out, desc)
+    laid_out.engine.dispose()  # closed: the forked workers share no connection with this process
     names = [study_name(desc, p, s) for p in desc["problems"] for s in desc["optimizers"]]
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
-           "MPLBACKEND": "Agg"}
-    cmd = [sys.executable, "-m", "optimlab", "bench", "worker", "--storage", postgres_url, "--batch", "2",
-           "--heartbeat", "1"]
-    procs = [subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) for _ in range(3)]
+    logs = [tmp_path / f"worker{i}.log" for i in range(3)]
+    procs = [forked_cli(log, "bench", "worker", "--storage", postgres_url, "--batch", "2", "--heartbeat", "1")
+             for log in logs]
     victim = procs[1]
     storage = open_storage(postgres_url)
     study_ids = [storage.get_study_id_from_name(n) for n in names]
     deadline, caught = time.time() + 60, False
-    while time.time() < deadline and victim.poll() is None:  # kill the victim while it holds RUNNING trials
+    while time.time() < deadline and victim.is_alive():  # kill the victim while it holds RUNNING trials
         if str(victim.pid) in _running_pids(optuna, storage, study_ids):
-            victim.send_signal(signal.SIGSTOP)  # frozen, it can no longer finish them between the look and the kill
+            os.kill(victim.pid, signal.SIGSTOP)  # frozen, it can no longer finish them between the look and the kill
             caught = str(victim.pid) in _running_pids(optuna, storage, study_ids)
             if caught:
                 break
-            victim.send_signal(signal.SIGCONT)
+            os.kill(victim.pid, signal.SIGCONT)
         time.sleep(0.05)  # a look costs this process ~15 ms of CPU, which the workers need
-    victim.send_signal(signal.SIGKILL)
+    victim.kill()
     assert caught, "the victim was never seen holding a trial (its trials take milliseconds: none was caught)"
-    for p in (procs[0], procs[2]):
-        _, err = p.communicate(timeout=120)
-        assert p.returncode == 0, err.decode()[-2000:]
-    victim.wait()
+    for p, log in ((procs[0], logs[0]), (procs[2], logs[2])):
+        p.join(120)
+        assert p.exitcode == 0, log.read_text()[-2000:]
+    victim.join()
     # every trial exactly once; the victim's trials failed and were retried by the others
     total = 2 * 2 * (args["budget"] + args["seeds"])
     failed, ids = [], []
@@ -339,8 +340,6 @@ def test_three_workers_on_postgresql_one_killed(postgres_url, tmp_path):
         {key: c["cost"] for key, c in _numbers(ref_desc, ref_rows)[0].items()}
 
 
-KILL_SUITE = "booth,rosenbrock"  # test_bench.py's kill-and-resume benchmark
-KILL_ARGS = dict(optimizers="momentum,adam", budget=4, seeds=2, steps=200)
 
 
 def _sqlite_states(path):
@@ -352,38 +351,34 @@ def _sqlite_states(path):
 
 
 @pytest.mark.slow  # test_bench's kill-and-resume, on an Optuna SQLite storage (about 10-20 s)
-def test_killed_benchmark_on_optuna_storage_resumes(tmp_path):
+def test_killed_benchmark_on_optuna_storage_resumes(tmp_path, kill_bench_reference):
     pytest.importorskip("optuna")
     from optimlab.bench import optuna_bench
     from optimlab.bench.optuna_store import open_storage, read_rows
 
     db = tmp_path / "k.db"
-    cmd = [sys.executable, "-m", "optimlab", "bench", "--suite", KILL_SUITE, "--optimizers", KILL_ARGS["optimizers"],
-           "--budget", str(KILL_ARGS["budget"]), "--seeds", str(KILL_ARGS["seeds"]), "--steps",
-           str(KILL_ARGS["steps"]), "--storage", _url(db), "--batch", "2", "--heartbeat", "1", "--out",
-           str(tmp_path / "o")]
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = forked_cli(tmp_path / "bench.log", "bench", *bench_kill.cli_args(), "--storage", _url(db), "--batch", "2",
+                      "--heartbeat", "1", "--out", str(tmp_path / "o"))
     deadline = time.time() + 60
 
     def mid_run() -> bool:
         states = _sqlite_states(db)
         return states.get("COMPLETE", 0) >= 8 and bool(states.get("RUNNING", 0))
 
-    while time.time() < deadline and proc.poll() is None:  # kill it while it holds RUNNING trials
+    while time.time() < deadline and proc.is_alive():  # kill it while it holds RUNNING trials
         if mid_run():
-            proc.send_signal(signal.SIGSTOP)  # frozen, it can no longer finish them between the look and the kill
+            os.kill(proc.pid, signal.SIGSTOP)  # frozen, it can no longer finish them between the look and the kill
             if mid_run():
                 break
-            proc.send_signal(signal.SIGCONT)
+            os.kill(proc.pid, signal.SIGCONT)
         time.sleep(0.01)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    total = 2 * 2 * (4 + 2)
+    proc.kill()
+    proc.join()
+    total, args = bench_kill.TOTAL, bench_kill.ARGS
     before = {r["id"]: (r["finished"], r["pid"]) for r in read_rows(open_storage(_url(db)))[1]}
     assert 0 < len(before) < total, f"kill missed the run: {len(before)} of {total} finished"
-    run = optuna_bench(KILL_SUITE, KILL_ARGS["optimizers"], storage=_url(db), budget=KILL_ARGS["budget"],
-                       seeds=KILL_ARGS["seeds"], steps=KILL_ARGS["steps"], heartbeat=1)
+    run = optuna_bench(bench_kill.SUITE, args["optimizers"], storage=_url(db), budget=args["budget"],
+                       seeds=args["seeds"], steps=args["steps"], heartbeat=1)
     assert (run.total, run.computed, run.reused) == (total, total - len(before), len(before))
     _, rows = read_rows(open_storage(_url(db)))
     assert len(rows) == total == len({r["id"] for r in rows})
@@ -391,10 +386,7 @@ def test_killed_benchmark_on_optuna_storage_resumes(tmp_path):
         if r["id"] in before:  # untouched: same finishing time and worker
             assert (r["finished"], r["pid"]) == before[r["id"]]
     assert _sqlite_states(db).get("FAIL", 0) >= 1  # the killed batch, failed as stale and retried
-    fresh = tmp_path / "fresh.sqlite"
-    run_bench(KILL_SUITE, KILL_ARGS["optimizers"], budget=KILL_ARGS["budget"], seeds=KILL_ARGS["seeds"],
-              steps=KILL_ARGS["steps"], store=fresh)
-    ref_desc, ref_rows = _rows(fresh)
+    ref_desc, ref_rows = _rows(kill_bench_reference)
     assert {r["id"]: trial_result(r)["final"] for r in ref_rows} == {r["id"]: trial_result(r)["final"] for r in rows}
     # what a page from the database alone would show: the one-process store's numbers (the page
     # itself, drawn from a storage URL, is the PostgreSQL test's)

@@ -101,41 +101,6 @@ print(json.dumps({"codes": codes, "loaded": sorted(m for m in ("torch", "numpy",
     assert "unknown option 'foo' for sgd; accepted: lr, momentum" in r.stderr and "Did you mean 'adam'" in r.stderr
 
 
-def test_the_command_lines_name_table_is_current_and_says_what_the_registry_says():
-    # in a fresh process: other tests register plugins, which the table rightly does not hold
-    script = r"""
-from pathlib import Path
-import optimlab
-from optimlab.cli import _index
-from optimlab.optim import registry
-
-assert (Path(_index.__file__).parent / "_index_data.py").read_text() == _index.index_source(), (
-    "the optimizer table is stale: run python tools/cli_index.py")
-for bad in ("sgd:foo=1", "adam:LRR=0.1", "adamm", "Keras.Adamm:lr=1", "sgd:lr=0.1,momentm=0.9", "lion:betas2=1"):
-    try:
-        registry.parse_spec(bad)
-    except ValueError as e:
-        assert _index.quick_spec_error(bad, index=True) == str(e), bad
-    else:
-        raise AssertionError(bad)
-for fine_or_for_the_registry in ("adam:LR=0.1", "keras.adam:learning_rate=0.1", "lookahead:base=sgd,lr=0.1",
-                                 "mymodule:MyOptimizer", "mymodule:MyOptimizer:lr=0.1", "sgd:lr=(", "sgd:=1"):
-    assert _index.quick_spec_error(fine_or_for_the_registry, index=True) is None, fine_or_for_the_registry
-for bad in ("bael", "Rosenbrok", "pi", "sin", "x_y"):
-    try:
-        optimlab.functions.resolve(bad)
-    except ValueError as e:
-        assert _index.quick_function_error(bad, index=True) == str(e), bad
-    else:
-        raise AssertionError(bad)
-for fine_or_for_the_registry in ("beale", "Six-Hump Camel", "x", "x**2 + y", "x-y", "bael:dim=3", "e"):
-    assert _index.quick_function_error(fine_or_for_the_registry, index=True) is None, fine_or_for_the_registry
-print("ok")
-"""
-    r = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, timeout=120)
-    assert r.stdout.strip() == "ok", r.stderr
-
-
 def printed_folder(stdout: str) -> Path:
     """The folder named by run's last line, ``Wrote N files to FOLDER (open FOLDER/index.html)``."""
     return Path(stdout.strip().splitlines()[-1].split(" files to ")[1].split(" (open ")[0])

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import pytest
 import torch
-from torch._dynamo.testing import CompileCounterWithBackend
 
 import optimlab.optim as oo
 
@@ -42,6 +41,9 @@ def train(name, compiled, backend):
         loss = closure()
         opt.step()
         return loss
+
+    # lazy: torch._dynamo costs every test process 1-1.5 s at collection; only these tests use it
+    from torch._dynamo.testing import CompileCounterWithBackend
 
     counter = CompileCounterWithBackend(backend)
     fn = torch.compile(step, backend=counter) if compiled else step

@@ -33,20 +33,6 @@ def _fresh(code: str) -> str:
     return out.stdout
 
 
-@pytest.mark.slow  # a fresh Python process
-def test_a_history_saved_as_json_loads_as_a_history_in_a_fresh_process(tmp_path):
-    # (the .npz case: tests/test_training.py)
-    h = History(label="run", series={"loss": np.array([3.0, 2.0])}, epochs={"loss": np.array([2.5])},
-                meta={"iterations_per_epoch": 2})
-    h.save(tmp_path / "h.json")
-    got = _fresh(f"""
-        import sys
-        from optimlab.record import Trace
-        t = Trace.load({str(tmp_path / "h.json")!r})
-        print(type(t).__name__, t.iterations_per_epoch, *t.values.tolist(), "optimlab.training" in sys.modules)""")
-    assert got.split() == ["History", "2", "3.0", "2.0", "False"]
-
-
 # ---------------------------------------------------------------- JSON data
 @pytest.fixture(scope="module")
 def store(tmp_path_factory):
@@ -102,13 +88,13 @@ def test_an_old_store_of_summary_dicts_still_reports_the_same_numbers(store, sto
                                              keep_params=r["trial"]["phase"] == "rerun"))
     with sqlite3.connect(old) as db:
         assert "trace" not in db.execute("SELECT result FROM trials").fetchone()[0]
-    new_page, old_page = report.bench_page(store, tmp_path / "a"), report.bench_page(old, tmp_path / "b")
-    assert old_page.table.rows == new_page.table.rows
-    def trials(folder):  # every column but the write time
-        lines = (tmp_path / folder / "trials.csv").read_text().splitlines()
+    old_page = report.bench_page(old, tmp_path / "b")  # the new store's page: the fixture store_page
+    assert old_page.table.rows == store_page.table.rows
+    def trials(page):  # every column but the write time
+        lines = (page.index.parent / "trials.csv").read_text().splitlines()
         return sorted(line.rsplit(",", 1)[0] for line in lines)
 
-    assert trials("a") == trials("b")
+    assert trials(store_page) == trials(old_page)
     with sqlite3.connect(old) as db:
         db.execute("UPDATE trials SET result = '{\"curve\": []}' WHERE rowid = 1")
     with pytest.raises(ValueError, match="neither a trace nor a result summary"):

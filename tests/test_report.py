@@ -1,7 +1,5 @@
 """optimlab.report pages and optimlab.record JSON."""
 
-import pytest
-
 
 def test_a_linked_figure_resolves_from_the_page(tmp_path, monkeypatch):
     from optimlab.report import Figure, write_html
@@ -52,25 +50,6 @@ def test_plot_curves_takes_a_mapping_without_changing_the_traces():
     assert [line.get_label() for line in fig.axes[0].lines] == ["mine"] and t.label == ""
     with pytest.raises(ValueError, match="empty"):
         plot_curves({})
-
-
-# ---------------------------------------------------------------- the backend is the user's
-@pytest.mark.slow  # a fresh Python process
-def test_importing_optimlab_keeps_the_users_matplotlib_backend():
-    """A notebook sets its backend (MPLBACKEND=module://matplotlib_inline...); importing any
-    optimlab module, pictures and pages included, must not switch it to Agg."""
-    import os
-    import subprocess
-    import sys
-
-    code = ("import matplotlib, optimlab, optimlab.viz, optimlab.viz.sweeps, optimlab.viz.training, "
-            "optimlab.report, optimlab.demo, optimlab.cli, optimlab.bench\n"
-            "import matplotlib.pyplot as plt\n"
-            "print(matplotlib.get_backend())")
-    env = {**os.environ, "MPLBACKEND": "svg"}
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
-    assert out.returncode == 0, out.stderr
-    assert out.stdout.strip().lower() == "svg"
 
 
 def test_only_the_cli_entry_point_picks_a_backend():

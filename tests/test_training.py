@@ -716,19 +716,3 @@ def test_history_files_hold_each_series_once_and_old_files_with_aliases_still_lo
     # a history with only the function lab's name keeps it
     only = History(label="x", series={"values": np.array([3.0, 2.0])})
     np.testing.assert_array_equal(History.load(only.save(tmp_path / "only.npz")).values, [3.0, 2.0])
-
-
-@pytest.mark.slow  # a fresh Python process
-def test_a_saved_history_loads_as_a_history_in_a_fresh_process(tmp_path):
-    """History lives in optimlab.record beside Trace: Trace.load knows it without optimlab.training."""
-    import subprocess
-    import sys
-
-    h = History(label="x", series={"loss": [3.0, 2.0], "lr": [0.1, 0.1], "time": [0.0, 1.0], "epoch": [0, 0]},
-                epochs={"loss": [2.5]})
-    h.save(tmp_path / "h.npz")
-    code = ("import sys; from optimlab.record import Trace; t = Trace.load(sys.argv[1]); "
-            "print(type(t).__name__, t.values.tolist(), t.history['loss'], 'optimlab.training' in sys.modules)")
-    out = subprocess.run([sys.executable, "-c", code, str(tmp_path / "h.npz")], capture_output=True, text=True,
-                         check=True).stdout.split()
-    assert out == ["History", "[3.0,", "2.0]", "[2.5]", "False"]

@@ -4,12 +4,14 @@ steps as one process on the whole batch, with an optimlab optimizer used unchang
 from __future__ import annotations
 
 import datetime
+import multiprocessing
 
 import numpy as np
 import pytest
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
+from cli_helpers import FORK_WARNING
 
 import optimlab.problems as P
 from optimlab.training import Trainer
@@ -55,10 +57,14 @@ def _worker(rank: int, store: str, out: str) -> None:
 
 
 @pytest.mark.slow  # starts two worker processes
+@pytest.mark.filterwarnings(f"ignore:{FORK_WARNING}:DeprecationWarning")  # cli_helpers.FORK_WARNING
 @pytest.mark.skipif(not dist.is_available(), reason="torch built without torch.distributed")
 def test_two_process_ddp_equals_one_process_on_the_full_batch(tmp_path):
     store, out = str(tmp_path / "store"), str(tmp_path / "params")
-    mp.spawn(_worker, args=(store, out), nprocs=WORLD, join=True)
+    # forked, the workers start with torch and optimlab imported: spawned, each imported them again
+    # (about 3 s of CPU per process, most of this test's time); spawn where fork does not exist
+    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    mp.start_processes(_worker, args=(store, out), nprocs=WORLD, join=True, start_method=method)
     r0, r1 = (torch.load(f"{out}.{r}") for r in range(WORLD))
     torch.testing.assert_close(r0["params"], r1["params"], rtol=0, atol=0)  # replicas stay identical
 
