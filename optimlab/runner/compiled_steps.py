@@ -66,7 +66,8 @@ def run_compiled(loop: Any, program: Program, hyper_t: Mapping[str, Any], k: int
             if progress is not None:
                 progress(k)
         t_prev = t_now
-        active = torch.from_numpy(loop.state.active.copy())
+        if not loop.state.all_active:  # while every run goes on, the mask stays the one tensor
+            active = torch.from_numpy(loop.state.active.copy())
     with torch.no_grad():
         loop.x.copy_(x)
 

@@ -37,6 +37,7 @@ import hashlib
 import io
 import json
 import logging
+import math
 import os
 import platform
 import shutil
@@ -278,6 +279,9 @@ def runs_inner(t: torch.Tensor, runs: int) -> torch.Tensor:
     tensors (0-d, not per run) are returned as they are. No copy when already so laid out."""
     if t.dim() < 2 or t.shape[0] != runs or runs == 1:  # one run: one layout
         return t
+    # the strides of that layout: the runs 1, each other dimension the runs times the sizes after it
+    if t.stride() == (1, *(runs * math.prod(t.shape[j + 1:]) for j in range(1, t.dim()))):
+        return t  # already so (a program's own output, handed back to it)
     return t.movedim(0, -1).contiguous().movedim(-1, 0)
 
 
