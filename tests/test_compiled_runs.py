@@ -111,6 +111,14 @@ def test_batched_runs_with_divergence_rules_and_per_run_hyperparameters(traced, 
             np.testing.assert_allclose(np.r_[v.params, f.params], np.r_[ends, ends], rtol=1e-12, atol=0)
             np.testing.assert_allclose([f.meta["final_value"], f.meta["best_value"]],
                                        [full.values[-1], full.values[np.isfinite(full.values)].min()], rtol=1e-12)
+    # without a rule the calls that nothing stops are recorded whole (the program's own lowest value of each)
+    nokw = dict(hyper=hyper, bound=1e6)
+    full = run_batch("rosenbrock", "momentum", START, 30, compile=False, **nokw)
+    fin = run_batch("rosenbrock", "momentum", START, 30, compile=True, record="final", record_params=False, **nokw)
+    for a, f in zip(full, fin):
+        assert (a.stop_reason, a.steps) == (f.stop_reason, f.steps)
+        np.testing.assert_allclose([f.meta["final_value"], f.meta["best_value"]],
+                                   [a.values[-1], a.values[np.isfinite(a.values)].min()], rtol=1e-12)
     with pytest.raises(ValueError, match="record='final' keeps only the start and last point: pass record_params"):
         run_batch("rosenbrock", "momentum", START, 3, record="final")
     with pytest.raises(ValueError, match="record must be one of 'all', 'values', 'final', got 'some'"):

@@ -38,7 +38,7 @@ def run_compiled(loop: Any, program: Program, hyper_t: Mapping[str, Any], k: int
         f_k = [next(factors) for _ in range(program.chunk)]
         if f_t is None or loop.runs_schedule is not None or loop.sched is not None:  # constant without a schedule
             f_t = torch.tensor(f_k, dtype=dtype)
-        x, state, V, G, P, tops = program(x, active, base, f_t, flat_h, state)
+        x, state, V, G, P, tops, low = program(x, active, base, f_t, flat_h, state)
         t_now = time.perf_counter() - t0
         V, G, P, tops = V.numpy(), G.numpy(), P.numpy(), tops.numpy()
         n = program.chunk
@@ -52,7 +52,7 @@ def run_compiled(loop: Any, program: Program, hyper_t: Mapping[str, Any], k: int
         # no rule, nothing diverged, not the last step: no run stops in this call, record it whole
         whole = k > 0 and k + n <= loop.steps and not rule.rules() and all(b is None for b in bad)
         if whole:
-            loop.record_block(k, V, G, P, times)
+            loop.record_block(k, V, G, P, times, low=low.numpy())
         for i in range(n):
             if not whole and loop.observe(k, V[i], G[i], P[i], times[i], bad[i], rule, f_min):
                 done = True

@@ -264,9 +264,11 @@ class _FunctionLoop:
         """Step k's values, gradient norms, points and clock, for the runs still recording."""
         self.record_block(k, fv[None], gn[None], xv[None], [elapsed])
 
-    def record_block(self, k: int, V: np.ndarray, G: np.ndarray, P: np.ndarray, T: list[float]) -> None:
+    def record_block(self, k: int, V: np.ndarray, G: np.ndarray, P: np.ndarray, T: list[float],
+                     low: np.ndarray | None = None) -> None:
         """Steps k .. k + n − 1 at once (n = len(V)), none of which stops a run. Without
-        ``record_params`` only the start (row 0) and the last point (row 1) are kept."""
+        ``record_params`` only the start (row 0) and the last point (row 1) are kept. ``low``:
+        each run's lowest value of these steps when already known (a compiled call's)."""
         st, end = self.state, k + len(V)
         if end > len(self.T):
             self.T = grown(self.T, end, self.steps + 1)
@@ -282,7 +284,7 @@ class _FunctionLoop:
         if self.G is not None:
             self.G[k:end] = G
         if self.best_v is not None:
-            self._final_values(V)
+            self._final_values(V, low)
         if self.record_params:
             self.P[k:end] = P
         elif st.all_active:
@@ -291,12 +293,14 @@ class _FunctionLoop:
             self.P[0 if end == 1 else 1][st.active] = P[-1][st.active]
         st.record(end - 1)
 
-    def _final_values(self, V: np.ndarray) -> None:
-        """record="final": the last value and the lowest one of the runs recording these rows
-        (those still active, whose values are finite: a non-finite one stops its run unrecorded)."""
-        if self._low is None or len(self._low) != V.shape[1]:
-            self._low = np.empty(V.shape[1])
-        low = np.minimum.reduce(V, axis=0, out=self._low)  # kept: a fresh (R,) array per call costs page faults
+    def _final_values(self, V: np.ndarray, low: np.ndarray | None = None) -> None:
+        """record="final": the last value and the lowest one (``low``, else found here) of the runs
+        recording these rows (those still active, whose values are finite: a non-finite one stops
+        its run unrecorded)."""
+        if low is None:
+            if self._low is None or len(self._low) != V.shape[1]:
+                self._low = np.empty(V.shape[1])
+            low = np.minimum.reduce(V, axis=0, out=self._low)  # kept: a fresh (R,) array per call costs page faults
         if self.state.all_active:
             self.last_v[:] = V[-1]
             np.minimum(self.best_v, low, out=self.best_v)

@@ -161,7 +161,8 @@ class ChunkProgram(torch.nn.Module):
     ``x`` and state, and per step the values (K, R), gradient norms (K, R), points (K, d, R)
     (:class:`Program` hands them on as a (K, R, d) view) and ``tops`` (K, R): the largest of
     |value| and every |coordinate| of each run, NaN when its gradient norm is not finite
-    (:func:`_top`); a run stopped before the call has 0 there.
+    (:func:`_top`); a run stopped before the call has 0 there; and ``low`` (R,), each run's
+    lowest value of the call (a ``record="final"`` run keeps its lowest value).
 
     Divergence and the stopping rules are the host's (:func:`~optimlab.runner.compiled_steps.run_compiled`,
     on these records, by the eager loop's own rule): a run that stops inside a call takes the
@@ -246,8 +247,9 @@ class ChunkProgram(torch.nn.Module):
         st = opt.state.get(x, {})
         # the points as (K, d, R): the runs innermost, as x is (:func:`runs_inner`), so that no
         # step's point is transposed into a row-major record inside the program
+        low = functools.reduce(torch.minimum, values)  # each run's lowest value of the call (NaN if any is)
         return (x.detach(), tuple(st[n] for n in self.state_names), torch.stack(values), torch.stack(norms),
-                torch.stack([p.T for p in points]), torch.stack(tops))
+                torch.stack([p.T for p in points]), torch.stack(tops), low)
 
 
 def _top(f: torch.Tensor, x: torch.Tensor, gn: torch.Tensor, active: torch.Tensor) -> torch.Tensor:
@@ -303,11 +305,11 @@ class Program:
 
     def __call__(self, x: torch.Tensor, active: torch.Tensor, lr: torch.Tensor, factors: torch.Tensor,
                  hyper: Sequence[torch.Tensor], state: Sequence[torch.Tensor]) -> tuple:
-        """``(x, state, values, gradient norms, points, tops)`` after ``len(factors)`` steps."""
+        """``(x, state, values, gradient norms, points, tops, low)`` after ``len(factors)`` steps."""
         n, R = len(state), x.shape[0]
         out = self._run([runs_inner(x, R), active, lr, factors, *hyper, *(runs_inner(t, R) for t in state)])
-        V, G, P, tops = out[1 + n:]
-        return out[0], list(out[1:1 + n]), V, G, P.transpose(1, 2), tops
+        V, G, P, tops, low = out[1 + n:]
+        return out[0], list(out[1:1 + n]), V, G, P.transpose(1, 2), tops, low
 
 
 _LOADED: dict[str, Program] = {}
