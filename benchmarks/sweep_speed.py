@@ -219,10 +219,14 @@ def growth() -> None:
           f"{'peak RSS [GiB]':>15}")
     rows = [(10 ** e, ARGS.growth_steps) for e in range(1, 7) if 10 ** e <= ARGS.max_runs]
     rows += [(1000, s) for s in (100, 1000, 10_000) if s != ARGS.growth_steps]
+    # every optimlab row first, then every JAX row: XLA's worker threads keep spinning for a while
+    # after each call, which slowed a sweep timed next to them (by up to a third on this 2-core machine)
+    mine = []
     for runs, steps in rows:
         t_o = _best(lambda runs=runs, steps=steps: optimlab_sweep(runs, steps, compile=True, record=ARGS.record),
                     ARGS.repeat)
-        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2 ** 20
+        mine.append((t_o, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2 ** 20))
+    for (runs, steps), (t_o, rss) in zip(rows, mine):
         t_j = _jax_warm(runs, steps) if HAVE_JAX else float("nan")
         print(f"{runs:>9,} {steps:>6} {t_o:>22.3f} {t_j:>13.3f} {t_o / t_j:>7.2f} {rss:>15.2f}", flush=True)
 

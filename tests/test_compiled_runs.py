@@ -24,6 +24,7 @@ from optimlab.engine import divergent
 from optimlab.optim import registry
 from optimlab.runner import NotCompilable, compiled, compiled_steps, loop, programs, run_batch
 from optimlab.stopping import GradTol
+from optimlab.sweeps import api as sweeps_api
 
 START = [-1.5, 2.0]
 # refused, each with the reason it gives (a change that makes one of them compile, or makes
@@ -191,11 +192,21 @@ def test_step_hooks_and_the_profiler_keep_the_steps_eager(traced):
         run_batch("booth", "sgd", [START], 3, compile=True)
 
 
-def test_a_sweep_and_the_command_line_take_compile(traced, tmp_path):
+def test_a_sweep_and_the_command_line_take_compile(traced, tmp_path, monkeypatch):
     grid = {"lr": [1e-3, 1e-2, 1e-1]}
     eager = optimlab.sweep("booth", "adam", grid, steps=9, compile=False)
     comp = optimlab.sweep("booth", "adam", grid, steps=9, compile=True, chunk_size=2)
     same_traces(eager.traces, comp.traces)
+    # a compiled sweep left to choose its chunks keeps each to COMPILED_CHUNK coordinates (the cache);
+    # an eager one is one batch
+    monkeypatch.setattr(sweeps_api, "COMPILED_CHUNK", 4)  # 2 runs of booth (d = 2) per chunk
+    grid5 = {"lr": [1e-3, 3e-3, 1e-2, 3e-2, 1e-1]}
+    for choice, totals in ((True, {3 * 9}), (False, {9})):
+        seen: set = set()
+        res = optimlab.sweep("booth", "adam", grid5, steps=9, compile=choice,
+                             progress=lambda k, n, seen=seen: seen.add(n))
+        assert seen == totals, (choice, seen)
+        same_traces(optimlab.sweep("booth", "adam", grid5, steps=9, compile=False).traces, res.traces)
     for args, status in ((["run", "booth", "-O", "adam", "--compile", "on"], 0),
                          (["run", "booth", "-O", "adam", "--compile", "sometimes"], 2),
                          (["run", "booth", "-O", "newton", "--compile", "on"], 2)):  # refused, one line

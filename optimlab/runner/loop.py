@@ -111,6 +111,13 @@ class BatchRun:
         with torch_threads(self.n_threads):
             self.loop.run()
 
+    @property
+    def compiled_from_start(self) -> bool:
+        """Whether the steps run as a compiled program from the second step on (``compile=True``,
+        or ``"auto"`` with the program already built)."""
+        plan = self.loop.compiled
+        return plan is not None and (plan[2] is True or plan[1])
+
     def traces(self) -> BatchTraces:
         """One Trace per run, each made when first read (:class:`~optimlab.runner.traces.BatchTraces`),
         once :meth:`run` (or a driver) has stepped the loop to its end."""

@@ -18,11 +18,20 @@ from .grids import MAX_RUNS, Runs, RunSlice, check_count, finite_number, grid_ax
 from .result import RECORDS, SweepResult, curve_summary, kept
 from .training import TrainSweep
 
-__all__ = ["sweep", "CHUNK_MEMORY", "chunk_runs"]
+__all__ = ["sweep", "CHUNK_MEMORY", "COMPILED_CHUNK", "chunk_runs"]
 
 CHUNK_MEMORY = 2 * 1024 ** 3
 """Bytes a sweep lets one chunk of runs hold while it is computed (an estimate, see
 :func:`chunk_runs`): a sweep larger than that is computed a chunk at a time."""
+
+
+COMPILED_CHUNK = 2 ** 15
+"""Coordinates (runs × d) a compiled function sweep computes per chunk when it chooses its
+chunks itself (``chunk_size=None``): a program's K steps each sweep over every run's point,
+state and records several times, and a chunk this size keeps them in the processor's cache.
+Adam on 2-D Rosenbrock, 100,000 runs × 1,000 steps, ``record="final"``, one thread: 1.59-1.70 s
+in one chunk, 1.33-1.42 s in chunks of 16,384 runs (each timing its own process, best of 3);
+``record="all"`` 3.40 → 1.81 s. Measured for d = 2 only; the chunk shrinks as 1/d."""
 
 
 def is_training_problem(problem: Any) -> bool:
@@ -61,8 +70,10 @@ def sweep(problem: Any, optimizer: Any, grid: Mapping[str, Sequence[Any]] | Sequ
             ValueError; default :data:`optimlab.sweeps.grids.MAX_RUNS`.
         chunk_size: runs computed together; ``None``: as many as fit in
             :data:`CHUNK_MEMORY` by the estimate of :func:`chunk_runs` (all of them for
-            any ordinary sweep). Rows are independent: the result is the same for any
-            chunk size (tested bit for bit in float64).
+            any ordinary sweep), and for a function sweep that runs compiled at most
+            :data:`COMPILED_CHUNK` coordinates (16,384 runs of a 2-D function: the program
+            then works in the processor's cache). Rows are independent: the result is the
+            same for any chunk size (tested bit for bit in float64).
         record: what each run keeps (:data:`~optimlab.sweeps.result.RECORDS`): ``"all"``
             (every series), ``"values"`` (the per-step values, start and last point,
             a training run's epochs) or ``"final"`` (start and last point; the final and
@@ -107,6 +118,10 @@ def sweep(problem: Any, optimizer: Any, grid: Mapping[str, Sequence[Any]] | Sequ
     if record_params is None:
         record_params = record == "all" and len(runs) * (steps + 1) * getattr(engine, "d", 0) <= 2e7
     size = chunk_runs(len(runs), engine.numbers_per_run(record_params), chunk_size)
+    cache_runs = max(1, COMPILED_CHUNK // max(getattr(engine, "d", 1), 1))
+    if chunk_size is None and size > cache_runs and isinstance(engine, FunctionSweep) and \
+            engine.compiled_from_start(runs[:2]):
+        size = cache_runs
     traces, summary = _compute(engine, runs, size, record, record_params, progress)
     return SweepResult(configs=runs, traces=traces, problem=engine.problem, optimizer=engine.optimizer_dict,
                        grid=axes, seeds=seed_list, f_min=engine.f_min, wall_time=time.perf_counter() - t0,

@@ -56,6 +56,22 @@ class FunctionSweep:
         per_step = {"all": 3 + (self.d if record_params else 0), "values": 2, "final": 0}[self.record]
         return (self.steps + 1) * per_step + 8 * self.d
 
+    def compiled_from_start(self, rows: Sequence[dict]) -> bool:
+        """Whether a batch of these rows runs compiled from its second step on (a program to
+        be built, ``compile=True``, or one built already under ``"auto"``): two runs made ready,
+        not stepped, tell (:attr:`optimlab.runner.loop.BatchRun.compiled_from_start`)."""
+        if self.compile is False or len(rows) < 2 or self.noise > 0:
+            return False
+        two = rows[:2]
+        batch_opt = with_options(self.optimizer, {k: two[0][k] for k in self.structural})
+        try:
+            batches = prepare_batch(self.fn, batch_opt, np.repeat(self.x0[None, :], 2, axis=0), self.steps,
+                                    hyper=hyper_values(two, self.numeric, self.options), record_params=False,
+                                    threads=self.threads, compile=self.compile, record="final", **self.run_kw)
+        except ValueError:  # NotCompilable under compile=True: the sweep's own batch says why
+            return False
+        return len(batches) == 1 and batches[0].compiled_from_start
+
     def run(self, rows: Sequence[dict], record_params: bool, progress: Callable | None) -> Sequence[Trace]:
         """The traces of ``rows``, in order (each made when first read,
         :mod:`optimlab.trace_list`): one batched computation per distinct combination of
