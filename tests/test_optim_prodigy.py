@@ -33,6 +33,17 @@ def test_prodigy_equals_prodigyopt(kw, capsys):
     assert ours[-1][0].sub(p0[0]).abs().max() > 1e-5  # d grows from d0 = 1e-6: small moves at first
 
 
+@pytest.mark.parametrize("kw", [OPTIONS[0], OPTIONS[4], OPTIONS[6]], ids=["default", "beta1 0", "slice_p 11"])
+def test_prodigy_with_kept_temporaries_equals_prodigyopt(kw, monkeypatch):
+    """One parameter per run and every temporary in the buffers the optimizer keeps (what a CPU
+    parameter of 2^18+ elements gets): the same numbers, alone and as batched runs."""
+    monkeypatch.setattr(oo.Prodigy, "_KEPT_MIN", 1)
+    monkeypatch.setattr(oo.Prodigy, "_chunk_elements", 1)
+    p0 = start()
+    assert_same(trajectory(lambda ps: oo.Prodigy(ps, **kw), p0), trajectory(lambda ps: RefProdigy(ps, **kw), p0))
+    runs_equal_alone(oo.Prodigy, dict(lr=[1.0, 0.5, 0.1], d0=[1e-6, 1e-3, 1e-2]), kw)
+
+
 def test_prodigy_groups_share_d_and_follow_prodigyopt():
     """Two groups (one with lr 0: frozen moments, still stepped), a zero gradient at the
     first step (nothing but the moments changes), the group keys after the run."""

@@ -218,7 +218,9 @@ class Prodigy(Optimizer):
         k = group["slice_p"]
         sgs = [sliced(g, n, k) for g in gs]
         # ⟨g, x₀ − x⟩ of every parameter (x₀ − x: one call, temporaries of this list), summed in float64
-        diffs = L.add([state["p0"] for state in states], [sliced(p, n, k) for p in ps], -1.0)
+        p0s, xs = [state["p0"] for state in states], [sliced(p, n, k) for p in ps]
+        diffs = self._kept(0, xs, lambda x, out: torch.add(p0s[0], x, alpha=-1.0, out=out),
+                           lambda xs: L.add(p0s, xs, -1.0))
         dots = runs.per_run_dots(sgs, diffs, n)
         now["numerator"] = now["numerator"] + scale * dlr * dots.sum(0) * mask
         col, col_s = _columns(ps), _columns(sgs)
@@ -237,11 +239,30 @@ class Prodigy(Optimizer):
                     t.copy_(torch.where(runs.column(on, t), new, t))
             else:
                 rule(ts)
-        magnitudes = L.absolute([state["s"] for state in states])
+        ss = [state["s"] for state in states]
+        magnitudes = self._kept(1, ss, torch.abs, L.absolute)
         now["denominator"] = now["denominator"] + runs.per_run_sums(magnitudes, n).sum(0) * mask
         # the temporaries, held by the loop until the next run is done: freed now, glibc gave a
         # 1M-element parameter's pages back and faulted them in again at the next (10M/10: ~2x)
         return diffs, magnitudes
+
+    _KEPT_MIN = 1 << 18  # elements of a parameter whose temporaries go into kept buffers (CPU)
+
+    def _kept(self, slot: int, ts: list[Tensor], one: Callable[..., Tensor],
+              many: Callable[..., list[Tensor]]) -> list[Tensor]:
+        """Temporary ``slot`` of a run: ``one(ts[0], out=buffer)`` into a buffer the optimizer keeps
+        for a run of one parameter of at least :data:`_KEPT_MIN` elements on the CPU (runs of
+        :func:`~optimlab.optim._lists.cache_sized`), else ``many(ts)``, new tensors. A new temporary
+        that large cost its page faults at every parameter (glibc gave the pages back); the
+        numbers are the same bit for bit."""
+        if len(ts) != 1 or ts[0].numel() < self._KEPT_MIN or ts[0].device.type != "cpu":
+            return many(ts)
+        t = ts[0]
+        kept = self.__dict__.setdefault("_kept_buffers", {})
+        buf = kept.get((slot, t.dtype))
+        if buf is None or buf.numel() < t.numel():
+            buf = kept[(slot, t.dtype)] = torch.empty(t.numel(), dtype=t.dtype)
+        return [one(t, out=buf[:t.numel()].view(t.shape))]
 
     def _finish(self) -> None:
         """The new d, then every parameter's step (the reference's second loop)."""
@@ -268,7 +289,8 @@ class Prodigy(Optimizer):
         d, decouple = groups[0]["d"], groups[0]["decouple"]
         for ps, gs, states, group in now["pending"]:
             col = _columns(ps)
-            denom = L.add_scalar_(L.sqrt([state["exp_avg_sq"] for state in states]), col(d * runs.flat(group["eps"])))
+            denom = L.add_scalar_(self._kept(2, [state["exp_avg_sq"] for state in states], torch.sqrt, L.sqrt),
+                                  col(d * runs.flat(group["eps"])))
             if decouple and is_nonzero(group["weight_decay"]):
                 L.add_(ps, ps, col(-runs.flat(group["weight_decay"]) * dlr))
             if "exp_avg" in states[0] and isinstance(now["beta1"], Tensor):  # runs with β₁ = 0 step with g, as alone
