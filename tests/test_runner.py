@@ -241,11 +241,5 @@ def test_run_and_compare_start_from_the_functions_suggested_start():
 
 
 def test_a_batchs_labels_are_each_runs_own_label():
-    from optimlab.runner.resolve import batch_labels, run_label
-
-    rows = [{"lr": 0.1, "momentum": 0.9}, {"lr": 1e-05, "momentum": 0.0}]
-    for options in ({}, {"nesterov": True}, {"momentum": 0.5, "eps": {"a": 1}}, {"x{": "}y"}):
-        assert batch_labels("sg{d}", options, rows) == [run_label("sg{d}", {**options, **r}) for r in rows]
-    assert batch_labels("adam", {"lr": 1}, [{}, {}]) == ["adam(lr=1)"] * 2 and batch_labels("adam", {}, []) == []
     traces = run_batch("booth", "momentum:nesterov=true", [1.0, 1.0], 2, hyper={"lr": [0.1, 0.01]})
     assert [t.label for t in traces] == ["momentum(nesterov=True, lr=0.1)", "momentum(nesterov=True, lr=0.01)"]

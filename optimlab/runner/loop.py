@@ -456,7 +456,6 @@ class _FunctionLoop:
             self.LR[k] = lr_now.reshape(-1).cpu().numpy() if isinstance(lr_now, torch.Tensor) else float(lr_now)
 
 
-
 def run(function: Any, optimizer: Any, start: Any = None, steps: int = 100, *, stop: Any = None, schedule: Any = None,
         label: str | None = None, dtype: torch.dtype = torch.float64, bound: float = 1e12,
         progress: Callable[[int], None] | None = None, threads: Any = None, compile: Any = "auto") -> Trace:

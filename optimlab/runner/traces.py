@@ -10,7 +10,7 @@ import numpy as np
 
 from ..record import EVAL_SERIES, Trace, to_jsonable
 from ..trace_list import TraceList
-from .resolve import batch_labels
+from .resolve import run_label
 
 __all__ = ["BatchTraces"]
 
@@ -28,7 +28,7 @@ class BatchTraces(TraceList):
         R = len(loop.x0)
         super().__init__(R)
         self.record = loop.record_mode
-        self.steps_limit, self.record_params, self.closure_step = loop.steps, loop.record_params, loop.closure_step
+        self.record_params, self.closure_step = loop.record_params, loop.closure_step
         loop.T.setflags(write=False)
         self.P, self.V, self.G, self.T = loop.P, loop.V, loop.G, loop.T
         # lrs: one row per step once the lr changed; a constant lr is one read-only broadcast view
@@ -50,7 +50,7 @@ class BatchTraces(TraceList):
     def make(self, i: int) -> Trace:
         n = int(self.last[i])
         hyper_i = {k: v[i].tolist() for k, v in self.hyper.items()}
-        label = self.labels[i] if self.labels is not None else batch_labels(self.name, self.options, [hyper_i])[0]
+        label = self.labels[i] if self.labels is not None else run_label(self.name, {**self.options, **hyper_i})
         P, meta = self.P, {}
         if self.record == "all":
             series = {

@@ -307,7 +307,7 @@ def column(rows: Sequence[dict], key: str) -> list:
 def _plain_values(vals: list, key: str) -> list:
     """:func:`_plain` of every value; a list of Python floats (a range of 100,000 learning
     rates) is checked in one pass."""
-    if set(map(type, vals)) == {float} and np.isfinite(np.asarray(vals)).all():
+    if _only_floats(vals) and np.isfinite(np.asarray(vals)).all():
         return vals
     return [_plain(v, key) for v in vals]
 
