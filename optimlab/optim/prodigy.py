@@ -205,7 +205,7 @@ class Prodigy(Optimizer):
     _updates_lists = True
 
     def _update(self, ps: list[Tensor], gs: list[Tensor], states: list[dict[str, Any]], group: dict[str, Any],
-                lrs: list[Any]) -> tuple | None:
+                lrs: list[Any]) -> None:
         """Statistics and moments of the parameters (the reference's first loop), over lists."""
         now = self._now
         now["pending"].append((ps, gs, states, group))
@@ -242,9 +242,6 @@ class Prodigy(Optimizer):
         ss = [state["s"] for state in states]
         magnitudes = self._kept(1, ss, torch.abs, L.absolute)
         now["denominator"] = now["denominator"] + runs.per_run_sums(magnitudes, n).sum(0) * mask
-        # the temporaries, held by the loop until the next run is done: freed now, glibc gave a
-        # 1M-element parameter's pages back and faulted them in again at the next (10M/10: ~2x)
-        return diffs, magnitudes
 
     _KEPT_MIN = 1 << 18  # elements of a parameter whose temporaries go into kept buffers (CPU)
 
